@@ -1,0 +1,1 @@
+"""Gift plans: buy yearly plans for others, invite, accept, claim, upgrade, expire."""

@@ -1,0 +1,110 @@
+"""What every HTTP API function shares: the resolver, the caller's identity, errors.
+
+`make_app()` returns a Powertools `APIGatewayHttpResolver` with request validation
+(pydantic models -> OpenAPI) whose exception handlers turn every failure a client can
+cause into the SPEC error shape, `{"error": {"code", "message"}}`, with the right
+status. Nothing a client sends becomes a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from giftplans.errors import DomainError, Forbidden, Unauthorized
+
+logger = Logger(service="gift-plans")
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"],
+                             "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
+}
+
+
+def error_response(status: int, code: str, message: str, *, extra: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> Response[str]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    error.update(extra or {})
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                    body=json.dumps({"error": error}), headers=headers)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body),
+                    headers=headers)
+
+
+def _describe(errors: list[Any]) -> tuple[int, str, str, list[dict[str, Any]]]:
+    rows = []
+    for e in errors:
+        loc = [str(part) for part in e.get("loc", ()) if part not in ("body",)]
+        rows.append({"field": ".".join(loc) or "body", "reason": str(e.get("msg", "is invalid"))})
+    kinds = {e.get("type") for e in errors}
+    if "json_invalid" in kinds:
+        return 400, "malformed_json", "The request body is not valid JSON.", rows
+    if any(e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",) for e in errors):
+        return 400, "body_required", "This request needs a JSON body.", rows
+    if any(e.get("type") == "model_attributes_type" and tuple(e.get("loc", ())) == ("body",) for e in errors):
+        return 400, "malformed_body", "The request body must be a JSON object.", rows
+    first = rows[0] if rows else {"field": "body", "reason": "is invalid"}
+    return 422, "invalid_field", f"The field '{first['field']}' is not valid: {first['reason']}.", rows
+
+
+def make_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(DomainError)
+    def _domain(error: DomainError) -> Response[str]:
+        return error_response(error.status, error.code, error.message, extra=error.details, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(error: RequestValidationError) -> Response[str]:
+        status, code, message, rows = _describe(list(error.errors()))
+        return error_response(status, code, message, extra={"fields": rows})
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response[str]:
+        return error_response(404, "not_found", "There is nothing at this address.")
+
+    return app
+
+
+@dataclass(frozen=True)
+class Caller:
+    sub: str
+    email: str | None
+    email_verified: bool
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def caller(app: APIGatewayHttpResolver) -> Caller:
+    """The signed-in account, from the claims API Gateway's JWT authorizer checked."""
+    ctx = app.current_event.raw_event.get("requestContext") or {}
+    claims = ((ctx.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
+    sub = claims.get("sub")
+    if not sub:
+        raise Unauthorized("Sign in to do this.", code="unauthenticated")
+    email = claims.get("email")
+    return Caller(sub=str(sub), email=str(email).strip() if email else None,
+                  email_verified=_truthy(claims.get("email_verified")))
+
+
+def support_identity(app: APIGatewayHttpResolver) -> str:
+    """The IAM principal of a support call (admin routes use AWS_IAM, not the web client's JWT)."""
+    ctx = app.current_event.raw_event.get("requestContext") or {}
+    iam = (ctx.get("authorizer") or {}).get("iam") or {}
+    arn = iam.get("userArn") or iam.get("callerId")
+    if not arn:
+        raise Forbidden("The support API is for the support team's IAM identities only.", code="support_only")
+    return str(arn)

@@ -1,0 +1,73 @@
+"""The seat state machine, as data (SPEC section 3).
+
+    available --invite--> invited --accept--> accepted --upgrade--> upgraded
+        ^  |                 |  \\--revoke/decline--> available
+        |  +--claim--> claimed --upgrade--> upgraded
+    any unexpired state --term_end passed (sweep)--> expired
+    any state but upgraded/expired --full refund--> cancelled
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SeatState(StrEnum):
+    AVAILABLE = "available"
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    CLAIMED = "claimed"
+    UPGRADED = "upgraded"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class Action(StrEnum):
+    INVITE = "invite"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    REVOKE = "revoke"
+    CLAIM = "claim"
+    UPGRADE = "upgrade"
+    EXPIRE = "expire"
+    CANCEL = "cancel"
+    REFUND = "refund"
+
+
+S = SeatState
+TERMINAL = frozenset({S.UPGRADED, S.EXPIRED, S.CANCELLED})
+HOLDING = frozenset({S.INVITED, S.ACCEPTED, S.CLAIMED})  # a person's address is on the seat
+IN_USE = frozenset({S.ACCEPTED, S.CLAIMED})  # somebody's entitlement comes from the seat
+
+# action -> (states it may start from, state it ends in)
+TRANSITIONS: dict[Action, tuple[frozenset[SeatState], SeatState]] = {
+    Action.INVITE: (frozenset({S.AVAILABLE}), S.INVITED),
+    Action.ACCEPT: (frozenset({S.INVITED}), S.ACCEPTED),
+    Action.DECLINE: (frozenset({S.INVITED}), S.AVAILABLE),
+    Action.REVOKE: (frozenset({S.INVITED}), S.AVAILABLE),
+    Action.CLAIM: (frozenset({S.AVAILABLE}), S.CLAIMED),
+    Action.UPGRADE: (frozenset({S.ACCEPTED, S.CLAIMED}), S.UPGRADED),
+    Action.EXPIRE: (frozenset({S.AVAILABLE, S.INVITED, S.ACCEPTED, S.CLAIMED}), S.EXPIRED),
+    Action.CANCEL: (frozenset({S.AVAILABLE, S.INVITED}), S.CANCELLED),  # support: a seat never accepted
+    Action.REFUND: (frozenset({S.AVAILABLE, S.INVITED, S.ACCEPTED, S.CLAIMED}), S.CANCELLED),
+}
+
+
+def allowed_from(action: Action) -> frozenset[SeatState]:
+    return TRANSITIONS[action][0]
+
+
+def target(action: Action) -> SeatState:
+    return TRANSITIONS[action][1]
+
+
+def can(action: Action, state: SeatState | str) -> bool:
+    return SeatState(state) in allowed_from(action)
+
+
+def effective_state(state: SeatState | str, term_ended: bool) -> SeatState:
+    """What a reader must see: past term_end every unexpired, unterminated seat is expired (rule 9)."""
+    current = SeatState(state)
+    if term_ended and current not in TERMINAL:
+        return S.EXPIRED
+    return current

@@ -1,0 +1,1 @@
+"""Persistence: PynamoDB models for the one table, and the transaction helper."""

@@ -1,0 +1,289 @@
+"""Every item on the one table, as PynamoDB models, with their key builders.
+
+All models share one table and one discriminator (`type`), so a Query over a purchase's
+partition returns typed `Purchase`, `Seat` and `AuditEvent` objects together. The key
+design is documented in docs/design.md; the table itself is defined in template.yaml
+(the local server and the tests build it from there).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.models import Model
+
+from giftplans.seats import SeatState
+
+SEAT_STATES = tuple(s.value for s in SeatState)
+
+
+def _table_name() -> str:
+    return os.environ.get("TABLE_NAME", "gift-plans")
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+# ---- keys -------------------------------------------------------------------------------------------
+
+def purchase_pk(purchase_id: str) -> str:
+    return f"PURCHASE#{purchase_id}"
+
+
+PURCHASE_SK = "PURCHASE"
+
+
+def seat_sk(seat_id: str) -> str:
+    return f"SEAT#{seat_id}"
+
+
+def seat_id_of(seat_no: int) -> str:
+    return f"{seat_no:04d}"
+
+
+def account_pk(sub: str) -> str:
+    return f"ACCOUNT#{sub}"
+
+
+PROFILE_SK = "PROFILE"
+ENTITLEMENT_SK = "ENTITLEMENT"
+
+
+def invites_sk(day: str) -> str:
+    return f"INVITES#{day}"
+
+
+def buyer_gsi(sub: str) -> str:
+    return f"BUYER#{sub}"
+
+
+def due_gsi(day: str, shard: int) -> str:
+    return f"DUE#{day}#{shard}"
+
+
+def email_gsi(key: str) -> str:
+    return f"EMAIL#{key}"
+
+
+def payment_pk(payment_intent: str) -> str:
+    return f"PAYMENT#{payment_intent}"
+
+
+def customer_pk(customer: str) -> str:
+    return f"CUSTOMER#{customer}"
+
+
+def mail_pk(key: str) -> str:
+    return f"MAIL#{key}"
+
+
+# ---- indexes ----------------------------------------------------------------------------------------
+
+PURCHASE_LIST_FIELDS = [
+    "type", "purchase_id", "plan", "quantity", "status", "currency", "amount_total", "amount_subtotal",
+    "term_start", "term_end", "term_end_ts", "created_at", "seat_counts", "frozen", "buyer_id",
+]
+
+
+class BuyerIndex(GlobalSecondaryIndex["Item"]):
+    """A buyer's purchases, newest first."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = IncludeProjection(PURCHASE_LIST_FIELDS)
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
+class DueIndex(GlobalSecondaryIndex["Item"]):
+    """Sparse: purchases with a reminder or the expiry due on a day, sharded per day."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = IncludeProjection(["type", "purchase_id", "quantity", "term_end", "term_end_ts", "plan",
+                                        "due_kind", "status", "seat_counts", "holders"])
+
+    GSI2PK = UnicodeAttribute(hash_key=True)
+    GSI2SK = UnicodeAttribute(range_key=True)
+
+
+class EmailIndex(GlobalSecondaryIndex["Item"]):
+    """Support: purchases by buyer address key, seats by recipient address key."""
+
+    class Meta:
+        index_name = "GSI3"
+        projection = KeysOnlyProjection()
+
+    GSI3PK = UnicodeAttribute(hash_key=True)
+    GSI3SK = UnicodeAttribute(range_key=True)
+
+
+# ---- items ------------------------------------------------------------------------------------------
+
+class Item(Model):
+    class Meta:
+        table_name = _table_name()
+        region = _region()
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    type = DiscriminatorAttribute()
+    GSI1PK = UnicodeAttribute(null=True)
+    GSI1SK = UnicodeAttribute(null=True)
+    GSI2PK = UnicodeAttribute(null=True)
+    GSI2SK = UnicodeAttribute(null=True)
+    GSI3PK = UnicodeAttribute(null=True)
+    GSI3SK = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # TTL
+
+    buyer_index = BuyerIndex()
+    due_index = DueIndex()
+    email_index = EmailIndex()
+
+
+class SeatCounts(MapAttribute[str, Any]):
+    available = NumberAttribute(default=0)
+    invited = NumberAttribute(default=0)
+    accepted = NumberAttribute(default=0)
+    claimed = NumberAttribute(default=0)
+    upgraded = NumberAttribute(default=0)
+    expired = NumberAttribute(default=0)
+    cancelled = NumberAttribute(default=0)
+
+    def as_dict(self) -> dict[str, int]:
+        return {state: int(getattr(self, state) or 0) for state in SEAT_STATES}
+
+
+class Purchase(Item, discriminator="purchase"):
+    purchase_id = UnicodeAttribute()
+    checkout_session_id = UnicodeAttribute()
+    payment_intent = UnicodeAttribute(null=True)
+    buyer_id = UnicodeAttribute()
+    buyer_email = UnicodeAttribute()
+    buyer_name = UnicodeAttribute(null=True)
+    plan = UnicodeAttribute()
+    quantity = NumberAttribute()
+    status = UnicodeAttribute()  # pending_payment | paid | payment_failed | refunded
+    currency = UnicodeAttribute()
+    amount_subtotal = NumberAttribute()  # after discounts, before tax: what the seats are worth
+    amount_total = NumberAttribute()
+    amount_refunded = NumberAttribute(default=0)
+    term_start = UnicodeAttribute()
+    term_end = UnicodeAttribute()
+    term_end_ts = NumberAttribute()
+    created_at = UnicodeAttribute()
+    seat_counts = SeatCounts(default=SeatCounts)
+    available = NumberSetAttribute(null=True)  # free seat numbers (DynamoDB drops an empty set)
+    holders = MapAttribute[str, Any](null=True)  # seat_id -> email key of whoever holds it
+    seats_written = NumberAttribute(default=0)
+    frozen = BooleanAttribute(default=False)  # dispute open: no new invitations or claims
+    due_kind = UnicodeAttribute(null=True)  # remind_30 | remind_7 | expire (with GSI2)
+    reminders = UnicodeSetAttribute(null=True)
+    expired_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+    invite_version = NumberAttribute(default=0)
+
+
+class Seat(Item, discriminator="seat"):
+    purchase_id = UnicodeAttribute()
+    seat_id = UnicodeAttribute()
+    state = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+    plan = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    seat_value = NumberAttribute()
+    term_start = UnicodeAttribute()
+    term_end = UnicodeAttribute()
+    term_end_ts = NumberAttribute()
+    buyer_id = UnicodeAttribute()
+    buyer_email = UnicodeAttribute()
+    buyer_name = UnicodeAttribute(null=True)
+    recipient_email = UnicodeAttribute(null=True)
+    recipient_sub = UnicodeAttribute(null=True)
+    message = UnicodeAttribute(null=True)
+    invited_at = UnicodeAttribute(null=True)
+    accepted_at = UnicodeAttribute(null=True)
+    ended_at = UnicodeAttribute(null=True)
+    nonce = UnicodeAttribute(null=True)
+    token_hash = UnicodeAttribute(null=True)
+    resend_count = NumberAttribute(default=0)
+    last_sent_ts = NumberAttribute(null=True)
+    delivery = UnicodeAttribute(null=True)  # sent | bounced | complained
+    last_action = UnicodeAttribute(null=True)  # the action that made the current version
+    actor = UnicodeAttribute(null=True)  # who did it: buyer | recipient | support:<arn> | stripe | sweep
+    reminders = UnicodeSetAttribute(null=True)  # "30", "7": recipient reminders sent for this holder
+    upgrade_plan = UnicodeAttribute(null=True)
+    upgrade_offer_url = UnicodeAttribute(null=True)
+    subscription_id = UnicodeAttribute(null=True)
+
+
+class AuditEvent(Item, discriminator="event"):
+    purchase_id = UnicodeAttribute()
+    at = UnicodeAttribute()
+    kind = UnicodeAttribute()  # purchase.paid, seat.invited, ...
+    actor = UnicodeAttribute()
+    seat_ids = ListAttribute[str](null=True)
+    detail = MapAttribute[str, Any](null=True)
+
+
+class Profile(Item, discriminator="profile"):
+    sub = UnicodeAttribute()
+    plans_bought = NumberAttribute(default=0)  # paid quantity across all purchases (rule 4)
+    verified_email = UnicodeAttribute(null=True)
+    verify_email = UnicodeAttribute(null=True)
+    verify_nonce = UnicodeAttribute(null=True)
+    verify_hash = UnicodeAttribute(null=True)
+    verify_sent_ts = NumberAttribute(null=True)
+    stripe_customer = UnicodeAttribute(null=True)
+
+
+class Entitlement(Item, discriminator="entitlement"):
+    sub = UnicodeAttribute()
+    plan = UnicodeAttribute()
+    source = UnicodeAttribute()  # gift | claim | subscription
+    term_end = UnicodeAttribute()
+    term_end_ts = NumberAttribute()
+    auto_renew = BooleanAttribute(default=False)
+    ended = BooleanAttribute(default=False)
+    purchase_id = UnicodeAttribute(null=True)
+    seat_id = UnicodeAttribute(null=True)
+    subscription_id = UnicodeAttribute(null=True)
+    event_ts = NumberAttribute(null=True)  # created time of the Stripe event that last wrote it
+    updated_at = UnicodeAttribute()
+
+
+class InviteCounter(Item, discriminator="invite_counter"):
+    count = NumberAttribute(default=0)
+
+
+class PaymentLookup(Item, discriminator="payment"):
+    purchase_id = UnicodeAttribute()
+
+
+class CustomerLookup(Item, discriminator="customer"):
+    sub = UnicodeAttribute()
+
+
+class MailMarker(Item, discriminator="mail"):
+    status = UnicodeAttribute()  # sending | sent
+    message_id = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+
+
+class SweepCursor(Item, discriminator="sweep_cursor"):
+    last_done_day = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
