@@ -194,8 +194,10 @@ class Purchase(Item, discriminator="purchase"):
     due_kind = UnicodeAttribute(null=True)  # remind_30 | remind_7 | expire (with GSI2)
     reminders = UnicodeSetAttribute(null=True)
     expired_at = UnicodeAttribute(null=True)
-    version = NumberAttribute(default=0)
-    invite_version = NumberAttribute(default=0)
+    last_action = UnicodeAttribute(null=True)  # the action that made the current version
+    actor = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)  # +1 on every write
+    invite_version = NumberAttribute(default=0)  # +1 on every invite: serialises invites (rule 11)
 
 
 class Seat(Item, discriminator="seat"):
@@ -249,6 +251,7 @@ class Profile(Item, discriminator="profile"):
     verify_hash = UnicodeAttribute(null=True)
     verify_sent_ts = NumberAttribute(null=True)
     stripe_customer = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
 
 
 class Entitlement(Item, discriminator="entitlement"):
