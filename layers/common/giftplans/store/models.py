@@ -251,6 +251,8 @@ class Profile(Item, discriminator="profile"):
     verify_hash = UnicodeAttribute(null=True)
     verify_sent_ts = NumberAttribute(null=True)
     stripe_customer = UnicodeAttribute(null=True)
+    last_action = UnicodeAttribute(null=True)  # verify | ... : the action that made the current version
+    actor = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
 
 
