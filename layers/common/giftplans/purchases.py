@@ -1,0 +1,186 @@
+"""Purchases: what a paid (or pending) Stripe Checkout becomes, and the Billing page's reads.
+
+Fulfilment is keyed on the Checkout Session: `purchase_id_for(session_id)` is
+deterministic, so every delivery of every event for one session addresses the same
+purchase item. It is crash-safe: the purchase item is created together with the first
+chunk of seats, and each further chunk of seats is written in one transaction with the
+purchase's `seats_written` progress, conditioned on its previous value. A retry after a
+crash continues from the last committed chunk; a duplicate delivery finds the work done.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pynamodb.transactions import TransactWrite
+
+from giftplans import clock, money, terms
+from giftplans.store import models as m
+from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+
+PurchaseStatus = Literal["pending_payment", "paid", "payment_failed", "refunded"]
+PAID: PurchaseStatus = "paid"
+PENDING: PurchaseStatus = "pending_payment"
+FAILED: PurchaseStatus = "payment_failed"
+REFUNDED: PurchaseStatus = "refunded"
+
+# A transaction holds at most 100 actions: the first carries the purchase, the payment
+# lookup, the buyer's profile and the audit event beside its seats; later ones carry the
+# purchase's progress update beside theirs.
+FIRST_CHUNK = 96
+CHUNK = 99
+# Status moves Stripe can cause, from -> allowed targets. Anything else is a replay or
+# an out-of-order delivery and changes nothing.
+STATUS_MOVES: dict[str, frozenset[str]] = {
+    PENDING: frozenset({PAID, FAILED}),
+    FAILED: frozenset({PAID}),
+}
+
+
+@dataclass(frozen=True)
+class CheckoutFacts:
+    """What fulfilment needs from a Stripe Checkout Session (parsed by the webhook)."""
+
+    session_id: str
+    buyer_id: str
+    buyer_email: str
+    buyer_name: str | None
+    plan: str
+    quantity: int
+    currency: str
+    amount_subtotal: int  # after discounts, before tax: what the seats are worth together
+    amount_total: int
+    payment_intent: str | None
+
+
+def purchase_id_for(session_id: str) -> str:
+    digest = hashlib.sha256(session_id.encode()).digest()
+    return "pur_" + base64.b32encode(digest).decode().lower()[:26]
+
+
+def load(purchase_id: str) -> m.Purchase | None:
+    with dynamodb_errors():
+        try:
+            return m.Purchase.get(m.purchase_pk(purchase_id), m.PURCHASE_SK, consistent_read=True)
+        except m.Purchase.DoesNotExist:
+            return None
+
+
+def record_checkout(facts: CheckoutFacts, status: PurchaseStatus, at: datetime) -> str:
+    """Make the purchase and its seats exist in `status`, or advance an existing one. Idempotent."""
+    purchase_id = purchase_id_for(facts.session_id)
+    for _ in range(5):  # a racing delivery can win a step; re-read and go on from where it left things
+        purchase = load(purchase_id)
+        try:
+            if purchase is None:
+                _create(facts, purchase_id, status, at)
+                purchase = load(purchase_id)
+                assert purchase is not None
+            _write_remaining_seats(purchase)
+            if purchase.status != status and status in STATUS_MOVES.get(purchase.status, frozenset()):
+                _move_status(purchase, status, at)
+            return purchase_id
+        except Cancelled:
+            continue
+    raise Cancelled([])
+
+
+def _seat(purchase: m.Purchase, seat_no: int) -> m.Seat:
+    return m.Seat(
+        m.purchase_pk(purchase.purchase_id), m.seat_sk(m.seat_id_of(seat_no)),
+        purchase_id=purchase.purchase_id, seat_id=m.seat_id_of(seat_no), state="available", version=1,
+        last_action="create", actor="stripe", plan=purchase.plan, currency=purchase.currency,
+        seat_value=money.seat_value(int(purchase.amount_subtotal), int(purchase.quantity), seat_no),
+        term_start=purchase.term_start, term_end=purchase.term_end, term_end_ts=purchase.term_end_ts,
+        buyer_id=purchase.buyer_id, buyer_email=purchase.buyer_email, buyer_name=purchase.buyer_name,
+    )
+
+
+def _audit(purchase_id: str, at: datetime, kind: str, actor: str, seat_ids: list[str] | None = None,
+           detail: dict[str, object] | None = None) -> m.AuditEvent:
+    from giftplans.tokens import new_nonce
+
+    stamp = clock.iso(at)
+    return m.AuditEvent(m.purchase_pk(purchase_id), f"EVENT#{stamp}#{new_nonce()[:8]}", purchase_id=purchase_id,
+                        at=stamp, kind=kind, actor=actor, seat_ids=seat_ids, detail=detail)
+
+
+def _count_plans(tx: TransactWrite, buyer_id: str, quantity: int) -> None:
+    """Rule 4 counts plans bought across all purchases: kept on the buyer's profile."""
+    tx.update(m.Profile(m.account_pk(buyer_id), m.PROFILE_SK), actions=[
+        m.Profile.type.set(m.Profile), m.Profile.sub.set(buyer_id),
+        m.Profile.plans_bought.add(quantity), m.Profile.version.add(1),
+    ])
+
+
+def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: datetime) -> None:
+    from giftplans.settings import get as settings
+    from giftplans.tokens import email_key
+
+    start = clock.as_utc(at)
+    end = terms.term_end(start)
+    kind, day = terms.milestones(end)[0]
+    shard = terms.due_shard(purchase_id, settings().due_shards)
+    purchase = m.Purchase(
+        m.purchase_pk(purchase_id), m.PURCHASE_SK,
+        purchase_id=purchase_id, checkout_session_id=facts.session_id, payment_intent=facts.payment_intent,
+        buyer_id=facts.buyer_id, buyer_email=facts.buyer_email, buyer_name=facts.buyer_name,
+        plan=facts.plan, quantity=facts.quantity, status=status, currency=facts.currency,
+        amount_subtotal=facts.amount_subtotal, amount_total=facts.amount_total,
+        term_start=clock.iso(start), term_end=clock.iso(end), term_end_ts=clock.epoch(end),
+        created_at=clock.iso(start), seat_counts=m.SeatCounts(available=facts.quantity),
+        available=set(range(1, facts.quantity + 1)), holders={}, seats_written=0,
+        due_kind=kind, GSI2PK=m.due_gsi(day, shard), GSI2SK=f"PURCHASE#{purchase_id}",
+        GSI1PK=m.buyer_gsi(facts.buyer_id), GSI1SK=f"{clock.iso(start)}#{purchase_id}",
+        GSI3PK=m.email_gsi(email_key(facts.buyer_email)), GSI3SK=f"PURCHASE#{purchase_id}",
+        last_action="create", actor="stripe", version=1,
+    )
+    first = min(FIRST_CHUNK, facts.quantity)
+    purchase.seats_written = first
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(purchase, condition=m.Purchase.PK.does_not_exist())
+        if facts.payment_intent:
+            tx.save(m.PaymentLookup(m.payment_pk(facts.payment_intent), "PAYMENT", purchase_id=purchase_id))
+        if status == PAID:
+            _count_plans(tx, facts.buyer_id, facts.quantity)
+        tx.save(_audit(purchase_id, start, f"purchase.{status}", "stripe",
+                       detail={"quantity": facts.quantity, "plan": facts.plan}))
+        for seat_no in range(1, first + 1):
+            tx.save(_seat(purchase, seat_no))
+
+    transact(build)
+
+
+def _write_remaining_seats(purchase: m.Purchase) -> None:
+    written = int(purchase.seats_written)
+    quantity = int(purchase.quantity)
+    while written < quantity:
+        upto = min(quantity, written + CHUNK)
+
+        def build(tx: TransactWrite, lo: int = written, hi: int = upto) -> None:
+            tx.update(purchase, actions=[m.Purchase.seats_written.set(hi)],
+                      condition=m.Purchase.seats_written == lo)
+            for seat_no in range(lo + 1, hi + 1):
+                tx.save(_seat(purchase, seat_no))
+
+        transact(build)
+        written = upto
+    purchase.seats_written = written
+
+
+def _move_status(purchase: m.Purchase, status: PurchaseStatus, at: datetime) -> None:
+    def build(tx: TransactWrite) -> None:
+        tx.update(purchase, actions=[
+            m.Purchase.status.set(status), m.Purchase.version.add(1),
+            m.Purchase.last_action.set(f"payment_{status}"), m.Purchase.actor.set("stripe"),
+        ], condition=m.Purchase.status == purchase.status)
+        if status == PAID:
+            _count_plans(tx, purchase.buyer_id, int(purchase.quantity))
+        tx.save(_audit(purchase.purchase_id, at, f"purchase.{status}", "stripe"))
+
+    transact(build)
