@@ -1,0 +1,310 @@
+"""Read template.yaml, the one map of the system, for the local server and the tests.
+
+The template is the single source of truth for routes, the table and each function's
+environment; nothing here repeats it. What this module offers (a stable interface):
+
+    load(path=None) -> dict                 the template, CloudFormation short tags as dicts
+    functions() -> list[Function]           every AWS::Serverless::Function: logical id, job, handler, timeout
+    routes() -> list[Route]                 every HTTP API route: method, path, function, job, handler, auth
+    table_definition(table_name=None)       kwargs for boto3 `create_table`, from the table resource
+    time_to_live()                          kwargs for boto3 `update_time_to_live`
+    stream_consumers() -> list[StreamConsumer]   the table-stream functions with batch size and filters
+    environment(job, overrides=None)        Globals + function variables, resolvable values only
+                                            (secret parameter names only with include_secret_params=True)
+    parameters() -> dict[str, str]          parameter defaults
+
+`job` is the function's folder under functions/ (its CodeUri), e.g. "purchases_api";
+`function` is its logical id in the template, e.g. "PurchasesApiFunction".
+Short tags are parsed as CloudFormation's long forms: `!Ref X` -> {"Ref": "X"},
+`!GetAtt A.B` -> {"Fn::GetAtt": ["A", "B"]}, `!Sub s` -> {"Fn::Sub": s}, `!If [...]` ->
+{"Fn::If": [...]}, and so on.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
+DEFAULT_TABLE_NAME = "gift-plans"
+
+Auth = Literal["jwt", "none", "iam"]
+
+_FN_TAGS = ("And", "Base64", "Cidr", "Equals", "FindInMap", "GetAZs", "If", "ImportValue", "Join", "Not",
+            "Or", "Select", "Split", "Sub", "Transform", "Length", "ToJsonString")
+
+
+# ---- loading ------------------------------------------------------------------------------------------
+
+class _CfnLoader(yaml.SafeLoader):
+    """A safe YAML loader that understands CloudFormation's short-form intrinsic tags."""
+
+
+def _node_value(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+
+
+def _long_form(name: str):  # type: ignore[no-untyped-def]
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        return {name: _node_value(loader, node)}
+    return construct
+
+
+def _get_att(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+    value = _node_value(loader, node)
+    if isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Fn::GetAtt": value}
+
+
+_CfnLoader.add_constructor("!Ref", _long_form("Ref"))
+_CfnLoader.add_constructor("!Condition", _long_form("Condition"))
+_CfnLoader.add_constructor("!GetAtt", _get_att)
+for _tag in _FN_TAGS:
+    _CfnLoader.add_constructor(f"!{_tag}", _long_form(f"Fn::{_tag}"))
+
+
+@cache
+def _parsed(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        data = yaml.load(f, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a template")
+    return data
+
+
+def load(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The template as plain data (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_parsed(str(path or TEMPLATE_PATH)))
+
+
+def _resources(template: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(lid, res) for lid, res in template.get("Resources", {}).items() if res.get("Type") == kind]
+
+
+# ---- functions and routes -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Function:
+    function: str  # logical id, e.g. "PurchasesApiFunction"
+    job: str  # folder under functions/, e.g. "purchases_api"
+    handler: str  # "app.handler"
+    timeout: int  # seconds
+    memory: int  # MB
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # "GET", "POST"
+    path: str  # "/purchases/{purchase_id}"
+    function: str
+    job: str
+    handler: str
+    auth: Auth
+
+
+def _job(props: dict[str, Any]) -> str:
+    return str(props["CodeUri"]).rstrip("/").split("/")[-1]
+
+
+def _global(template: dict[str, Any], key: str, default: Any = None) -> Any:
+    return template.get("Globals", {}).get("Function", {}).get(key, default)
+
+
+def functions(path: str | os.PathLike[str] | None = None) -> list[Function]:
+    """Every function, in template order."""
+    template = load(path)
+    out = []
+    for lid, res in _resources(template, "AWS::Serverless::Function"):
+        props = res["Properties"]
+        out.append(Function(
+            function=lid, job=_job(props),
+            handler=str(props.get("Handler") or _global(template, "Handler", "app.handler")),
+            timeout=int(props.get("Timeout") or _global(template, "Timeout", 3)),
+            memory=int(props.get("MemorySize") or _global(template, "MemorySize", 128)),
+        ))
+    return out
+
+
+def _default_auth(template: dict[str, Any], api: Any) -> Auth:
+    api_id = api.get("Ref") if isinstance(api, dict) else None
+    apis = dict(_resources(template, "AWS::Serverless::HttpApi"))
+    props = apis.get(api_id, {}).get("Properties", {}) if api_id else {}
+    return "jwt" if props.get("Auth", {}).get("DefaultAuthorizer") else "none"
+
+
+def routes(path: str | os.PathLike[str] | None = None) -> list[Route]:
+    """Every HTTP API route, in template order. auth: "jwt" (the default authorizer), "none", "iam"."""
+    template = load(path)
+    by_id = {f.function: f for f in functions(path)}
+    out = []
+    for lid, res in _resources(template, "AWS::Serverless::Function"):
+        fn = by_id[lid]
+        for event in (res["Properties"].get("Events") or {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            props = event.get("Properties", {})
+            authorizer = props.get("Auth", {}).get("Authorizer")
+            auth: Auth
+            if authorizer == "NONE":
+                auth = "none"
+            elif authorizer == "AWS_IAM":
+                auth = "iam"
+            else:
+                auth = _default_auth(template, props.get("ApiId"))
+            out.append(Route(method=str(props["Method"]).upper(), path=str(props["Path"]), function=lid,
+                             job=fn.job, handler=fn.handler, auth=auth))
+    return out
+
+
+# ---- the table ----------------------------------------------------------------------------------------
+
+def _table(template: dict[str, Any]) -> dict[str, Any]:
+    tables = _resources(template, "AWS::DynamoDB::Table")
+    if len(tables) != 1:
+        raise ValueError(f"expected one table, found {len(tables)}")
+    return tables[0][1]["Properties"]
+
+
+def table_definition(table_name: str | None = None,
+                     path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """kwargs for boto3 `create_table`: the template's table, named `table_name` (or $TABLE_NAME)."""
+    props = _table(load(path))
+    definition: dict[str, Any] = {
+        "TableName": table_name or os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        definition["GlobalSecondaryIndexes"] = [
+            {"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
+            for g in props["GlobalSecondaryIndexes"]
+        ]
+    stream = props.get("StreamSpecification")
+    if stream:
+        definition["StreamSpecification"] = {"StreamEnabled": True,
+                                             "StreamViewType": stream["StreamViewType"]}
+    return definition
+
+
+def time_to_live(table_name: str | None = None,
+                 path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """kwargs for boto3 `update_time_to_live`, or None when the table has no TTL."""
+    ttl = _table(load(path)).get("TimeToLiveSpecification")
+    if not ttl or not ttl.get("Enabled"):
+        return None
+    return {"TableName": table_name or os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME,
+            "TimeToLiveSpecification": {"AttributeName": ttl["AttributeName"], "Enabled": True}}
+
+
+# ---- stream consumers ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    function: str
+    job: str
+    handler: str
+    batch_size: int
+    filter_patterns: tuple[dict[str, Any], ...]  # parsed Lambda event filter patterns
+    starting_position: str
+    maximum_retry_attempts: int
+    bisect_on_error: bool
+    report_batch_item_failures: bool
+
+
+def stream_consumers(path: str | os.PathLike[str] | None = None) -> list[StreamConsumer]:
+    """Functions fed by the table's DynamoDB stream, in template order."""
+    template = load(path)
+    by_id = {f.function: f for f in functions(path)}
+    out = []
+    for lid, res in _resources(template, "AWS::Serverless::Function"):
+        for event in (res["Properties"].get("Events") or {}).values():
+            if event.get("Type") != "DynamoDB":
+                continue
+            props = event["Properties"]
+            filters = (props.get("FilterCriteria") or {}).get("Filters") or []
+            response_types = props.get("FunctionResponseTypes") or []
+            out.append(StreamConsumer(
+                function=lid, job=by_id[lid].job, handler=by_id[lid].handler,
+                batch_size=int(props.get("BatchSize", 100)),
+                filter_patterns=tuple(json.loads(f["Pattern"]) for f in filters),
+                starting_position=str(props.get("StartingPosition", "LATEST")),
+                maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+                report_batch_item_failures="ReportBatchItemFailures" in response_types,
+            ))
+    return out
+
+
+# ---- environment --------------------------------------------------------------------------------------
+
+def parameters(path: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """Each parameter's Default as a string (parameters without one are left out)."""
+    out = {}
+    for name, spec in load(path).get("Parameters", {}).items():
+        if "Default" in spec:
+            default = spec["Default"]
+            out[name] = ",".join(map(str, default)) if isinstance(default, list) else str(default)
+    return out
+
+
+_SUB_VAR = re.compile(r"\$\{([^}!]+)\}")
+
+
+def _resolve(value: Any, params: dict[str, str]) -> str | None:
+    """A plain value, a Ref to a parameter, or a Sub over parameters; None when not resolvable locally."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, dict) and "Ref" in value:
+        return params.get(value["Ref"])
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        text: str = value["Fn::Sub"]
+        names = _SUB_VAR.findall(text)
+        if any(name not in params for name in names):
+            return None
+        return _SUB_VAR.sub(lambda m: params[m.group(1)], text)
+    return None
+
+
+def environment(job: str, overrides: dict[str, str] | None = None,
+                path: str | os.PathLike[str] | None = None, *,
+                include_secret_params: bool = False) -> dict[str, str]:
+    """The environment `job` gets deployed: Globals then the function's own variables.
+
+    Refs to parameters become their Default (or `overrides[param]`); values that need a
+    deployed resource (the table name, the configuration set) are omitted: the caller sets them.
+    The `*_PARAM` variables (SSM parameter names of secrets) are left out unless
+    `include_secret_params`: locally giftplans.secrets reads the values from the environment,
+    and a parameter name would send it to SSM instead.
+    """
+    template = load(path)
+    params = {**parameters(path), **(overrides or {})}
+    variables = dict((_global(template, "Environment") or {}).get("Variables") or {})
+    matches = [res for _, res in _resources(template, "AWS::Serverless::Function")
+               if _job(res["Properties"]) == job]
+    if not matches:
+        raise KeyError(f"no function with CodeUri functions/{job}/")
+    variables.update((matches[0]["Properties"].get("Environment") or {}).get("Variables") or {})
+    out = {}
+    for name, value in variables.items():
+        if name.endswith("_PARAM") and not include_secret_params:
+            continue
+        resolved = _resolve(value, params)
+        if resolved is not None:
+            out[name] = resolved
+    return out
