@@ -1,0 +1,28 @@
+"""SNS (SES bounce and complaint notifications) -> the invitation's seat marked bounced (rule 12).
+
+Messages that are not tagged bounces or complaints of a current invitation are logged
+and ignored: SNS must not retry them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from giftplans import delivery
+
+logger = Logger(service="gift-plans")
+logging.getLogger("giftplans")
+copy_config_to_registered_loggers(source_logger=logger, include={"giftplans"})
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    marked = 0
+    for record in event.get("Records") or []:
+        message = (record.get("Sns") or {}).get("Message")
+        if isinstance(message, str) and delivery.record_feedback(message):
+            marked += 1
+    return {"marked": marked}

@@ -1,0 +1,133 @@
+"""What happened to an invitation email after SES accepted it (rule 12).
+
+"Sent" (SES took the message) is kept apart from "delivered": the mailer marks an
+invitation's seat `delivery=sent`; SES later reports bounces and complaints through SNS,
+and `record_feedback` marks the seat `bounced` or `complained` so the buyer sees it on
+the Billing page and can revoke and re-invite.
+
+Every update is conditioned on the seat still being `invited` with the nonce the email
+carried (SES returns the message's tags): feedback about an old link (revoked,
+resent, accepted since) changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from giftplans.seats import SeatState
+from giftplans.store import models as m
+
+logger = logging.getLogger("giftplans.delivery")
+
+SENT, BOUNCED, COMPLAINED = "sent", "bounced", "complained"
+OUTCOMES = {"Bounce": BOUNCED, "Complaint": COMPLAINED}
+TAG_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    outcome: str  # bounced | complained
+    purchase_id: str
+    seat_id: str
+    nonce: str
+    detail: str  # bounce type / complaint feedback type, for the logs
+
+
+def parse(message: str | dict[str, Any]) -> Feedback | None:
+    """An SES event-publishing or identity notification -> Feedback, or None if it is not ours to act on."""
+    try:
+        body = json.loads(message) if isinstance(message, str) else message
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    kind = body.get("eventType") or body.get("notificationType")
+    outcome = OUTCOMES.get(str(kind))
+    mail = body.get("mail")
+    tags = mail.get("tags") if isinstance(mail, dict) else None
+    if outcome is None or not isinstance(tags, dict):
+        return None
+
+    def tag(name: str) -> str | None:
+        values = tags.get(name)
+        value = values[0] if isinstance(values, list) and values else values
+        return tag_text(value) if isinstance(value, str) and value else None
+
+    purchase_id, seat_id, nonce = tag("purchase_id"), tag("seat_id"), tag("nonce")
+    if not (purchase_id and seat_id and nonce):
+        return None
+    info = body.get("bounce") if outcome == BOUNCED else body.get("complaint")
+    info = info if isinstance(info, dict) else {}
+    detail = str(info.get("bounceType") or info.get("complaintFeedbackType") or "")
+    return Feedback(outcome, purchase_id, seat_id, nonce, detail)
+
+
+def record_feedback(message: str | dict[str, Any]) -> bool:
+    """Apply one SNS message from SES; True when a seat was marked. Irrelevant ones are logged, ignored."""
+    feedback = parse(message)
+    if feedback is None:
+        logger.info("ses notification ignored: not a tagged bounce or complaint")
+        return False
+    return _mark(feedback)
+
+
+def _seat(purchase_id: str, seat_id: str) -> m.Seat:
+    return m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id))
+
+
+def _for_this_link(nonce: str) -> Any:
+    return (m.Seat.state == SeatState.INVITED.value) & (m.Seat.nonce == nonce)
+
+
+def _mark(feedback: Feedback) -> bool:
+    try:
+        _seat(feedback.purchase_id, feedback.seat_id).update(
+            actions=[m.Seat.delivery.set(feedback.outcome), m.Seat.last_action.set("bounce"),
+                     m.Seat.actor.set("ses"), m.Seat.version.add(1)],
+            condition=_for_this_link(feedback.nonce))
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        logger.info("ses feedback for a link that is no longer current", extra={
+            "purchase_id": feedback.purchase_id, "seat_id": feedback.seat_id, "outcome": feedback.outcome})
+        return False
+    logger.info("invitation marked", extra={"purchase_id": feedback.purchase_id, "seat_id": feedback.seat_id,
+                                            "outcome": feedback.outcome, "detail": feedback.detail})
+    return True
+
+
+def mark_sent(purchase_id: str, seat_id: str, nonce: str) -> bool:
+    """SES accepted this link's email. Bookkeeping: the seat's version and last_action stay as they are."""
+    try:
+        _seat(purchase_id, seat_id).update(
+            actions=[m.Seat.delivery.set(SENT)],
+            condition=_for_this_link(nonce) & m.Seat.delivery.does_not_exist())
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
+# ---- SES message tags ------------------------------------------------------------------------------------
+
+def tag_value(value: str) -> str:
+    """SES tag values allow only [A-Za-z0-9_-]: other values travel hex-encoded behind an `x-` prefix."""
+    if all(c in TAG_CHARS for c in value) and not value.startswith("x-"):
+        return value[:256]
+    return ("x-" + value.encode().hex())[:256]
+
+
+def tag_text(value: str) -> str:
+    """The inverse of `tag_value`."""
+    if value.startswith("x-"):
+        try:
+            return bytes.fromhex(value[2:]).decode()
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,235 @@
+"""Send the email a committed change calls for, exactly once per notice.
+
+For each stream record, `notices_for` says which emails are due. Each one is sent at
+most once per idempotency key, guarded by a `MailMarker` item (`MAIL#<key>`, `MAIL`):
+
+1. claim: put the marker `status=sending` only if it does not exist;
+   an existing `sent` (or `failed`) marker means the work is done: skip;
+   an existing `sending` marker younger than `STALE_AFTER` means another delivery of the
+   record is at it right now: fail the record so the stream retries it later; an older one
+   is the trace of a crashed attempt: take it over (SES may have accepted that attempt:
+   after a crash we prefer a rare duplicate to a lost invitation);
+2. send through SES v2 (`Sender`), then set the marker `status=sent` with the message id;
+3. if SES refuses for a reason that may pass (throttling, a pause, an outage), delete the
+   claim and raise: the record is reported as a batch item failure and retried;
+   if it refuses this message for good (bad address, rejected content), the marker is
+   set `failed` and the stream moves on (a poison message must not block the shard).
+
+An invitation that SES accepted also marks its seat `delivery=sent` (see
+`giftplans.delivery.mark_sent`): a bookkeeping write that does not change the seat's
+version, so it produces no notice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from pynamodb.exceptions import DeleteError, PutError, PynamoDBException
+
+from giftplans import clock, delivery, mail, settings, tokens
+from giftplans.notices import Notice, notices_for
+from giftplans.store import models as m
+
+logger = logging.getLogger("giftplans.mailer")
+
+MARKER_TTL = timedelta(days=30)
+STALE_AFTER = timedelta(minutes=15)  # longer than the mailer's Lambda timeout
+SENDING, SENT, FAILED = "sending", "sent", "failed"
+# SES v2 error codes that will not pass by retrying the same message
+PERMANENT = frozenset({"BadRequestException", "MessageRejected", "NotFoundException"})
+
+
+class MailNotSent(Exception):
+    """SES did not take the message; `permanent` says whether retrying the same message can help."""
+
+    def __init__(self, code: str, permanent: bool) -> None:
+        super().__init__(code)
+        self.code = code
+        self.permanent = permanent
+
+
+class InFlight(Exception):
+    """Another delivery of this record is sending the same email right now; retry later."""
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    key: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    tags: dict[str, str]
+
+
+class Sender(Protocol):
+    def send(self, mail: OutgoingMail) -> str:
+        """Hand the message to the provider; return its message id or raise MailNotSent."""
+        ...
+
+
+class SesSender:
+    """SES v2 `SendEmail` with simple (subject, text, HTML) content; one client per container."""
+
+    def __init__(self, configuration_set: str | None = None) -> None:
+        import os
+
+        self.configuration_set = configuration_set or os.environ.get("SES_CONFIGURATION_SET") or None
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("sesv2")
+        return self._client
+
+    def send(self, mail: OutgoingMail) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        request: dict[str, Any] = {
+            "FromEmailAddress": settings.get().mail_from,
+            "Destination": {"ToAddresses": [ascii_domain(mail.to)]},
+            "Content": {"Simple": {
+                "Subject": {"Data": mail.subject, "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": mail.text, "Charset": "UTF-8"},
+                         "Html": {"Data": mail.html, "Charset": "UTF-8"}},
+            }},
+            "EmailTags": [{"Name": name, "Value": delivery.tag_value(value)}
+                          for name, value in mail.tags.items()],
+        }
+        if self.configuration_set:
+            request["ConfigurationSetName"] = self.configuration_set
+        try:
+            return str(self.client.send_email(**request)["MessageId"])
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", "ClientError"))
+            raise MailNotSent(code, permanent=code in PERMANENT) from error
+        except BotoCoreError as error:  # timeouts, connection errors: the message may pass next time
+            raise MailNotSent(type(error).__name__, permanent=False) from error
+
+
+_sender: Sender | None = None
+
+
+def sender() -> Sender:
+    global _sender
+    if _sender is None:
+        _sender = SesSender()
+    return _sender
+
+
+def use_sender(replacement: Sender | None) -> None:
+    """Swap the process's sender (the local server records what it sends); None: back to SES."""
+    global _sender
+    _sender = replacement
+
+
+# ---- the stream record handler --------------------------------------------------------------------------
+
+def handle_record(record: dict[str, Any], via: Sender | None = None) -> int:
+    """Send every email one stream record calls for; return how many were sent now. Raises to retry."""
+    sent = 0
+    for notice in notices_for(record):
+        if notice.email is not None and deliver(notice, via or sender()):
+            sent += 1
+    return sent
+
+
+def deliver(notice: Notice, via: Sender) -> bool:
+    """Send one notice's email unless its key was already sent; True when it was sent by this call."""
+    email = notice.email
+    assert email is not None
+    if not _claim(notice.key):
+        return False
+    try:
+        rendered = mail.render(email.template, email.params)
+        message_id = via.send(OutgoingMail(notice.key, email.to, rendered.subject, rendered.text,
+                                           rendered.html, notice.mail_tags()))
+    except MailNotSent as error:
+        if error.permanent:
+            logger.error("email refused for good", extra={
+                "key": notice.key, "template": email.template, "to": tokens.mask_email(email.to),
+                "code": error.code})
+            _finish(notice.key, FAILED, None)
+            return False
+        _release(notice.key)
+        logger.warning("email not sent, will retry", extra={"key": notice.key, "template": email.template,
+                                                             "to": tokens.mask_email(email.to),
+                                                             "code": error.code})
+        raise
+    except BaseException:
+        _release(notice.key)  # a bug or a crash in rendering/sending: let the retry send it
+        raise
+    _finish(notice.key, SENT, message_id)
+    logger.info("email sent", extra={"key": notice.key, "template": email.template,
+                                     "to": tokens.mask_email(email.to), "message_id": message_id})
+    tags = notice.mail_tags()
+    if email.template == "invitation" and "nonce" in tags:
+        try:
+            delivery.mark_sent(tags["purchase_id"], tags["seat_id"], tags["nonce"])
+        except PynamoDBException:  # bookkeeping only: the email is out and its marker says so
+            logger.warning("could not mark the invitation sent", extra={"key": notice.key})
+    return True
+
+
+# ---- the marker -----------------------------------------------------------------------------------------
+
+def _marker(key: str, status: str) -> m.MailMarker:
+    now = clock.now()
+    return m.MailMarker(m.mail_pk(key), "MAIL", status=status, at=clock.iso(now),
+                        expires_at=clock.epoch(now + MARKER_TTL))
+
+
+def _claim(key: str) -> bool:
+    """True when this call may send `key`; False when it was already sent (or failed for good)."""
+    try:
+        _marker(key, SENDING).save(condition=m.MailMarker.PK.does_not_exist())
+        return True
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    try:
+        existing = m.MailMarker.get(m.mail_pk(key), "MAIL", consistent_read=True)
+    except m.MailMarker.DoesNotExist:
+        return _claim(key)  # released in between: try once more
+    if existing.status != SENDING:
+        return False
+    if clock.now() - clock.parse_iso(existing.at) < STALE_AFTER:
+        raise InFlight(key)
+    try:  # a crashed attempt's claim: take it over, unless someone else just did
+        stale = (m.MailMarker.status == SENDING) & (m.MailMarker.at == existing.at)
+        _marker(key, SENDING).save(condition=stale)
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise InFlight(key) from error
+        raise
+    return True
+
+
+def _finish(key: str, status: str, message_id: str | None) -> None:
+    marker = _marker(key, status)
+    marker.message_id = message_id
+    marker.save()
+
+
+def _release(key: str) -> None:
+    try:
+        m.MailMarker(m.mail_pk(key), "MAIL").delete(condition=m.MailMarker.status == SENDING)
+    except DeleteError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+# ---- addresses and tags ---------------------------------------------------------------------------------
+
+def ascii_domain(address: str) -> str:
+    """IDN domains go to SES in punycode; the local part (unicode, plus-addressed) is kept as it is."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at or domain.isascii():
+        return address.strip()
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
