@@ -1,0 +1,530 @@
+"""`make dev`: the whole service on 127.0.0.1, no Docker, no AWS account.
+
+One process: moto's server (DynamoDB and its stream, SES, EventBridge, SNS, SSM) on a
+free loopback port, the table created from template.yaml, and an HTTP server that
+serves every route of template.yaml through the real handlers (local.adapter), with
+stand-ins for the JWT and IAM authorizers (local.auth) and for Stripe (local.stripe_stub),
+the stream poller that feeds the mail and events functions (local.streams), and the
+local-only `/_local/...` routes of SPEC section 6.
+
+    python -m local.server          # PORT=3000 by default
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from local import functions as fn
+from local.adapter import Gateway, error_response, json_response
+from local.auth import DEFAULT_SUPPORT_ACCESS_KEY, IamAuthorizer, JwtAuthorizer
+from local.mail import Outbox
+from local.streams import LOCAL_RETRY_CAP, Consumer, StreamDriver
+from local.stripe_stub import Price, StripeApi, StripeError, StripeEvents
+
+log = logging.getLogger("local")
+
+REGION = "us-east-1"
+DEFAULT_PORT = 3000
+LOCAL_STUB_KEY = "sk_test_local_stub"
+SERVICES = ("dynamodb", "dynamodbstreams", "sesv2", "ses", "events", "sns", "ssm")
+
+
+@dataclass
+class Config:
+    port: int
+    base_url: str
+    stripe_stub: bool
+
+
+# ---- the emulated AWS ---------------------------------------------------------------------------------
+
+class Aws:
+    """moto's server in this process, and the resources template.yaml would have created."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.port = _free_port()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        try:
+            self._server.stop()
+        except Exception:  # noqa: S110 - stopping a server that did not start is not worth a traceback
+            pass
+
+    def provision(self, template: Any) -> None:
+        import boto3
+
+        table = os.environ["TABLE_NAME"]
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(**template.table_definition(table_name=table))
+        ttl = template.time_to_live(table_name=table)
+        if ttl:
+            dynamodb.update_time_to_live(**ttl)
+        sender = os.environ.get("MAIL_FROM", "gifts@example.com")
+        boto3.client("sesv2").create_email_identity(EmailIdentity=sender)
+        boto3.client("ses").verify_email_identity(EmailAddress=sender)
+        bus = os.environ.get("EVENT_BUS_NAME", "default")
+        if bus and bus != "default":
+            boto3.client("events").create_event_bus(Name=bus)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def configure_environment(config: Config, aws_endpoint: str, template: Any) -> None:
+    """What the deployed functions would find in their environment, pointed at the local stand-ins.
+
+    Explicit settings in the caller's environment win over the template's defaults; the AWS
+    endpoint and credentials always point at the emulation (no real account is ever touched).
+    """
+    env = os.environ
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        env.pop(key, None)
+    env["AWS_ENDPOINT_URL"] = aws_endpoint
+    env["AWS_ACCESS_KEY_ID"] = "local"
+    env["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - moto's fake credentials
+    env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = REGION
+    web = config.base_url
+    local = {
+        "TABLE_NAME": "gift-plans",
+        "WEB_BASE_URL": web,
+        "CHECKOUT_SUCCESS_URL": f"{web}/billing?session_id={{CHECKOUT_SESSION_ID}}",
+        "CHECKOUT_CANCEL_URL": f"{web}/",
+        "STRIPE_WEBHOOK_SECRET": "whsec_local_dev",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    for key, value in local.items():
+        env.setdefault(key, value)
+    merged: dict[str, str] = {}
+    for function in template.functions():
+        for key, value in template.environment(function.job).items():
+            if key in merged and merged[key] != value:
+                log.warning("functions disagree on %s; local runs use one process-wide value", key)
+            merged.setdefault(key, value)
+    for key, value in merged.items():
+        if key not in local:  # the local URLs above replace the template's
+            env.setdefault(key, value)
+    if config.stripe_stub:
+        env["STRIPE_API_KEY"] = LOCAL_STUB_KEY
+        env["STRIPE_API_BASE"] = f"{web}/_stripe"
+    else:
+        env.pop("STRIPE_API_BASE", None)
+
+
+# ---- the local-only routes ----------------------------------------------------------------------------
+
+SWAGGER_DIR = Path(__import__("aws_lambda_powertools").__file__).parent / "event_handler/openapi/swagger_ui"
+
+DOCS_HTML = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Gift plans API (local)</title>
+<link rel="stylesheet" href="/_local/docs/swagger-ui.min.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/_local/docs/swagger-ui-bundle.min.js"></script>
+<script>
+window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+  persistAuthorization: true});
+</script></body></html>"""
+
+PAY_HTML = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Local Stripe Checkout</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto}}button{{font-size:1rem;
+margin-right:1rem;padding:.5rem 1rem}}</style></head>
+<body><h1>Local Stripe Checkout</h1>
+<p>Nothing is charged: this page stands in for Stripe Checkout while running <code>make dev</code>.</p>
+<p><strong>{items}</strong><br>Total: {total} {currency}<br>Email: {email}</p>
+<form method="post"><button name="payment_status" value="paid" id="pay">Pay</button>
+<button name="payment_status" value="unpaid" id="pay-later">Pay later (bank transfer)</button></form>
+</body></html>"""
+
+
+class LocalRoutes:
+    """`/_local/...`, `/_stripe/...` and `/docs`: what the deployed API does not have."""
+
+    def __init__(self, *, config: Config, functions: fn.Functions, driver: StreamDriver | None,
+                 jwt: JwtAuthorizer, outbox: Outbox, stripe: StripeApi, events: StripeEvents,
+                 purchase_id_for: Callable[[str], str]) -> None:
+        self.config = config
+        self.functions = functions
+        self.driver = driver
+        self.jwt = jwt
+        self.outbox = outbox
+        self.stripe = stripe
+        self.events = events
+        self.purchase_id_for = purchase_id_for
+        self.map = Map([
+            Rule("/_local/health", methods=["GET"], endpoint="health"),
+            Rule("/_local/token", methods=["POST"], endpoint="token"),
+            Rule("/_local/mail", methods=["GET"], endpoint="mail"),
+            Rule("/_local/clock", methods=["GET", "POST", "DELETE"], endpoint="clock"),
+            Rule("/_local/sweep", methods=["POST"], endpoint="sweep"),
+            Rule("/_local/stream/drain", methods=["POST"], endpoint="drain"),
+            Rule("/_local/checkout/<session_id>/complete", methods=["POST"], endpoint="complete"),
+            Rule("/_local/checkout/<session_id>/async", methods=["POST"], endpoint="settle"),
+            Rule("/_local/refund/<purchase_id>", methods=["POST"], endpoint="refund"),
+            Rule("/_local/pay/<session_id>", methods=["GET", "POST"], endpoint="pay"),
+            Rule("/_local/docs/<name>", methods=["GET"], endpoint="asset"),
+            Rule("/docs", methods=["GET"], endpoint="docs"),
+            Rule("/_stripe/<path:path>", endpoint="stripe"),
+        ], strict_slashes=False)
+
+    def owns(self, path: str) -> bool:
+        return path.startswith(("/_local/", "/_stripe/")) or path in ("/docs", "/docs/", "/_local")
+
+    def __call__(self, request: Request) -> Response:
+        adapter = self.map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except HTTPException as error:
+            code = error.code or 404
+            return error_response(code, "not_found" if code == 404 else "method_not_allowed",
+                                  "There is nothing at this address." if code == 404
+                                  else f"This address does not accept {request.method}.")
+        try:
+            return getattr(self, f"_{endpoint}")(request, **args)  # type: ignore[no-any-return]
+        except StripeError as error:
+            body = error.body["error"]
+            return error_response(error.status, body.get("code") or "stripe_error", body["message"])
+        except BadInput as error:
+            return error_response(400, error.code, str(error))
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _json_body(request: Request, *, required: bool = False) -> dict[str, Any]:
+        data = request.get_data(as_text=True)
+        if not data.strip():
+            if required:
+                raise BadInput("body_required", "This request needs a JSON body.")
+            return {}
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise BadInput("malformed_json", "The request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise BadInput("malformed_body", "The request body must be a JSON object.")
+        return body
+
+    def _drain(self, request: Request | None = None) -> Response:
+        delivered = self.driver.drain() if self.driver else 0
+        return json_response(200, {"delivered": delivered})
+
+    # ---- endpoints -----------------------------------------------------------------------------
+
+    def _health(self, request: Request) -> Response:
+        return json_response(200, {"status": "ok", "stripe": "stub" if self.config.stripe_stub else "test mode"})
+
+    def _token(self, request: Request) -> Response:
+        body = self._json_body(request, required=True)
+        sub = body.get("sub")
+        if not isinstance(sub, str) or not sub.strip():
+            raise BadInput("invalid_field", "The field 'sub' is required: the account id the token is for.")
+        verified = body.get("email_verified", False)
+        if isinstance(verified, str):
+            verified = verified.lower() == "true"
+        email = body.get("email")
+        if email is not None and not isinstance(email, str):
+            raise BadInput("invalid_field", "The field 'email' must be a string.")
+        extra = {k: v for k, v in body.items() if k not in ("sub", "email", "email_verified")}
+        token = self.jwt.mint(sub.strip(), email=email, email_verified=bool(verified), extra=extra)
+        return json_response(200, {"token": token, "token_type": "Bearer", "expires_in": 12 * 3600})
+
+    def _mail(self, request: Request) -> Response:
+        return json_response(200, {"messages": self.outbox.messages(request.args.get("to"), REGION)})
+
+    def _clock(self, request: Request) -> Response:
+        from giftplans import clock
+
+        if request.method == "POST":
+            now = self._json_body(request, required=True).get("now")
+            try:
+                clock.set_now(clock.parse_iso(str(now)))
+            except (TypeError, ValueError):
+                raise BadInput("invalid_field", "The field 'now' must be an ISO-8601 instant with a time zone, "
+                                                "e.g. 2027-02-20T09:00:00Z.") from None
+        elif request.method == "DELETE":
+            clock.reset()
+        return json_response(200, {"now": clock.iso(clock.now())})
+
+    def _sweep(self, request: Request) -> Response:
+        from giftplans import clock
+
+        if not self.functions.exists("expiry_sweep"):
+            return error_response(501, "not_built", "functions/expiry_sweep does not exist yet.")
+        if self.driver:
+            self.driver.drain()  # what happened before the sweep is delivered before the sweep runs
+        result = self.functions.invoke("expiry_sweep", {"now": clock.iso(clock.now())})
+        if self.driver:
+            self.driver.drain()
+        return json_response(200, result)
+
+    def _complete(self, request: Request, session_id: str) -> Response:
+        status = self._json_body(request).get("payment_status", "paid")
+        return self._deliveries(self.events.complete(session_id, str(status)))
+
+    def _settle(self, request: Request, session_id: str) -> Response:
+        succeeded = self._json_body(request, required=True).get("succeeded")
+        if not isinstance(succeeded, bool):
+            raise BadInput("invalid_field", "The field 'succeeded' must be true or false.")
+        return self._deliveries(self.events.settle(session_id, succeeded))
+
+    def _refund(self, request: Request, purchase_id: str) -> Response:
+        session = self.stripe.session_for_purchase(purchase_id, self.purchase_id_for)
+        if session is None:
+            return error_response(404, "not_found", "No checkout session of the local Stripe made this purchase.")
+        amount = self._json_body(request).get("amount")
+        return self._deliveries(self.events.refund(session, int(amount) if amount is not None else None))
+
+    def _deliveries(self, deliveries: list[dict[str, Any]]) -> Response:
+        first = deliveries[0]
+        body = {**first, "also": deliveries[1:]} if len(deliveries) > 1 else first
+        return json_response(int(first["webhook"]["status"]), body)
+
+    def _pay(self, request: Request, session_id: str) -> Response:
+        session = self.stripe.session(session_id)
+        if session is None:
+            return error_response(404, "not_found", "There is no such checkout session.")
+        if request.method == "POST":
+            status = request.form.get("payment_status", "paid")
+            self.events.complete(session_id, status)
+            target = (session.get("success_url") or f"{self.config.base_url}/").replace(
+                "{CHECKOUT_SESSION_ID}", session_id)
+            return redirect(target, code=303)
+        items = ", ".join(f"{li['quantity']} × {li['price']['id']}" for li in session["line_items"]["data"])
+        html = PAY_HTML.format(items=escape(items), total=session["amount_total"] / 100,
+                               currency=escape(str(session.get("currency") or "").upper()),
+                               email=escape(str(session.get("customer_email") or "")))
+        return Response(html, content_type="text/html; charset=utf-8")
+
+    def _docs(self, request: Request) -> Response:
+        return Response(DOCS_HTML, content_type="text/html; charset=utf-8")
+
+    def _asset(self, request: Request, name: str) -> Response:
+        types = {"swagger-ui-bundle.min.js": "application/javascript", "swagger-ui.min.css": "text/css"}
+        if name not in types or not (SWAGGER_DIR / name).is_file():
+            return error_response(404, "not_found", "There is nothing at this address.")
+        return Response((SWAGGER_DIR / name).read_bytes(), content_type=types[name])
+
+    def _stripe(self, request: Request, path: str) -> Response:
+        if not self.config.stripe_stub:
+            return error_response(404, "not_found", "Real Stripe test mode is on: there is no local Stripe.")
+        return self.stripe(request, path)
+
+
+class BadInput(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# ---- assembling it ------------------------------------------------------------------------------------
+
+class App:
+    """The WSGI application: local routes first, then the API routes of template.yaml."""
+
+    def __init__(self, local_routes: LocalRoutes, gateway: Gateway) -> None:
+        self.local = local_routes
+        self.gateway = gateway
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        handle = self.local if self.local.owns(request.path) else self.gateway
+        return handle(request)(environ, start_response)
+
+
+class _Handler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path.split("?", 1)[0]
+        if not path.startswith(("/_local/health", "/_local/docs/")):
+            logging.getLogger("local.http").info("%s %s -> %s", self.command, path, code)
+
+
+def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
+    """Everything but the servers: call after the environment points at the emulated AWS."""
+    import boto3
+
+    fn.put_layer_on_path()
+    from giftplans import clock, settings
+
+    try:
+        from giftplans.purchases import purchase_id_for
+    except ImportError:  # the domain names it; this is the same derivation
+        import base64
+        import hashlib
+
+        def purchase_id_for(session_id: str) -> str:
+            digest = hashlib.sha256(session_id.encode()).digest()
+            return "pur_" + base64.b32encode(digest).decode().lower()[:26]
+
+    def epoch_now() -> int:
+        return clock.epoch(clock.now())
+
+    def price(price_id: str) -> Price | None:
+        plan = settings.get().plan_by_price(price_id)
+        if plan is None:
+            return None
+        return Price(price_id, plan.amount, plan.currency, recurring=price_id == plan.recurring_price_id)
+
+    functions_info = {f.job: f for f in template.functions()}
+    functions = fn.Functions(memory={j: f.memory for j, f in functions_info.items()},
+                             timeouts={j: float(f.timeout) for j, f in functions_info.items()})
+
+    def invoke_route(route: Any, event: dict[str, Any]) -> Any:
+        if not functions.exists(route.job):
+            return {"statusCode": 501, "headers": {"content-type": "application/json"},
+                    "body": json.dumps({"error": {"code": "not_built",
+                                                  "message": f"functions/{route.job} does not exist yet."}})}
+        name = str(route.handler).rsplit(".", 1)[-1]
+        return functions.invoke(route.job, event, handler_name=name, function_name=f"gift-plans-{route.job}")
+
+    jwt = JwtAuthorizer(issuer=f"{config.base_url}/_local")
+    iam = IamAuthorizer(os.environ.get("LOCAL_SUPPORT_ACCESS_KEY") or DEFAULT_SUPPORT_ACCESS_KEY)
+    gateway = Gateway(template.routes(), invoke_route, authorizers={"jwt": jwt, "iam": iam}, now=clock.now)
+
+    consumers = []
+    for spec in template.stream_consumers():
+        if not functions.exists(spec.job):
+            continue
+        retries = spec.maximum_retry_attempts if spec.maximum_retry_attempts >= 0 else LOCAL_RETRY_CAP
+        name = str(spec.handler).rsplit(".", 1)[-1]
+
+        def invoke(event: dict[str, Any], job: str = spec.job, handler_name: str = name) -> Any:
+            return functions.invoke(job, event, handler_name=handler_name, function_name=f"gift-plans-{job}")
+
+        consumers.append(Consumer(job=spec.job, invoke=invoke, batch_size=spec.batch_size,
+                                  patterns=list(spec.filter_patterns), max_attempts=min(retries, LOCAL_RETRY_CAP) + 1,
+                                  report_failures=spec.report_batch_item_failures))
+    clients = {"dynamodb": boto3.client("dynamodb"), "dynamodbstreams": boto3.client("dynamodbstreams")}
+    driver = StreamDriver(clients, os.environ["TABLE_NAME"], consumers, region=REGION)
+
+    outbox = Outbox(clock.now, clock.iso)
+    outbox.install()
+    stripe = StripeApi(config.base_url, now=epoch_now, prices=price)
+    events = StripeEvents(stripe, f"{config.base_url}/webhooks/stripe",
+                          secret=lambda: os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local_dev"), now=epoch_now)
+    local_routes = LocalRoutes(config=config, functions=functions, driver=driver, jwt=jwt, outbox=outbox,
+                               stripe=stripe, events=events, purchase_id_for=purchase_id_for)
+    app = App(local_routes, gateway)
+    app.functions = functions  # type: ignore[attr-defined]
+    return app, driver
+
+
+def banner(config: Config, started_s: float) -> str:
+    url = config.base_url
+    stripe = ("Stripe: local stand-in (checkout pages at /_local/pay/<session>)" if config.stripe_stub else
+              f"Stripe: test mode; run `stripe listen --forward-to {url}/webhooks/stripe`")
+    return f"""
+Gift plans is running at {url}  (ready in {started_s:.1f}s; Ctrl-C stops it)
+API docs: {url}/docs   {stripe}
+
+Try it (bash):
+  TOKEN=$(curl -s -X POST {url}/_local/token -d '{{"sub":"buyer-1","email":"buyer@example.com","email_verified":true}}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+  SESSION=$(curl -s -X POST {url}/checkout/sessions -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{{"plan":"pro","quantity":3}}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["session_id"])')
+  curl -s -X POST {url}/_local/checkout/$SESSION/complete -H 'content-type: application/json' -d '{{"payment_status":"paid"}}'
+  curl -s {url}/purchases -H "Authorization: Bearer $TOKEN"
+  curl -s "{url}/_local/mail?to=buyer@example.com"
+"""
+
+
+def _bind(port: int) -> BaseWSGIServer:
+    placeholder: Any = lambda environ, start_response: []  # noqa: E731 - replaced once built
+    return make_server("127.0.0.1", port, placeholder, threaded=True, request_handler=_Handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        datefmt="%H:%M:%S")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's own request log
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    logging.getLogger("pynamodb").setLevel(logging.WARNING)
+    raw_port = os.environ.get("PORT", str(DEFAULT_PORT))
+    try:
+        port = int(raw_port)
+    except ValueError:
+        print(f"PORT must be a number, not {raw_port!r}", file=sys.stderr)
+        return 2
+    try:
+        server = _bind(port)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            print(f"port {port} is busy: set PORT=... to another port (e.g. PORT={port + 1} make dev)",
+                  file=sys.stderr)
+            return 1
+        raise
+    port = server.server_port
+    key = os.environ.get("STRIPE_API_KEY", "")
+    config = Config(port=port, base_url=f"http://127.0.0.1:{port}",
+                    stripe_stub=not (key.startswith("sk_test_") and key != LOCAL_STUB_KEY))
+    if key.startswith("sk_live_"):
+        print("STRIPE_API_KEY is a live key: the local server only runs with test keys.", file=sys.stderr)
+        return 2
+
+    aws = Aws()
+    driver: StreamDriver | None = None
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        aws.start()
+        from local import template
+
+        configure_environment(config, aws.endpoint, template)
+        aws.provision(template)
+        app, driver = build(config, template)
+        server.app = app  # type: ignore[assignment]
+        driver.start()
+        warm = [f.job for f in template.functions()]
+        threading.Thread(target=app.functions.warm, args=(warm,), daemon=True,  # type: ignore[attr-defined]
+                         name="warm").start()
+        print(banner(config, time.monotonic() - started), flush=True)
+        server.serve_forever()  # returns on Ctrl-C or SIGTERM
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping...", flush=True)
+        if driver:
+            driver.stop()
+        server.server_close()
+        aws.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
