@@ -1,0 +1,74 @@
+"""The support team's API under /admin (AWS_IAM): find, read, resend, cancel, carry out an upgrade.
+
+Every route first asks `support_identity`: a caller without an IAM identity (the web
+client's JWT) gets 403 `support_only`. Actions are audited as `support:<IAM ARN>`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from giftplans import admin
+from giftplans.http import error_responses, make_app, support_identity
+from pydantic import BaseModel, ConfigDict, Field
+
+app = make_app()
+PURCHASE_ID = Annotated[str, Path(max_length=64)]
+SEAT_ID = Annotated[str, Path(pattern=r"^\d{4}$")]
+
+
+class UpgradeOfferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purchase_id: str = Field(min_length=1, max_length=64)
+    seat_id: str = Field(pattern=r"^\d{4}$")
+    plan: str = Field(min_length=1, max_length=40)
+
+
+@app.get("/admin/purchases", summary="Purchases by buyer email, or seats by recipient email", tags=["admin"],
+         responses=error_responses(403, 422, 503))
+def find_purchases(
+    buyer_email: Annotated[str | None, Query(max_length=320)] = None,
+    recipient_email: Annotated[str | None, Query(max_length=320)] = None,
+) -> dict[str, Any]:
+    support_identity(app)
+    return admin.find(buyer_email, recipient_email)
+
+
+@app.get("/admin/purchases/<purchase_id>", summary="A purchase and its seats", tags=["admin"],
+         responses=error_responses(403, 404, 503))
+def get_purchase(purchase_id: PURCHASE_ID) -> dict[str, Any]:
+    support_identity(app)
+    return admin.detail(purchase_id)
+
+
+@app.get("/admin/purchases/<purchase_id>/events", summary="A purchase's audit trail", tags=["admin"],
+         responses=error_responses(403, 404, 503))
+def get_events(purchase_id: PURCHASE_ID) -> dict[str, Any]:
+    support_identity(app)
+    return admin.events(purchase_id)
+
+
+@app.post("/admin/purchases/<purchase_id>/seats/<seat_id>/resend", status_code=202,
+          summary="Resend an invitation (a fresh link)", tags=["admin"],
+          responses=error_responses(403, 404, 409, 429, 503))
+def resend(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
+    return admin.resend(purchase_id, seat_id, support_identity(app))
+
+
+@app.post("/admin/purchases/<purchase_id>/seats/<seat_id>/cancel", summary="Cancel a seat never accepted",
+          tags=["admin"], responses=error_responses(403, 404, 409, 503))
+def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
+    return admin.cancel_seat(purchase_id, seat_id, support_identity(app))
+
+
+@app.post("/admin/upgrades", status_code=201, summary="Carry out an upgrade for a recipient", tags=["admin"],
+          responses=error_responses(400, 403, 404, 409, 422, 503))
+def upgrade(request: UpgradeOfferRequest) -> dict[str, Any]:
+    arn = support_identity(app)
+    return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

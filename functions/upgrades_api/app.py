@@ -1,0 +1,54 @@
+"""POST /me/upgrade/quote and POST /me/upgrade/checkout: a recipient's upgrade (SPEC rule 8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from giftplans import upgrades
+from giftplans.http import caller, error_responses, make_app
+from pydantic import BaseModel, ConfigDict, Field
+
+app = make_app()
+
+
+class UpgradeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: str = Field(min_length=1, max_length=40, description="The higher tier to move to.")
+
+
+class QuoteOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    plan: str
+    target_price: int
+    credit: int
+    amount_due: int
+    currency: str
+    remaining_days: int
+    term_days: int
+    quote_expires_at: str
+
+
+class UpgradeCheckoutOut(BaseModel):
+    session_id: str
+    url: str
+    quote: QuoteOut
+
+
+@app.post("/me/upgrade/quote", summary="What an upgrade costs after the gift's credit", tags=["upgrades"],
+          responses=error_responses(400, 401, 404, 409, 422, 503))
+def quote(request: UpgradeRequest) -> QuoteOut:
+    me = caller(app)
+    return QuoteOut.model_validate(upgrades.quote_for(me.sub, request.plan).as_json())
+
+
+@app.post("/me/upgrade/checkout", status_code=201, summary="A Stripe Checkout that charges the upgrade",
+          tags=["upgrades"], responses=error_responses(400, 401, 404, 409, 422, 503))
+def checkout(request: UpgradeRequest) -> UpgradeCheckoutOut:
+    me = caller(app)
+    return UpgradeCheckoutOut.model_validate(upgrades.checkout_for(me.sub, me.email, request.plan).as_json())
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,196 @@
+"""The support team's operations (`/admin/...`, authorised by IAM, never by the web client's JWT).
+
+Support may look at any purchase (no buyer check) and act on it; every action runs the
+same domain code as the buyer's or recipient's own action and records an audit event
+whose actor is `support:<IAM ARN>`:
+
+- find purchases and seats by buyer or recipient address (GSI3, `EMAIL#<email key>`:
+  the key is a keyed hash, so the index holds no address);
+- read a purchase with its seats, and its audit trail;
+- resend an invitation (`invitations.resend` with the support actor; only the buyer
+  ownership check is skipped);
+- cancel a seat that was never accepted (`available` or `invited` -> `cancelled`);
+- carry out an upgrade for a recipient: the same checkout as self-serve
+  (`upgrades.start_checkout`), whose link is then set on the seat
+  (`last_action=upgrade_offer`) so the mailer sends it to the recipient.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.transactions import TransactWrite
+
+from giftplans import audit, clock, purchases, terms, upgrades
+from giftplans.errors import Conflict, Invalid, NotFound
+from giftplans.seats import IN_USE, Action, SeatState, allowed_from
+from giftplans.store import models as m
+from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+from giftplans.tokens import email_key
+
+MAX_MATCHES = 100
+NO_PURCHASE = "There is no purchase with this id."
+NO_SEAT = "This purchase has no seat with this id."
+
+
+def actor(arn: str) -> str:
+    return f"support:{arn}"
+
+
+# ---- reads ----------------------------------------------------------------------------------------------
+
+def _purchase(purchase_id: str) -> m.Purchase:
+    purchase = purchases.load(purchase_id)
+    if purchase is None:
+        raise NotFound(NO_PURCHASE, code="purchase_not_found")
+    return purchase
+
+
+def _seat(purchase_id: str, seat_id: str) -> m.Seat:
+    seat = upgrades.load_seat(purchase_id, seat_id)
+    if seat is None:
+        raise NotFound(NO_SEAT, code="seat_not_found")
+    return seat
+
+
+def _ended(term_end: str, now: datetime) -> bool:
+    return not terms.is_active(clock.parse_iso(term_end), now)
+
+
+def purchase_view(purchase: m.Purchase, now: datetime) -> dict[str, Any]:
+    """The buyer's purchase JSON plus what support needs to see."""
+    return {**purchases.purchase_view(purchase, now), "buyer_id": purchase.buyer_id,
+            "buyer_email": purchase.buyer_email, "payment_intent": purchase.payment_intent,
+            "amount_refunded": int(purchase.amount_refunded or 0)}
+
+
+def seat_view(seat: m.Seat, now: datetime) -> dict[str, Any]:
+    return {**purchases.seat_view(seat, _ended(seat.term_end, now)), "recipient_sub": seat.recipient_sub,
+            "stored_state": seat.state, "upgrade_plan": seat.upgrade_plan, "subscription_id": seat.subscription_id,
+            "upgrade_offer_url": seat.upgrade_offer_url, "last_action": seat.last_action, "actor": seat.actor,
+            "version": int(seat.version or 0)}
+
+
+def find(buyer_email: str | None, recipient_email: str | None) -> dict[str, Any]:
+    """Purchases bought by an address, or seats held by one (with their purchases)."""
+    if bool(buyer_email) == bool(recipient_email):
+        raise Invalid("Give exactly one of buyer_email or recipient_email.", code="one_email_required")
+    address = str(buyer_email or recipient_email)
+    if "@" not in address:
+        raise Invalid("That is not an email address.", code="invalid_email")
+    want_seats = bool(recipient_email)
+    keys: list[tuple[str, str]] = []
+    with dynamodb_errors():
+        for item in m.Item.email_index.query(m.email_gsi(email_key(address)), limit=MAX_MATCHES):
+            if item.SK.startswith("SEAT#") == want_seats:
+                keys.append((item.PK, item.SK))
+        found = list(m.Item.batch_get(keys)) if keys else []
+        purchase_keys = {(item.PK, m.PURCHASE_SK) for item in found if isinstance(item, m.Seat)}
+        owners = list(m.Item.batch_get(sorted(purchase_keys))) if purchase_keys else []
+    now = clock.now()
+    every = [*found, *owners]
+    bought = sorted((i for i in every if isinstance(i, m.Purchase)), key=lambda p: p.created_at, reverse=True)
+    seats = sorted((i for i in found if isinstance(i, m.Seat)), key=lambda s: (s.purchase_id, s.seat_id))
+    return {"purchases": [purchase_view(p, now) for p in bought],
+            "seats": [{"purchase_id": s.purchase_id, **seat_view(s, now)} for s in seats]}
+
+
+def detail(purchase_id: str) -> dict[str, Any]:
+    """A purchase and every seat, whoever bought it."""
+    now = clock.now()
+    purchase: m.Purchase | None = None
+    seats: list[m.Seat] = []
+    with dynamodb_errors():
+        for item in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK >= m.PURCHASE_SK, consistent_read=True):
+            if isinstance(item, m.Purchase):
+                purchase = item
+            elif isinstance(item, m.Seat):
+                seats.append(item)
+    if purchase is None:
+        raise NotFound(NO_PURCHASE, code="purchase_not_found")
+    return {"purchase": purchase_view(purchase, now), "seats": [seat_view(s, now) for s in seats]}
+
+
+def events(purchase_id: str) -> dict[str, Any]:
+    """The purchase's audit trail, oldest first."""
+    _purchase(purchase_id)
+    with dynamodb_errors():
+        trail = [item for item in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"),
+                                               consistent_read=True) if isinstance(item, m.AuditEvent)]
+    return {"events": [purchases.event_view(e) for e in trail]}
+
+
+# ---- actions --------------------------------------------------------------------------------------------
+
+def resend(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
+    """The buyer's resend, by support: same rules (limits, interval), support as the actor."""
+    from giftplans import invitations
+
+    return invitations.resend(purchase_id, seat_id, actor=actor(arn))
+
+
+def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
+    """A seat nobody accepted (`available` or `invited`) -> `cancelled`; its link stops working."""
+    who = actor(arn)
+    now = clock.now()
+    _purchase(purchase_id)
+    seat = _seat(purchase_id, seat_id)
+    state = SeatState(seat.state)
+    if _ended(seat.term_end, now) and state not in (SeatState.UPGRADED, SeatState.CANCELLED):
+        raise Conflict("This seat's term has ended; there is nothing left to cancel.", code="seat_expired")
+    if state not in allowed_from(Action.CANCEL):
+        reason = ("it is in use; refund the purchase instead" if state in IN_USE else f"it is {state.value}")
+        raise Conflict(f"Only a seat that was never accepted can be cancelled, and {reason}.",
+                       code="seat_not_cancellable")
+    purchase_key = m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK)
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(seat, actions=[
+            m.Seat.state.set(SeatState.CANCELLED.value), m.Seat.ended_at.set(clock.iso(now)),
+            m.Seat.nonce.remove(), m.Seat.token_hash.remove(),
+            m.Seat.last_action.set("cancel"), m.Seat.actor.set(who), m.Seat.version.add(1),
+        ], condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version))
+        actions = [getattr(m.Purchase.seat_counts, state.value).add(-1), m.Purchase.seat_counts.cancelled.add(1),
+                   m.Purchase.version.add(1), m.Purchase.last_action.set("cancel"), m.Purchase.actor.set(who)]
+        if state == SeatState.AVAILABLE:
+            actions.append(m.Purchase.available.delete({int(seat_id)}))
+        else:
+            actions.append(m.Purchase.holders[seat_id].remove())
+        tx.update(purchase_key, actions=actions, condition=m.Purchase.PK.exists())
+        tx.save(audit.event(purchase_id, now, "seat.cancelled", who, seat_ids=[seat_id],
+                            detail={"previous_state": state.value}))
+
+    try:
+        transact(build)
+    except Cancelled:
+        raise Conflict("The seat changed while it was being cancelled; look again and retry.",
+                       code="seat_changed") from None
+    return {"seat": seat_view(_seat(purchase_id, seat_id), clock.now())}
+
+
+def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> dict[str, Any]:
+    """Support carries out an upgrade: the self-serve checkout, its link mailed to the recipient."""
+    who = actor(arn)
+    seat = _seat(purchase_id, seat_id)
+    if SeatState(seat.state) not in IN_USE or not seat.recipient_sub:
+        raise Conflict(f"Only an accepted or claimed seat can be upgraded; this one is {seat.state}.",
+                       code="seat_not_in_use")
+    checkout = upgrades.start_checkout(seat, seat.recipient_sub, seat.recipient_email, plan)
+    now = clock.now()
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(seat, actions=[
+            m.Seat.upgrade_offer_url.set(checkout.url), m.Seat.upgrade_plan.set(checkout.quote.plan),
+            m.Seat.last_action.set("upgrade_offer"), m.Seat.actor.set(who), m.Seat.version.add(1),
+        ], condition=m.Seat.state == seat.state)
+        tx.save(audit.event(purchase_id, now, "seat.upgrade_offered", who, seat_ids=[seat_id], detail={
+            "plan": checkout.quote.plan, "credit": checkout.quote.credit,
+            "amount_due": checkout.quote.amount_due, "session_id": checkout.session_id}))
+
+    try:
+        transact(build)
+    except Cancelled:
+        raise Conflict("The seat changed while the upgrade was being offered; look again and retry.",
+                       code="seat_changed") from None
+    return {**checkout.as_json(), "seat": seat_view(_seat(purchase_id, seat_id), clock.now())}

@@ -1,0 +1,253 @@
+"""Refunds and disputes (SPEC rule 14), from Stripe's charge events.
+
+Every event names a payment intent; `PAYMENT#<payment_intent>` (written at fulfilment)
+names the purchase. An unknown payment intent is somebody else's charge: ignored.
+
+- **Full refund** (`charge.refunded` with `refunded: true` or `amount_refunded >=
+  amount`, or a dispute lost): every seat that is not upgraded, expired or cancelled
+  becomes `cancelled` (one conditional transaction per seat, with the entitlement it
+  granted ended in the same transaction when that entitlement still comes from it);
+  then the purchase becomes `refunded` with recomputed counts, no free seats, no
+  holders and no sweep milestone, the buyer's plans-bought count drops by the quantity,
+  and an audit event is written. Seats go first and the purchase last, so a crash
+  half-way is finished by Stripe's retry; a replay after the end finds nothing to do.
+- **Partial refund**: the purchase records `amount_refunded` (only ever upwards) and an
+  audit event; no seat changes (support cancels the seats it covers, admin API).
+- **Disputes**: `charge.dispute.created` sets `frozen` on the purchase (invitations and
+  claims refuse with 409 `purchase_frozen`); `charge.dispute.closed` with `won` or
+  `warning_closed` (an inquiry that did not become a chargeback) lifts it; `lost`
+  takes the full-refund path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pynamodb.transactions import TransactWrite
+
+from giftplans import audit, clock, purchases
+from giftplans.seats import IN_USE, Action, SeatState, allowed_from
+from giftplans.store import models as m
+from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+
+logger = Logger(service="gift-plans")
+
+IGNORED = "ignored"
+ACTOR = "stripe"
+REFUNDABLE = allowed_from(Action.REFUND)
+UNFREEZE = frozenset({"won", "warning_closed"})
+
+
+# ---- lookups --------------------------------------------------------------------------------------------
+
+def purchase_for_payment(payment_intent: str | None) -> m.Purchase | None:
+    if not payment_intent:
+        return None
+    with dynamodb_errors():
+        try:
+            lookup = m.PaymentLookup.get(m.payment_pk(payment_intent), "PAYMENT", consistent_read=True)
+        except m.PaymentLookup.DoesNotExist:
+            return None
+    return purchases.load(lookup.purchase_id)
+
+
+def seats_of(purchase_id: str) -> list[m.Seat]:
+    with dynamodb_errors():
+        return [item for item in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"),
+                                              consistent_read=True) if isinstance(item, m.Seat)]
+
+
+# ---- ending a seat's entitlement ------------------------------------------------------------------------
+
+def end_entitlement(tx: TransactWrite, seat: m.Seat, at: datetime) -> None:
+    """End the recipient's entitlement, on condition that it still comes from this seat."""
+    ent = m.Entitlement(m.account_pk(str(seat.recipient_sub)), m.ENTITLEMENT_SK)
+    tx.update(ent, actions=[m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(clock.iso(at))],
+              condition=(m.Entitlement.purchase_id == seat.purchase_id) & (m.Entitlement.seat_id == seat.seat_id)
+              & m.Entitlement.source.is_in("gift", "claim"))
+
+
+def cancel_seat(seat: m.Seat, at: datetime, action: str, actor: str) -> bool:
+    """Seat -> cancelled with its entitlement ended (if it still comes from it). False: the seat moved."""
+    in_use = SeatState(seat.state) in IN_USE and bool(seat.recipient_sub)
+    for with_entitlement in ((True, False) if in_use else (False,)):
+        def build(tx: TransactWrite, ending: bool = with_entitlement) -> None:
+            tx.update(seat, actions=[
+                m.Seat.state.set(SeatState.CANCELLED.value), m.Seat.ended_at.set(clock.iso(at)),
+                m.Seat.nonce.remove(), m.Seat.token_hash.remove(),
+                m.Seat.last_action.set(action), m.Seat.actor.set(actor), m.Seat.version.add(1),
+            ], condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version))
+            if ending:
+                end_entitlement(tx, seat, at)
+
+        try:
+            transact(build)
+            return True
+        except Cancelled as cancelled:
+            if with_entitlement and cancelled.failed(1) and not cancelled.failed(0):
+                continue  # the account's entitlement comes from elsewhere now: leave it alone
+            return False
+    return False
+
+
+# ---- full and partial refunds ---------------------------------------------------------------------------
+
+def full_refund(purchase: m.Purchase, amount_refunded: int, at: datetime, reason: str) -> str:
+    """Cancel every refundable seat, then mark the purchase refunded. Idempotent."""
+    if purchase.status == purchases.REFUNDED:
+        return f"already refunded {purchase.purchase_id}"
+    cancelled: list[str] = []
+    for _ in range(3):
+        pending = [seat for seat in seats_of(purchase.purchase_id) if SeatState(seat.state) in REFUNDABLE]
+        if not pending:
+            break
+        cancelled += [seat.seat_id for seat in pending if cancel_seat(seat, at, "refund", ACTOR)]
+    for _ in range(5):
+        current = purchases.load(purchase.purchase_id)
+        if current is None or current.status == purchases.REFUNDED:
+            return f"already refunded {purchase.purchase_id}"
+        try:
+            _mark_refunded(current, amount_refunded, at, reason, cancelled)
+            return f"refunded {purchase.purchase_id}"
+        except Cancelled:
+            continue  # an invitation raced us: recount
+    raise Cancelled([])
+
+
+def _mark_refunded(purchase: m.Purchase, amount: int, at: datetime, reason: str, cancelled: list[str]) -> None:
+    counts = {state: 0 for state in m.SEAT_STATES}
+    for seat in seats_of(purchase.purchase_id):
+        counts[seat.state] = counts.get(seat.state, 0) + 1
+    counted = purchase.status == purchases.PAID  # fulfilment counted its plans on the buyer's profile
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(purchase, actions=[
+            m.Purchase.status.set(purchases.REFUNDED), m.Purchase.amount_refunded.set(amount),
+            m.Purchase.seat_counts.set(m.SeatCounts(**counts)), m.Purchase.available.remove(),
+            m.Purchase.holders.remove(), m.Purchase.GSI2PK.remove(), m.Purchase.GSI2SK.remove(),
+            m.Purchase.due_kind.remove(), m.Purchase.version.add(1),
+            m.Purchase.last_action.set("refund"), m.Purchase.actor.set(ACTOR),
+        ], condition=(m.Purchase.version == purchase.version) & (m.Purchase.status != purchases.REFUNDED))
+        if counted:
+            tx.update(m.Profile(m.account_pk(purchase.buyer_id), m.PROFILE_SK), actions=[
+                m.Profile.plans_bought.add(-int(purchase.quantity)), m.Profile.version.add(1),
+                m.Profile.last_action.set("refund"), m.Profile.actor.set(ACTOR),
+            ])
+        tx.save(audit.event(purchase.purchase_id, at, "purchase.refunded", ACTOR, seat_ids=sorted(cancelled),
+                       detail={"reason": reason, "amount_refunded": amount, "seats_cancelled": len(cancelled)}))
+
+    transact(build)
+
+
+def partial_refund(purchase: m.Purchase, amount_refunded: int, at: datetime) -> str:
+    """Record the refunded amount (only upwards); seats stay as they are."""
+    try:
+        def build(tx: TransactWrite) -> None:
+            tx.update(purchase, actions=[
+                m.Purchase.amount_refunded.set(amount_refunded), m.Purchase.version.add(1),
+                m.Purchase.last_action.set("partial_refund"), m.Purchase.actor.set(ACTOR),
+            ], condition=m.Purchase.amount_refunded.does_not_exist()
+                | (m.Purchase.amount_refunded < amount_refunded))
+            tx.save(audit.event(purchase.purchase_id, at, "purchase.partially_refunded", ACTOR,
+                           detail={"amount_refunded": amount_refunded}))
+
+        transact(build)
+    except Cancelled:
+        return f"already recorded {purchase.purchase_id}"
+    return f"partially refunded {purchase.purchase_id}"
+
+
+# ---- disputes -------------------------------------------------------------------------------------------
+
+def set_frozen(purchase: m.Purchase, frozen: bool, at: datetime, kind: str, detail: dict[str, Any]) -> bool:
+    """Freeze or thaw; False when it already was (a replay)."""
+    was = m.Purchase.frozen == (not frozen)
+    condition = (m.Purchase.frozen.does_not_exist() | was) if frozen else was
+    try:
+        def build(tx: TransactWrite) -> None:
+            tx.update(purchase, actions=[
+                m.Purchase.frozen.set(frozen), m.Purchase.version.add(1),
+                m.Purchase.last_action.set(kind.replace("purchase.", "")), m.Purchase.actor.set(ACTOR),
+            ], condition=condition)
+            tx.save(audit.event(purchase.purchase_id, at, kind, ACTOR, detail=detail))
+
+        transact(build)
+    except Cancelled:
+        return False
+    return True
+
+
+# ---- Stripe events (registered in giftplans.webhooks) ----------------------------------------------------
+
+def _object(event: dict[str, Any]) -> dict[str, Any]:
+    obj = (event.get("data") or {}).get("object")
+    return obj if isinstance(obj, dict) else {}
+
+
+def _at(event: dict[str, Any]) -> datetime:
+    created = event.get("created")
+    return clock.from_epoch(created) if isinstance(created, int) and created > 0 else clock.now()
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _intent_id(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def on_charge_refunded(event: dict[str, Any]) -> str:
+    charge = _object(event)
+    purchase = purchase_for_payment(_intent_id(charge.get("payment_intent")))
+    if purchase is None:
+        return f"{IGNORED}: not our payment"
+    amount, refunded = _int(charge.get("amount")), _int(charge.get("amount_refunded"))
+    if charge.get("refunded") is True or (amount > 0 and refunded >= amount):
+        return full_refund(purchase, refunded or amount, _at(event), "refund")
+    if refunded > 0:
+        return partial_refund(purchase, refunded, _at(event))
+    return f"{IGNORED}: nothing refunded"
+
+
+def _dispute_purchase(dispute: dict[str, Any]) -> m.Purchase | None:
+    intent = _intent_id(dispute.get("payment_intent"))
+    charge = dispute.get("charge")
+    if intent is None and isinstance(charge, dict):
+        intent = _intent_id(charge.get("payment_intent"))
+    if intent is None and isinstance(charge, str) and charge:
+        from giftplans import stripe_gateway
+
+        intent = stripe_gateway.charge_payment_intent(charge)
+    return purchase_for_payment(intent)
+
+
+def on_dispute_created(event: dict[str, Any]) -> str:
+    dispute = _object(event)
+    purchase = _dispute_purchase(dispute)
+    if purchase is None:
+        return f"{IGNORED}: not our payment"
+    detail = {"dispute_id": str(dispute.get("id") or ""), "reason": str(dispute.get("reason") or ""),
+              "amount": _int(dispute.get("amount"))}
+    done = set_frozen(purchase, True, _at(event), "purchase.dispute_opened", detail)
+    return f"{'frozen' if done else 'already frozen'} {purchase.purchase_id}"
+
+
+def on_dispute_closed(event: dict[str, Any]) -> str:
+    dispute = _object(event)
+    purchase = _dispute_purchase(dispute)
+    if purchase is None:
+        return f"{IGNORED}: not our payment"
+    status = str(dispute.get("status") or "")
+    if status == "lost":
+        return full_refund(purchase, _int(dispute.get("amount")) or int(purchase.amount_total), _at(event),
+                           "dispute_lost")
+    if status in UNFREEZE:
+        done = set_frozen(purchase, False, _at(event), "purchase.dispute_won",
+                          {"dispute_id": str(dispute.get("id") or ""), "status": status})
+        return f"{'thawed' if done else 'already thawed'} {purchase.purchase_id}"
+    return f"{IGNORED}: dispute status {status!r}"

@@ -1,0 +1,314 @@
+"""Upgrades (SPEC rule 8): a recipient moves from a gifted or claimed seat to a higher tier.
+
+- **Quote** (`quote_for`): the caller's entitlement names the seat it comes from; the seat
+  holds what the buyer paid for it (`seat_value`) and the term. The numbers are
+  `money.quote()` exactly: `credit = round_half_even(seat_value * remaining_days /
+  term_days)`, `amount_due = max(0, target_price - credit)`.
+  Refusals: no gift or claimed seat behind the entitlement -> 404 `no_gift`; the same or
+  a lower tier -> 409 `not_an_upgrade`; the term has ended -> 409 `term_ended` (nothing
+  is left to credit: the recipient buys the plan at full price instead); an unknown
+  plan -> 422 `unknown_plan`.
+- **Checkout** (`start_checkout`): one Stripe Checkout in subscription mode for the
+  target plan's recurring yearly price, with a one-time coupon worth the credit
+  (`amount_off`, `duration: once`, `max_redemptions: 1`). Self-serve and support
+  (`admin.offer_upgrade`) call the same function.
+- **A quote is honoured for `settings.quote_valid_minutes` (30)** and stays stateless:
+  nothing is stored. Time is cut into 30-minute windows; the coupon's and the
+  session's Stripe idempotency keys name the seat, the target plan, the credit and the
+  window index, so a repeat within the window gets the same coupon and session back,
+  and a request in a later window is recomputed (a new day means a smaller credit). The
+  session itself expires with the quote (Stripe's minimum lifetime is 30 minutes, so it
+  is given one minute of slack) and the coupon cannot be redeemed after that.
+- **Completion** (`complete`, on `checkout.session.completed` with `metadata.kind =
+  "upgrade"`): one transaction moves the seat `accepted/claimed -> upgraded`, fixes the
+  purchase's counts and holders, puts the account's entitlement (source
+  `subscription`, provisional `term_end` one year on, `event_ts = 0`), records the
+  Stripe customer -> account lookup and the audit event. `customer.subscription.*`
+  events refine the entitlement; a provisional write never overwrites an entitlement
+  that a real subscription event wrote (`event_ts > 0`), so the two may arrive in any
+  order. A replay finds the seat upgraded and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pynamodb.transactions import TransactWrite
+
+from giftplans import audit, clock, money, stripe_gateway, terms
+from giftplans.errors import Conflict, Invalid, NotFound
+from giftplans.seats import IN_USE, Action, SeatState, allowed_from
+from giftplans.settings import Plan
+from giftplans.settings import get as settings
+from giftplans.store import models as m
+from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+
+logger = Logger(service="gift-plans")
+
+KIND = "upgrade"
+NO_GIFT = "You have no gifted or claimed plan to upgrade from."
+TERM_ENDED = ("Your gifted plan has ended, so there is nothing left to credit; "
+              "choose a plan to buy at its full price instead.")
+SESSION_SLACK_S = 60  # Stripe refuses a session that expires less than 30 minutes after it is created
+
+
+@dataclass(frozen=True)
+class UpgradeQuote:
+    """The SPEC quote shape plus what the checkout needs to link the seat."""
+
+    plan: str
+    target_price: int
+    credit: int
+    amount_due: int
+    currency: str
+    remaining_days: int
+    term_days: int
+    quote_expires_at: str
+    from_plan: str
+    term_end: str
+    purchase_id: str
+    seat_id: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class QuoteWindow:
+    index: int
+    expires_at: datetime
+
+
+def quote_window(now: datetime) -> QuoteWindow:
+    """The 30-minute window `now` falls in; a quote made now is honoured until `now + valid minutes`."""
+    minutes = max(1, settings().quote_valid_minutes)
+    return QuoteWindow(index=clock.epoch(now) // (minutes * 60), expires_at=now + timedelta(minutes=minutes))
+
+
+# ---- reading the seat behind an account ---------------------------------------------------------------
+
+def _entitlement(sub: str) -> m.Entitlement | None:
+    with dynamodb_errors():
+        try:
+            return m.Entitlement.get(m.account_pk(sub), m.ENTITLEMENT_SK, consistent_read=True)
+        except m.Entitlement.DoesNotExist:
+            return None
+
+
+def load_seat(purchase_id: str, seat_id: str) -> m.Seat | None:
+    with dynamodb_errors():
+        try:
+            return m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id), consistent_read=True)
+        except m.Seat.DoesNotExist:
+            return None
+
+
+def seat_of_account(sub: str) -> m.Seat:
+    """The accepted or claimed seat the account's entitlement comes from; 404 `no_gift` otherwise."""
+    ent = _entitlement(sub)
+    if ent is None or ent.source not in ("gift", "claim") or ent.ended or not ent.purchase_id or not ent.seat_id:
+        raise NotFound(NO_GIFT, code="no_gift")
+    seat = load_seat(ent.purchase_id, ent.seat_id)
+    if seat is None or seat.recipient_sub != sub or SeatState(seat.state) not in IN_USE:
+        raise NotFound(NO_GIFT, code="no_gift")
+    return seat
+
+
+# ---- quote ----------------------------------------------------------------------------------------------
+
+def _target(plan_name: str) -> Plan:
+    conf = settings()
+    plan = conf.plan(plan_name)
+    if plan is None:
+        names = ", ".join(sorted(conf.plans))
+        raise Invalid(f"There is no plan called '{plan_name}'; choose one of: {names}.", code="unknown_plan")
+    return plan
+
+
+def quote_seat(seat: m.Seat, plan_name: str, now: datetime) -> UpgradeQuote:
+    """The rule-8 numbers for moving `seat`'s holder to `plan_name` at `now`."""
+    target = _target(plan_name)
+    current = settings().plan(seat.plan)
+    if current is not None and target.rank <= current.rank:
+        raise Conflict(f"The {target.name} plan is not a higher tier than your {seat.plan} plan; "
+                       "an upgrade must move to a higher tier.", code="not_an_upgrade")
+    if target.currency.lower() != seat.currency.lower():
+        raise Conflict(f"The {target.name} plan is priced in {target.currency.upper()} and your gift in "
+                       f"{seat.currency.upper()}; support can help with this upgrade.", code="currency_mismatch")
+    start, end = clock.parse_iso(seat.term_start), clock.parse_iso(seat.term_end)
+    numbers = money.quote(int(seat.seat_value), start, end, now, target.amount)
+    if not numbers.active:
+        raise Conflict(TERM_ENDED, code="term_ended")
+    return UpgradeQuote(
+        plan=target.name, target_price=numbers.target_price, credit=numbers.credit,
+        amount_due=numbers.amount_due, currency=seat.currency, remaining_days=numbers.remaining_days,
+        term_days=numbers.term_days, quote_expires_at=clock.iso(quote_window(now).expires_at),
+        from_plan=seat.plan, term_end=seat.term_end, purchase_id=seat.purchase_id, seat_id=seat.seat_id,
+    )
+
+
+def quote_for(sub: str, plan_name: str) -> UpgradeQuote:
+    """`POST /me/upgrade/quote`: the caller's numbers for moving to `plan_name` now."""
+    _target(plan_name)  # an unknown plan is a 422 whatever the account holds
+    return quote_seat(seat_of_account(sub), plan_name, clock.now())
+
+
+# ---- checkout -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UpgradeCheckout:
+    session_id: str
+    url: str
+    quote: UpgradeQuote
+
+    def as_json(self) -> dict[str, Any]:
+        return {"session_id": self.session_id, "url": self.url, "quote": self.quote.as_json()}
+
+
+def idempotency_key(kind: str, quote: UpgradeQuote, window: int) -> str:
+    """Deterministic per seat, target plan, credit and quote window (see the module doc)."""
+    material = f"upgrade-{kind}:{quote.purchase_id}:{quote.seat_id}:{quote.plan}:{quote.credit}:{window}"
+    return f"upgrade-{kind}-" + hashlib.sha256(material.encode()).hexdigest()[:48]
+
+
+def start_checkout(seat: m.Seat, account_id: str, email: str | None, plan_name: str) -> UpgradeCheckout:
+    """The one upgrade checkout: self-serve (`checkout_for`) and support (`admin.offer_upgrade`) call it."""
+    now = clock.now()
+    quote = quote_seat(seat, plan_name, now)
+    target = _target(plan_name)
+    window = quote_window(now)
+    closes_at = clock.epoch(window.expires_at) + SESSION_SLACK_S
+    metadata = {"kind": KIND, "account_id": account_id, "purchase_id": seat.purchase_id, "seat_id": seat.seat_id,
+                "plan": target.name, "credit": str(quote.credit), "from_plan": seat.plan}
+    coupon_id = None
+    if quote.credit > 0:
+        coupon_id = stripe_gateway.create_coupon(
+            amount_off=quote.credit, currency=quote.currency, redeem_by=closes_at,
+            name=f"Credit for your {seat.plan} gift", metadata=metadata,
+            idempotency_key=idempotency_key("coupon", quote, window.index))
+    session_id, url = stripe_gateway.create_upgrade_checkout(
+        account_id=account_id, email=email, price_id=target.recurring_price_id, coupon_id=coupon_id,
+        metadata=metadata, expires_at=closes_at, idempotency_key=idempotency_key("session", quote, window.index))
+    logger.info("upgrade checkout started", extra={"purchase_id": seat.purchase_id, "seat_id": seat.seat_id,
+                                                   "plan": target.name, "credit": quote.credit})
+    return UpgradeCheckout(session_id, url, quote)
+
+
+def checkout_for(sub: str, email: str | None, plan_name: str) -> UpgradeCheckout:
+    """`POST /me/upgrade/checkout`: the caller's own upgrade."""
+    _target(plan_name)
+    return start_checkout(seat_of_account(sub), sub, email, plan_name)
+
+
+# ---- completion (webhook) -------------------------------------------------------------------------------
+
+def _provisional_entitlement(sub: str, plan: str, subscription_id: str, at: datetime) -> m.Entitlement:
+    end = terms.term_end(at)
+    return m.Entitlement(
+        m.account_pk(sub), m.ENTITLEMENT_SK, sub=sub, plan=plan, source="subscription",
+        term_end=clock.iso(end), term_end_ts=clock.epoch(end), auto_renew=True, ended=False,
+        subscription_id=subscription_id, event_ts=0, updated_at=clock.iso(clock.now()),
+    )
+
+
+# A provisional entitlement never replaces one a real subscription event wrote.
+def _entitlement_writable() -> Any:
+    e = m.Entitlement
+    return e.PK.does_not_exist() | (e.source != "subscription") | e.event_ts.does_not_exist() | (e.event_ts == 0)
+
+
+@dataclass(frozen=True)
+class Completion:
+    account_id: str
+    purchase_id: str
+    seat_id: str
+    plan: str
+    subscription_id: str
+    customer: str | None
+
+
+def complete(done: Completion, at: datetime) -> str:
+    """Seat -> upgraded, entitlement from the subscription. Idempotent; safe in any order."""
+    for _ in range(3):
+        seat = load_seat(done.purchase_id, done.seat_id)
+        if seat is None:
+            logger.warning("upgrade for an unknown seat", extra={"purchase_id": done.purchase_id,
+                                                                 "seat_id": done.seat_id})
+            return "ignored: unknown seat"
+        if seat.state == SeatState.UPGRADED:
+            return f"already upgraded {done.purchase_id}/{done.seat_id}"
+        if SeatState(seat.state) not in allowed_from(Action.UPGRADE) or seat.recipient_sub != done.account_id:
+            logger.warning("upgrade completed for a seat that cannot upgrade",
+                           extra={"purchase_id": done.purchase_id, "seat_id": done.seat_id, "state": seat.state})
+            return f"ignored: seat is {seat.state}"
+        for with_entitlement in (True, False):
+            try:
+                _write_upgrade(seat, done, at, with_entitlement)
+                return f"upgraded {done.purchase_id}/{done.seat_id}"
+            except Cancelled as cancelled:
+                if with_entitlement and cancelled.failed(ENTITLEMENT_INDEX) and not cancelled.failed(0):
+                    continue  # a subscription event got there first with the real term: keep it
+                break  # the seat moved under us: read it again
+    return "ignored: seat kept changing"
+
+
+ENTITLEMENT_INDEX = 2
+
+
+def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, with_entitlement: bool) -> None:
+    old_state = seat.state
+    stamp = clock.iso(at)
+    purchase = m.Purchase(m.purchase_pk(seat.purchase_id), m.PURCHASE_SK)
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(seat, actions=[
+            m.Seat.state.set(SeatState.UPGRADED.value), m.Seat.upgrade_plan.set(done.plan),
+            m.Seat.subscription_id.set(done.subscription_id), m.Seat.ended_at.set(stamp),
+            m.Seat.last_action.set("upgrade"), m.Seat.actor.set("stripe"), m.Seat.version.add(1),
+        ], condition=(m.Seat.state == old_state) & (m.Seat.version == seat.version))
+        tx.update(purchase, actions=[
+            getattr(m.Purchase.seat_counts, old_state).add(-1), m.Purchase.seat_counts.upgraded.add(1),
+            m.Purchase.holders[seat.seat_id].remove(), m.Purchase.version.add(1),
+            m.Purchase.last_action.set("upgrade"), m.Purchase.actor.set("stripe"),
+        ], condition=m.Purchase.PK.exists())
+        if with_entitlement:  # index ENTITLEMENT_INDEX
+            tx.save(_provisional_entitlement(done.account_id, done.plan, done.subscription_id, at),
+                    condition=_entitlement_writable())
+        if done.customer:
+            tx.save(m.CustomerLookup(m.customer_pk(done.customer), "CUSTOMER", sub=done.account_id))
+        tx.save(audit.event(seat.purchase_id, at, "seat.upgraded", "stripe", seat_ids=[seat.seat_id], detail={
+            "from_plan": seat.plan, "plan": done.plan, "subscription_id": done.subscription_id,
+            "previous_state": old_state}))
+
+    transact(build)
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if isinstance(value, str) and value else None
+
+
+def on_checkout_event(event: dict[str, Any]) -> str:
+    """`checkout.session.*` with `metadata.kind = "upgrade"` (registered in `giftplans.webhooks`)."""
+    session = (event.get("data") or {}).get("object") or {}
+    event_type = event.get("type")
+    paid = session.get("payment_status") in ("paid", "no_payment_required")
+    if event_type == "checkout.session.async_payment_failed" or (
+            event_type == "checkout.session.completed" and not paid):
+        return "ignored: upgrade not paid yet"
+    meta = session.get("metadata") or {}
+    subscription_id = _id(session.get("subscription"))
+    account_id = str(meta.get("account_id") or session.get("client_reference_id") or "")
+    plan = settings().plan(str(meta.get("plan") or ""))
+    if not (subscription_id and account_id and plan and meta.get("purchase_id") and meta.get("seat_id")):
+        return "ignored: upgrade session lacks its links"
+    created = event.get("created")
+    at = clock.from_epoch(created) if isinstance(created, int) and created > 0 else clock.now()
+    return complete(Completion(account_id=account_id, purchase_id=str(meta["purchase_id"]),
+                               seat_id=str(meta["seat_id"]), plan=plan.name, subscription_id=subscription_id,
+                               customer=_id(session.get("customer"))), at)
