@@ -19,7 +19,8 @@ from giftplans import mailer
 logger = Logger(service="gift-plans")
 logging.getLogger("giftplans")
 copy_config_to_registered_loggers(source_logger=logger, include={"giftplans"})
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# A batch that fails as a whole is reported record by record too: the stream retries from the first.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
 def record_handler(record: DynamoDBRecord) -> None:

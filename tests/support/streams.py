@@ -1,4 +1,4 @@
-"""Given-steps for stream readers: DynamoDB Streams records and in-memory items, and what SES was asked to send."""
+"""Given-steps for stream readers: DynamoDB Streams records, in-memory items, what SES was asked to send."""
 
 from __future__ import annotations
 
@@ -79,8 +79,8 @@ def profile(**fields: Any) -> m.Profile:
 
 
 def sent_mail(region: str = "us-east-1") -> list[Any]:
-    """What moto's SES (v1 and v2 share one backend) was asked to send: Message objects with
-    `.source`, `.destinations` ({"ToAddresses": [...]}), `.subject`, `.body` (the HTML part when there is one)."""
+    """What moto's SES (v1 and v2 share one backend) was asked to send: Message objects with `.id`,
+    `.source`, `.destinations` ({"ToAddresses": [...]}), `.subject`, `.body` (the HTML part if any)."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 

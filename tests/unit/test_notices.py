@@ -1,13 +1,13 @@
-"""notices_for: every row of docs/design.md's "What each transition writes" table, and the writes that say nothing."""
+"""notices_for: every row of design.md's "What each transition writes" table, and writes that say nothing."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from giftplans.notices import Notice, notices_for
 from giftplans.store import models as m
+
 from tests.support.streams import PURCHASE_ID, change, profile, purchase, record, seat
 
 RECIPIENT = "zoë+gift@example.com"
@@ -93,7 +93,8 @@ def test_given_paid_purchase_when_more_seats_written_then_nothing():
 
 def test_given_paid_purchase_when_refunded_then_buyer_told_and_purchase_refunded():
     old = purchase()
-    notices = notices_for(record(old, change(old, status="refunded", amount_refunded=72000, last_action="refund")))
+    new = change(old, status="refunded", amount_refunded=72000, last_action="refund")
+    notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["purchase_refunded", "purchase.refunded"]
     assert one_email(notices).email.to == "buyer@example.com"
@@ -144,7 +145,8 @@ def test_given_available_seat_when_invited_then_invitation_to_recipient_and_seat
     assert email.to == RECIPIENT
     assert email.params["nonce"] == new.nonce and email.params["term_end_ts"] == new.term_end_ts
     assert email.params["message"] == "Happy birthday!" and email.params["sender"] == "buyer@example.com"
-    assert one_email(notices).mail_tags() == {"purchase_id": PURCHASE_ID, "seat_id": "0001", "nonce": new.nonce}
+    assert one_email(notices).mail_tags() == {"purchase_id": PURCHASE_ID, "seat_id": "0001",
+                                              "nonce": new.nonce}
     detail = event(notices, "seat.invited")
     assert detail["seat_id"] == "0001" and detail["buyer_sub"] == "buyer-sub"
 
@@ -230,7 +232,8 @@ def test_given_accepted_seat_when_expired_then_plan_ended_and_entitlement_ended(
 
 def test_given_available_seat_when_expired_then_no_email():
     old = seat()
-    assert kinds(notices_for(record(old, change(old, state="expired", last_action="expire")))) == ["seat.expired"]
+    new = change(old, state="expired", last_action="expire")
+    assert kinds(notices_for(record(old, new))) == ["seat.expired"]
 
 
 def test_given_accepted_seat_when_refunded_then_recipient_told_and_entitlement_ended():
@@ -251,7 +254,8 @@ def test_given_claimed_seat_when_refunded_then_no_second_mail_to_the_buyer():
 
 def test_given_invited_seat_when_support_cancels_then_recipient_told():
     old = invited()
-    notices = notices_for(record(old, change(old, state="cancelled", last_action="cancel", actor="support:arn")))
+    new = change(old, state="cancelled", last_action="cancel", actor="support:arn")
+    notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["seat_cancelled", "seat.cancelled"]
     assert one_email(notices).email.params["reason"] == "cancel"
@@ -265,8 +269,8 @@ def test_given_available_seat_when_support_cancels_then_no_email():
 
 def test_given_accepted_seat_when_upgraded_then_upgrade_done_to_recipient():
     old = accepted()
-    notices = notices_for(record(old, change(old, state="upgraded", upgrade_plan="team", subscription_id="sub_1",
-                                             last_action="upgrade")))
+    new = change(old, state="upgraded", upgrade_plan="team", subscription_id="sub_1", last_action="upgrade")
+    notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["upgrade_done", "seat.upgraded"]
     assert one_email(notices).email.params["upgrade_plan"] == "team"

@@ -36,7 +36,7 @@ from giftplans.store import models as m
 logger = logging.getLogger("giftplans.mailer")
 
 MARKER_TTL = timedelta(days=30)
-STALE_AFTER = timedelta(minutes=15)  # longer than the mailer's Lambda timeout
+STALE_AFTER = timedelta(minutes=2)  # must exceed the mailer's Lambda timeout (60 s in template.yaml)
 SENDING, SENT, FAILED = "sending", "sent", "failed"
 # SES v2 error codes that will not pass by retrying the same message
 PERMANENT = frozenset({"BadRequestException", "MessageRejected", "NotFoundException"})

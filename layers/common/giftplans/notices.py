@@ -21,7 +21,7 @@ from typing import Any
 
 from giftplans import clock
 from giftplans.seats import SeatState
-from giftplans.store.models import Item, Profile, Purchase, Seat
+from giftplans.store.models import Entitlement, Item, Profile, Purchase, Seat
 
 S = SeatState
 IN_USE = frozenset({S.ACCEPTED.value, S.CLAIMED.value})
@@ -83,7 +83,9 @@ def notices_for(record: dict[str, Any]) -> list[Notice]:
         return _purchase(old if isinstance(old, Purchase) else None, new, at)
     if isinstance(new, Profile):
         return _profile(old if isinstance(old, Profile) else None, new)
-    return []  # audit events, entitlements, counters, mail markers: written alongside, not announced
+    if isinstance(new, Entitlement):
+        return _subscription(old if isinstance(old, Entitlement) else None, new, at)
+    return []  # audit events, counters, mail markers: written alongside, not announced
 
 
 def _item(image: dict[str, Any] | None) -> Item | None:
@@ -270,3 +272,29 @@ def _profile(old: Profile | None, new: Profile) -> list[Notice]:
     template = "verification"
     return [Notice(template, _key(new, int(new.version or 0), template),
                    email=Email(new.verify_email, template, {"sub": new.sub, "nonce": new.verify_nonce}))]
+
+
+# ---- entitlements from subscriptions ---------------------------------------------------------------------
+
+def _subscription(old: Entitlement | None, new: Entitlement, at: str) -> list[Notice]:
+    """Gift and claim entitlements are announced from their seats; subscriptions (upgrades, renewals) here."""
+    if new.source != "subscription":
+        return []
+    fields = {"recipient_sub": new.sub, "plan": new.plan, "source": "subscription", "term_end": new.term_end,
+              "auto_renew": bool(new.auto_renew), "subscription_id": new.subscription_id}
+    stamp = int(new.event_ts or clock.epoch(clock.parse_iso(new.updated_at)))
+    was_active = old is not None and old.source == "subscription" and not old.ended
+    if new.ended:
+        if not was_active:
+            return []
+        kind, fields = "entitlement.ended", {**fields, "reason": "subscription_ended", "ended_at": at}
+    else:
+        same = was_active and old is not None and (old.plan, old.term_end, bool(old.auto_renew)) == \
+            (new.plan, new.term_end, bool(new.auto_renew))
+        if same:
+            return []
+        kind = "entitlement.granted"
+    key = f"{new.PK}|{new.SK}|{stamp}|{kind}"
+    detail = {"version": EVENT_VERSION, "id": key, "occurred_at": at,
+              **{k: v for k, v in fields.items() if v is not None}}
+    return [Notice(kind, key, event=DomainEvent(kind, detail))]
