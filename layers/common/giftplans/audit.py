@@ -1,0 +1,25 @@
+"""The purchase's audit trail: who did what, when, to which seats.
+
+An audit event is written in the same transaction as the change it records, so the
+trail never shows a change that did not commit. Details never hold a raw address, a
+token or a nonce: addresses are masked (`tokens.mask_email`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from giftplans import clock
+from giftplans.store import models as m
+from giftplans.tokens import new_nonce
+
+BUYER, RECIPIENT, STRIPE, SWEEP = "buyer", "recipient", "stripe", "sweep"
+
+
+def event(purchase_id: str, at: datetime, kind: str, actor: str, seat_ids: list[str] | None = None,
+          detail: dict[str, Any] | None = None) -> m.AuditEvent:
+    """An audit item for `purchase_id` (kind like "seat.invited"), to save inside the transaction."""
+    stamp = clock.iso(at)
+    return m.AuditEvent(m.purchase_pk(purchase_id), f"EVENT#{stamp}#{new_nonce()[:8]}", purchase_id=purchase_id,
+                        at=stamp, kind=kind, actor=actor, seat_ids=seat_ids, detail=detail)

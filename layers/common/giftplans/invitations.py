@@ -1,0 +1,551 @@
+"""Invitations: invite, revoke, resend (the buyer); accept, decline, preview (the link holder).
+
+Every transition is one TransactWriteItems (docs/design.md, "What each transition
+writes"): the seat, conditional on its state (and, for the link holder, on the token's
+hash, plan and term end); the purchase's counts, `available` and `holders`; the audit
+event; and whatever else the rule touches (the entitlement on accept, the buyer's daily
+counter on invite and resend). Refusals are explained from the cancellation reasons
+(ALL_OLD), so accept, decline, revoke and resend cost one round trip each and invite
+costs two (one BatchGetItem, one transaction). The committed change is the outbox: the
+mailer and the events publisher read it from the stream.
+
+The accept link names its seat and carries the plan and term end, then a MAC
+(giftplans.tokens); the seat stores only the nonce and the MAC's hash.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from giftplans import audit, clock, entitlements, tokens, verification
+from giftplans.errors import Conflict, DomainError, Forbidden, Gone, Invalid, NotFound, TooMany
+from giftplans.seats import SeatState
+from giftplans.settings import get as settings
+from giftplans.store import models as m
+from giftplans.store.steps import Refused, Steps, write
+from giftplans.store.tx import dynamodb_errors
+
+if TYPE_CHECKING:
+    from giftplans.http import Caller
+
+S = SeatState
+T = TypeVar("T")
+MAX_ROWS = 25
+MAX_MESSAGE = 1000
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s.]{2,}$")
+_SEAT_ID = re.compile(r"^\d{4}$")
+INVITE, RESEND, REVOKE, DECLINE, ACCEPT = "invite", "resend", "revoke", "decline", "accept"
+
+PURCHASE_NOT_FOUND = "There is no purchase with this id on your account."
+SEAT_NOT_FOUND = "There is no such seat on a purchase of yours."
+LINK_NOT_FOUND = "This invitation link is not valid. Check that the whole link was copied."
+LINK_REVOKED = "This invitation link no longer works: it was taken back, declined, or replaced by a newer email."
+BUSY = "Another change to this purchase happened at the same moment; nothing was changed. Please try again."
+
+
+@dataclass(frozen=True)
+class Row:
+    email: str
+    message: str | None = None
+
+
+# ---- shared checks --------------------------------------------------------------------------------------
+
+def term_ended(term_end_ts: int | float, now: datetime) -> bool:
+    return clock.epoch(now) >= int(term_end_ts)
+
+
+def check_purchase(purchase: m.Item | None, sub: str, now: datetime) -> m.Purchase:
+    """The purchase, if it is the caller's and its seats can be handed out now (invite, claim)."""
+    if not isinstance(purchase, m.Purchase) or purchase.buyer_id != sub:
+        raise NotFound(PURCHASE_NOT_FOUND, code="purchase_not_found")
+    if purchase.status == "pending_payment":
+        raise Conflict("This purchase is still waiting for its payment; its seats can be used once it is paid.",
+                       code="purchase_not_paid")
+    if purchase.status == "payment_failed":
+        raise Conflict("The payment for this purchase failed, so its seats cannot be used.",
+                       code="purchase_not_paid")
+    if purchase.status == "refunded":
+        raise Conflict("This purchase was refunded and its seats were cancelled.", code="purchase_refunded")
+    if purchase.status != "paid":
+        raise Conflict("This purchase's seats cannot be used.", code="purchase_not_paid")
+    if term_ended(purchase.term_end_ts, now):
+        raise Gone(f"This purchase's term ended on {purchase.term_end}; its seats can no longer be handed out.",
+                   code="term_ended")
+    if purchase.frozen:
+        raise Conflict("A payment dispute is open on this purchase; new invitations and claims are paused "
+                       "until it is resolved.", code="purchase_frozen")
+    return purchase
+
+
+def purchase_open(sub: str, now: datetime) -> Any:
+    """The purchase condition of invite and claim: the checks above, enforced by DynamoDB."""
+    return ((m.Purchase.buyer_id == sub) & (m.Purchase.status == "paid")
+            & (m.Purchase.frozen.does_not_exist() | (m.Purchase.frozen == False))  # noqa: E712
+            & (m.Purchase.term_end_ts > clock.epoch(now)))
+
+
+def read_items(*keys: tuple[str, str]) -> dict[tuple[str, str], m.Item]:
+    """One BatchGetItem (consistent) of the given keys; missing items are absent from the answer."""
+    with dynamodb_errors():
+        return {(item.PK, item.SK): item for item in m.Item.batch_get(list(keys), consistent_read=True)}
+
+
+def seat_gsi3(purchase_id: str, seat_id: str) -> str:
+    return f"SEAT#{purchase_id}#{seat_id}"
+
+
+def seat_out(seat_id: str, state: str, *, recipient_email: str | None = None, invited_at: str | None = None,
+             accepted_at: str | None = None, resend_count: int = 0) -> dict[str, Any]:
+    """The SPEC seat JSON (same shape as `purchases.seat_view`) for a seat this call just wrote."""
+    return {"seat_id": seat_id, "state": state, "recipient_email": recipient_email, "invited_at": invited_at,
+            "accepted_at": accepted_at, "delivery": None, "resend_count": resend_count}
+
+
+def once_more(attempt: Callable[[], T]) -> T:
+    """Run a blind transition; on a bare transaction conflict (nothing refused) run it once more."""
+    for _ in range(2):
+        try:
+            return attempt()
+        except _Retry:
+            continue
+    raise Conflict(BUSY, code="concurrent_change")
+
+
+class _Retry(Exception):
+    pass
+
+
+def _seat_key(purchase_id: str, seat_id: str) -> m.Seat:
+    return m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id))
+
+
+def _purchase_key(purchase_id: str) -> m.Purchase:
+    return m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK)
+
+
+def _count_move(source: str, target: str) -> list[Any]:
+    return [m.Purchase.seat_counts[source].add(-1), m.Purchase.seat_counts[target].add(1)]
+
+
+def _stamp(model: type[m.Seat] | type[m.Purchase], action: str, actor: str) -> list[Any]:
+    """What every write of a seat or purchase sets: version+1, last_action, actor."""
+    return [model.version.add(1), model.last_action.set(action), model.actor.set(actor)]
+
+
+def _seat_freed(action: str, actor: str) -> list[Any]:
+    """Revoke and decline: the seat goes back to available without a trace of its recipient."""
+    return [m.Seat.state.set(S.AVAILABLE.value), m.Seat.recipient_email.remove(), m.Seat.recipient_sub.remove(),
+            m.Seat.GSI3PK.remove(), m.Seat.GSI3SK.remove(), m.Seat.invited_at.remove(), m.Seat.nonce.remove(),
+            m.Seat.token_hash.remove(), m.Seat.message.remove(), m.Seat.delivery.remove(),
+            *_stamp(m.Seat, action, actor)]
+
+
+def _purchase_freed(seat_id: str, action: str, actor: str) -> list[Any]:
+    return [*_count_move(S.INVITED.value, S.AVAILABLE.value), m.Purchase.available.add({int(seat_id)}),
+            m.Purchase.holders[seat_id].remove(), *_stamp(m.Purchase, action, actor)]
+
+
+# ---- the buyer: invite ----------------------------------------------------------------------------------
+
+def _row_error(index: int, email: str, code: str, message: str) -> dict[str, Any]:
+    return {"index": index, "email": email, "code": code, "message": message}
+
+
+def validate_rows(rows: Sequence[Row]) -> list[Row]:
+    """1..25 well-formed, distinct addresses, or a 422 that says which rows are wrong and why."""
+    if not rows:
+        raise Invalid("Add at least one address to invite.", code="no_invitations")
+    if len(rows) > MAX_ROWS:
+        raise Invalid(f"At most {MAX_ROWS} addresses can be invited at once; this request has {len(rows)}.",
+                      code="too_many_invitations")
+    seen: dict[str, int] = {}
+    problems: list[dict[str, Any]] = []
+    clean: list[Row] = []
+    for index, row in enumerate(rows):
+        email = (row.email or "").strip()
+        message = (row.message or "").strip() or None
+        if len(email) > 254 or not _EMAIL.match(email):
+            problems.append(_row_error(index, email, "invalid_email", "This is not an email address."))
+        elif tokens.normalise_email(email) in seen:
+            first = seen[tokens.normalise_email(email)]
+            problems.append(_row_error(index, email, "duplicate_in_request",
+                                       f"This address is already in row {first}."))
+        elif message is not None and len(message) > MAX_MESSAGE:
+            problems.append(_row_error(index, email, "message_too_long",
+                                       f"The message is longer than {MAX_MESSAGE} characters."))
+        seen.setdefault(tokens.normalise_email(email), index)
+        clean.append(Row(email, message))
+    if problems:
+        raise Invalid(f"{len(problems)} of the {len(rows)} rows cannot be invited; nothing was sent.",
+                      code="invalid_rows", details={"rows": problems})
+    return clean
+
+
+def _check_addresses(purchase: m.Purchase, caller: Caller, rows: list[Row]) -> None:
+    """Rule 11: not the buyer's own address, not an address that already holds a seat of this purchase."""
+    own = {tokens.email_key(purchase.buyer_email)} | ({tokens.email_key(caller.email)} if caller.email else set())
+    holders = set((purchase.holders.as_dict() if purchase.holders is not None else {}).values())
+    mine = [_row_error(i, r.email, "use_claim_instead", "This is your own address.")
+            for i, r in enumerate(rows) if tokens.email_key(r.email) in own]
+    if mine:
+        raise Conflict("You cannot invite yourself; claim a seat for yourself instead.", code="use_claim_instead",
+                       details={"rows": mine})
+    taken = [_row_error(i, r.email, "already_invited", "This address already holds a seat of this purchase.")
+             for i, r in enumerate(rows) if tokens.email_key(r.email) in holders]
+    if taken:
+        raise Conflict(f"{len(taken)} of these addresses already hold a seat of this purchase; nothing was sent.",
+                       code="already_invited", details={"rows": taken})
+
+
+def _next_midnight(now: datetime) -> datetime:
+    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def daily_limit_reached(now: datetime, limit: int) -> TooMany:
+    resets = _next_midnight(now)
+    wait = max(1, clock.epoch(resets) - clock.epoch(now))
+    return TooMany(f"You can send at most {limit} invitation emails a day; the limit resets at "
+                   f"{clock.iso(resets)}.", code="daily_limit_reached",
+                   details={"resets_at": clock.iso(resets)}, headers={"Retry-After": str(wait)})
+
+
+def count_sends(steps: Steps, sub: str, now: datetime, n: int) -> None:
+    """Rule 13: the buyer's invitation emails today, refused past the daily limit (same transaction)."""
+    limit = settings().daily_invite_limit
+    steps.update("counter", m.InviteCounter(m.account_pk(sub), m.invites_sk(now.date().isoformat())), actions=[
+        m.InviteCounter.type.set(m.InviteCounter), m.InviteCounter.count.add(n),
+        m.InviteCounter.expires_at.set(clock.epoch(_next_midnight(now)) + 2 * 86400),
+    ], condition=m.InviteCounter.count.does_not_exist() | (m.InviteCounter.count <= limit - n))
+
+
+def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """SPEC rule 3 (with 11 and 13): one available seat per address, all or nothing. Returns seat views."""
+    wanted = validate_rows(rows)
+    now = clock.now()
+    limit = settings().daily_invite_limit
+    account = m.account_pk(caller.sub)
+    for _ in range(2):  # a racing invite or claim on the same purchase: read again and retry once
+        found = read_items((m.purchase_pk(purchase_id), m.PURCHASE_SK), (account, m.ENTITLEMENT_SK),
+                           (account, m.PROFILE_SK), (account, m.invites_sk(now.date().isoformat())))
+        purchase = check_purchase(found.get((m.purchase_pk(purchase_id), m.PURCHASE_SK)), caller.sub, now)
+        subscriber = entitlements.is_active(found.get((account, m.ENTITLEMENT_SK)), now)
+        if not subscriber and not verification.is_verified(caller, found.get((account, m.PROFILE_SK))):
+            raise Forbidden("Verify your email address before inviting people (subscribers can invite "
+                            "directly).", code="email_not_verified")
+        _check_addresses(purchase, caller, wanted)
+        free = sorted(int(n) for n in (purchase.available or ()))
+        if len(free) < len(wanted):
+            raise Conflict(f"This purchase has {len(free)} seat(s) available and {len(wanted)} were asked for; "
+                           "nothing was sent.", code="no_seats_available",
+                           details={"available": len(free)})
+        counter = found.get((account, m.invites_sk(now.date().isoformat())))
+        if isinstance(counter, m.InviteCounter) and int(counter.count or 0) + len(wanted) > limit:
+            raise daily_limit_reached(now, limit)
+        try:
+            return _write_invites(purchase, wanted, free[:len(wanted)], caller.sub, now)
+        except Refused as refused:
+            if refused.failed("purchase"):
+                check_purchase(refused.old("purchase"), caller.sub, now)  # raises when it was not a race
+            if refused.failed("counter"):
+                raise daily_limit_reached(now, limit) from refused
+    raise Conflict(BUSY, code="concurrent_change")
+
+
+def _write_invites(purchase: m.Purchase, rows: list[Row], numbers: list[int], sub: str,
+                   now: datetime) -> list[dict[str, Any]]:
+    pid, stamp, now_ts = purchase.purchase_id, clock.iso(now), clock.epoch(now)
+    plan, term_end_ts = purchase.plan, int(purchase.term_end_ts)
+    planned = []
+    for row, number in zip(rows, numbers, strict=True):
+        seat_id = m.seat_id_of(number)
+        nonce = tokens.new_nonce()
+        token = tokens.invite_token(pid, seat_id, plan, term_end_ts, nonce)
+        planned.append((row, seat_id, nonce, token.mac_hash, tokens.email_key(row.email)))
+
+    def build(steps: Steps) -> None:
+        holders = []
+        for row, seat_id, nonce, token_hash, key in planned:
+            actions = [m.Seat.state.set(S.INVITED.value), m.Seat.recipient_email.set(row.email),
+                       m.Seat.GSI3PK.set(m.email_gsi(key)), m.Seat.GSI3SK.set(seat_gsi3(pid, seat_id)),
+                       m.Seat.invited_at.set(stamp), m.Seat.nonce.set(nonce), m.Seat.token_hash.set(token_hash),
+                       m.Seat.resend_count.set(0), m.Seat.last_sent_ts.set(now_ts),
+                       m.Seat.delivery.remove(), m.Seat.reminders.remove(), *_stamp(m.Seat, INVITE, audit.BUYER)]
+            if row.message:
+                actions.append(m.Seat.message.set(row.message))
+            steps.update(f"seat {seat_id}", _seat_key(pid, seat_id), actions,
+                         condition=m.Seat.state == S.AVAILABLE.value)
+            holders.append(m.Purchase.holders[seat_id].set(key))
+        n = len(planned)
+        seen = int(purchase.invite_version or 0)
+        unchanged = m.Purchase.invite_version == seen
+        if seen == 0:
+            unchanged = unchanged | m.Purchase.invite_version.does_not_exist()
+        steps.update("purchase", _purchase_key(pid), [
+            m.Purchase.seat_counts[S.AVAILABLE.value].add(-n), m.Purchase.seat_counts[S.INVITED.value].add(n),
+            m.Purchase.available.delete(set(numbers)), *holders, m.Purchase.invite_version.add(1),
+            *_stamp(m.Purchase, INVITE, audit.BUYER),
+        ], condition=unchanged & purchase_open(sub, now))
+        count_sends(steps, sub, now, n)
+        steps.put("audit", audit.event(pid, now, "seat.invited", audit.BUYER, [p[1] for p in planned],
+                                       {"recipients": [tokens.mask_email(p[0].email) for p in planned]}))
+
+    write(build)
+    return [seat_out(seat_id, S.INVITED.value, recipient_email=row.email, invited_at=stamp)
+            for row, seat_id, *_ in planned]
+
+
+# ---- the buyer: revoke and resend -----------------------------------------------------------------------
+
+def _check_seat_id(seat_id: str) -> None:
+    if not _SEAT_ID.match(seat_id or ""):
+        raise NotFound(SEAT_NOT_FOUND, code="seat_not_found")
+
+
+def _buyer_refusal(old: m.Item | None, sub: str, now: datetime, doing: str) -> DomainError:
+    """Why a buyer's seat condition failed, from the seat as it stood."""
+    if not isinstance(old, m.Seat) or old.buyer_id != sub:
+        return NotFound(SEAT_NOT_FOUND, code="seat_not_found")
+    if term_ended(old.term_end_ts, now):
+        return Gone(f"This purchase's term ended on {old.term_end}.", code="term_ended")
+    if old.state != S.INVITED:
+        return Conflict(f"Seat {old.seat_id} is {old.state}; only an invitation that has not been accepted "
+                        f"can be {doing}.", code="seat_not_invited", details={"state": old.state})
+    return Conflict(BUSY, code="concurrent_change")
+
+
+def _owned_invited(sub: str, now: datetime) -> Any:
+    return ((m.Seat.buyer_id == sub) & (m.Seat.state == S.INVITED.value)
+            & (m.Seat.term_end_ts > clock.epoch(now)))
+
+
+def revoke(purchase_id: str, seat_id: str, caller: Caller) -> dict[str, Any]:
+    """SPEC rule 5: an invited seat goes back to available; its link stops working."""
+    _check_seat_id(seat_id)
+
+    def attempt() -> dict[str, Any]:
+        now = clock.now()
+
+        def build(steps: Steps) -> None:
+            steps.update("seat", _seat_key(purchase_id, seat_id), _seat_freed(REVOKE, audit.BUYER),
+                         condition=_owned_invited(caller.sub, now))
+            steps.update("purchase", _purchase_key(purchase_id), _purchase_freed(seat_id, REVOKE, audit.BUYER),
+                         condition=m.Purchase.PK.exists())
+            steps.put("audit", audit.event(purchase_id, now, "seat.revoked", audit.BUYER, [seat_id]))
+
+        try:
+            write(build)
+        except Refused as refused:
+            if refused.failed("seat"):
+                raise _buyer_refusal(refused.old("seat"), caller.sub, now, "revoked") from refused
+            raise _Retry from refused
+        return seat_out(seat_id, S.AVAILABLE.value)
+
+    return once_more(attempt)
+
+
+def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit.BUYER) -> dict[str, Any]:
+    """SPEC rule 10: a fresh link (the old one stops working), limited per seat and per day.
+
+    Support resends as the buyer (`caller` names the buyer: the same limits apply) with
+    `actor="support:<arn>"` recorded on the seat and in the audit trail.
+    """
+    _check_seat_id(seat_id)
+    conf = settings()
+    interval = conf.resend_interval_minutes * 60
+
+    def attempt() -> dict[str, Any]:
+        now = clock.now()
+        now_ts = clock.epoch(now)
+        nonce = tokens.new_nonce()
+        # The MAC depends on purchase, seat and nonce only, so the new hash needs no read.
+        token_hash = tokens.hash_secret(tokens.invite_token(purchase_id, seat_id, "x", 0, nonce).mac)
+
+        def build(steps: Steps) -> None:
+            steps.update("seat", _seat_key(purchase_id, seat_id), [
+                m.Seat.nonce.set(nonce), m.Seat.token_hash.set(token_hash), m.Seat.resend_count.add(1),
+                m.Seat.last_sent_ts.set(now_ts), *_stamp(m.Seat, RESEND, actor),
+            ], condition=_owned_invited(caller.sub, now)
+                & (m.Seat.resend_count.does_not_exist() | (m.Seat.resend_count < conf.resend_limit))
+                & (m.Seat.last_sent_ts.does_not_exist() | (m.Seat.last_sent_ts <= now_ts - interval)))
+            count_sends(steps, caller.sub, now, 1)
+            steps.put("audit", audit.event(purchase_id, now, "seat.resent", actor, [seat_id]))
+
+        try:
+            write(build)
+        except Refused as refused:
+            if refused.failed("seat"):
+                raise _resend_refusal(refused.old("seat"), caller.sub, now, conf.resend_limit,
+                                      interval) from refused
+            if refused.failed("counter"):
+                raise daily_limit_reached(now, conf.daily_invite_limit) from refused
+            raise _Retry from refused
+        return {"seat_id": seat_id, "state": S.INVITED.value, "last_sent_at": clock.iso(now)}
+
+    return once_more(attempt)
+
+
+def _resend_refusal(old: m.Item | None, sub: str, now: datetime, limit: int, interval: int) -> DomainError:
+    if isinstance(old, m.Seat) and old.buyer_id == sub and old.state == S.INVITED \
+            and not term_ended(old.term_end_ts, now):
+        if int(old.resend_count or 0) >= limit:
+            return Conflict(f"This invitation was already sent again {limit} times, the most allowed.",
+                            code="resend_limit_reached")
+        wait = max(1, int(old.last_sent_ts or 0) + interval - clock.epoch(now))
+        minutes = interval // 60
+        return TooMany(f"An invitation can be sent again {minutes} minutes after the last one; try again in "
+                       f"{(wait + 59) // 60} minute(s).", code="resend_too_soon",
+                       details={"retry_after": wait}, headers={"Retry-After": str(wait)})
+    return _buyer_refusal(old, sub, now, "sent again")
+
+
+# ---- the link holder: preview, accept, decline ----------------------------------------------------------
+
+def _parse(text: str) -> tokens.InviteToken:
+    token = tokens.parse_invite_token(text) if isinstance(text, str) else None
+    if token is None:
+        raise NotFound(LINK_NOT_FOUND, code="invitation_not_found")
+    return token
+
+
+def _is_current(seat: m.Seat, token: tokens.InviteToken) -> bool:
+    return bool(seat.token_hash) and hmac.compare_digest(str(seat.token_hash), token.mac_hash)
+
+
+def _names_seat(seat: m.Item | None, token: tokens.InviteToken) -> bool:
+    return isinstance(seat, m.Seat) and seat.plan == token.plan and int(seat.term_end_ts) == token.term_end_ts
+
+
+def _expired(seat: m.Seat) -> Gone:
+    return Gone(f"This invitation's plan ended on {seat.term_end}.", code="invitation_expired")
+
+
+def _link_refusal(seat: m.Item | None, token: tokens.InviteToken, now: datetime) -> DomainError | None:
+    """Why a link cannot be used, from the seat as it stands; None while it is a live invitation."""
+    if not isinstance(seat, m.Seat) or not _names_seat(seat, token):
+        return NotFound(LINK_NOT_FOUND, code="invitation_not_found")
+    if term_ended(seat.term_end_ts, now) or seat.state == S.EXPIRED:
+        return _expired(seat)
+    if _is_current(seat, token) and seat.state == S.INVITED:
+        return None
+    if seat.state in (S.ACCEPTED, S.UPGRADED):
+        return Conflict("This invitation has already been accepted.", code="invitation_already_accepted")
+    if seat.state == S.CANCELLED:
+        return Gone("This invitation was cancelled.", code="invitation_cancelled")
+    return Gone(LINK_REVOKED, code="invitation_revoked")
+
+
+def _sender(seat: m.Seat) -> str:
+    return seat.buyer_name or tokens.mask_email(seat.buyer_email)
+
+
+def preview(token_text: str) -> dict[str, Any]:
+    """`GET /invitations/{token}`: plan, sender, term end and state, and nothing else. One GetItem."""
+    token = _parse(token_text)
+    now = clock.now()
+    with dynamodb_errors():
+        try:
+            seat: m.Item | None = m.Seat.get(m.purchase_pk(token.purchase_id), m.seat_sk(token.seat_id))
+        except m.Seat.DoesNotExist:
+            seat = None
+    refusal = _link_refusal(seat, token, now)
+    if refusal is not None and not isinstance(refusal, Conflict):
+        raise refusal
+    assert isinstance(seat, m.Seat)
+    state = S.INVITED.value if refusal is None else S.ACCEPTED.value
+    return {"plan": seat.plan, "sender": _sender(seat), "term_end": seat.term_end, "state": state}
+
+
+def accept(token_text: str, caller: Caller) -> dict[str, Any]:
+    """SPEC rules 3 and 6: the invited, verified address takes the seat and the rest of its term."""
+    token = _parse(token_text)
+    if not caller.email:
+        raise Forbidden("Your sign-in carries no email address; sign in with the invited address.",
+                        code="email_not_verified")
+    email = caller.email
+    term_end = clock.iso(clock.from_epoch(token.term_end_ts))
+
+    def attempt() -> dict[str, Any]:
+        now = clock.now()
+        entitlement = entitlements.granted(caller.sub, plan=token.plan, source=entitlements.GIFT,
+                                           term_end=term_end, term_end_ts=token.term_end_ts,
+                                           purchase_id=token.purchase_id, seat_id=token.seat_id, now=now)
+
+        def build(steps: Steps) -> None:
+            if not caller.email_verified:
+                steps.check("profile", m.Profile, m.account_pk(caller.sub), m.PROFILE_SK,
+                            condition=m.Profile.verified_email == tokens.normalise_email(email))
+            steps.put("entitlement", entitlement, condition=entitlements.grant_condition(now))
+            steps.put("audit", audit.event(token.purchase_id, now, "seat.accepted", audit.RECIPIENT,
+                                           [token.seat_id], {"recipient": tokens.mask_email(email)}))
+            steps.update("seat", _seat_key(token.purchase_id, token.seat_id), [
+                m.Seat.state.set(S.ACCEPTED.value), m.Seat.recipient_sub.set(caller.sub),
+                m.Seat.accepted_at.set(clock.iso(now)), m.Seat.nonce.remove(), m.Seat.token_hash.remove(),
+                *_stamp(m.Seat, ACCEPT, audit.RECIPIENT),
+            ], condition=_live_link(token, now) & (m.Seat.GSI3PK == m.email_gsi(tokens.email_key(email))))
+            steps.update("purchase", _purchase_key(token.purchase_id), [
+                *_count_move(S.INVITED.value, S.ACCEPTED.value), *_stamp(m.Purchase, ACCEPT, audit.RECIPIENT),
+            ], condition=m.Purchase.PK.exists())
+
+        try:
+            write(build)
+        except Refused as refused:
+            if refused.failed("seat"):
+                old = refused.old("seat")
+                refusal = _link_refusal(old, token, now)
+                if refusal is None:  # a live link for another address
+                    raise _email_mismatch(old) from refused
+                raise refusal from refused
+            if refused.failed("profile"):
+                raise Forbidden("Verify your email address before accepting this invitation.",
+                                code="email_not_verified") from refused
+            if refused.failed("entitlement"):
+                raise entitlements.already_subscribed(refused.old("entitlement")) from refused
+            raise _Retry from refused
+        return entitlements.view(entitlement, now)
+
+    return once_more(attempt)
+
+
+def _email_mismatch(seat: m.Item | None) -> Forbidden:
+    invited = tokens.mask_email(seat.recipient_email) if isinstance(seat, m.Seat) else "another address"
+    return Forbidden(f"This invitation was sent to another address ({invited}); sign in with that address "
+                     "to accept it.", code="email_mismatch")
+
+
+def _live_link(token: tokens.InviteToken, now: datetime) -> Any:
+    return ((m.Seat.state == S.INVITED.value) & (m.Seat.token_hash == token.mac_hash)
+            & (m.Seat.plan == token.plan) & (m.Seat.term_end_ts == token.term_end_ts)
+            & (m.Seat.term_end_ts > clock.epoch(now)))
+
+
+def decline(token_text: str) -> dict[str, Any]:
+    """The link holder says no: the seat goes back to available and the buyer is told (by the stream)."""
+    token = _parse(token_text)
+
+    def attempt() -> dict[str, Any]:
+        now = clock.now()
+
+        def build(steps: Steps) -> None:
+            steps.update("seat", _seat_key(token.purchase_id, token.seat_id),
+                         _seat_freed(DECLINE, audit.RECIPIENT), condition=_live_link(token, now))
+            steps.update("purchase", _purchase_key(token.purchase_id),
+                         _purchase_freed(token.seat_id, DECLINE, audit.RECIPIENT), condition=m.Purchase.PK.exists())
+            steps.put("audit", audit.event(token.purchase_id, now, "seat.declined", audit.RECIPIENT,
+                                           [token.seat_id]))
+
+        try:
+            write(build)
+        except Refused as refused:
+            if refused.failed("seat"):
+                raise (_link_refusal(refused.old("seat"), token, now)
+                       or Conflict(BUSY, code="concurrent_change")) from refused
+            raise _Retry from refused
+        return {"declined": True, "seat_id": token.seat_id}
+
+    return once_more(attempt)

@@ -1,0 +1,97 @@
+"""The service's own email verification, for buyers whose identity provider has not verified them.
+
+`request(caller)` records a fresh nonce and the hash of its token on the profile
+(`last_action=verify`); the mailer sees that change in the stream and mails the link,
+rebuilding the token from the nonce with the key. `confirm(caller, token)` compares the
+token's hash and records `verified_email`. At most one link a minute; a link is good
+for a day and only for the address it was sent to.
+
+`is_verified` is the one answer to "may this caller act on their email": the JWT's
+`email_verified` claim, or this service's record for the same address.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from giftplans import clock, tokens
+from giftplans.errors import Invalid, TooMany
+from giftplans.store import models as m
+from giftplans.store.steps import Refused, write
+from giftplans.store.tx import dynamodb_errors
+
+if TYPE_CHECKING:
+    from giftplans.http import Caller
+
+RESEND_AFTER = timedelta(minutes=1)
+VALID_FOR = timedelta(days=1)
+VERIFY, VERIFIED = "verify", "verified"
+INVALID = "This verification link is not valid (it may be old, or a newer one was sent). Ask for a new one."
+
+
+def is_verified(caller: Caller, profile: m.Item | None) -> bool:
+    if not caller.email:
+        return False
+    if caller.email_verified:
+        return True
+    return isinstance(profile, m.Profile) and profile.verified_email == tokens.normalise_email(caller.email)
+
+
+def _require_email(caller: Caller) -> str:
+    if not caller.email:
+        raise Invalid("Your sign-in carries no email address to verify.", code="email_missing")
+    return caller.email
+
+
+def request(caller: Caller) -> dict[str, Any]:
+    """Record a fresh verification nonce (the mailer sends the link from the stream). One round trip."""
+    email = _require_email(caller)
+    now = clock.now()
+    now_ts = clock.epoch(now)
+    nonce = tokens.new_nonce()
+    token_hash = tokens.hash_secret(tokens.verification_token(caller.sub, nonce))
+    profile = m.Profile(m.account_pk(caller.sub), m.PROFILE_SK)
+    wait = int(RESEND_AFTER.total_seconds())
+    try:
+        write(lambda steps: steps.update("profile", profile, actions=[
+            m.Profile.type.set(m.Profile), m.Profile.sub.set(caller.sub), m.Profile.verify_email.set(email),
+            m.Profile.verify_nonce.set(nonce), m.Profile.verify_hash.set(token_hash),
+            m.Profile.verify_sent_ts.set(now_ts), m.Profile.last_action.set(VERIFY),
+            m.Profile.actor.set("buyer"), m.Profile.version.add(1),
+        ], condition=m.Profile.verify_sent_ts.does_not_exist() | (m.Profile.verify_sent_ts <= now_ts - wait)))
+    except Refused as refused:
+        old = refused.old("profile")
+        sent = int(old.verify_sent_ts) if isinstance(old, m.Profile) and old.verify_sent_ts else now_ts
+        retry = max(1, sent + wait - now_ts)
+        raise TooMany(f"A verification email was sent less than a minute ago; try again in {retry} seconds.",
+                      code="verification_too_soon", details={"retry_after": retry},
+                      headers={"Retry-After": str(retry)}) from refused
+    return {"sent": True, "email": tokens.mask_email(email)}
+
+
+def confirm(caller: Caller, token: str) -> dict[str, Any]:
+    """Check the link's token against the profile; record the verified address."""
+    email = _require_email(caller)
+    now = clock.now()
+    with dynamodb_errors():
+        try:
+            profile = m.Profile.get(m.account_pk(caller.sub), m.PROFILE_SK, consistent_read=True)
+        except m.Profile.DoesNotExist:
+            raise Invalid(INVALID, code="invalid_token") from None
+    given = tokens.hash_secret(str(token).strip())
+    if (not profile.verify_hash or not profile.verify_email
+            or not hmac.compare_digest(given, profile.verify_hash)
+            or tokens.normalise_email(profile.verify_email) != tokens.normalise_email(email)
+            or clock.epoch(now) > int(profile.verify_sent_ts or 0) + int(VALID_FOR.total_seconds())):
+        raise Invalid(INVALID, code="invalid_token")
+    try:
+        write(lambda steps: steps.update("profile", profile, actions=[
+            m.Profile.verified_email.set(tokens.normalise_email(profile.verify_email or email)),
+            m.Profile.verify_nonce.remove(), m.Profile.verify_hash.remove(),
+            m.Profile.last_action.set(VERIFIED), m.Profile.actor.set("buyer"), m.Profile.version.add(1),
+        ], condition=m.Profile.verify_hash == given))
+    except Refused as refused:  # a newer link was asked for in between
+        raise Invalid(INVALID, code="invalid_token") from refused
+    return {"verified": True}
