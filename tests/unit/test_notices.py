@@ -342,3 +342,33 @@ def test_given_every_event_when_serialised_then_no_email_address_in_it():
     assert len(details) >= 7
     assert all("@" not in json.dumps(d) for d in details)
     assert all(d["version"] == "1" and d["occurred_at"] and d["id"] for d in details)
+
+
+# ---- subscription entitlements ---------------------------------------------------------------------------
+
+def subscription(**fields) -> m.Entitlement:
+    values = {"sub": "rcpt-sub", "plan": "team", "source": "subscription", "term_end": "2027-04-01T00:00:00Z",
+              "term_end_ts": 1806537600, "auto_renew": True, "subscription_id": "sub_1",
+              "event_ts": 1772400000, "updated_at": "2026-03-01T12:00:00Z"}
+    values.update(fields)
+    return m.Entitlement(m.account_pk(values["sub"]), m.ENTITLEMENT_SK, **values)
+
+
+def test_given_subscription_started_when_entitlement_written_then_entitlement_granted():
+    notices = notices_for(record(None, subscription()))
+
+    detail = event(notices, "entitlement.granted")
+    assert (detail["source"], detail["auto_renew"]) == ("subscription", True)
+    assert detail["recipient_sub"] == "rcpt-sub"
+
+
+def test_given_subscription_when_it_ends_then_entitlement_ended_once():
+    old = subscription()
+    ended = subscription(ended=True, event_ts=1772500000)
+
+    assert event(notices_for(record(old, ended)), "entitlement.ended")["reason"] == "subscription_ended"
+    assert notices_for(record(ended, subscription(ended=True, event_ts=1772600000))) == []
+
+
+def test_given_gift_entitlement_when_written_then_nothing_because_the_seat_announces_it():
+    assert notices_for(record(None, subscription(source="gift"))) == []
