@@ -126,8 +126,11 @@ def events(purchase_id: str) -> dict[str, Any]:
 def resend(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
     """The buyer's resend, by support: same rules (limits, interval), support as the actor."""
     from giftplans import invitations
+    from giftplans.http import Caller
 
-    return invitations.resend(purchase_id, seat_id, actor=actor(arn))
+    seat = _seat(purchase_id, seat_id)  # support acts for the buyer: the buyer's limits and counters apply
+    buyer = Caller(sub=seat.buyer_id, email=seat.buyer_email, email_verified=True)
+    return invitations.resend(purchase_id, seat_id, buyer, actor=actor(arn))
 
 
 def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:

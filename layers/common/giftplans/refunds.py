@@ -30,6 +30,7 @@ from pynamodb.transactions import TransactWrite
 from giftplans import audit, clock, purchases
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
 from giftplans.store import models as m
+from giftplans.store.steps import Refused, Steps, write
 from giftplans.store.tx import Cancelled, dynamodb_errors, transact
 
 logger = Logger(service="gift-plans")
@@ -61,32 +62,32 @@ def seats_of(purchase_id: str) -> list[m.Seat]:
 
 # ---- ending a seat's entitlement ------------------------------------------------------------------------
 
-def end_entitlement(tx: TransactWrite, seat: m.Seat, at: datetime) -> None:
+def end_entitlement(steps: Steps, seat: m.Seat, at: datetime) -> None:
     """End the recipient's entitlement, on condition that it still comes from this seat."""
     ent = m.Entitlement(m.account_pk(str(seat.recipient_sub)), m.ENTITLEMENT_SK)
-    tx.update(ent, actions=[m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(clock.iso(at))],
-              condition=(m.Entitlement.purchase_id == seat.purchase_id) & (m.Entitlement.seat_id == seat.seat_id)
-              & m.Entitlement.source.is_in("gift", "claim"))
+    steps.update("entitlement", ent, [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(clock.iso(at))],
+                 condition=(m.Entitlement.purchase_id == seat.purchase_id) & (m.Entitlement.seat_id == seat.seat_id)
+                 & m.Entitlement.source.is_in("gift", "claim"))
 
 
 def cancel_seat(seat: m.Seat, at: datetime, action: str, actor: str) -> bool:
     """Seat -> cancelled with its entitlement ended (if it still comes from it). False: the seat moved."""
     in_use = SeatState(seat.state) in IN_USE and bool(seat.recipient_sub)
     for with_entitlement in ((True, False) if in_use else (False,)):
-        def build(tx: TransactWrite, ending: bool = with_entitlement) -> None:
-            tx.update(seat, actions=[
+        def build(steps: Steps, ending: bool = with_entitlement) -> None:
+            steps.update("seat", seat, [
                 m.Seat.state.set(SeatState.CANCELLED.value), m.Seat.ended_at.set(clock.iso(at)),
                 m.Seat.nonce.remove(), m.Seat.token_hash.remove(),
                 m.Seat.last_action.set(action), m.Seat.actor.set(actor), m.Seat.version.add(1),
             ], condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version))
             if ending:
-                end_entitlement(tx, seat, at)
+                end_entitlement(steps, seat, at)
 
         try:
-            transact(build)
+            write(build)
             return True
-        except Cancelled as cancelled:
-            if with_entitlement and cancelled.failed(1) and not cancelled.failed(0):
+        except Refused as refused:
+            if with_entitlement and refused.failed("entitlement") and not refused.failed("seat"):
                 continue  # the account's entitlement comes from elsewhere now: leave it alone
             return False
     return False

@@ -37,15 +37,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from pynamodb.transactions import TransactWrite
-
 from giftplans import audit, clock, money, stripe_gateway, terms
 from giftplans.errors import Conflict, Invalid, NotFound
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
 from giftplans.settings import Plan
 from giftplans.settings import get as settings
 from giftplans.store import models as m
-from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+from giftplans.store.steps import Refused, Steps, write
+from giftplans.store.tx import dynamodb_errors
 
 logger = Logger(service="gift-plans")
 
@@ -249,14 +248,11 @@ def complete(done: Completion, at: datetime) -> str:
             try:
                 _write_upgrade(seat, done, at, with_entitlement)
                 return f"upgraded {done.purchase_id}/{done.seat_id}"
-            except Cancelled as cancelled:
-                if with_entitlement and cancelled.failed(ENTITLEMENT_INDEX) and not cancelled.failed(0):
+            except Refused as refused:
+                if with_entitlement and refused.failed("entitlement") and not refused.failed("seat"):
                     continue  # a subscription event got there first with the real term: keep it
                 break  # the seat moved under us: read it again
     return "ignored: seat kept changing"
-
-
-ENTITLEMENT_INDEX = 2
 
 
 def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, with_entitlement: bool) -> None:
@@ -264,27 +260,28 @@ def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, with_entitlemen
     stamp = clock.iso(at)
     purchase = m.Purchase(m.purchase_pk(seat.purchase_id), m.PURCHASE_SK)
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(seat, actions=[
+    def build(steps: Steps) -> None:
+        steps.update("seat", seat, [
             m.Seat.state.set(SeatState.UPGRADED.value), m.Seat.upgrade_plan.set(done.plan),
             m.Seat.subscription_id.set(done.subscription_id), m.Seat.ended_at.set(stamp),
             m.Seat.last_action.set("upgrade"), m.Seat.actor.set("stripe"), m.Seat.version.add(1),
         ], condition=(m.Seat.state == old_state) & (m.Seat.version == seat.version))
-        tx.update(purchase, actions=[
+        steps.update("purchase", purchase, [
             getattr(m.Purchase.seat_counts, old_state).add(-1), m.Purchase.seat_counts.upgraded.add(1),
             m.Purchase.holders[seat.seat_id].remove(), m.Purchase.version.add(1),
             m.Purchase.last_action.set("upgrade"), m.Purchase.actor.set("stripe"),
         ], condition=m.Purchase.PK.exists())
-        if with_entitlement:  # index ENTITLEMENT_INDEX
-            tx.save(_provisional_entitlement(done.account_id, done.plan, done.subscription_id, at),
-                    condition=_entitlement_writable())
+        if with_entitlement:
+            steps.put("entitlement", _provisional_entitlement(done.account_id, done.plan, done.subscription_id, at),
+                      condition=_entitlement_writable())
         if done.customer:
-            tx.save(m.CustomerLookup(m.customer_pk(done.customer), "CUSTOMER", sub=done.account_id))
-        tx.save(audit.event(seat.purchase_id, at, "seat.upgraded", "stripe", seat_ids=[seat.seat_id], detail={
-            "from_plan": seat.plan, "plan": done.plan, "subscription_id": done.subscription_id,
-            "previous_state": old_state}))
+            steps.put("customer", m.CustomerLookup(m.customer_pk(done.customer), "CUSTOMER", sub=done.account_id))
+        steps.put("audit", audit.event(seat.purchase_id, at, "seat.upgraded", "stripe", seat_ids=[seat.seat_id],
+                                       detail={"from_plan": seat.plan, "plan": done.plan,
+                                               "subscription_id": done.subscription_id,
+                                               "previous_state": old_state}))
 
-    transact(build)
+    write(build)
 
 
 def _id(value: Any) -> str | None:

@@ -1,0 +1,183 @@
+"""Given-steps and stand-ins for the upgrade, refund, dispute and admin tests.
+
+- `StripeRecorder`: a real HTTP server on 127.0.0.1 (a thread) that answers the Stripe
+  calls the service makes (coupons, checkout sessions, charges) and records each request
+  with its headers and decoded form fields; `STRIPE_API_BASE` points the service at it.
+- `holder(...)`: a seat accepted (or claimed) by an account, written exactly as the accept
+  and claim transitions write it (seat, purchase counts and holders, entitlement).
+- `deliver(event)`: a signed Stripe event through the real webhook function.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+from giftplans import clock, tokens
+from giftplans.store import models as m
+from giftplans.store.tx import transact
+from pynamodb.transactions import TransactWrite
+
+from tests.support import stripe_events as se
+from tests.support.apigw import call
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    form: dict[str, str]
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.headers.get("idempotency-key")
+
+
+@dataclass
+class StripeRecorder:
+    base_url: str = ""
+    requests: list[Recorded] = field(default_factory=list)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _count: int = 0
+
+    def to(self, path_prefix: str) -> list[Recorded]:
+        return [r for r in self.requests if r.path.startswith(path_prefix)]
+
+    def answer(self, method: str, path: str, headers: dict[str, str], form: dict[str, str]) -> tuple[int, Any]:
+        self.requests.append(Recorded(method, path, headers, form))
+        key = headers.get("idempotency-key")
+        if key and key in self._by_key:
+            return 200, self._by_key[key]  # Stripe replays the first answer for a key
+        self._count += 1
+        if method == "POST" and path == "/v1/coupons":
+            body: dict[str, Any] = {"id": f"coupon_test_{self._count:04d}", "object": "coupon",
+                                    "amount_off": int(form["amount_off"]), "currency": form["currency"]}
+        elif method == "POST" and path == "/v1/checkout/sessions":
+            sid = f"cs_test_upgrade_{self._count:04d}"
+            body = {"id": sid, "object": "checkout.session", "url": f"https://checkout.stripe.test/{sid}"}
+        elif method == "GET" and path.startswith("/v1/charges/"):
+            charge = self.charges.get(path.rsplit("/", 1)[-1])
+            if charge is None:
+                return 404, {"error": {"type": "invalid_request_error", "message": "No such charge"}}
+            body = charge
+        else:
+            return 404, {"error": {"type": "invalid_request_error", "message": f"Unknown path {path}"}}
+        if key:
+            self._by_key[key] = body
+        return 200, body
+
+
+@contextmanager
+def stripe_recorder(monkeypatch: Any) -> Iterator[StripeRecorder]:
+    recorder = StripeRecorder()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length).decode() if length else ""
+            path, _, query = self.path.partition("?")
+            form = dict(parse_qsl(raw or query, keep_blank_values=True))
+            status, body = recorder.answer(self.command, path, {k.lower(): v for k, v in self.headers.items()},
+                                           form)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_DELETE = _serve
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    recorder.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("STRIPE_API_BASE", recorder.base_url)
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_recorder")
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str = "accepted") -> m.Seat:
+    """Seat `seat_no` (available) accepted or claimed by `sub`, as those transitions write it."""
+    seat_id = m.seat_id_of(seat_no)
+    now = clock.now()
+    seat = m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id), consistent_read=True)
+    key = tokens.email_key(email)
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(seat, actions=[
+            m.Seat.state.set(state), m.Seat.recipient_email.set(email), m.Seat.recipient_sub.set(sub),
+            m.Seat.accepted_at.set(clock.iso(now)), m.Seat.invited_at.set(clock.iso(now)),
+            m.Seat.GSI3PK.set(m.email_gsi(key)), m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
+            m.Seat.version.add(1), m.Seat.last_action.set("accept" if state == "accepted" else "claim"),
+        ], condition=m.Seat.state == "available")
+        tx.update(m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK), actions=[
+            m.Purchase.seat_counts.available.add(-1), getattr(m.Purchase.seat_counts, state).add(1),
+            m.Purchase.available.delete({seat_no}), m.Purchase.holders[seat_id].set(key), m.Purchase.version.add(1),
+        ])
+        tx.save(m.Entitlement(m.account_pk(sub), m.ENTITLEMENT_SK, sub=sub, plan=seat.plan,
+                              source="gift" if state == "accepted" else "claim", term_end=seat.term_end,
+                              term_end_ts=seat.term_end_ts, auto_renew=False, ended=False,
+                              purchase_id=purchase_id, seat_id=seat_id, updated_at=clock.iso(now)))
+
+    transact(build)
+    return m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id), consistent_read=True)
+
+
+def invited(purchase_id: str, seat_no: int, email: str) -> None:
+    """Seat `seat_no` (available) invited to `email` (no link needed by these tests)."""
+    seat_id = m.seat_id_of(seat_no)
+    key = tokens.email_key(email)
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id)), actions=[
+            m.Seat.state.set("invited"), m.Seat.recipient_email.set(email), m.Seat.nonce.set(tokens.new_nonce()),
+            m.Seat.token_hash.set("x"), m.Seat.invited_at.set(clock.iso(clock.now())),
+            m.Seat.resend_count.set(0), m.Seat.last_sent_ts.set(clock.epoch(clock.now())),
+            m.Seat.GSI3PK.set(m.email_gsi(key)), m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
+            m.Seat.version.add(1), m.Seat.last_action.set("invite"),
+        ], condition=m.Seat.state == "available")
+        tx.update(m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK), actions=[
+            m.Purchase.seat_counts.available.add(-1), m.Purchase.seat_counts.invited.add(1),
+            m.Purchase.available.delete({seat_no}), m.Purchase.holders[seat_id].set(key), m.Purchase.version.add(1),
+        ])
+
+    transact(build)
+
+
+def deliver(evt: dict[str, Any]) -> tuple[int, Any]:
+    """A correctly signed delivery of `evt` to the real webhook function."""
+    return call("stripe_webhook", se.webhook_request(evt))
+
+
+def seats(purchase_id: str) -> dict[str, m.Seat]:
+    return {i.seat_id: i for i in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"),
+                                               consistent_read=True) if isinstance(i, m.Seat)}
+
+
+def audit_trail(purchase_id: str) -> list[m.AuditEvent]:
+    return [i for i in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"),
+                                    consistent_read=True) if isinstance(i, m.AuditEvent)]
+
+
+def entitlement(sub: str) -> m.Entitlement | None:
+    try:
+        return m.Entitlement.get(m.account_pk(sub), m.ENTITLEMENT_SK, consistent_read=True)
+    except m.Entitlement.DoesNotExist:
+        return None
