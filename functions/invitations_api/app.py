@@ -1,0 +1,64 @@
+"""The accept page's API: preview a link, accept it (signed in), decline it (the link is the capability)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from giftplans import invitations
+from giftplans.http import caller, error_responses, make_app
+from pydantic import BaseModel, ConfigDict, Field
+
+app = make_app()
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200, description="The token from the invitation link.")
+
+
+class PreviewOut(BaseModel):
+    plan: str
+    sender: str
+    term_end: str
+    state: str
+
+
+class EntitlementOut(BaseModel):
+    active: bool
+    plan: str | None
+    source: str | None
+    term_end: str | None
+    auto_renew: bool
+
+
+class AcceptedOut(BaseModel):
+    entitlement: EntitlementOut
+
+
+class DeclinedOut(BaseModel):
+    declined: bool
+    seat_id: str
+
+
+@app.get("/invitations/<token>", tags=["invitations"], summary="What an invitation link gives, for the accept page",
+         responses=error_responses(404, 410, 503))
+def preview(token: Annotated[str, Path(max_length=200)]) -> PreviewOut:
+    return PreviewOut.model_validate(invitations.preview(token))
+
+
+@app.post("/invitations/accept", tags=["invitations"], summary="Accept an invitation with the invited address",
+          responses=error_responses(400, 401, 403, 404, 409, 410, 422, 503))
+def accept(request: TokenIn) -> AcceptedOut:
+    return AcceptedOut.model_validate({"entitlement": invitations.accept(request.token, caller(app))})
+
+
+@app.post("/invitations/decline", tags=["invitations"], summary="Decline an invitation; the buyer is told",
+          responses=error_responses(400, 404, 409, 410, 422, 503))
+def decline(request: TokenIn) -> DeclinedOut:
+    return DeclinedOut.model_validate(invitations.decline(request.token))
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,56 @@
+"""The signed-in account: its entitlement, and the service's own email verification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from giftplans import entitlements, verification
+from giftplans.http import caller, error_responses, make_app
+from pydantic import BaseModel, ConfigDict, Field
+
+app = make_app()
+
+
+class EntitlementOut(BaseModel):
+    active: bool
+    plan: str | None
+    source: str | None
+    term_end: str | None
+    auto_renew: bool
+
+
+class VerificationSentOut(BaseModel):
+    sent: bool
+    email: str
+
+
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200, description="The token from the verification link.")
+
+
+class VerifiedOut(BaseModel):
+    verified: bool
+
+
+@app.get("/me/entitlement", tags=["me"], summary="Which plan this account has, until when, whether it renews",
+         responses=error_responses(401, 503))
+def entitlement() -> EntitlementOut:
+    return EntitlementOut.model_validate(entitlements.current(caller(app).sub))
+
+
+@app.post("/me/email-verification", status_code=202, tags=["me"],
+          summary="Email a verification link to the signed-in address", responses=error_responses(401, 422, 429, 503))
+def request_verification() -> VerificationSentOut:
+    return VerificationSentOut.model_validate(verification.request(caller(app)))
+
+
+@app.post("/me/email-verification/confirm", tags=["me"], summary="Confirm the address with the link's token",
+          responses=error_responses(400, 401, 422, 503))
+def confirm_verification(request: ConfirmIn) -> VerifiedOut:
+    return VerifiedOut.model_validate(verification.confirm(caller(app), request.token))
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
