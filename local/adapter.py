@@ -53,6 +53,7 @@ Invoke = Callable[[Any, dict[str, Any]], Any]
 
 # ---- routing ------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Compiled:
     route: Any
@@ -123,6 +124,7 @@ class Router:
 
 # ---- request -> event ---------------------------------------------------------------------------------
 
+
 def _is_text(content_type: str) -> bool:
     media = content_type.split(";")[0].strip().lower()
     return media.startswith(TEXT_TYPES) or media.endswith(TEXT_SUFFIXES)
@@ -175,8 +177,9 @@ def _raw_path(request: Request) -> str:
     return quote(request.path)
 
 
-def build_event(request: Request, match: Match, *, authorizer: dict[str, Any] | None = None,
-                now: datetime | None = None) -> dict[str, Any]:
+def build_event(
+    request: Request, match: Match, *, authorizer: dict[str, Any] | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """The API Gateway HTTP API payload-2.0 event for `request` on the matched route."""
     route = match.route
     instant = now or datetime.now(UTC)
@@ -226,6 +229,7 @@ def build_event(request: Request, match: Match, *, authorizer: dict[str, Any] | 
 
 # ---- result -> response -------------------------------------------------------------------------------
 
+
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
 
@@ -263,12 +267,18 @@ def to_response(result: Any) -> Response:
 
 # ---- the gateway --------------------------------------------------------------------------------------
 
+
 class Gateway:
     """Route, authorize, build the event, invoke, answer: API Gateway for one process."""
 
-    def __init__(self, routes: Iterable[RouteLike], invoke: Invoke, *,
-                 authorizers: dict[str, Authorizer] | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        routes: Iterable[RouteLike],
+        invoke: Invoke,
+        *,
+        authorizers: dict[str, Authorizer] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.router = Router(routes)
         self._invoke = invoke
         self._authorizers = authorizers or {}
@@ -280,8 +290,9 @@ class Gateway:
         except NoRoute:
             return error_response(404, "not_found", "There is nothing at this address.")
         except WrongMethod as wrong:
-            response = error_response(405, "method_not_allowed",
-                                      f"This address does not accept {request.method}.")
+            response = error_response(
+                405, "method_not_allowed", f"This address does not accept {request.method}."
+            )
             response.headers["Allow"] = ", ".join(wrong.allowed)
             return response
         auth = (getattr(match.route, "auth", None) or "none").lower()

@@ -41,20 +41,39 @@ def _claim_string(value: Any) -> str:
 class JwtAuthorizer:
     """Issue and verify the local bearer tokens."""
 
-    def __init__(self, issuer: str, audience: str = AUDIENCE, *, key: rsa.RSAPrivateKey | None = None,
-                 clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        audience: str = AUDIENCE,
+        *,
+        key: rsa.RSAPrivateKey | None = None,
+        clock: Any = time.time,
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
         self._key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._public = self._key.public_key()
         self._clock = clock
 
-    def mint(self, sub: str, *, email: str | None = None, email_verified: bool = False,
-             lifetime_s: int = TOKEN_LIFETIME_S, extra: dict[str, Any] | None = None) -> str:
+    def mint(
+        self,
+        sub: str,
+        *,
+        email: str | None = None,
+        email_verified: bool = False,
+        lifetime_s: int = TOKEN_LIFETIME_S,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
         issued = int(self._clock())
-        claims: dict[str, Any] = {"sub": sub, "iss": self.issuer, "aud": self.audience,
-                                  "iat": issued, "exp": issued + lifetime_s, "email_verified": email_verified,
-                                  "token_use": "id"}
+        claims: dict[str, Any] = {
+            "sub": sub,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": issued,
+            "exp": issued + lifetime_s,
+            "email_verified": email_verified,
+            "token_use": "id",
+        }
         if email:
             claims["email"] = email
         claims.update(extra or {})
@@ -62,9 +81,17 @@ class JwtAuthorizer:
 
     def verify(self, token: str) -> dict[str, Any]:
         try:
-            return dict(jwt.decode(token, self._public, algorithms=["RS256"], audience=self.audience,
-                                   issuer=self.issuer, options={"require": ["exp", "iss", "aud", "sub"]},
-                                   leeway=0))
+            return dict(
+                jwt.decode(
+                    token,
+                    self._public,
+                    algorithms=["RS256"],
+                    audience=self.audience,
+                    issuer=self.issuer,
+                    options={"require": ["exp", "iss", "aud", "sub"]},
+                    leeway=0,
+                )
+            )
         except jwt.PyJWTError as error:
             raise AuthFailure(401, "Unauthorized") from error
 
@@ -81,8 +108,12 @@ class JwtAuthorizer:
 class IamAuthorizer:
     """AWS_IAM routes: a SigV4 header made with the local support access key."""
 
-    def __init__(self, access_key: str = DEFAULT_SUPPORT_ACCESS_KEY, account_id: str = "000000000000",
-                 user_arn: str = SUPPORT_USER_ARN) -> None:
+    def __init__(
+        self,
+        access_key: str = DEFAULT_SUPPORT_ACCESS_KEY,
+        account_id: str = "000000000000",
+        user_arn: str = SUPPORT_USER_ARN,
+    ) -> None:
         self.access_key = access_key
         self.account_id = account_id
         self.user_arn = user_arn
@@ -91,6 +122,14 @@ class IamAuthorizer:
         found = _SIGV4.match(request.headers.get("Authorization", ""))
         if not found or found.group(1) != self.access_key:
             raise AuthFailure(403, "Forbidden")
-        return {"iam": {"accessKey": self.access_key, "accountId": self.account_id,
-                        "callerId": "AIDALOCALSUPPORT", "cognitoIdentity": None, "principalOrgId": None,
-                        "userArn": self.user_arn, "userId": "AIDALOCALSUPPORT"}}
+        return {
+            "iam": {
+                "accessKey": self.access_key,
+                "accountId": self.account_id,
+                "callerId": "AIDALOCALSUPPORT",
+                "cognitoIdentity": None,
+                "principalOrgId": None,
+                "userArn": self.user_arn,
+                "userId": "AIDALOCALSUPPORT",
+            }
+        }

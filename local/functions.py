@@ -73,8 +73,13 @@ def exists(job: str, functions_dir: Path = FUNCTIONS) -> bool:
 class Functions:
     """The handlers of `functions/<job>/app.py`, imported once each, invoked one at a time each."""
 
-    def __init__(self, functions_dir: Path = FUNCTIONS, *, memory: dict[str, int] | None = None,
-                 timeouts: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        functions_dir: Path = FUNCTIONS,
+        *,
+        memory: dict[str, int] | None = None,
+        timeouts: dict[str, float] | None = None,
+    ) -> None:
         self._dir = functions_dir
         self._memory = memory or {}
         self._timeouts = timeouts or {}
@@ -119,12 +124,15 @@ class Functions:
     def handler(self, job: str, name: str = "handler") -> Callable[[dict[str, Any], Any], Any]:
         return getattr(self._import(job), name)  # type: ignore[no-any-return]
 
-    def invoke(self, job: str, event: Any, *, handler_name: str = "handler",
-               function_name: str | None = None) -> Any:
+    def invoke(
+        self, job: str, event: Any, *, handler_name: str = "handler", function_name: str | None = None
+    ) -> Any:
         handler = self.handler(job, handler_name)
-        context = LambdaContext(function_name=function_name or f"gift-plans-{job}",
-                                memory_limit_in_mb=self._memory.get(job, 256),
-                                timeout_s=self._timeouts.get(job, 30.0))
+        context = LambdaContext(
+            function_name=function_name or f"gift-plans-{job}",
+            memory_limit_in_mb=self._memory.get(job, 256),
+            timeout_s=self._timeouts.get(job, 30.0),
+        )
         with self._locks[job]:
             return handler(event, context)
 

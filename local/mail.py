@@ -9,6 +9,7 @@ sent through SES v1 or as raw MIME are picked up from moto's SES backend as well
 from __future__ import annotations
 
 import base64
+import contextlib
 import email
 import json
 import threading
@@ -43,30 +44,52 @@ class Outbox:
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
-    def record(self, message_id: str, to: list[str], subject: str | None, text: str | None,
-               html: str | None) -> None:
+    def record(
+        self, message_id: str, to: list[str], subject: str | None, text: str | None, html: str | None
+    ) -> None:
         with self._lock:
             if message_id in self._seen:
                 return
             self._seen.add(message_id)
-            self._messages.append({"to": to, "subject": subject, "text": text, "html": html,
-                                   "sent_at": self._iso(self._now()), "message_id": message_id})
+            self._messages.append(
+                {
+                    "to": to,
+                    "subject": subject,
+                    "text": text,
+                    "html": html,
+                    "sent_at": self._iso(self._now()),
+                    "message_id": message_id,
+                }
+            )
 
     def _from_sesv2(self, params: dict[str, Any], message_id: str) -> None:
         destination = params.get("Destination") or {}
-        to = [*destination.get("ToAddresses", []), *destination.get("CcAddresses", []),
-              *destination.get("BccAddresses", [])]
+        to = [
+            *destination.get("ToAddresses", []),
+            *destination.get("CcAddresses", []),
+            *destination.get("BccAddresses", []),
+        ]
         content = params.get("Content") or {}
         if "Simple" in content:
             simple = content["Simple"]
             body = simple.get("Body") or {}
-            self.record(message_id, to, (simple.get("Subject") or {}).get("Data"),
-                        (body.get("Text") or {}).get("Data"), (body.get("Html") or {}).get("Data"))
+            self.record(
+                message_id,
+                to,
+                (simple.get("Subject") or {}).get("Data"),
+                (body.get("Text") or {}).get("Data"),
+                (body.get("Html") or {}).get("Data"),
+            )
         elif "Raw" in content:
             parsed = email.message_from_bytes(base64.b64decode(content["Raw"]["Data"]))
             text, html = _parts(parsed)
-            self.record(message_id, to or [a.strip() for a in str(parsed.get("To", "")).split(",") if a.strip()],
-                        parsed.get("Subject"), text, html)
+            self.record(
+                message_id,
+                to or [a.strip() for a in str(parsed.get("To", "")).split(",") if a.strip()],
+                parsed.get("Subject"),
+                text,
+                html,
+            )
 
     def install(self) -> None:
         """Listen to moto's SES v2 SendEmail (the server runs in this process)."""
@@ -79,10 +102,8 @@ class Outbox:
 
         def send_email(response: SESV2Response) -> str:
             answer = original(response)
-            try:
+            with contextlib.suppress(ValueError, KeyError):  # a message moto refused is not in the outbox
                 outbox._from_sesv2(json.loads(response.body), json.loads(answer)["MessageId"])
-            except (ValueError, KeyError):
-                pass
             return answer
 
         send_email._local_outbox = True  # type: ignore[attr-defined]
@@ -105,7 +126,9 @@ class Outbox:
                 is_html = isinstance(body, str) and body.lstrip().startswith("<")
                 dest = getattr(message, "destinations", {}) or {}
                 to = [a for values in dest.values() for a in values] if isinstance(dest, dict) else list(dest)
-                self.record(message.id, to, message.subject, None if is_html else body, body if is_html else None)
+                self.record(
+                    message.id, to, message.subject, None if is_html else body, body if is_html else None
+                )
 
     def messages(self, to: str | None = None, region: str = "us-east-1") -> list[dict[str, Any]]:
         self._sync_v1(region)
@@ -113,6 +136,11 @@ class Outbox:
             found = list(self._messages)
         if to:
             wanted = to.strip().lower()
-            found = [m for m in found if any(wanted == a.strip().lower() or a.strip().lower().endswith(f"<{wanted}>")
-                                            for a in m["to"])]
+            found = [
+                m
+                for m in found
+                if any(
+                    wanted == a.strip().lower() or a.strip().lower().endswith(f"<{wanted}>") for a in m["to"]
+                )
+            ]
         return [{k: v for k, v in m.items() if k != "message_id"} for m in found]

@@ -12,7 +12,9 @@ local-only `/_local/...` routes of SPEC section 6.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import importlib.util
 import json
 import logging
 import os
@@ -57,6 +59,7 @@ class Config:
 
 # ---- the emulated AWS ---------------------------------------------------------------------------------
 
+
 class Aws:
     """moto's server in this process, and the resources template.yaml would have created."""
 
@@ -74,10 +77,8 @@ class Aws:
         self._server.start()
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # stopping a server that did not start: nothing to say
             self._server.stop()
-        except Exception:  # noqa: S110 - stopping a server that did not start is not worth a traceback
-            pass
 
     def provision(self, template: Any) -> None:
         import boto3
@@ -113,7 +114,7 @@ def configure_environment(config: Config, aws_endpoint: str, template: Any) -> N
         env.pop(key, None)
     env["AWS_ENDPOINT_URL"] = aws_endpoint
     env["AWS_ACCESS_KEY_ID"] = "local"
-    env["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - moto's fake credentials
+    env["AWS_SECRET_ACCESS_KEY"] = "local"
     env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = REGION
     web = config.base_url
     local = {
@@ -145,7 +146,10 @@ def configure_environment(config: Config, aws_endpoint: str, template: Any) -> N
 
 # ---- the local-only routes ----------------------------------------------------------------------------
 
-SWAGGER_DIR = Path(__import__("aws_lambda_powertools").__file__).parent / "event_handler/openapi/swagger_ui"
+SWAGGER_DIR = (
+    Path(importlib.util.find_spec("aws_lambda_powertools").origin or ".").parent  # type: ignore[union-attr]
+    / "event_handler/openapi/swagger_ui"
+)
 
 DOCS_HTML = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Gift plans API (local)</title>
@@ -172,9 +176,18 @@ margin-right:1rem;padding:.5rem 1rem}}</style></head>
 class LocalRoutes:
     """`/_local/...`, `/_stripe/...` and `/docs`: what the deployed API does not have."""
 
-    def __init__(self, *, config: Config, functions: fn.Functions, driver: StreamDriver | None,
-                 jwt: JwtAuthorizer, outbox: Outbox, stripe: StripeApi, events: StripeEvents,
-                 purchase_id_for: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        functions: fn.Functions,
+        driver: StreamDriver | None,
+        jwt: JwtAuthorizer,
+        outbox: Outbox,
+        stripe: StripeApi,
+        events: StripeEvents,
+        purchase_id_for: Callable[[str], str],
+    ) -> None:
         self.config = config
         self.functions = functions
         self.driver = driver
@@ -183,21 +196,24 @@ class LocalRoutes:
         self.stripe = stripe
         self.events = events
         self.purchase_id_for = purchase_id_for
-        self.map = Map([
-            Rule("/_local/health", methods=["GET"], endpoint="health"),
-            Rule("/_local/token", methods=["POST"], endpoint="token"),
-            Rule("/_local/mail", methods=["GET"], endpoint="mail"),
-            Rule("/_local/clock", methods=["GET", "POST", "DELETE"], endpoint="clock"),
-            Rule("/_local/sweep", methods=["POST"], endpoint="sweep"),
-            Rule("/_local/stream/drain", methods=["POST"], endpoint="drain"),
-            Rule("/_local/checkout/<session_id>/complete", methods=["POST"], endpoint="complete"),
-            Rule("/_local/checkout/<session_id>/async", methods=["POST"], endpoint="settle"),
-            Rule("/_local/refund/<purchase_id>", methods=["POST"], endpoint="refund"),
-            Rule("/_local/pay/<session_id>", methods=["GET", "POST"], endpoint="pay"),
-            Rule("/_local/docs/<name>", methods=["GET"], endpoint="asset"),
-            Rule("/docs", methods=["GET"], endpoint="docs"),
-            Rule("/_stripe/<path:path>", endpoint="stripe"),
-        ], strict_slashes=False)
+        self.map = Map(
+            [
+                Rule("/_local/health", methods=["GET"], endpoint="health"),
+                Rule("/_local/token", methods=["POST"], endpoint="token"),
+                Rule("/_local/mail", methods=["GET"], endpoint="mail"),
+                Rule("/_local/clock", methods=["GET", "POST", "DELETE"], endpoint="clock"),
+                Rule("/_local/sweep", methods=["POST"], endpoint="sweep"),
+                Rule("/_local/stream/drain", methods=["POST"], endpoint="drain"),
+                Rule("/_local/checkout/<session_id>/complete", methods=["POST"], endpoint="complete"),
+                Rule("/_local/checkout/<session_id>/async", methods=["POST"], endpoint="settle"),
+                Rule("/_local/refund/<purchase_id>", methods=["POST"], endpoint="refund"),
+                Rule("/_local/pay/<session_id>", methods=["GET", "POST"], endpoint="pay"),
+                Rule("/_local/docs/<name>", methods=["GET"], endpoint="asset"),
+                Rule("/docs", methods=["GET"], endpoint="docs"),
+                Rule("/_stripe/<path:path>", endpoint="stripe"),
+            ],
+            strict_slashes=False,
+        )
 
     def owns(self, path: str) -> bool:
         return path.startswith(("/_local/", "/_stripe/")) or path in ("/docs", "/docs/", "/_local")
@@ -208,9 +224,13 @@ class LocalRoutes:
             endpoint, args = adapter.match()
         except HTTPException as error:
             code = error.code or 404
-            return error_response(code, "not_found" if code == 404 else "method_not_allowed",
-                                  "There is nothing at this address." if code == 404
-                                  else f"This address does not accept {request.method}.")
+            return error_response(
+                code,
+                "not_found" if code == 404 else "method_not_allowed",
+                "There is nothing at this address."
+                if code == 404
+                else f"This address does not accept {request.method}.",
+            )
         try:
             return getattr(self, f"_{endpoint}")(request, **args)  # type: ignore[no-any-return]
         except StripeError as error:
@@ -243,7 +263,9 @@ class LocalRoutes:
     # ---- endpoints -----------------------------------------------------------------------------
 
     def _health(self, request: Request) -> Response:
-        return json_response(200, {"status": "ok", "stripe": "stub" if self.config.stripe_stub else "test mode"})
+        return json_response(
+            200, {"status": "ok", "stripe": "stub" if self.config.stripe_stub else "test mode"}
+        )
 
     def _token(self, request: Request) -> Response:
         body = self._json_body(request, required=True)
@@ -271,8 +293,11 @@ class LocalRoutes:
             try:
                 clock.set_now(clock.parse_iso(str(now)))
             except (TypeError, ValueError):
-                raise BadInput("invalid_field", "The field 'now' must be an ISO-8601 instant with a time zone, "
-                                                "e.g. 2027-02-20T09:00:00Z.") from None
+                raise BadInput(
+                    "invalid_field",
+                    "The field 'now' must be an ISO-8601 instant with a time zone, "
+                    "e.g. 2027-02-20T09:00:00Z.",
+                ) from None
         elif request.method == "DELETE":
             clock.reset()
         return json_response(200, {"now": clock.iso(clock.now())})
@@ -302,7 +327,9 @@ class LocalRoutes:
     def _refund(self, request: Request, purchase_id: str) -> Response:
         session = self.stripe.session_for_purchase(purchase_id, self.purchase_id_for)
         if session is None:
-            return error_response(404, "not_found", "No checkout session of the local Stripe made this purchase.")
+            return error_response(
+                404, "not_found", "No checkout session of the local Stripe made this purchase."
+            )
         amount = self._json_body(request).get("amount")
         return self._deliveries(self.events.refund(session, int(amount) if amount is not None else None))
 
@@ -319,12 +346,16 @@ class LocalRoutes:
             status = request.form.get("payment_status", "paid")
             self.events.complete(session_id, status)
             target = (session.get("success_url") or f"{self.config.base_url}/").replace(
-                "{CHECKOUT_SESSION_ID}", session_id)
+                "{CHECKOUT_SESSION_ID}", session_id
+            )
             return redirect(target, code=303)
-        items = ", ".join(f"{li['quantity']} × {li['price']['id']}" for li in session["line_items"]["data"])
-        html = PAY_HTML.format(items=escape(items), total=session["amount_total"] / 100,
-                               currency=escape(str(session.get("currency") or "").upper()),
-                               email=escape(str(session.get("customer_email") or "")))
+        items = ", ".join(f"{li['quantity']} x {li['price']['id']}" for li in session["line_items"]["data"])
+        html = PAY_HTML.format(
+            items=escape(items),
+            total=session["amount_total"] / 100,
+            currency=escape(str(session.get("currency") or "").upper()),
+            email=escape(str(session.get("customer_email") or "")),
+        )
         return Response(html, content_type="text/html; charset=utf-8")
 
     def _docs(self, request: Request) -> Response:
@@ -349,6 +380,7 @@ class BadInput(Exception):
 
 
 # ---- assembling it ------------------------------------------------------------------------------------
+
 
 class App:
     """The WSGI application: local routes first, then the API routes of template.yaml."""
@@ -397,14 +429,20 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
         return Price(price_id, plan.amount, plan.currency, recurring=price_id == plan.recurring_price_id)
 
     functions_info = {f.job: f for f in template.functions()}
-    functions = fn.Functions(memory={j: f.memory for j, f in functions_info.items()},
-                             timeouts={j: float(f.timeout) for j, f in functions_info.items()})
+    functions = fn.Functions(
+        memory={j: f.memory for j, f in functions_info.items()},
+        timeouts={j: float(f.timeout) for j, f in functions_info.items()},
+    )
 
     def invoke_route(route: Any, event: dict[str, Any]) -> Any:
         if not functions.exists(route.job):
-            return {"statusCode": 501, "headers": {"content-type": "application/json"},
-                    "body": json.dumps({"error": {"code": "not_built",
-                                                  "message": f"functions/{route.job} does not exist yet."}})}
+            return {
+                "statusCode": 501,
+                "headers": {"content-type": "application/json"},
+                "body": json.dumps(
+                    {"error": {"code": "not_built", "message": f"functions/{route.job} does not exist yet."}}
+                ),
+            }
         name = str(route.handler).rsplit(".", 1)[-1]
         return functions.invoke(route.job, event, handler_name=name, function_name=f"gift-plans-{route.job}")
 
@@ -422,19 +460,38 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
         def invoke(event: dict[str, Any], job: str = spec.job, handler_name: str = name) -> Any:
             return functions.invoke(job, event, handler_name=handler_name, function_name=f"gift-plans-{job}")
 
-        consumers.append(Consumer(job=spec.job, invoke=invoke, batch_size=spec.batch_size,
-                                  patterns=list(spec.filter_patterns), max_attempts=min(retries, LOCAL_RETRY_CAP) + 1,
-                                  report_failures=spec.report_batch_item_failures))
+        consumers.append(
+            Consumer(
+                job=spec.job,
+                invoke=invoke,
+                batch_size=spec.batch_size,
+                patterns=list(spec.filter_patterns),
+                max_attempts=min(retries, LOCAL_RETRY_CAP) + 1,
+                report_failures=spec.report_batch_item_failures,
+            )
+        )
     clients = {"dynamodb": boto3.client("dynamodb"), "dynamodbstreams": boto3.client("dynamodbstreams")}
     driver = StreamDriver(clients, os.environ["TABLE_NAME"], consumers, region=REGION)
 
     outbox = Outbox(clock.now, clock.iso)
     outbox.install()
     stripe = StripeApi(config.base_url, now=epoch_now, prices=price)
-    events = StripeEvents(stripe, f"{config.base_url}/webhooks/stripe",
-                          secret=lambda: os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local_dev"), now=epoch_now)
-    local_routes = LocalRoutes(config=config, functions=functions, driver=driver, jwt=jwt, outbox=outbox,
-                               stripe=stripe, events=events, purchase_id_for=purchase_id_for)
+    events = StripeEvents(
+        stripe,
+        f"{config.base_url}/webhooks/stripe",
+        secret=lambda: os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local_dev"),
+        now=epoch_now,
+    )
+    local_routes = LocalRoutes(
+        config=config,
+        functions=functions,
+        driver=driver,
+        jwt=jwt,
+        outbox=outbox,
+        stripe=stripe,
+        events=events,
+        purchase_id_for=purchase_id_for,
+    )
     app = App(local_routes, gateway)
     app.functions = functions  # type: ignore[attr-defined]
     return app, driver
@@ -442,19 +499,44 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
 
 def banner(config: Config, started_s: float) -> str:
     url = config.base_url
-    stripe = ("Stripe: local stand-in (checkout pages at /_local/pay/<session>)" if config.stripe_stub else
-              f"Stripe: test mode; run `stripe listen --forward-to {url}/webhooks/stripe`")
-    return f"""
-Gift plans is running at {url}  (ready in {started_s:.1f}s; Ctrl-C stops it)
-API docs: {url}/docs   {stripe}
+    stripe = (
+        "Stripe: local stand-in (checkout pages at /_local/pay/<session>)"
+        if config.stripe_stub
+        else f"Stripe: test mode; run `stripe listen --forward-to {url}/webhooks/stripe`"
+    )
+    field = "| python3 -c 'import sys,json;print(json.load(sys.stdin)[\"{}\"])'"
+    json_type = "-H 'content-type: application/json'"
+    walkthrough = [
+        f"TOKEN=$(curl -s -X POST {url}/_local/token "
+        f'-d \'{{"sub":"buyer-1","email":"buyer@example.com","email_verified":true}}\' '
+        f"{field.format('token')})",
+        f'SESSION=$(curl -s -X POST {url}/checkout/sessions -H "Authorization: Bearer $TOKEN" {json_type} '
+        f'-d \'{{"plan":"pro","quantity":3}}\' {field.format("session_id")})',
+        f"curl -s -X POST {url}/_local/checkout/$SESSION/complete {json_type} "
+        f'-d \'{{"payment_status":"paid"}}\'',
+        f'curl -s {url}/purchases -H "Authorization: Bearer $TOKEN"',
+        f'curl -s "{url}/_local/mail?to=buyer@example.com"',
+    ]
+    steps = "\n".join(f"  {line}" for line in walkthrough)
+    return (
+        f"\nGift plans is running at {url}  (ready in {started_s:.1f}s; Ctrl-C stops it)\n"
+        f"API docs: {url}/docs   {stripe}\n\nTry it (bash):\n{steps}\n"
+    )
 
-Try it (bash):
-  TOKEN=$(curl -s -X POST {url}/_local/token -d '{{"sub":"buyer-1","email":"buyer@example.com","email_verified":true}}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
-  SESSION=$(curl -s -X POST {url}/checkout/sessions -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{{"plan":"pro","quantity":3}}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["session_id"])')
-  curl -s -X POST {url}/_local/checkout/$SESSION/complete -H 'content-type: application/json' -d '{{"payment_status":"paid"}}'
-  curl -s {url}/purchases -H "Authorization: Bearer $TOKEN"
-  curl -s "{url}/_local/mail?to=buyer@example.com"
-"""
+
+def _port_is_free(port: int) -> bool:
+    """Probe the port as the server will bind it (werkzeug would print its own message and exit)."""
+    if port == 0:
+        return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
 
 
 def _bind(port: int) -> BaseWSGIServer:
@@ -464,8 +546,9 @@ def _bind(port: int) -> BaseWSGIServer:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
+    )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's own request log
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("pynamodb").setLevel(logging.WARNING)
@@ -475,18 +558,20 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         print(f"PORT must be a number, not {raw_port!r}", file=sys.stderr)
         return 2
-    try:
-        server = _bind(port)
-    except OSError as error:
-        if error.errno == errno.EADDRINUSE:
-            print(f"port {port} is busy: set PORT=... to another port (e.g. PORT={port + 1} make dev)",
-                  file=sys.stderr)
-            return 1
-        raise
+    if not _port_is_free(port):
+        print(
+            f"port {port} is busy: set PORT=... to another port (e.g. PORT={port + 1} make dev)",
+            file=sys.stderr,
+        )
+        return 1
+    server = _bind(port)
     port = server.server_port
     key = os.environ.get("STRIPE_API_KEY", "")
-    config = Config(port=port, base_url=f"http://127.0.0.1:{port}",
-                    stripe_stub=not (key.startswith("sk_test_") and key != LOCAL_STUB_KEY))
+    config = Config(
+        port=port,
+        base_url=f"http://127.0.0.1:{port}",
+        stripe_stub=not (key.startswith("sk_test_") and key != LOCAL_STUB_KEY),
+    )
     if key.startswith("sk_live_"):
         print("STRIPE_API_KEY is a live key: the local server only runs with test keys.", file=sys.stderr)
         return 2
@@ -511,8 +596,12 @@ def main(argv: list[str] | None = None) -> int:
         server.app = app  # type: ignore[assignment]
         driver.start()
         warm = [f.job for f in template.functions()]
-        threading.Thread(target=app.functions.warm, args=(warm,), daemon=True,  # type: ignore[attr-defined]
-                         name="warm").start()
+        threading.Thread(
+            target=app.functions.warm,
+            args=(warm,),
+            daemon=True,  # type: ignore[attr-defined]
+            name="warm",
+        ).start()
         print(banner(config, time.monotonic() - started), flush=True)
         server.serve_forever()  # returns on Ctrl-C or SIGTERM
     except KeyboardInterrupt:

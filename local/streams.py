@@ -27,6 +27,7 @@ LOCAL_RETRY_CAP = 3  # Lambda's default (-1) retries until the record expires; l
 
 # ---- filter patterns (the subset of EventBridge pattern syntax Lambda filters use) ------------------
 
+
 def _value_matches(rule: Any, value: Any, present: bool) -> bool:
     if isinstance(rule, dict):
         if "exists" in rule:
@@ -79,6 +80,7 @@ def parse_filters(criteria: Any) -> list[dict[str, Any]]:
 
 # ---- records -------------------------------------------------------------------------------------------
 
+
 def _lambda_json(value: Any) -> Any:
     """boto3's shapes back to the JSON Lambda delivers: bytes as base64, datetimes as epoch seconds."""
     if isinstance(value, bytes):
@@ -121,8 +123,15 @@ class Consumer:
 class StreamDriver:
     """Polls the table's stream and delivers to the consumers; `drain()` does one full pass now."""
 
-    def __init__(self, client: Any, table_name: str, consumers: list[Consumer], *, region: str = "us-east-1",
-                 interval_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        consumers: list[Consumer],
+        *,
+        region: str = "us-east-1",
+        interval_s: float = 0.2,
+    ) -> None:
         self._client = client
         self._table = table_name
         self.consumers = consumers
@@ -155,7 +164,8 @@ class StreamDriver:
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators:
                 self._iterators[shard_id] = streams.get_shard_iterator(
-                    StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                    StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
             while self._iterators[shard_id]:
                 page = streams.get_records(ShardIterator=self._iterators[shard_id], Limit=1000)
                 self._iterators[shard_id] = page.get("NextShardIterator")
@@ -194,10 +204,17 @@ class StreamDriver:
                 break
         consumer.position = first_failed
         if consumer.attempts >= consumer.max_attempts:
-            dropped = [r for r in self._log[first_failed - self._base:last + 1 - self._base] if consumer.wants(r)]
+            dropped = [
+                r for r in self._log[first_failed - self._base : last + 1 - self._base] if consumer.wants(r)
+            ]
             self.dropped.extend(dropped)
-            log.error("%s: giving up on %d stream record(s) from sequence %s after %d attempts",
-                      consumer.job, len(dropped), failed_at or "?", consumer.attempts)
+            log.error(
+                "%s: giving up on %d stream record(s) from sequence %s after %d attempts",
+                consumer.job,
+                len(dropped),
+                failed_at or "?",
+                consumer.attempts,
+            )
             consumer.position, consumer.attempts = last + 1, 0
         return True
 
@@ -228,11 +245,11 @@ class StreamDriver:
             return
         low = min(c.position for c in self.consumers)
         if low > self._base:
-            del self._log[:low - self._base]
+            del self._log[: low - self._base]
             self._base = low
 
     def drain(self, max_rounds: int = 50) -> int:
-        """Read the stream and deliver until every consumer has caught up (a handler's writes go round too)."""
+        """Read and deliver until every consumer has caught up (a handler's own writes go round too)."""
         delivered = 0
         with self._lock:
             for _ in range(max_rounds):

@@ -39,7 +39,7 @@ def decode_form(body: str) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for key, value in parse_qsl(body, keep_blank_values=True):
         head = key.split("[", 1)[0]
-        path = [head, *[part or "[]" for part in re.findall(r"\[([^\]]*)\]", key[len(head):])]]
+        path = [head, *[part or "[]" for part in re.findall(r"\[([^\]]*)\]", key[len(head) :])]]
         node: Any = root
         for i, part in enumerate(path):
             last = i == len(path) - 1
@@ -76,10 +76,14 @@ def sign(payload: str, secret: str, timestamp: int) -> str:
 
 
 class StripeError(Exception):
-    def __init__(self, status: int, message: str, *, code: str | None = None, param: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, *, code: str | None = None, param: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"error": {"type": "invalid_request_error", "message": message, "code": code, "param": param}}
+        self.body = {
+            "error": {"type": "invalid_request_error", "message": message, "code": code, "param": param}
+        }
 
 
 def _json(status: int, body: Any) -> Response:
@@ -97,8 +101,12 @@ class Price:
 class StripeApi:
     """The Stripe API, in memory: `/v1/checkout/sessions`, `/v1/coupons`, `/v1/customers`, ..."""
 
-    def __init__(self, base_url: str, now: Callable[[], int] = lambda: int(time.time()),
-                 prices: Callable[[str], Price | None] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        now: Callable[[], int] = lambda: int(time.time()),
+        prices: Callable[[str], Price | None] | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.now = now
         self._prices = prices or (lambda _: None)
@@ -112,7 +120,9 @@ class StripeApi:
         obj = self.objects.get(session_id)
         return obj if obj and obj.get("object") == "checkout.session" else None
 
-    def session_for_purchase(self, purchase_id: str, purchase_id_for: Callable[[str], str]) -> dict[str, Any] | None:
+    def session_for_purchase(
+        self, purchase_id: str, purchase_id_for: Callable[[str], str]
+    ) -> dict[str, Any] | None:
         for obj in list(self.objects.values()):
             if obj.get("object") == "checkout.session" and purchase_id_for(obj["id"]) == purchase_id:
                 return obj
@@ -122,13 +132,20 @@ class StripeApi:
         if item.get("price"):
             price = self._prices(str(item["price"]))
             if price is None:
-                raise StripeError(400, f"No such price: '{item['price']}'", code="resource_missing",
-                                  param=f"line_items[{index}][price]")
+                raise StripeError(
+                    400,
+                    f"No such price: '{item['price']}'",
+                    code="resource_missing",
+                    param=f"line_items[{index}][price]",
+                )
             return price
         data = item.get("price_data") or {}
         if "unit_amount" not in data or "currency" not in data:
-            raise StripeError(400, "Each line item needs a price or price_data with unit_amount and currency.",
-                              param=f"line_items[{index}]")
+            raise StripeError(
+                400,
+                "Each line item needs a price or price_data with unit_amount and currency.",
+                param=f"line_items[{index}]",
+            )
         return Price(_id("price"), int(data["unit_amount"]), str(data["currency"]), "recurring" in data)
 
     def _discount(self, params: dict[str, Any], subtotal: int) -> tuple[int, list[dict[str, Any]]]:
@@ -137,8 +154,12 @@ class StripeApi:
         for entry in discounts:
             coupon = self.objects.get(str(entry.get("coupon", "")))
             if coupon is None:
-                raise StripeError(400, f"No such coupon: '{entry.get('coupon')}'", code="resource_missing",
-                                  param="discounts")
+                raise StripeError(
+                    400,
+                    f"No such coupon: '{entry.get('coupon')}'",
+                    code="resource_missing",
+                    param="discounts",
+                )
             if coupon.get("amount_off"):
                 off = int(coupon["amount_off"])
             else:
@@ -151,7 +172,9 @@ class StripeApi:
         mode = params.get("mode") or "payment"
         items = params.get("line_items") or []
         if not items:
-            raise StripeError(400, "line_items is required in payment and subscription mode.", param="line_items")
+            raise StripeError(
+                400, "line_items is required in payment and subscription mode.", param="line_items"
+            )
         line_items, subtotal, currency = [], 0, None
         for index, item in enumerate(items):
             price = self._price(item, index)
@@ -159,37 +182,74 @@ class StripeApi:
             amount = price.unit_amount * quantity
             subtotal += amount
             currency = currency or price.currency
-            line_items.append({"id": _id("li"), "object": "item", "quantity": quantity, "currency": price.currency,
-                               "amount_subtotal": amount, "amount_total": amount, "amount_discount": 0,
-                               "amount_tax": 0, "description": None,
-                               "price": {"id": price.id, "object": "price", "unit_amount": price.unit_amount,
-                                         "currency": price.currency,
-                                         "recurring": {"interval": "year"} if price.recurring else None,
-                                         "type": "recurring" if price.recurring else "one_time"}})
+            line_items.append(
+                {
+                    "id": _id("li"),
+                    "object": "item",
+                    "quantity": quantity,
+                    "currency": price.currency,
+                    "amount_subtotal": amount,
+                    "amount_total": amount,
+                    "amount_discount": 0,
+                    "amount_tax": 0,
+                    "description": None,
+                    "price": {
+                        "id": price.id,
+                        "object": "price",
+                        "unit_amount": price.unit_amount,
+                        "currency": price.currency,
+                        "recurring": {"interval": "year"} if price.recurring else None,
+                        "type": "recurring" if price.recurring else "one_time",
+                    },
+                }
+            )
         discount, applied = self._discount(params, subtotal)
         session_id = f"cs_test_{secrets.token_urlsafe(24).replace('-', 'a').replace('_', 'b')}"
         created = self.now()
         customer = params.get("customer")
         email = params.get("customer_email") or (self.objects.get(customer or "", {}).get("email"))
         session = {
-            "id": session_id, "object": "checkout.session", "mode": mode, "livemode": False,
-            "status": "open", "payment_status": "unpaid",
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": mode,
+            "livemode": False,
+            "status": "open",
+            "payment_status": "unpaid",
             "url": f"{self.base_url}/_local/pay/{session_id}",
-            "success_url": params.get("success_url"), "cancel_url": params.get("cancel_url"),
+            "success_url": params.get("success_url"),
+            "cancel_url": params.get("cancel_url"),
             "client_reference_id": params.get("client_reference_id"),
             "metadata": dict(params.get("metadata") or {}),
-            "currency": currency, "amount_subtotal": subtotal, "amount_total": subtotal - discount,
+            "currency": currency,
+            "amount_subtotal": subtotal,
+            "amount_total": subtotal - discount,
             "total_details": {"amount_discount": discount, "amount_shipping": 0, "amount_tax": 0},
             "discounts": applied,
-            "customer": customer, "customer_email": params.get("customer_email"),
-            "customer_details": {"email": email, "name": None, "address": None, "phone": None,
-                                 "tax_exempt": "none", "tax_ids": []} if email else None,
+            "customer": customer,
+            "customer_email": params.get("customer_email"),
+            "customer_details": {
+                "email": email,
+                "name": None,
+                "address": None,
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            }
+            if email
+            else None,
             "payment_intent": _id("pi") if mode == "payment" else None,
-            "subscription": None, "invoice": None,
+            "subscription": None,
+            "invoice": None,
             "payment_method_types": list(params.get("payment_method_types") or ["card"]),
-            "line_items": {"object": "list", "data": line_items, "has_more": False,
-                           "url": f"/v1/checkout/sessions/{session_id}/line_items"},
-            "created": created, "expires_at": created + 24 * 3600, "locale": params.get("locale"),
+            "line_items": {
+                "object": "list",
+                "data": line_items,
+                "has_more": False,
+                "url": f"/v1/checkout/sessions/{session_id}/line_items",
+            },
+            "created": created,
+            "expires_at": created + 24 * 3600,
+            "locale": params.get("locale"),
             # Not on Stripe's session object, kept to build the charge and subscription like Stripe would.
             "payment_intent_data": params.get("payment_intent_data"),
             "subscription_data": params.get("subscription_data"),
@@ -198,8 +258,13 @@ class StripeApi:
         return session
 
     def create_simple(self, prefix: str, kind: str, params: dict[str, Any]) -> dict[str, Any]:
-        obj: dict[str, Any] = {"id": params.get("id") or _id(prefix), "object": kind, "livemode": False,
-                               "created": self.now(), "metadata": dict(params.get("metadata") or {})}
+        obj: dict[str, Any] = {
+            "id": params.get("id") or _id(prefix),
+            "object": kind,
+            "livemode": False,
+            "created": self.now(),
+            "metadata": dict(params.get("metadata") or {}),
+        }
         for key, value in params.items():
             if key not in ("metadata", "id"):
                 obj[key] = value
@@ -215,19 +280,33 @@ class StripeApi:
     def subscribe(self, session: dict[str, Any]) -> dict[str, Any]:
         """What completing a subscription-mode session creates."""
         start = self.now()
-        customer = session.get("customer") or self.create_simple(
-            "cus", "customer", {"email": (session.get("customer_details") or {}).get("email")})["id"]
+        customer = (
+            session.get("customer")
+            or self.create_simple(
+                "cus", "customer", {"email": (session.get("customer_details") or {}).get("email")}
+            )["id"]
+        )
         session["customer"] = customer
         data = session.get("subscription_data") or {}
-        items = [{"id": _id("si"), "object": "subscription_item", "price": li["price"], "quantity": li["quantity"]}
-                 for li in session["line_items"]["data"]]
+        items = [
+            {"id": _id("si"), "object": "subscription_item", "price": li["price"], "quantity": li["quantity"]}
+            for li in session["line_items"]["data"]
+        ]
         subscription = {
-            "id": _id("sub"), "object": "subscription", "livemode": False, "customer": customer,
-            "status": "active", "cancel_at_period_end": False, "created": start, "start_date": start,
-            "current_period_start": start, "current_period_end": start + YEAR_S,
+            "id": _id("sub"),
+            "object": "subscription",
+            "livemode": False,
+            "customer": customer,
+            "status": "active",
+            "cancel_at_period_end": False,
+            "created": start,
+            "start_date": start,
+            "current_period_start": start,
+            "current_period_end": start + YEAR_S,
             "items": {"object": "list", "data": items, "has_more": False},
             "metadata": dict(data.get("metadata") or session.get("metadata") or {}),
-            "latest_invoice": _id("in"), "currency": session.get("currency"),
+            "latest_invoice": _id("in"),
+            "currency": session.get("currency"),
         }
         self.objects[subscription["id"]] = subscription
         session["subscription"] = subscription["id"]
@@ -271,21 +350,30 @@ class StripeApi:
                 return 200, self.create_session(params)
             session = self.session(parts[2]) if len(parts) > 2 else None
             if session is None:
-                raise StripeError(404, f"No such checkout.session: '{parts[2] if len(parts) > 2 else ''}'",
-                                  code="resource_missing", param="session")
+                raise StripeError(
+                    404,
+                    f"No such checkout.session: '{parts[2] if len(parts) > 2 else ''}'",
+                    code="resource_missing",
+                    param="session",
+                )
             if len(parts) == 3 and method == "GET":
                 return 200, session
             if len(parts) == 4 and parts[3] == "line_items" and method == "GET":
                 return 200, session["line_items"]
             if len(parts) == 4 and parts[3] == "expire" and method == "POST":
                 if session["status"] != "open":
-                    raise StripeError(400, "Only open Checkout Sessions can be expired.",
-                                      code="checkout_session_not_open")
+                    raise StripeError(
+                        400, "Only open Checkout Sessions can be expired.", code="checkout_session_not_open"
+                    )
                 session["status"] = "expired"
                 return 200, session
-        kinds = {"coupons": ("coupon", "coupon"), "customers": ("cus", "customer"),
-                 "subscriptions": ("sub", "subscription"), "refunds": ("re", "refund"),
-                 "payment_intents": ("pi", "payment_intent")}
+        kinds = {
+            "coupons": ("coupon", "coupon"),
+            "customers": ("cus", "customer"),
+            "subscriptions": ("sub", "subscription"),
+            "refunds": ("re", "refund"),
+            "payment_intents": ("pi", "payment_intent"),
+        }
         if parts and parts[0] in kinds:
             prefix, kind = kinds[parts[0]]
             if len(parts) == 1 and method == "POST":
@@ -293,7 +381,9 @@ class StripeApi:
             if len(parts) >= 2:
                 obj = self.objects.get(parts[1])
                 if obj is None or obj.get("object") != kind:
-                    raise StripeError(404, f"No such {kind}: '{parts[1]}'", code="resource_missing", param="id")
+                    raise StripeError(
+                        404, f"No such {kind}: '{parts[1]}'", code="resource_missing", param="id"
+                    )
                 if len(parts) == 2 and method == "POST":
                     metadata = params.pop("metadata", None)
                     obj.update(params)
@@ -311,8 +401,9 @@ class StripeApi:
 class StripeEvents:
     """Stripe's side of the webhooks: events about the stub's objects, signed and posted over HTTP."""
 
-    def __init__(self, api: StripeApi, webhook_url: str, secret: Callable[[], str],
-                 now: Callable[[], int]) -> None:
+    def __init__(
+        self, api: StripeApi, webhook_url: str, secret: Callable[[], str], now: Callable[[], int]
+    ) -> None:
         self.api = api
         self.webhook_url = webhook_url
         self._secret = secret
@@ -320,18 +411,33 @@ class StripeEvents:
 
     def event(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
         public = {k: v for k, v in obj.items() if k not in ("payment_intent_data", "subscription_data")}
-        return {"id": f"evt_test_{secrets.token_hex(12)}", "object": "event", "api_version": API_VERSION,
-                "created": self._now(), "type": kind, "data": {"object": public}, "livemode": False,
-                "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None}}
+        return {
+            "id": f"evt_test_{secrets.token_hex(12)}",
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": self._now(),
+            "type": kind,
+            "data": {"object": public},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+        }
 
     def post(self, event: dict[str, Any], *, secret: str | None = None) -> tuple[int, Any]:
         payload = json.dumps(event)
         header = sign(payload, secret or self._secret(), self._now())
-        request = urllib.request.Request(self.webhook_url, data=payload.encode(), method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header,
-            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"})
+        request = urllib.request.Request(  # noqa: S310 - our own loopback http URL
+            self.webhook_url,
+            data=payload.encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "Stripe-Signature": header,
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            },
+        )
         try:
-            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - our own loopback URL
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310  # nosec B310 - our own loopback URL
                 status, text = answer.status, answer.read().decode()
         except urllib.error.HTTPError as error:
             status, text = error.code, error.read().decode()
@@ -359,12 +465,21 @@ class StripeEvents:
     def settle(self, session_id: str, succeeded: bool) -> list[dict[str, Any]]:
         session = self._session(session_id)
         if session["status"] != "complete" or session["payment_status"] == "paid":
-            raise StripeError(400, "Only a completed, unpaid session has an async payment to settle: "
-                                   "complete it with payment_status 'unpaid' first.")
+            raise StripeError(
+                400,
+                "Only a completed, unpaid session has an async payment to settle: "
+                "complete it with payment_status 'unpaid' first.",
+            )
         if succeeded:
             session["payment_status"] = "paid"
-        return [self._deliver("checkout.session.async_payment_succeeded" if succeeded
-                              else "checkout.session.async_payment_failed", session)]
+        return [
+            self._deliver(
+                "checkout.session.async_payment_succeeded"
+                if succeeded
+                else "checkout.session.async_payment_failed",
+                session,
+            )
+        ]
 
     def refund(self, session: dict[str, Any], amount: int | None = None) -> list[dict[str, Any]]:
         if not session.get("payment_intent") or session.get("payment_status") != "paid":
@@ -372,15 +487,37 @@ class StripeEvents:
         total = int(session["amount_total"])
         refunded = total if amount is None else min(int(amount), total)
         charge = {
-            "id": _id("ch"), "object": "charge", "livemode": False, "created": self._now(),
-            "amount": total, "amount_captured": total, "amount_refunded": refunded, "refunded": refunded == total,
-            "captured": True, "paid": True, "status": "succeeded", "currency": session["currency"],
-            "customer": session.get("customer"), "payment_intent": session["payment_intent"],
+            "id": _id("ch"),
+            "object": "charge",
+            "livemode": False,
+            "created": self._now(),
+            "amount": total,
+            "amount_captured": total,
+            "amount_refunded": refunded,
+            "refunded": refunded == total,
+            "captured": True,
+            "paid": True,
+            "status": "succeeded",
+            "currency": session["currency"],
+            "customer": session.get("customer"),
+            "payment_intent": session["payment_intent"],
             "metadata": dict(((session.get("payment_intent_data") or {}).get("metadata")) or {}),
             "billing_details": {"email": (session.get("customer_details") or {}).get("email")},
-            "refunds": {"object": "list", "has_more": False, "data": [{
-                "id": _id("re"), "object": "refund", "amount": refunded, "currency": session["currency"],
-                "payment_intent": session["payment_intent"], "status": "succeeded", "created": self._now()}]},
+            "refunds": {
+                "object": "list",
+                "has_more": False,
+                "data": [
+                    {
+                        "id": _id("re"),
+                        "object": "refund",
+                        "amount": refunded,
+                        "currency": session["currency"],
+                        "payment_intent": session["payment_intent"],
+                        "status": "succeeded",
+                        "created": self._now(),
+                    }
+                ],
+            },
         }
         self.api.objects[charge["id"]] = charge
         return [self._deliver("charge.refunded", charge)]
