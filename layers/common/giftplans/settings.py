@@ -46,6 +46,7 @@ class Settings:
     resend_interval_minutes: int = 10
     quote_valid_minutes: int = 30
     due_shards: int = 8
+    sweep_backfill_days: int = 31  # with no sweep cursor yet, the first run starts this many days back
     web_base_url: str = "http://127.0.0.1:3000"
     checkout_success_url: str = "http://127.0.0.1:3000/billing?session_id={CHECKOUT_SESSION_ID}"
     checkout_cancel_url: str = "http://127.0.0.1:3000/"
@@ -100,6 +101,7 @@ def get() -> Settings:
         max_quantity=_int("MAX_QUANTITY", 1000),
         daily_invite_limit=_int("DAILY_INVITE_LIMIT", 200),
         due_shards=_int("DUE_SHARDS", 8),
+        sweep_backfill_days=_int("SWEEP_BACKFILL_DAYS", 31),
         web_base_url=web,
         checkout_success_url=env.get("CHECKOUT_SUCCESS_URL", f"{web}/billing?session_id={{CHECKOUT_SESSION_ID}}"),
         checkout_cancel_url=env.get("CHECKOUT_CANCEL_URL", f"{web}/"),

@@ -1,0 +1,70 @@
+"""The nightly sweep (EventBridge schedule) and manual runs: expiry and reminders (giftplans.sweep).
+
+Events:
+- the schedule's event: runs for `giftplans.clock.now()` (not the event's `time`, so the
+  local server's clock and the tests' clock decide what "now" is);
+- `{"now": "<ISO-8601>"}`: a manual run as of that instant; `"from": "YYYY-MM-DD"` also
+  re-processes every day from that one (a backfill);
+- `{"now": ..., "from": ..., "hop": n}`: this function's own continuation (see below).
+
+When more is due than one invocation can finish, the run stops a minute before the
+timeout and this function invokes itself asynchronously with the same `now`, carrying on
+from the day it stopped at. Progress lives in the table (the cursor and the due keys),
+so nothing else (no queue, no state machine) is needed. A run in which any purchase
+failed raises at the end, so the on-failure destination and the Errors alarm fire; the
+failed day stays undone and the next run retries it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from giftplans import clock, sweep
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_HOPS = 24  # continuations of one run; more means something is wrong: stop and alarm
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "gift-plans"))
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "GiftPlans"))
+
+
+class SweepRequest(BaseModel):
+    """A manual or continued run; the scheduled event's own fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    now: datetime | None = None
+    since: date | None = Field(default=None, alias="from")
+    hop: int = Field(default=0, ge=0)
+
+
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any,
+            continue_with: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    request = SweepRequest.model_validate(event or {})
+    now = clock.as_utc(request.now) if request.now else clock.now()
+    result = sweep.run(now, deadline=_seconds_left(context), since=request.since)
+    for name, value in (("Due", result.due), ("Expired", result.expired), ("Reminded", result.reminded),
+                        ("Failed", result.failed)):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    if result.continued:
+        if request.hop >= MAX_HOPS:
+            raise sweep.SweepIncomplete(f"Still not done after {MAX_HOPS} continuations; see the logs.")
+        go_on = continue_with or sweep.invoke_self(context.invoked_function_arn)
+        go_on({"now": clock.iso(now), "from": result.resume_day, "hop": request.hop + 1})
+        logger.info("sweep continues in a new invocation", extra={"resume_day": result.resume_day})
+    if result.failed:
+        raise sweep.SweepIncomplete(f"{result.failed} due purchase(s) failed; their days are retried later")
+    return result.as_dict()
+
+
+def _seconds_left(context: Any) -> Callable[[], float] | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return lambda: remaining() / 1000.0

@@ -1,0 +1,436 @@
+"""The nightly sweep: reminders 30 and 7 days before `term_end`, and expiry after it.
+
+What is due is found through the sparse due index (GSI2, `DUE#<yyyy-mm-dd>#<shard>` /
+`PURCHASE#<purchase_id>`): only a purchase with a milestone still ahead carries the key,
+so the work follows the number of purchases due, not the size of the table. The purchase,
+not the seat, is the unit that falls due: all its seats share one term. The sweep never
+Scans and never Queries seats; it reads one index item per due purchase (the projection
+carries `quantity`, `term_end`, `due_kind`, `status`, `seat_counts` and `holders`) and
+writes seats blind, each write conditional on the seat's state, so a write that finds the
+work done (or not applicable) is simply refused.
+
+Days and the cursor. A run processes every day from the first undone one (the `SWEEP` /
+`CURSOR` item's `last_done_day` + 1) up to and including today (UTC), each day shard by
+shard, page by page. A day is marked done only when all its shards and pages went through
+without a failure, and only right after the day before it (the cursor's write is
+conditional on that), so a failed or half-done day is retried by the next run. With no
+cursor yet (a fresh table or a lost cursor) the first run starts `sweep_backfill_days`
+(default 31) days back: a purchase's first milestone is ~335 days after it was bought, so
+on a fresh deployment nothing can be due earlier; `run(since=...)` / `{"from": ...}`
+backfills further by hand.
+
+Idempotency. Every step moves something under a condition: a reminded seat carries the
+reminder in `reminders`; an expired seat is `expired`; the purchase's write moves (or
+removes) its due key under `due_kind = <the kind found>`. Running a night twice, or again
+after a crash half-way, repeats no transition, and as the mailer derives each notice from
+one committed transition (keyed on the item's new version), no notice is sent twice.
+
+Late work. When nights were missed, a purchase acts on the latest of its milestones that
+is due by today and skips earlier ones (no "30 days left" when 7 are left, no reminder
+after the term ended): the key is moved with `last_action=due_moved`, which sends nothing.
+
+Between the seat writes of an expiry and the purchase's final write, the purchase's
+`seat_counts` still show the live counts; the final write folds them into `expired`.
+Readers never depend on this: past `term_end` every live seat reads `expired` anyway.
+
+More than one invocation's worth. `run` stops before starting a purchase when the
+`deadline` callable says fewer than `STOP_MARGIN_S` seconds are left (or after
+`max_items` purchases) and reports `continued=True` with `resume_day`. The handler then
+re-invokes its own function asynchronously with the same `now`. No queue or state
+machine is needed: all progress lives in the table (the cursor and the due keys), so the
+next invocation just carries on from there, and an invocation that dies without warning
+loses nothing either (the next nightly run resumes at the first undone day).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action, Update
+
+from giftplans import clock, terms
+from giftplans.errors import DomainError
+from giftplans.seats import IN_USE, SeatState, allowed_from
+from giftplans.seats import Action as SeatAction
+from giftplans.settings import get as settings
+from giftplans.store import models as m
+from giftplans.store.tx import connection
+
+log = logging.getLogger(__name__)
+
+STOP_MARGIN_S = 60.0  # stop starting new purchases when less than this is left of the invocation
+ACTOR = "sweep"
+DUE_MOVED = "due_moved"  # a due key moved (or dropped) without a notice: late or unpaid
+REMINDER_NUMBER = {terms.REMIND_30: "30", terms.REMIND_7: "7"}
+LIVE = tuple(sorted(s.value for s in allowed_from(SeatAction.EXPIRE)))  # what expiry turns into `expired`
+IN_USE_STATES = tuple(sorted(s.value for s in IN_USE))
+CURSOR_PK, CURSOR_SK = "SWEEP", "CURSOR"
+PAID = "paid"
+# Failures of one purchase that must not stop the night: counted, logged, the day retried.
+PURCHASE_ERRORS = (PynamoDBException, ClientError, BotoCoreError, DomainError)
+
+
+@dataclass
+class SweepResult:
+    due: int = 0  # due index items seen
+    purchases: int = 0  # due purchases handled (acted on, moved or found done)
+    reminded: int = 0  # recipient reminders recorded on seats + buyer reminders recorded on purchases
+    expired: int = 0  # seats moved to `expired`
+    failed: int = 0  # due purchases that raised; their day stays undone
+    days_done: int = 0  # days marked done on the cursor by this run
+    continued: bool = False  # stopped early: more is due than this invocation could finish
+    resume_day: str | None = None  # with `continued`: the day to carry on from
+    last_done_day: str | None = None  # the cursor after this run
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SweepIncomplete(Exception):
+    """Raised by the handler after a run in which some purchases failed (alarm + on-failure destination)."""
+
+
+class _Refused(Exception):
+    """A conditional write's condition did not hold; `old` is the item as it stood, when asked for."""
+
+    def __init__(self, old: dict[str, Any] | None) -> None:
+        super().__init__("condition not met")
+        self.old = old or {}
+
+
+class _Budget:
+    def __init__(self, deadline: Callable[[], float] | None, max_items: int | None) -> None:
+        self.deadline, self.left = deadline, max_items
+
+    def exhausted(self) -> bool:
+        if self.left is not None and self.left <= 0:
+            return True
+        return self.deadline is not None and self.deadline() < STOP_MARGIN_S
+
+    def spend(self) -> None:
+        if self.left is not None:
+            self.left -= 1
+
+
+# ---- the run ------------------------------------------------------------------------------------------
+
+def run(now: datetime, *, deadline: Callable[[], float] | None = None, max_items: int | None = None,
+        since: date | None = None) -> SweepResult:
+    """Process every undone day up to `now`'s UTC date (or from `since`). See the module docstring.
+
+    `deadline()` returns the seconds left in this invocation; `max_items` caps the purchases
+    handled. Either makes the run stop early with `continued=True` and `resume_day` set.
+    """
+    now = clock.as_utc(now)
+    today = now.date()
+    result = SweepResult()
+    cursor = read_cursor()
+    result.last_done_day = cursor
+    if since is not None:
+        day = since
+    elif cursor is not None:
+        day = date.fromisoformat(cursor) + timedelta(days=1)
+    else:
+        day = today - timedelta(days=settings().sweep_backfill_days)
+    budget = _Budget(deadline, max_items)
+    while day <= today:
+        finished, failures = _sweep_day(day, now, result, budget)
+        if not finished:
+            result.continued, result.resume_day = True, day.isoformat()
+            break
+        if failures == 0 and _advance_cursor(day, now):
+            result.days_done += 1
+            result.last_done_day = day.isoformat()
+        day += timedelta(days=1)
+    log.info("sweep run", extra={"sweep": result.as_dict(), "today": today.isoformat()})
+    return result
+
+
+def _sweep_day(day: date, now: datetime, result: SweepResult, budget: _Budget) -> tuple[bool, int]:
+    """All shards and pages of one day; returns (went through to the end, failures)."""
+    failures = 0
+    for shard in range(settings().due_shards):
+        for item in _due(day, shard):
+            if budget.exhausted():
+                return False, failures
+            budget.spend()
+            result.due += 1
+            try:
+                handle(item, now, result)
+                result.purchases += 1
+            except PURCHASE_ERRORS:
+                failures += 1
+                result.failed += 1
+                log.exception("sweep: purchase failed; its day stays undone",
+                              extra={"purchase_id": item.purchase_id, "day": day.isoformat()})
+    return True, failures
+
+
+def _due(day: date, shard: int) -> Iterable[m.Purchase]:
+    """The due index partition of one day and shard, page by page (a Query, never a Scan)."""
+    for item in m.Item.due_index.query(m.due_gsi(day.isoformat(), shard)):
+        if isinstance(item, m.Purchase):
+            yield item
+
+
+# ---- one due purchase ---------------------------------------------------------------------------------
+
+def handle(purchase: m.Purchase, now: datetime, result: SweepResult) -> None:
+    """Act on one due purchase as read from the due index (or a fresh read). Idempotent."""
+    found = purchase.due_kind
+    if found not in terms.MILESTONE_KINDS:
+        return
+    if purchase.status != PAID:
+        # Never paid, or refunded (its seats were cancelled then): nothing to remind or expire.
+        _write_purchase(purchase, found, lambda _p: [*_touch(DUE_MOVED), *_remove_due()], now)
+        return
+    end = clock.parse_iso(purchase.term_end)
+    act = _acting_kind(end, found, now.date())
+    if act == terms.EXPIRE:
+        _expire(purchase, found, now, result)
+    elif not terms.is_active(end, now):
+        _move_due(purchase, found, terms.EXPIRE, DUE_MOVED, now)  # the term ended: no reminder now
+    else:
+        _remind(purchase, found, act, now, result)
+
+
+def _acting_kind(end: datetime, found: str, today: date) -> str:
+    """The latest milestone from `found` on that is due by `today` (earlier, late ones are skipped)."""
+    steps = terms.milestones(end)
+    kinds = [kind for kind, _ in steps]
+    act = found
+    for kind, day in steps[kinds.index(found) + 1:]:
+        if date.fromisoformat(day) <= today:
+            act = kind
+    return act
+
+
+def _remind(purchase: m.Purchase, found: str, kind: str, now: datetime, result: SweepResult) -> None:
+    number = REMINDER_NUMBER[kind]
+    for seat_id in _holder_seats(purchase):
+        try:
+            _update(m.purchase_pk(purchase.purchase_id), m.seat_sk(seat_id), [
+                m.Seat.reminders.add({number}), m.Seat.last_action.set(kind), m.Seat.actor.set(ACTOR),
+                m.Seat.version.add(1),
+            ], m.Seat.state.is_in(*IN_USE_STATES) & ~m.Seat.reminders.contains(number))
+            result.reminded += 1
+        except _Refused:
+            pass  # not accepted/claimed (invited, upgraded, ...) or already reminded
+    if _move_due(purchase, found, kind, kind, now, extra=[m.Purchase.reminders.add({number})]):
+        result.reminded += 1
+
+
+def _move_due(purchase: m.Purchase, found: str, done: str, action: str, now: datetime,
+              extra: list[Action] | None = None) -> bool:
+    """Record `action` on the purchase and move its due key to the milestone after `done`."""
+    nxt = terms.next_milestone(clock.parse_iso(purchase.term_end), done)
+
+    def actions(_fresh: m.Purchase) -> list[Action]:
+        if nxt is None:
+            return [*_touch(action), *(extra or []), *_remove_due()]
+        kind, day = nxt
+        shard = terms.due_shard(purchase.purchase_id, settings().due_shards)
+        return [*_touch(action), *(extra or []), m.Purchase.due_kind.set(kind),
+                m.Purchase.GSI2PK.set(m.due_gsi(day, shard)),
+                m.Purchase.GSI2SK.set(f"PURCHASE#{purchase.purchase_id}")]
+
+    return _write_purchase(purchase, found, actions, now, paid_only=True)
+
+
+def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult) -> None:
+    """Every live seat -> expired (ending its holder's entitlement), then the purchase, last."""
+    stamp = clock.iso(now)
+    pk = m.purchase_pk(purchase.purchase_id)
+    for seat_no in range(1, int(purchase.quantity) + 1):
+        seat_id = m.seat_id_of(seat_no)
+        try:
+            old = _update(pk, m.seat_sk(seat_id), [
+                m.Seat.state.set(SeatState.EXPIRED.value), m.Seat.ended_at.set(stamp),
+                *_touch(terms.EXPIRE, model=m.Seat),
+            ], m.Seat.state.is_in(*LIVE), old=True)
+            result.expired += 1
+            holder = _attr(old, "recipient_sub") if _attr(old, "state") in IN_USE_STATES else None
+        except _Refused as refused:
+            # Already expired by an earlier run that may have died before ending the entitlement.
+            done_by_us = _attr(refused.old, "state") == SeatState.EXPIRED and \
+                _attr(refused.old, "last_action") == terms.EXPIRE
+            holder = _attr(refused.old, "recipient_sub") if done_by_us else None
+        if holder:
+            _end_entitlement(holder, purchase.purchase_id, seat_id, stamp)
+
+    def actions(fresh: m.Purchase) -> list[Action]:
+        counts = fresh.seat_counts.as_dict() if fresh.seat_counts is not None else {}
+        left = int(fresh.quantity) - counts.get("upgraded", 0) - counts.get("cancelled", 0)
+        return [
+            *(_count(state).set(0) for state in LIVE),
+            _count("expired").set(left), m.Purchase.expired_at.set(stamp),
+            *_touch(terms.EXPIRE), m.Purchase.available.remove(), m.Purchase.holders.remove(),
+            *_remove_due(),
+        ]
+
+    def exact(fresh: m.Purchase) -> Condition:
+        # The fold above is computed from these counts: write it only if they still hold.
+        counts = fresh.seat_counts.as_dict() if fresh.seat_counts is not None else {}
+        same: Condition = (_count("upgraded") == counts.get("upgraded", 0)) & \
+            (_count("cancelled") == counts.get("cancelled", 0))
+        return same
+
+    _write_purchase(purchase, found, actions, now, paid_only=True, condition=exact)
+
+
+def _end_entitlement(sub: str, purchase_id: str, seat_id: str, stamp: str) -> None:
+    """The holder's entitlement ends, if it still comes from this seat (else they moved on)."""
+    with suppress(_Refused):
+        _update(m.account_pk(sub), m.ENTITLEMENT_SK, [m.Entitlement.ended.set(True),
+                                                      m.Entitlement.updated_at.set(stamp)],
+                (m.Entitlement.purchase_id == purchase_id) & (m.Entitlement.seat_id == seat_id)
+                & (m.Entitlement.ended.does_not_exist() | (m.Entitlement.ended == False)))  # noqa: E712
+
+
+def _write_purchase(purchase: m.Purchase, found: str, actions: Callable[[m.Purchase], list[Action]],
+                    now: datetime, *, paid_only: bool = False,
+                    condition: Callable[[m.Purchase], Condition] | None = None) -> bool:
+    """The purchase's step, conditional on its due kind still being `found`.
+
+    The first try uses the index projection as read; if its condition fails, one fresh
+    read decides: the key moved (another run did it: done), the purchase is no longer
+    paid (handle it again as it now is), or the counts changed (try again with them).
+    """
+    current = purchase
+    for _ in range(3):
+        cond = m.Purchase.due_kind == found
+        if paid_only:
+            cond &= m.Purchase.status == PAID
+        if condition is not None:
+            cond &= condition(current)
+        try:
+            _update(m.purchase_pk(purchase.purchase_id), m.PURCHASE_SK, actions(current), cond)
+            return True
+        except _Refused:
+            fresh = _load(purchase.purchase_id)
+            if fresh is None or fresh.due_kind != found:
+                return False
+            if paid_only and fresh.status != PAID:
+                handle(fresh, now, SweepResult())
+                return False
+            current = fresh
+    raise _Stuck(purchase.purchase_id)
+
+
+class _Stuck(DomainError):
+    def __init__(self, purchase_id: str) -> None:
+        super().__init__(f"Purchase {purchase_id} kept changing under the sweep; it is retried next run.")
+
+
+def _touch(action: str, model: type[m.Purchase] | type[m.Seat] = m.Purchase) -> list[Action]:
+    """What every purchase or seat write sets (docs/design.md, the transition contract)."""
+    return [model.last_action.set(action), model.actor.set(ACTOR), model.version.add(1)]
+
+
+def _count(state: str) -> Any:
+    """The path of one of the purchase's seat counts (`seat_counts.<state>`)."""
+    return getattr(m.Purchase.seat_counts, state)
+
+
+def _remove_due() -> list[Action]:
+    return [m.Purchase.GSI2PK.remove(), m.Purchase.GSI2SK.remove(), m.Purchase.due_kind.remove()]
+
+
+def _holder_seats(purchase: m.Purchase) -> list[str]:
+    holders = purchase.holders
+    if holders is None:
+        return []
+    return sorted(m.seat_id_of(int(key)) for key in holders.attribute_values)
+
+
+def _load(purchase_id: str) -> m.Purchase | None:
+    try:
+        return m.Purchase.get(m.purchase_pk(purchase_id), m.PURCHASE_SK, consistent_read=True)
+    except m.Purchase.DoesNotExist:
+        return None
+
+
+# ---- single conditional writes --------------------------------------------------------------------------
+
+def _update(pk: str, sk: str, actions: list[Action], condition: Condition, *,
+            old: bool = False) -> dict[str, Any]:
+    """One conditional UpdateItem, no read. With `old`, the item as it stood comes back either way.
+
+    Goes through the PynamoDB connection's botocore client because PynamoDB does not pass
+    `ReturnValuesOnConditionCheckFailure` on single updates (nor the item in its error).
+    """
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {
+        "TableName": m.Item.Meta.table_name, "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
+        "UpdateExpression": Update(*actions).serialize(names, values),
+        "ConditionExpression": condition.serialize(names, values),
+        "ExpressionAttributeNames": {placeholder: name for name, placeholder in names.items()},
+    }
+    if values:
+        kwargs["ExpressionAttributeValues"] = values
+    if old:
+        kwargs["ReturnValues"] = kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    client: Any = connection().client
+    try:
+        response = client.update_item(**kwargs)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            item: Any = error.response.get("Item")
+            raise _Refused(item) from None
+        raise
+    return dict(response.get("Attributes") or {})
+
+
+def _attr(raw: dict[str, Any] | None, name: str) -> str | None:
+    value = (raw or {}).get(name)
+    return value.get("S") if isinstance(value, dict) else None
+
+
+# ---- the cursor ----------------------------------------------------------------------------------------
+
+def read_cursor() -> str | None:
+    """The last day fully done, or None before the first run."""
+    try:
+        return m.SweepCursor.get(CURSOR_PK, CURSOR_SK, consistent_read=True).last_done_day
+    except m.SweepCursor.DoesNotExist:
+        return None
+
+
+def _advance_cursor(day: date, now: datetime) -> bool:
+    """Mark `day` done, only right after the day before it (never backwards, never over a gap)."""
+    text, before = day.isoformat(), (day - timedelta(days=1)).isoformat()
+    cursor = m.SweepCursor(CURSOR_PK, CURSOR_SK, last_done_day=text, updated_at=clock.iso(now))
+    try:
+        cursor.save(condition=m.SweepCursor.PK.does_not_exist()
+                    | ((m.SweepCursor.last_done_day < text) & (m.SweepCursor.last_done_day >= before)))
+        return True
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+# ---- self-continuation ---------------------------------------------------------------------------------
+
+def invoke_self(function_arn: str) -> Callable[[dict[str, Any]], None]:
+    """`continue_with` for a deployed function: an asynchronous InvokeFunction of itself.
+
+    The function needs `lambda:InvokeFunction` on its own ARN.
+    """
+    def continue_with(payload: dict[str, Any]) -> None:
+        import boto3
+
+        boto3.client("lambda").invoke(FunctionName=function_arn, InvocationType="Event",
+                                      Payload=json.dumps(payload).encode())
+
+    return continue_with
