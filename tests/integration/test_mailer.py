@@ -243,3 +243,4 @@ def test_given_bookkeeping_writes_when_streamed_then_nothing_is_sent(ses):
     run(record(new, bounced), record(None, marker_item), record(old, new, event_name="REMOVE"))
 
     assert sent_mail() == []
+
