@@ -1,0 +1,132 @@
+"""Rule 14, disputes: created freezes invitations and claims, won lifts it, lost acts as a full refund."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from giftplans import purchases
+
+from tests.support import stripe_events as se
+from tests.support.apigw import call, claims, http_event
+from tests.support.factories import paid_purchase
+from tests.support.upgrade_steps import (
+    StripeRecorder,
+    audit_trail,
+    deliver,
+    entitlement,
+    holder,
+    seats,
+    stripe_recorder,
+)
+
+pytestmark = pytest.mark.usefixtures("aws", "clock")
+
+BUYER, BUYER_EMAIL = "buyer-1", "buyer@example.com"
+
+
+@pytest.fixture
+def stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeRecorder]:
+    with stripe_recorder(monkeypatch) as recorder:
+        yield recorder
+
+
+def dispute_event(event_type: str, purchase_id: str, *, status: str = "needs_response",
+                  by_charge: bool = False) -> dict[str, Any]:
+    purchase = purchases.load(purchase_id)
+    assert purchase is not None
+    dispute = se.resource("dispute")
+    dispute.update({"id": "dp_test_1", "amount": int(purchase.amount_total), "status": status,
+                    "charge": "ch_test_disputed",
+                    "payment_intent": None if by_charge else purchase.payment_intent})
+    return se.event(event_type, dispute)
+
+
+def invite(purchase_id: str, email: str) -> tuple[int, Any]:
+    return call("purchases_api", http_event(
+        "POST", f"/purchases/{purchase_id}/invitations", route="/purchases/{purchase_id}/invitations",
+        path_params={"purchase_id": purchase_id}, body={"invitations": [{"email": email}]},
+        claims=claims(BUYER, BUYER_EMAIL)))
+
+
+def test_given_paid_purchase_when_dispute_created_then_frozen_and_invites_refused_with_409() -> None:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=2)
+
+    status, body = deliver(dispute_event("charge.dispute.created", purchase_id))
+
+    assert status == 200, body
+    assert purchases.load(purchase_id).frozen is True  # type: ignore[union-attr]
+    code, refusal = invite(purchase_id, "ivan@example.com")
+    assert code == 409
+    assert refusal["error"]["code"] == "purchase_frozen"
+    assert "dispute" in refusal["error"]["message"]
+    assert [e.kind for e in audit_trail(purchase_id)].count("purchase.dispute_opened") == 1
+
+
+def test_given_dispute_created_when_replayed_then_one_audit_event() -> None:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
+    evt = dispute_event("charge.dispute.created", purchase_id)
+    deliver(evt)
+    version = purchases.load(purchase_id).version  # type: ignore[union-attr]
+
+    status, body = deliver(evt)
+
+    assert status == 200 and body["result"].startswith("already frozen")
+    assert purchases.load(purchase_id).version == version  # type: ignore[union-attr]
+    assert [e.kind for e in audit_trail(purchase_id)].count("purchase.dispute_opened") == 1
+
+
+def test_given_frozen_purchase_when_dispute_won_then_invites_work_again() -> None:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=2)
+    deliver(dispute_event("charge.dispute.created", purchase_id))
+
+    status, _ = deliver(dispute_event("charge.dispute.closed", purchase_id, status="won"))
+
+    assert status == 200
+    assert purchases.load(purchase_id).frozen is False  # type: ignore[union-attr]
+    code, body = invite(purchase_id, "ivan@example.com")
+    assert code == 201, body
+    assert [e.kind for e in audit_trail(purchase_id)].count("purchase.dispute_won") == 1
+
+
+def test_given_frozen_purchase_when_dispute_lost_then_full_refund() -> None:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=2)
+    holder(purchase_id, 1, "rita", "rita@example.com")
+    deliver(dispute_event("charge.dispute.created", purchase_id))
+
+    status, body = deliver(dispute_event("charge.dispute.closed", purchase_id, status="lost"))
+
+    assert status == 200, body
+    purchase = purchases.load(purchase_id)
+    assert purchase is not None and purchase.status == "refunded"
+    assert {s.state for s in seats(purchase_id).values()} == {"cancelled"}
+    ent = entitlement("rita")
+    assert ent is not None and ent.ended is True
+    [event] = [e for e in audit_trail(purchase_id) if e.kind == "purchase.refunded"]
+    assert event.detail is not None and event.detail.as_dict()["reason"] == "dispute_lost"
+
+
+def test_given_dispute_naming_only_its_charge_when_created_then_charge_looked_up_and_frozen(
+        stripe: StripeRecorder) -> None:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
+    charge = se.resource("charge")
+    charge.update({"id": "ch_test_disputed", "payment_intent": purchases.load(purchase_id).payment_intent})  # type: ignore[union-attr]
+    stripe.charges["ch_test_disputed"] = charge
+
+    status, _ = deliver(dispute_event("charge.dispute.created", purchase_id, by_charge=True))
+
+    assert status == 200
+    assert [r.path for r in stripe.requests] == ["/v1/charges/ch_test_disputed"]
+    assert purchases.load(purchase_id).frozen is True  # type: ignore[union-attr]
+
+
+def test_given_unknown_payment_intent_when_dispute_created_then_200_ignored() -> None:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
+    evt = dispute_event("charge.dispute.created", purchase_id)
+    evt["data"]["object"]["payment_intent"] = "pi_not_ours"
+
+    status, body = deliver(evt)
+
+    assert status == 200 and body["result"].startswith("ignored")
+    assert purchases.load(purchase_id).frozen is False  # type: ignore[union-attr]

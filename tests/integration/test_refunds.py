@@ -1,0 +1,148 @@
+"""Rule 14, refunds: `charge.refunded` through the signed webhook, built from Stripe's charge fixture."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from giftplans import purchases, upgrades
+from giftplans.store import models as m
+
+from tests.support import stripe_events as se
+from tests.support.factories import paid_purchase
+from tests.support.upgrade_steps import audit_trail, deliver, entitlement, holder, invited, seats
+
+pytestmark = pytest.mark.usefixtures("aws", "clock")
+
+BUYER = "buyer-1"
+
+
+def charge_refunded(purchase_id: str, amount_refunded: int, *, refunded: bool | None = None,
+                    payment_intent: str | None = None) -> dict[str, Any]:
+    purchase = purchases.load(purchase_id)
+    assert purchase is not None
+    charge = se.resource("charge")
+    amount = int(purchase.amount_total)
+    charge.update({"id": "ch_test_refund", "amount": amount, "amount_captured": amount,
+                   "amount_refunded": amount_refunded, "captured": True, "currency": purchase.currency,
+                   "payment_intent": payment_intent or purchase.payment_intent,
+                   "refunded": amount_refunded >= amount if refunded is None else refunded})
+    return se.event("charge.refunded", charge)
+
+
+def profile(sub: str) -> m.Profile:
+    return m.Profile.get(m.account_pk(sub), m.PROFILE_SK, consistent_read=True)
+
+
+def four_seat_purchase() -> str:
+    """Seats: 0001 accepted by rita, 0002 claimed by the buyer, 0003 invited, 0004 available."""
+    purchase_id = paid_purchase(BUYER, quantity=4)
+    holder(purchase_id, 1, "rita", "rita@example.com")
+    holder(purchase_id, 2, BUYER, "buyer@example.com", state="claimed")
+    invited(purchase_id, 3, "ivan@example.com")
+    return purchase_id
+
+
+def test_given_used_purchase_when_fully_refunded_then_every_seat_cancelled_and_entitlements_ended() -> None:
+    purchase_id = four_seat_purchase()
+    assert int(profile(BUYER).plans_bought) == 4
+
+    status, body = deliver(charge_refunded(purchase_id, 96000))
+
+    assert status == 200, body
+    assert {s.state for s in seats(purchase_id).values()} == {"cancelled"}
+    assert all(s.last_action == "refund" for s in seats(purchase_id).values())
+    assert seats(purchase_id)["0003"].nonce is None  # the invitation link stops working
+    for sub in ("rita", BUYER):
+        ent = entitlement(sub)
+        assert ent is not None and ent.ended is True
+    purchase = purchases.load(purchase_id)
+    assert purchase is not None
+    assert (purchase.status, int(purchase.amount_refunded)) == ("refunded", 96000)
+    assert purchase.seat_counts.as_dict()["cancelled"] == 4
+    assert purchase.seat_counts.as_dict()["accepted"] == 0
+    assert not purchase.available and not purchase.holders and purchase.GSI2PK is None
+    assert int(profile(BUYER).plans_bought) == 0
+    [event] = [e for e in audit_trail(purchase_id) if e.kind == "purchase.refunded"]
+    assert event.actor == "stripe" and sorted(event.seat_ids or []) == ["0001", "0002", "0003", "0004"]
+
+
+def test_given_full_refund_when_replayed_then_nothing_changes() -> None:
+    purchase_id = four_seat_purchase()
+    evt = charge_refunded(purchase_id, 96000)
+    deliver(evt)
+    versions = {sid: s.version for sid, s in seats(purchase_id).items()}
+    purchase_version = purchases.load(purchase_id).version  # type: ignore[union-attr]
+
+    status, body = deliver(evt)
+
+    assert status == 200 and "already refunded" in body["result"]
+    assert {sid: s.version for sid, s in seats(purchase_id).items()} == versions
+    assert purchases.load(purchase_id).version == purchase_version  # type: ignore[union-attr]
+    assert int(profile(BUYER).plans_bought) == 0
+    assert [e.kind for e in audit_trail(purchase_id)].count("purchase.refunded") == 1
+
+
+def test_given_upgraded_seat_when_fully_refunded_then_it_stays_upgraded_and_its_subscription_untouched(
+        clock) -> None:
+    purchase_id = paid_purchase(BUYER, quantity=2)
+    holder(purchase_id, 1, "rita", "rita@example.com")
+    upgrades.complete(upgrades.Completion("rita", purchase_id, "0001", "team", "sub_test_1", None), clock.now)
+
+    deliver(charge_refunded(purchase_id, 48000))
+
+    states = {sid: s.state for sid, s in seats(purchase_id).items()}
+    assert states == {"0001": "upgraded", "0002": "cancelled"}
+    ent = entitlement("rita")
+    assert ent is not None and (ent.source, ent.ended) == ("subscription", False)
+
+
+def test_given_recipient_now_holds_other_plan_when_refunded_then_that_entitlement_is_left_alone() -> None:
+    purchase_id = paid_purchase(BUYER, quantity=1)
+    holder(purchase_id, 1, "rita", "rita@example.com")
+    other = m.Entitlement.get(m.account_pk("rita"), m.ENTITLEMENT_SK)
+    other.update(actions=[m.Entitlement.purchase_id.set("pur_someotherpurchase"),
+                          m.Entitlement.seat_id.set("0009")])
+
+    deliver(charge_refunded(purchase_id, 24000))
+
+    assert seats(purchase_id)["0001"].state == "cancelled"
+    ent = entitlement("rita")
+    assert ent is not None and ent.ended is False
+
+
+def test_given_partial_refund_when_delivered_then_amount_recorded_and_no_seat_changes() -> None:
+    purchase_id = four_seat_purchase()
+    before = {sid: (s.state, s.version) for sid, s in seats(purchase_id).items()}
+
+    status, body = deliver(charge_refunded(purchase_id, 24000))
+
+    assert status == 200 and body["result"].startswith("partially refunded")
+    purchase = purchases.load(purchase_id)
+    assert purchase is not None
+    assert (purchase.status, int(purchase.amount_refunded)) == ("paid", 24000)
+    assert {sid: (s.state, s.version) for sid, s in seats(purchase_id).items()} == before
+    assert [e.kind for e in audit_trail(purchase_id)].count("purchase.partially_refunded") == 1
+
+    deliver(charge_refunded(purchase_id, 24000))  # the same event again
+    assert [e.kind for e in audit_trail(purchase_id)].count("purchase.partially_refunded") == 1
+
+
+def test_given_partial_then_rest_refunded_when_delivered_then_full_refund() -> None:
+    purchase_id = four_seat_purchase()
+    deliver(charge_refunded(purchase_id, 24000))
+
+    deliver(charge_refunded(purchase_id, 96000))
+
+    purchase = purchases.load(purchase_id)
+    assert purchase is not None and purchase.status == "refunded"
+    assert {s.state for s in seats(purchase_id).values()} == {"cancelled"}
+
+
+def test_given_unknown_payment_intent_when_refunded_then_200_and_ignored() -> None:
+    purchase_id = paid_purchase(BUYER, quantity=1)
+
+    status, body = deliver(charge_refunded(purchase_id, 24000, payment_intent="pi_not_ours"))
+
+    assert status == 200 and body["result"].startswith("ignored")
+    assert purchases.load(purchase_id).status == "paid"  # type: ignore[union-attr]
