@@ -17,8 +17,20 @@ DESIGN = ROOT / "docs" / "design.md"
 T = tpl.load()
 RESOURCES: dict[str, dict[str, Any]] = T["Resources"]
 FUNCTIONS = {lid: res for lid, res in RESOURCES.items() if res["Type"] == "AWS::Serverless::Function"}
-JOBS = ["checkout", "stripe_webhook", "purchases_api", "invitations_api", "me_api", "upgrades_api", "admin_api",
-        "openapi", "mailer", "events_publisher", "ses_feedback", "expiry_sweep"]
+JOBS = [
+    "checkout",
+    "stripe_webhook",
+    "purchases_api",
+    "invitations_api",
+    "me_api",
+    "upgrades_api",
+    "admin_api",
+    "openapi",
+    "mailer",
+    "events_publisher",
+    "ses_feedback",
+    "expiry_sweep",
+]
 
 # The table actions each job may use (docs/design.md; the brief's least-privilege list).
 # TransactWriteItems is authorised per item action (Put/Update/ConditionCheck/Delete).
@@ -63,7 +75,8 @@ def _statements(lid: str) -> list[dict[str, Any]]:
     out = []
     for policy in props.get("Policies", []):
         assert isinstance(policy, dict) and set(policy) == {"Statement"}, (
-            f"{lid}: only inline statements, no managed policy or SAM policy template: {policy}")
+            f"{lid}: only inline statements, no managed policy or SAM policy template: {policy}"
+        )
         out.extend(policy["Statement"])
     return out
 
@@ -83,6 +96,7 @@ def _dynamodb(lid: str) -> list[tuple[set[str], list[Any]]]:
 
 # ---- design.md's route table ----------------------------------------------------------------------------
 
+
 def _design_routes() -> set[tuple[str, str, str, str]]:
     """(method, path, job, auth) from the "Functions and routes" table of docs/design.md."""
     text = DESIGN.read_text(encoding="utf-8")
@@ -95,7 +109,9 @@ def _design_routes() -> set[tuple[str, str, str, str]]:
             continue
         job = cells[0].strip("`")
         pending: list[tuple[str, str]] = []
-        for m in re.finditer(r"`(GET|POST|PUT|PATCH|DELETE) ([^`]+)`|\((JWT|none|AWS_IAM)\b[^)]*\)", cells[2]):
+        for m in re.finditer(
+            r"`(GET|POST|PUT|PATCH|DELETE) ([^`]+)`|\((JWT|none|AWS_IAM)\b[^)]*\)", cells[2]
+        ):
             if m.group(1):
                 pending.append((m.group(1), m.group(2)))
             else:
@@ -129,15 +145,21 @@ def test_given_functions_when_listed_then_one_per_job_with_its_own_folder():
 
 # ---- the table and the models ---------------------------------------------------------------------------
 
+
 def test_given_models_when_reading_table_definition_then_keys_and_indexes_match():
     from giftplans.store.models import Item
 
     definition = tpl.table_definition(table_name="t")
     assert definition["TableName"] == "t"
-    assert definition["KeySchema"] == [{"AttributeName": "PK", "KeyType": "HASH"},
-                                       {"AttributeName": "SK", "KeyType": "RANGE"}]
+    assert definition["KeySchema"] == [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ]
     assert definition["BillingMode"] == "PAY_PER_REQUEST"
-    assert definition["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert definition["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
 
     from_template = {g["IndexName"]: g for g in definition["GlobalSecondaryIndexes"]}
     from_models = {idx.Meta.index_name: idx for idx in (Item.buyer_index, Item.due_index, Item.email_index)}
@@ -148,7 +170,8 @@ def test_given_models_when_reading_table_definition_then_keys_and_indexes_match(
         projection = from_template[name]["Projection"]
         assert projection["ProjectionType"] == index.Meta.projection.projection_type, name
         assert sorted(projection.get("NonKeyAttributes", [])) == sorted(
-            index.Meta.projection.non_key_attributes or []), name
+            index.Meta.projection.non_key_attributes or []
+        ), name
 
     defined = {a["AttributeName"]: a["AttributeType"] for a in definition["AttributeDefinitions"]}
     keys = {k["AttributeName"] for k in definition["KeySchema"]}
@@ -160,7 +183,10 @@ def test_given_models_when_reading_ttl_then_it_is_the_models_expires_at():
     from giftplans.store.models import Item
 
     ttl = tpl.time_to_live(table_name="t")
-    assert ttl == {"TableName": "t", "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}}
+    assert ttl == {
+        "TableName": "t",
+        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+    }
     assert Item.expires_at.attr_name == "expires_at"
 
 
@@ -188,6 +214,7 @@ def test_given_table_definition_when_creating_it_in_moto_then_boto3_accepts_it()
 
 # ---- functions: log groups, roles, secrets ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("lid", sorted(FUNCTIONS))
 def test_given_function_when_deployed_then_it_logs_to_its_own_log_group_with_retention(lid):
     props = FUNCTIONS[lid]["Properties"]
@@ -197,8 +224,11 @@ def test_given_function_when_deployed_then_it_logs_to_its_own_log_group_with_ret
     assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     function_name = props["FunctionName"]["Fn::Sub"]
     assert group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/{function_name}"}
-    others = [f for f, r in FUNCTIONS.items() if f != lid and r["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
-              == group_id]
+    others = [
+        f
+        for f, r in FUNCTIONS.items()
+        if f != lid and r["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] == group_id
+    ]
     assert not others
 
 
@@ -231,7 +261,8 @@ def test_given_function_role_when_read_then_table_actions_are_exactly_what_the_j
                 on_indexes.add(resource["Fn::Sub"].rsplit("/", 1)[1])
             else:
                 assert actions <= {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}, (
-                    f"{lid}: {actions} on {resource}")
+                    f"{lid}: {actions} on {resource}"
+                )
     assert on_table == TABLE_ACTIONS[job]
     assert on_indexes == INDEXES_QUERIED.get(job, set())
 
@@ -245,7 +276,9 @@ def test_given_function_role_when_read_then_it_reads_only_its_own_secrets(lid):
             for resource in _listify(s["Resource"]):
                 params |= set(re.findall(r"parameter\$\{(\w+)\}", resource["Fn::Sub"]))
         if "kms:Decrypt" in _listify(s["Action"]):
-            assert s["Condition"]["StringEquals"]["kms:ViaService"] == {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
+            assert s["Condition"]["StringEquals"]["kms:ViaService"] == {
+                "Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"
+            }
     assert params == SECRETS_READ.get(job, set())
 
 
@@ -258,10 +291,13 @@ def test_given_environment_when_read_then_secrets_are_only_ssm_parameter_names()
         assert variables[f"{name}_PARAM"]["Ref"] in T["Parameters"]
     for name, spec in T["Parameters"].items():
         default = str(spec.get("Default", ""))
-        assert not re.search(r"\b(sk|rk)_(live|test)_|\bwhsec_", default), f"{name} default looks like a secret"
+        assert not re.search(r"\b(sk|rk)_(live|test)_|\bwhsec_", default), (
+            f"{name} default looks like a secret"
+        )
 
 
 # ---- asynchronous work: stream consumers, schedule, dead letters, alarms ---------------------------------
+
 
 def test_given_stream_consumers_when_read_then_mailer_and_publisher_are_filtered_and_bisect():
     consumers = {c.job: c for c in tpl.stream_consumers()}
@@ -269,12 +305,18 @@ def test_given_stream_consumers_when_read_then_mailer_and_publisher_are_filtered
     assert consumers["mailer"].batch_size == 10
     assert consumers["events_publisher"].batch_size == 100
     assert consumers["mailer"].filter_patterns == (
-        {"dynamodb": {"NewImage": {"type": {"S": ["seat", "purchase", "profile"]}}}},)
+        {"dynamodb": {"NewImage": {"type": {"S": ["seat", "purchase", "profile"]}}}},
+    )
     assert consumers["events_publisher"].filter_patterns == (
-        {"dynamodb": {"NewImage": {"type": {"S": ["seat", "purchase", "entitlement"]}}}},)
+        {"dynamodb": {"NewImage": {"type": {"S": ["seat", "purchase", "entitlement"]}}}},
+    )
     for c in consumers.values():
-        assert (c.starting_position, c.maximum_retry_attempts, c.bisect_on_error,
-                c.report_batch_item_failures) == ("LATEST", 10, True, True)
+        assert (
+            c.starting_position,
+            c.maximum_retry_attempts,
+            c.bisect_on_error,
+            c.report_batch_item_failures,
+        ) == ("LATEST", 10, True, True)
     assert FUNCTIONS["MailerFunction"]["Properties"]["ReservedConcurrentExecutions"] == 2
 
 
@@ -286,16 +328,21 @@ def _failure_queue(lid: str) -> str:
     return str(props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0])
 
 
-@pytest.mark.parametrize("lid", ["MailerFunction", "EventsPublisherFunction", "SesFeedbackFunction",
-                                 "ExpirySweepFunction"])
+@pytest.mark.parametrize(
+    "lid", ["MailerFunction", "EventsPublisherFunction", "SesFeedbackFunction", "ExpirySweepFunction"]
+)
 def test_given_async_function_when_it_fails_then_work_lands_in_an_encrypted_alarmed_queue(lid):
     queue_id = _failure_queue(lid)
     queue = RESOURCES[queue_id]
     assert queue["Type"] == "AWS::SQS::Queue"
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
-    alarms = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::CloudWatch::Alarm"
-              and r["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
-              and r["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue_id, "QueueName"]}]
+    alarms = [
+        r["Properties"]
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and r["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        and r["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue_id, "QueueName"]}
+    ]
     assert len(alarms) == 1
     assert (alarms[0]["Threshold"], alarms[0]["ComparisonOperator"]) == (0, "GreaterThanThreshold")
 
@@ -310,14 +357,20 @@ def test_given_sweep_when_scheduled_then_it_runs_at_the_sweep_schedule_parameter
 
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])
 def test_given_every_function_when_it_errors_or_throttles_then_an_alarm_fires(metric):
-    alarmed = {json.dumps(r["Properties"]["Dimensions"][0]["Value"]) for r in RESOURCES.values()
-               if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["MetricName"] == metric}
+    alarmed = {
+        json.dumps(r["Properties"]["Dimensions"][0]["Value"])
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["MetricName"] == metric
+    }
     assert alarmed == {json.dumps({"Ref": lid}) for lid in FUNCTIONS}
 
 
 def test_given_api_when_it_answers_5xx_then_an_alarm_fires():
-    alarms = [r["Properties"] for r in RESOURCES.values()
-              if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == "AWS/ApiGateway"]
+    alarms = [
+        r["Properties"]
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == "AWS/ApiGateway"
+    ]
     assert [a["MetricName"] for a in alarms] == ["5xx"]
 
 
@@ -332,11 +385,18 @@ def test_given_globals_when_read_then_runtime_arch_tracing_and_layer_are_shared(
 
 # ---- the loader itself ---------------------------------------------------------------------------------
 
+
 def test_given_short_tags_when_loading_then_they_become_long_forms(tmp_path):
     path = tmp_path / "t.yaml"
-    path.write_text("A: !Ref X\nB: !GetAtt T.Arn\nC: !Sub '${X}-y'\nD: !If [Cond, !Ref X, !Ref AWS::NoValue]\n")
-    assert tpl.load(path) == {"A": {"Ref": "X"}, "B": {"Fn::GetAtt": ["T", "Arn"]}, "C": {"Fn::Sub": "${X}-y"},
-                              "D": {"Fn::If": ["Cond", {"Ref": "X"}, {"Ref": "AWS::NoValue"}]}}
+    path.write_text(
+        "A: !Ref X\nB: !GetAtt T.Arn\nC: !Sub '${X}-y'\nD: !If [Cond, !Ref X, !Ref AWS::NoValue]\n"
+    )
+    assert tpl.load(path) == {
+        "A": {"Ref": "X"},
+        "B": {"Fn::GetAtt": ["T", "Arn"]},
+        "C": {"Fn::Sub": "${X}-y"},
+        "D": {"Fn::If": ["Cond", {"Ref": "X"}, {"Ref": "AWS::NoValue"}]},
+    }
 
 
 def test_given_loaded_template_when_caller_changes_it_then_next_load_is_unchanged():
@@ -353,7 +413,10 @@ def test_given_job_environment_when_resolved_then_parameters_resolve_and_resourc
     assert json.loads(env["PLANS"])["pro"]["rank"] == 2
     assert "TABLE_NAME" not in env  # a Ref to the table: the caller names its own
     assert not [k for k in env if k.endswith("_PARAM")]
-    assert tpl.environment("mailer", include_secret_params=True)["TOKEN_KEY_PARAM"] == "/gift-plans/dev/token-key"
+    assert (
+        tpl.environment("mailer", include_secret_params=True)["TOKEN_KEY_PARAM"]
+        == "/gift-plans/dev/token-key"
+    )
     assert "SES_CONFIGURATION_SET" not in tpl.environment("mailer")
 
 
@@ -363,6 +426,7 @@ def test_given_unknown_job_when_asking_environment_then_key_error():
 
 
 # ---- sample events --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["checkout_session_create.json", "get_purchases.json"])
 def test_given_sample_http_event_when_read_then_it_targets_a_jwt_route_with_claims(name):
