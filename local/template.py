@@ -38,11 +38,29 @@ DEFAULT_TABLE_NAME = "gift-plans"
 
 Auth = Literal["jwt", "none", "iam"]
 
-_FN_TAGS = ("And", "Base64", "Cidr", "Equals", "FindInMap", "GetAZs", "If", "ImportValue", "Join", "Not",
-            "Or", "Select", "Split", "Sub", "Transform", "Length", "ToJsonString")
+_FN_TAGS = (
+    "And",
+    "Base64",
+    "Cidr",
+    "Equals",
+    "FindInMap",
+    "GetAZs",
+    "If",
+    "ImportValue",
+    "Join",
+    "Not",
+    "Or",
+    "Select",
+    "Split",
+    "Sub",
+    "Transform",
+    "Length",
+    "ToJsonString",
+)
 
 
 # ---- loading ------------------------------------------------------------------------------------------
+
 
 class _CfnLoader(yaml.SafeLoader):
     """A safe YAML loader that understands CloudFormation's short-form intrinsic tags."""
@@ -59,6 +77,7 @@ def _node_value(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 def _long_form(name: str):  # type: ignore[no-untyped-def]
     def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
         return {name: _node_value(loader, node)}
+
     return construct
 
 
@@ -96,6 +115,7 @@ def _resources(template: dict[str, Any], kind: str) -> list[tuple[str, dict[str,
 
 # ---- functions and routes -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Function:
     function: str  # logical id, e.g. "PurchasesApiFunction"
@@ -129,12 +149,15 @@ def functions(path: str | os.PathLike[str] | None = None) -> list[Function]:
     out = []
     for lid, res in _resources(template, "AWS::Serverless::Function"):
         props = res["Properties"]
-        out.append(Function(
-            function=lid, job=_job(props),
-            handler=str(props.get("Handler") or _global(template, "Handler", "app.handler")),
-            timeout=int(props.get("Timeout") or _global(template, "Timeout", 3)),
-            memory=int(props.get("MemorySize") or _global(template, "MemorySize", 128)),
-        ))
+        out.append(
+            Function(
+                function=lid,
+                job=_job(props),
+                handler=str(props.get("Handler") or _global(template, "Handler", "app.handler")),
+                timeout=int(props.get("Timeout") or _global(template, "Timeout", 3)),
+                memory=int(props.get("MemorySize") or _global(template, "MemorySize", 128)),
+            )
+        )
     return out
 
 
@@ -164,22 +187,32 @@ def routes(path: str | os.PathLike[str] | None = None) -> list[Route]:
                 auth = "iam"
             else:
                 auth = _default_auth(template, props.get("ApiId"))
-            out.append(Route(method=str(props["Method"]).upper(), path=str(props["Path"]), function=lid,
-                             job=fn.job, handler=fn.handler, auth=auth))
+            out.append(
+                Route(
+                    method=str(props["Method"]).upper(),
+                    path=str(props["Path"]),
+                    function=lid,
+                    job=fn.job,
+                    handler=fn.handler,
+                    auth=auth,
+                )
+            )
     return out
 
 
 # ---- the table ----------------------------------------------------------------------------------------
 
+
 def _table(template: dict[str, Any]) -> dict[str, Any]:
     tables = _resources(template, "AWS::DynamoDB::Table")
     if len(tables) != 1:
         raise ValueError(f"expected one table, found {len(tables)}")
-    return tables[0][1]["Properties"]
+    return dict(tables[0][1]["Properties"])
 
 
-def table_definition(table_name: str | None = None,
-                     path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def table_definition(
+    table_name: str | None = None, path: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
     """kwargs for boto3 `create_table`: the template's table, named `table_name` (or $TABLE_NAME)."""
     props = _table(load(path))
     definition: dict[str, Any] = {
@@ -195,22 +228,28 @@ def table_definition(table_name: str | None = None,
         ]
     stream = props.get("StreamSpecification")
     if stream:
-        definition["StreamSpecification"] = {"StreamEnabled": True,
-                                             "StreamViewType": stream["StreamViewType"]}
+        definition["StreamSpecification"] = {
+            "StreamEnabled": True,
+            "StreamViewType": stream["StreamViewType"],
+        }
     return definition
 
 
-def time_to_live(table_name: str | None = None,
-                 path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+def time_to_live(
+    table_name: str | None = None, path: str | os.PathLike[str] | None = None
+) -> dict[str, Any] | None:
     """kwargs for boto3 `update_time_to_live`, or None when the table has no TTL."""
     ttl = _table(load(path)).get("TimeToLiveSpecification")
     if not ttl or not ttl.get("Enabled"):
         return None
-    return {"TableName": table_name or os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME,
-            "TimeToLiveSpecification": {"AttributeName": ttl["AttributeName"], "Enabled": True}}
+    return {
+        "TableName": table_name or os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME,
+        "TimeToLiveSpecification": {"AttributeName": ttl["AttributeName"], "Enabled": True},
+    }
 
 
 # ---- stream consumers ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StreamConsumer:
@@ -237,19 +276,24 @@ def stream_consumers(path: str | os.PathLike[str] | None = None) -> list[StreamC
             props = event["Properties"]
             filters = (props.get("FilterCriteria") or {}).get("Filters") or []
             response_types = props.get("FunctionResponseTypes") or []
-            out.append(StreamConsumer(
-                function=lid, job=by_id[lid].job, handler=by_id[lid].handler,
-                batch_size=int(props.get("BatchSize", 100)),
-                filter_patterns=tuple(json.loads(f["Pattern"]) for f in filters),
-                starting_position=str(props.get("StartingPosition", "LATEST")),
-                maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-                bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
-                report_batch_item_failures="ReportBatchItemFailures" in response_types,
-            ))
+            out.append(
+                StreamConsumer(
+                    function=lid,
+                    job=by_id[lid].job,
+                    handler=by_id[lid].handler,
+                    batch_size=int(props.get("BatchSize", 100)),
+                    filter_patterns=tuple(json.loads(f["Pattern"]) for f in filters),
+                    starting_position=str(props.get("StartingPosition", "LATEST")),
+                    maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                    bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+                    report_batch_item_failures="ReportBatchItemFailures" in response_types,
+                )
+            )
     return out
 
 
 # ---- environment --------------------------------------------------------------------------------------
+
 
 def parameters(path: str | os.PathLike[str] | None = None) -> dict[str, str]:
     """Each parameter's Default as a string (parameters without one are left out)."""
@@ -281,9 +325,13 @@ def _resolve(value: Any, params: dict[str, str]) -> str | None:
     return None
 
 
-def environment(job: str, overrides: dict[str, str] | None = None,
-                path: str | os.PathLike[str] | None = None, *,
-                include_secret_params: bool = False) -> dict[str, str]:
+def environment(
+    job: str,
+    overrides: dict[str, str] | None = None,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    include_secret_params: bool = False,
+) -> dict[str, str]:
     """The environment `job` gets deployed: Globals then the function's own variables.
 
     Refs to parameters become their Default (or `overrides[param]`); values that need a
@@ -295,8 +343,9 @@ def environment(job: str, overrides: dict[str, str] | None = None,
     template = load(path)
     params = {**parameters(path), **(overrides or {})}
     variables = dict((_global(template, "Environment") or {}).get("Variables") or {})
-    matches = [res for _, res in _resources(template, "AWS::Serverless::Function")
-               if _job(res["Properties"]) == job]
+    matches = [
+        res for _, res in _resources(template, "AWS::Serverless::Function") if _job(res["Properties"]) == job
+    ]
     if not matches:
         raise KeyError(f"no function with CodeUri functions/{job}/")
     variables.update((matches[0]["Properties"].get("Environment") or {}).get("Variables") or {})
