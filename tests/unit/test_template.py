@@ -353,6 +353,16 @@ def test_given_sweep_when_scheduled_then_it_runs_at_the_sweep_schedule_parameter
     assert [s["Properties"]["Schedule"] for s in schedules] == [{"Ref": "SweepSchedule"}]
     assert T["Parameters"]["SweepSchedule"]["Default"] == "cron(0 3 * * ? *)"
     assert props["Timeout"] == 900
+    own_arn = (
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+        + props["FunctionName"]["Fn::Sub"]
+    )
+    invokes = [
+        s["Resource"] for s in _statements("ExpirySweepFunction") if s["Action"] == ["lambda:InvokeFunction"]
+    ]
+    assert invokes == [
+        [{"Fn::Sub": own_arn}]
+    ]  # it continues itself (giftplans.sweep.invoke_self), nothing else
 
 
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])
