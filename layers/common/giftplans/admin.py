@@ -82,9 +82,13 @@ def find(buyer_email: str | None, recipient_email: str | None) -> dict[str, Any]
     want_seats = bool(recipient_email)
     keys: list[tuple[str, str]] = []
     with dynamodb_errors():
-        for item in m.Item.email_index.query(m.email_gsi(email_key(address)), limit=MAX_MATCHES):
-            if item.SK.startswith("SEAT#") == want_seats:
-                keys.append((item.PK, item.SK))
+        # The index is keys-only (no `type`), so it is read raw: PynamoDB's model query filters on `type`.
+        page = m.Item._get_connection().query(m.email_gsi(email_key(address)), index_name="GSI3",
+                                              limit=MAX_MATCHES)
+        for raw in page.get("Items", []):
+            pk, sk = raw["PK"]["S"], raw["SK"]["S"]
+            if sk.startswith("SEAT#") == want_seats:
+                keys.append((pk, sk))
         found = list(m.Item.batch_get(keys)) if keys else []
         purchase_keys = {(item.PK, m.PURCHASE_SK) for item in found if isinstance(item, m.Seat)}
         owners = list(m.Item.batch_get(sorted(purchase_keys))) if purchase_keys else []
