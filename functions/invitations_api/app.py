@@ -42,20 +42,32 @@ class DeclinedOut(BaseModel):
     seat_id: str
 
 
-@app.get("/invitations/<token>", tags=["invitations"], summary="What an invitation link gives, for the accept page",
-         responses=error_responses(404, 410, 503))
+@app.get(
+    "/invitations/<token>",
+    tags=["invitations"],
+    summary="What an invitation link gives, for the accept page",
+    responses=error_responses(404, 410, 503),
+)
 def preview(token: Annotated[str, Path(max_length=200)]) -> PreviewOut:
     return PreviewOut.model_validate(invitations.preview(token))
 
 
-@app.post("/invitations/accept", tags=["invitations"], summary="Accept an invitation with the invited address",
-          responses=error_responses(400, 401, 403, 404, 409, 410, 422, 503))
+@app.post(
+    "/invitations/accept",
+    tags=["invitations"],
+    summary="Accept an invitation with the invited address",
+    responses=error_responses(400, 401, 403, 404, 409, 410, 422, 503),
+)
 def accept(request: TokenIn) -> AcceptedOut:
     return AcceptedOut.model_validate({"entitlement": invitations.accept(request.token, caller(app))})
 
 
-@app.post("/invitations/decline", tags=["invitations"], summary="Decline an invitation; the buyer is told",
-          responses=error_responses(400, 404, 409, 410, 422, 503))
+@app.post(
+    "/invitations/decline",
+    tags=["invitations"],
+    summary="Decline an invitation; the buyer is told",
+    responses=error_responses(400, 404, 409, 410, 422, 503),
+)
 def decline(request: TokenIn) -> DeclinedOut:
     return DeclinedOut.model_validate(invitations.decline(request.token))
 

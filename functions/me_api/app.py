@@ -34,20 +34,33 @@ class VerifiedOut(BaseModel):
     verified: bool
 
 
-@app.get("/me/entitlement", tags=["me"], summary="Which plan this account has, until when, whether it renews",
-         responses=error_responses(401, 503))
+@app.get(
+    "/me/entitlement",
+    tags=["me"],
+    summary="Which plan this account has, until when, whether it renews",
+    responses=error_responses(401, 503),
+)
 def entitlement() -> EntitlementOut:
     return EntitlementOut.model_validate(entitlements.current(caller(app).sub))
 
 
-@app.post("/me/email-verification", status_code=202, tags=["me"],
-          summary="Email a verification link to the signed-in address", responses=error_responses(401, 422, 429, 503))
+@app.post(
+    "/me/email-verification",
+    status_code=202,
+    tags=["me"],
+    summary="Email a verification link to the signed-in address",
+    responses=error_responses(401, 422, 429, 503),
+)
 def request_verification() -> VerificationSentOut:
     return VerificationSentOut.model_validate(verification.request(caller(app)))
 
 
-@app.post("/me/email-verification/confirm", tags=["me"], summary="Confirm the address with the link's token",
-          responses=error_responses(400, 401, 422, 503))
+@app.post(
+    "/me/email-verification/confirm",
+    tags=["me"],
+    summary="Confirm the address with the link's token",
+    responses=error_responses(400, 401, 422, 503),
+)
 def confirm_verification(request: ConfirmIn) -> VerifiedOut:
     return VerifiedOut.model_validate(verification.confirm(caller(app), request.token))
 

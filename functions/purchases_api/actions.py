@@ -47,31 +47,46 @@ class ResentOut(BaseModel):
     seat: ResentSeat
 
 
-@router.post("/purchases/<purchase_id>/invitations", status_code=201, tags=["seats"],
-             summary="Invite people by email, one available seat each (all or nothing)",
-             responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503))
+@router.post(
+    "/purchases/<purchase_id>/invitations",
+    status_code=201,
+    tags=["seats"],
+    summary="Invite people by email, one available seat each (all or nothing)",
+    responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503),
+)
 def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
     rows = [invitations.Row(r.email, r.message) for r in request.invitations]
     return SeatsOut.model_validate({"seats": invitations.invite(purchase_id, caller(router), rows)})  # type: ignore[arg-type]
 
 
-@router.post("/purchases/<purchase_id>/seats/<seat_id>/revoke", tags=["seats"],
-             summary="Take back an invitation that has not been accepted",
-             responses=error_responses(401, 404, 409, 410, 503))
+@router.post(
+    "/purchases/<purchase_id>/seats/<seat_id>/revoke",
+    tags=["seats"],
+    summary="Take back an invitation that has not been accepted",
+    responses=error_responses(401, 404, 409, 410, 503),
+)
 def revoke(purchase_id: PurchaseId, seat_id: SeatId) -> OneSeatOut:
     seat = invitations.revoke(purchase_id, seat_id, caller(router))  # type: ignore[arg-type]
     return OneSeatOut.model_validate({"seat": seat})
 
 
-@router.post("/purchases/<purchase_id>/seats/<seat_id>/resend", status_code=202, tags=["seats"],
-             summary="Email a fresh link for an invitation (the old link stops working)",
-             responses=error_responses(401, 404, 409, 410, 429, 503))
+@router.post(
+    "/purchases/<purchase_id>/seats/<seat_id>/resend",
+    status_code=202,
+    tags=["seats"],
+    summary="Email a fresh link for an invitation (the old link stops working)",
+    responses=error_responses(401, 404, 409, 410, 429, 503),
+)
 def resend(purchase_id: PurchaseId, seat_id: SeatId) -> ResentOut:
     seat = invitations.resend(purchase_id, seat_id, caller(router))  # type: ignore[arg-type]
     return ResentOut.model_validate({"seat": seat})
 
 
-@router.post("/purchases/<purchase_id>/claim", tags=["seats"], summary="Claim one seat for yourself",
-             responses=error_responses(401, 403, 404, 409, 410, 503))
+@router.post(
+    "/purchases/<purchase_id>/claim",
+    tags=["seats"],
+    summary="Claim one seat for yourself",
+    responses=error_responses(401, 403, 404, 409, 410, 503),
+)
 def claim(purchase_id: PurchaseId) -> OneSeatOut:
     return OneSeatOut.model_validate({"seat": claims.claim(purchase_id, caller(router))})  # type: ignore[arg-type]

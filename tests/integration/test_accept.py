@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from giftplans import clock as real_clock
 from giftplans.store import models as m
+
 from tests.support import factories
 from tests.support import gifts as g
 
@@ -25,21 +25,40 @@ def test_given_invited_address_when_accepted_then_200_seat_accepted_and_entitlem
     status, body = g.accept(g.link(pid, "0001"), ANN)
 
     assert status == 200
-    assert body == {"entitlement": {"active": True, "plan": "pro", "source": "gift",
-                                    "term_end": "2027-03-01T12:00:00Z", "auto_renew": False}}
+    assert body == {
+        "entitlement": {
+            "active": True,
+            "plan": "pro",
+            "source": "gift",
+            "term_end": "2027-03-01T12:00:00Z",
+            "auto_renew": False,
+        }
+    }
     seat = g.seat(pid, "0001")
     assert (seat.state, seat.recipient_sub, seat.last_action, seat.actor, seat.version) == (
-        "accepted", "ann-sub", "accept", "recipient", 3)
+        "accepted",
+        "ann-sub",
+        "accept",
+        "recipient",
+        3,
+    )
     assert seat.nonce is None and seat.token_hash is None and seat.accepted_at == "2026-03-01T12:00:00Z"
     counts = g.purchase(pid).seat_counts
     assert (counts.invited, counts.accepted) == (0, 1)
     ent = m.Entitlement.get(m.account_pk("ann-sub"), m.ENTITLEMENT_SK)
-    assert (ent.source, ent.purchase_id, ent.seat_id, ent.auto_renew, ent.ended) == ("gift", pid, "0001", False, False)
+    assert (ent.source, ent.purchase_id, ent.seat_id, ent.auto_renew, ent.ended) == (
+        "gift",
+        pid,
+        "0001",
+        False,
+        False,
+    )
     assert "seat.accepted" in g.audit_kinds(pid)
 
 
 def test_given_another_signed_in_address_when_accepting_then_403_says_so_without_revealing_the_address(
-        pid: str) -> None:
+    pid: str,
+) -> None:
     status, body = g.accept(g.link(pid, "0001"), g.who("eve", "eve@example.com"))
 
     assert (status, body["error"]["code"]) == (403, "email_mismatch")
@@ -48,7 +67,9 @@ def test_given_another_signed_in_address_when_accepting_then_403_says_so_without
     assert g.seat(pid, "0001").state == "invited"
 
 
-def test_given_unverified_jwt_and_no_verification_when_accepting_then_403_email_not_verified(pid: str) -> None:
+def test_given_unverified_jwt_and_no_verification_when_accepting_then_403_email_not_verified(
+    pid: str,
+) -> None:
     status, body = g.accept(g.link(pid, "0001"), g.who("ann-sub", "ann@example.com", verified=False))
     assert (status, body["error"]["code"]) == (403, "email_not_verified")
     assert g.seat(pid, "0001").state == "invited"
@@ -72,9 +93,16 @@ def test_given_active_plan_when_accepting_then_409_with_plan_and_term_end(pid: s
 
 
 def test_given_plan_that_ended_unswept_when_accepting_then_the_new_gift_is_written(pid: str) -> None:
-    m.Entitlement(m.account_pk("ann-sub"), m.ENTITLEMENT_SK, sub="ann-sub", plan="team", source="gift",
-                  term_end="2026-03-01T11:00:00Z", term_end_ts=real_clock.epoch(real_clock.now()) - 3600,
-                  updated_at="x").save()
+    m.Entitlement(
+        m.account_pk("ann-sub"),
+        m.ENTITLEMENT_SK,
+        sub="ann-sub",
+        plan="team",
+        source="gift",
+        term_end="2026-03-01T11:00:00Z",
+        term_end_ts=real_clock.epoch(real_clock.now()) - 3600,
+        updated_at="x",
+    ).save()
     assert g.accept(g.link(pid, "0001"), ANN)[1]["entitlement"]["plan"] == "pro"
 
 
@@ -108,8 +136,9 @@ def test_given_token_with_a_tampered_term_end_when_accepting_then_404(pid: str) 
 def test_given_no_identity_when_accepting_then_401(pid: str) -> None:
     from tests.support.apigw import call, http_event
 
-    status, body = call("invitations_api", http_event("POST", "/invitations/accept",
-                                                      body={"token": g.link(pid, "0001")}))
+    status, body = call(
+        "invitations_api", http_event("POST", "/invitations/accept", body={"token": g.link(pid, "0001")})
+    )
     assert (status, body["error"]["code"]) == (401, "unauthenticated")
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from giftplans import clock as real_clock
 from giftplans.store import models as m
+
 from tests.support import factories
 from tests.support import gifts as g
 
@@ -16,7 +16,8 @@ def pid(aws: None, clock: object) -> str:
 
 
 def test_given_buyer_of_three_when_claiming_then_lowest_available_seat_is_claimed_with_a_claim_entitlement(
-        pid: str) -> None:
+    pid: str,
+) -> None:
     g.invite(pid, "ann@example.com")
 
     status, body = g.claim(pid)
@@ -24,11 +25,25 @@ def test_given_buyer_of_three_when_claiming_then_lowest_available_seat_is_claime
     assert (status, body["seat"]["seat_id"], body["seat"]["state"]) == (200, "0002", "claimed")
     seat = g.seat(pid, "0002")
     assert (seat.state, seat.recipient_sub, seat.recipient_email, seat.last_action, seat.actor) == (
-        "claimed", g.BUYER, g.BUYER_EMAIL, "claim", "buyer")
+        "claimed",
+        g.BUYER,
+        g.BUYER_EMAIL,
+        "claim",
+        "buyer",
+    )
     purchase = g.purchase(pid)
-    assert purchase.available == {3} and purchase.seat_counts.claimed == 1 and "0002" in purchase.holders.as_dict()
-    assert g.entitlement(g.who())[1] == {"active": True, "plan": "pro", "source": "claim",
-                                          "term_end": "2027-03-01T12:00:00Z", "auto_renew": False}
+    assert (
+        purchase.available == {3}
+        and purchase.seat_counts.claimed == 1
+        and "0002" in purchase.holders.as_dict()
+    )
+    assert g.entitlement(g.who())[1] == {
+        "active": True,
+        "plan": "pro",
+        "source": "claim",
+        "term_end": "2027-03-01T12:00:00Z",
+        "auto_renew": False,
+    }
     assert "seat.claimed" in g.audit_kinds(pid)
 
 
@@ -40,16 +55,24 @@ def test_given_buyer_of_one_plan_when_claiming_then_403_claim_not_allowed(aws: N
 
 
 def test_given_two_purchases_of_one_plan_when_claiming_then_allowed_counting_all_purchases(
-        aws: None, clock: object) -> None:
+    aws: None, clock: object
+) -> None:
     factories.paid_purchase(quantity=1)
     pid = factories.paid_purchase(quantity=1)
     assert g.claim(pid)[0] == 200
 
 
 def test_given_subscriber_when_claiming_then_409_already_subscribed(pid: str) -> None:
-    m.Entitlement(m.account_pk(g.BUYER), m.ENTITLEMENT_SK, sub=g.BUYER, plan="team", source="subscription",
-                  term_end="2026-09-01T00:00:00Z", term_end_ts=real_clock.epoch(real_clock.now()) + 86400,
-                  updated_at="x").save()
+    m.Entitlement(
+        m.account_pk(g.BUYER),
+        m.ENTITLEMENT_SK,
+        sub=g.BUYER,
+        plan="team",
+        source="subscription",
+        term_end="2026-09-01T00:00:00Z",
+        term_end_ts=real_clock.epoch(real_clock.now()) + 86400,
+        updated_at="x",
+    ).save()
     status, body = g.claim(pid)
     assert (status, body["error"]["code"], body["error"]["plan"]) == (409, "already_subscribed", "team")
 
@@ -68,9 +91,13 @@ def test_given_no_available_seat_when_claiming_then_409(aws: None, clock: object
     assert g.claim(pid)[1]["error"]["code"] == "no_seats_available"
 
 
-@pytest.mark.parametrize(("fields", "code"), [({"status": "pending_payment"}, "purchase_not_paid"),
-                                              ({"frozen": True}, "purchase_frozen")])
-def test_given_unusable_purchase_when_claiming_then_409(pid: str, fields: dict[str, object], code: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [({"status": "pending_payment"}, "purchase_not_paid"), ({"frozen": True}, "purchase_frozen")],
+)
+def test_given_unusable_purchase_when_claiming_then_409(
+    pid: str, fields: dict[str, object], code: str
+) -> None:
     g.purchase(pid).update(actions=[getattr(m.Purchase, k).set(v) for k, v in fields.items()])
     assert g.claim(pid)[1]["error"]["code"] == code
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from giftplans import clock as real_clock
 from giftplans.store import models as m
+
 from tests.support import factories
 from tests.support import gifts as g
 
@@ -15,8 +15,10 @@ ANN = g.who("ann-sub", "ann@example.com")
 
 
 def test_given_no_entitlement_when_asked_then_inactive_nulls(aws: None, clock: object) -> None:
-    assert g.entitlement(ANN) == (200, {"active": False, "plan": None, "source": None, "term_end": None,
-                                        "auto_renew": False})
+    assert g.entitlement(ANN) == (
+        200,
+        {"active": False, "plan": None, "source": None, "term_end": None, "auto_renew": False},
+    )
 
 
 def test_given_no_identity_when_asked_then_401(aws: None, clock: object) -> None:
@@ -26,15 +28,25 @@ def test_given_no_identity_when_asked_then_401(aws: None, clock: object) -> None
 
 
 def test_given_ended_flag_when_asked_then_inactive_even_before_term_end(aws: None, clock: object) -> None:
-    m.Entitlement(m.account_pk("ann-sub"), m.ENTITLEMENT_SK, sub="ann-sub", plan="pro", source="subscription",
-                  term_end="2026-09-01T00:00:00Z", term_end_ts=real_clock.epoch(real_clock.now()) + 86400,
-                  ended=True, auto_renew=True, updated_at="x").save()
+    m.Entitlement(
+        m.account_pk("ann-sub"),
+        m.ENTITLEMENT_SK,
+        sub="ann-sub",
+        plan="pro",
+        source="subscription",
+        term_end="2026-09-01T00:00:00Z",
+        term_end_ts=real_clock.epoch(real_clock.now()) + 86400,
+        ended=True,
+        auto_renew=True,
+        updated_at="x",
+    ).save()
     body = g.entitlement(ANN)[1]
     assert (body["active"], body["auto_renew"], body["plan"]) == (False, False, "pro")
 
 
 def test_given_one_second_after_term_end_when_invite_accept_claim_then_4xx_and_entitlement_inactive(
-        aws: None, clock: object) -> None:
+    aws: None, clock: object
+) -> None:
     pid = factories.paid_purchase(quantity=4)
     g.invite(pid, "ann@example.com", "bob@example.com")
     assert g.accept(g.link(pid, "0001"), ANN)[0] == 200
@@ -43,8 +55,11 @@ def test_given_one_second_after_term_end_when_invite_accept_claim_then_4xx_and_e
 
     real_clock.freeze(real_clock.parse_iso(g.purchase(pid).term_end) + timedelta(seconds=1))  # no sweep ran
 
-    for status, body in (g.invite(pid, "cy@example.com"), g.accept(bob_link, g.who("bob", "bob@example.com")),
-                         g.claim(pid)):
+    for status, body in (
+        g.invite(pid, "cy@example.com"),
+        g.accept(bob_link, g.who("bob", "bob@example.com")),
+        g.claim(pid),
+    ):
         assert 400 <= status < 500 and status != 404
         assert set(body["error"]) >= {"code", "message"}
     body = g.entitlement(ANN)[1]

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import boto3
 import pytest
-
 from giftplans import clock as real_clock
 from giftplans import tokens
 from giftplans.store import models as m
+
 from tests.conftest import TEST_TABLE
 from tests.support import factories
 from tests.support import gifts as g
@@ -26,24 +26,39 @@ def _set(purchase_id: str, **fields: object) -> None:
 
 # ---- invite ---------------------------------------------------------------------------------------------
 
-def test_given_verified_buyer_when_invite_two_then_lowest_seats_are_invited_as_the_contract_says(pid: str) -> None:
-    status, body = g.invite(pid, rows=[{"email": "Ann@Example.com", "message": "Enjoy!"}, {"email": "bob@example.com"}])
+
+def test_given_verified_buyer_when_invite_two_then_lowest_seats_are_invited_as_the_contract_says(
+    pid: str,
+) -> None:
+    status, body = g.invite(
+        pid, rows=[{"email": "Ann@Example.com", "message": "Enjoy!"}, {"email": "bob@example.com"}]
+    )
 
     assert status == 201
     assert [(s["seat_id"], s["state"], s["recipient_email"]) for s in body["seats"]] == [
-        ("0001", "invited", "Ann@Example.com"), ("0002", "invited", "bob@example.com")]
+        ("0001", "invited", "Ann@Example.com"),
+        ("0002", "invited", "bob@example.com"),
+    ]
     seat = g.seat(pid, "0001")
     assert (seat.state, seat.last_action, seat.actor, seat.version, seat.resend_count) == (
-        "invited", "invite", "buyer", 2, 0)
+        "invited",
+        "invite",
+        "buyer",
+        2,
+        0,
+    )
     assert seat.message == "Enjoy!" and seat.invited_at == "2026-03-01T12:00:00Z"
     assert seat.nonce and seat.token_hash and seat.last_sent_ts == real_clock.epoch(real_clock.now())
-    assert seat.GSI3PK == m.email_gsi(tokens.email_key("ann@example.com"))
+    assert m.email_gsi(tokens.email_key("ann@example.com")) == seat.GSI3PK
     purchase = g.purchase(pid)
     assert purchase.seat_counts.as_dict()["available"] == 1 and purchase.seat_counts.invited == 2
     assert purchase.available == {3} and purchase.invite_version == 1 and purchase.last_action == "invite"
     assert set(purchase.holders.as_dict()) == {"0001", "0002"}
-    events = [e for e in m.Item.query(m.purchase_pk(pid), m.Item.SK.startswith("EVENT#"))
-              if isinstance(e, m.AuditEvent) and e.kind == "seat.invited"]
+    events = [
+        e
+        for e in m.Item.query(m.purchase_pk(pid), m.Item.SK.startswith("EVENT#"))
+        if isinstance(e, m.AuditEvent) and e.kind == "seat.invited"
+    ]
     assert len(events) == 1 and events[0].actor == "buyer" and events[0].seat_ids == ["0001", "0002"]
     assert "ann@example.com" not in str(events[0].detail.as_dict()).lower()
 
@@ -71,27 +86,46 @@ def test_given_unverified_non_subscriber_when_invite_then_403_email_not_verified
 
 
 def test_given_unverified_buyer_with_active_plan_when_invite_then_allowed_directly(pid: str) -> None:
-    m.Entitlement(m.account_pk(g.BUYER), m.ENTITLEMENT_SK, sub=g.BUYER, plan="pro", source="subscription",
-                  term_end="2026-06-01T00:00:00Z", term_end_ts=real_clock.epoch(real_clock.parse_iso(
-                      "2026-06-01T00:00:00Z")), updated_at="x").save()
+    m.Entitlement(
+        m.account_pk(g.BUYER),
+        m.ENTITLEMENT_SK,
+        sub=g.BUYER,
+        plan="pro",
+        source="subscription",
+        term_end="2026-06-01T00:00:00Z",
+        term_end_ts=real_clock.epoch(real_clock.parse_iso("2026-06-01T00:00:00Z")),
+        updated_at="x",
+    ).save()
     assert g.invite(pid, "ann@example.com", as_=g.who(verified=False))[0] == 201
 
 
 def test_given_unverified_buyer_whose_plan_term_passed_unswept_when_invite_then_403(pid: str) -> None:
-    m.Entitlement(m.account_pk(g.BUYER), m.ENTITLEMENT_SK, sub=g.BUYER, plan="pro", source="gift",
-                  term_end="2026-03-01T11:59:59Z", term_end_ts=real_clock.epoch(real_clock.now()) - 1,
-                  ended=False, updated_at="x").save()
+    m.Entitlement(
+        m.account_pk(g.BUYER),
+        m.ENTITLEMENT_SK,
+        sub=g.BUYER,
+        plan="pro",
+        source="gift",
+        term_end="2026-03-01T11:59:59Z",
+        term_end_ts=real_clock.epoch(real_clock.now()) - 1,
+        ended=False,
+        updated_at="x",
+    ).save()
     assert g.invite(pid, "ann@example.com", as_=g.who(verified=False))[0] == 403
 
 
-@pytest.mark.parametrize(("status_field", "expected", "code"), [
-    ({"status": "pending_payment"}, 409, "purchase_not_paid"),
-    ({"status": "payment_failed"}, 409, "purchase_not_paid"),
-    ({"status": "refunded"}, 409, "purchase_refunded"),
-    ({"frozen": True}, 409, "purchase_frozen"),
-])
-def test_given_unusable_purchase_when_invite_then_409_with_a_sentence(pid: str, status_field: dict[str, object],
-                                                                     expected: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("status_field", "expected", "code"),
+    [
+        ({"status": "pending_payment"}, 409, "purchase_not_paid"),
+        ({"status": "payment_failed"}, 409, "purchase_not_paid"),
+        ({"status": "refunded"}, 409, "purchase_refunded"),
+        ({"frozen": True}, 409, "purchase_frozen"),
+    ],
+)
+def test_given_unusable_purchase_when_invite_then_409_with_a_sentence(
+    pid: str, status_field: dict[str, object], expected: int, code: str
+) -> None:
     _set(pid, **status_field)
     status, body = g.invite(pid, "ann@example.com")
     assert (status, body["error"]["code"]) == (expected, code)
@@ -114,12 +148,16 @@ def test_given_no_rows_when_invite_then_422(pid: str) -> None:
     assert g.invite(pid)[0] == 422
 
 
-def test_given_bad_and_duplicate_rows_when_invite_then_422_names_each_row_and_nothing_is_sent(pid: str) -> None:
+def test_given_bad_and_duplicate_rows_when_invite_then_422_names_each_row_and_nothing_is_sent(
+    pid: str,
+) -> None:
     status, body = g.invite(pid, "ok@example.com", "not-an-address", "OK@example.com")
 
     assert (status, body["error"]["code"]) == (422, "invalid_rows")
     assert [(r["index"], r["code"]) for r in body["error"]["rows"]] == [
-        (1, "invalid_email"), (2, "duplicate_in_request")]
+        (1, "invalid_email"),
+        (2, "duplicate_in_request"),
+    ]
     assert g.seat(pid, "0001").state == "available"
 
 
@@ -130,7 +168,9 @@ def test_given_buyers_own_address_when_invite_then_409_use_claim_instead(pid: st
     assert g.seat(pid, "0001").state == "available"
 
 
-def test_given_address_already_invited_when_invited_again_in_other_case_then_409_until_revoked(pid: str) -> None:
+def test_given_address_already_invited_when_invited_again_in_other_case_then_409_until_revoked(
+    pid: str,
+) -> None:
     assert g.invite(pid, "ann@example.com")[0] == 201
 
     status, body = g.invite(pid, "ANN@example.com")
@@ -146,7 +186,9 @@ def test_given_address_that_accepted_when_invited_again_then_409(pid: str) -> No
     assert g.invite(pid, "ann@example.com")[1]["error"]["code"] == "already_invited"
 
 
-def test_given_two_seats_left_when_inviting_three_then_409_no_seats_available_and_nothing_sent(pid: str) -> None:
+def test_given_two_seats_left_when_inviting_three_then_409_no_seats_available_and_nothing_sent(
+    pid: str,
+) -> None:
     g.invite(pid, "a@example.com")
     status, body = g.invite(pid, "b@example.com", "c@example.com", "d@example.com")
     assert (status, body["error"]["code"]) == (409, "no_seats_available")
@@ -154,7 +196,8 @@ def test_given_two_seats_left_when_inviting_three_then_409_no_seats_available_an
 
 
 def test_given_daily_limit_when_exceeded_then_429_with_reset_time_and_next_day_allowed(
-        aws: None, clock: object, monkeypatch: pytest.MonkeyPatch, settings: None) -> None:
+    aws: None, clock: object, monkeypatch: pytest.MonkeyPatch, settings: None
+) -> None:
     monkeypatch.setenv("DAILY_INVITE_LIMIT", "3")
     pid = factories.paid_purchase(quantity=6)
     assert g.invite(pid, "a@example.com", "b@example.com")[0] == 201
@@ -165,21 +208,30 @@ def test_given_daily_limit_when_exceeded_then_429_with_reset_time_and_next_day_a
     status, body = g.invite(pid, "c@example.com")
 
     assert (status, body["error"]["code"]) == (429, "daily_limit_reached")
-    assert body["error"]["resets_at"] == "2026-03-02T00:00:00Z" and "2026-03-02T00:00:00Z" in body["error"]["message"]
+    assert (
+        body["error"]["resets_at"] == "2026-03-02T00:00:00Z"
+        and "2026-03-02T00:00:00Z" in body["error"]["message"]
+    )
     real_clock.freeze(real_clock.parse_iso("2026-03-02T00:00:00Z"))
     assert g.invite(pid, "c@example.com")[0] == 201
 
 
 def test_given_daily_limit_when_exceeded_then_retry_after_header_is_set(
-        aws: None, clock: object, monkeypatch: pytest.MonkeyPatch, settings: None) -> None:
+    aws: None, clock: object, monkeypatch: pytest.MonkeyPatch, settings: None
+) -> None:
     from tests.support.apigw import FakeContext, http_event, load_handler
 
     monkeypatch.setenv("DAILY_INVITE_LIMIT", "1")
     pid = factories.paid_purchase(quantity=3)
     g.invite(pid, "a@example.com")
-    event = http_event("POST", f"/purchases/{pid}/invitations", route="/purchases/{purchase_id}/invitations",
-                       body={"invitations": [{"email": "b@example.com"}]}, claims=g.who(),
-                       path_params={"purchase_id": pid})
+    event = http_event(
+        "POST",
+        f"/purchases/{pid}/invitations",
+        route="/purchases/{purchase_id}/invitations",
+        body={"invitations": [{"email": "b@example.com"}]},
+        claims=g.who(),
+        path_params={"purchase_id": pid},
+    )
     response = load_handler("purchases_api").handler(event, FakeContext())
     assert response["statusCode"] == 429
     assert int(response["headers"]["Retry-After"]) == 12 * 3600
@@ -197,6 +249,7 @@ def test_given_invitations_when_the_raw_table_is_read_then_no_token_is_stored_an
 
 # ---- revoke ---------------------------------------------------------------------------------------------
 
+
 def test_given_invited_seat_when_revoked_then_available_again_and_old_link_dies(pid: str) -> None:
     g.invite(pid, "ann@example.com")
     token = g.link(pid, "0001")
@@ -206,7 +259,13 @@ def test_given_invited_seat_when_revoked_then_available_again_and_old_link_dies(
     assert (status, body["seat"]["state"]) == (200, "available")
     seat = g.seat(pid, "0001")
     assert (seat.state, seat.last_action, seat.recipient_email, seat.nonce, seat.token_hash, seat.GSI3PK) == (
-        "available", "revoke", None, None, None, None)
+        "available",
+        "revoke",
+        None,
+        None,
+        None,
+        None,
+    )
     purchase = g.purchase(pid)
     assert purchase.available == {1, 2, 3} and purchase.holders.as_dict() == {}
     assert purchase.seat_counts.invited == 0 and purchase.seat_counts.as_dict()["available"] == 3
@@ -230,7 +289,10 @@ def test_given_malformed_seat_id_when_revoked_then_404(pid: str) -> None:
 
 # ---- resend ---------------------------------------------------------------------------------------------
 
-def test_given_invited_seat_when_resent_then_202_fresh_link_and_old_link_dies(pid: str, clock: object) -> None:
+
+def test_given_invited_seat_when_resent_then_202_fresh_link_and_old_link_dies(
+    pid: str, clock: object
+) -> None:
     g.invite(pid, "ann@example.com")
     old = g.link(pid, "0001")
     real_clock.freeze(real_clock.now() + timedelta(minutes=10))
@@ -246,7 +308,9 @@ def test_given_invited_seat_when_resent_then_202_fresh_link_and_old_link_dies(pi
     assert g.preview(new)[0] == 200
 
 
-def test_given_just_sent_when_resent_within_interval_then_429_resend_too_soon(pid: str, clock: object) -> None:
+def test_given_just_sent_when_resent_within_interval_then_429_resend_too_soon(
+    pid: str, clock: object
+) -> None:
     g.invite(pid, "ann@example.com")
     real_clock.freeze(real_clock.now() + timedelta(minutes=9, seconds=59))
     status, body = g.seat_action(pid, "0001", "resend")
@@ -272,6 +336,7 @@ def test_given_accepted_seat_when_resent_then_409(pid: str) -> None:
 
 # ---- decline ----------------------------------------------------------------------------------------------
 
+
 def test_given_link_when_declined_then_seat_available_buyer_told_and_link_dead(pid: str) -> None:
     g.invite(pid, "ann@example.com")
     token = g.link(pid, "0001")
@@ -281,7 +346,11 @@ def test_given_link_when_declined_then_seat_available_buyer_told_and_link_dead(p
     assert (status, body["declined"]) == (200, True)
     seat = g.seat(pid, "0001")
     assert (seat.state, seat.last_action, seat.actor, seat.recipient_email) == (
-        "available", "decline", "recipient", None)
+        "available",
+        "decline",
+        "recipient",
+        None,
+    )
     assert g.purchase(pid).available == {1, 2, 3}
     assert g.decline(token)[0] == 410
     assert "seat.declined" in g.audit_kinds(pid)
@@ -297,12 +366,19 @@ def test_given_accepted_link_when_declined_then_409(pid: str) -> None:
 
 # ---- preview ----------------------------------------------------------------------------------------------
 
-def test_given_link_when_previewed_without_auth_then_plan_sender_term_end_state_and_nothing_else(pid: str) -> None:
+
+def test_given_link_when_previewed_without_auth_then_plan_sender_term_end_state_and_nothing_else(
+    pid: str,
+) -> None:
     g.invite(pid, "ann@example.com")
     status, body = g.preview(g.link(pid, "0001"))
     assert status == 200
-    assert body == {"plan": "pro", "sender": tokens.mask_email(g.BUYER_EMAIL), "term_end": "2027-03-01T12:00:00Z",
-                    "state": "invited"}
+    assert body == {
+        "plan": "pro",
+        "sender": tokens.mask_email(g.BUYER_EMAIL),
+        "term_end": "2027-03-01T12:00:00Z",
+        "state": "invited",
+    }
 
 
 def test_given_buyer_name_when_previewed_then_sender_is_the_name(pid: str) -> None:
@@ -315,8 +391,15 @@ def test_given_accepted_link_when_previewed_then_state_accepted(pid: str) -> Non
     g.invite(pid, "ann@example.com")
     token = g.link(pid, "0001")
     g.accept(token, g.who("ann", "ann@example.com"))
-    assert g.preview(token) == (200, {"plan": "pro", "sender": tokens.mask_email(g.BUYER_EMAIL),
-                                      "term_end": "2027-03-01T12:00:00Z", "state": "accepted"})
+    assert g.preview(token) == (
+        200,
+        {
+            "plan": "pro",
+            "sender": tokens.mask_email(g.BUYER_EMAIL),
+            "term_end": "2027-03-01T12:00:00Z",
+            "state": "accepted",
+        },
+    )
 
 
 @pytest.mark.parametrize("mangle", ["garbage", "plan", "unknown_purchase"])
@@ -328,7 +411,7 @@ def test_given_malformed_or_tampered_token_when_previewed_then_404(pid: str, man
     elif mangle == "plan":
         token = token.replace(".pro.", ".team.")
     else:
-        token = "pur_aaaaaaaaaaaaaaaaaaaaaaaaaa" + token[len(pid):]
+        token = "pur_aaaaaaaaaaaaaaaaaaaaaaaaaa" + token[len(pid) :]
     status, body = g.preview(token)
     assert (status, body["error"]["code"]) == (404, "invitation_not_found")
 

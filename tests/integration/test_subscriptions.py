@@ -5,30 +5,47 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from giftplans import clock as real_clock
 from giftplans import webhooks
 from giftplans.store import models as m
+
 from tests.support import gifts as g
 
 ANN = g.who("ann-sub", "ann@example.com")
 PERIOD_END = 1_800_000_000  # 2027-01-15T08:00:00Z
 
 
-def sub_event(kind: str, *, created: int, status: str = "active", price: str = "price_pro_yearly",
-              cancel_at_period_end: bool = False, metadata: dict[str, str] | None = None,
-              item_level: bool = True, subscription_id: str = "sub_1") -> dict[str, Any]:
+def sub_event(
+    kind: str,
+    *,
+    created: int,
+    status: str = "active",
+    price: str = "price_pro_yearly",
+    cancel_at_period_end: bool = False,
+    metadata: dict[str, str] | None = None,
+    item_level: bool = True,
+    subscription_id: str = "sub_1",
+) -> dict[str, Any]:
     item: dict[str, Any] = {"id": "si_1", "price": {"id": price}}
-    obj: dict[str, Any] = {"id": subscription_id, "object": "subscription", "customer": "cus_1", "status": status,
-                           "cancel_at_period_end": cancel_at_period_end,
-                           "metadata": {"account_id": "ann-sub"} if metadata is None else metadata,
-                           "items": {"data": [item]}}
+    obj: dict[str, Any] = {
+        "id": subscription_id,
+        "object": "subscription",
+        "customer": "cus_1",
+        "status": status,
+        "cancel_at_period_end": cancel_at_period_end,
+        "metadata": {"account_id": "ann-sub"} if metadata is None else metadata,
+        "items": {"data": [item]},
+    }
     if item_level:
         item["current_period_end"] = PERIOD_END
     else:
         obj["current_period_end"] = PERIOD_END
-    return {"id": f"evt_{kind}_{created}", "type": f"customer.subscription.{kind}", "created": created,
-            "data": {"object": obj}}
+    return {
+        "id": f"evt_{kind}_{created}",
+        "type": f"customer.subscription.{kind}",
+        "created": created,
+        "data": {"object": obj},
+    }
 
 
 @pytest.fixture
@@ -36,10 +53,17 @@ def t0(aws: None, clock: object) -> int:
     return real_clock.epoch(real_clock.now())
 
 
-def test_given_subscription_created_when_handled_then_active_renewing_subscription_entitlement(t0: int) -> None:
+def test_given_subscription_created_when_handled_then_active_renewing_subscription_entitlement(
+    t0: int,
+) -> None:
     webhooks.handle(sub_event("created", created=t0))
-    assert g.entitlement(ANN)[1] == {"active": True, "plan": "pro", "source": "subscription",
-                                     "term_end": real_clock.iso(real_clock.from_epoch(PERIOD_END)), "auto_renew": True}
+    assert g.entitlement(ANN)[1] == {
+        "active": True,
+        "plan": "pro",
+        "source": "subscription",
+        "term_end": real_clock.iso(real_clock.from_epoch(PERIOD_END)),
+        "auto_renew": True,
+    }
 
 
 def test_given_older_api_with_top_level_period_end_when_handled_then_term_end_is_read(t0: int) -> None:
@@ -73,7 +97,9 @@ def test_given_deleted_then_an_older_update_arrives_late_when_handled_then_it_st
     assert g.entitlement(ANN)[1]["active"] is False
 
 
-def test_given_customer_learnt_from_metadata_when_a_later_event_lacks_it_then_the_lookup_maps_it(t0: int) -> None:
+def test_given_customer_learnt_from_metadata_when_a_later_event_lacks_it_then_the_lookup_maps_it(
+    t0: int,
+) -> None:
     webhooks.handle(sub_event("created", created=t0))
     webhooks.handle(sub_event("updated", created=t0 + 5, metadata={}, price="price_team_yearly"))
     assert g.entitlement(ANN)[1]["plan"] == "team"
@@ -90,8 +116,16 @@ def test_given_price_not_ours_when_handled_then_ignored(t0: int) -> None:
 
 
 def test_given_gift_plan_when_another_subscriptions_delete_arrives_then_the_gift_stays(t0: int) -> None:
-    m.Entitlement(m.account_pk("ann-sub"), m.ENTITLEMENT_SK, sub="ann-sub", plan="pro", source="gift",
-                  term_end="2027-03-01T12:00:00Z", term_end_ts=t0 + 86400 * 300, updated_at="x").save()
+    m.Entitlement(
+        m.account_pk("ann-sub"),
+        m.ENTITLEMENT_SK,
+        sub="ann-sub",
+        plan="pro",
+        source="gift",
+        term_end="2027-03-01T12:00:00Z",
+        term_end_ts=t0 + 86400 * 300,
+        updated_at="x",
+    ).save()
     webhooks.handle(sub_event("deleted", created=t0, status="canceled", subscription_id="sub_other"))
     body = g.entitlement(ANN)[1]
     assert (body["active"], body["source"]) == (True, "gift")

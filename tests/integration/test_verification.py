@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import boto3
 import pytest
-
 from giftplans import clock as real_clock
 from giftplans import tokens
 from giftplans.store import models as m
+
 from tests.conftest import TEST_TABLE
 from tests.support import factories
 from tests.support import gifts as g
@@ -23,7 +23,9 @@ def ask(as_: dict[str, str] = UNVERIFIED) -> tuple[int, object]:
 
 
 def confirm(token: str, as_: dict[str, str] = UNVERIFIED) -> tuple[int, object]:
-    return call("me_api", http_event("POST", "/me/email-verification/confirm", body={"token": token}, claims=as_))
+    return call(
+        "me_api", http_event("POST", "/me/email-verification/confirm", body={"token": token}, claims=as_)
+    )
 
 
 def profile() -> m.Profile:
@@ -39,7 +41,9 @@ def env(aws: None, clock: object) -> None:
     return None
 
 
-def test_given_signed_in_when_verification_asked_then_202_and_the_profile_holds_nonce_and_hash_only(env: None) -> None:
+def test_given_signed_in_when_verification_asked_then_202_and_the_profile_holds_nonce_and_hash_only(
+    env: None,
+) -> None:
     status, body = ask()
 
     assert status == 202 and body["sent"] is True and "buyer@example.com" not in str(body)

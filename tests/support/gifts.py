@@ -6,6 +6,7 @@ from typing import Any
 
 from giftplans import tokens
 from giftplans.store import models as m
+
 from tests.support.apigw import call, claims, http_event
 
 BUYER, BUYER_EMAIL = "buyer-1", "buyer@example.com"
@@ -15,34 +16,70 @@ def who(sub: str = BUYER, email: str | None = BUYER_EMAIL, verified: bool = True
     return claims(sub, email, verified)
 
 
-def invite(purchase_id: str, *emails: str, as_: dict[str, str] | None = None,
-           rows: list[dict[str, Any]] | None = None) -> tuple[int, Any]:
+def invite(
+    purchase_id: str,
+    *emails: str,
+    as_: dict[str, str] | None = None,
+    rows: list[dict[str, Any]] | None = None,
+) -> tuple[int, Any]:
     body = {"invitations": rows if rows is not None else [{"email": e} for e in emails]}
     path = f"/purchases/{purchase_id}/invitations"
-    return call("purchases_api", http_event("POST", path, route="/purchases/{purchase_id}/invitations", body=body,
-                                            claims=as_ or who(), path_params={"purchase_id": purchase_id}))
+    return call(
+        "purchases_api",
+        http_event(
+            "POST",
+            path,
+            route="/purchases/{purchase_id}/invitations",
+            body=body,
+            claims=as_ or who(),
+            path_params={"purchase_id": purchase_id},
+        ),
+    )
 
 
-def seat_action(purchase_id: str, seat_id: str, action: str, *, as_: dict[str, str] | None = None) -> tuple[int, Any]:
+def seat_action(
+    purchase_id: str, seat_id: str, action: str, *, as_: dict[str, str] | None = None
+) -> tuple[int, Any]:
     path = f"/purchases/{purchase_id}/seats/{seat_id}/{action}"
-    return call("purchases_api", http_event("POST", path, route=f"/purchases/{{purchase_id}}/seats/{{seat_id}}/{action}",
-                                            claims=as_ or who(),
-                                            path_params={"purchase_id": purchase_id, "seat_id": seat_id}))
+    return call(
+        "purchases_api",
+        http_event(
+            "POST",
+            path,
+            route=f"/purchases/{{purchase_id}}/seats/{{seat_id}}/{action}",
+            claims=as_ or who(),
+            path_params={"purchase_id": purchase_id, "seat_id": seat_id},
+        ),
+    )
 
 
 def claim(purchase_id: str, *, as_: dict[str, str] | None = None) -> tuple[int, Any]:
     path = f"/purchases/{purchase_id}/claim"
-    return call("purchases_api", http_event("POST", path, route="/purchases/{purchase_id}/claim", claims=as_ or who(),
-                                            path_params={"purchase_id": purchase_id}))
+    return call(
+        "purchases_api",
+        http_event(
+            "POST",
+            path,
+            route="/purchases/{purchase_id}/claim",
+            claims=as_ or who(),
+            path_params={"purchase_id": purchase_id},
+        ),
+    )
 
 
 def preview(token: str) -> tuple[int, Any]:
-    return call("invitations_api", http_event("GET", f"/invitations/{token}", route="/invitations/{token}",
-                                              path_params={"token": token}))
+    return call(
+        "invitations_api",
+        http_event(
+            "GET", f"/invitations/{token}", route="/invitations/{token}", path_params={"token": token}
+        ),
+    )
 
 
 def accept(token: str, as_: dict[str, str]) -> tuple[int, Any]:
-    return call("invitations_api", http_event("POST", "/invitations/accept", body={"token": token}, claims=as_))
+    return call(
+        "invitations_api", http_event("POST", "/invitations/accept", body={"token": token}, claims=as_)
+    )
 
 
 def decline(token: str) -> tuple[int, Any]:
@@ -69,5 +106,8 @@ def link(purchase_id: str, seat_id: str) -> str:
 
 
 def audit_kinds(purchase_id: str) -> list[str]:
-    return [e.kind for e in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"))
-            if isinstance(e, m.AuditEvent)]
+    return [
+        e.kind
+        for e in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"))
+        if isinstance(e, m.AuditEvent)
+    ]

@@ -17,9 +17,23 @@ from giftplans.tokens import new_nonce
 BUYER, RECIPIENT, STRIPE, SWEEP = "buyer", "recipient", "stripe", "sweep"
 
 
-def event(purchase_id: str, at: datetime, kind: str, actor: str, seat_ids: list[str] | None = None,
-          detail: dict[str, Any] | None = None) -> m.AuditEvent:
+def event(
+    purchase_id: str,
+    at: datetime,
+    kind: str,
+    actor: str,
+    seat_ids: list[str] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> m.AuditEvent:
     """An audit item for `purchase_id` (kind like "seat.invited"), to save inside the transaction."""
     stamp = clock.iso(at)
-    return m.AuditEvent(m.purchase_pk(purchase_id), f"EVENT#{stamp}#{new_nonce()[:8]}", purchase_id=purchase_id,
-                        at=stamp, kind=kind, actor=actor, seat_ids=seat_ids, detail=detail)
+    return m.AuditEvent(
+        m.purchase_pk(purchase_id),
+        f"EVENT#{stamp}#{new_nonce()[:8]}",
+        purchase_id=purchase_id,
+        at=stamp,
+        kind=kind,
+        actor=actor,
+        seat_ids=seat_ids,
+        detail=detail,
+    )

@@ -24,16 +24,19 @@ if TYPE_CHECKING:
 
 S = SeatState
 CLAIM = "claim"
-NOT_ALLOWED = ("A seat can be claimed for yourself only by someone who bought more than one plan in total; "
-               "invite someone to this seat instead.")
+NOT_ALLOWED = (
+    "A seat can be claimed for yourself only by someone who bought more than one plan in total; "
+    "invite someone to this seat instead."
+)
 
 
 def claim(purchase_id: str, caller: Caller) -> dict[str, Any]:
     account = m.account_pk(caller.sub)
     for _ in range(2):  # a racing invite or claim took the seat we picked: read again once
         now = clock.now()
-        found = read_items((m.purchase_pk(purchase_id), m.PURCHASE_SK), (account, m.ENTITLEMENT_SK),
-                           (account, m.PROFILE_SK))
+        found = read_items(
+            (m.purchase_pk(purchase_id), m.PURCHASE_SK), (account, m.ENTITLEMENT_SK), (account, m.PROFILE_SK)
+        )
         purchase = check_purchase(found.get((m.purchase_pk(purchase_id), m.PURCHASE_SK)), caller.sub, now)
         existing = found.get((account, m.ENTITLEMENT_SK))
         if entitlements.is_active(existing, now):
@@ -43,8 +46,11 @@ def claim(purchase_id: str, caller: Caller) -> dict[str, Any]:
             raise Forbidden(NOT_ALLOWED, code="claim_not_allowed")
         free = sorted(int(n) for n in (purchase.available or ()))
         if not free:
-            raise Conflict("Every seat of this purchase is taken; revoke an invitation to free one.",
-                           code="no_seats_available", details={"available": 0})
+            raise Conflict(
+                "Every seat of this purchase is taken; revoke an invitation to free one.",
+                code="no_seats_available",
+                details={"available": 0},
+            )
         try:
             return _write_claim(purchase, free[0], caller, now)
         except Refused as refused:
@@ -61,26 +67,53 @@ def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: Any) ->
     pid, seat_id, stamp = purchase.purchase_id, m.seat_id_of(number), clock.iso(now)
     email = purchase.buyer_email
     key = tokens.email_key(email)
-    entitlement = entitlements.granted(caller.sub, plan=purchase.plan, source=entitlements.CLAIM,
-                                       term_end=purchase.term_end, term_end_ts=int(purchase.term_end_ts),
-                                       purchase_id=pid, seat_id=seat_id, now=now)
+    entitlement = entitlements.granted(
+        caller.sub,
+        plan=purchase.plan,
+        source=entitlements.CLAIM,
+        term_end=purchase.term_end,
+        term_end_ts=int(purchase.term_end_ts),
+        purchase_id=pid,
+        seat_id=seat_id,
+        now=now,
+    )
 
     def build(steps: Steps) -> None:
-        steps.check("profile", m.Profile, m.account_pk(caller.sub), m.PROFILE_SK,
-                    condition=m.Profile.plans_bought > 1)
+        steps.check(
+            "profile", m.Profile, m.account_pk(caller.sub), m.PROFILE_SK, condition=m.Profile.plans_bought > 1
+        )
         steps.put("entitlement", entitlement, condition=entitlements.grant_condition(now))
         steps.put("audit", audit.event(pid, now, "seat.claimed", audit.BUYER, [seat_id]))
-        steps.update("seat", m.Seat(m.purchase_pk(pid), m.seat_sk(seat_id)), [
-            m.Seat.state.set(S.CLAIMED.value), m.Seat.recipient_email.set(email),
-            m.Seat.recipient_sub.set(caller.sub), m.Seat.accepted_at.set(stamp),
-            m.Seat.GSI3PK.set(m.email_gsi(key)), m.Seat.GSI3SK.set(seat_gsi3(pid, seat_id)),
-            m.Seat.version.add(1), m.Seat.last_action.set(CLAIM), m.Seat.actor.set(audit.BUYER),
-        ], condition=m.Seat.state == S.AVAILABLE.value)
-        steps.update("purchase", m.Purchase(m.purchase_pk(pid), m.PURCHASE_SK), [
-            m.Purchase.seat_counts[S.AVAILABLE.value].add(-1), m.Purchase.seat_counts[S.CLAIMED.value].add(1),
-            m.Purchase.available.delete({number}), m.Purchase.holders[seat_id].set(key),
-            m.Purchase.version.add(1), m.Purchase.last_action.set(CLAIM), m.Purchase.actor.set(audit.BUYER),
-        ], condition=purchase_open(caller.sub, now) & m.Purchase.available.contains(number))
+        steps.update(
+            "seat",
+            m.Seat(m.purchase_pk(pid), m.seat_sk(seat_id)),
+            [
+                m.Seat.state.set(S.CLAIMED.value),
+                m.Seat.recipient_email.set(email),
+                m.Seat.recipient_sub.set(caller.sub),
+                m.Seat.accepted_at.set(stamp),
+                m.Seat.GSI3PK.set(m.email_gsi(key)),
+                m.Seat.GSI3SK.set(seat_gsi3(pid, seat_id)),
+                m.Seat.version.add(1),
+                m.Seat.last_action.set(CLAIM),
+                m.Seat.actor.set(audit.BUYER),
+            ],
+            condition=m.Seat.state == S.AVAILABLE.value,
+        )
+        steps.update(
+            "purchase",
+            m.Purchase(m.purchase_pk(pid), m.PURCHASE_SK),
+            [
+                m.Purchase.seat_counts[S.AVAILABLE.value].add(-1),
+                m.Purchase.seat_counts[S.CLAIMED.value].add(1),
+                m.Purchase.available.delete({number}),
+                m.Purchase.holders[seat_id].set(key),
+                m.Purchase.version.add(1),
+                m.Purchase.last_action.set(CLAIM),
+                m.Purchase.actor.set(audit.BUYER),
+            ],
+            condition=purchase_open(caller.sub, now) & m.Purchase.available.contains(number),
+        )
 
     write(build)
     return seat_out(seat_id, S.CLAIMED.value, recipient_email=email, accepted_at=stamp)

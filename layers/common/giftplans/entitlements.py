@@ -28,14 +28,24 @@ from giftplans.store.tx import Cancelled, dynamodb_errors, transact
 logger = Logger(service="gift-plans")
 
 GIFT, CLAIM, SUBSCRIPTION = "gift", "claim", "subscription"
-INACTIVE: dict[str, Any] = {"active": False, "plan": None, "source": None, "term_end": None, "auto_renew": False}
+INACTIVE: dict[str, Any] = {
+    "active": False,
+    "plan": None,
+    "source": None,
+    "term_end": None,
+    "auto_renew": False,
+}
 
 
 # ---- the answer ----------------------------------------------------------------------------------------
 
+
 def is_active(entitlement: m.Item | None, now: datetime) -> bool:
-    return (isinstance(entitlement, m.Entitlement) and not entitlement.ended
-            and clock.epoch(now) < int(entitlement.term_end_ts))
+    return (
+        isinstance(entitlement, m.Entitlement)
+        and not entitlement.ended
+        and clock.epoch(now) < int(entitlement.term_end_ts)
+    )
 
 
 def view(entitlement: m.Item | None, now: datetime) -> dict[str, Any]:
@@ -43,8 +53,13 @@ def view(entitlement: m.Item | None, now: datetime) -> dict[str, Any]:
     if not isinstance(entitlement, m.Entitlement):
         return dict(INACTIVE)
     active = is_active(entitlement, now)
-    return {"active": active, "plan": entitlement.plan, "source": entitlement.source,
-            "term_end": entitlement.term_end, "auto_renew": bool(entitlement.auto_renew) and active}
+    return {
+        "active": active,
+        "plan": entitlement.plan,
+        "source": entitlement.source,
+        "term_end": entitlement.term_end,
+        "auto_renew": bool(entitlement.auto_renew) and active,
+    }
 
 
 def load(sub: str) -> m.Entitlement | None:
@@ -62,32 +77,63 @@ def current(sub: str) -> dict[str, Any]:
 
 # ---- writing a gift or a claim (inside the seat's transaction) -----------------------------------------
 
-def granted(sub: str, *, plan: str, source: str, term_end: str, term_end_ts: int, purchase_id: str,
-            seat_id: str, now: datetime) -> m.Entitlement:
-    return m.Entitlement(m.account_pk(sub), m.ENTITLEMENT_SK, sub=sub, plan=plan, source=source,
-                         term_end=term_end, term_end_ts=term_end_ts, auto_renew=False, ended=False,
-                         purchase_id=purchase_id, seat_id=seat_id, updated_at=clock.iso(now))
+
+def granted(
+    sub: str,
+    *,
+    plan: str,
+    source: str,
+    term_end: str,
+    term_end_ts: int,
+    purchase_id: str,
+    seat_id: str,
+    now: datetime,
+) -> m.Entitlement:
+    return m.Entitlement(
+        m.account_pk(sub),
+        m.ENTITLEMENT_SK,
+        sub=sub,
+        plan=plan,
+        source=source,
+        term_end=term_end,
+        term_end_ts=term_end_ts,
+        auto_renew=False,
+        ended=False,
+        purchase_id=purchase_id,
+        seat_id=seat_id,
+        updated_at=clock.iso(now),
+    )
 
 
 def grant_condition(now: datetime) -> Condition:
     """Nothing there, or nothing active: a gift or claim never replaces a live plan."""
-    return (m.Entitlement.PK.does_not_exist() | (m.Entitlement.term_end_ts <= clock.epoch(now))
-            | (m.Entitlement.ended == True))  # noqa: E712 - a DynamoDB condition, not a Python comparison
+    condition: Condition = (
+        m.Entitlement.PK.does_not_exist()
+        | (m.Entitlement.term_end_ts <= clock.epoch(now))
+        | (m.Entitlement.ended == True)  # noqa: E712 - a DynamoDB condition, not a Python comparison
+    )
+    return condition
 
 
 def already_subscribed(existing: m.Item | None) -> Conflict:
     """409 with the plan the account holds and when it ends."""
     if isinstance(existing, m.Entitlement):
-        return Conflict(f"This account already has the {existing.plan} plan until {existing.term_end}; "
-                        "a second plan cannot be added while it is active.", code="already_subscribed",
-                        details={"plan": existing.plan, "term_end": existing.term_end})
+        return Conflict(
+            f"This account already has the {existing.plan} plan until {existing.term_end}; "
+            "a second plan cannot be added while it is active.",
+            code="already_subscribed",
+            details={"plan": existing.plan, "term_end": existing.term_end},
+        )
     return Conflict("This account already has an active plan.", code="already_subscribed")
 
 
 # ---- the account's own subscription (Stripe customer.subscription.*) ----------------------------------
 
-SUBSCRIPTION_EVENTS = ("customer.subscription.created", "customer.subscription.updated",
-                       "customer.subscription.deleted")
+SUBSCRIPTION_EVENTS = (
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+)
 ACTIVE_STATUSES = frozenset({"active", "trialing"})
 
 
@@ -124,7 +170,7 @@ def _account_for(subscription: dict[str, Any]) -> tuple[str | None, bool]:
 
 
 def on_subscription_event(event: dict[str, Any]) -> str:
-    """created/updated/deleted -> the account's entitlement. Out-of-order safe: older events change nothing."""
+    """created/updated/deleted -> the account's entitlement; an event older than the stored one is ignored."""
     subscription = (event.get("data") or {}).get("object") or {}
     if not isinstance(subscription, dict) or not subscription.get("id"):
         return "ignored: no subscription"
@@ -142,24 +188,43 @@ def on_subscription_event(event: dict[str, Any]) -> str:
     event_ts = _int(event.get("created")) or clock.epoch(clock.now())
     subscription_id = str(subscription["id"])
     now = clock.now()
-    live = (event.get("type") != "customer.subscription.deleted"
-            and subscription.get("status") in ACTIVE_STATUSES)
+    live = (
+        event.get("type") != "customer.subscription.deleted" and subscription.get("status") in ACTIVE_STATUSES
+    )
     not_older = m.Entitlement.event_ts.does_not_exist() | (m.Entitlement.event_ts <= event_ts)
     key = m.Entitlement(m.account_pk(account), m.ENTITLEMENT_SK)
 
     def build(tx: TransactWrite) -> None:
         if live:
             end = clock.from_epoch(period_end)
-            tx.save(m.Entitlement(
-                m.account_pk(account), m.ENTITLEMENT_SK, sub=account, plan=plan.name, source=SUBSCRIPTION,
-                term_end=clock.iso(end), term_end_ts=period_end, ended=False,
-                auto_renew=not bool(subscription.get("cancel_at_period_end")), subscription_id=subscription_id,
-                event_ts=event_ts, updated_at=clock.iso(now)), condition=not_older)
+            tx.save(
+                m.Entitlement(
+                    m.account_pk(account),
+                    m.ENTITLEMENT_SK,
+                    sub=account,
+                    plan=plan.name,
+                    source=SUBSCRIPTION,
+                    term_end=clock.iso(end),
+                    term_end_ts=period_end,
+                    ended=False,
+                    auto_renew=not bool(subscription.get("cancel_at_period_end")),
+                    subscription_id=subscription_id,
+                    event_ts=event_ts,
+                    updated_at=clock.iso(now),
+                ),
+                condition=not_older,
+            )
         else:
-            tx.update(key, actions=[m.Entitlement.ended.set(True), m.Entitlement.auto_renew.set(False),
-                                    m.Entitlement.event_ts.set(event_ts),
-                                    m.Entitlement.updated_at.set(clock.iso(now))],
-                      condition=(m.Entitlement.subscription_id == subscription_id) & not_older)
+            tx.update(
+                key,
+                actions=[
+                    m.Entitlement.ended.set(True),
+                    m.Entitlement.auto_renew.set(False),
+                    m.Entitlement.event_ts.set(event_ts),
+                    m.Entitlement.updated_at.set(clock.iso(now)),
+                ],
+                condition=(m.Entitlement.subscription_id == subscription_id) & not_older,
+            )
         customer = subscription.get("customer")
         if from_metadata and isinstance(customer, str) and customer:
             tx.save(m.CustomerLookup(m.customer_pk(customer), "CUSTOMER", sub=account))
@@ -167,7 +232,9 @@ def on_subscription_event(event: dict[str, Any]) -> str:
     try:
         transact(build)
     except Cancelled:
-        logger.info("subscription event changed nothing", extra={"subscription_id": subscription_id,
-                                                                   "event_id": event.get("id")})
+        logger.info(
+            "subscription event changed nothing",
+            extra={"subscription_id": subscription_id, "event_id": event.get("id")},
+        )
         return "ignored: older than the stored entitlement, or not this subscription's"
     return f"{'active' if live else 'ended'} {plan.name}"

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from giftplans import audit, clock, entitlements, tokens, verification
 from giftplans.errors import Conflict, DomainError, Forbidden, Gone, Invalid, NotFound, TooMany
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from giftplans.http import Caller
 
 S = SeatState
-T = TypeVar("T")
 MAX_ROWS = 25
 MAX_MESSAGE = 1000
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s.]{2,}$")
@@ -44,7 +43,9 @@ INVITE, RESEND, REVOKE, DECLINE, ACCEPT = "invite", "resend", "revoke", "decline
 PURCHASE_NOT_FOUND = "There is no purchase with this id on your account."
 SEAT_NOT_FOUND = "There is no such seat on a purchase of yours."
 LINK_NOT_FOUND = "This invitation link is not valid. Check that the whole link was copied."
-LINK_REVOKED = "This invitation link no longer works: it was taken back, declined, or replaced by a newer email."
+LINK_REVOKED = (
+    "This invitation link no longer works: it was taken back, declined, or replaced by a newer email."
+)
 BUSY = "Another change to this purchase happened at the same moment; nothing was changed. Please try again."
 
 
@@ -56,6 +57,7 @@ class Row:
 
 # ---- shared checks --------------------------------------------------------------------------------------
 
+
 def term_ended(term_end_ts: int | float, now: datetime) -> bool:
     return clock.epoch(now) >= int(term_end_ts)
 
@@ -65,29 +67,40 @@ def check_purchase(purchase: m.Item | None, sub: str, now: datetime) -> m.Purcha
     if not isinstance(purchase, m.Purchase) or purchase.buyer_id != sub:
         raise NotFound(PURCHASE_NOT_FOUND, code="purchase_not_found")
     if purchase.status == "pending_payment":
-        raise Conflict("This purchase is still waiting for its payment; its seats can be used once it is paid.",
-                       code="purchase_not_paid")
+        raise Conflict(
+            "This purchase is still waiting for its payment; its seats can be used once it is paid.",
+            code="purchase_not_paid",
+        )
     if purchase.status == "payment_failed":
-        raise Conflict("The payment for this purchase failed, so its seats cannot be used.",
-                       code="purchase_not_paid")
+        raise Conflict(
+            "The payment for this purchase failed, so its seats cannot be used.", code="purchase_not_paid"
+        )
     if purchase.status == "refunded":
         raise Conflict("This purchase was refunded and its seats were cancelled.", code="purchase_refunded")
     if purchase.status != "paid":
         raise Conflict("This purchase's seats cannot be used.", code="purchase_not_paid")
     if term_ended(purchase.term_end_ts, now):
-        raise Gone(f"This purchase's term ended on {purchase.term_end}; its seats can no longer be handed out.",
-                   code="term_ended")
+        raise Gone(
+            f"This purchase's term ended on {purchase.term_end}; its seats can no longer be handed out.",
+            code="term_ended",
+        )
     if purchase.frozen:
-        raise Conflict("A payment dispute is open on this purchase; new invitations and claims are paused "
-                       "until it is resolved.", code="purchase_frozen")
+        raise Conflict(
+            "A payment dispute is open on this purchase; new invitations and claims are paused "
+            "until it is resolved.",
+            code="purchase_frozen",
+        )
     return purchase
 
 
 def purchase_open(sub: str, now: datetime) -> Any:
     """The purchase condition of invite and claim: the checks above, enforced by DynamoDB."""
-    return ((m.Purchase.buyer_id == sub) & (m.Purchase.status == "paid")
-            & (m.Purchase.frozen.does_not_exist() | (m.Purchase.frozen == False))  # noqa: E712
-            & (m.Purchase.term_end_ts > clock.epoch(now)))
+    return (
+        (m.Purchase.buyer_id == sub)
+        & (m.Purchase.status == "paid")
+        & (m.Purchase.frozen.does_not_exist() | (m.Purchase.frozen == False))  # noqa: E712
+        & (m.Purchase.term_end_ts > clock.epoch(now))
+    )
 
 
 def read_items(*keys: tuple[str, str]) -> dict[tuple[str, str], m.Item]:
@@ -100,14 +113,28 @@ def seat_gsi3(purchase_id: str, seat_id: str) -> str:
     return f"SEAT#{purchase_id}#{seat_id}"
 
 
-def seat_out(seat_id: str, state: str, *, recipient_email: str | None = None, invited_at: str | None = None,
-             accepted_at: str | None = None, resend_count: int = 0) -> dict[str, Any]:
+def seat_out(
+    seat_id: str,
+    state: str,
+    *,
+    recipient_email: str | None = None,
+    invited_at: str | None = None,
+    accepted_at: str | None = None,
+    resend_count: int = 0,
+) -> dict[str, Any]:
     """The SPEC seat JSON (same shape as `purchases.seat_view`) for a seat this call just wrote."""
-    return {"seat_id": seat_id, "state": state, "recipient_email": recipient_email, "invited_at": invited_at,
-            "accepted_at": accepted_at, "delivery": None, "resend_count": resend_count}
+    return {
+        "seat_id": seat_id,
+        "state": state,
+        "recipient_email": recipient_email,
+        "invited_at": invited_at,
+        "accepted_at": accepted_at,
+        "delivery": None,
+        "resend_count": resend_count,
+    }
 
 
-def once_more(attempt: Callable[[], T]) -> T:
+def once_more[T](attempt: Callable[[], T]) -> T:
     """Run a blind transition; on a bare transaction conflict (nothing refused) run it once more."""
     for _ in range(2):
         try:
@@ -140,18 +167,32 @@ def _stamp(model: type[m.Seat] | type[m.Purchase], action: str, actor: str) -> l
 
 def _seat_freed(action: str, actor: str) -> list[Any]:
     """Revoke and decline: the seat goes back to available without a trace of its recipient."""
-    return [m.Seat.state.set(S.AVAILABLE.value), m.Seat.recipient_email.remove(), m.Seat.recipient_sub.remove(),
-            m.Seat.GSI3PK.remove(), m.Seat.GSI3SK.remove(), m.Seat.invited_at.remove(), m.Seat.nonce.remove(),
-            m.Seat.token_hash.remove(), m.Seat.message.remove(), m.Seat.delivery.remove(),
-            *_stamp(m.Seat, action, actor)]
+    return [
+        m.Seat.state.set(S.AVAILABLE.value),
+        m.Seat.recipient_email.remove(),
+        m.Seat.recipient_sub.remove(),
+        m.Seat.GSI3PK.remove(),
+        m.Seat.GSI3SK.remove(),
+        m.Seat.invited_at.remove(),
+        m.Seat.nonce.remove(),
+        m.Seat.token_hash.remove(),
+        m.Seat.message.remove(),
+        m.Seat.delivery.remove(),
+        *_stamp(m.Seat, action, actor),
+    ]
 
 
 def _purchase_freed(seat_id: str, action: str, actor: str) -> list[Any]:
-    return [*_count_move(S.INVITED.value, S.AVAILABLE.value), m.Purchase.available.add({int(seat_id)}),
-            m.Purchase.holders[seat_id].remove(), *_stamp(m.Purchase, action, actor)]
+    return [
+        *_count_move(S.INVITED.value, S.AVAILABLE.value),
+        m.Purchase.available.add({int(seat_id)}),
+        m.Purchase.holders[seat_id].remove(),
+        *_stamp(m.Purchase, action, actor),
+    ]
 
 
 # ---- the buyer: invite ----------------------------------------------------------------------------------
+
 
 def _row_error(index: int, email: str, code: str, message: str) -> dict[str, Any]:
     return {"index": index, "email": email, "code": code, "message": message}
@@ -162,8 +203,10 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
     if not rows:
         raise Invalid("Add at least one address to invite.", code="no_invitations")
     if len(rows) > MAX_ROWS:
-        raise Invalid(f"At most {MAX_ROWS} addresses can be invited at once; this request has {len(rows)}.",
-                      code="too_many_invitations")
+        raise Invalid(
+            f"At most {MAX_ROWS} addresses can be invited at once; this request has {len(rows)}.",
+            code="too_many_invitations",
+        )
     seen: dict[str, int] = {}
     problems: list[dict[str, Any]] = []
     clean: list[Row] = []
@@ -174,33 +217,55 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
             problems.append(_row_error(index, email, "invalid_email", "This is not an email address."))
         elif tokens.normalise_email(email) in seen:
             first = seen[tokens.normalise_email(email)]
-            problems.append(_row_error(index, email, "duplicate_in_request",
-                                       f"This address is already in row {first}."))
+            problems.append(
+                _row_error(index, email, "duplicate_in_request", f"This address is already in row {first}.")
+            )
         elif message is not None and len(message) > MAX_MESSAGE:
-            problems.append(_row_error(index, email, "message_too_long",
-                                       f"The message is longer than {MAX_MESSAGE} characters."))
+            problems.append(
+                _row_error(
+                    index, email, "message_too_long", f"The message is longer than {MAX_MESSAGE} characters."
+                )
+            )
         seen.setdefault(tokens.normalise_email(email), index)
         clean.append(Row(email, message))
     if problems:
-        raise Invalid(f"{len(problems)} of the {len(rows)} rows cannot be invited; nothing was sent.",
-                      code="invalid_rows", details={"rows": problems})
+        raise Invalid(
+            f"{len(problems)} of the {len(rows)} rows cannot be invited; nothing was sent.",
+            code="invalid_rows",
+            details={"rows": problems},
+        )
     return clean
 
 
 def _check_addresses(purchase: m.Purchase, caller: Caller, rows: list[Row]) -> None:
     """Rule 11: not the buyer's own address, not an address that already holds a seat of this purchase."""
-    own = {tokens.email_key(purchase.buyer_email)} | ({tokens.email_key(caller.email)} if caller.email else set())
-    holders = set((purchase.holders.as_dict() if purchase.holders is not None else {}).values())
-    mine = [_row_error(i, r.email, "use_claim_instead", "This is your own address.")
-            for i, r in enumerate(rows) if tokens.email_key(r.email) in own]
+    own = {tokens.email_key(purchase.buyer_email)} | (
+        {tokens.email_key(caller.email)} if caller.email else set()
+    )
+    held: dict[str, str] = purchase.holders.as_dict() if purchase.holders is not None else {}  # type: ignore[no-untyped-call]
+    holders = set(held.values())
+    mine = [
+        _row_error(i, r.email, "use_claim_instead", "This is your own address.")
+        for i, r in enumerate(rows)
+        if tokens.email_key(r.email) in own
+    ]
     if mine:
-        raise Conflict("You cannot invite yourself; claim a seat for yourself instead.", code="use_claim_instead",
-                       details={"rows": mine})
-    taken = [_row_error(i, r.email, "already_invited", "This address already holds a seat of this purchase.")
-             for i, r in enumerate(rows) if tokens.email_key(r.email) in holders]
+        raise Conflict(
+            "You cannot invite yourself; claim a seat for yourself instead.",
+            code="use_claim_instead",
+            details={"rows": mine},
+        )
+    taken = [
+        _row_error(i, r.email, "already_invited", "This address already holds a seat of this purchase.")
+        for i, r in enumerate(rows)
+        if tokens.email_key(r.email) in holders
+    ]
     if taken:
-        raise Conflict(f"{len(taken)} of these addresses already hold a seat of this purchase; nothing was sent.",
-                       code="already_invited", details={"rows": taken})
+        raise Conflict(
+            f"{len(taken)} of these addresses already hold a seat of this purchase; nothing was sent.",
+            code="already_invited",
+            details={"rows": taken},
+        )
 
 
 def _next_midnight(now: datetime) -> datetime:
@@ -210,18 +275,27 @@ def _next_midnight(now: datetime) -> datetime:
 def daily_limit_reached(now: datetime, limit: int) -> TooMany:
     resets = _next_midnight(now)
     wait = max(1, clock.epoch(resets) - clock.epoch(now))
-    return TooMany(f"You can send at most {limit} invitation emails a day; the limit resets at "
-                   f"{clock.iso(resets)}.", code="daily_limit_reached",
-                   details={"resets_at": clock.iso(resets)}, headers={"Retry-After": str(wait)})
+    return TooMany(
+        f"You can send at most {limit} invitation emails a day; the limit resets at {clock.iso(resets)}.",
+        code="daily_limit_reached",
+        details={"resets_at": clock.iso(resets)},
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def count_sends(steps: Steps, sub: str, now: datetime, n: int) -> None:
     """Rule 13: the buyer's invitation emails today, refused past the daily limit (same transaction)."""
     limit = settings().daily_invite_limit
-    steps.update("counter", m.InviteCounter(m.account_pk(sub), m.invites_sk(now.date().isoformat())), actions=[
-        m.InviteCounter.type.set(m.InviteCounter), m.InviteCounter.count.add(n),
-        m.InviteCounter.expires_at.set(clock.epoch(_next_midnight(now)) + 2 * 86400),
-    ], condition=m.InviteCounter.count.does_not_exist() | (m.InviteCounter.count <= limit - n))
+    steps.update(
+        "counter",
+        m.InviteCounter(m.account_pk(sub), m.invites_sk(now.date().isoformat())),
+        actions=[
+            m.InviteCounter.type.set(m.InviteCounter),
+            m.InviteCounter.count.add(n),
+            m.InviteCounter.expires_at.set(clock.epoch(_next_midnight(now)) + 2 * 86400),
+        ],
+        condition=m.InviteCounter.count.does_not_exist() | (m.InviteCounter.count <= limit - n),
+    )
 
 
 def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[dict[str, Any]]:
@@ -231,24 +305,33 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[dict[s
     limit = settings().daily_invite_limit
     account = m.account_pk(caller.sub)
     for _ in range(2):  # a racing invite or claim on the same purchase: read again and retry once
-        found = read_items((m.purchase_pk(purchase_id), m.PURCHASE_SK), (account, m.ENTITLEMENT_SK),
-                           (account, m.PROFILE_SK), (account, m.invites_sk(now.date().isoformat())))
+        found = read_items(
+            (m.purchase_pk(purchase_id), m.PURCHASE_SK),
+            (account, m.ENTITLEMENT_SK),
+            (account, m.PROFILE_SK),
+            (account, m.invites_sk(now.date().isoformat())),
+        )
         purchase = check_purchase(found.get((m.purchase_pk(purchase_id), m.PURCHASE_SK)), caller.sub, now)
         subscriber = entitlements.is_active(found.get((account, m.ENTITLEMENT_SK)), now)
         if not subscriber and not verification.is_verified(caller, found.get((account, m.PROFILE_SK))):
-            raise Forbidden("Verify your email address before inviting people (subscribers can invite "
-                            "directly).", code="email_not_verified")
+            raise Forbidden(
+                "Verify your email address before inviting people (subscribers can invite directly).",
+                code="email_not_verified",
+            )
         _check_addresses(purchase, caller, wanted)
         free = sorted(int(n) for n in (purchase.available or ()))
         if len(free) < len(wanted):
-            raise Conflict(f"This purchase has {len(free)} seat(s) available and {len(wanted)} were asked for; "
-                           "nothing was sent.", code="no_seats_available",
-                           details={"available": len(free)})
+            raise Conflict(
+                f"This purchase has {len(free)} seat(s) available and {len(wanted)} were asked for; "
+                "nothing was sent.",
+                code="no_seats_available",
+                details={"available": len(free)},
+            )
         counter = found.get((account, m.invites_sk(now.date().isoformat())))
         if isinstance(counter, m.InviteCounter) and int(counter.count or 0) + len(wanted) > limit:
             raise daily_limit_reached(now, limit)
         try:
-            return _write_invites(purchase, wanted, free[:len(wanted)], caller.sub, now)
+            return _write_invites(purchase, wanted, free[: len(wanted)], caller.sub, now)
         except Refused as refused:
             if refused.failed("purchase"):
                 check_purchase(refused.old("purchase"), caller.sub, now)  # raises when it was not a race
@@ -257,8 +340,9 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[dict[s
     raise Conflict(BUSY, code="concurrent_change")
 
 
-def _write_invites(purchase: m.Purchase, rows: list[Row], numbers: list[int], sub: str,
-                   now: datetime) -> list[dict[str, Any]]:
+def _write_invites(
+    purchase: m.Purchase, rows: list[Row], numbers: list[int], sub: str, now: datetime
+) -> list[dict[str, Any]]:
     pid, stamp, now_ts = purchase.purchase_id, clock.iso(now), clock.epoch(now)
     plan, term_end_ts = purchase.plan, int(purchase.term_end_ts)
     planned = []
@@ -271,36 +355,69 @@ def _write_invites(purchase: m.Purchase, rows: list[Row], numbers: list[int], su
     def build(steps: Steps) -> None:
         holders = []
         for row, seat_id, nonce, token_hash, key in planned:
-            actions = [m.Seat.state.set(S.INVITED.value), m.Seat.recipient_email.set(row.email),
-                       m.Seat.GSI3PK.set(m.email_gsi(key)), m.Seat.GSI3SK.set(seat_gsi3(pid, seat_id)),
-                       m.Seat.invited_at.set(stamp), m.Seat.nonce.set(nonce), m.Seat.token_hash.set(token_hash),
-                       m.Seat.resend_count.set(0), m.Seat.last_sent_ts.set(now_ts),
-                       m.Seat.delivery.remove(), m.Seat.reminders.remove(), *_stamp(m.Seat, INVITE, audit.BUYER)]
+            actions = [
+                m.Seat.state.set(S.INVITED.value),
+                m.Seat.recipient_email.set(row.email),
+                m.Seat.GSI3PK.set(m.email_gsi(key)),
+                m.Seat.GSI3SK.set(seat_gsi3(pid, seat_id)),
+                m.Seat.invited_at.set(stamp),
+                m.Seat.nonce.set(nonce),
+                m.Seat.token_hash.set(token_hash),
+                m.Seat.resend_count.set(0),
+                m.Seat.last_sent_ts.set(now_ts),
+                m.Seat.delivery.remove(),
+                m.Seat.reminders.remove(),
+                *_stamp(m.Seat, INVITE, audit.BUYER),
+            ]
             if row.message:
                 actions.append(m.Seat.message.set(row.message))
-            steps.update(f"seat {seat_id}", _seat_key(pid, seat_id), actions,
-                         condition=m.Seat.state == S.AVAILABLE.value)
+            steps.update(
+                f"seat {seat_id}",
+                _seat_key(pid, seat_id),
+                actions,
+                condition=m.Seat.state == S.AVAILABLE.value,
+            )
             holders.append(m.Purchase.holders[seat_id].set(key))
         n = len(planned)
         seen = int(purchase.invite_version or 0)
         unchanged = m.Purchase.invite_version == seen
         if seen == 0:
             unchanged = unchanged | m.Purchase.invite_version.does_not_exist()
-        steps.update("purchase", _purchase_key(pid), [
-            m.Purchase.seat_counts[S.AVAILABLE.value].add(-n), m.Purchase.seat_counts[S.INVITED.value].add(n),
-            m.Purchase.available.delete(set(numbers)), *holders, m.Purchase.invite_version.add(1),
-            *_stamp(m.Purchase, INVITE, audit.BUYER),
-        ], condition=unchanged & purchase_open(sub, now))
+        steps.update(
+            "purchase",
+            _purchase_key(pid),
+            [
+                m.Purchase.seat_counts[S.AVAILABLE.value].add(-n),
+                m.Purchase.seat_counts[S.INVITED.value].add(n),
+                m.Purchase.available.delete(set(numbers)),
+                *holders,
+                m.Purchase.invite_version.add(1),
+                *_stamp(m.Purchase, INVITE, audit.BUYER),
+            ],
+            condition=unchanged & purchase_open(sub, now),
+        )
         count_sends(steps, sub, now, n)
-        steps.put("audit", audit.event(pid, now, "seat.invited", audit.BUYER, [p[1] for p in planned],
-                                       {"recipients": [tokens.mask_email(p[0].email) for p in planned]}))
+        steps.put(
+            "audit",
+            audit.event(
+                pid,
+                now,
+                "seat.invited",
+                audit.BUYER,
+                [p[1] for p in planned],
+                {"recipients": [tokens.mask_email(p[0].email) for p in planned]},
+            ),
+        )
 
     write(build)
-    return [seat_out(seat_id, S.INVITED.value, recipient_email=row.email, invited_at=stamp)
-            for row, seat_id, *_ in planned]
+    return [
+        seat_out(seat_id, S.INVITED.value, recipient_email=row.email, invited_at=stamp)
+        for row, seat_id, *_ in planned
+    ]
 
 
 # ---- the buyer: revoke and resend -----------------------------------------------------------------------
+
 
 def _check_seat_id(seat_id: str) -> None:
     if not _SEAT_ID.match(seat_id or ""):
@@ -314,14 +431,19 @@ def _buyer_refusal(old: m.Item | None, sub: str, now: datetime, doing: str) -> D
     if term_ended(old.term_end_ts, now):
         return Gone(f"This purchase's term ended on {old.term_end}.", code="term_ended")
     if old.state != S.INVITED:
-        return Conflict(f"Seat {old.seat_id} is {old.state}; only an invitation that has not been accepted "
-                        f"can be {doing}.", code="seat_not_invited", details={"state": old.state})
+        return Conflict(
+            f"Seat {old.seat_id} is {old.state}; only an invitation that has not been accepted "
+            f"can be {doing}.",
+            code="seat_not_invited",
+            details={"state": old.state},
+        )
     return Conflict(BUSY, code="concurrent_change")
 
 
 def _owned_invited(sub: str, now: datetime) -> Any:
-    return ((m.Seat.buyer_id == sub) & (m.Seat.state == S.INVITED.value)
-            & (m.Seat.term_end_ts > clock.epoch(now)))
+    return (
+        (m.Seat.buyer_id == sub) & (m.Seat.state == S.INVITED.value) & (m.Seat.term_end_ts > clock.epoch(now))
+    )
 
 
 def revoke(purchase_id: str, seat_id: str, caller: Caller) -> dict[str, Any]:
@@ -332,10 +454,18 @@ def revoke(purchase_id: str, seat_id: str, caller: Caller) -> dict[str, Any]:
         now = clock.now()
 
         def build(steps: Steps) -> None:
-            steps.update("seat", _seat_key(purchase_id, seat_id), _seat_freed(REVOKE, audit.BUYER),
-                         condition=_owned_invited(caller.sub, now))
-            steps.update("purchase", _purchase_key(purchase_id), _purchase_freed(seat_id, REVOKE, audit.BUYER),
-                         condition=m.Purchase.PK.exists())
+            steps.update(
+                "seat",
+                _seat_key(purchase_id, seat_id),
+                _seat_freed(REVOKE, audit.BUYER),
+                condition=_owned_invited(caller.sub, now),
+            )
+            steps.update(
+                "purchase",
+                _purchase_key(purchase_id),
+                _purchase_freed(seat_id, REVOKE, audit.BUYER),
+                condition=m.Purchase.PK.exists(),
+            )
             steps.put("audit", audit.event(purchase_id, now, "seat.revoked", audit.BUYER, [seat_id]))
 
         try:
@@ -367,12 +497,20 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
         token_hash = tokens.hash_secret(tokens.invite_token(purchase_id, seat_id, "x", 0, nonce).mac)
 
         def build(steps: Steps) -> None:
-            steps.update("seat", _seat_key(purchase_id, seat_id), [
-                m.Seat.nonce.set(nonce), m.Seat.token_hash.set(token_hash), m.Seat.resend_count.add(1),
-                m.Seat.last_sent_ts.set(now_ts), *_stamp(m.Seat, RESEND, actor),
-            ], condition=_owned_invited(caller.sub, now)
+            steps.update(
+                "seat",
+                _seat_key(purchase_id, seat_id),
+                [
+                    m.Seat.nonce.set(nonce),
+                    m.Seat.token_hash.set(token_hash),
+                    m.Seat.resend_count.add(1),
+                    m.Seat.last_sent_ts.set(now_ts),
+                    *_stamp(m.Seat, RESEND, actor),
+                ],
+                condition=_owned_invited(caller.sub, now)
                 & (m.Seat.resend_count.does_not_exist() | (m.Seat.resend_count < conf.resend_limit))
-                & (m.Seat.last_sent_ts.does_not_exist() | (m.Seat.last_sent_ts <= now_ts - interval)))
+                & (m.Seat.last_sent_ts.does_not_exist() | (m.Seat.last_sent_ts <= now_ts - interval)),
+            )
             count_sends(steps, caller.sub, now, 1)
             steps.put("audit", audit.event(purchase_id, now, "seat.resent", actor, [seat_id]))
 
@@ -380,8 +518,9 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
             write(build)
         except Refused as refused:
             if refused.failed("seat"):
-                raise _resend_refusal(refused.old("seat"), caller.sub, now, conf.resend_limit,
-                                      interval) from refused
+                raise _resend_refusal(
+                    refused.old("seat"), caller.sub, now, conf.resend_limit, interval
+                ) from refused
             if refused.failed("counter"):
                 raise daily_limit_reached(now, conf.daily_invite_limit) from refused
             raise _Retry from refused
@@ -391,20 +530,31 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
 
 
 def _resend_refusal(old: m.Item | None, sub: str, now: datetime, limit: int, interval: int) -> DomainError:
-    if isinstance(old, m.Seat) and old.buyer_id == sub and old.state == S.INVITED \
-            and not term_ended(old.term_end_ts, now):
+    if (
+        isinstance(old, m.Seat)
+        and old.buyer_id == sub
+        and old.state == S.INVITED
+        and not term_ended(old.term_end_ts, now)
+    ):
         if int(old.resend_count or 0) >= limit:
-            return Conflict(f"This invitation was already sent again {limit} times, the most allowed.",
-                            code="resend_limit_reached")
+            return Conflict(
+                f"This invitation was already sent again {limit} times, the most allowed.",
+                code="resend_limit_reached",
+            )
         wait = max(1, int(old.last_sent_ts or 0) + interval - clock.epoch(now))
         minutes = interval // 60
-        return TooMany(f"An invitation can be sent again {minutes} minutes after the last one; try again in "
-                       f"{(wait + 59) // 60} minute(s).", code="resend_too_soon",
-                       details={"retry_after": wait}, headers={"Retry-After": str(wait)})
+        return TooMany(
+            f"An invitation can be sent again {minutes} minutes after the last one; try again in "
+            f"{(wait + 59) // 60} minute(s).",
+            code="resend_too_soon",
+            details={"retry_after": wait},
+            headers={"Retry-After": str(wait)},
+        )
     return _buyer_refusal(old, sub, now, "sent again")
 
 
 # ---- the link holder: preview, accept, decline ----------------------------------------------------------
+
 
 def _parse(text: str) -> tokens.InviteToken:
     token = tokens.parse_invite_token(text) if isinstance(text, str) else None
@@ -465,32 +615,69 @@ def accept(token_text: str, caller: Caller) -> dict[str, Any]:
     """SPEC rules 3 and 6: the invited, verified address takes the seat and the rest of its term."""
     token = _parse(token_text)
     if not caller.email:
-        raise Forbidden("Your sign-in carries no email address; sign in with the invited address.",
-                        code="email_not_verified")
+        raise Forbidden(
+            "Your sign-in carries no email address; sign in with the invited address.",
+            code="email_not_verified",
+        )
     email = caller.email
     term_end = clock.iso(clock.from_epoch(token.term_end_ts))
 
     def attempt() -> dict[str, Any]:
         now = clock.now()
-        entitlement = entitlements.granted(caller.sub, plan=token.plan, source=entitlements.GIFT,
-                                           term_end=term_end, term_end_ts=token.term_end_ts,
-                                           purchase_id=token.purchase_id, seat_id=token.seat_id, now=now)
+        entitlement = entitlements.granted(
+            caller.sub,
+            plan=token.plan,
+            source=entitlements.GIFT,
+            term_end=term_end,
+            term_end_ts=token.term_end_ts,
+            purchase_id=token.purchase_id,
+            seat_id=token.seat_id,
+            now=now,
+        )
 
         def build(steps: Steps) -> None:
             if not caller.email_verified:
-                steps.check("profile", m.Profile, m.account_pk(caller.sub), m.PROFILE_SK,
-                            condition=m.Profile.verified_email == tokens.normalise_email(email))
+                steps.check(
+                    "profile",
+                    m.Profile,
+                    m.account_pk(caller.sub),
+                    m.PROFILE_SK,
+                    condition=m.Profile.verified_email == tokens.normalise_email(email),
+                )
             steps.put("entitlement", entitlement, condition=entitlements.grant_condition(now))
-            steps.put("audit", audit.event(token.purchase_id, now, "seat.accepted", audit.RECIPIENT,
-                                           [token.seat_id], {"recipient": tokens.mask_email(email)}))
-            steps.update("seat", _seat_key(token.purchase_id, token.seat_id), [
-                m.Seat.state.set(S.ACCEPTED.value), m.Seat.recipient_sub.set(caller.sub),
-                m.Seat.accepted_at.set(clock.iso(now)), m.Seat.nonce.remove(), m.Seat.token_hash.remove(),
-                *_stamp(m.Seat, ACCEPT, audit.RECIPIENT),
-            ], condition=_live_link(token, now) & (m.Seat.GSI3PK == m.email_gsi(tokens.email_key(email))))
-            steps.update("purchase", _purchase_key(token.purchase_id), [
-                *_count_move(S.INVITED.value, S.ACCEPTED.value), *_stamp(m.Purchase, ACCEPT, audit.RECIPIENT),
-            ], condition=m.Purchase.PK.exists())
+            steps.put(
+                "audit",
+                audit.event(
+                    token.purchase_id,
+                    now,
+                    "seat.accepted",
+                    audit.RECIPIENT,
+                    [token.seat_id],
+                    {"recipient": tokens.mask_email(email)},
+                ),
+            )
+            steps.update(
+                "seat",
+                _seat_key(token.purchase_id, token.seat_id),
+                [
+                    m.Seat.state.set(S.ACCEPTED.value),
+                    m.Seat.recipient_sub.set(caller.sub),
+                    m.Seat.accepted_at.set(clock.iso(now)),
+                    m.Seat.nonce.remove(),
+                    m.Seat.token_hash.remove(),
+                    *_stamp(m.Seat, ACCEPT, audit.RECIPIENT),
+                ],
+                condition=_live_link(token, now) & (m.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
+            )
+            steps.update(
+                "purchase",
+                _purchase_key(token.purchase_id),
+                [
+                    *_count_move(S.INVITED.value, S.ACCEPTED.value),
+                    *_stamp(m.Purchase, ACCEPT, audit.RECIPIENT),
+                ],
+                condition=m.Purchase.PK.exists(),
+            )
 
         try:
             write(build)
@@ -502,8 +689,9 @@ def accept(token_text: str, caller: Caller) -> dict[str, Any]:
                     raise _email_mismatch(old) from refused
                 raise refusal from refused
             if refused.failed("profile"):
-                raise Forbidden("Verify your email address before accepting this invitation.",
-                                code="email_not_verified") from refused
+                raise Forbidden(
+                    "Verify your email address before accepting this invitation.", code="email_not_verified"
+                ) from refused
             if refused.failed("entitlement"):
                 raise entitlements.already_subscribed(refused.old("entitlement")) from refused
             raise _Retry from refused
@@ -514,14 +702,20 @@ def accept(token_text: str, caller: Caller) -> dict[str, Any]:
 
 def _email_mismatch(seat: m.Item | None) -> Forbidden:
     invited = tokens.mask_email(seat.recipient_email) if isinstance(seat, m.Seat) else "another address"
-    return Forbidden(f"This invitation was sent to another address ({invited}); sign in with that address "
-                     "to accept it.", code="email_mismatch")
+    return Forbidden(
+        f"This invitation was sent to another address ({invited}); sign in with that address to accept it.",
+        code="email_mismatch",
+    )
 
 
 def _live_link(token: tokens.InviteToken, now: datetime) -> Any:
-    return ((m.Seat.state == S.INVITED.value) & (m.Seat.token_hash == token.mac_hash)
-            & (m.Seat.plan == token.plan) & (m.Seat.term_end_ts == token.term_end_ts)
-            & (m.Seat.term_end_ts > clock.epoch(now)))
+    return (
+        (m.Seat.state == S.INVITED.value)
+        & (m.Seat.token_hash == token.mac_hash)
+        & (m.Seat.plan == token.plan)
+        & (m.Seat.term_end_ts == token.term_end_ts)
+        & (m.Seat.term_end_ts > clock.epoch(now))
+    )
 
 
 def decline(token_text: str) -> dict[str, Any]:
@@ -532,19 +726,30 @@ def decline(token_text: str) -> dict[str, Any]:
         now = clock.now()
 
         def build(steps: Steps) -> None:
-            steps.update("seat", _seat_key(token.purchase_id, token.seat_id),
-                         _seat_freed(DECLINE, audit.RECIPIENT), condition=_live_link(token, now))
-            steps.update("purchase", _purchase_key(token.purchase_id),
-                         _purchase_freed(token.seat_id, DECLINE, audit.RECIPIENT), condition=m.Purchase.PK.exists())
-            steps.put("audit", audit.event(token.purchase_id, now, "seat.declined", audit.RECIPIENT,
-                                           [token.seat_id]))
+            steps.update(
+                "seat",
+                _seat_key(token.purchase_id, token.seat_id),
+                _seat_freed(DECLINE, audit.RECIPIENT),
+                condition=_live_link(token, now),
+            )
+            steps.update(
+                "purchase",
+                _purchase_key(token.purchase_id),
+                _purchase_freed(token.seat_id, DECLINE, audit.RECIPIENT),
+                condition=m.Purchase.PK.exists(),
+            )
+            steps.put(
+                "audit",
+                audit.event(token.purchase_id, now, "seat.declined", audit.RECIPIENT, [token.seat_id]),
+            )
 
         try:
             write(build)
         except Refused as refused:
             if refused.failed("seat"):
-                raise (_link_refusal(refused.old("seat"), token, now)
-                       or Conflict(BUSY, code="concurrent_change")) from refused
+                raise (
+                    _link_refusal(refused.old("seat"), token, now) or Conflict(BUSY, code="concurrent_change")
+                ) from refused
             raise _Retry from refused
         return {"declined": True, "seat_id": token.seat_id}
 

@@ -55,19 +55,35 @@ def request(caller: Caller) -> dict[str, Any]:
     profile = m.Profile(m.account_pk(caller.sub), m.PROFILE_SK)
     wait = int(RESEND_AFTER.total_seconds())
     try:
-        write(lambda steps: steps.update("profile", profile, actions=[
-            m.Profile.type.set(m.Profile), m.Profile.sub.set(caller.sub), m.Profile.verify_email.set(email),
-            m.Profile.verify_nonce.set(nonce), m.Profile.verify_hash.set(token_hash),
-            m.Profile.verify_sent_ts.set(now_ts), m.Profile.last_action.set(VERIFY),
-            m.Profile.actor.set("buyer"), m.Profile.version.add(1),
-        ], condition=m.Profile.verify_sent_ts.does_not_exist() | (m.Profile.verify_sent_ts <= now_ts - wait)))
+        write(
+            lambda steps: steps.update(
+                "profile",
+                profile,
+                actions=[
+                    m.Profile.type.set(m.Profile),
+                    m.Profile.sub.set(caller.sub),
+                    m.Profile.verify_email.set(email),
+                    m.Profile.verify_nonce.set(nonce),
+                    m.Profile.verify_hash.set(token_hash),
+                    m.Profile.verify_sent_ts.set(now_ts),
+                    m.Profile.last_action.set(VERIFY),
+                    m.Profile.actor.set("buyer"),
+                    m.Profile.version.add(1),
+                ],
+                condition=m.Profile.verify_sent_ts.does_not_exist()
+                | (m.Profile.verify_sent_ts <= now_ts - wait),
+            )
+        )
     except Refused as refused:
         old = refused.old("profile")
         sent = int(old.verify_sent_ts) if isinstance(old, m.Profile) and old.verify_sent_ts else now_ts
         retry = max(1, sent + wait - now_ts)
-        raise TooMany(f"A verification email was sent less than a minute ago; try again in {retry} seconds.",
-                      code="verification_too_soon", details={"retry_after": retry},
-                      headers={"Retry-After": str(retry)}) from refused
+        raise TooMany(
+            f"A verification email was sent less than a minute ago; try again in {retry} seconds.",
+            code="verification_too_soon",
+            details={"retry_after": retry},
+            headers={"Retry-After": str(retry)},
+        ) from refused
     return {"sent": True, "email": tokens.mask_email(email)}
 
 
@@ -81,17 +97,30 @@ def confirm(caller: Caller, token: str) -> dict[str, Any]:
         except m.Profile.DoesNotExist:
             raise Invalid(INVALID, code="invalid_token") from None
     given = tokens.hash_secret(str(token).strip())
-    if (not profile.verify_hash or not profile.verify_email
-            or not hmac.compare_digest(given, profile.verify_hash)
-            or tokens.normalise_email(profile.verify_email) != tokens.normalise_email(email)
-            or clock.epoch(now) > int(profile.verify_sent_ts or 0) + int(VALID_FOR.total_seconds())):
+    if (
+        not profile.verify_hash
+        or not profile.verify_email
+        or not hmac.compare_digest(given, profile.verify_hash)
+        or tokens.normalise_email(profile.verify_email) != tokens.normalise_email(email)
+        or clock.epoch(now) > int(profile.verify_sent_ts or 0) + int(VALID_FOR.total_seconds())
+    ):
         raise Invalid(INVALID, code="invalid_token")
     try:
-        write(lambda steps: steps.update("profile", profile, actions=[
-            m.Profile.verified_email.set(tokens.normalise_email(profile.verify_email or email)),
-            m.Profile.verify_nonce.remove(), m.Profile.verify_hash.remove(),
-            m.Profile.last_action.set(VERIFIED), m.Profile.actor.set("buyer"), m.Profile.version.add(1),
-        ], condition=m.Profile.verify_hash == given))
+        write(
+            lambda steps: steps.update(
+                "profile",
+                profile,
+                actions=[
+                    m.Profile.verified_email.set(tokens.normalise_email(profile.verify_email or email)),
+                    m.Profile.verify_nonce.remove(),
+                    m.Profile.verify_hash.remove(),
+                    m.Profile.last_action.set(VERIFIED),
+                    m.Profile.actor.set("buyer"),
+                    m.Profile.version.add(1),
+                ],
+                condition=m.Profile.verify_hash == given,
+            )
+        )
     except Refused as refused:  # a newer link was asked for in between
         raise Invalid(INVALID, code="invalid_token") from refused
     return {"verified": True}

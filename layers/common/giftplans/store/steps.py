@@ -29,7 +29,9 @@ class Steps:
         self._puts: list[str] = []
         self._updates: list[str] = []
 
-    def check(self, name: str, model_cls: type[Item], hash_key: str, range_key: str, condition: Condition) -> None:
+    def check(
+        self, name: str, model_cls: type[Item], hash_key: str, range_key: str, condition: Condition
+    ) -> None:
         self.tx.condition_check(model_cls, hash_key, range_key, condition=condition)
         self._checks.append(name)
 
@@ -38,8 +40,12 @@ class Steps:
         self._puts.append(name)
 
     def update(self, name: str, item: Item, actions: list[Any], condition: Condition | None = None) -> None:
-        self.tx.update(item, actions=actions, condition=condition,
-                       return_values=ALL_OLD if condition is not None else None)
+        self.tx.update(
+            item,
+            actions=actions,
+            condition=condition,
+            return_values=ALL_OLD if condition is not None else None,
+        )
         self._updates.append(name)
 
     def order(self) -> list[str]:
