@@ -26,8 +26,12 @@ class UpgradeOfferRequest(BaseModel):
     plan: str = Field(min_length=1, max_length=40)
 
 
-@app.get("/admin/purchases", summary="Purchases by buyer email, or seats by recipient email", tags=["admin"],
-         responses=error_responses(403, 422, 503))
+@app.get(
+    "/admin/purchases",
+    summary="Purchases by buyer email, or seats by recipient email",
+    tags=["admin"],
+    responses=error_responses(403, 422, 503),
+)
 def find_purchases(
     buyer_email: Annotated[str | None, Query(max_length=320)] = None,
     recipient_email: Annotated[str | None, Query(max_length=320)] = None,
@@ -36,35 +40,56 @@ def find_purchases(
     return admin.find(buyer_email, recipient_email)
 
 
-@app.get("/admin/purchases/<purchase_id>", summary="A purchase and its seats", tags=["admin"],
-         responses=error_responses(403, 404, 503))
+@app.get(
+    "/admin/purchases/<purchase_id>",
+    summary="A purchase and its seats",
+    tags=["admin"],
+    responses=error_responses(403, 404, 503),
+)
 def get_purchase(purchase_id: PURCHASE_ID) -> dict[str, Any]:
     support_identity(app)
     return admin.detail(purchase_id)
 
 
-@app.get("/admin/purchases/<purchase_id>/events", summary="A purchase's audit trail", tags=["admin"],
-         responses=error_responses(403, 404, 503))
+@app.get(
+    "/admin/purchases/<purchase_id>/events",
+    summary="A purchase's audit trail",
+    tags=["admin"],
+    responses=error_responses(403, 404, 503),
+)
 def get_events(purchase_id: PURCHASE_ID) -> dict[str, Any]:
     support_identity(app)
     return admin.events(purchase_id)
 
 
-@app.post("/admin/purchases/<purchase_id>/seats/<seat_id>/resend", status_code=202,
-          summary="Resend an invitation (a fresh link)", tags=["admin"],
-          responses=error_responses(403, 404, 409, 429, 503))
+@app.post(
+    "/admin/purchases/<purchase_id>/seats/<seat_id>/resend",
+    status_code=202,
+    summary="Resend an invitation (a fresh link)",
+    tags=["admin"],
+    responses=error_responses(403, 404, 409, 429, 503),
+)
 def resend(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
     return admin.resend(purchase_id, seat_id, support_identity(app))
 
 
-@app.post("/admin/purchases/<purchase_id>/seats/<seat_id>/cancel", summary="Cancel a seat never accepted",
-          tags=["admin"], responses=error_responses(403, 404, 409, 503))
+@app.post(
+    "/admin/purchases/<purchase_id>/seats/<seat_id>/cancel",
+    summary="Cancel a seat never accepted",
+    tags=["admin"],
+    responses=error_responses(403, 404, 409, 503),
+)
 def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
     return admin.cancel_seat(purchase_id, seat_id, support_identity(app))
 
 
-@app.post("/admin/upgrades", status_code=201, summary="Carry out an upgrade for a recipient", tags=["admin"],
-          responses=error_responses(400, 403, 404, 409, 422, 503))
+@app.post(
+    "/admin/upgrades",
+    status_code=201,
+    summary="Carry out an upgrade for a recipient",
+    tags=["admin"],
+    responses=error_responses(400, 403, 404, 409, 422, 503),
+)
 def upgrade(request: UpgradeOfferRequest) -> dict[str, Any]:
     arn = support_identity(app)
     return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn)

@@ -36,15 +36,24 @@ class UpgradeCheckoutOut(BaseModel):
     quote: QuoteOut
 
 
-@app.post("/me/upgrade/quote", summary="What an upgrade costs after the gift's credit", tags=["upgrades"],
-          responses=error_responses(400, 401, 404, 409, 422, 503))
+@app.post(
+    "/me/upgrade/quote",
+    summary="What an upgrade costs after the gift's credit",
+    tags=["upgrades"],
+    responses=error_responses(400, 401, 404, 409, 422, 503),
+)
 def quote(request: UpgradeRequest) -> QuoteOut:
     me = caller(app)
     return QuoteOut.model_validate(upgrades.quote_for(me.sub, request.plan).as_json())
 
 
-@app.post("/me/upgrade/checkout", status_code=201, summary="A Stripe Checkout that charges the upgrade",
-          tags=["upgrades"], responses=error_responses(400, 401, 404, 409, 422, 503))
+@app.post(
+    "/me/upgrade/checkout",
+    status_code=201,
+    summary="A Stripe Checkout that charges the upgrade",
+    tags=["upgrades"],
+    responses=error_responses(400, 401, 404, 409, 422, 503),
+)
 def checkout(request: UpgradeRequest) -> UpgradeCheckoutOut:
     me = caller(app)
     return UpgradeCheckoutOut.model_validate(upgrades.checkout_for(me.sub, me.email, request.plan).as_json())

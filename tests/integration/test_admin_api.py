@@ -32,17 +32,39 @@ def stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeRecorder]:
         yield recorder
 
 
-def admin(method: str, path: str, route: str, *, body: Any = None, query: dict[str, str] | None = None,
-          path_params: dict[str, str] | None = None, iam: bool = True) -> tuple[int, Any]:
-    return call("admin_api", http_event(
-        method, path, route=route, body=body, query=query, path_params=path_params,
-        iam_arn=ARN if iam else None, claims=None if iam else claims("someone", "someone@example.com")))
+def admin(
+    method: str,
+    path: str,
+    route: str,
+    *,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    path_params: dict[str, str] | None = None,
+    iam: bool = True,
+) -> tuple[int, Any]:
+    return call(
+        "admin_api",
+        http_event(
+            method,
+            path,
+            route=route,
+            body=body,
+            query=query,
+            path_params=path_params,
+            iam_arn=ARN if iam else None,
+            claims=None if iam else claims("someone", "someone@example.com"),
+        ),
+    )
 
 
 def seat_route(purchase_id: str, seat_id: str, action: str, iam: bool = True) -> tuple[int, Any]:
-    return admin("POST", f"/admin/purchases/{purchase_id}/seats/{seat_id}/{action}",
-                 f"/admin/purchases/{{purchase_id}}/seats/{{seat_id}}/{action}",
-                 path_params={"purchase_id": purchase_id, "seat_id": seat_id}, iam=iam)
+    return admin(
+        "POST",
+        f"/admin/purchases/{purchase_id}/seats/{seat_id}/{action}",
+        f"/admin/purchases/{{purchase_id}}/seats/{{seat_id}}/{action}",
+        path_params={"purchase_id": purchase_id, "seat_id": seat_id},
+        iam=iam,
+    )
 
 
 def setup_purchase() -> str:
@@ -59,18 +81,36 @@ def support_events(purchase_id: str) -> list[tuple[str, list[str]]]:
 
 # ---- who may call ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("method,path,route,body", [
-    ("GET", "/admin/purchases", "/admin/purchases", None),
-    ("GET", "/admin/purchases/pur_x", "/admin/purchases/{purchase_id}", None),
-    ("GET", "/admin/purchases/pur_x/events", "/admin/purchases/{purchase_id}/events", None),
-    ("POST", "/admin/purchases/pur_x/seats/0001/resend", "/admin/purchases/{purchase_id}/seats/{seat_id}/resend",
-     None),
-    ("POST", "/admin/purchases/pur_x/seats/0001/cancel", "/admin/purchases/{purchase_id}/seats/{seat_id}/cancel",
-     None),
-    ("POST", "/admin/upgrades", "/admin/upgrades", {"purchase_id": "pur_x", "seat_id": "0001", "plan": "team"}),
-])
-def test_given_jwt_caller_when_admin_route_called_then_403_support_only(method: str, path: str, route: str,
-                                                                         body: Any) -> None:
+
+@pytest.mark.parametrize(
+    "method,path,route,body",
+    [
+        ("GET", "/admin/purchases", "/admin/purchases", None),
+        ("GET", "/admin/purchases/pur_x", "/admin/purchases/{purchase_id}", None),
+        ("GET", "/admin/purchases/pur_x/events", "/admin/purchases/{purchase_id}/events", None),
+        (
+            "POST",
+            "/admin/purchases/pur_x/seats/0001/resend",
+            "/admin/purchases/{purchase_id}/seats/{seat_id}/resend",
+            None,
+        ),
+        (
+            "POST",
+            "/admin/purchases/pur_x/seats/0001/cancel",
+            "/admin/purchases/{purchase_id}/seats/{seat_id}/cancel",
+            None,
+        ),
+        (
+            "POST",
+            "/admin/upgrades",
+            "/admin/upgrades",
+            {"purchase_id": "pur_x", "seat_id": "0001", "plan": "team"},
+        ),
+    ],
+)
+def test_given_jwt_caller_when_admin_route_called_then_403_support_only(
+    method: str, path: str, route: str, body: Any
+) -> None:
     status, answer = admin(method, path, route, body=body, query={"buyer_email": BUYER_EMAIL}, iam=False)
     assert status == 403
     assert answer["error"]["code"] == "support_only"
@@ -78,11 +118,14 @@ def test_given_jwt_caller_when_admin_route_called_then_403_support_only(method: 
 
 # ---- reads ----------------------------------------------------------------------------------------------
 
+
 def test_given_purchases_when_searched_by_buyer_email_then_found_whatever_the_case() -> None:
     first, second = setup_purchase(), paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
     paid_purchase("other", "other@example.com", quantity=1)
 
-    status, body = admin("GET", "/admin/purchases", "/admin/purchases", query={"buyer_email": "Buyer@Example.com"})
+    status, body = admin(
+        "GET", "/admin/purchases", "/admin/purchases", query={"buyer_email": "Buyer@Example.com"}
+    )
 
     assert status == 200, body
     assert {p["purchase_id"] for p in body["purchases"]} == {first, second}
@@ -92,10 +135,14 @@ def test_given_purchases_when_searched_by_buyer_email_then_found_whatever_the_ca
 def test_given_invited_seat_when_searched_by_recipient_email_then_seat_and_its_purchase_found() -> None:
     purchase_id = setup_purchase()
 
-    status, body = admin("GET", "/admin/purchases", "/admin/purchases", query={"recipient_email": "ivan@example.com"})
+    status, body = admin(
+        "GET", "/admin/purchases", "/admin/purchases", query={"recipient_email": "ivan@example.com"}
+    )
 
     assert status == 200, body
-    assert [(s["purchase_id"], s["seat_id"], s["state"]) for s in body["seats"]] == [(purchase_id, "0002", "invited")]
+    assert [(s["purchase_id"], s["seat_id"], s["state"]) for s in body["seats"]] == [
+        (purchase_id, "0002", "invited")
+    ]
     assert [p["purchase_id"] for p in body["purchases"]] == [purchase_id]
 
 
@@ -107,25 +154,39 @@ def test_given_both_or_no_email_when_searched_then_422() -> None:
 def test_given_any_purchase_when_read_by_support_then_purchase_seats_and_trail() -> None:
     purchase_id = setup_purchase()
 
-    status, body = admin("GET", f"/admin/purchases/{purchase_id}", "/admin/purchases/{purchase_id}",
-                         path_params={"purchase_id": purchase_id})
+    status, body = admin(
+        "GET",
+        f"/admin/purchases/{purchase_id}",
+        "/admin/purchases/{purchase_id}",
+        path_params={"purchase_id": purchase_id},
+    )
     assert status == 200, body
     assert body["purchase"]["purchase_id"] == purchase_id
     assert [s["state"] for s in body["seats"]] == ["accepted", "invited", "available"]
 
-    status, trail = admin("GET", f"/admin/purchases/{purchase_id}/events", "/admin/purchases/{purchase_id}/events",
-                          path_params={"purchase_id": purchase_id})
+    status, trail = admin(
+        "GET",
+        f"/admin/purchases/{purchase_id}/events",
+        "/admin/purchases/{purchase_id}/events",
+        path_params={"purchase_id": purchase_id},
+    )
     assert status == 200
     assert trail["events"][0]["kind"] == "purchase.paid"
 
 
 def test_given_unknown_purchase_when_read_then_404() -> None:
-    status, body = admin("GET", "/admin/purchases/pur_nope", "/admin/purchases/{purchase_id}",
-                         path_params={"purchase_id": "pur_nope"})
+    status, body = admin(
+        "GET",
+        "/admin/purchases/pur_nope",
+        "/admin/purchases/{purchase_id}",
+        path_params={"purchase_id": "pur_nope"},
+    )
     assert status == 404
+    assert body["error"]["code"] == "purchase_not_found"
 
 
 # ---- actions --------------------------------------------------------------------------------------------
+
 
 def test_given_invited_seat_when_support_resends_then_fresh_link_and_audited(clock) -> None:
     purchase_id = setup_purchase()
@@ -149,7 +210,11 @@ def test_given_invited_and_available_seats_when_support_cancels_then_cancelled_c
     assert first[0] == second[0] == 200
     assert first[1]["seat"]["state"] == "cancelled"
     stored = seats(purchase_id)
-    assert (stored["0002"].state, stored["0002"].last_action, stored["0002"].nonce) == ("cancelled", "cancel", None)
+    assert (stored["0002"].state, stored["0002"].last_action, stored["0002"].nonce) == (
+        "cancelled",
+        "cancel",
+        None,
+    )
     purchase = purchases.load(purchase_id)
     assert purchase is not None
     counts = purchase.seat_counts.as_dict()
@@ -171,12 +236,17 @@ def test_given_accepted_seat_when_support_cancels_then_409_and_nothing_changes()
 
 
 def test_given_accepted_seat_when_support_carries_out_upgrade_then_same_checkout_and_link_set_for_mail(
-        clock, stripe: StripeRecorder) -> None:
+    clock, stripe: StripeRecorder
+) -> None:
     purchase_id = setup_purchase()
     clock.advance(days=100)
 
-    status, body = admin("POST", "/admin/upgrades", "/admin/upgrades",
-                         body={"purchase_id": purchase_id, "seat_id": "0001", "plan": "team"})
+    status, body = admin(
+        "POST",
+        "/admin/upgrades",
+        "/admin/upgrades",
+        body={"purchase_id": purchase_id, "seat_id": "0001", "plan": "team"},
+    )
 
     assert status == 201, body
     assert body["quote"]["credit"] == 17425
@@ -186,13 +256,21 @@ def test_given_accepted_seat_when_support_carries_out_upgrade_then_same_checkout
     assert session.idempotency_key and stripe.to("/v1/coupons")[0].idempotency_key
     seat = seats(purchase_id)["0001"]
     assert (seat.upgrade_offer_url, seat.upgrade_plan, seat.last_action, seat.actor) == (
-        body["url"], "team", "upgrade_offer", SUPPORT)
+        body["url"],
+        "team",
+        "upgrade_offer",
+        SUPPORT,
+    )
     assert seat.state == "accepted"
     assert support_events(purchase_id) == [("seat.upgrade_offered", ["0001"])]
 
 
 def test_given_available_seat_when_support_upgrades_then_409() -> None:
     purchase_id = setup_purchase()
-    status, body = admin("POST", "/admin/upgrades", "/admin/upgrades",
-                         body={"purchase_id": purchase_id, "seat_id": "0003", "plan": "team"})
+    status, body = admin(
+        "POST",
+        "/admin/upgrades",
+        "/admin/upgrades",
+        body={"purchase_id": purchase_id, "seat_id": "0003", "plan": "team"},
+    )
     assert status == 409 and body["error"]["code"] == "seat_not_in_use"

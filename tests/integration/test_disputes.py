@@ -32,22 +32,36 @@ def stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeRecorder]:
         yield recorder
 
 
-def dispute_event(event_type: str, purchase_id: str, *, status: str = "needs_response",
-                  by_charge: bool = False) -> dict[str, Any]:
+def dispute_event(
+    event_type: str, purchase_id: str, *, status: str = "needs_response", by_charge: bool = False
+) -> dict[str, Any]:
     purchase = purchases.load(purchase_id)
     assert purchase is not None
     dispute = se.resource("dispute")
-    dispute.update({"id": "dp_test_1", "amount": int(purchase.amount_total), "status": status,
-                    "charge": "ch_test_disputed",
-                    "payment_intent": None if by_charge else purchase.payment_intent})
+    dispute.update(
+        {
+            "id": "dp_test_1",
+            "amount": int(purchase.amount_total),
+            "status": status,
+            "charge": "ch_test_disputed",
+            "payment_intent": None if by_charge else purchase.payment_intent,
+        }
+    )
     return se.event(event_type, dispute)
 
 
 def invite(purchase_id: str, email: str) -> tuple[int, Any]:
-    return call("purchases_api", http_event(
-        "POST", f"/purchases/{purchase_id}/invitations", route="/purchases/{purchase_id}/invitations",
-        path_params={"purchase_id": purchase_id}, body={"invitations": [{"email": email}]},
-        claims=claims(BUYER, BUYER_EMAIL)))
+    return call(
+        "purchases_api",
+        http_event(
+            "POST",
+            f"/purchases/{purchase_id}/invitations",
+            route="/purchases/{purchase_id}/invitations",
+            path_params={"purchase_id": purchase_id},
+            body={"invitations": [{"email": email}]},
+            claims=claims(BUYER, BUYER_EMAIL),
+        ),
+    )
 
 
 def test_given_paid_purchase_when_dispute_created_then_frozen_and_invites_refused_with_409() -> None:
@@ -108,7 +122,8 @@ def test_given_frozen_purchase_when_dispute_lost_then_full_refund() -> None:
 
 
 def test_given_dispute_naming_only_its_charge_when_created_then_charge_looked_up_and_frozen(
-        stripe: StripeRecorder) -> None:
+    stripe: StripeRecorder,
+) -> None:
     purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
     charge = se.resource("charge")
     charge.update({"id": "ch_test_disputed", "payment_intent": purchases.load(purchase_id).payment_intent})  # type: ignore[union-attr]

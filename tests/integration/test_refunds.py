@@ -17,16 +17,25 @@ pytestmark = pytest.mark.usefixtures("aws", "clock")
 BUYER = "buyer-1"
 
 
-def charge_refunded(purchase_id: str, amount_refunded: int, *, refunded: bool | None = None,
-                    payment_intent: str | None = None) -> dict[str, Any]:
+def charge_refunded(
+    purchase_id: str, amount_refunded: int, *, refunded: bool | None = None, payment_intent: str | None = None
+) -> dict[str, Any]:
     purchase = purchases.load(purchase_id)
     assert purchase is not None
     charge = se.resource("charge")
     amount = int(purchase.amount_total)
-    charge.update({"id": "ch_test_refund", "amount": amount, "amount_captured": amount,
-                   "amount_refunded": amount_refunded, "captured": True, "currency": purchase.currency,
-                   "payment_intent": payment_intent or purchase.payment_intent,
-                   "refunded": amount_refunded >= amount if refunded is None else refunded})
+    charge.update(
+        {
+            "id": "ch_test_refund",
+            "amount": amount,
+            "amount_captured": amount,
+            "amount_refunded": amount_refunded,
+            "captured": True,
+            "currency": purchase.currency,
+            "payment_intent": payment_intent or purchase.payment_intent,
+            "refunded": amount_refunded >= amount if refunded is None else refunded,
+        }
+    )
     return se.event("charge.refunded", charge)
 
 
@@ -84,7 +93,8 @@ def test_given_full_refund_when_replayed_then_nothing_changes() -> None:
 
 
 def test_given_upgraded_seat_when_fully_refunded_then_it_stays_upgraded_and_its_subscription_untouched(
-        clock) -> None:
+    clock,
+) -> None:
     purchase_id = paid_purchase(BUYER, quantity=2)
     holder(purchase_id, 1, "rita", "rita@example.com")
     upgrades.complete(upgrades.Completion("rita", purchase_id, "0001", "team", "sub_test_1", None), clock.now)
@@ -101,8 +111,9 @@ def test_given_recipient_now_holds_other_plan_when_refunded_then_that_entitlemen
     purchase_id = paid_purchase(BUYER, quantity=1)
     holder(purchase_id, 1, "rita", "rita@example.com")
     other = m.Entitlement.get(m.account_pk("rita"), m.ENTITLEMENT_SK)
-    other.update(actions=[m.Entitlement.purchase_id.set("pur_someotherpurchase"),
-                          m.Entitlement.seat_id.set("0009")])
+    other.update(
+        actions=[m.Entitlement.purchase_id.set("pur_someotherpurchase"), m.Entitlement.seat_id.set("0009")]
+    )
 
     deliver(charge_refunded(purchase_id, 24000))
 

@@ -46,21 +46,43 @@ def gifted_pro_seat(quantity: int = 1, unit_amount: int = 24000) -> str:
     return purchase_id
 
 
-def completed_upgrade_event(session_form: dict[str, str], *, subscription: str = "sub_test_upgrade_1",
-                            customer: str = "cus_test_rita", created: int | None = None) -> dict[str, Any]:
+def completed_upgrade_event(
+    session_form: dict[str, str],
+    *,
+    subscription: str = "sub_test_upgrade_1",
+    customer: str = "cus_test_rita",
+    created: int | None = None,
+) -> dict[str, Any]:
     session = se.resource("checkout.session")
-    metadata = {k[len("metadata["):-1]: v for k, v in session_form.items() if k.startswith("metadata[")}
-    session.update({"id": "cs_test_upgrade_done", "mode": "subscription", "status": "complete",
-                    "payment_status": "paid", "metadata": metadata, "subscription": subscription,
-                    "customer": customer, "client_reference_id": session_form.get("client_reference_id")})
+    metadata = {k[len("metadata[") : -1]: v for k, v in session_form.items() if k.startswith("metadata[")}
+    session.update(
+        {
+            "id": "cs_test_upgrade_done",
+            "mode": "subscription",
+            "status": "complete",
+            "payment_status": "paid",
+            "metadata": metadata,
+            "subscription": subscription,
+            "customer": customer,
+            "client_reference_id": session_form.get("client_reference_id"),
+        }
+    )
     return se.event("checkout.session.completed", session, created)
 
 
-def subscription_created(*, subscription: str = "sub_test_upgrade_1", period_end: int,
-                         created: int | None = None) -> dict[str, Any]:
+def subscription_created(
+    *, subscription: str = "sub_test_upgrade_1", period_end: int, created: int | None = None
+) -> dict[str, Any]:
     sub = se.resource("subscription")
-    sub.update({"id": subscription, "customer": "cus_test_rita", "status": "active", "cancel_at_period_end": False,
-                "metadata": {"account_id": RECIPIENT, "kind": "upgrade"}})
+    sub.update(
+        {
+            "id": subscription,
+            "customer": "cus_test_rita",
+            "status": "active",
+            "cancel_at_period_end": False,
+            "metadata": {"account_id": RECIPIENT, "kind": "upgrade"},
+        }
+    )
     sub["items"]["data"][0]["price"]["id"] = "price_team_yearly"
     sub["items"]["data"][0]["current_period_end"] = period_end
     return se.event("customer.subscription.created", sub, created)
@@ -68,7 +90,10 @@ def subscription_created(*, subscription: str = "sub_test_upgrade_1", period_end
 
 # ---- quote ----------------------------------------------------------------------------------------------
 
-def test_given_pro_seat_bought_for_24000_when_quoted_to_team_100_days_later_then_worked_example(clock) -> None:
+
+def test_given_pro_seat_bought_for_24000_when_quoted_to_team_100_days_later_then_worked_example(
+    clock,
+) -> None:
     gifted_pro_seat()
     clock.advance(days=100)
 
@@ -117,6 +142,7 @@ def test_given_term_ended_when_quoted_then_409_term_ended(clock) -> None:
 def test_given_no_body_when_quoted_then_400() -> None:
     status, body = call("upgrades_api", http_event("POST", "/me/upgrade/quote", claims=claims(RECIPIENT)))
     assert status == 400
+    assert body["error"]["code"] == "body_required"
 
 
 def test_given_no_identity_when_quoted_then_401() -> None:
@@ -126,8 +152,10 @@ def test_given_no_identity_when_quoted_then_401() -> None:
 
 # ---- checkout -------------------------------------------------------------------------------------------
 
+
 def test_given_quote_when_checkout_then_coupon_and_subscription_session_with_idempotency_keys(
-        clock, stripe: StripeRecorder) -> None:
+    clock, stripe: StripeRecorder
+) -> None:
     purchase_id = gifted_pro_seat()
     clock.advance(days=100)
 
@@ -138,7 +166,11 @@ def test_given_quote_when_checkout_then_coupon_and_subscription_session_with_ide
     assert body["quote"]["credit"] == 17425
     [coupon] = stripe.to("/v1/coupons")
     assert coupon.form["amount_off"] == "17425"
-    assert (coupon.form["duration"], coupon.form["max_redemptions"], coupon.form["currency"]) == ("once", "1", "usd")
+    assert (coupon.form["duration"], coupon.form["max_redemptions"], coupon.form["currency"]) == (
+        "once",
+        "1",
+        "usd",
+    )
     assert coupon.idempotency_key and coupon.idempotency_key.startswith("upgrade-coupon-")
     [session] = stripe.to("/v1/checkout/sessions")
     form = session.form
@@ -154,7 +186,8 @@ def test_given_quote_when_checkout_then_coupon_and_subscription_session_with_ide
 
 
 def test_given_checkout_when_repeated_in_window_then_same_keys_and_session_and_next_window_recomputes(
-        clock, stripe: StripeRecorder) -> None:
+    clock, stripe: StripeRecorder
+) -> None:
     gifted_pro_seat()
     clock.advance(days=100)
     clock.set(clock.now.replace(hour=12, minute=0, second=0))
@@ -170,7 +203,9 @@ def test_given_checkout_when_repeated_in_window_then_same_keys_and_session_and_n
     assert first["session_id"] == again["session_id"] != later["session_id"]
 
 
-def test_given_last_day_of_term_when_checkout_then_no_coupon_and_full_price(clock, stripe: StripeRecorder) -> None:
+def test_given_last_day_of_term_when_checkout_then_no_coupon_and_full_price(
+    clock, stripe: StripeRecorder
+) -> None:
     gifted_pro_seat()
     clock.set(clock.now.replace(year=2027) - timedelta(hours=1))
 
@@ -184,8 +219,10 @@ def test_given_last_day_of_term_when_checkout_then_no_coupon_and_full_price(cloc
 
 # ---- completion -----------------------------------------------------------------------------------------
 
+
 def test_given_upgrade_checkout_when_completed_then_seat_upgraded_and_entitlement_from_subscription(
-        clock, stripe: StripeRecorder) -> None:
+    clock, stripe: StripeRecorder
+) -> None:
     purchase_id = gifted_pro_seat(quantity=2)
     clock.advance(days=100)
     post("/me/upgrade/checkout", {"plan": "team"})
@@ -209,7 +246,9 @@ def test_given_upgrade_checkout_when_completed_then_seat_upgraded_and_entitlemen
     assert [e.kind for e in audit_trail(purchase_id)].count("seat.upgraded") == 1
 
 
-def test_given_upgrade_completed_when_event_replayed_then_nothing_changes(clock, stripe: StripeRecorder) -> None:
+def test_given_upgrade_completed_when_event_replayed_then_nothing_changes(
+    clock, stripe: StripeRecorder
+) -> None:
     purchase_id = gifted_pro_seat()
     clock.advance(days=100)
     post("/me/upgrade/checkout", {"plan": "team"})
@@ -228,7 +267,8 @@ def test_given_upgrade_completed_when_event_replayed_then_nothing_changes(clock,
 
 
 def test_given_subscription_created_first_when_checkout_completed_then_real_term_kept_and_seat_upgraded(
-        clock, stripe: StripeRecorder) -> None:
+    clock, stripe: StripeRecorder
+) -> None:
     purchase_id = gifted_pro_seat()
     clock.advance(days=100)
     post("/me/upgrade/checkout", {"plan": "team"})
@@ -242,13 +282,18 @@ def test_given_subscription_created_first_when_checkout_completed_then_real_term
     assert first[0] == second[0] == 200
     ent = entitlement(RECIPIENT)
     assert ent is not None
-    assert (ent.source, ent.plan, int(ent.term_end_ts), int(ent.event_ts)) == ("subscription", "team", period_end,
-                                                                               now)
+    assert (ent.source, ent.plan, int(ent.term_end_ts), int(ent.event_ts)) == (
+        "subscription",
+        "team",
+        period_end,
+        now,
+    )
     assert seats(purchase_id)["0001"].state == "upgraded"
 
 
 def test_given_provisional_entitlement_when_subscription_event_arrives_later_then_it_refines_term(
-        clock, stripe: StripeRecorder) -> None:
+    clock, stripe: StripeRecorder
+) -> None:
     gifted_pro_seat()
     clock.advance(days=100)
     post("/me/upgrade/checkout", {"plan": "team"})
@@ -265,8 +310,14 @@ def test_given_provisional_entitlement_when_subscription_event_arrives_later_the
 
 def test_given_revoked_gift_when_upgrade_completes_then_ignored() -> None:
     purchase_id = paid_purchase(quantity=1)
-    form = {"metadata[kind]": "upgrade", "metadata[account_id]": RECIPIENT, "metadata[purchase_id]": purchase_id,
-            "metadata[seat_id]": "0001", "metadata[plan]": "team", "client_reference_id": RECIPIENT}
+    form = {
+        "metadata[kind]": "upgrade",
+        "metadata[account_id]": RECIPIENT,
+        "metadata[purchase_id]": purchase_id,
+        "metadata[seat_id]": "0001",
+        "metadata[plan]": "team",
+        "client_reference_id": RECIPIENT,
+    }
 
     status, body = deliver(completed_upgrade_event(form))
 

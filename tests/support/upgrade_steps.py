@@ -51,15 +51,21 @@ class StripeRecorder:
     def to(self, path_prefix: str) -> list[Recorded]:
         return [r for r in self.requests if r.path.startswith(path_prefix)]
 
-    def answer(self, method: str, path: str, headers: dict[str, str], form: dict[str, str]) -> tuple[int, Any]:
+    def answer(
+        self, method: str, path: str, headers: dict[str, str], form: dict[str, str]
+    ) -> tuple[int, Any]:
         self.requests.append(Recorded(method, path, headers, form))
         key = headers.get("idempotency-key")
         if key and key in self._by_key:
             return 200, self._by_key[key]  # Stripe replays the first answer for a key
         self._count += 1
         if method == "POST" and path == "/v1/coupons":
-            body: dict[str, Any] = {"id": f"coupon_test_{self._count:04d}", "object": "coupon",
-                                    "amount_off": int(form["amount_off"]), "currency": form["currency"]}
+            body: dict[str, Any] = {
+                "id": f"coupon_test_{self._count:04d}",
+                "object": "coupon",
+                "amount_off": int(form["amount_off"]),
+                "currency": form["currency"],
+            }
         elif method == "POST" and path == "/v1/checkout/sessions":
             sid = f"cs_test_upgrade_{self._count:04d}"
             body = {"id": sid, "object": "checkout.session", "url": f"https://checkout.stripe.test/{sid}"}
@@ -85,8 +91,9 @@ def stripe_recorder(monkeypatch: Any) -> Iterator[StripeRecorder]:
             raw = self.rfile.read(length).decode() if length else ""
             path, _, query = self.path.partition("?")
             form = dict(parse_qsl(raw or query, keep_blank_values=True))
-            status, body = recorder.answer(self.command, path, {k.lower(): v for k, v in self.headers.items()},
-                                           form)
+            status, body = recorder.answer(
+                self.command, path, {k.lower(): v for k, v in self.headers.items()}, form
+            )
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
@@ -121,20 +128,47 @@ def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str =
     key = tokens.email_key(email)
 
     def build(tx: TransactWrite) -> None:
-        tx.update(seat, actions=[
-            m.Seat.state.set(state), m.Seat.recipient_email.set(email), m.Seat.recipient_sub.set(sub),
-            m.Seat.accepted_at.set(clock.iso(now)), m.Seat.invited_at.set(clock.iso(now)),
-            m.Seat.GSI3PK.set(m.email_gsi(key)), m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
-            m.Seat.version.add(1), m.Seat.last_action.set("accept" if state == "accepted" else "claim"),
-        ], condition=m.Seat.state == "available")
-        tx.update(m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK), actions=[
-            m.Purchase.seat_counts.available.add(-1), getattr(m.Purchase.seat_counts, state).add(1),
-            m.Purchase.available.delete({seat_no}), m.Purchase.holders[seat_id].set(key), m.Purchase.version.add(1),
-        ])
-        tx.save(m.Entitlement(m.account_pk(sub), m.ENTITLEMENT_SK, sub=sub, plan=seat.plan,
-                              source="gift" if state == "accepted" else "claim", term_end=seat.term_end,
-                              term_end_ts=seat.term_end_ts, auto_renew=False, ended=False,
-                              purchase_id=purchase_id, seat_id=seat_id, updated_at=clock.iso(now)))
+        tx.update(
+            seat,
+            actions=[
+                m.Seat.state.set(state),
+                m.Seat.recipient_email.set(email),
+                m.Seat.recipient_sub.set(sub),
+                m.Seat.accepted_at.set(clock.iso(now)),
+                m.Seat.invited_at.set(clock.iso(now)),
+                m.Seat.GSI3PK.set(m.email_gsi(key)),
+                m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
+                m.Seat.version.add(1),
+                m.Seat.last_action.set("accept" if state == "accepted" else "claim"),
+            ],
+            condition=m.Seat.state == "available",
+        )
+        tx.update(
+            m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK),
+            actions=[
+                m.Purchase.seat_counts.available.add(-1),
+                getattr(m.Purchase.seat_counts, state).add(1),
+                m.Purchase.available.delete({seat_no}),
+                m.Purchase.holders[seat_id].set(key),
+                m.Purchase.version.add(1),
+            ],
+        )
+        tx.save(
+            m.Entitlement(
+                m.account_pk(sub),
+                m.ENTITLEMENT_SK,
+                sub=sub,
+                plan=seat.plan,
+                source="gift" if state == "accepted" else "claim",
+                term_end=seat.term_end,
+                term_end_ts=seat.term_end_ts,
+                auto_renew=False,
+                ended=False,
+                purchase_id=purchase_id,
+                seat_id=seat_id,
+                updated_at=clock.iso(now),
+            )
+        )
 
     transact(build)
     return m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id), consistent_read=True)
@@ -146,17 +180,33 @@ def invited(purchase_id: str, seat_no: int, email: str) -> None:
     key = tokens.email_key(email)
 
     def build(tx: TransactWrite) -> None:
-        tx.update(m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id)), actions=[
-            m.Seat.state.set("invited"), m.Seat.recipient_email.set(email), m.Seat.nonce.set(tokens.new_nonce()),
-            m.Seat.token_hash.set("x"), m.Seat.invited_at.set(clock.iso(clock.now())),
-            m.Seat.resend_count.set(0), m.Seat.last_sent_ts.set(clock.epoch(clock.now())),
-            m.Seat.GSI3PK.set(m.email_gsi(key)), m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
-            m.Seat.version.add(1), m.Seat.last_action.set("invite"),
-        ], condition=m.Seat.state == "available")
-        tx.update(m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK), actions=[
-            m.Purchase.seat_counts.available.add(-1), m.Purchase.seat_counts.invited.add(1),
-            m.Purchase.available.delete({seat_no}), m.Purchase.holders[seat_id].set(key), m.Purchase.version.add(1),
-        ])
+        tx.update(
+            m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id)),
+            actions=[
+                m.Seat.state.set("invited"),
+                m.Seat.recipient_email.set(email),
+                m.Seat.nonce.set(tokens.new_nonce()),
+                m.Seat.token_hash.set("x"),
+                m.Seat.invited_at.set(clock.iso(clock.now())),
+                m.Seat.resend_count.set(0),
+                m.Seat.last_sent_ts.set(clock.epoch(clock.now())),
+                m.Seat.GSI3PK.set(m.email_gsi(key)),
+                m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
+                m.Seat.version.add(1),
+                m.Seat.last_action.set("invite"),
+            ],
+            condition=m.Seat.state == "available",
+        )
+        tx.update(
+            m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK),
+            actions=[
+                m.Purchase.seat_counts.available.add(-1),
+                m.Purchase.seat_counts.invited.add(1),
+                m.Purchase.available.delete({seat_no}),
+                m.Purchase.holders[seat_id].set(key),
+                m.Purchase.version.add(1),
+            ],
+        )
 
     transact(build)
 
@@ -167,13 +217,21 @@ def deliver(evt: dict[str, Any]) -> tuple[int, Any]:
 
 
 def seats(purchase_id: str) -> dict[str, m.Seat]:
-    return {i.seat_id: i for i in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"),
-                                               consistent_read=True) if isinstance(i, m.Seat)}
+    return {
+        i.seat_id: i
+        for i in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"), consistent_read=True)
+        if isinstance(i, m.Seat)
+    }
 
 
 def audit_trail(purchase_id: str) -> list[m.AuditEvent]:
-    return [i for i in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"),
-                                    consistent_read=True) if isinstance(i, m.AuditEvent)]
+    return [
+        i
+        for i in m.Item.query(
+            m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"), consistent_read=True
+        )
+        if isinstance(i, m.AuditEvent)
+    ]
 
 
 def entitlement(sub: str) -> m.Entitlement | None:

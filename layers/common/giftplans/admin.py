@@ -40,6 +40,7 @@ def actor(arn: str) -> str:
 
 # ---- reads ----------------------------------------------------------------------------------------------
 
+
 def _purchase(purchase_id: str) -> m.Purchase:
     purchase = purchases.load(purchase_id)
     if purchase is None:
@@ -60,16 +61,27 @@ def _ended(term_end: str, now: datetime) -> bool:
 
 def purchase_view(purchase: m.Purchase, now: datetime) -> dict[str, Any]:
     """The buyer's purchase JSON plus what support needs to see."""
-    return {**purchases.purchase_view(purchase, now), "buyer_id": purchase.buyer_id,
-            "buyer_email": purchase.buyer_email, "payment_intent": purchase.payment_intent,
-            "amount_refunded": int(purchase.amount_refunded or 0)}
+    return {
+        **purchases.purchase_view(purchase, now),
+        "buyer_id": purchase.buyer_id,
+        "buyer_email": purchase.buyer_email,
+        "payment_intent": purchase.payment_intent,
+        "amount_refunded": int(purchase.amount_refunded or 0),
+    }
 
 
 def seat_view(seat: m.Seat, now: datetime) -> dict[str, Any]:
-    return {**purchases.seat_view(seat, _ended(seat.term_end, now)), "recipient_sub": seat.recipient_sub,
-            "stored_state": seat.state, "upgrade_plan": seat.upgrade_plan, "subscription_id": seat.subscription_id,
-            "upgrade_offer_url": seat.upgrade_offer_url, "last_action": seat.last_action, "actor": seat.actor,
-            "version": int(seat.version or 0)}
+    return {
+        **purchases.seat_view(seat, _ended(seat.term_end, now)),
+        "recipient_sub": seat.recipient_sub,
+        "stored_state": seat.state,
+        "upgrade_plan": seat.upgrade_plan,
+        "subscription_id": seat.subscription_id,
+        "upgrade_offer_url": seat.upgrade_offer_url,
+        "last_action": seat.last_action,
+        "actor": seat.actor,
+        "version": int(seat.version or 0),
+    }
 
 
 def find(buyer_email: str | None, recipient_email: str | None) -> dict[str, Any]:
@@ -83,8 +95,9 @@ def find(buyer_email: str | None, recipient_email: str | None) -> dict[str, Any]
     keys: list[tuple[str, str]] = []
     with dynamodb_errors():
         # The index is keys-only (no `type`), so it is read raw: PynamoDB's model query filters on `type`.
-        page = m.Item._get_connection().query(m.email_gsi(email_key(address)), index_name="GSI3",
-                                              limit=MAX_MATCHES)
+        page = m.Item._get_connection().query(
+            m.email_gsi(email_key(address)), index_name="GSI3", limit=MAX_MATCHES
+        )
         for raw in page.get("Items", []):
             pk, sk = raw["PK"]["S"], raw["SK"]["S"]
             if sk.startswith("SEAT#") == want_seats:
@@ -96,8 +109,10 @@ def find(buyer_email: str | None, recipient_email: str | None) -> dict[str, Any]
     every = [*found, *owners]
     bought = sorted((i for i in every if isinstance(i, m.Purchase)), key=lambda p: p.created_at, reverse=True)
     seats = sorted((i for i in found if isinstance(i, m.Seat)), key=lambda s: (s.purchase_id, s.seat_id))
-    return {"purchases": [purchase_view(p, now) for p in bought],
-            "seats": [{"purchase_id": s.purchase_id, **seat_view(s, now)} for s in seats]}
+    return {
+        "purchases": [purchase_view(p, now) for p in bought],
+        "seats": [{"purchase_id": s.purchase_id, **seat_view(s, now)} for s in seats],
+    }
 
 
 def detail(purchase_id: str) -> dict[str, Any]:
@@ -106,7 +121,9 @@ def detail(purchase_id: str) -> dict[str, Any]:
     purchase: m.Purchase | None = None
     seats: list[m.Seat] = []
     with dynamodb_errors():
-        for item in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK >= m.PURCHASE_SK, consistent_read=True):
+        for item in m.Item.query(
+            m.purchase_pk(purchase_id), m.Item.SK >= m.PURCHASE_SK, consistent_read=True
+        ):
             if isinstance(item, m.Purchase):
                 purchase = item
             elif isinstance(item, m.Seat):
@@ -120,12 +137,18 @@ def events(purchase_id: str) -> dict[str, Any]:
     """The purchase's audit trail, oldest first."""
     _purchase(purchase_id)
     with dynamodb_errors():
-        trail = [item for item in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"),
-                                               consistent_read=True) if isinstance(item, m.AuditEvent)]
+        trail = [
+            item
+            for item in m.Item.query(
+                m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"), consistent_read=True
+            )
+            if isinstance(item, m.AuditEvent)
+        ]
     return {"events": [purchases.event_view(e) for e in trail]}
 
 
 # ---- actions --------------------------------------------------------------------------------------------
+
 
 def resend(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
     """The buyer's resend, by support: same rules (limits, interval), support as the actor."""
@@ -147,32 +170,56 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
     if _ended(seat.term_end, now) and state not in (SeatState.UPGRADED, SeatState.CANCELLED):
         raise Conflict("This seat's term has ended; there is nothing left to cancel.", code="seat_expired")
     if state not in allowed_from(Action.CANCEL):
-        reason = ("it is in use; refund the purchase instead" if state in IN_USE else f"it is {state.value}")
-        raise Conflict(f"Only a seat that was never accepted can be cancelled, and {reason}.",
-                       code="seat_not_cancellable")
+        reason = "it is in use; refund the purchase instead" if state in IN_USE else f"it is {state.value}"
+        raise Conflict(
+            f"Only a seat that was never accepted can be cancelled, and {reason}.",
+            code="seat_not_cancellable",
+        )
     purchase_key = m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK)
 
     def build(tx: TransactWrite) -> None:
-        tx.update(seat, actions=[
-            m.Seat.state.set(SeatState.CANCELLED.value), m.Seat.ended_at.set(clock.iso(now)),
-            m.Seat.nonce.remove(), m.Seat.token_hash.remove(),
-            m.Seat.last_action.set("cancel"), m.Seat.actor.set(who), m.Seat.version.add(1),
-        ], condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version))
-        actions = [getattr(m.Purchase.seat_counts, state.value).add(-1), m.Purchase.seat_counts.cancelled.add(1),
-                   m.Purchase.version.add(1), m.Purchase.last_action.set("cancel"), m.Purchase.actor.set(who)]
+        tx.update(
+            seat,
+            actions=[
+                m.Seat.state.set(SeatState.CANCELLED.value),
+                m.Seat.ended_at.set(clock.iso(now)),
+                m.Seat.nonce.remove(),
+                m.Seat.token_hash.remove(),
+                m.Seat.last_action.set("cancel"),
+                m.Seat.actor.set(who),
+                m.Seat.version.add(1),
+            ],
+            condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version),
+        )
+        actions = [
+            upgrades.seat_count(state.value).add(-1),
+            upgrades.seat_count("cancelled").add(1),
+            m.Purchase.version.add(1),
+            m.Purchase.last_action.set("cancel"),
+            m.Purchase.actor.set(who),
+        ]
         if state == SeatState.AVAILABLE:
             actions.append(m.Purchase.available.delete({int(seat_id)}))
         else:
             actions.append(m.Purchase.holders[seat_id].remove())
         tx.update(purchase_key, actions=actions, condition=m.Purchase.PK.exists())
-        tx.save(audit.event(purchase_id, now, "seat.cancelled", who, seat_ids=[seat_id],
-                            detail={"previous_state": state.value}))
+        tx.save(
+            audit.event(
+                purchase_id,
+                now,
+                "seat.cancelled",
+                who,
+                seat_ids=[seat_id],
+                detail={"previous_state": state.value},
+            )
+        )
 
     try:
         transact(build)
     except Cancelled:
-        raise Conflict("The seat changed while it was being cancelled; look again and retry.",
-                       code="seat_changed") from None
+        raise Conflict(
+            "The seat changed while it was being cancelled; look again and retry.", code="seat_changed"
+        ) from None
     return {"seat": seat_view(_seat(purchase_id, seat_id), clock.now())}
 
 
@@ -181,23 +228,45 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> dict[s
     who = actor(arn)
     seat = _seat(purchase_id, seat_id)
     if SeatState(seat.state) not in IN_USE or not seat.recipient_sub:
-        raise Conflict(f"Only an accepted or claimed seat can be upgraded; this one is {seat.state}.",
-                       code="seat_not_in_use")
+        raise Conflict(
+            f"Only an accepted or claimed seat can be upgraded; this one is {seat.state}.",
+            code="seat_not_in_use",
+        )
     checkout = upgrades.start_checkout(seat, seat.recipient_sub, seat.recipient_email, plan)
     now = clock.now()
 
     def build(tx: TransactWrite) -> None:
-        tx.update(seat, actions=[
-            m.Seat.upgrade_offer_url.set(checkout.url), m.Seat.upgrade_plan.set(checkout.quote.plan),
-            m.Seat.last_action.set("upgrade_offer"), m.Seat.actor.set(who), m.Seat.version.add(1),
-        ], condition=m.Seat.state == seat.state)
-        tx.save(audit.event(purchase_id, now, "seat.upgrade_offered", who, seat_ids=[seat_id], detail={
-            "plan": checkout.quote.plan, "credit": checkout.quote.credit,
-            "amount_due": checkout.quote.amount_due, "session_id": checkout.session_id}))
+        tx.update(
+            seat,
+            actions=[
+                m.Seat.upgrade_offer_url.set(checkout.url),
+                m.Seat.upgrade_plan.set(checkout.quote.plan),
+                m.Seat.last_action.set("upgrade_offer"),
+                m.Seat.actor.set(who),
+                m.Seat.version.add(1),
+            ],
+            condition=m.Seat.state == seat.state,
+        )
+        tx.save(
+            audit.event(
+                purchase_id,
+                now,
+                "seat.upgrade_offered",
+                who,
+                seat_ids=[seat_id],
+                detail={
+                    "plan": checkout.quote.plan,
+                    "credit": checkout.quote.credit,
+                    "amount_due": checkout.quote.amount_due,
+                    "session_id": checkout.session_id,
+                },
+            )
+        )
 
     try:
         transact(build)
     except Cancelled:
-        raise Conflict("The seat changed while the upgrade was being offered; look again and retry.",
-                       code="seat_changed") from None
+        raise Conflict(
+            "The seat changed while the upgrade was being offered; look again and retry.", code="seat_changed"
+        ) from None
     return {**checkout.as_json(), "seat": seat_view(_seat(purchase_id, seat_id), clock.now())}

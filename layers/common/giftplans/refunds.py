@@ -43,6 +43,7 @@ UNFREEZE = frozenset({"won", "warning_closed"})
 
 # ---- lookups --------------------------------------------------------------------------------------------
 
+
 def purchase_for_payment(payment_intent: str | None) -> m.Purchase | None:
     if not payment_intent:
         return None
@@ -56,30 +57,51 @@ def purchase_for_payment(payment_intent: str | None) -> m.Purchase | None:
 
 def seats_of(purchase_id: str) -> list[m.Seat]:
     with dynamodb_errors():
-        return [item for item in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"),
-                                              consistent_read=True) if isinstance(item, m.Seat)]
+        return [
+            item
+            for item in m.Item.query(
+                m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"), consistent_read=True
+            )
+            if isinstance(item, m.Seat)
+        ]
 
 
 # ---- ending a seat's entitlement ------------------------------------------------------------------------
 
+
 def end_entitlement(steps: Steps, seat: m.Seat, at: datetime) -> None:
     """End the recipient's entitlement, on condition that it still comes from this seat."""
     ent = m.Entitlement(m.account_pk(str(seat.recipient_sub)), m.ENTITLEMENT_SK)
-    steps.update("entitlement", ent, [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(clock.iso(at))],
-                 condition=(m.Entitlement.purchase_id == seat.purchase_id) & (m.Entitlement.seat_id == seat.seat_id)
-                 & m.Entitlement.source.is_in("gift", "claim"))
+    steps.update(
+        "entitlement",
+        ent,
+        [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(clock.iso(at))],
+        condition=(m.Entitlement.purchase_id == seat.purchase_id)
+        & (m.Entitlement.seat_id == seat.seat_id)
+        & m.Entitlement.source.is_in("gift", "claim"),
+    )
 
 
 def cancel_seat(seat: m.Seat, at: datetime, action: str, actor: str) -> bool:
     """Seat -> cancelled with its entitlement ended (if it still comes from it). False: the seat moved."""
     in_use = SeatState(seat.state) in IN_USE and bool(seat.recipient_sub)
-    for with_entitlement in ((True, False) if in_use else (False,)):
+    for with_entitlement in (True, False) if in_use else (False,):
+
         def build(steps: Steps, ending: bool = with_entitlement) -> None:
-            steps.update("seat", seat, [
-                m.Seat.state.set(SeatState.CANCELLED.value), m.Seat.ended_at.set(clock.iso(at)),
-                m.Seat.nonce.remove(), m.Seat.token_hash.remove(),
-                m.Seat.last_action.set(action), m.Seat.actor.set(actor), m.Seat.version.add(1),
-            ], condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version))
+            steps.update(
+                "seat",
+                seat,
+                [
+                    m.Seat.state.set(SeatState.CANCELLED.value),
+                    m.Seat.ended_at.set(clock.iso(at)),
+                    m.Seat.nonce.remove(),
+                    m.Seat.token_hash.remove(),
+                    m.Seat.last_action.set(action),
+                    m.Seat.actor.set(actor),
+                    m.Seat.version.add(1),
+                ],
+                condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version),
+            )
             if ending:
                 end_entitlement(steps, seat, at)
 
@@ -94,6 +116,7 @@ def cancel_seat(seat: m.Seat, at: datetime, action: str, actor: str) -> bool:
 
 
 # ---- full and partial refunds ---------------------------------------------------------------------------
+
 
 def full_refund(purchase: m.Purchase, amount_refunded: int, at: datetime, reason: str) -> str:
     """Cancel every refundable seat, then mark the purchase refunded. Idempotent."""
@@ -117,27 +140,52 @@ def full_refund(purchase: m.Purchase, amount_refunded: int, at: datetime, reason
     raise Cancelled([])
 
 
-def _mark_refunded(purchase: m.Purchase, amount: int, at: datetime, reason: str, cancelled: list[str]) -> None:
+def _mark_refunded(
+    purchase: m.Purchase, amount: int, at: datetime, reason: str, cancelled: list[str]
+) -> None:
     counts = {state: 0 for state in m.SEAT_STATES}
     for seat in seats_of(purchase.purchase_id):
         counts[seat.state] = counts.get(seat.state, 0) + 1
     counted = purchase.status == purchases.PAID  # fulfilment counted its plans on the buyer's profile
 
     def build(tx: TransactWrite) -> None:
-        tx.update(purchase, actions=[
-            m.Purchase.status.set(purchases.REFUNDED), m.Purchase.amount_refunded.set(amount),
-            m.Purchase.seat_counts.set(m.SeatCounts(**counts)), m.Purchase.available.remove(),
-            m.Purchase.holders.remove(), m.Purchase.GSI2PK.remove(), m.Purchase.GSI2SK.remove(),
-            m.Purchase.due_kind.remove(), m.Purchase.version.add(1),
-            m.Purchase.last_action.set("refund"), m.Purchase.actor.set(ACTOR),
-        ], condition=(m.Purchase.version == purchase.version) & (m.Purchase.status != purchases.REFUNDED))
+        tx.update(
+            purchase,
+            actions=[
+                m.Purchase.status.set(purchases.REFUNDED),
+                m.Purchase.amount_refunded.set(amount),
+                m.Purchase.seat_counts.set(m.SeatCounts(**counts)),  # type: ignore[no-untyped-call]
+                m.Purchase.available.remove(),
+                m.Purchase.holders.remove(),
+                m.Purchase.GSI2PK.remove(),
+                m.Purchase.GSI2SK.remove(),
+                m.Purchase.due_kind.remove(),
+                m.Purchase.version.add(1),
+                m.Purchase.last_action.set("refund"),
+                m.Purchase.actor.set(ACTOR),
+            ],
+            condition=(m.Purchase.version == purchase.version) & (m.Purchase.status != purchases.REFUNDED),
+        )
         if counted:
-            tx.update(m.Profile(m.account_pk(purchase.buyer_id), m.PROFILE_SK), actions=[
-                m.Profile.plans_bought.add(-int(purchase.quantity)), m.Profile.version.add(1),
-                m.Profile.last_action.set("refund"), m.Profile.actor.set(ACTOR),
-            ])
-        tx.save(audit.event(purchase.purchase_id, at, "purchase.refunded", ACTOR, seat_ids=sorted(cancelled),
-                       detail={"reason": reason, "amount_refunded": amount, "seats_cancelled": len(cancelled)}))
+            tx.update(
+                m.Profile(m.account_pk(purchase.buyer_id), m.PROFILE_SK),
+                actions=[
+                    m.Profile.plans_bought.add(-int(purchase.quantity)),
+                    m.Profile.version.add(1),
+                    m.Profile.last_action.set("refund"),
+                    m.Profile.actor.set(ACTOR),
+                ],
+            )
+        tx.save(
+            audit.event(
+                purchase.purchase_id,
+                at,
+                "purchase.refunded",
+                ACTOR,
+                seat_ids=sorted(cancelled),
+                detail={"reason": reason, "amount_refunded": amount, "seats_cancelled": len(cancelled)},
+            )
+        )
 
     transact(build)
 
@@ -145,14 +193,28 @@ def _mark_refunded(purchase: m.Purchase, amount: int, at: datetime, reason: str,
 def partial_refund(purchase: m.Purchase, amount_refunded: int, at: datetime) -> str:
     """Record the refunded amount (only upwards); seats stay as they are."""
     try:
+
         def build(tx: TransactWrite) -> None:
-            tx.update(purchase, actions=[
-                m.Purchase.amount_refunded.set(amount_refunded), m.Purchase.version.add(1),
-                m.Purchase.last_action.set("partial_refund"), m.Purchase.actor.set(ACTOR),
-            ], condition=m.Purchase.amount_refunded.does_not_exist()
-                | (m.Purchase.amount_refunded < amount_refunded))
-            tx.save(audit.event(purchase.purchase_id, at, "purchase.partially_refunded", ACTOR,
-                           detail={"amount_refunded": amount_refunded}))
+            tx.update(
+                purchase,
+                actions=[
+                    m.Purchase.amount_refunded.set(amount_refunded),
+                    m.Purchase.version.add(1),
+                    m.Purchase.last_action.set("partial_refund"),
+                    m.Purchase.actor.set(ACTOR),
+                ],
+                condition=m.Purchase.amount_refunded.does_not_exist()
+                | (m.Purchase.amount_refunded < amount_refunded),
+            )
+            tx.save(
+                audit.event(
+                    purchase.purchase_id,
+                    at,
+                    "purchase.partially_refunded",
+                    ACTOR,
+                    detail={"amount_refunded": amount_refunded},
+                )
+            )
 
         transact(build)
     except Cancelled:
@@ -162,16 +224,24 @@ def partial_refund(purchase: m.Purchase, amount_refunded: int, at: datetime) -> 
 
 # ---- disputes -------------------------------------------------------------------------------------------
 
+
 def set_frozen(purchase: m.Purchase, frozen: bool, at: datetime, kind: str, detail: dict[str, Any]) -> bool:
     """Freeze or thaw; False when it already was (a replay)."""
     was = m.Purchase.frozen == (not frozen)
     condition = (m.Purchase.frozen.does_not_exist() | was) if frozen else was
     try:
+
         def build(tx: TransactWrite) -> None:
-            tx.update(purchase, actions=[
-                m.Purchase.frozen.set(frozen), m.Purchase.version.add(1),
-                m.Purchase.last_action.set(kind.replace("purchase.", "")), m.Purchase.actor.set(ACTOR),
-            ], condition=condition)
+            tx.update(
+                purchase,
+                actions=[
+                    m.Purchase.frozen.set(frozen),
+                    m.Purchase.version.add(1),
+                    m.Purchase.last_action.set(kind.replace("purchase.", "")),
+                    m.Purchase.actor.set(ACTOR),
+                ],
+                condition=condition,
+            )
             tx.save(audit.event(purchase.purchase_id, at, kind, ACTOR, detail=detail))
 
         transact(build)
@@ -181,6 +251,7 @@ def set_frozen(purchase: m.Purchase, frozen: bool, at: datetime, kind: str, deta
 
 
 # ---- Stripe events (registered in giftplans.webhooks) ----------------------------------------------------
+
 
 def _object(event: dict[str, Any]) -> dict[str, Any]:
     obj = (event.get("data") or {}).get("object")
@@ -232,8 +303,11 @@ def on_dispute_created(event: dict[str, Any]) -> str:
     purchase = _dispute_purchase(dispute)
     if purchase is None:
         return f"{IGNORED}: not our payment"
-    detail = {"dispute_id": str(dispute.get("id") or ""), "reason": str(dispute.get("reason") or ""),
-              "amount": _int(dispute.get("amount"))}
+    detail = {
+        "dispute_id": str(dispute.get("id") or ""),
+        "reason": str(dispute.get("reason") or ""),
+        "amount": _int(dispute.get("amount")),
+    }
     done = set_frozen(purchase, True, _at(event), "purchase.dispute_opened", detail)
     return f"{'frozen' if done else 'already frozen'} {purchase.purchase_id}"
 
@@ -245,10 +319,16 @@ def on_dispute_closed(event: dict[str, Any]) -> str:
         return f"{IGNORED}: not our payment"
     status = str(dispute.get("status") or "")
     if status == "lost":
-        return full_refund(purchase, _int(dispute.get("amount")) or int(purchase.amount_total), _at(event),
-                           "dispute_lost")
+        return full_refund(
+            purchase, _int(dispute.get("amount")) or int(purchase.amount_total), _at(event), "dispute_lost"
+        )
     if status in UNFREEZE:
-        done = set_frozen(purchase, False, _at(event), "purchase.dispute_won",
-                          {"dispute_id": str(dispute.get("id") or ""), "status": status})
+        done = set_frozen(
+            purchase,
+            False,
+            _at(event),
+            "purchase.dispute_won",
+            {"dispute_id": str(dispute.get("id") or ""), "status": status},
+        )
         return f"{'thawed' if done else 'already thawed'} {purchase.purchase_id}"
     return f"{IGNORED}: dispute status {status!r}"

@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
+
 from giftplans import audit, clock, money, stripe_gateway, terms
 from giftplans.errors import Conflict, Invalid, NotFound
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
@@ -50,8 +51,10 @@ logger = Logger(service="gift-plans")
 
 KIND = "upgrade"
 NO_GIFT = "You have no gifted or claimed plan to upgrade from."
-TERM_ENDED = ("Your gifted plan has ended, so there is nothing left to credit; "
-              "choose a plan to buy at its full price instead.")
+TERM_ENDED = (
+    "Your gifted plan has ended, so there is nothing left to credit; "
+    "choose a plan to buy at its full price instead."
+)
 SESSION_SLACK_S = 60  # Stripe refuses a session that expires less than 30 minutes after it is created
 
 
@@ -88,7 +91,13 @@ def quote_window(now: datetime) -> QuoteWindow:
     return QuoteWindow(index=clock.epoch(now) // (minutes * 60), expires_at=now + timedelta(minutes=minutes))
 
 
+
+def seat_count(state: str) -> Any:
+    """The purchase's `seat_counts.<state>` as an update path."""
+    return getattr(m.Purchase.seat_counts, state)
+
 # ---- reading the seat behind an account ---------------------------------------------------------------
+
 
 def _entitlement(sub: str) -> m.Entitlement | None:
     with dynamodb_errors():
@@ -109,7 +118,13 @@ def load_seat(purchase_id: str, seat_id: str) -> m.Seat | None:
 def seat_of_account(sub: str) -> m.Seat:
     """The accepted or claimed seat the account's entitlement comes from; 404 `no_gift` otherwise."""
     ent = _entitlement(sub)
-    if ent is None or ent.source not in ("gift", "claim") or ent.ended or not ent.purchase_id or not ent.seat_id:
+    if (
+        ent is None
+        or ent.source not in ("gift", "claim")
+        or ent.ended
+        or not ent.purchase_id
+        or not ent.seat_id
+    ):
         raise NotFound(NO_GIFT, code="no_gift")
     seat = load_seat(ent.purchase_id, ent.seat_id)
     if seat is None or seat.recipient_sub != sub or SeatState(seat.state) not in IN_USE:
@@ -118,6 +133,7 @@ def seat_of_account(sub: str) -> m.Seat:
 
 
 # ---- quote ----------------------------------------------------------------------------------------------
+
 
 def _target(plan_name: str) -> Plan:
     conf = settings()
@@ -133,20 +149,34 @@ def quote_seat(seat: m.Seat, plan_name: str, now: datetime) -> UpgradeQuote:
     target = _target(plan_name)
     current = settings().plan(seat.plan)
     if current is not None and target.rank <= current.rank:
-        raise Conflict(f"The {target.name} plan is not a higher tier than your {seat.plan} plan; "
-                       "an upgrade must move to a higher tier.", code="not_an_upgrade")
+        raise Conflict(
+            f"The {target.name} plan is not a higher tier than your {seat.plan} plan; "
+            "an upgrade must move to a higher tier.",
+            code="not_an_upgrade",
+        )
     if target.currency.lower() != seat.currency.lower():
-        raise Conflict(f"The {target.name} plan is priced in {target.currency.upper()} and your gift in "
-                       f"{seat.currency.upper()}; support can help with this upgrade.", code="currency_mismatch")
+        raise Conflict(
+            f"The {target.name} plan is priced in {target.currency.upper()} and your gift in "
+            f"{seat.currency.upper()}; support can help with this upgrade.",
+            code="currency_mismatch",
+        )
     start, end = clock.parse_iso(seat.term_start), clock.parse_iso(seat.term_end)
     numbers = money.quote(int(seat.seat_value), start, end, now, target.amount)
     if not numbers.active:
         raise Conflict(TERM_ENDED, code="term_ended")
     return UpgradeQuote(
-        plan=target.name, target_price=numbers.target_price, credit=numbers.credit,
-        amount_due=numbers.amount_due, currency=seat.currency, remaining_days=numbers.remaining_days,
-        term_days=numbers.term_days, quote_expires_at=clock.iso(quote_window(now).expires_at),
-        from_plan=seat.plan, term_end=seat.term_end, purchase_id=seat.purchase_id, seat_id=seat.seat_id,
+        plan=target.name,
+        target_price=numbers.target_price,
+        credit=numbers.credit,
+        amount_due=numbers.amount_due,
+        currency=seat.currency,
+        remaining_days=numbers.remaining_days,
+        term_days=numbers.term_days,
+        quote_expires_at=clock.iso(quote_window(now).expires_at),
+        from_plan=seat.plan,
+        term_end=seat.term_end,
+        purchase_id=seat.purchase_id,
+        seat_id=seat.seat_id,
     )
 
 
@@ -157,6 +187,7 @@ def quote_for(sub: str, plan_name: str) -> UpgradeQuote:
 
 
 # ---- checkout -------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class UpgradeCheckout:
@@ -181,19 +212,43 @@ def start_checkout(seat: m.Seat, account_id: str, email: str | None, plan_name: 
     target = _target(plan_name)
     window = quote_window(now)
     closes_at = clock.epoch(window.expires_at) + SESSION_SLACK_S
-    metadata = {"kind": KIND, "account_id": account_id, "purchase_id": seat.purchase_id, "seat_id": seat.seat_id,
-                "plan": target.name, "credit": str(quote.credit), "from_plan": seat.plan}
+    metadata = {
+        "kind": KIND,
+        "account_id": account_id,
+        "purchase_id": seat.purchase_id,
+        "seat_id": seat.seat_id,
+        "plan": target.name,
+        "credit": str(quote.credit),
+        "from_plan": seat.plan,
+    }
     coupon_id = None
     if quote.credit > 0:
         coupon_id = stripe_gateway.create_coupon(
-            amount_off=quote.credit, currency=quote.currency, redeem_by=closes_at,
-            name=f"Credit for your {seat.plan} gift", metadata=metadata,
-            idempotency_key=idempotency_key("coupon", quote, window.index))
+            amount_off=quote.credit,
+            currency=quote.currency,
+            redeem_by=closes_at,
+            name=f"Credit for your {seat.plan} gift",
+            metadata=metadata,
+            idempotency_key=idempotency_key("coupon", quote, window.index),
+        )
     session_id, url = stripe_gateway.create_upgrade_checkout(
-        account_id=account_id, email=email, price_id=target.recurring_price_id, coupon_id=coupon_id,
-        metadata=metadata, expires_at=closes_at, idempotency_key=idempotency_key("session", quote, window.index))
-    logger.info("upgrade checkout started", extra={"purchase_id": seat.purchase_id, "seat_id": seat.seat_id,
-                                                   "plan": target.name, "credit": quote.credit})
+        account_id=account_id,
+        email=email,
+        price_id=target.recurring_price_id,
+        coupon_id=coupon_id,
+        metadata=metadata,
+        expires_at=closes_at,
+        idempotency_key=idempotency_key("session", quote, window.index),
+    )
+    logger.info(
+        "upgrade checkout started",
+        extra={
+            "purchase_id": seat.purchase_id,
+            "seat_id": seat.seat_id,
+            "plan": target.name,
+            "credit": quote.credit,
+        },
+    )
     return UpgradeCheckout(session_id, url, quote)
 
 
@@ -205,19 +260,31 @@ def checkout_for(sub: str, email: str | None, plan_name: str) -> UpgradeCheckout
 
 # ---- completion (webhook) -------------------------------------------------------------------------------
 
+
 def _provisional_entitlement(sub: str, plan: str, subscription_id: str, at: datetime) -> m.Entitlement:
     end = terms.term_end(at)
     return m.Entitlement(
-        m.account_pk(sub), m.ENTITLEMENT_SK, sub=sub, plan=plan, source="subscription",
-        term_end=clock.iso(end), term_end_ts=clock.epoch(end), auto_renew=True, ended=False,
-        subscription_id=subscription_id, event_ts=0, updated_at=clock.iso(clock.now()),
+        m.account_pk(sub),
+        m.ENTITLEMENT_SK,
+        sub=sub,
+        plan=plan,
+        source="subscription",
+        term_end=clock.iso(end),
+        term_end_ts=clock.epoch(end),
+        auto_renew=True,
+        ended=False,
+        subscription_id=subscription_id,
+        event_ts=0,
+        updated_at=clock.iso(clock.now()),
     )
 
 
 # A provisional entitlement never replaces one a real subscription event wrote.
 def _entitlement_writable() -> Any:
     e = m.Entitlement
-    return e.PK.does_not_exist() | (e.source != "subscription") | e.event_ts.does_not_exist() | (e.event_ts == 0)
+    return (
+        e.PK.does_not_exist() | (e.source != "subscription") | e.event_ts.does_not_exist() | (e.event_ts == 0)
+    )
 
 
 @dataclass(frozen=True)
@@ -235,14 +302,18 @@ def complete(done: Completion, at: datetime) -> str:
     for _ in range(3):
         seat = load_seat(done.purchase_id, done.seat_id)
         if seat is None:
-            logger.warning("upgrade for an unknown seat", extra={"purchase_id": done.purchase_id,
-                                                                 "seat_id": done.seat_id})
+            logger.warning(
+                "upgrade for an unknown seat",
+                extra={"purchase_id": done.purchase_id, "seat_id": done.seat_id},
+            )
             return "ignored: unknown seat"
         if seat.state == SeatState.UPGRADED:
             return f"already upgraded {done.purchase_id}/{done.seat_id}"
         if SeatState(seat.state) not in allowed_from(Action.UPGRADE) or seat.recipient_sub != done.account_id:
-            logger.warning("upgrade completed for a seat that cannot upgrade",
-                           extra={"purchase_id": done.purchase_id, "seat_id": done.seat_id, "state": seat.state})
+            logger.warning(
+                "upgrade completed for a seat that cannot upgrade",
+                extra={"purchase_id": done.purchase_id, "seat_id": done.seat_id, "state": seat.state},
+            )
             return f"ignored: seat is {seat.state}"
         for with_entitlement in (True, False):
             try:
@@ -261,25 +332,59 @@ def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, with_entitlemen
     purchase = m.Purchase(m.purchase_pk(seat.purchase_id), m.PURCHASE_SK)
 
     def build(steps: Steps) -> None:
-        steps.update("seat", seat, [
-            m.Seat.state.set(SeatState.UPGRADED.value), m.Seat.upgrade_plan.set(done.plan),
-            m.Seat.subscription_id.set(done.subscription_id), m.Seat.ended_at.set(stamp),
-            m.Seat.last_action.set("upgrade"), m.Seat.actor.set("stripe"), m.Seat.version.add(1),
-        ], condition=(m.Seat.state == old_state) & (m.Seat.version == seat.version))
-        steps.update("purchase", purchase, [
-            getattr(m.Purchase.seat_counts, old_state).add(-1), m.Purchase.seat_counts.upgraded.add(1),
-            m.Purchase.holders[seat.seat_id].remove(), m.Purchase.version.add(1),
-            m.Purchase.last_action.set("upgrade"), m.Purchase.actor.set("stripe"),
-        ], condition=m.Purchase.PK.exists())
+        steps.update(
+            "seat",
+            seat,
+            [
+                m.Seat.state.set(SeatState.UPGRADED.value),
+                m.Seat.upgrade_plan.set(done.plan),
+                m.Seat.subscription_id.set(done.subscription_id),
+                m.Seat.ended_at.set(stamp),
+                m.Seat.last_action.set("upgrade"),
+                m.Seat.actor.set("stripe"),
+                m.Seat.version.add(1),
+            ],
+            condition=(m.Seat.state == old_state) & (m.Seat.version == seat.version),
+        )
+        steps.update(
+            "purchase",
+            purchase,
+            [
+                seat_count(old_state).add(-1),
+                seat_count("upgraded").add(1),
+                m.Purchase.holders[seat.seat_id].remove(),
+                m.Purchase.version.add(1),
+                m.Purchase.last_action.set("upgrade"),
+                m.Purchase.actor.set("stripe"),
+            ],
+            condition=m.Purchase.PK.exists(),
+        )
         if with_entitlement:
-            steps.put("entitlement", _provisional_entitlement(done.account_id, done.plan, done.subscription_id, at),
-                      condition=_entitlement_writable())
+            steps.put(
+                "entitlement",
+                _provisional_entitlement(done.account_id, done.plan, done.subscription_id, at),
+                condition=_entitlement_writable(),
+            )
         if done.customer:
-            steps.put("customer", m.CustomerLookup(m.customer_pk(done.customer), "CUSTOMER", sub=done.account_id))
-        steps.put("audit", audit.event(seat.purchase_id, at, "seat.upgraded", "stripe", seat_ids=[seat.seat_id],
-                                       detail={"from_plan": seat.plan, "plan": done.plan,
-                                               "subscription_id": done.subscription_id,
-                                               "previous_state": old_state}))
+            steps.put(
+                "customer", m.CustomerLookup(m.customer_pk(done.customer), "CUSTOMER", sub=done.account_id)
+            )
+        steps.put(
+            "audit",
+            audit.event(
+                seat.purchase_id,
+                at,
+                "seat.upgraded",
+                "stripe",
+                seat_ids=[seat.seat_id],
+                detail={
+                    "from_plan": seat.plan,
+                    "plan": done.plan,
+                    "subscription_id": done.subscription_id,
+                    "previous_state": old_state,
+                },
+            ),
+        )
 
     write(build)
 
@@ -296,7 +401,8 @@ def on_checkout_event(event: dict[str, Any]) -> str:
     event_type = event.get("type")
     paid = session.get("payment_status") in ("paid", "no_payment_required")
     if event_type == "checkout.session.async_payment_failed" or (
-            event_type == "checkout.session.completed" and not paid):
+        event_type == "checkout.session.completed" and not paid
+    ):
         return "ignored: upgrade not paid yet"
     meta = session.get("metadata") or {}
     subscription_id = _id(session.get("subscription"))
@@ -306,6 +412,14 @@ def on_checkout_event(event: dict[str, Any]) -> str:
         return "ignored: upgrade session lacks its links"
     created = event.get("created")
     at = clock.from_epoch(created) if isinstance(created, int) and created > 0 else clock.now()
-    return complete(Completion(account_id=account_id, purchase_id=str(meta["purchase_id"]),
-                               seat_id=str(meta["seat_id"]), plan=plan.name, subscription_id=subscription_id,
-                               customer=_id(session.get("customer"))), at)
+    return complete(
+        Completion(
+            account_id=account_id,
+            purchase_id=str(meta["purchase_id"]),
+            seat_id=str(meta["seat_id"]),
+            plan=plan.name,
+            subscription_id=subscription_id,
+            customer=_id(session.get("customer")),
+        ),
+        at,
+    )
