@@ -1,0 +1,59 @@
+"""The DynamoDB round trips each transition costs (the design's budget; a benchmark counts them too)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from giftplans import claims, entitlements, invitations
+from giftplans.http import Caller
+from pynamodb.connection.base import Connection
+
+from tests.support import factories
+from tests.support import gifts as g
+
+BUYER = Caller(g.BUYER, g.BUYER_EMAIL, True)
+
+
+@contextmanager
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    calls: list[str] = []
+    original: Callable[..., Any] = Connection.dispatch
+
+    def dispatch(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        calls.append(operation_name)
+        return original(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "dispatch", dispatch)
+    yield calls
+    monkeypatch.setattr(Connection, "dispatch", original)
+
+
+def test_given_budget_when_each_transition_runs_then_it_costs_its_round_trips(
+    aws: None, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = factories.paid_purchase(quantity=30)
+    rows = [invitations.Row(f"p{i}@example.com") for i in range(25)]
+
+    with counted(monkeypatch) as calls:
+        invitations.invite(pid, BUYER, rows)
+    assert calls == ["BatchGetItem", "TransactWriteItems"]
+
+    token, other = g.link(pid, "0001"), g.link(pid, "0003")
+    for action in (
+        lambda: invitations.preview(token),
+        lambda: invitations.accept(token, Caller("p0", "p0@example.com", True)),
+        lambda: invitations.revoke(pid, "0002", BUYER),
+        lambda: invitations.decline(other),
+        lambda: (clock.advance(minutes=10), invitations.resend(pid, "0004", BUYER)),
+        lambda: entitlements.current("p0"),
+    ):
+        with counted(monkeypatch) as calls:
+            action()
+        assert len(calls) == 1, calls
+
+    with counted(monkeypatch) as calls:
+        claims.claim(pid, BUYER)
+    assert calls == ["BatchGetItem", "TransactWriteItems"]
