@@ -24,6 +24,9 @@ UV_VERSION := 0.13.9
 SAM_VERSION := 1.170.0
 CHECKOV_VERSION := 3.3.30
 PIP_AUDIT_VERSION := 2.10.1
+# The tools' own dependencies resolve as of this date, so a new release upstream cannot
+# change them under us. Move it forward on purpose (and the stamps follow).
+TOOLS_AS_OF := 2026-11-27
 
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-n 2 -x"`.
 PYTEST_ARGS ?=
@@ -95,24 +98,24 @@ $(VENV)/.stamp: pyproject.toml uv.lock
 
 # ---------------------------------------------------------------------------------------------
 # Tools whose pinned dependencies conflict with ours get a venv each under .tools/.
-# The stamp names the version, so changing a pin rebuilds that venv.
+# The stamp names the version and date, so changing either rebuilds that venv.
 
-# $(call tool_venv,name,pip requirement,stamp version)
+# uv (from .venv) builds them: much faster than pip on a machine whose caches are cold.
+# $(call tool_venv,name,requirement,stamp file)
 define tool_venv
-$(TOOLS)/$(1)/.stamp-$(3):
+$(3): | $(VENV)/.stamp
 	$$(NEED_PY313)
 	rm -rf $(TOOLS)/$(1)
-	"$$(PY313)" -m venv $(TOOLS)/$(1)
-	$(TOOLS)/$(1)/bin/python -m pip install -q $(2)
+	$(BIN)/uv venv --quiet --python "$$(PY313)" $(TOOLS)/$(1)
+	$(BIN)/uv pip install --quiet --exclude-newer $(TOOLS_AS_OF) --python $(TOOLS)/$(1)/bin/python $(2)
 	@touch $$@
 endef
-$(eval $(call tool_venv,sam,aws-sam-cli==$(SAM_VERSION),$(SAM_VERSION)))
-$(eval $(call tool_venv,checkov,checkov==$(CHECKOV_VERSION),$(CHECKOV_VERSION)))
-$(eval $(call tool_venv,pip-audit,pip-audit==$(PIP_AUDIT_VERSION),$(PIP_AUDIT_VERSION)))
-
-SAM_STAMP := $(TOOLS)/sam/.stamp-$(SAM_VERSION)
-CHECKOV_STAMP := $(TOOLS)/checkov/.stamp-$(CHECKOV_VERSION)
-PIP_AUDIT_STAMP := $(TOOLS)/pip-audit/.stamp-$(PIP_AUDIT_VERSION)
+SAM_STAMP := $(TOOLS)/sam/.stamp-$(SAM_VERSION)-$(TOOLS_AS_OF)
+CHECKOV_STAMP := $(TOOLS)/checkov/.stamp-$(CHECKOV_VERSION)-$(TOOLS_AS_OF)
+PIP_AUDIT_STAMP := $(TOOLS)/pip-audit/.stamp-$(PIP_AUDIT_VERSION)-$(TOOLS_AS_OF)
+$(eval $(call tool_venv,sam,aws-sam-cli==$(SAM_VERSION),$(SAM_STAMP)))
+$(eval $(call tool_venv,checkov,checkov==$(CHECKOV_VERSION),$(CHECKOV_STAMP)))
+$(eval $(call tool_venv,pip-audit,pip-audit==$(PIP_AUDIT_VERSION),$(PIP_AUDIT_STAMP)))
 SAM := $(TOOLS)/sam/bin/sam
 
 .PHONY: tools
