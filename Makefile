@@ -142,8 +142,16 @@ requirements: $(VENV)/.stamp ## regenerate layers/common/requirements.txt from u
 test: $(VENV)/.stamp ## run every test but the e2e browser tests
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
 
-e2e: $(VENV)/.stamp ## run the e2e browser tests
+e2e: $(VENV)/.stamp e2e-deps ## run the e2e browser tests (Playwright driving Debian's chromium)
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+# The browser comes from apt, never from `playwright install` (no browser downloads here).
+.PHONY: e2e-deps
+e2e-deps: ## install Debian's chromium for the e2e tests (skipped when /usr/bin/chromium exists)
+	@if [ -x /usr/bin/chromium ]; then echo "e2e-deps: /usr/bin/chromium is installed"; exit 0; fi; \
+	sudo=""; if [ "$$(id -u)" != 0 ]; then sudo="sudo"; fi; \
+	$$sudo apt-get update -qq && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 # ---------------------------------------------------------------------------------------------
 # Lint. `make -k lint` runs every check even when one fails.

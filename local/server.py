@@ -162,12 +162,19 @@ window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLi
 </script></body></html>"""
 
 PAY_HTML = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Local Stripe Checkout</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto}}button{{font-size:1rem;
-margin-right:1rem;padding:.5rem 1rem}}</style></head>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Local Stripe Checkout</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1a1f36;
+line-height:1.5}}.card{{border:1px solid #d8dde6;border-radius:8px;padding:1rem 1.25rem;margin:1rem 0}}
+.total{{font-size:1.5rem;font-weight:600}}
+button{{font:inherit;padding:.6rem 1.2rem;margin:.25rem .5rem .25rem 0;
+border-radius:6px;border:1px solid #8792a2;background:#fff;cursor:pointer}}
+#pay{{background:#0a7d33;color:#fff;border-color:#0a7d33}}
+button:focus-visible{{outline:3px solid #635bff;outline-offset:2px}}</style></head>
 <body><h1>Local Stripe Checkout</h1>
 <p>Nothing is charged: this page stands in for Stripe Checkout while running <code>make dev</code>.</p>
-<p><strong>{items}</strong><br>Total: {total} {currency}<br>Email: {email}</p>
+<div class="card"><p><strong>{items}</strong><br>
+<span class="total">{total} {currency}</span><br>Email: {email}</p></div>
 <form method="post"><button name="payment_status" value="paid" id="pay">Pay</button>
 <button name="payment_status" value="unpaid" id="pay-later">Pay later (bank transfer)</button></form>
 </body></html>"""
@@ -352,7 +359,7 @@ class LocalRoutes:
         items = ", ".join(f"{li['quantity']} x {li['price']['id']}" for li in session["line_items"]["data"])
         html = PAY_HTML.format(
             items=escape(items),
-            total=session["amount_total"] / 100,
+            total=f"{session['amount_total'] / 100:,.2f}",
             currency=escape(str(session.get("currency") or "").upper()),
             email=escape(str(session.get("customer_email") or "")),
         )
@@ -386,11 +393,16 @@ class App:
     """The WSGI application: local routes first, then the API routes of template.yaml."""
 
     def __init__(self, local_routes: LocalRoutes, gateway: Gateway) -> None:
+        from local.web import WebRoutes
+
         self.local = local_routes
         self.gateway = gateway
+        self.web = WebRoutes(local_routes.outbox, REGION)  # web/ at "/", the outbox as a page
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        if self.web.owns(request):
+            return self.web(request)(environ, start_response)
         handle = self.local if self.local.owns(request.path) else self.gateway
         return handle(request)(environ, start_response)
 
@@ -520,6 +532,7 @@ def banner(config: Config, started_s: float) -> str:
     steps = "\n".join(f"  {line}" for line in walkthrough)
     return (
         f"\nGift plans is running at {url}  (ready in {started_s:.1f}s; Ctrl-C stops it)\n"
+        f"Web client: {url}/   Mail: {url}/_local/mail/view\n"
         f"API docs: {url}/docs   {stripe}\n\nTry it (bash):\n{steps}\n"
     )
 

@@ -1,0 +1,46 @@
+// The HTTP API, with the caller's token. Errors carry the API's own sentence (error.message).
+import { bearerToken } from "./auth.js";
+import { apiUrl } from "./config.js";
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const FALLBACK = {
+  401: "Sign in first: this needs to know who you are.",
+  429: "Too many requests just now. Wait a moment and try again.",
+};
+
+export async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const sent = { accept: "application/json", ...headers };
+  const token = bearerToken();
+  if (token) sent.authorization = `Bearer ${token}`;
+  if (body !== undefined) sent["content-type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(apiUrl(path), {
+      method,
+      headers: sent,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "network", "The service could not be reached. Check your connection and try again.");
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = data?.error ?? {};
+    const message = error.message || data?.message || FALLBACK[response.status]
+      || `The service answered ${response.status}. Try again in a moment.`;
+    throw new ApiError(response.status, error.code || `http_${response.status}`, message);
+  }
+  return data;
+}
+
+export function idempotencyKey() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}

@@ -1,0 +1,30 @@
+// The web client's settings. No build step: edit this file when deploying.
+//
+// apiBase: where the HTTP API answers. "" means the page's own origin (make dev serves both).
+//   Deployed behind CloudFront, set it to the API's URL, e.g.
+//   "https://abc123.execute-api.us-east-1.amazonaws.com", and deploy template.yaml with
+//   WebBaseUrl set to the distribution's https origin so the API's CORS admits this client.
+// plans: what the plan picker shows; keep it equal to the service's PLANS setting
+//   (amounts in minor units, as the API speaks).
+// localSignIn: true only with `make dev`, whose /_local/token stands in for the identity provider.
+export const config = Object.freeze({
+  apiBase: "",
+  localSignIn: true,
+  maxQuantity: 1000,
+  plans: Object.freeze([
+    { id: "connect", name: "Connect", rank: 1, amount: 12000, currency: "usd",
+      features: ["Messaging and video calls", "Shared calendars"] },
+    { id: "pro", name: "Pro", rank: 2, amount: 24000, currency: "usd",
+      features: ["Everything in Connect", "Unlimited history", "Priority support"] },
+    { id: "team", name: "Team", rank: 3, amount: 48000, currency: "usd",
+      features: ["Everything in Pro", "Admin controls", "Single sign-on"] },
+  ]),
+});
+
+export function planById(id) {
+  return config.plans.find((plan) => plan.id === id);
+}
+
+export function apiUrl(path) {
+  return `${config.apiBase.replace(/\/$/, "")}${path}`;
+}

@@ -1,0 +1,84 @@
+// My plan: the caller's entitlement, an upgrade quote, and the upgrade checkout.
+import { api } from "./api.js";
+import { currentUser, onAuthChange } from "./auth.js";
+import { config, planById } from "./config.js";
+import { announce, busy, clearStatus, day, el, money, mountHeader, titleCase } from "./ui.js";
+
+mountHeader();
+const content = document.getElementById("content");
+const SOURCES = { gift: "a gift", claim: "a plan you bought and claimed", subscription: "your subscription" };
+
+function planName(id) {
+  return planById(id)?.name ?? titleCase(id);
+}
+
+async function load() {
+  content.replaceChildren();
+  if (!currentUser()) {
+    content.append(el("p", { class: "prompt" }, "Sign in (at the top of the page) to see your plan."));
+    return;
+  }
+  let entitlement;
+  try {
+    entitlement = await api("/me/entitlement");
+  } catch (error) {
+    announce(error.message, "error");
+    return;
+  }
+  if (!entitlement.active) {
+    content.append(el("p", { id: "no-plan" }, "You have no active plan. ",
+      el("a", { href: "/" }, "See the plans"), "."));
+    return;
+  }
+  content.append(el("section", { class: "entitlement", "aria-labelledby": "current" },
+    el("h2", { id: "current" }, `${planName(entitlement.plan)} plan`),
+    el("dl", { class: "facts" },
+      el("div", {}, el("dt", {}, "From"), el("dd", { id: "source" }, SOURCES[entitlement.source] ?? entitlement.source)),
+      el("div", {}, el("dt", {}, "Until"), el("dd", { id: "term-end" }, day(entitlement.term_end))),
+      el("div", {}, el("dt", {}, "Renews automatically"), el("dd", {}, entitlement.auto_renew ? "Yes" : "No")))));
+  const current = planById(entitlement.plan);
+  const higher = config.plans.filter((p) => current && p.rank > current.rank);
+  if (higher.length) content.append(upgradeForm(higher));
+}
+
+function upgradeForm(higher) {
+  const select = el("select", { id: "target", name: "plan" },
+    higher.map((p) => el("option", { value: p.id }, `${p.name} (${money(p.amount, p.currency)} / year)`)));
+  const quoteButton = el("button", { type: "submit", class: "secondary", id: "quote" }, "Get a quote");
+  const result = el("div", { id: "quote-result" });
+  const form = el("form", { class: "upgrade" },
+    el("h2", {}, "Upgrade"),
+    el("p", { class: "hint" }, "What is left of your plan counts towards the new one."),
+    el("label", { for: "target" }, "Upgrade to"), select, quoteButton, result);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(quoteButton, async () => {
+      const quote = await api("/me/upgrade/quote", { method: "POST", body: { plan: select.value } });
+      showQuote(result, quote);
+      announce(`Upgrading to ${planName(quote.plan)} costs ${money(quote.amount_due, quote.currency)} today.`, "ok");
+    });
+  });
+  select.addEventListener("change", () => result.replaceChildren());
+  return form;
+}
+
+function showQuote(result, quote) {
+  const pay = el("button", { type: "button", class: "primary", id: "upgrade" },
+    `Upgrade and pay ${money(quote.amount_due, quote.currency)}`);
+  pay.addEventListener("click", () => busy(pay, async () => {
+    const checkout = await api("/me/upgrade/checkout", { method: "POST", body: { plan: quote.plan } });
+    announce("Taking you to the payment page…");
+    location.assign(checkout.url);
+  }));
+  result.replaceChildren(
+    el("dl", { class: "facts quote" },
+      el("div", {}, el("dt", {}, `${planName(quote.plan)}, one year`), el("dd", {}, money(quote.target_price, quote.currency))),
+      el("div", {}, el("dt", {}, `Credit for ${quote.remaining_days} of ${quote.term_days} days left`),
+        el("dd", {}, `− ${money(quote.credit, quote.currency)}`)),
+      el("div", { class: "due" }, el("dt", {}, "Due today"), el("dd", { id: "amount-due" }, money(quote.amount_due, quote.currency)))),
+    quote.quote_expires_at ? el("p", { class: "hint" }, `This price holds until ${new Date(quote.quote_expires_at).toUTCString()}.`) : "",
+    pay);
+}
+
+onAuthChange(() => { clearStatus(); load(); });
+load();
