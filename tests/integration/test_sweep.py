@@ -21,6 +21,7 @@ from giftplans.tokens import email_key
 from pynamodb.transactions import TransactWrite
 
 from tests.conftest import TEST_TABLE
+from tests.support import streams
 from tests.support.apigw import FakeContext, load_handler
 from tests.support.factories import paid_purchase
 
@@ -203,6 +204,60 @@ def test_given_due_purchases_when_expiry_night_swept_twice_then_every_transition
     assert (done.due_kind, done.GSI2PK, done.GSI2SK) == (None, None, None)
     assert done.available is None and done.holders is None
     assert entitlement("sub-ann").ended and entitlement("buyer-1").ended
+
+
+def test_given_term_ended_one_second_ago_when_read_before_any_sweep_then_plan_and_seats_read_ended(
+        clock: Any) -> None:
+    from giftplans import entitlements
+
+    pid = paid_purchase(quantity=2)
+    hold(pid, 1, "sub-ann", "ann@example.com")
+    clock.set(datetime(2027, 3, 1, 12, 0, 1, tzinfo=UTC))
+
+    view = purchases.purchase_view(purchase(pid))
+    seat_states = [purchases.seat_view(seat(pid, n), term_ended=True)["state"] for n in (1, 2)]
+
+    assert view["active"] is False and view["days_left"] == 0
+    assert view["seat_counts"] == {**{s: 0 for s in m.SEAT_STATES}, "expired": 2}
+    assert seat_states == ["expired", "expired"]
+    assert not entitlements.is_active(entitlement("sub-ann"), clock.now)
+    assert seat(pid, 1).state == "accepted"  # nothing was written: the reads alone are right
+
+
+def items() -> dict[tuple[str, str], m.Item]:
+    """Every item on the table (a test-only Scan)."""
+    return {(item.PK, item.SK): item for item in m.Item.scan(consistent_read=True)}
+
+
+def stream_of(run: Any) -> list[dict[str, Any]]:
+    """The stream records `run()` causes: one MODIFY per changed item (the sweep writes each at most once)."""
+    before = items()
+    run()
+    after = items()
+    return [streams.record(before[key], item) for key, item in after.items()
+            if key in before and item.serialize() != before[key].serialize()]
+
+
+def test_given_remind_and_expiry_nights_each_swept_twice_then_the_stream_calls_for_each_notice_once() -> None:
+    from giftplans import notices
+
+    pid = paid_purchase(quantity=3)
+    hold(pid, 1, "sub-ann", "ann@example.com")
+    invite(pid, 2, "bob@example.com")
+    nights = (REMIND_30_NIGHT, REMIND_30_NIGHT, REMIND_7_NIGHT, REMIND_7_NIGHT, EXPIRE_NIGHT, EXPIRE_NIGHT)
+
+    records = [record for night in nights
+               for record in stream_of(lambda night=night: sweep.run(night, since=night.date()))]
+
+    sent = [n for r in records for n in notices.notices_for(r) if n.email is not None]
+
+    kinds = sorted((n.kind, n.email.to) for n in sent if n.email)
+    assert kinds == sorted([
+        ("recipient_reminder", "ann@example.com"), ("recipient_reminder", "ann@example.com"),  # 30 and 7
+        ("buyer_reminder", "buyer@example.com"), ("buyer_reminder", "buyer@example.com"),  # seat 3 unassigned
+        ("plan_ended", "ann@example.com"), ("unused_seats", "buyer@example.com"),
+    ])
+    assert len({n.key for n in sent}) == len(sent)
 
 
 def test_given_holder_moved_on_to_another_plan_when_old_purchase_expires_then_new_plan_untouched() -> None:
