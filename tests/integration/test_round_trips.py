@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from giftplans import claims, entitlements, invitations
 from giftplans.http import Caller
-from pynamodb.connection.base import Connection
 
 from tests.support import factories
 from tests.support import gifts as g
+from tests.support.ddb_calls import counting
 
 BUYER = Caller(g.BUYER, g.BUYER_EMAIL, True)
 
 
 @contextmanager
 def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    calls: list[str] = []
-    original: Callable[..., Any] = Connection.dispatch
-
-    def dispatch(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
-        calls.append(operation_name)
-        return original(self, operation_name, operation_kwargs)
-
-    monkeypatch.setattr(Connection, "dispatch", dispatch)
-    yield calls
-    monkeypatch.setattr(Connection, "dispatch", original)
+    """Every DynamoDB request, whichever client sends it (tests/support/ddb_calls.py, as the benchmark)."""
+    with counting() as calls:
+        yield calls.names
 
 
 def test_given_budget_when_each_transition_runs_then_it_costs_its_round_trips(
