@@ -599,6 +599,7 @@ def main(argv: list[str] | None = None) -> int:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # also when started from a shell that ignores SIGINT in the background
     try:
         aws.start()
         from local import template

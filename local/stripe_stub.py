@@ -450,7 +450,9 @@ class StripeEvents:
     def complete(self, session_id: str, payment_status: str = "paid") -> list[dict[str, Any]]:
         session = self._open_session(session_id)
         if payment_status not in ("paid", "unpaid"):
-            raise StripeError(400, "payment_status is 'paid' or 'unpaid'.", param="payment_status")
+            raise StripeError(
+                422, "payment_status is 'paid' or 'unpaid'.", code="invalid_field", param="payment_status"
+            )
         session["status"] = "complete"
         session["payment_status"] = payment_status
         deliveries = []
@@ -466,9 +468,10 @@ class StripeEvents:
         session = self._session(session_id)
         if session["status"] != "complete" or session["payment_status"] == "paid":
             raise StripeError(
-                400,
+                409,
                 "Only a completed, unpaid session has an async payment to settle: "
                 "complete it with payment_status 'unpaid' first.",
+                code="no_pending_payment",
             )
         if succeeded:
             session["payment_status"] = "paid"
@@ -483,7 +486,9 @@ class StripeEvents:
 
     def refund(self, session: dict[str, Any], amount: int | None = None) -> list[dict[str, Any]]:
         if not session.get("payment_intent") or session.get("payment_status") != "paid":
-            raise StripeError(400, "Only a paid payment-mode checkout has a charge to refund.")
+            raise StripeError(
+                409, "Only a paid payment-mode checkout has a charge to refund.", code="not_refundable"
+            )
         total = int(session["amount_total"])
         refunded = total if amount is None else min(int(amount), total)
         charge = {
