@@ -12,7 +12,7 @@ import pytest
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from local.adapter import Gateway, Router, to_response
+from local.adapter import Gateway, NoRoute, Router, to_response
 from local.auth import IamAuthorizer, JwtAuthorizer
 from local.streams import Consumer, StreamDriver, matches
 
@@ -118,7 +118,7 @@ def test_given_known_path_when_wrong_method_then_405_with_allow_header():
 
 def test_given_router_when_trailing_segment_differs_then_no_match():
     router = Router(ROUTES)
-    with pytest.raises(Exception, match="/purchases/x/y"):
+    with pytest.raises(NoRoute):
         router.match("GET", "/purchases/x/y")
 
 
@@ -503,3 +503,39 @@ def test_given_local_signature_when_service_verifies_then_accepted_and_tampering
             verify_signature(payload.encode() + b" ", header, "whsec_local_dev", 300)
     finally:
         clock.reset()
+
+
+# ---- outbox -------------------------------------------------------------------------------------------
+
+
+def test_given_sesv2_simple_messages_when_listed_by_recipient_then_text_and_html_oldest_first():
+    from datetime import UTC, datetime
+
+    from local.mail import Outbox
+
+    outbox = Outbox(lambda: datetime(2026, 3, 1, 12, tzinfo=UTC), lambda d: d.isoformat(), read_moto=False)
+
+    def simple(to: str, subject: str) -> dict[str, Any]:
+        return {
+            "Destination": {"ToAddresses": [to]},
+            "Content": {
+                "Simple": {
+                    "Subject": {"Data": subject},
+                    "Body": {"Text": {"Data": "t"}, "Html": {"Data": "<p>h</p>"}},
+                }
+            },
+        }
+
+    outbox._from_sesv2(simple("a@example.com", "first"), "m1")
+    outbox._from_sesv2(simple("b@example.com", "other"), "m2")
+    outbox._from_sesv2(simple("A@example.com", "second"), "m3")
+    messages = outbox.messages("a@example.com")
+    assert [m["subject"] for m in messages] == ["first", "second"]
+    assert messages[0] == {
+        "to": ["a@example.com"],
+        "subject": "first",
+        "text": "t",
+        "html": "<p>h</p>",
+        "sent_at": "2026-03-01T12:00:00+00:00",
+    }
+    assert len(outbox.messages()) == 3
