@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.local.test_dev_server import Server, server  # noqa: F401 - the module-scoped fixture
 
@@ -89,6 +90,18 @@ def sign_in(page: Page, email: str) -> None:
     expect(page.locator("header .who")).to_contain_text(f"Signed in as {email} (verified)")
 
 
+def click_and_land(page: Page, selector: str, address: str) -> None:
+    """Click, then wait to arrive at `address`; if the page stays, fail with what it says."""
+    page.click(selector)
+    try:
+        page.wait_for_url(re.compile(address))
+    except PlaywrightTimeout:
+        said = page.locator("#status").inner_text() if page.locator("#status").count() else page.content()
+        pytest.fail(
+            f"clicking {selector} on {page.url} did not lead to {address}; the page says: {said[:500]}"
+        )
+
+
 def seat_states(page: Page) -> dict[str, str]:
     rows = page.locator("table.seats tbody tr")
     return {
@@ -122,13 +135,11 @@ def test_given_buyer_in_browser_when_buying_inviting_accepting_revoking_claiming
     page.check("#for-others")
     page.fill("#quantity", "3")
     expect(page.locator("#total")).to_contain_text(f"3 {TIMES} $240.00 = $720.00")
-    page.click("#buy")
-    page.wait_for_url(re.compile(r"/_local/pay/"))
+    click_and_land(page, "#buy", r"/_local/pay/")
     shoot(page, "pay")
-    page.click("#pay")
+    click_and_land(page, "#pay", r"/billing")
 
     # Billing and Purchases: the purchase, its term, three available seats.
-    page.wait_for_url(re.compile(r"/billing"))
     purchase = page.locator("section.purchase").first
     expect(purchase.locator("h2")).to_have_text(f"Pro {TIMES} 3")
     expect(purchase.locator("table.seats tbody tr[data-state='available']")).to_have_count(3)
