@@ -40,6 +40,9 @@ def create_table() -> None:
 def aws() -> Iterator[None]:
     from moto import mock_aws
 
+    from local.moto_speedups import apply as one_table_copy_per_transaction
+
+    one_table_copy_per_transaction()
     with mock_aws():
         import boto3
 

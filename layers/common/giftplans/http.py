@@ -108,3 +108,24 @@ def support_identity(app: APIGatewayHttpResolver) -> str:
     if not arn:
         raise Forbidden("The support API is for the support team's IAM identities only.", code="support_only")
     return str(arn)
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request (bad JSON, missing body, bad cursor).",
+    401: "No identity: sign in first.",
+    403: "Not allowed.",
+    404: "Not found, or not yours.",
+    409: "The resource's state does not allow this.",
+    410: "Gone.",
+    413: "Too large.",
+    422: "A field is not valid.",
+    429: "Too many requests; try again later.",
+    503: "A dependency is busy; nothing was changed, retry.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, Any]:
+    """OpenAPI `responses=` entries for a route's error statuses, all in the SPEC error shape."""
+    return {status: {"description": ERROR_DESCRIPTIONS.get(status, "Error."),
+                     "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+            for status in statuses}

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from pynamodb.transactions import TransactWrite
 
-from giftplans import clock, money, terms
+from giftplans import clock, money, stripe_gateway, terms
 from giftplans.store import models as m
 from giftplans.store.tx import Cancelled, dynamodb_errors, transact
 
@@ -184,3 +185,171 @@ def _move_status(purchase: m.Purchase, status: PurchaseStatus, at: datetime) -> 
         tx.save(_audit(purchase.purchase_id, at, f"purchase.{status}", "stripe"))
 
     transact(build)
+
+
+# ---- checkout: starting a purchase --------------------------------------------------------------------
+
+def start_gift_checkout(buyer: stripe_gateway.Buyer, plan_name: str, quantity: int,
+                        client_key: str | None = None) -> tuple[str, str]:
+    """Rule 1: a Stripe Checkout for `quantity` plans "For Others"; returns (session_id, url).
+
+    `client_key` is the client's Idempotency-Key header, if it sent one (see
+    `stripe_gateway.gift_checkout_idempotency_key` for what makes two calls "the same").
+    """
+    from giftplans.errors import Invalid
+    from giftplans.settings import get as settings
+
+    conf = settings()
+    plan = conf.plan(plan_name)
+    if plan is None:
+        names = ", ".join(sorted(conf.plans))
+        raise Invalid(f"There is no plan called '{plan_name}'; choose one of: {names}.", code="unknown_plan")
+    if not 1 <= quantity <= conf.max_quantity:
+        raise Invalid(f"The quantity must be between 1 and {conf.max_quantity}.", code="invalid_quantity")
+    key = stripe_gateway.gift_checkout_idempotency_key(buyer.sub, plan.name, quantity, client_key)
+    return stripe_gateway.create_gift_checkout(buyer, plan, quantity, key)
+
+
+# ---- reads for the Billing page -----------------------------------------------------------------------
+
+LIVE_STATES = ("available", "invited", "accepted", "claimed")  # what the term's end folds into `expired`
+NOT_FOUND = "There is no purchase with this id on your account."
+BAD_CURSOR = "The cursor is not one this API gave out; start again without it."
+CURSOR_KEYS = frozenset({"PK", "SK", "GSI1PK", "GSI1SK"})
+
+
+def _term_ended(term_end: str, now: datetime) -> bool:
+    return not terms.is_active(clock.parse_iso(term_end), now)
+
+
+def seat_counts_view(counts: dict[str, int], term_ended: bool) -> dict[str, int]:
+    """Counts by state; past term_end every live seat counts as expired (rule 9), whatever the sweep did."""
+    out = {state: int(counts.get(state, 0) or 0) for state in m.SEAT_STATES}
+    if term_ended:
+        for state in LIVE_STATES:
+            out["expired"] += out[state]
+            out[state] = 0
+    return out
+
+
+def purchase_view(purchase: m.Purchase, now: datetime | None = None) -> dict[str, object]:
+    """The SPEC purchase JSON. Works on a full item and on the GSI1 projection."""
+    now = now or clock.now()
+    ended = _term_ended(purchase.term_end, now)
+    counts = purchase.seat_counts.as_dict() if purchase.seat_counts is not None else {}
+    return {
+        "purchase_id": purchase.purchase_id,
+        "plan": purchase.plan,
+        "quantity": int(purchase.quantity),
+        "status": purchase.status,
+        "currency": purchase.currency,
+        "amount_total": int(purchase.amount_total),
+        "amount_subtotal": int(purchase.amount_subtotal),
+        "term_start": purchase.term_start,
+        "term_end": purchase.term_end,
+        "days_left": terms.days_left(clock.parse_iso(purchase.term_end), now),
+        "active": purchase.status == PAID and not ended,
+        "seat_counts": seat_counts_view(counts, ended),
+        "frozen": bool(purchase.frozen),
+        "created_at": purchase.created_at,
+    }
+
+
+def seat_view(seat: m.Seat, term_ended: bool) -> dict[str, object]:
+    """The SPEC seat JSON; the state is what a reader must see (rule 9), not only what is stored."""
+    from giftplans.seats import effective_state
+
+    delivery = seat.delivery
+    if delivery == "complained":  # rule 12: a complaint is shown like a bounce
+        delivery = "bounced"
+    return {
+        "seat_id": seat.seat_id,
+        "state": effective_state(seat.state, term_ended).value,
+        "recipient_email": seat.recipient_email,
+        "invited_at": seat.invited_at,
+        "accepted_at": seat.accepted_at,
+        "delivery": delivery,
+        "resend_count": int(seat.resend_count or 0),
+    }
+
+
+def event_view(event: m.AuditEvent) -> dict[str, object]:
+    return {"at": event.at, "kind": event.kind, "actor": event.actor, "seat_ids": event.seat_ids or [],
+            "detail": event.detail.as_dict() if event.detail is not None else {}}
+
+
+def encode_cursor(last_key: dict[str, object] | None) -> str | None:
+    if not last_key:
+        return None
+    text = json.dumps(last_key, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, buyer_id: str) -> dict[str, object] | None:
+    """The LastEvaluatedKey behind an opaque cursor; `BadRequest` (invalid_cursor) for anything else."""
+    from giftplans.errors import BadRequest
+
+    if cursor is None or cursor == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except ValueError:
+        raise BadRequest(BAD_CURSOR, code="invalid_cursor") from None
+    well_formed = (isinstance(key, dict) and set(key) == CURSOR_KEYS
+                   and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+                           for v in key.values()))
+    if not well_formed or key["GSI1PK"]["S"] != m.buyer_gsi(buyer_id):
+        raise BadRequest(BAD_CURSOR, code="invalid_cursor")
+    return key
+
+
+def list_for_buyer(buyer_id: str, limit: int = 20, cursor: str | None = None) -> dict[str, object]:
+    """`GET /purchases`: the buyer's purchases, newest first, one page of `limit`; `next_cursor` or None."""
+    start = decode_cursor(cursor, buyer_id)
+    now = clock.now()
+    with dynamodb_errors():
+        results = m.Item.buyer_index.query(m.buyer_gsi(buyer_id), scan_index_forward=False, limit=limit,
+                                           page_size=limit, last_evaluated_key=start)
+        page = [purchase_view(item, now) for item in results if isinstance(item, m.Purchase)]
+        last_key = results.last_evaluated_key
+    return {"purchases": page, "next_cursor": encode_cursor(last_key)}
+
+
+def _owned(purchase: m.Purchase | None, buyer_id: str) -> m.Purchase:
+    from giftplans.errors import NotFound
+
+    if purchase is None or purchase.buyer_id != buyer_id:
+        raise NotFound(NOT_FOUND, code="purchase_not_found")
+    return purchase
+
+
+def detail_for_buyer(buyer_id: str, purchase_id: str, include_events: bool = False) -> dict[str, object]:
+    """`GET /purchases/{id}`: the purchase and every seat, from one Query (SK >= PURCHASE).
+
+    The purchase item sorts first (`PURCHASE` < `SEAT#...`); audit events (`EVENT#...`)
+    sort before it and are read only when asked for.
+    """
+    from giftplans.errors import NotFound
+
+    if not purchase_id.startswith("pur_") or len(purchase_id) > 64:
+        raise NotFound(NOT_FOUND, code="purchase_not_found")
+    pk = m.purchase_pk(purchase_id)
+    purchase: m.Purchase | None = None
+    seats: list[m.Seat] = []
+    with dynamodb_errors():
+        for item in m.Item.query(pk, m.Item.SK >= m.PURCHASE_SK, consistent_read=True):
+            if isinstance(item, m.Purchase):
+                purchase = item
+            elif isinstance(item, m.Seat):
+                seats.append(item)
+    owned = _owned(purchase, buyer_id)
+    now = clock.now()
+    ended = _term_ended(owned.term_end, now)
+    body: dict[str, object] = {"purchase": purchase_view(owned, now),
+                               "seats": [seat_view(seat, ended) for seat in seats]}
+    if include_events:
+        with dynamodb_errors():
+            events = m.Item.query(pk, m.Item.SK.startswith("EVENT#"), consistent_read=True)
+            body["events"] = [event_view(e) for e in events if isinstance(e, m.AuditEvent)]
+    return body

@@ -1,0 +1,34 @@
+"""GET /purchases and GET /purchases/{purchase_id}: the Billing and Purchases page's reads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from giftplans import purchases
+from giftplans.http import caller, error_responses
+from giftplans.schemas import PurchaseDetailOut, PurchaseListOut
+
+router = APIGatewayHttpRouter()
+
+
+@router.get("/purchases", summary="The buyer's purchases, newest first", tags=["purchases"],
+            responses=error_responses(400, 401, 422, 429, 503))
+def list_purchases(
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+    cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page.")] = None,
+) -> PurchaseListOut:
+    me = caller(router)  # type: ignore[arg-type]
+    return PurchaseListOut.model_validate(purchases.list_for_buyer(me.sub, limit, cursor))
+
+
+@router.get("/purchases/<purchase_id>", summary="A purchase, its term and every seat", tags=["purchases"],
+            responses=error_responses(400, 401, 404, 422, 429, 503))
+def get_purchase(
+    purchase_id: Annotated[str, Path(max_length=64)],
+    include: Annotated[Literal["events"] | None, Query(description="`events` adds the audit trail.")] = None,
+) -> PurchaseDetailOut:
+    me = caller(router)  # type: ignore[arg-type]
+    body: dict[str, Any] = purchases.detail_for_buyer(me.sub, purchase_id, include_events=include == "events")
+    return PurchaseDetailOut.model_validate(body)

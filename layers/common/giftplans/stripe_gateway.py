@@ -1,0 +1,243 @@
+"""The only module that talks to Stripe.
+
+`stripe` is imported inside the functions that need it, never at module top: most
+functions never call Stripe and should not pay for the import on a cold start.
+
+- The API key comes from `giftplans.secrets` (SSM SecureString when deployed).
+- `STRIPE_API_BASE`, when set, points the client at another Stripe (the local stand-in
+  of `make dev`, a stub in tests).
+- Stripe failures become domain errors: a refusal (bad request, auth, card, idempotency
+  clash) is a `PaymentProviderError` (502); a network failure, rate limit or Stripe
+  5xx is `UpstreamUnavailable` (503) and the client may retry.
+
+Idempotency key of a gift checkout (`gift_checkout_idempotency_key`): SHA-256 over the
+buyer's sub, the plan, the quantity and a *scope*. The scope is the client's
+`Idempotency-Key` header when it sends one (the client decides what "the same
+request" is); otherwise the current UTC minute, so a double click or an automatic
+retry within the minute gets the same Checkout Session back, and a deliberate new
+purchase a minute later gets a new one. Stripe keeps keys for 24 hours.
+
+Webhook signatures are checked here too (`verify_webhook`), with the service's clock
+rather than `time.time()`: the local test clock moves time, and Stripe's own
+`WebhookSignature.verify_header` reads the system clock (and only rejects old
+timestamps, not ones from the future).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from typing import TYPE_CHECKING, Any, Protocol
+
+from giftplans import clock, secrets
+from giftplans.errors import PaymentProviderError, UpstreamUnavailable
+
+if TYPE_CHECKING:
+    import stripe as stripe_module
+
+    from giftplans.settings import Plan
+
+SIGNATURE_SCHEME = "v1"
+DEFAULT_TOLERANCE_S = 300
+UNAVAILABLE = "The payment provider is not answering right now; nothing was charged. Please try again in a moment."
+REFUSED = "The payment provider refused to start the checkout; nothing was charged."
+
+
+class Buyer(Protocol):
+    """What a checkout needs to know about the caller (`giftplans.http.Caller` fits)."""
+
+    sub: str
+    email: str | None
+
+
+class SignatureError(Exception):
+    """The webhook's Stripe-Signature header is missing, malformed, wrong or stale."""
+
+
+# ---- the client ---------------------------------------------------------------------------------------
+
+def client() -> stripe_module.StripeClient:
+    import stripe
+
+    base = os.environ.get("STRIPE_API_BASE")
+    return stripe.StripeClient(
+        secrets.get("STRIPE_API_KEY"),
+        base_addresses={"api": base.rstrip("/")} if base else None,
+        max_network_retries=2,
+    )
+
+
+def _translate(error: Exception) -> Exception:
+    """A Stripe exception as the domain error the caller should see."""
+    import stripe
+
+    if isinstance(error, (stripe.APIConnectionError, stripe.RateLimitError)):
+        return UpstreamUnavailable(UNAVAILABLE, code="payment_provider_unavailable")
+    if isinstance(error, stripe.StripeError) and (error.http_status or 0) >= 500:
+        return UpstreamUnavailable(UNAVAILABLE, code="payment_provider_unavailable")
+    return PaymentProviderError(REFUSED)
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    import stripe
+
+    try:
+        return fn(*args, **kwargs)
+    except stripe.StripeError as error:
+        raise _translate(error) from error
+
+
+# ---- gift checkout ------------------------------------------------------------------------------------
+
+def gift_checkout_idempotency_key(buyer_sub: str, plan: str, quantity: int, scope: str | None) -> str:
+    """Deterministic: the same buyer, plan, quantity and scope always give the same key (see module doc)."""
+    scope = scope.strip() if scope and scope.strip() else clock.now().strftime("%Y-%m-%dT%H:%MZ")
+    material = json.dumps(["gift-checkout", buyer_sub, plan, quantity, scope[:200]])
+    return "gift-" + hashlib.sha256(material.encode()).hexdigest()
+
+
+def create_gift_checkout(buyer: Buyer, plan: Plan, quantity: int, idempotency_key: str) -> tuple[str, str]:
+    """A Stripe Checkout Session (payment mode, one line item) for `quantity` plans "For Others"."""
+    from giftplans.settings import get as settings
+
+    conf = settings()
+    metadata = {"kind": "gift", "buyer_id": buyer.sub, "buyer_email": buyer.email or "", "plan": plan.name,
+                "quantity": str(quantity)}
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [{"price": plan.price_id, "quantity": quantity}],
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata},
+        "client_reference_id": buyer.sub,
+        "success_url": conf.checkout_success_url,
+        "cancel_url": conf.checkout_cancel_url,
+    }
+    if buyer.email:
+        params["customer_email"] = buyer.email
+    session = _call(client().v1.checkout.sessions.create, params=params,
+                    options={"idempotency_key": idempotency_key})
+    data = session.to_dict()
+    if not data.get("id") or not data.get("url"):
+        raise PaymentProviderError("The payment provider did not return a checkout page.")
+    return str(data["id"]), str(data["url"])
+
+
+# ---- webhooks -----------------------------------------------------------------------------------------
+
+def _signature(secret: str, timestamp: int, payload: bytes) -> str:
+    signed = str(timestamp).encode() + b"." + payload
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def sign_webhook(payload: bytes, secret: str, timestamp: int) -> str:
+    """A Stripe-Signature header for `payload` (the local Stripe stand-in and tests sign with it)."""
+    return f"t={timestamp},{SIGNATURE_SCHEME}={_signature(secret, timestamp, payload)}"
+
+
+def verify_signature(payload: bytes, sig_header: str | None, secret: str, tolerance: int) -> None:
+    """Stripe's scheme: HMAC-SHA256 of `<t>.<body>` against every v1 value; |now - t| <= tolerance."""
+    if not sig_header:
+        raise SignatureError("The Stripe-Signature header is missing.")
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in sig_header.split(","):
+        key, sep, value = part.strip().partition("=")
+        if not sep:
+            continue
+        if key == "t":
+            try:
+                timestamp = int(value)
+            except ValueError:
+                raise SignatureError("The Stripe-Signature header has a malformed timestamp.") from None
+        elif key == SIGNATURE_SCHEME:
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        raise SignatureError("The Stripe-Signature header has no timestamp or no v1 signature.")
+    expected = _signature(secret, timestamp, payload)
+    if not any(hmac.compare_digest(expected.encode(), c.encode()) for c in candidates):
+        raise SignatureError("The Stripe-Signature does not match this payload.")
+    if abs(clock.epoch(clock.now()) - timestamp) > tolerance:
+        raise SignatureError("The Stripe-Signature timestamp is outside the tolerance window.")
+
+
+def verify_webhook(payload: bytes, sig_header: str | None) -> dict[str, Any]:
+    """The verified event as a plain dict; `SignatureError` when the signature is bad or stale.
+
+    Raises `ValueError` when the verified payload is not a JSON object.
+    """
+    from giftplans.settings import get as settings
+
+    secret = secrets.get("STRIPE_WEBHOOK_SECRET")
+    verify_signature(payload, sig_header, secret, settings().stripe_webhook_tolerance_s or DEFAULT_TOLERANCE_S)
+    event = json.loads(payload.decode("utf-8"))
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        raise ValueError("a Stripe event is a JSON object with a type")
+    return event
+
+
+# ---- room for other capabilities (upgrades: create_upgrade_checkout, create_coupon) ------------------
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of a Stripe object (a StripeObject is not a dict: no `.get`)."""
+    try:
+        return obj[name]
+    except (KeyError, TypeError):
+        return None
+
+
+def create_coupon(*, amount_off: int, currency: str, redeem_by: int, name: str, metadata: dict[str, str],
+                  idempotency_key: str) -> str:
+    """A one-time coupon worth `amount_off` (an upgrade's credit): once, one redemption; returns its id."""
+    params: dict[str, Any] = {"amount_off": amount_off, "currency": currency, "duration": "once",
+                              "max_redemptions": 1, "redeem_by": redeem_by, "name": name[:40],
+                              "metadata": metadata}
+    coupon = _call(client().v1.coupons.create, params=params, options={"idempotency_key": idempotency_key})
+    if not _field(coupon, "id"):
+        raise PaymentProviderError("The payment provider did not return the upgrade's credit.")
+    return str(_field(coupon, "id"))
+
+
+def create_upgrade_checkout(*, account_id: str, email: str | None, price_id: str, coupon_id: str | None,
+                            metadata: dict[str, str], expires_at: int, idempotency_key: str) -> tuple[str, str]:
+    """A Stripe Checkout Session (subscription mode) for the target plan's yearly price, minus the coupon.
+
+    `subscription_data.metadata.account_id` lets `customer.subscription.*` events name the
+    account even before the session's own completion event arrives.
+    """
+    from giftplans.settings import get as settings
+
+    conf = settings()
+    params: dict[str, Any] = {
+        "mode": "subscription",
+        "line_items": [{"price": price_id, "quantity": 1}],
+        "metadata": metadata,
+        "subscription_data": {"metadata": {"account_id": account_id, "kind": "upgrade",
+                                           "purchase_id": metadata.get("purchase_id", ""),
+                                           "seat_id": metadata.get("seat_id", "")}},
+        "client_reference_id": account_id,
+        "success_url": conf.checkout_success_url,
+        "cancel_url": conf.checkout_cancel_url,
+        "expires_at": expires_at,
+    }
+    if coupon_id:
+        params["discounts"] = [{"coupon": coupon_id}]
+    if email:
+        params["customer_email"] = email
+    session = _call(client().v1.checkout.sessions.create, params=params,
+                    options={"idempotency_key": idempotency_key})
+    session_id, url = _field(session, "id"), _field(session, "url")
+    if not session_id or not url:
+        raise PaymentProviderError("The payment provider did not return a checkout page.")
+    return str(session_id), str(url)
+
+
+def charge_payment_intent(charge_id: str) -> str | None:
+    """The payment intent of a charge (a dispute may name only its charge)."""
+    charge = _call(client().v1.charges.retrieve, charge_id)
+    intent = _field(charge, "payment_intent")
+    if intent is not None and not isinstance(intent, str):
+        intent = _field(intent, "id")
+    return str(intent) if intent else None

@@ -1,0 +1,322 @@
+"""POST /webhooks/stripe: signature first, then fulfilment that is idempotent, order-free and crash-safe."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import boto3
+import pytest
+from giftplans import purchases
+from giftplans.store import models as m
+
+from tests.conftest import TEST_TABLE
+from tests.support import stripe_events as se
+from tests.support.apigw import call
+
+pytestmark = pytest.mark.usefixtures("aws", "clock")
+
+
+def table_count() -> int:
+    client = boto3.client("dynamodb")
+    total, kwargs = 0, {"TableName": TEST_TABLE, "Select": "COUNT"}
+    while True:
+        page = client.scan(**kwargs)
+        total += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return total
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def deliver(evt: dict[str, Any], **kwargs: Any) -> tuple[int, Any]:
+    return call("stripe_webhook", se.webhook_request(evt, **kwargs))
+
+
+def seats_of(purchase_id: str) -> list[m.Seat]:
+    return [i for i in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"), consistent_read=True)
+            if isinstance(i, m.Seat)]
+
+
+def stored(evt: dict[str, Any]) -> m.Purchase:
+    purchase = purchases.load(purchases.purchase_id_for(evt["data"]["object"]["id"]))
+    assert purchase is not None
+    return purchase
+
+
+# ---- signature ----------------------------------------------------------------------------------------
+
+def test_given_wrong_secret_when_delivered_then_400_and_nothing_written() -> None:
+    evt = se.checkout_completed()
+    status, body = deliver(evt, secret="whsec_someone_else")
+    assert status == 400
+    assert body["error"]["code"] == "invalid_signature"
+    assert table_count() == 0
+
+
+def test_given_tampered_body_when_delivered_then_400_and_nothing_written() -> None:
+    evt = se.checkout_completed(quantity=2)
+    header = se.sign(se.body(evt))
+    evt["data"]["object"]["metadata"]["quantity"] = "200"
+    status, _ = deliver(evt, signature=header)
+    assert status == 400
+    assert table_count() == 0
+
+
+def test_given_timestamp_older_than_five_minutes_when_delivered_then_400_and_nothing_written(clock: Any) -> None:
+    evt = se.checkout_completed()
+    stale = int(clock.now.timestamp()) - 301
+    status, body = deliver(evt, t=stale)
+    assert status == 400
+    assert body["error"]["code"] == "invalid_signature"
+    assert table_count() == 0
+
+
+def test_given_signed_within_tolerance_by_the_moved_clock_when_delivered_then_200(clock: Any) -> None:
+    clock.advance(days=400)  # far from the system clock: the check must follow the service's clock
+    evt = se.checkout_completed(quantity=1)
+    status, _ = deliver(evt, t=int(clock.now.timestamp()) - 299)
+    assert status == 200
+    assert stored(evt).status == "paid"
+
+
+@pytest.mark.parametrize("header", [None, "", "garbage", "t=abc,v1=00", "v1=deadbeef", "t=1772366400"])
+def test_given_missing_or_malformed_signature_when_delivered_then_400_and_nothing_written(header: str | None) -> None:
+    status, body = deliver(se.checkout_completed(), signature=header)
+    assert status == 400
+    assert set(body["error"]) >= {"code", "message"}
+    assert table_count() == 0
+
+
+def test_given_one_of_several_v1_signatures_matches_when_delivered_then_200() -> None:
+    evt = se.checkout_completed(quantity=1)
+    good = se.sign(se.body(evt))
+    t, v1 = good.split(",")
+    status, _ = deliver(evt, signature=f"{t},v1={'0' * 64},{v1},v0=legacy")
+    assert status == 200
+
+
+def test_given_signed_body_that_is_not_json_when_delivered_then_400() -> None:
+    status, body = deliver(None, payload=b"not json at all")
+    assert status == 400
+    assert body["error"]["code"] == "malformed_json"
+    assert table_count() == 0
+
+
+def test_given_body_over_256_kb_when_delivered_then_413() -> None:
+    status, body = deliver(None, payload=b"{" + b" " * (256 * 1024) + b"}")
+    assert status == 413
+    assert body["error"]["code"] == "payload_too_large"
+
+
+def test_given_base64_encoded_body_when_delivered_then_verified_on_the_decoded_bytes() -> None:
+    evt = se.checkout_completed(quantity=1)
+    raw = se.body(evt)
+    request = se.webhook_request(payload=raw)
+    request["body"] = base64.b64encode(raw).decode()
+    request["isBase64Encoded"] = True
+    status, _ = call("stripe_webhook", request)
+    assert status == 200
+    assert stored(evt).status == "paid"
+
+
+# ---- fulfilment ---------------------------------------------------------------------------------------
+
+def test_given_paid_checkout_when_completed_then_purchase_paid_with_quantity_available_seats(clock: Any) -> None:
+    evt = se.checkout_completed(quantity=3, unit_amount=24000, discount=3000, tax=500)
+    status, body = deliver(evt)
+    assert status == 200
+    assert body["received"] is True
+    purchase = stored(evt)
+    assert (purchase.status, purchase.quantity, purchase.plan) == ("paid", 3, "pro")
+    assert purchase.amount_subtotal == 72000 - 3000  # after discounts, before tax
+    assert purchase.amount_total == 72000 - 3000 + 500
+    assert purchase.term_start == "2026-03-01T12:00:00Z"
+    assert purchase.term_end == "2027-03-01T12:00:00Z"
+    assert purchase.seat_counts.as_dict()["available"] == 3
+    seats = seats_of(purchase.purchase_id)
+    assert [s.state for s in seats] == ["available"] * 3
+    assert sorted(int(s.seat_value) for s in seats) == [23000, 23000, 23000]
+
+
+def test_given_term_start_when_event_created_earlier_then_term_starts_at_event_created(clock: Any) -> None:
+    created = int(clock.now.timestamp()) - 3600
+    evt = se.checkout_completed(quantity=1, created=created)
+    deliver(evt)
+    assert stored(evt).term_start == "2026-03-01T11:00:00Z"
+
+
+def test_given_same_event_delivered_five_times_then_one_purchase_with_n_seats() -> None:
+    evt = se.checkout_completed(quantity=4)
+    results = [deliver(evt) for _ in range(5)]
+    assert [status for status, _ in results] == [200] * 5
+    purchase = stored(evt)
+    assert len(seats_of(purchase.purchase_id)) == 4
+    assert purchase.seat_counts.as_dict()["available"] == 4
+    profile = m.Profile.get(m.account_pk("buyer-1"), m.PROFILE_SK)
+    assert profile.plans_bought == 4  # counted once
+    assert len(list(m.Item.buyer_index.query(m.buyer_gsi("buyer-1")))) == 1
+
+
+def test_given_unpaid_completion_when_delivered_then_pending_payment_with_seats() -> None:
+    evt = se.checkout_completed(payment_status="unpaid", quantity=2)
+    deliver(evt)
+    purchase = stored(evt)
+    assert purchase.status == "pending_payment"
+    assert len(seats_of(purchase.purchase_id)) == 2
+
+
+def test_given_pending_purchase_when_async_succeeded_then_paid() -> None:
+    completed = se.checkout_completed(payment_status="unpaid", quantity=2)
+    deliver(completed)
+    status, _ = deliver(se.async_succeeded(completed["data"]["object"]))
+    assert status == 200
+    assert stored(completed).status == "paid"
+
+
+def test_given_async_succeeded_arrives_before_completed_then_ends_paid(clock: Any) -> None:
+    completed = se.checkout_completed(payment_status="unpaid", quantity=2)
+    succeeded = se.async_succeeded(completed["data"]["object"])
+    assert deliver(succeeded)[0] == 200
+    assert deliver(completed)[0] == 200
+    purchase = stored(completed)
+    assert purchase.status == "paid"
+    assert len(seats_of(purchase.purchase_id)) == 2
+    assert m.Profile.get(m.account_pk("buyer-1"), m.PROFILE_SK).plans_bought == 2
+
+
+def test_given_pending_purchase_when_async_failed_then_payment_failed_and_completed_replay_changes_nothing() -> None:
+    completed = se.checkout_completed(payment_status="unpaid", quantity=1)
+    deliver(completed)
+    deliver(se.async_failed(completed["data"]["object"]))
+    assert stored(completed).status == "payment_failed"
+    deliver(completed)
+    assert stored(completed).status == "payment_failed"
+
+
+def test_given_no_payment_required_when_completed_then_paid() -> None:
+    evt = se.checkout_completed(payment_status="no_payment_required", quantity=1, discount=24000)
+    deliver(evt)
+    purchase = stored(evt)
+    assert purchase.status == "paid"
+    assert purchase.amount_subtotal == 0
+
+
+def test_given_failure_after_some_seat_chunks_when_stripe_retries_then_exactly_n_seats(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    quantity = 250  # chunks: 96 with the purchase, then 99, then 55
+    evt = se.checkout_completed(quantity=quantity)
+    real = purchases.transact
+    calls = {"n": 0}
+
+    def flaky(build: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("Lambda died mid-fulfilment")
+        real(build, **kwargs)
+
+    monkeypatch.setattr(purchases, "transact", flaky)
+    with pytest.raises(RuntimeError):
+        deliver(evt)  # an unexpected crash is re-raised: API Gateway answers 500 and Stripe retries
+    partial = stored(evt)
+    assert len(seats_of(partial.purchase_id)) == 96 + 99
+    monkeypatch.setattr(purchases, "transact", real)
+
+    status, _ = deliver(evt)
+    assert status == 200
+    purchase = stored(evt)
+    seats = seats_of(purchase.purchase_id)
+    assert len(seats) == quantity
+    assert sorted(s.seat_id for s in seats) == [f"{n:04d}" for n in range(1, quantity + 1)]
+    assert purchase.seat_counts.as_dict()["available"] == quantity
+    assert set(purchase.available) == set(range(1, quantity + 1))
+    assert purchase.seats_written == quantity
+    assert sum(int(s.seat_value) for s in seats) == purchase.amount_subtotal
+
+
+def test_given_1000_seat_purchase_when_completed_then_1000_seats_and_counts() -> None:
+    evt = se.checkout_completed(quantity=1000, unit_amount=12000, plan="connect", discount=7)
+    status, _ = deliver(evt)
+    assert status == 200
+    purchase = stored(evt)
+    seats = seats_of(purchase.purchase_id)
+    assert len(seats) == 1000
+    assert len({s.seat_id for s in seats}) == 1000
+    assert purchase.seat_counts.as_dict() == {"available": 1000, "invited": 0, "accepted": 0, "claimed": 0,
+                                              "upgraded": 0, "expired": 0, "cancelled": 0}
+    assert sum(int(s.seat_value) for s in seats) == 12000 * 1000 - 7
+
+
+def test_given_dynamodb_busy_when_delivered_then_503_so_stripe_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    from giftplans.errors import UpstreamUnavailable
+
+    def busy(*_: Any, **__: Any) -> None:
+        raise UpstreamUnavailable("busy")
+
+    monkeypatch.setattr(purchases, "transact", busy)
+    status, body = deliver(se.checkout_completed(quantity=1))
+    assert status == 503
+    assert body["error"]["code"] == "temporarily_unavailable"
+
+
+# ---- events that are not ours -------------------------------------------------------------------------
+
+UNRELATED = [
+    "account", "balance", "coupon", "customer", "invoice", "payment_intent", "payment_method", "payout", "plan",
+    "price", "product", "promotion_code", "quote", "refund", "setup_intent", "source", "tax_rate", "topup",
+    "transfer", "file",
+]
+
+
+@pytest.mark.parametrize("resource", UNRELATED)
+def test_given_unrelated_event_type_when_delivered_then_200_and_nothing_written(resource: str) -> None:
+    obj = se.resource(resource)
+    evt = se.event(f"{resource}.updated", obj)
+    status, body = deliver(evt)
+    assert status == 200
+    assert body == {"received": True, "result": "ignored"}
+    assert table_count() == 0
+
+
+@pytest.mark.parametrize("change", [
+    {"metadata": {}},
+    {"metadata": {"kind": "gift", "buyer_id": "b", "buyer_email": "b@example.com", "plan": "platinum",
+                  "quantity": "2"}},
+    {"metadata": {"kind": "gift", "buyer_id": "b", "buyer_email": "b@example.com", "plan": "pro",
+                  "quantity": "0"}},
+    {"metadata": {"kind": "gift", "buyer_id": "b", "buyer_email": "b@example.com", "plan": "pro",
+                  "quantity": "lots"}},
+    {"metadata": {"kind": "gift", "buyer_email": "b@example.com", "plan": "pro", "quantity": "2"},
+     "client_reference_id": None},
+    {"mode": "subscription"},
+    {"metadata": {"kind": "something_else"}},
+], ids=["no-metadata", "unknown-plan", "zero-quantity", "word-quantity", "no-buyer", "subscription-mode",
+        "other-kind"])
+def test_given_checkout_session_that_is_not_a_gift_we_can_fulfil_when_completed_then_200_ignored(
+        change: dict[str, Any]) -> None:
+    evt = se.checkout_completed(**change)
+    status, body = deliver(evt)
+    assert status == 200
+    assert body["result"] == "ignored"
+    assert table_count() == 0
+
+
+def test_given_fixture_session_as_stripe_sends_it_when_completed_then_ignored() -> None:
+    evt = se.event("checkout.session.completed", se.resource("checkout.session"))
+    status, body = deliver(evt)
+    assert (status, body["result"]) == (200, "ignored")
+    assert table_count() == 0
+
+
+def test_given_registered_handler_when_event_delivered_then_it_runs() -> None:
+    from giftplans import webhooks
+
+    seen: list[str] = []
+    webhooks.HANDLERS["test.custom"] = lambda e: seen.append(e["id"]) or "custom"
+    try:
+        evt = se.event("test.custom", {"object": "thing"})
+        status, body = deliver(evt)
+    finally:
+        del webhooks.HANDLERS["test.custom"]
+    assert (status, body["result"], seen) == (200, "custom", [evt["id"]])
+    assert json.loads(json.dumps(body))["received"] is True
