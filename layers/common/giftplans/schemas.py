@@ -70,9 +70,12 @@ class PurchaseListOut(BaseModel):
 
 
 class PurchaseDetailOut(BaseModel):
+    """`events` (a list of `AuditEventOut`) is added only when `?include=events` asks for it."""
+
+    model_config = ConfigDict(extra="allow")
+
     purchase: PurchaseOut
     seats: list[SeatOut]
-    events: list[AuditEventOut] | None = None
 
 
 class CheckoutSessionOut(BaseModel):
