@@ -1,0 +1,92 @@
+"""Deployment artefact sizes, built the way `sam build` builds them.
+
+With `.tools/sam/bin/sam` (`make tools`), `sam build` runs into a temporary build dir
+(the template's own arm64 / python3.13 settings) and each `.aws-sam/build/<LogicalId>`
+is measured unpacked and zipped. Without it, the same is approximated: the layer is
+`layers/common` plus `pip install --platform manylinux2014_aarch64 --only-binary=:all:`
+of its requirements into `python/`, and each function is its folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from local import template
+
+ROOT = Path(__file__).resolve().parents[1]
+SAM = ROOT / ".tools" / "sam" / "bin" / "sam"
+MB = 1024 * 1024
+LAYER = "CommonLayer"
+
+
+def _sizes(folder: Path, work: Path) -> dict[str, float]:
+    unpacked = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    archive = work / f"{folder.name}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                z.write(p, p.relative_to(folder))
+    zipped = archive.stat().st_size
+    archive.unlink()
+    return {"unzipped_mb": round(unpacked / MB, 2), "zipped_mb": round(zipped / MB, 2)}
+
+
+def _python313() -> str | None:
+    found = shutil.which("python3.13")
+    if found:
+        return found
+    done = subprocess.run(["make", "-s", "--no-print-directory", "print-python"], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    return done.stdout.strip() or None
+
+
+def _sam_build(work: Path) -> Path:
+    build = work / "build"
+    env = dict(os.environ, SAM_CLI_TELEMETRY="0")
+    py = _python313()
+    if py:
+        env["PATH"] = f"{Path(py).parent}:{env.get('PATH', '')}"
+    command = [str(SAM), "build", "--template-file", str(ROOT / "template.yaml"), "--build-dir", str(build),
+               "--cache-dir", str(ROOT / ".bench" / "sam-cache"), "--cached"]
+    for attempt in (1, 2):  # pip downloads through the network: one retry
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return build
+        shutil.rmtree(build, ignore_errors=True)
+    raise RuntimeError(f"sam build failed (attempt {attempt}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+def _approximate(work: Path) -> Path:
+    build = work / "build"
+    layer = build / LAYER / "python"
+    shutil.copytree(ROOT / "layers" / "common", layer,
+                    ignore=shutil.ignore_patterns("__pycache__", "requirements.txt", "*.pyc"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(layer), "--platform",
+                    "manylinux2014_aarch64", "--python-version", "3.13", "--only-binary=:all:", "--no-deps",
+                    "-r", str(ROOT / "layers" / "common" / "requirements.txt")], check=True)
+    for fn in template.functions():
+        shutil.copytree(ROOT / "functions" / fn.job, build / fn.function,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return build
+
+
+def package_mb() -> tuple[dict[str, dict[str, float]], str]:
+    """{job or "layer": {"unzipped_mb", "zipped_mb"}}, and how it was built."""
+    with tempfile.TemporaryDirectory(prefix="giftplans-bench-") as tmp:
+        work = Path(tmp)
+        if SAM.exists():
+            build, how = _sam_build(work), "sam build"
+            out_pyc = sum(1 for _ in (build / LAYER).rglob("*.pyc"))
+            how += f" ({out_pyc} .pyc files in the layer)"
+        else:
+            build, how = _approximate(work), "pip install --platform manylinux2014_aarch64 (no sam: `make tools`)"
+        out = {"layer": _sizes(build / LAYER, work)}
+        for fn in template.functions():
+            out[fn.job] = _sizes(build / fn.function, work)
+        return out, how
