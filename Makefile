@@ -65,7 +65,8 @@ for p in $$(ls -d "$${PYENV_ROOT:-$${HOME:-}/.pyenv}"/versions/3.13*/bin/python3
 done
 endef
 ifeq ($(origin PY313),undefined)
-PY313 := $(shell $(subst $(newline), ,$(FIND_PY313)))
+# Found on first use only (the failing pyenv shim costs most of a second), then kept.
+PY313 = $(eval PY313 := $(shell $(subst $(newline), ,$(FIND_PY313))))$(PY313)
 endif
 
 NEED_PY313 = @if [ -z "$(PY313)" ]; then \
