@@ -1,0 +1,240 @@
+"""Build the one OpenAPI document of the whole HTTP API: `make openapi` (python -m local.openapi_gen).
+
+Every HTTP function of template.yaml whose `functions/<job>/app.py` has a Powertools
+resolver (`app`) contributes its own schema (`app.get_openapi_json_schema()`: routes,
+typed request and response models, declared error responses); the paths and
+components are merged, each operation gets the security its template route has (JWT
+bearer, AWS SigV4 or none), and Powertools' default 422 "HTTPValidationError" is
+replaced by the SPEC error shape, which is what the API really answers. Routes served
+without a resolver (the Stripe webhook, this document) are described by hand below.
+
+The result is written to functions/openapi/openapi.json, which the `openapi` function
+serves at GET /openapi.json. tests/unit/test_openapi.py fails when the committed file
+is stale: run `make openapi` after changing a route or a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ROOT / "functions"
+LAYER = ROOT / "layers" / "common"
+OUTPUT = FUNCTIONS / "openapi" / "openapi.json"
+TITLE = "Gift plans API"
+VERSION = "1.0.0"
+DESCRIPTION = ("Buy yearly plans for other people, invite them by email, claim one for yourself, accept, "
+               "upgrade. Errors are {\"error\": {\"code\", \"message\"}} with the HTTP status.")
+SERVERS = [
+    {"url": "http://127.0.0.1:3000", "description": "make dev (local server)"},
+    {"url": "https://{api_id}.execute-api.{region}.amazonaws.com", "description": "deployed HTTP API",
+     "variables": {"api_id": {"default": "api"}, "region": {"default": "us-east-1"}}},
+]
+SECURITY_SCHEMES = {
+    "jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "The web client's identity token, checked by API Gateway's JWT authorizer."},
+    "sigv4": {"type": "apiKey", "in": "header", "name": "Authorization",
+              "description": "AWS Signature Version 4 (IAM): the support team's identities."},
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+ERROR_SCHEMA = {
+    "type": "object", "title": "Error", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"],
+                             "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                             "additionalProperties": True}},
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
+
+
+HAND_WRITTEN: dict[str, dict[str, Any]] = {
+    "/webhooks/stripe": {"post": {
+        "summary": "Stripe webhook (signature checked on the raw body)", "tags": ["webhooks"],
+        "operationId": "stripe_webhook_post",
+        "parameters": [{"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["id", "type", "data"],
+            "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "created": {"type": "integer"},
+                           "data": {"type": "object"}}}}}},
+        "responses": {
+            "200": {"description": "Received (also for event types the service does not use).",
+                    "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["received", "result"],
+                        "properties": {"received": {"type": "boolean"}, "result": {"type": "string"}}}}}},
+            "400": _error("Signature missing, wrong or stale; or the body is not a JSON event. Nothing written."),
+            "413": _error("The body is larger than 256 KB."),
+            "503": _error("Busy; Stripe retries the delivery."),
+        },
+    }},
+    "/openapi.json": {"get": {
+        "summary": "This document", "tags": ["meta"], "operationId": "openapi_get",
+        "responses": {"200": {"description": "The OpenAPI document.",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}},
+    }},
+}
+
+
+@contextlib.contextmanager
+def _function_imports(folder: Path) -> Iterator[None]:
+    """Import with the function's folder first on the path, as Lambda would, and its sibling modules
+    (reads.py, actions.py, ...) fresh: two functions may each have a module of the same name."""
+    own = {p.stem for p in folder.glob("*.py")} - {"app"}
+    saved = {name: sys.modules.pop(name) for name in list(sys.modules) if name.split(".")[0] in own}
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        for name in [n for n in sys.modules if n.split(".")[0] in own]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def _load(job: str) -> Any:
+    folder = FUNCTIONS / job
+    path = folder / "app.py"
+    if not path.is_file():
+        return None
+    with _function_imports(folder):
+        spec = importlib.util.spec_from_file_location(f"openapi_gen_{job}_app", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # pydantic resolves the models' annotations through it
+        spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def _success_response_kept() -> Iterator[None]:
+    """Powertools drops a route's success response (its return model) once `responses=` lists the
+    errors; put it back, so every operation documents what it returns as well as how it fails."""
+    from aws_lambda_powertools.event_handler.openapi import schema_generator as generator
+
+    original = generator._build_responses
+
+    def build(**kwargs: Any) -> Any:
+        operation_responses, definitions = original(**kwargs)
+        declared, status = kwargs.get("responses"), kwargs.get("status_code", 200)
+        if declared and status not in declared:
+            content = generator._build_return_schema(param=kwargs["dependant"].return_param,
+                                                     model_name_map=kwargs["model_name_map"],
+                                                     field_mapping=kwargs["field_mapping"])
+            operation_responses[status] = {"description": kwargs.get("response_description") or "Success",
+                                           "content": {"application/json": content}}
+        return operation_responses, definitions
+
+    generator._build_responses = build
+    try:
+        yield
+    finally:
+        generator._build_responses = original
+
+
+def _schema_of(module: Any) -> dict[str, Any] | None:
+    app = getattr(module, "app", None)
+    if app is None or not hasattr(app, "get_openapi_json_schema"):
+        return None
+    with _success_response_kept():
+        data: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
+    return data
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            yield ref.rsplit("/", 1)[-1]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _used(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """Only the component schemas the paths reach (directly or through other schemas)."""
+    keep: set[str] = set()
+    todo = list(_refs(paths))
+    while todo:
+        name = todo.pop()
+        if name in keep or name not in schemas:
+            continue
+        keep.add(name)
+        todo.extend(_refs(schemas[name]))
+    return {name: schemas[name] for name in sorted(keep)}
+
+
+def _fix_errors(operation: dict[str, Any]) -> None:
+    """Every 4xx/5xx is the SPEC error shape (Powertools declares its own 422 by default)."""
+    for status, response in operation.get("responses", {}).items():
+        if status.startswith(("4", "5")):
+            response["content"] = {"application/json": {"schema": ERROR_REF}}
+
+
+def _merge_component(into: dict[str, Any], name: str, schema: dict[str, Any], job: str) -> None:
+    if name in into and into[name] != schema:
+        raise SystemExit(f"openapi: two different schemas are both called {name!r} (second one in {job}); "
+                         "rename one of the models")
+    into[name] = schema
+
+
+def build() -> dict[str, Any]:
+    """The whole document, deterministic (same code -> same bytes)."""
+    if str(LAYER) not in sys.path:
+        sys.path.insert(0, str(LAYER))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from local import template
+
+    routes = template.routes()
+    auth = {(r.method.lower(), r.path): r.auth for r in routes}
+    jobs = list(dict.fromkeys(r.job for r in routes))
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for job in jobs:
+        module = _load(job)
+        schema = _schema_of(module) if module is not None else None
+        if schema is None:
+            continue
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                _fix_errors(operation)
+                paths.setdefault(path, {})[method] = operation
+        for name, component in schema.get("components", {}).get("schemas", {}).items():
+            _merge_component(schemas, name, component, job)
+    for path, operations in HAND_WRITTEN.items():
+        for method, operation in operations.items():
+            paths.setdefault(path, {}).setdefault(method, json.loads(json.dumps(operation)))
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            kind = auth.get((method, path), "none")
+            operation["security"] = [{"jwt": []}] if kind == "jwt" else [{"sigv4": []}] if kind == "iam" else []
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},
+        "servers": SERVERS,
+        "paths": {path: paths[path] for path in sorted(paths)},
+        "components": {"schemas": _used(paths, schemas), "securitySchemes": SECURITY_SCHEMES},
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    text = render(build())
+    OUTPUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUTPUT.relative_to(ROOT)} ({len(json.loads(text)['paths'])} paths)")
+
+
+if __name__ == "__main__":
+    main()
