@@ -16,7 +16,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.local.test_dev_server import Server, server  # noqa: F401 - the module-scoped fixture
+from tests.local.conftest import Server, server  # noqa: F401 - the module-scoped fixture
 
 pytestmark = pytest.mark.e2e
 

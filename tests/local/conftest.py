@@ -1,0 +1,124 @@
+"""The local server as a subprocess, shared by the black-box tests: `python -m local.server` on a free port.
+
+The `server` fixture is module-scoped: one server per test module (each starts in a few seconds).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_S = 30
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_env(port: int) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "STRIPE_", "PYTEST_")) and k not in ("TABLE_NAME", "PORT")
+    }
+    env["PORT"] = str(port)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def token(
+        self, sub: str | None = None, email: str | None = None, verified: bool = True
+    ) -> tuple[str, str]:
+        sub = sub or f"buyer-{uuid.uuid4().hex[:8]}"
+        email = email or f"{sub}@example.com"
+        answer = requests.post(
+            f"{self.url}/_local/token",
+            json={"sub": sub, "email": email, "email_verified": verified},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["token"], email
+
+    def post(self, path: str, body: Any = None, token: str | None = None, **kw: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers.update(kw.pop("headers", {}))
+        return requests.post(f"{self.url}{path}", json=body, headers=headers, timeout=30, **kw)
+
+    def get(self, path: str, token: str | None = None) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.get(f"{self.url}{path}", headers=headers, timeout=30)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    port = free_port()
+    log_file = tempfile.NamedTemporaryFile(prefix="local-server-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.server"],
+        cwd=ROOT,
+        env=server_env(port),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    running = Server(f"http://127.0.0.1:{port}", process, Path(log_file.name))
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the local server exited with {process.returncode}:\n{running.log()}")
+            try:
+                if requests.get(f"{running.url}/_local/health", timeout=1).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):  # bound, not serving yet
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the local server was not ready in {STARTUP_TIMEOUT_S}s:\n{running.log()}")
+            time.sleep(0.1)
+        yield running
+    finally:
+        stop(process)
+        log_file.close()
+        os.unlink(log_file.name)
+
+
+def assert_error_shape(response: requests.Response) -> dict[str, Any]:
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert isinstance(body["error"]["code"], str) and body["error"]["code"]
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
