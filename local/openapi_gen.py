@@ -42,6 +42,7 @@ SECURITY_SCHEMES = {
     "sigv4": {"type": "apiKey", "in": "header", "name": "Authorization",
               "description": "AWS Signature Version 4 (IAM): the support team's identities."},
 }
+SECURITY_BY_AUTH: dict[str, list[dict[str, list[str]]]] = {"jwt": [{"jwt": []}], "iam": [{"sigv4": []}]}
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA = {
     "type": "object", "title": "Error", "required": ["error"],
@@ -59,17 +60,18 @@ HAND_WRITTEN: dict[str, dict[str, Any]] = {
     "/webhooks/stripe": {"post": {
         "summary": "Stripe webhook (signature checked on the raw body)", "tags": ["webhooks"],
         "operationId": "stripe_webhook_post",
-        "parameters": [{"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}],
+        "parameters": [{"name": "Stripe-Signature", "in": "header", "required": True,
+                        "schema": {"type": "string"}}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["id", "type", "data"],
-            "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "created": {"type": "integer"},
-                           "data": {"type": "object"}}}}}},
+            "properties": {"id": {"type": "string"}, "type": {"type": "string"},
+                           "created": {"type": "integer"}, "data": {"type": "object"}}}}}},
         "responses": {
             "200": {"description": "Received (also for event types the service does not use).",
                     "content": {"application/json": {"schema": {
                         "type": "object", "required": ["received", "result"],
                         "properties": {"received": {"type": "boolean"}, "result": {"type": "string"}}}}}},
-            "400": _error("Signature missing, wrong or stale; or the body is not a JSON event. Nothing written."),
+            "400": _error("Signature missing, wrong or stale, or not a JSON event; nothing written."),
             "413": _error("The body is larger than 256 KB."),
             "503": _error("Busy; Stripe retries the delivery."),
         },
@@ -216,7 +218,7 @@ def build() -> dict[str, Any]:
     for path, operations in paths.items():
         for method, operation in operations.items():
             kind = auth.get((method, path), "none")
-            operation["security"] = [{"jwt": []}] if kind == "jwt" else [{"sigv4": []}] if kind == "iam" else []
+            operation["security"] = SECURITY_BY_AUTH.get(kind, [])
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},

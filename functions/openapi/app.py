@@ -13,5 +13,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _body
     if _body is None:
         _body = DOCUMENT.read_text(encoding="utf-8")
-    return {"statusCode": 200, "headers": {"content-type": "application/json", "cache-control": "max-age=300"},
-            "body": _body}
+    headers = {"content-type": "application/json", "cache-control": "max-age=300"}
+    return {"statusCode": 200, "headers": headers, "body": _body}

@@ -61,7 +61,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         stripe_event = stripe_gateway.verify_webhook(payload, _header(event, "stripe-signature"))
     except stripe_gateway.SignatureError as reason:
         logger.warning("stripe webhook refused", extra={"reason": str(reason)})
-        return _error(400, "invalid_signature", "The Stripe signature is missing, does not match or is too old.")
+        return _error(400, "invalid_signature",
+                      "The Stripe signature is missing, does not match or is too old.")
     except ValueError:
         return _error(400, "malformed_json", "The webhook body is not a Stripe event in JSON.")
     try:

@@ -1,4 +1,4 @@
-"""POST /checkout/sessions: validated input, one Stripe Checkout call with the right form and idempotency key."""
+"""POST /checkout/sessions: validated input; one Stripe Checkout call, right form, idempotency key."""
 
 from __future__ import annotations
 
@@ -98,8 +98,8 @@ def test_given_client_idempotency_key_when_repeated_later_then_same_key_and_othe
     (None, "", 400),
     (None, "{not json", 400),
     (None, "[1, 2]", 400),
-], ids=["zero", "1001", "three", "numeric-string", "float", "integral-float", "bool", "no-quantity", "no-plan",
-        "unknown-plan", "empty-body", "malformed-json", "array-body"])
+], ids=["zero", "1001", "three", "numeric-string", "float", "integral-float", "bool", "no-quantity",
+        "no-plan", "unknown-plan", "empty-body", "malformed-json", "array-body"])
 def test_given_bad_input_when_checkout_then_4xx_in_spec_error_shape_and_no_stripe_call(
         stripe_stub: StripeStub, body: Any, raw: str | None, status: int) -> None:
     got, response = checkout(body, raw=raw)
@@ -129,7 +129,8 @@ def test_given_stripe_refuses_when_checkout_then_502_in_error_shape(stripe_stub:
     assert body["error"]["code"] == "payment_provider_error"
 
 
-def test_given_stripe_down_when_checkout_then_503(stripe_stub: StripeStub, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_given_stripe_down_when_checkout_then_503(
+        stripe_stub: StripeStub, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STRIPE_API_BASE", "http://127.0.0.1:9")  # nothing listens on the discard port
     status, body = checkout({"plan": "pro", "quantity": 1})
     assert status == 503

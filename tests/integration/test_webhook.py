@@ -34,8 +34,8 @@ def deliver(evt: dict[str, Any], **kwargs: Any) -> tuple[int, Any]:
 
 
 def seats_of(purchase_id: str) -> list[m.Seat]:
-    return [i for i in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"), consistent_read=True)
-            if isinstance(i, m.Seat)]
+    items = m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"), consistent_read=True)
+    return [i for i in items if isinstance(i, m.Seat)]
 
 
 def stored(evt: dict[str, Any]) -> m.Purchase:
@@ -63,7 +63,8 @@ def test_given_tampered_body_when_delivered_then_400_and_nothing_written() -> No
     assert table_count() == 0
 
 
-def test_given_timestamp_older_than_five_minutes_when_delivered_then_400_and_nothing_written(clock: Any) -> None:
+def test_given_timestamp_older_than_five_minutes_when_delivered_then_400_and_nothing_written(
+        clock: Any) -> None:
     evt = se.checkout_completed()
     stale = int(clock.now.timestamp()) - 301
     status, body = deliver(evt, t=stale)
@@ -81,7 +82,8 @@ def test_given_signed_within_tolerance_by_the_moved_clock_when_delivered_then_20
 
 
 @pytest.mark.parametrize("header", [None, "", "garbage", "t=abc,v1=00", "v1=deadbeef", "t=1772366400"])
-def test_given_missing_or_malformed_signature_when_delivered_then_400_and_nothing_written(header: str | None) -> None:
+def test_given_missing_or_malformed_signature_when_delivered_then_400_and_nothing_written(
+        header: str | None) -> None:
     status, body = deliver(se.checkout_completed(), signature=header)
     assert status == 400
     assert set(body["error"]) >= {"code", "message"}
@@ -122,7 +124,8 @@ def test_given_base64_encoded_body_when_delivered_then_verified_on_the_decoded_b
 
 # ---- fulfilment ---------------------------------------------------------------------------------------
 
-def test_given_paid_checkout_when_completed_then_purchase_paid_with_quantity_available_seats(clock: Any) -> None:
+def test_given_paid_checkout_when_completed_then_purchase_paid_with_quantity_available_seats(
+        clock: Any) -> None:
     evt = se.checkout_completed(quantity=3, unit_amount=24000, discount=3000, tax=500)
     status, body = deliver(evt)
     assert status == 200
@@ -185,7 +188,7 @@ def test_given_async_succeeded_arrives_before_completed_then_ends_paid(clock: An
     assert m.Profile.get(m.account_pk("buyer-1"), m.PROFILE_SK).plans_bought == 2
 
 
-def test_given_pending_purchase_when_async_failed_then_payment_failed_and_completed_replay_changes_nothing() -> None:
+def test_given_pending_purchase_when_async_failed_then_payment_failed_and_replays_change_nothing() -> None:
     completed = se.checkout_completed(payment_status="unpaid", quantity=1)
     deliver(completed)
     deliver(se.async_failed(completed["data"]["object"]))
@@ -247,7 +250,8 @@ def test_given_1000_seat_purchase_when_completed_then_1000_seats_and_counts() ->
     assert sum(int(s.seat_value) for s in seats) == 12000 * 1000 - 7
 
 
-def test_given_dynamodb_busy_when_delivered_then_503_so_stripe_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_given_dynamodb_busy_when_delivered_then_503_so_stripe_retries(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from giftplans.errors import UpstreamUnavailable
 
     def busy(*_: Any, **__: Any) -> None:
@@ -262,9 +266,9 @@ def test_given_dynamodb_busy_when_delivered_then_503_so_stripe_retries(monkeypat
 # ---- events that are not ours -------------------------------------------------------------------------
 
 UNRELATED = [
-    "account", "balance", "coupon", "customer", "invoice", "payment_intent", "payment_method", "payout", "plan",
-    "price", "product", "promotion_code", "quote", "refund", "setup_intent", "source", "tax_rate", "topup",
-    "transfer", "file",
+    "account", "balance", "coupon", "customer", "invoice", "payment_intent", "payment_method", "payout",
+    "plan", "price", "product", "promotion_code", "quote", "refund", "setup_intent", "source", "tax_rate",
+    "topup", "transfer", "file",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Stripe webhook events of the real shape, built from Stripe's own fixtures, and signed like Stripe signs them.
+"""Stripe webhook events of the real shape, built from Stripe's own fixtures, signed as Stripe signs them.
 
 Objects start from `shared/data/stripe-openapi-fixtures3.json` (`resources.<name>`), get
 the fields our code reads set on top, and are wrapped in the fixture `event` envelope.
@@ -45,9 +45,10 @@ def event(event_type: str, obj: dict[str, Any], created: int | None = None) -> d
     return envelope
 
 
-def gift_session(*, session_id: str | None = None, buyer_id: str = "buyer-1", buyer_email: str = "buyer@example.com",
-                 plan: str = "pro", quantity: int = 3, unit_amount: int = 24000, discount: int = 0, tax: int = 0,
-                 payment_status: str = "paid", **overrides: Any) -> dict[str, Any]:
+def gift_session(*, session_id: str | None = None, buyer_id: str = "buyer-1",
+                 buyer_email: str = "buyer@example.com", plan: str = "pro", quantity: int = 3,
+                 unit_amount: int = 24000, discount: int = 0, tax: int = 0, payment_status: str = "paid",
+                 **overrides: Any) -> dict[str, Any]:
     """A completed gift Checkout Session as our checkout creates it (metadata) and Stripe completes it."""
     session = resource("checkout.session")
     subtotal = unit_amount * quantity
@@ -75,18 +76,18 @@ def gift_session(*, session_id: str | None = None, buyer_id: str = "buyer-1", bu
 
 def checkout_completed(payment_status: str = "paid", created: int | None = None,
                        **session_overrides: Any) -> dict[str, Any]:
-    return event("checkout.session.completed", gift_session(payment_status=payment_status, **session_overrides),
-                 created)
+    session = gift_session(payment_status=payment_status, **session_overrides)
+    return event("checkout.session.completed", session, created)
 
 
 def async_succeeded(session: dict[str, Any], created: int | None = None) -> dict[str, Any]:
-    return event("checkout.session.async_payment_succeeded", {**copy.deepcopy(session), "payment_status": "paid"},
-                 created)
+    paid = {**copy.deepcopy(session), "payment_status": "paid"}
+    return event("checkout.session.async_payment_succeeded", paid, created)
 
 
 def async_failed(session: dict[str, Any], created: int | None = None) -> dict[str, Any]:
-    return event("checkout.session.async_payment_failed", {**copy.deepcopy(session), "payment_status": "unpaid"},
-                 created)
+    unpaid = {**copy.deepcopy(session), "payment_status": "unpaid"}
+    return event("checkout.session.async_payment_failed", unpaid, created)
 
 
 def sign(payload: bytes, secret: str = TEST_SECRET, t: int | None = None) -> str:
@@ -99,8 +100,9 @@ def body(evt: dict[str, Any]) -> bytes:
 
 
 def webhook_request(evt: dict[str, Any] | None = None, *, payload: bytes | None = None,
-                    signature: str | None = "sign", secret: str = TEST_SECRET, t: int | None = None) -> dict[str, Any]:
-    """An HTTP API event posting `evt` (or raw `payload`) to /webhooks/stripe, correctly signed unless told."""
+                    signature: str | None = "sign", secret: str = TEST_SECRET,
+                    t: int | None = None) -> dict[str, Any]:
+    """An HTTP API event posting `evt` (or raw `payload`) to /webhooks/stripe, signed unless told."""
     from tests.support.apigw import http_event
 
     raw = payload if payload is not None else body(evt or {})
@@ -109,4 +111,5 @@ def webhook_request(evt: dict[str, Any] | None = None, *, payload: bytes | None 
         headers["stripe-signature"] = sign(raw, secret, t)
     elif signature is not None:
         headers["stripe-signature"] = signature
-    return http_event("POST", "/webhooks/stripe", raw_body=raw.decode("utf-8", errors="replace"), headers=headers)
+    text = raw.decode("utf-8", errors="replace")
+    return http_event("POST", "/webhooks/stripe", raw_body=text, headers=headers)

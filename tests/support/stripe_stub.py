@@ -48,8 +48,8 @@ class StripeStub:
                 length = int(self.headers.get("content-length") or 0)
                 text = self.rfile.read(length).decode()
                 form = dict(parse_qsl(text, keep_blank_values=True))
-                stub.requests.append(Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
-                                              form))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                stub.requests.append(Recorded("POST", self.path, headers, form))
                 n = len(stub.requests)
                 body = stub.answer if stub.answer is not None else {
                     "id": f"cs_test_stub_{n:04d}", "object": "checkout.session",

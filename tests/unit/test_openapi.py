@@ -58,8 +58,8 @@ def test_given_checkout_route_when_documented_then_request_and_response_models_a
     assert request["properties"]["quantity"]["minimum"] == 1
     assert request["properties"]["quantity"]["maximum"] == 1000
     purchase = generated["components"]["schemas"]["PurchaseOut"]
-    assert set(purchase["required"]) >= {"purchase_id", "plan", "quantity", "status", "currency", "amount_total",
-                                         "term_start", "term_end", "days_left", "seat_counts"}
+    assert set(purchase["required"]) >= {"purchase_id", "plan", "quantity", "status", "currency",
+                                         "amount_total", "term_start", "term_end", "days_left", "seat_counts"}
 
 
 def test_given_openapi_function_when_called_then_serves_the_committed_document() -> None:

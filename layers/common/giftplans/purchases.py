@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pynamodb.transactions import TransactWrite
 
@@ -275,17 +275,17 @@ def seat_view(seat: m.Seat, term_ended: bool) -> dict[str, object]:
 
 def event_view(event: m.AuditEvent) -> dict[str, object]:
     return {"at": event.at, "kind": event.kind, "actor": event.actor, "seat_ids": event.seat_ids or [],
-            "detail": event.detail.as_dict() if event.detail is not None else {}}
+            "detail": event.detail.as_dict() if event.detail is not None else {}}  # type: ignore[no-untyped-call]
 
 
-def encode_cursor(last_key: dict[str, object] | None) -> str | None:
+def encode_cursor(last_key: dict[str, dict[str, Any]] | None) -> str | None:
     if not last_key:
         return None
     text = json.dumps(last_key, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, buyer_id: str) -> dict[str, object] | None:
+def decode_cursor(cursor: str | None, buyer_id: str) -> dict[str, dict[str, Any]] | None:
     """The LastEvaluatedKey behind an opaque cursor; `BadRequest` (invalid_cursor) for anything else."""
     from giftplans.errors import BadRequest
 
@@ -301,7 +301,7 @@ def decode_cursor(cursor: str | None, buyer_id: str) -> dict[str, object] | None
                            for v in key.values()))
     if not well_formed or key["GSI1PK"]["S"] != m.buyer_gsi(buyer_id):
         raise BadRequest(BAD_CURSOR, code="invalid_cursor")
-    return key
+    return {name: {"S": str(value["S"])} for name, value in key.items()}
 
 
 def list_for_buyer(buyer_id: str, limit: int = 20, cursor: str | None = None) -> dict[str, object]:

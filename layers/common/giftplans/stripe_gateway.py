@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 SIGNATURE_SCHEME = "v1"
 DEFAULT_TOLERANCE_S = 300
-UNAVAILABLE = "The payment provider is not answering right now; nothing was charged. Please try again in a moment."
+UNAVAILABLE = ("The payment provider is not answering right now; nothing was charged. "
+               "Please try again in a moment.")
 REFUSED = "The payment provider refused to start the checkout; nothing was charged."
 
 
@@ -170,7 +171,8 @@ def verify_webhook(payload: bytes, sig_header: str | None) -> dict[str, Any]:
     from giftplans.settings import get as settings
 
     secret = secrets.get("STRIPE_WEBHOOK_SECRET")
-    verify_signature(payload, sig_header, secret, settings().stripe_webhook_tolerance_s or DEFAULT_TOLERANCE_S)
+    tolerance = settings().stripe_webhook_tolerance_s or DEFAULT_TOLERANCE_S
+    verify_signature(payload, sig_header, secret, tolerance)
     event = json.loads(payload.decode("utf-8"))
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         raise ValueError("a Stripe event is a JSON object with a type")
