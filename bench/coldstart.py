@@ -44,7 +44,7 @@ BOTO3_DYNAMODB = "import boto3\nboto3.client('dynamodb')"
 
 
 def install_layer_dependencies(target: Path) -> Path:
-    """The layer's pinned dependencies for this machine's Python, into `target` (uv's cache makes it quick)."""
+    """The layer's pinned dependencies for this machine's Python, into `target` (quick from uv's cache)."""
     marker = target / ".installed"
     if marker.exists() and marker.read_text() == REQUIREMENTS.read_text():
         return target
@@ -66,10 +66,11 @@ def lambda_environment(job: str | None) -> dict[str, str]:
     env.update({
         "TABLE_NAME": "gift-plans-Table-BENCH",
         "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "ASIABENCHFAKE", "AWS_SECRET_ACCESS_KEY": "bench-fake-secret",  # noqa: S105
-        "AWS_SESSION_TOKEN": "bench-fake-token",  # noqa: S105
+        "AWS_ACCESS_KEY_ID": "ASIABENCHFAKE", "AWS_SECRET_ACCESS_KEY": "bench-fake-secret",
+        "AWS_SESSION_TOKEN": "bench-fake-token",
         "AWS_LAMBDA_FUNCTION_NAME": job or BASELINE, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", "LAMBDA_TASK_ROOT": str(ROOT / "functions" / (job or "")),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "LAMBDA_TASK_ROOT": str(ROOT / "functions" / (job or "")),
         "_HANDLER": "app.handler", "LANG": "en_US.UTF-8", "TZ": ":UTC",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
     })
@@ -103,7 +104,7 @@ def init_ms(jobs: Iterable[str], dependencies: Path, runs: int = 5) -> dict[str,
 
 
 def import_profile(job: str, dependencies: Path, top: int = 25) -> list[tuple[float, str]]:
-    """`python -X importtime` for `job`: the `top` packages by cumulative milliseconds (for the README's analysis)."""
+    """`python -X importtime` for `job`: the `top` modules by cumulative milliseconds."""
     code = _PROBE.format(paths=_paths(job, dependencies), what=IMPORT_APP)
     done = subprocess.run([sys.executable, "-I", "-S", "-X", "importtime", "-c", code],
                           env=lambda_environment(job), cwd=str(ROOT / "functions" / job), capture_output=True,

@@ -41,8 +41,8 @@ def _python313() -> str | None:
     found = shutil.which("python3.13")
     if found:
         return found
-    done = subprocess.run(["make", "-s", "--no-print-directory", "print-python"], cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(["make", "-s", "--no-print-directory", "print-python"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
     return done.stdout.strip() or None
 
 
@@ -54,12 +54,12 @@ def _sam_build(work: Path) -> Path:
         env["PATH"] = f"{Path(py).parent}:{env.get('PATH', '')}"
     command = [str(SAM), "build", "--template-file", str(ROOT / "template.yaml"), "--build-dir", str(build),
                "--cache-dir", str(ROOT / ".bench" / "sam-cache"), "--cached"]
-    for attempt in (1, 2):  # pip downloads through the network: one retry
+    for _attempt in (1, 2):  # pip downloads through the network: one retry
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         if done.returncode == 0:
             return build
         shutil.rmtree(build, ignore_errors=True)
-    raise RuntimeError(f"sam build failed (attempt {attempt}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    raise RuntimeError(f"sam build failed twice:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
 def _approximate(work: Path) -> Path:
@@ -85,7 +85,8 @@ def package_mb() -> tuple[dict[str, dict[str, float]], str]:
             out_pyc = sum(1 for _ in (build / LAYER).rglob("*.pyc"))
             how += f" ({out_pyc} .pyc files in the layer)"
         else:
-            build, how = _approximate(work), "pip install --platform manylinux2014_aarch64 (no sam: `make tools`)"
+            build = _approximate(work)
+            how = "pip install --platform manylinux2014_aarch64 (no sam: `make tools`)"
         out = {"layer": _sizes(build / LAYER, work)}
         for fn in template.functions():
             out[fn.job] = _sizes(build / fn.function, work)

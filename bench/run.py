@@ -33,7 +33,7 @@ def _environment() -> None:
     os.environ.update({
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "TABLE_NAME": TABLE,
         "MAIL_FROM": "gifts@example.com", "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true",  # noqa: S105
+        "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "GiftPlans", "POWERTOOLS_LOG_LEVEL": "WARNING",
     })
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "STRIPE_API_BASE"):
@@ -44,10 +44,10 @@ def _environment() -> None:
 def emulated_account() -> Iterator[None]:
     """A fresh moto account with the table as template.yaml defines it, and the clock frozen at the start."""
     import boto3
-    from moto import mock_aws
-
     from giftplans import clock, settings
     from giftplans.store import tx
+    from moto import mock_aws
+
     from local.template import table_definition
 
     with mock_aws():
@@ -110,7 +110,8 @@ def measure_sweep(results: dict[str, Any], large: bool) -> None:
         results["sweep_detail"][key] = {
             "due_seats": figures.due_seats, "due_purchases": figures.due_purchases,
             "table_seats": figures.table_seats, "requests": len(figures.calls),
-            "scan_calls": figures.calls.count("Scan"), "within_target": scenarios.sweep_within_target(figures),
+            "scan_calls": figures.calls.count("Scan"),
+            "within_target": scenarios.sweep_within_target(figures),
             "sweep_s": round(figures.seconds, 2), "setup_and_sweep_s": round(time.perf_counter() - began, 1),
         }
         results["scan_calls"] = results.get("scan_calls", 0) + figures.calls.count("Scan")
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     _environment()
     sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 
-    results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"),  # noqa: DTZ005
+    results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                "python": sys.version.split()[0], "cpus": os.cpu_count()}
     steps = [("init", lambda: measure_init(results, args.runs)), ("calls", lambda: measure_calls(results)),
              ("sweep", lambda: measure_sweep(results, "large" not in args.skip)),
