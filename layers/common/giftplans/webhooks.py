@@ -12,6 +12,10 @@ Other capabilities register their own types without touching this file's dispatc
     @register("customer.subscription.updated")
     def _subscription_updated(event: dict) -> str: ...
 
+The modules named in `CAPABILITIES` are imported on the first `handle()` (not at import
+time: they import this module for `register`), so their decorators have run before any
+event is dispatched. A capability that registers handlers adds its module there.
+
 The three `checkout.session.*` events share one handler that dispatches on the
 session's `metadata.kind` through a second registry, `CHECKOUT_KINDS`
 (`@checkout_kind("upgrade")`): "gift" (a purchase "For Others") is registered here.
@@ -23,6 +27,7 @@ days and does not keep order.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -38,6 +43,8 @@ Handler = Callable[[dict[str, Any]], str]
 HANDLERS: dict[str, Handler] = {}
 CHECKOUT_KINDS: dict[str, Handler] = {}
 IGNORED = "ignored"
+CAPABILITIES = ("giftplans.entitlements", "giftplans.refunds", "giftplans.upgrades")
+_loaded = False
 
 CHECKOUT_COMPLETED = "checkout.session.completed"
 ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
@@ -62,6 +69,7 @@ def checkout_kind(kind: str) -> Callable[[Handler], Handler]:
 
 def handle(event: dict[str, Any]) -> str:
     """Run the handler registered for the event's type; "ignored" when there is none."""
+    _load_capabilities()
     event_type = str(event.get("type") or "")
     handler = HANDLERS.get(event_type)
     if handler is None:
@@ -71,6 +79,14 @@ def handle(event: dict[str, Any]) -> str:
     logger.info("stripe event handled", extra={"event_type": event_type, "event_id": event.get("id"),
                                                "result": result})
     return result
+
+
+def _load_capabilities() -> None:
+    global _loaded
+    if not _loaded:
+        for name in CAPABILITIES:
+            importlib.import_module(name)
+        _loaded = True
 
 
 def data_object(event: dict[str, Any]) -> dict[str, Any]:
