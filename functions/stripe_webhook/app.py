@@ -72,4 +72,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                        extra={"event_id": stripe_event.get("id"), "event_type": stripe_event.get("type"),
                               "error": type(error).__name__})
         return _error(503, "temporarily_unavailable", "The event could not be processed now; please retry.")
+    except Exception:
+        # A crash: Lambda reports an error, API Gateway answers 500 and Stripe retries the delivery.
+        logger.exception("stripe event crashed", extra={"event_id": stripe_event.get("id"),
+                                                        "event_type": stripe_event.get("type")})
+        raise
     return _response(200, {"received": True, "result": result})
