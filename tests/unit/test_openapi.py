@@ -10,6 +10,8 @@ import pytest
 from local import openapi_gen, template
 from tests.support.apigw import FakeContext, http_event, load_handler
 
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
 
 @pytest.fixture(scope="module")
 def generated() -> dict[str, Any]:
@@ -44,8 +46,9 @@ def test_given_document_when_read_then_every_error_response_is_the_spec_error_sh
             assert any(s.startswith("2") for s in statuses), f"{method} {path} documents no success"
             for status, response in statuses.items():
                 if status.startswith(("4", "5")):
-                    assert response["content"]["application/json"]["schema"] == {
-                        "$ref": "#/components/schemas/Error"}, f"{method} {path} {status}"
+                    schema = response["content"]["application/json"]["schema"]
+                    allowed = schema.get("anyOf", [schema])  # API Gateway may refuse in its own shape
+                    assert ERROR_REF in allowed, f"{method} {path} {status}"
 
 
 def test_given_checkout_route_when_documented_then_request_and_response_models_are_typed(
