@@ -7,6 +7,14 @@ holding a 1000-seat purchase deep-copies ~100,000 items, and a 1000-seat fulfilm
 they are identical: this patch takes one copy per table per transaction and hands the
 same copy back for the other actions. Rollback behaves exactly as before.
 
+It also keeps a cancelled transaction out of the table's stream, as DynamoDB does. moto
+rolls back by putting the copy in the live table's place, and the copy carries a copy of
+the stream shard: every shard iterator already handed out (the local server's stream
+driver holds one) points at the old shard and never sees another record, so after the
+first refused transaction no mail left `make dev`. The patch gives the restored table the
+live shard back, cut to its length before the transaction (moto applies the other actions
+of a refused transaction before rolling back, and they must not reach the stream).
+
 Applied by the tests (tests/conftest.py) and by the local server; idempotent.
 """
 
@@ -49,11 +57,30 @@ def apply() -> None:
     @functools.wraps(original)
     def transact_write_items(self: Any, *args: Any, **kwargs: Any) -> Any:
         _state.cache = {}
+        streams = {
+            name: (table, table.stream_shard, len(table.stream_shard.items))
+            for name, table in self.tables.items()
+            if getattr(table, "stream_shard", None) is not None
+        }
         try:
             return original(self, *args, **kwargs)
+        except Exception:
+            _keep_live_streams(self, streams)
+            raise
         finally:
             _state.cache = None
 
     transact_write_items._one_copy = True  # type: ignore[attr-defined]
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     models.copy = _OneCopyPerTransaction()  # type: ignore[assignment]
+
+
+def _keep_live_streams(backend: Any, streams: dict[str, tuple[Any, Any, int]]) -> None:
+    """After a rollback: the restored tables write to the shards readers hold, as they stood before."""
+    for name, (live, shard, length) in streams.items():
+        restored = backend.tables.get(name)
+        if restored is None or restored is live:
+            continue
+        del shard.items[length:]
+        shard.table = restored
+        restored.stream_shard = shard

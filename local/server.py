@@ -74,6 +74,9 @@ class Aws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        from local.moto_speedups import apply as patch_moto_transactions
+
+        patch_moto_transactions()  # one table copy per transaction; a refused one stays out of the stream
         self._server.start()
 
     def stop(self) -> None:
