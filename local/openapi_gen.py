@@ -52,6 +52,20 @@ ERROR_SCHEMA = {
 }
 
 
+# API Gateway's own authorizers answer before any handler runs, in their own body: a JWT
+# route without a valid token gets 401 {"message": "Unauthorized"}, an IAM route without a
+# valid signature 403 {"message": "Forbidden"}. HTTP APIs cannot reshape those bodies.
+GATEWAY_REFUSAL = {"type": "object", "title": "GatewayRefusal", "required": ["message"],
+                   "properties": {"message": {"type": "string"}}}
+REFUSED_BY_AUTHORIZER = {
+    "jwt": ("401", "No identity: API Gateway's JWT authorizer refused the token ({\"message\"}), "
+                   "or the handler found no claims (the SPEC error shape)."),
+    "iam": ("403", "Not allowed: API Gateway refused the IAM signature ({\"message\"}), "
+                   "or the caller is not a support identity (the SPEC error shape)."),
+}
+UNSUPPORTED_MEDIA_TYPE = "The body is not JSON (send Content-Type: application/json)."
+
+
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
 
@@ -200,7 +214,7 @@ def build() -> dict[str, Any]:
     auth = {(r.method.lower(), r.path): r.auth for r in routes}
     jobs = list(dict.fromkeys(r.job for r in routes))
     paths: dict[str, dict[str, Any]] = {}
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, "GatewayRefusal": GATEWAY_REFUSAL}
     for job in jobs:
         module = _load(job)
         schema = _schema_of(module) if module is not None else None
@@ -219,6 +233,13 @@ def build() -> dict[str, Any]:
         for method, operation in operations.items():
             kind = auth.get((method, path), "none")
             operation["security"] = SECURITY_BY_AUTH.get(kind, [])
+            if kind in REFUSED_BY_AUTHORIZER:
+                status, description = REFUSED_BY_AUTHORIZER[kind]
+                schema = {"anyOf": [ERROR_REF, {"$ref": "#/components/schemas/GatewayRefusal"}]}
+                operation["responses"][status] = {"description": description,
+                                                  "content": {"application/json": {"schema": schema}}}
+            if "requestBody" in operation and path not in HAND_WRITTEN:
+                operation["responses"].setdefault("415", _error(UNSUPPORTED_MEDIA_TYPE))
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},

@@ -9,6 +9,7 @@ status. Nothing a client sends becomes a 500.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,8 +59,40 @@ def _describe(errors: list[Any]) -> tuple[int, str, str, list[dict[str, Any]]]:
     return 422, "invalid_field", f"The field '{first['field']}' is not valid: {first['reason']}.", rows
 
 
+JSON_ONLY = "This API reads JSON only: send the body as application/json."
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def unsupported_media_type(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """415 in the SPEC shape for a request that carries a body in anything but JSON, else None.
+
+    Checked before Powertools parses the body: it would parse forms, and raise a bare
+    ValueError (a 500) on `multipart/form-data` without a boundary, and its own 415 is not
+    the SPEC shape.
+    """
+    headers = event.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not media or media == "application/json":
+        return None
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    if method not in _BODY_METHODS and not event.get("body"):
+        return None
+    return {"statusCode": 415, "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"error": {"code": "unsupported_media_type", "message": JSON_ONLY}}),
+            "isBase64Encoded": False}
+
+
+class JsonHttpResolver(APIGatewayHttpResolver):
+    """The HTTP API resolver, refusing non-JSON bodies before anything parses them."""
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        refused = unsupported_media_type(event)
+        return refused if refused is not None else super().resolve(event, context)
+
+
 def make_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = JsonHttpResolver(enable_validation=True)
 
     @app.exception_handler(DomainError)
     def _domain(error: DomainError) -> Response[str]:
@@ -118,6 +151,7 @@ ERROR_DESCRIPTIONS = {
     409: "The resource's state does not allow this.",
     410: "Gone.",
     413: "Too large.",
+    415: "The body is not JSON.",
     422: "A field is not valid.",
     429: "Too many requests; try again later.",
     503: "A dependency is busy; nothing was changed, retry.",
