@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -319,9 +320,17 @@ class LocalRoutes:
 
         if not self.functions.exists("expiry_sweep"):
             return error_response(501, "not_built", "functions/expiry_sweep does not exist yet.")
+        since = self._json_body(request).get("from")
+        if since is not None:
+            try:
+                since = date.fromisoformat(str(since)).isoformat()
+            except ValueError:
+                raise BadInput("invalid_field", "The field 'from' must be a day, e.g. 2027-02-20.") from None
+        now = clock.now()
         if self.driver:
             self.driver.drain()  # what happened before the sweep is delivered before the sweep runs
-        result = self.functions.invoke("expiry_sweep", {"now": clock.iso(clock.now())})
+        event = {"now": clock.iso(now), "from": since or first_due_day(os.environ["TABLE_NAME"], now.date())}
+        result = self.functions.invoke("expiry_sweep", event)
         if self.driver:
             self.driver.drain()
         return json_response(200, result)
@@ -383,6 +392,31 @@ class LocalRoutes:
         if not self.config.stripe_stub:
             return error_response(404, "not_found", "Real Stripe test mode is on: there is no local Stripe.")
         return self.stripe(request, path)
+
+
+def first_due_day(table: str, today: date) -> str:
+    """The first day on which something is still due, up to `today`: where a local sweep starts.
+
+    The local clock moves by years and backwards. The sweep's cursor (the last day done)
+    stays where the furthest jump left it, so a later sweep at an earlier date would skip
+    everything; and with no cursor the first run looks back only SWEEP_BACKFILL_DAYS. So
+    `/_local/sweep` passes `from`: the earliest due day in the sparse due index (GSI2PK
+    `DUE#<day>#<shard>`), found with a Scan of that index, which is fine on a laptop and
+    never done deployed. With nothing due by today, just today.
+    """
+    import boto3
+
+    first = today.isoformat()
+    pages = (
+        boto3.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=table, IndexName="GSI2", ProjectionExpression="GSI2PK")
+    )
+    for page in pages:
+        for item in page.get("Items", []):
+            day = item["GSI2PK"]["S"].split("#")[1]
+            first = min(first, day)
+    return first
 
 
 class BadInput(Exception):
