@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
+from giftplans.purchases import purchase_id_for
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 30
@@ -71,6 +73,34 @@ class Server:
     def get(self, path: str, token: str | None = None) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return requests.get(f"{self.url}{path}", headers=headers, timeout=30)
+
+    def ok(self, response: requests.Response, status: int = 200) -> Any:
+        """The JSON body of a response that must have `status`; the server's log when it does not."""
+        assert response.status_code == status, (
+            f"{response.request.method} {response.url} -> {response.status_code} {response.text}\n"
+            f"{self.log()}"
+        )
+        return response.json()
+
+    def drain(self) -> None:
+        """Deliver every stream record now (mail, events): no sleeping."""
+        self.ok(self.post("/_local/stream/drain"))
+
+    def mail(self, to: str) -> list[dict[str, Any]]:
+        self.drain()
+        return self.ok(self.get(f"/_local/mail?to={quote(to)}"))["messages"]  # type: ignore[no-any-return]
+
+    def set_clock(self, now: str) -> None:
+        self.ok(self.post("/_local/clock", {"now": now}))
+
+    def reset_clock(self) -> None:
+        self.ok(requests.delete(f"{self.url}/_local/clock", timeout=10))
+
+    def buy(self, token: str, plan: str = "pro", quantity: int = 3) -> str:
+        """Check out and let the local Stripe complete it; the purchase id."""
+        session = self.ok(self.post("/checkout/sessions", {"plan": plan, "quantity": quantity}, token), 201)
+        self.ok(self.post(f"/_local/checkout/{session['session_id']}/complete", {"payment_status": "paid"}))
+        return purchase_id_for(session["session_id"])
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
