@@ -82,7 +82,7 @@ def transact(build: Callable[[TransactWrite], None], *, token: str | None = None
         if any(r.code not in ("None", "ConditionalCheckFailed", "TransactionConflict") for r in reasons) and \
                 not any(r.code == "ConditionalCheckFailed" for r in reasons):
             raise UpstreamUnavailable(UNAVAILABLE) from error
-        if not reasons and error.cause_response_code in RETRYABLE:
+        if not reasons and (error_code(error) in RETRYABLE or _is_timeout(error)):
             raise UpstreamUnavailable(UNAVAILABLE) from error
         if not reasons:
             raise
@@ -95,10 +95,21 @@ def dynamodb_errors() -> Iterator[None]:
     try:
         yield
     except PynamoDBException as error:
-        code = getattr(error, "cause_response_code", None)
-        if code in RETRYABLE or code is None and _is_timeout(error):
+        code = error_code(error)
+        if code in RETRYABLE or (code is None and _is_timeout(error)):
             raise UpstreamUnavailable(UNAVAILABLE) from error
         raise
+
+
+def error_code(error: PynamoDBException) -> str | None:
+    """DynamoDB's error code behind a PynamoDB error; None for a timeout or a connection failure.
+
+    (PynamoDB's own `cause_response_code` raises AttributeError when the cause is a botocore
+    timeout, whose `response` is None.)
+    """
+    response = getattr(error.cause, "response", None)
+    code = ((response or {}).get("Error") or {}).get("Code") if isinstance(response, dict) else None
+    return str(code) if code else None
 
 
 def _is_timeout(error: Exception) -> bool:
