@@ -63,7 +63,7 @@ from giftplans.seats import IN_USE, SeatState, allowed_from
 from giftplans.seats import Action as SeatAction
 from giftplans.settings import get as settings
 from giftplans.store import models as m
-from giftplans.store.tx import connection
+from giftplans.store.tx import connection, error_code
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +415,7 @@ def _advance_cursor(day: date, now: datetime) -> bool:
                     | ((m.SweepCursor.last_done_day < text) & (m.SweepCursor.last_done_day >= before)))
         return True
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if error_code(error) == "ConditionalCheckFailedException":
             return False
         raise
 
