@@ -140,8 +140,10 @@ requirements: $(VENV)/.stamp ## regenerate layers/common/requirements.txt from u
 # Tests
 
 .PHONY: test e2e
+# Two workers by default (the machine and CI have two cores); PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 test: $(VENV)/.stamp ## run every test but the e2e browser tests
-	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not e2e" -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 e2e: $(VENV)/.stamp e2e-deps ## run the e2e browser tests (Playwright driving Debian's chromium)
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
