@@ -129,7 +129,7 @@ def test_given_a_correctly_signed_body_that_is_not_a_stripe_event_when_posted_th
     assert snapshot() == before
 
 
-def test_given_upgrade_completion_naming_another_accounts_seat_when_delivered_then_ignored_and_nothing_written():
+def test_given_upgrade_completion_for_another_accounts_seat_when_delivered_then_ignored_and_nothing_written():
     purchase_id = victims_seat()
     before = snapshot()
 
