@@ -94,11 +94,12 @@ class JsonHttpResolver(APIGatewayHttpResolver):
 def make_app() -> APIGatewayHttpResolver:
     app = JsonHttpResolver(enable_validation=True)
 
-    @app.exception_handler(DomainError)
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
     def _domain(error: DomainError) -> Response[str]:
-        return error_response(error.status, error.code, error.message, extra=error.details, headers=error.headers)
+        return error_response(error.status, error.code, error.message, extra=error.details,
+                              headers=error.headers)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _validation(error: RequestValidationError) -> Response[str]:
         status, code, message, rows = _describe(list(error.errors()))
         return error_response(status, code, message, extra={"fields": rows})
