@@ -87,7 +87,7 @@ def measure_calls(results: dict[str, Any]) -> None:
             measured.record(f"checkout_webhook_paid_{seats}", calls, seconds)
     with emulated_account():
         scenarios.seat_actions(measured)
-    sweep = {k: v for k, v in results.get("ddb_calls", {}).items() if k.startswith("sweep_")}  # the sweep part's
+    sweep = {k: v for k, v in results.get("ddb_calls", {}).items() if k.startswith("sweep_")}
     results["ddb_calls"] = {**measured.ddb_calls, **sweep}
     results["ddb_operations"] = measured.operations
     results.setdefault("scan_calls_by_part", {})["calls"] = measured.scan_calls
