@@ -2,26 +2,21 @@
 
 A table of 20,000 seats of which 200 are due (10 purchases of 20 seats, bought through
 fulfilment; the 19,800 others written straight to the table with batch writes, their
-purchases due months later). Every DynamoDB call the sweep makes is counted by a botocore `after-call` hook on
-every client that exists or gets created while it runs.
+purchases due months later). Every DynamoDB call the sweep makes is counted, whichever client makes it
+(tests/support/ddb_calls.py).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
 
 import boto3
-import botocore.handlers
 import pytest
 from giftplans import clock, money, sweep
 from giftplans.store import models as m
-from giftplans.store.tx import connection
 
 from tests.conftest import TEST_TABLE
+from tests.support.ddb_calls import counting
 from tests.support.factories import paid_purchase
 
 pytestmark = pytest.mark.usefixtures("aws", "clock", "settings")
@@ -29,53 +24,6 @@ pytestmark = pytest.mark.usefixtures("aws", "clock", "settings")
 DUE_PURCHASES, DUE_SEATS_EACH = 10, 20
 FILLER_PURCHASES, FILLER_SEATS_EACH = 20, 990  # 19,800 + 200 = 20,000 seats
 EXPIRE_NIGHT = datetime(2027, 3, 2, 3, 0, tzinfo=UTC)
-
-
-class CallCounter:
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-        self.items_read = 0
-
-    def __call__(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
-        if model.name in ("Query", "Scan"):
-            self.items_read += int(parsed.get("Count", 0))
-        elif model.name == "GetItem":
-            self.items_read += 1 if parsed.get("Item") else 0
-        elif model.name in ("BatchGetItem", "TransactGetItems"):
-            self.items_read += sum(len(v) for v in (parsed.get("Responses") or {}).values()) \
-                if isinstance(parsed.get("Responses"), dict) else len(parsed.get("Responses") or [])
-
-
-def _existing_clients() -> list[Any]:
-    """The botocore clients PynamoDB holds: the transaction connection and every model's connection."""
-    models: list[type[Any]] = [m.Item]
-    for model in models:
-        models.extend(model.__subclasses__())
-    clients = {id(c): c for c in [connection().client, *(mod._get_connection().connection.client
-                                                          for mod in models)]}
-    return list(clients.values())
-
-
-@contextmanager
-def counting_dynamodb_calls() -> Iterator[CallCounter]:
-    counter = CallCounter()
-    event = "after-call.dynamodb"
-    clients = _existing_clients()
-    for client in clients:
-        client.meta.events.register(event, counter)
-    botocore.handlers.BUILTIN_HANDLERS.append((event, counter))  # botocore sessions created from now on
-    default = boto3.DEFAULT_SESSION._session if boto3.DEFAULT_SESSION else None
-    if default is not None:
-        default.register(event, counter)  # boto3 clients created from now on
-    try:
-        yield counter
-    finally:
-        botocore.handlers.BUILTIN_HANDLERS.remove((event, counter))
-        if default is not None:
-            default.unregister(event, counter)
-        for client in clients:
-            client.meta.events.unregister(event, counter)
 
 
 def write_filler(n: int) -> None:
@@ -110,14 +58,15 @@ def test_given_20000_seats_of_which_200_due_when_swept_then_reads_follow_the_due
     m.SweepCursor(sweep.CURSOR_PK, sweep.CURSOR_SK, last_done_day="2027-03-01",
                   updated_at=clock.iso(clock.now())).save()
 
-    with counting_dynamodb_calls() as counted:
+    with counting() as counted:
         result = sweep.run(EXPIRE_NIGHT)
+    calls = counted.by_operation
 
     assert (result.due, result.expired, result.failed) == (DUE_PURCHASES, DUE_PURCHASES * DUE_SEATS_EACH, 0)
-    assert counted.calls["Scan"] == 0
-    assert counted.calls["Query"] == 8  # one page per shard of the one day: the hook saw the index reads
+    assert calls["Scan"] == 0
+    assert calls["Query"] == 8  # one page per shard of the one day: the hook saw the index reads
     assert counted.items_read <= DUE_PURCHASES + 1  # the due index items, plus the cursor
-    assert counted.calls["UpdateItem"] == DUE_PURCHASES * (DUE_SEATS_EACH + 1)  # blind seat writes + purchase
+    assert calls["UpdateItem"] == DUE_PURCHASES * (DUE_SEATS_EACH + 1)  # blind seat writes + purchase
     some_due = m.Seat.get(m.purchase_pk(due[-1]), m.seat_sk("0020"), consistent_read=True)
     filler = m.Seat.get(m.purchase_pk("pur_filler0003"), m.seat_sk("0500"), consistent_read=True)
     assert (some_due.state, filler.state, filler.version) == ("expired", "available", 1)
