@@ -295,7 +295,8 @@ class LocalRoutes:
 
     def _mail(self, request: Request) -> Response:
         if self.driver:
-            self.driver.drain()  # what is committed is mailed before the outbox is read: no race with the poller
+            # What is committed is mailed before the outbox is read: no race with the poller.
+            self.driver.drain()
         return json_response(200, {"messages": self.outbox.messages(request.args.get("to"), REGION)})
 
     def _clock(self, request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""Shared fixtures: an emulated AWS account (moto), the one table as template.yaml defines it, a settable clock."""
+"""Shared fixtures: an emulated AWS account (moto), the one table as template.yaml defines it,
+and a settable clock."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"]
 os.environ["TABLE_NAME"] = TEST_TABLE
 os.environ["MAIL_FROM"] = MAIL_FROM
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's fake credentials
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # moto's fake credentials
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -45,7 +46,6 @@ def aws() -> Iterator[None]:
     one_table_copy_per_transaction()
     with mock_aws():
         import boto3
-
         from giftplans import settings
         from giftplans.store import tx
 

@@ -28,8 +28,8 @@ def claims(sub: str, email: str | None = None, verified: bool = True) -> dict[st
     return out
 
 
-def http_event(method: str, path: str, *, route: str | None = None, body: Any = None, raw_body: str | None = None,
-               claims: dict[str, str] | None = None, iam_arn: str | None = None,
+def http_event(method: str, path: str, *, route: str | None = None, body: Any = None,
+               raw_body: str | None = None, claims: dict[str, str] | None = None, iam_arn: str | None = None,
                path_params: dict[str, str] | None = None, query: dict[str, str] | None = None,
                headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An HTTP API v2 event as API Gateway would deliver it after its authorizer ran."""
@@ -50,7 +50,8 @@ def http_event(method: str, path: str, *, route: str | None = None, body: Any = 
         "queryStringParameters": query or None,
         "pathParameters": path_params or None,
         "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
+            "accountId": "123456789012", "apiId": "api",
+            "domainName": "api.example.com", "domainPrefix": "api",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
                      "userAgent": "pytest"},
             "requestId": str(uuid.uuid4()), "routeKey": f"{method} {route or path}", "stage": "$default",

@@ -106,8 +106,9 @@ def _audit(purchase_id: str, at: datetime, kind: str, actor: str, seat_ids: list
     from giftplans.tokens import new_nonce
 
     stamp = clock.iso(at)
-    return m.AuditEvent(m.purchase_pk(purchase_id), f"EVENT#{stamp}#{new_nonce()[:8]}", purchase_id=purchase_id,
-                        at=stamp, kind=kind, actor=actor, seat_ids=seat_ids, detail=detail)
+    return m.AuditEvent(m.purchase_pk(purchase_id), f"EVENT#{stamp}#{new_nonce()[:8]}",
+                        purchase_id=purchase_id, at=stamp, kind=kind, actor=actor, seat_ids=seat_ids,
+                        detail=detail)
 
 
 def _count_plans(tx: TransactWrite, buyer_id: str, quantity: int) -> None:

@@ -203,7 +203,8 @@ def create_coupon(*, amount_off: int, currency: str, redeem_by: int, name: str, 
 
 
 def create_upgrade_checkout(*, account_id: str, email: str | None, price_id: str, coupon_id: str | None,
-                            metadata: dict[str, str], expires_at: int, idempotency_key: str) -> tuple[str, str]:
+                            metadata: dict[str, str], expires_at: int,
+                            idempotency_key: str) -> tuple[str, str]:
     """A Stripe Checkout Session (subscription mode) for the target plan's yearly price, minus the coupon.
 
     `subscription_data.metadata.account_id` lets `customer.subscription.*` events name the
