@@ -219,9 +219,10 @@ openapi: $(VENV)/.stamp ## regenerate the OpenAPI document
 	$(RUN) -m $(OPENAPI_MODULE)
 
 # sam build's Python workflow looks for python3.13 on PATH: give it the real interpreter, not the shim.
+# The layer's Makefile (layers/common/Makefile) byte-compiles with PYTHON: the same interpreter.
 build: $(SAM_STAMP) ## sam build (no container)
 	$(NEED_PY313)
-	PATH="$(dir $(PY313)):$$PATH" $(SAM) build --template-file $(TEMPLATE)
+	PATH="$(dir $(PY313)):$$PATH" PYTHON="$(PY313)" $(SAM) build --template-file $(TEMPLATE)
 
 # ---------------------------------------------------------------------------------------------
 

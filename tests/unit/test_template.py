@@ -390,7 +390,7 @@ def test_given_globals_when_read_then_runtime_arch_tracing_and_layer_are_shared(
     assert g["Layers"] == [{"Ref": "CommonLayer"}]
     layer = RESOURCES["CommonLayer"]
     assert layer["Properties"]["ContentUri"] == "layers/common/"
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"  # layers/common/Makefile: test_layer_build.py
 
 
 # ---- the loader itself ---------------------------------------------------------------------------------
