@@ -2,9 +2,9 @@
 
 With `.tools/sam/bin/sam` (`make tools`), `sam build` runs into a temporary build dir
 (the template's own arm64 / python3.13 settings) and each `.aws-sam/build/<LogicalId>`
-is measured unpacked and zipped. Without it, the same is approximated: the layer is
-`layers/common` plus `pip install --platform manylinux2014_aarch64 --only-binary=:all:`
-of its requirements into `python/`, and each function is its folder.
+is measured unpacked and zipped. Without it, the same is approximated: the layer is built
+by its own Makefile (`layers/common/Makefile`, which sam runs too: arm64 wheels, byte-compiled),
+and each function is its folder.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def _sam_build(work: Path) -> Path:
     py = _python313()
     if py:
         env["PATH"] = f"{Path(py).parent}:{env.get('PATH', '')}"
+        env["PYTHON"] = py  # layers/common/Makefile byte-compiles the layer with it
     command = [str(SAM), "build", "--template-file", str(ROOT / "template.yaml"), "--build-dir", str(build),
                "--cache-dir", str(ROOT / ".bench" / "sam-cache"), "--cached"]
     for _attempt in (1, 2):  # pip downloads through the network: one retry
@@ -62,12 +63,10 @@ def _sam_build(work: Path) -> Path:
 
 def _approximate(work: Path) -> Path:
     build = work / "build"
-    layer = build / LAYER / "python"
-    shutil.copytree(ROOT / "layers" / "common", layer,
-                    ignore=shutil.ignore_patterns("__pycache__", "requirements.txt", "*.pyc"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(layer), "--platform",
-                    "manylinux2014_aarch64", "--python-version", "3.13", "--only-binary=:all:", "--no-deps",
-                    "-r", str(ROOT / "layers" / "common" / "requirements.txt")], check=True)
+    # The layer's own build (what sam runs for it): arm64 wheels, byte-compiled.
+    makefile = ROOT / "layers" / "common" / "Makefile"
+    subprocess.run(["make", "-s", "--no-print-directory", "-f", str(makefile), f"build-{LAYER}",
+                    f"ARTIFACTS_DIR={build / LAYER}", f"PYTHON={sys.executable}"], check=True)
     for fn in template.functions():
         shutil.copytree(ROOT / "functions" / fn.job, build / fn.function,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -88,7 +87,7 @@ def package_mb() -> tuple[dict[str, dict[str, float]], str]:
             how += f" ({sum(1 for _ in (build / LAYER).rglob('*.pyc'))} .pyc files in the layer)"
         else:
             build = _approximate(work)
-            how = "pip install --platform manylinux2014_aarch64 (no sam: `make tools`)"
+            how = "layers/common/Makefile, functions copied (no sam: `make tools`)"
         out = {"layer": _sizes(build / LAYER, work)}
         for fn in template.functions():
             out[fn.job] = _sizes(build / fn.function, work)
