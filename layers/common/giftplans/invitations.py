@@ -242,7 +242,7 @@ def _check_addresses(purchase: m.Purchase, caller: Caller, rows: list[Row]) -> N
     own = {tokens.email_key(purchase.buyer_email)} | (
         {tokens.email_key(caller.email)} if caller.email else set()
     )
-    held: dict[str, str] = purchase.holders.as_dict() if purchase.holders is not None else {}  # type: ignore[no-untyped-call]
+    held: dict[str, str] = purchase.holders.as_dict() if purchase.holders is not None else {}
     holders = set(held.values())
     mine = [
         _row_error(i, r.email, "use_claim_instead", "This is your own address.")
@@ -291,10 +291,10 @@ def count_sends(steps: Steps, sub: str, now: datetime, n: int) -> None:
         m.InviteCounter(m.account_pk(sub), m.invites_sk(now.date().isoformat())),
         actions=[
             m.InviteCounter.type.set(m.InviteCounter),
-            m.InviteCounter.count.add(n),
+            m.InviteCounter.sent.add(n),
             m.InviteCounter.expires_at.set(clock.epoch(_next_midnight(now)) + 2 * 86400),
         ],
-        condition=m.InviteCounter.count.does_not_exist() | (m.InviteCounter.count <= limit - n),
+        condition=m.InviteCounter.sent.does_not_exist() | (m.InviteCounter.sent <= limit - n),
     )
 
 
@@ -328,7 +328,7 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[dict[s
                 details={"available": len(free)},
             )
         counter = found.get((account, m.invites_sk(now.date().isoformat())))
-        if isinstance(counter, m.InviteCounter) and int(counter.count or 0) + len(wanted) > limit:
+        if isinstance(counter, m.InviteCounter) and int(counter.sent or 0) + len(wanted) > limit:
             raise daily_limit_reached(now, limit)
         try:
             return _write_invites(purchase, wanted, free[: len(wanted)], caller.sub, now)

@@ -134,7 +134,8 @@ def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: 
         plan=facts.plan, quantity=facts.quantity, status=status, currency=facts.currency,
         amount_subtotal=facts.amount_subtotal, amount_total=facts.amount_total,
         term_start=clock.iso(start), term_end=clock.iso(end), term_end_ts=clock.epoch(end),
-        created_at=clock.iso(start), seat_counts=m.SeatCounts(available=facts.quantity),
+        created_at=clock.iso(start),
+        seat_counts=m.SeatCounts(available=facts.quantity),  # type: ignore[no-untyped-call]
         available=set(range(1, facts.quantity + 1)), holders={}, seats_written=0,
         due_kind=kind, GSI2PK=m.due_gsi(day, shard), GSI2SK=f"PURCHASE#{purchase_id}",
         GSI1PK=m.buyer_gsi(facts.buyer_id), GSI1SK=f"{clock.iso(start)}#{purchase_id}",
@@ -276,7 +277,7 @@ def seat_view(seat: m.Seat, term_ended: bool) -> dict[str, object]:
 
 def event_view(event: m.AuditEvent) -> dict[str, object]:
     return {"at": event.at, "kind": event.kind, "actor": event.actor, "seat_ids": event.seat_ids or [],
-            "detail": event.detail.as_dict() if event.detail is not None else {}}  # type: ignore[no-untyped-call]
+            "detail": event.detail.as_dict() if event.detail is not None else {}}
 
 
 def encode_cursor(last_key: dict[str, dict[str, Any]] | None) -> str | None:

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cache
 
-DEFAULT_PLANS = {
+DEFAULT_PLANS: dict[str, dict[str, str | int]] = {
     "connect": {"rank": 1, "amount": 12000, "currency": "usd",
                 "price_id": "price_connect_yearly_gift", "recurring_price_id": "price_connect_yearly"},
     "pro": {"rank": 2, "amount": 24000, "currency": "usd",
