@@ -437,7 +437,7 @@ class StripeEvents:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310  # nosec B310 - our own loopback URL
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310  # nosec B310  # our own loopback URL
                 status, text = answer.status, answer.read().decode()
         except urllib.error.HTTPError as error:
             status, text = error.code, error.read().decode()

@@ -98,7 +98,8 @@ for _tag in _FN_TAGS:
 @cache
 def _parsed(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as f:
-        data = yaml.load(f, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+        # _CfnLoader is a SafeLoader subclass: it adds only the CloudFormation tags, which build plain dicts.
+        data = yaml.load(f, Loader=_CfnLoader)  # noqa: S506  # nosec B506
     if not isinstance(data, dict):
         raise ValueError(f"{path} is not a template")
     return data
