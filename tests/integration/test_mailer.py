@@ -244,3 +244,22 @@ def test_given_bookkeeping_writes_when_streamed_then_nothing_is_sent(ses):
 
     assert sent_mail() == []
 
+
+
+@pytest.mark.parametrize("fault", ["ProvisionedThroughputExceededException", "ReadTimeout"])
+def test_given_dynamodb_fails_the_claim_when_batch_runs_then_record_retried_and_later_sent_once(
+        ses, monkeypatch, fault):
+    from tests.hardening.faults import failing_writes
+
+    old, new = invited_seat()
+    rec = record(old, new)
+
+    with failing_writes(monkeypatch, fault) as refused:
+        answer = run(rec)
+
+    assert refused, "the marker write must have been attempted"
+    assert answer == {"batchItemFailures": [{"itemIdentifier": rec["dynamodb"]["SequenceNumber"]}]}
+    assert sent_mail() == []
+    run(rec)
+    run(rec)
+    assert to_addresses() == [RECIPIENT]

@@ -21,6 +21,7 @@ from pynamodb.exceptions import UpdateError
 
 from giftplans.seats import SeatState
 from giftplans.store import models as m
+from giftplans.store.tx import error_code
 
 logger = logging.getLogger("giftplans.delivery")
 
@@ -91,7 +92,7 @@ def _mark(feedback: Feedback) -> bool:
                      m.Seat.actor.set("ses"), m.Seat.version.add(1)],
             condition=_for_this_link(feedback.nonce))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if error_code(error) != "ConditionalCheckFailedException":
             raise
         logger.info("ses feedback for a link that is no longer current", extra={
             "purchase_id": feedback.purchase_id, "seat_id": feedback.seat_id, "outcome": feedback.outcome})
@@ -108,7 +109,7 @@ def mark_sent(purchase_id: str, seat_id: str, nonce: str) -> bool:
             actions=[m.Seat.delivery.set(SENT)],
             condition=_for_this_link(nonce) & m.Seat.delivery.does_not_exist())
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if error_code(error) != "ConditionalCheckFailedException":
             raise
         return False
     return True

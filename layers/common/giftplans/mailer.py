@@ -32,6 +32,7 @@ from pynamodb.exceptions import DeleteError, PutError, PynamoDBException
 from giftplans import clock, delivery, mail, settings, tokens
 from giftplans.notices import Notice, notices_for
 from giftplans.store import models as m
+from giftplans.store.tx import error_code
 
 logger = logging.getLogger("giftplans.mailer")
 
@@ -191,7 +192,7 @@ def _claim(key: str) -> bool:
         _marker(key, SENDING).save(condition=m.MailMarker.PK.does_not_exist())
         return True
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if error_code(error) != "ConditionalCheckFailedException":
             raise
     try:
         existing = m.MailMarker.get(m.mail_pk(key), "MAIL", consistent_read=True)
@@ -205,7 +206,7 @@ def _claim(key: str) -> bool:
         stale = (m.MailMarker.status == SENDING) & (m.MailMarker.at == existing.at)
         _marker(key, SENDING).save(condition=stale)
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if error_code(error) == "ConditionalCheckFailedException":
             raise InFlight(key) from error
         raise
     return True
@@ -221,7 +222,7 @@ def _release(key: str) -> None:
     try:
         m.MailMarker(m.mail_pk(key), "MAIL").delete(condition=m.MailMarker.status == SENDING)
     except DeleteError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if error_code(error) != "ConditionalCheckFailedException":
             raise
 
 
