@@ -162,7 +162,7 @@ e2e-deps: ## install Debian's chromium for the e2e tests (skipped when /usr/bin/
 .PHONY: lint lint-py lint-template ruff mypy bandit cfn-lint sam-validate checkov fmt fmt-check audit
 lint: lint-py lint-template ## all static checks (code and template)
 
-lint-py: ruff mypy bandit
+lint-py: ruff fmt-check mypy bandit
 
 lint-template: cfn-lint sam-validate checkov
 

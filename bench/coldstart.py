@@ -52,10 +52,34 @@ def install_layer_dependencies(target: Path) -> Path:
     if marker.exists() and marker.read_text() == installed:
         return target
     uv = Path(sys.executable).with_name("uv")
-    command = [str(uv), "pip", "install", "--quiet", "--python", sys.executable, "--target", str(target),
-               "--no-deps", "-r", str(REQUIREMENTS)] if uv.exists() else [
-        sys.executable, "-m", "pip", "install", "--quiet", "--target", str(target), "--no-deps", "-r",
-        str(REQUIREMENTS)]
+    command = (
+        [
+            str(uv),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            sys.executable,
+            "--target",
+            str(target),
+            "--no-deps",
+            "-r",
+            str(REQUIREMENTS),
+        ]
+        if uv.exists()
+        else [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            str(target),
+            "--no-deps",
+            "-r",
+            str(REQUIREMENTS),
+        ]
+    )
     subprocess.run(command, check=True)
     byte_compile(target)
     marker.write_text(installed)
@@ -68,24 +92,42 @@ def byte_compile(target: Path) -> None:
     The dependencies here are this machine's wheels (the layer's are arm64), but their .pyc are
     made by the same command, so a cold start here loads the same kind of .pyc Lambda loads.
     """
-    subprocess.run(["make", "-s", "--no-print-directory", "-f", str(LAYER_MAKEFILE), "byte-compile",
-                    f"DIR={target}", f"PYTHON={sys.executable}"], check=True)
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "-f",
+            str(LAYER_MAKEFILE),
+            "byte-compile",
+            f"DIR={target}",
+            f"PYTHON={sys.executable}",
+        ],
+        check=True,
+    )
 
 
 def lambda_environment(job: str | None) -> dict[str, str]:
     """The environment Lambda would give `job` (or any function, for the baseline), with fake credentials."""
     env = template.environment(job, include_secret_params=True) if job else {}
-    env.update({
-        "TABLE_NAME": "gift-plans-Table-BENCH",
-        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "ASIABENCHFAKE", "AWS_SECRET_ACCESS_KEY": "bench-fake-secret",
-        "AWS_SESSION_TOKEN": "bench-fake-token",
-        "AWS_LAMBDA_FUNCTION_NAME": job or BASELINE, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-        "LAMBDA_TASK_ROOT": str(ROOT / "functions" / (job or "")),
-        "_HANDLER": "app.handler", "LANG": "en_US.UTF-8", "TZ": ":UTC",
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-    })
+    env.update(
+        {
+            "TABLE_NAME": "gift-plans-Table-BENCH",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "ASIABENCHFAKE",
+            "AWS_SECRET_ACCESS_KEY": "bench-fake-secret",
+            "AWS_SESSION_TOKEN": "bench-fake-token",
+            "AWS_LAMBDA_FUNCTION_NAME": job or BASELINE,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "LAMBDA_TASK_ROOT": str(ROOT / "functions" / (job or "")),
+            "_HANDLER": "app.handler",
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        }
+    )
     return env
 
 
@@ -97,9 +139,15 @@ def _paths(job: str | None, dependencies: Path) -> list[str]:
 def one_run(job: str | None, dependencies: Path) -> float:
     """Milliseconds of one cold INIT of `job` (None: the baseline) in a fresh process."""
     code = _PROBE.format(paths=_paths(job, dependencies), what=IMPORT_APP if job else BOTO3_DYNAMODB)
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", code], env=lambda_environment(job),
-                          cwd=str(ROOT / "functions" / job) if job else str(ROOT), capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        env=lambda_environment(job),
+        cwd=str(ROOT / "functions" / job) if job else str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"INIT of {job or BASELINE} failed:\n{done.stderr}")
     return float(done.stdout.strip().splitlines()[-1])
@@ -118,14 +166,20 @@ def init_ms(jobs: Iterable[str], dependencies: Path, runs: int = 5) -> dict[str,
 def import_profile(job: str, dependencies: Path, top: int = 25) -> list[tuple[float, str]]:
     """`python -X importtime` for `job`: the `top` modules by cumulative milliseconds."""
     code = _PROBE.format(paths=_paths(job, dependencies), what=IMPORT_APP)
-    done = subprocess.run([sys.executable, "-I", "-S", "-X", "importtime", "-c", code],
-                          env=lambda_environment(job), cwd=str(ROOT / "functions" / job), capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-X", "importtime", "-c", code],
+        env=lambda_environment(job),
+        cwd=str(ROOT / "functions" / job),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     rows = []
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        _, cumulative, name = (part.strip() for part in line[len("import time:"):].split("|"))
+        _, cumulative, name = (part.strip() for part in line[len("import time:") :].split("|"))
         rows.append((int(cumulative) / 1000, name))
     return sorted(rows, reverse=True)[:top]
 

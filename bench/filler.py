@@ -17,8 +17,13 @@ from giftplans import money
 from giftplans.store import models as m
 
 SEATS_PER_PURCHASE = 1000
-COMMON = {"plan": "pro", "currency": "usd", "term_start": "2026-08-01T00:00:00Z",
-          "term_end": "2027-08-01T00:00:00Z", "term_end_ts": 1817078400}
+COMMON = {
+    "plan": "pro",
+    "currency": "usd",
+    "term_start": "2026-08-01T00:00:00Z",
+    "term_end": "2027-08-01T00:00:00Z",
+    "term_end_ts": 1817078400,
+}
 UNIT = 24000
 
 
@@ -27,14 +32,36 @@ def filler_items(n: int, quantity: int) -> list[dict[str, Any]]:
     pid = f"pur_filler{n:06d}"
     common = {**COMMON, "buyer_id": f"filler-{n}", "buyer_email": f"filler{n}@example.com"}
     purchase = m.Purchase(
-        m.purchase_pk(pid), m.PURCHASE_SK, purchase_id=pid, checkout_session_id=f"cs_filler_{n}",
-        quantity=quantity, status="paid", amount_subtotal=UNIT * quantity, amount_total=UNIT * quantity,
-        created_at="2026-08-01T00:00:00Z", seat_counts=m.SeatCounts(available=quantity),
-        available=set(range(1, quantity + 1)), holders={}, seats_written=quantity, due_kind="remind_30",
-        GSI2PK=m.due_gsi("2027-07-02", n % 8), GSI2SK=f"PURCHASE#{pid}", version=1, **common)
+        m.purchase_pk(pid),
+        m.PURCHASE_SK,
+        purchase_id=pid,
+        checkout_session_id=f"cs_filler_{n}",
+        quantity=quantity,
+        status="paid",
+        amount_subtotal=UNIT * quantity,
+        amount_total=UNIT * quantity,
+        created_at="2026-08-01T00:00:00Z",
+        seat_counts=m.SeatCounts(available=quantity),
+        available=set(range(1, quantity + 1)),
+        holders={},
+        seats_written=quantity,
+        due_kind="remind_30",
+        GSI2PK=m.due_gsi("2027-07-02", n % 8),
+        GSI2SK=f"PURCHASE#{pid}",
+        version=1,
+        **common,
+    )
     items = [purchase.serialize()]
-    template = m.Seat(m.purchase_pk(pid), m.seat_sk("0001"), purchase_id=pid, seat_id="0001",
-                      state="available", version=1, seat_value=0, **common).serialize()
+    template = m.Seat(
+        m.purchase_pk(pid),
+        m.seat_sk("0001"),
+        purchase_id=pid,
+        seat_id="0001",
+        state="available",
+        version=1,
+        seat_value=0,
+        **common,
+    ).serialize()
     for seat_no in range(1, quantity + 1):
         seat_id = m.seat_id_of(seat_no)
         item = dict(template)
@@ -63,7 +90,7 @@ def write_with_batches(table_name: str) -> Any:
         for n, quantity in _purchases(seats):
             items = filler_items(n, quantity)
             for start in range(0, len(items), 25):
-                puts = [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]
+                puts = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
                 if client.batch_write_item(RequestItems={table_name: puts}).get("UnprocessedItems"):
                     raise RuntimeError("moto left items unprocessed")
 

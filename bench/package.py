@@ -39,8 +39,13 @@ def _sizes(folder: Path, work: Path) -> dict[str, float]:
 
 def _python313() -> str | None:
     """The real interpreter (the Makefile's search: a pyenv shim on PATH may not answer)."""
-    done = subprocess.run(["make", "-s", "--no-print-directory", "print-python"], cwd=ROOT,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["make", "-s", "--no-print-directory", "print-python"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.stdout.strip() or None
 
 
@@ -51,8 +56,17 @@ def _sam_build(work: Path) -> Path:
     if py:
         env["PATH"] = f"{Path(py).parent}:{env.get('PATH', '')}"
         env["PYTHON"] = py  # layers/common/Makefile byte-compiles the layer with it
-    command = [str(SAM), "build", "--template-file", str(ROOT / "template.yaml"), "--build-dir", str(build),
-               "--cache-dir", str(ROOT / ".bench" / "sam-cache"), "--cached"]
+    command = [
+        str(SAM),
+        "build",
+        "--template-file",
+        str(ROOT / "template.yaml"),
+        "--build-dir",
+        str(build),
+        "--cache-dir",
+        str(ROOT / ".bench" / "sam-cache"),
+        "--cached",
+    ]
     for _attempt in (1, 2):  # pip downloads through the network: one retry
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         if done.returncode == 0:
@@ -65,11 +79,25 @@ def _approximate(work: Path) -> Path:
     build = work / "build"
     # The layer's own build (what sam runs for it): arm64 wheels, byte-compiled.
     makefile = ROOT / "layers" / "common" / "Makefile"
-    subprocess.run(["make", "-s", "--no-print-directory", "-f", str(makefile), f"build-{LAYER}",
-                    f"ARTIFACTS_DIR={build / LAYER}", f"PYTHON={sys.executable}"], check=True)
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "-f",
+            str(makefile),
+            f"build-{LAYER}",
+            f"ARTIFACTS_DIR={build / LAYER}",
+            f"PYTHON={sys.executable}",
+        ],
+        check=True,
+    )
     for fn in template.functions():
-        shutil.copytree(ROOT / "functions" / fn.job, build / fn.function,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            ROOT / "functions" / fn.job,
+            build / fn.function,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
     return build
 
 

@@ -30,12 +30,19 @@ CLOCK_START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def _environment() -> None:
     """What the tests' conftest sets, before any giftplans import (models read the table name at import)."""
-    os.environ.update({
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "TABLE_NAME": TABLE,
-        "MAIL_FROM": "gifts@example.com", "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "GiftPlans", "POWERTOOLS_LOG_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "TABLE_NAME": TABLE,
+            "MAIL_FROM": "gifts@example.com",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "GiftPlans",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "STRIPE_API_BASE"):
         os.environ.pop(name, None)
 
@@ -64,6 +71,7 @@ def emulated_account() -> Iterator[None]:
 
 
 # ---- the parts ----------------------------------------------------------------------------------------
+
 
 def measure_init(results: dict[str, Any], runs: int) -> None:
     from bench import coldstart
@@ -110,11 +118,14 @@ def measure_sweep(results: dict[str, Any], large: bool) -> None:
             figures = scenarios.sweep_scale(purchases, seats_each, filler, write_into_moto(TABLE))
         results["sweep_items_read"][key] = figures.items_read
         results["sweep_detail"][key] = {
-            "due_seats": figures.due_seats, "due_purchases": figures.due_purchases,
-            "table_seats": figures.table_seats, "requests": len(figures.calls),
+            "due_seats": figures.due_seats,
+            "due_purchases": figures.due_purchases,
+            "table_seats": figures.table_seats,
+            "requests": len(figures.calls),
             "scan_calls": figures.calls.count("Scan"),
             "within_target": scenarios.sweep_within_target(figures),
-            "sweep_s": round(figures.seconds, 2), "setup_and_sweep_s": round(time.perf_counter() - began, 1),
+            "sweep_s": round(figures.seconds, 2),
+            "setup_and_sweep_s": round(time.perf_counter() - began, 1),
         }
         scans += figures.calls.count("Scan")
         if key == "200_of_20000":
@@ -132,6 +143,7 @@ def measure_package(results: dict[str, Any]) -> None:
 
 # ---- the table ----------------------------------------------------------------------------------------
 
+
 def table(results: dict[str, Any]) -> str:
     from bench.scenarios import target
 
@@ -141,27 +153,36 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"{'baseline: boto3.client(dynamodb)':<36}{results['init_ms']['baseline']:>8}")
         for job, ratio in results["init_ratio"].items():
             goal = results["init_ratio_target"][job]
-            lines.append(f"{job:<36}{results['init_ms'][job]:>8}{ratio:>8}{'<= ' + str(goal):>9}  "
-                         f"{'yes' if ratio <= goal else 'NO'}")
+            lines.append(
+                f"{job:<36}{results['init_ms'][job]:>8}{ratio:>8}{'<= ' + str(goal):>9}  "
+                f"{'yes' if ratio <= goal else 'NO'}"
+            )
     if "ddb_calls" in results:
         lines += ["", f"{'DynamoDB round trips per action':<36}{'calls':>8}  {'target':<26}ok"]
         for key, n in results["ddb_calls"].items():
             most, text = target(key)
             ok = "-" if most is None else ("yes" if n <= most else "NO")
             lines.append(f"{key:<36}{n:>8}  {text:<26}{ok}")
-        lines.append(f"{'scan_calls (whole run)':<36}{results['scan_calls']:>8}  {'0':<26}"
-                     f"{'yes' if results['scan_calls'] == 0 else 'NO'}")
+        lines.append(
+            f"{'scan_calls (whole run)':<36}{results['scan_calls']:>8}  {'0':<26}"
+            f"{'yes' if results['scan_calls'] == 0 else 'NO'}"
+        )
     if "sweep_items_read" in results:
         lines += ["", f"{'sweep items read':<36}{'read':>8}  {'due seats (purchases)':<26}ok"]
         for key, n in results["sweep_items_read"].items():
             d = results["sweep_detail"][key]
-            lines.append(f"{key:<36}{n:>8}  {str(d['due_seats']) + ' (' + str(d['due_purchases']) + ')':<26}"
-                         f"{'yes' if d['within_target'] else 'NO'}")
+            lines.append(
+                f"{key:<36}{n:>8}  {str(d['due_seats']) + ' (' + str(d['due_purchases']) + ')':<26}"
+                f"{'yes' if d['within_target'] else 'NO'}"
+            )
     if "webhook_1000_seats_s" in results:
         lines += ["", f"webhook, 1000 seats, under moto: {results['webhook_1000_seats_s']} s (trend figure)"]
     if "package_mb" in results:
-        lines += ["", f"{'artefact (' + results['package_built_with'] + ')':<60}",
-                  f"{'':<20}{'unzipped MB':>12}{'zipped MB':>11}"]
+        lines += [
+            "",
+            f"{'artefact (' + results['package_built_with'] + ')':<60}",
+            f"{'':<20}{'unzipped MB':>12}{'zipped MB':>11}",
+        ]
         for name, size in results["package_mb"].items():
             lines.append(f"{name:<20}{size['unzipped_mb']:>12}{size['zipped_mb']:>11}")
     return "\n".join(lines)
@@ -169,8 +190,9 @@ def table(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--skip", action="append", default=[],
-                        choices=["init", "calls", "sweep", "package", "large"])
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=["init", "calls", "sweep", "package", "large"]
+    )
     parser.add_argument("--runs", type=int, default=5, help="cold starts per function (median)")
     args = parser.parse_args(argv)
     _environment()
@@ -179,9 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     # Parts left out keep their figures from the last run (each part says when it was measured).
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update({"python": sys.version.split()[0], "cpus": os.cpu_count()})
-    steps = [("init", lambda: measure_init(results, args.runs)), ("calls", lambda: measure_calls(results)),
-             ("sweep", lambda: measure_sweep(results, "large" not in args.skip)),
-             ("package", lambda: measure_package(results))]
+    steps = [
+        ("init", lambda: measure_init(results, args.runs)),
+        ("calls", lambda: measure_calls(results)),
+        ("sweep", lambda: measure_sweep(results, "large" not in args.skip)),
+        ("package", lambda: measure_package(results)),
+    ]
     for name, step in steps:
         if name in args.skip:
             continue

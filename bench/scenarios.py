@@ -90,23 +90,42 @@ def _ok(key: str, status: int, body: Any) -> None:
 
 # ---- the webhook --------------------------------------------------------------------------------------
 
+
 def gift_checkout_event(seats: int, n: int, buyer: str = "bench-buyer") -> dict[str, Any]:
     """A `checkout.session.completed` event for a paid gift checkout, as our checkout creates it."""
     session_id = f"cs_test_bench_{seats}_{n:06d}"
     email = f"{buyer}@example.com"
     return {
-        "id": f"evt_bench_{seats}_{n:06d}", "object": "event", "type": "checkout.session.completed",
-        "created": clock.epoch(clock.now()), "livemode": False, "api_version": "2026-08-27.basil",
-        "data": {"object": {
-            "id": session_id, "object": "checkout.session", "mode": "payment", "status": "complete",
-            "payment_status": "paid", "client_reference_id": buyer, "customer_email": email,
-            "customer_details": {"email": email, "name": None},
-            "metadata": {"kind": "gift", "buyer_id": buyer, "buyer_email": email, "plan": "pro",
-                         "quantity": str(seats)},
-            "currency": "usd", "amount_subtotal": 24000 * seats, "amount_total": 24000 * seats,
-            "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-            "payment_intent": f"pi_bench_{seats}_{n:06d}",
-        }},
+        "id": f"evt_bench_{seats}_{n:06d}",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "created": clock.epoch(clock.now()),
+        "livemode": False,
+        "api_version": "2026-08-27.basil",
+        "data": {
+            "object": {
+                "id": session_id,
+                "object": "checkout.session",
+                "mode": "payment",
+                "status": "complete",
+                "payment_status": "paid",
+                "client_reference_id": buyer,
+                "customer_email": email,
+                "customer_details": {"email": email, "name": None},
+                "metadata": {
+                    "kind": "gift",
+                    "buyer_id": buyer,
+                    "buyer_email": email,
+                    "plan": "pro",
+                    "quantity": str(seats),
+                },
+                "currency": "usd",
+                "amount_subtotal": 24000 * seats,
+                "amount_total": 24000 * seats,
+                "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+                "payment_intent": f"pi_bench_{seats}_{n:06d}",
+            }
+        },
     }
 
 
@@ -132,6 +151,7 @@ def deliver_paid_checkout(seats: int, n: int = 1) -> tuple[Calls, float]:
 
 
 # ---- seat actions and reads ---------------------------------------------------------------------------
+
 
 def _counted(key: str, measured: Measured, action: Callable[[], tuple[int, Any]]) -> Any:
     with counting() as calls:
@@ -160,14 +180,28 @@ def seat_actions(measured: Measured, invite_sizes: tuple[int, ...] = (1, 25)) ->
     _counted("resend", measured, lambda: g.seat_action(pid, "0004", "resend"))
     _counted("claim", measured, lambda: g.claim(pid))
     _counted("get_entitlement", measured, lambda: g.entitlement(recipient))
-    _counted("list_purchases", measured, lambda: call("purchases_api", http_event(
-        "GET", "/purchases", claims=g.who())))
+    _counted(
+        "list_purchases",
+        measured,
+        lambda: call("purchases_api", http_event("GET", "/purchases", claims=g.who())),
+    )
 
     big = factories.paid_purchase(buyer_sub="bench-reader", buyer_email="reader@example.com", quantity=100)
     reader = g.who("bench-reader", "reader@example.com")
-    body = _counted("get_purchase_100_seats", measured, lambda: call("purchases_api", http_event(
-        "GET", f"/purchases/{big}", route="/purchases/{purchase_id}", claims=reader,
-        path_params={"purchase_id": big})))
+    body = _counted(
+        "get_purchase_100_seats",
+        measured,
+        lambda: call(
+            "purchases_api",
+            http_event(
+                "GET",
+                f"/purchases/{big}",
+                route="/purchases/{purchase_id}",
+                claims=reader,
+                path_params={"purchase_id": big},
+            ),
+        ),
+    )
     if len(body.get("seats") or []) != 100:
         raise AssertionError(f"get_purchase_100_seats returned {len(body.get('seats') or [])} seats, not 100")
 
@@ -188,8 +222,9 @@ class SweepFigures:
     seconds: float
 
 
-def sweep_scale(due_purchases: int, seats_each: int, filler_seats: int,
-                write_filler: Callable[[int], None]) -> SweepFigures:
+def sweep_scale(
+    due_purchases: int, seats_each: int, filler_seats: int, write_filler: Callable[[int], None]
+) -> SweepFigures:
     """`due_purchases` x `seats_each` seats expire tonight in a table holding `filler_seats` more seats.
 
     The due purchases are bought through fulfilment on the clock's start and have their
@@ -207,8 +242,9 @@ def sweep_scale(due_purchases: int, seats_each: int, filler_seats: int,
     for night in REMINDER_NIGHTS:
         sweep.run(datetime.combine(night, datetime.min.time(), UTC), since=night)
     write_filler(filler_seats)
-    m.SweepCursor(sweep.CURSOR_PK, sweep.CURSOR_SK, last_done_day="2027-03-01",
-                  updated_at=clock.iso(clock.now())).save()
+    m.SweepCursor(
+        sweep.CURSOR_PK, sweep.CURSOR_SK, last_done_day="2027-03-01", updated_at=clock.iso(clock.now())
+    ).save()
     with counting() as calls:
         began = time.perf_counter()
         result = sweep.run(EXPIRE_NIGHT)
@@ -216,11 +252,11 @@ def sweep_scale(due_purchases: int, seats_each: int, filler_seats: int,
     due_seats = due_purchases * seats_each
     if (result.due, result.expired, result.failed) != (due_purchases, due_seats, 0):
         raise AssertionError(f"the sweep did not expire exactly the due seats: {result.as_dict()}")
-    return SweepFigures(due_seats, due_purchases, due_seats + filler_seats, list(calls.names),
-                        calls.items_read, seconds)
+    return SweepFigures(
+        due_seats, due_purchases, due_seats + filler_seats, list(calls.names), calls.items_read, seconds
+    )
 
 
 def sweep_within_target(figures: SweepFigures) -> bool:
     """Items read within 10% of the due count (one due-index item per due purchase, plus the cursor, fits)."""
     return figures.items_read <= math.ceil(1.1 * figures.due_seats) and "Scan" not in figures.calls
-

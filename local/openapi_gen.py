@@ -29,39 +29,69 @@ LAYER = ROOT / "layers" / "common"
 OUTPUT = FUNCTIONS / "openapi" / "openapi.json"
 TITLE = "Gift plans API"
 VERSION = "1.0.0"
-DESCRIPTION = ("Buy yearly plans for other people, invite them by email, claim one for yourself, accept, "
-               "upgrade. Errors are {\"error\": {\"code\", \"message\"}} with the HTTP status.")
+DESCRIPTION = (
+    "Buy yearly plans for other people, invite them by email, claim one for yourself, accept, "
+    'upgrade. Errors are {"error": {"code", "message"}} with the HTTP status.'
+)
 SERVERS = [
     {"url": "http://127.0.0.1:3000", "description": "make dev (local server)"},
-    {"url": "https://{api_id}.execute-api.{region}.amazonaws.com", "description": "deployed HTTP API",
-     "variables": {"api_id": {"default": "api"}, "region": {"default": "us-east-1"}}},
+    {
+        "url": "https://{api_id}.execute-api.{region}.amazonaws.com",
+        "description": "deployed HTTP API",
+        "variables": {"api_id": {"default": "api"}, "region": {"default": "us-east-1"}},
+    },
 ]
 SECURITY_SCHEMES = {
-    "jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-            "description": "The web client's identity token, checked by API Gateway's JWT authorizer."},
-    "sigv4": {"type": "apiKey", "in": "header", "name": "Authorization",
-              "description": "AWS Signature Version 4 (IAM): the support team's identities."},
+    "jwt": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "The web client's identity token, checked by API Gateway's JWT authorizer.",
+    },
+    "sigv4": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "AWS Signature Version 4 (IAM): the support team's identities.",
+    },
 }
 SECURITY_BY_AUTH: dict[str, list[dict[str, list[str]]]] = {"jwt": [{"jwt": []}], "iam": [{"sigv4": []}]}
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA = {
-    "type": "object", "title": "Error", "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message"],
-                             "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                             "additionalProperties": True}},
+    "type": "object",
+    "title": "Error",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "additionalProperties": True,
+        }
+    },
 }
 
 
 # API Gateway's own authorizers answer before any handler runs, in their own body: a JWT
 # route without a valid token gets 401 {"message": "Unauthorized"}, an IAM route without a
 # valid signature 403 {"message": "Forbidden"}. HTTP APIs cannot reshape those bodies.
-GATEWAY_REFUSAL = {"type": "object", "title": "GatewayRefusal", "required": ["message"],
-                   "properties": {"message": {"type": "string"}}}
+GATEWAY_REFUSAL = {
+    "type": "object",
+    "title": "GatewayRefusal",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+}
 REFUSED_BY_AUTHORIZER = {
-    "jwt": ("401", "No identity: API Gateway's JWT authorizer refused the token ({\"message\"}), "
-                   "or the handler found no claims (the SPEC error shape)."),
-    "iam": ("403", "Not allowed: API Gateway refused the IAM signature ({\"message\"}), "
-                   "or the caller is not a support identity (the SPEC error shape)."),
+    "jwt": (
+        "401",
+        'No identity: API Gateway\'s JWT authorizer refused the token ({"message"}), '
+        "or the handler found no claims (the SPEC error shape).",
+    ),
+    "iam": (
+        "403",
+        'Not allowed: API Gateway refused the IAM signature ({"message"}), '
+        "or the caller is not a support identity (the SPEC error shape).",
+    ),
 }
 UNSUPPORTED_MEDIA_TYPE = "The body is not JSON (send Content-Type: application/json)."
 
@@ -71,30 +101,63 @@ def _error(description: str) -> dict[str, Any]:
 
 
 HAND_WRITTEN: dict[str, dict[str, Any]] = {
-    "/webhooks/stripe": {"post": {
-        "summary": "Stripe webhook (signature checked on the raw body)", "tags": ["webhooks"],
-        "operationId": "stripe_webhook_post",
-        "parameters": [{"name": "Stripe-Signature", "in": "header", "required": True,
-                        "schema": {"type": "string"}}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["id", "type", "data"],
-            "properties": {"id": {"type": "string"}, "type": {"type": "string"},
-                           "created": {"type": "integer"}, "data": {"type": "object"}}}}}},
-        "responses": {
-            "200": {"description": "Received (also for event types the service does not use).",
-                    "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["received", "result"],
-                        "properties": {"received": {"type": "boolean"}, "result": {"type": "string"}}}}}},
-            "400": _error("Signature missing, wrong or stale, or not a JSON event; nothing written."),
-            "413": _error("The body is larger than 256 KB."),
-            "503": _error("Busy; Stripe retries the delivery."),
-        },
-    }},
-    "/openapi.json": {"get": {
-        "summary": "This document", "tags": ["meta"], "operationId": "openapi_get",
-        "responses": {"200": {"description": "The OpenAPI document.",
-                              "content": {"application/json": {"schema": {"type": "object"}}}}},
-    }},
+    "/webhooks/stripe": {
+        "post": {
+            "summary": "Stripe webhook (signature checked on the raw body)",
+            "tags": ["webhooks"],
+            "operationId": "stripe_webhook_post",
+            "parameters": [
+                {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["id", "type", "data"],
+                            "properties": {
+                                "id": {"type": "string"},
+                                "type": {"type": "string"},
+                                "created": {"type": "integer"},
+                                "data": {"type": "object"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "Received (also for event types the service does not use).",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["received", "result"],
+                                "properties": {"received": {"type": "boolean"}, "result": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "400": _error("Signature missing, wrong or stale, or not a JSON event; nothing written."),
+                "413": _error("The body is larger than 256 KB."),
+                "503": _error("Busy; Stripe retries the delivery."),
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "tags": ["meta"],
+            "operationId": "openapi_get",
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
 }
 
 
@@ -140,11 +203,15 @@ def _success_response_kept() -> Iterator[None]:
         operation_responses, definitions = original(**kwargs)
         declared, status = kwargs.get("responses"), kwargs.get("status_code", 200)
         if declared and status not in declared:
-            content = generator._build_return_schema(param=kwargs["dependant"].return_param,
-                                                     model_name_map=kwargs["model_name_map"],
-                                                     field_mapping=kwargs["field_mapping"])
-            operation_responses[status] = {"description": kwargs.get("response_description") or "Success",
-                                           "content": {"application/json": content}}
+            content = generator._build_return_schema(
+                param=kwargs["dependant"].return_param,
+                model_name_map=kwargs["model_name_map"],
+                field_mapping=kwargs["field_mapping"],
+            )
+            operation_responses[status] = {
+                "description": kwargs.get("response_description") or "Success",
+                "content": {"application/json": content},
+            }
         return operation_responses, definitions
 
     generator._build_responses = build
@@ -197,8 +264,10 @@ def _fix_errors(operation: dict[str, Any]) -> None:
 
 def _merge_component(into: dict[str, Any], name: str, schema: dict[str, Any], job: str) -> None:
     if name in into and into[name] != schema:
-        raise SystemExit(f"openapi: two different schemas are both called {name!r} (second one in {job}); "
-                         "rename one of the models")
+        raise SystemExit(
+            f"openapi: two different schemas are both called {name!r} (second one in {job}); "
+            "rename one of the models"
+        )
     into[name] = schema
 
 
@@ -236,8 +305,10 @@ def build() -> dict[str, Any]:
             if kind in REFUSED_BY_AUTHORIZER:
                 status, description = REFUSED_BY_AUTHORIZER[kind]
                 schema = {"anyOf": [ERROR_REF, {"$ref": "#/components/schemas/GatewayRefusal"}]}
-                operation["responses"][status] = {"description": description,
-                                                  "content": {"application/json": {"schema": schema}}}
+                operation["responses"][status] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": schema}},
+                }
             if "requestBody" in operation and path not in HAND_WRITTEN:
                 operation["responses"].setdefault("415", _error(UNSUPPORTED_MEDIA_TYPE))
     return {

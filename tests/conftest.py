@@ -33,8 +33,9 @@ def create_table() -> None:
 
     client = boto3.client("dynamodb")
     client.create_table(**table_definition(table_name=TEST_TABLE))
-    client.update_time_to_live(TableName=TEST_TABLE,
-                               TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+    client.update_time_to_live(
+        TableName=TEST_TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+    )
 
 
 @pytest.fixture

@@ -21,8 +21,13 @@ class CheckoutRequest(BaseModel):
     quantity: StrictInt = Field(ge=1, le=settings().max_quantity, description="How many plans to buy.")
 
 
-@app.post("/checkout/sessions", status_code=201, summary="Start a Stripe Checkout for plans 'For Others'",
-          tags=["checkout"], responses=error_responses(400, 401, 422, 429, 503))
+@app.post(
+    "/checkout/sessions",
+    status_code=201,
+    summary="Start a Stripe Checkout for plans 'For Others'",
+    tags=["checkout"],
+    responses=error_responses(400, 401, 422, 429, 503),
+)
 def create_session(
     request: CheckoutRequest,
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=200)] = None,

@@ -44,13 +44,18 @@ class SweepRequest(BaseModel):
 
 
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: Any,
-            continue_with: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any], context: Any, continue_with: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     request = SweepRequest.model_validate(event or {})
     now = clock.as_utc(request.now) if request.now else clock.now()
     result = sweep.run(now, deadline=_seconds_left(context), since=request.since)
-    for name, value in (("Due", result.due), ("Expired", result.expired), ("Reminded", result.reminded),
-                        ("Failed", result.failed)):
+    for name, value in (
+        ("Due", result.due),
+        ("Expired", result.expired),
+        ("Reminded", result.reminded),
+        ("Failed", result.failed),
+    ):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     if result.continued:
         if request.hop >= MAX_HOPS:

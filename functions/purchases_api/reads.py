@@ -13,8 +13,12 @@ from giftplans.schemas import PurchaseDetailOut, PurchaseListOut
 router = APIGatewayHttpRouter()
 
 
-@router.get("/purchases", summary="The buyer's purchases, newest first", tags=["purchases"],
-            responses=error_responses(400, 401, 422, 429, 503))
+@router.get(
+    "/purchases",
+    summary="The buyer's purchases, newest first",
+    tags=["purchases"],
+    responses=error_responses(400, 401, 422, 429, 503),
+)
 def list_purchases(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
     cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page.")] = None,
@@ -23,8 +27,12 @@ def list_purchases(
     return PurchaseListOut.model_validate(purchases.list_for_buyer(me.sub, limit, cursor))
 
 
-@router.get("/purchases/<purchase_id>", summary="A purchase, its term and every seat", tags=["purchases"],
-            responses=error_responses(400, 401, 404, 422, 429, 503))
+@router.get(
+    "/purchases/<purchase_id>",
+    summary="A purchase, its term and every seat",
+    tags=["purchases"],
+    responses=error_responses(400, 401, 404, 422, 429, 503),
+)
 def get_purchase(
     purchase_id: Annotated[str, Path(max_length=64)],
     include: Annotated[Literal["events"] | None, Query(description="`events` adds the audit trail.")] = None,

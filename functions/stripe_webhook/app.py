@@ -61,20 +61,28 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         stripe_event = stripe_gateway.verify_webhook(payload, _header(event, "stripe-signature"))
     except stripe_gateway.SignatureError as reason:
         logger.warning("stripe webhook refused", extra={"reason": str(reason)})
-        return _error(400, "invalid_signature",
-                      "The Stripe signature is missing, does not match or is too old.")
+        return _error(
+            400, "invalid_signature", "The Stripe signature is missing, does not match or is too old."
+        )
     except ValueError:
         return _error(400, "malformed_json", "The webhook body is not a Stripe event in JSON.")
     try:
         result = webhooks.handle(stripe_event)
     except (DomainError, Cancelled) as error:
-        logger.warning("stripe event not processed; Stripe will retry",
-                       extra={"event_id": stripe_event.get("id"), "event_type": stripe_event.get("type"),
-                              "error": type(error).__name__})
+        logger.warning(
+            "stripe event not processed; Stripe will retry",
+            extra={
+                "event_id": stripe_event.get("id"),
+                "event_type": stripe_event.get("type"),
+                "error": type(error).__name__,
+            },
+        )
         return _error(503, "temporarily_unavailable", "The event could not be processed now; please retry.")
     except Exception:
         # A crash: Lambda reports an error, API Gateway answers 500 and Stripe retries the delivery.
-        logger.exception("stripe event crashed", extra={"event_id": stripe_event.get("id"),
-                                                        "event_type": stripe_event.get("type")})
+        logger.exception(
+            "stripe event crashed",
+            extra={"event_id": stripe_event.get("id"), "event_type": stripe_event.get("type")},
+        )
         raise
     return _response(200, {"received": True, "result": result})

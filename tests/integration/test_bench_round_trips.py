@@ -30,15 +30,24 @@ def test_given_a_paid_purchase_when_each_action_runs_then_none_exceeds_its_round
     measured = scenarios.Measured()
     scenarios.seat_actions(measured)
     assert set(measured.ddb_calls) == {
-        "invite_1", "invite_25", "accept", "revoke", "decline", "resend", "claim", "get_entitlement",
-        "list_purchases", "get_purchase_100_seats",
+        "invite_1",
+        "invite_25",
+        "accept",
+        "revoke",
+        "decline",
+        "resend",
+        "claim",
+        "get_entitlement",
+        "list_purchases",
+        "get_purchase_100_seats",
     }
     assert measured.over_budget() == []
 
 
 def test_given_20_due_seats_in_200_when_swept_then_items_read_follow_the_due_work_not_the_table() -> None:
-    figures = scenarios.sweep_scale(due_purchases=2, seats_each=10, filler_seats=180,
-                                    write_filler=write_with_batches(TEST_TABLE))
+    figures = scenarios.sweep_scale(
+        due_purchases=2, seats_each=10, filler_seats=180, write_filler=write_with_batches(TEST_TABLE)
+    )
     assert figures.table_seats == 200
     assert "Scan" not in figures.calls
     assert scenarios.sweep_within_target(figures), figures

@@ -23,10 +23,17 @@ def stripe_stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeStub]:
         yield stub
 
 
-def checkout(body: Any = None, *, raw: str | None = None, who: dict[str, str] | None = BUYER,
-             headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    return call("checkout", http_event("POST", "/checkout/sessions", body=body, raw_body=raw, claims=who,
-                                       headers=headers))
+def checkout(
+    body: Any = None,
+    *,
+    raw: str | None = None,
+    who: dict[str, str] | None = BUYER,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    return call(
+        "checkout",
+        http_event("POST", "/checkout/sessions", body=body, raw_body=raw, claims=who, headers=headers),
+    )
 
 
 def assert_error(body: Any) -> None:
@@ -35,10 +42,14 @@ def assert_error(body: Any) -> None:
 
 
 def test_given_signed_in_buyer_when_checkout_then_201_and_stripe_gets_one_payment_session(
-        stripe_stub: StripeStub) -> None:
+    stripe_stub: StripeStub,
+) -> None:
     status, body = checkout({"plan": "pro", "quantity": 3})
     assert status == 201
-    assert body == {"session_id": "cs_test_stub_0001", "url": "https://checkout.stripe.test/c/pay/cs_test_stub_0001"}
+    assert body == {
+        "session_id": "cs_test_stub_0001",
+        "url": "https://checkout.stripe.test/c/pay/cs_test_stub_0001",
+    }
     [request] = stripe_stub.requests
     assert request.path == "/v1/checkout/sessions"
     assert request.headers["authorization"] == "Bearer sk_test_checkout"
@@ -61,7 +72,8 @@ def test_given_signed_in_buyer_when_checkout_then_201_and_stripe_gets_one_paymen
 
 
 def test_given_same_request_within_the_minute_when_repeated_then_same_idempotency_key(
-        stripe_stub: StripeStub, clock: Any) -> None:
+    stripe_stub: StripeStub, clock: Any
+) -> None:
     checkout({"plan": "pro", "quantity": 3})
     clock.advance(seconds=20)
     checkout({"plan": "pro", "quantity": 3})
@@ -74,34 +86,56 @@ def test_given_same_request_within_the_minute_when_repeated_then_same_idempotenc
 
 
 def test_given_client_idempotency_key_when_repeated_later_then_same_key_and_other_buyers_differ(
-        stripe_stub: StripeStub, clock: Any) -> None:
+    stripe_stub: StripeStub, clock: Any
+) -> None:
     checkout({"plan": "team", "quantity": 2}, headers={"idempotency-key": "order-77"})
     clock.advance(hours=2)
     checkout({"plan": "team", "quantity": 2}, headers={"idempotency-key": "order-77"})
-    checkout({"plan": "team", "quantity": 2}, headers={"idempotency-key": "order-77"},
-             who=claims("buyer-2", "b2@example.com"))
+    checkout(
+        {"plan": "team", "quantity": 2},
+        headers={"idempotency-key": "order-77"},
+        who=claims("buyer-2", "b2@example.com"),
+    )
     keys = [r.headers["idempotency-key"] for r in stripe_stub.requests]
     assert keys[0] == keys[1] != keys[2]
 
 
-@pytest.mark.parametrize(("body", "raw", "status"), [
-    ({"plan": "pro", "quantity": 0}, None, 422),
-    ({"plan": "pro", "quantity": 1001}, None, 422),
-    ({"plan": "pro", "quantity": "three"}, None, 422),
-    ({"plan": "pro", "quantity": "3"}, None, 422),
-    ({"plan": "pro", "quantity": 2.5}, None, 422),
-    ({"plan": "pro", "quantity": 3.0}, None, 422),
-    ({"plan": "pro", "quantity": True}, None, 422),
-    ({"plan": "pro"}, None, 422),
-    ({"quantity": 2}, None, 422),
-    ({"plan": "platinum", "quantity": 2}, None, 422),
-    (None, "", 400),
-    (None, "{not json", 400),
-    (None, "[1, 2]", 400),
-], ids=["zero", "1001", "three", "numeric-string", "float", "integral-float", "bool", "no-quantity",
-        "no-plan", "unknown-plan", "empty-body", "malformed-json", "array-body"])
+@pytest.mark.parametrize(
+    ("body", "raw", "status"),
+    [
+        ({"plan": "pro", "quantity": 0}, None, 422),
+        ({"plan": "pro", "quantity": 1001}, None, 422),
+        ({"plan": "pro", "quantity": "three"}, None, 422),
+        ({"plan": "pro", "quantity": "3"}, None, 422),
+        ({"plan": "pro", "quantity": 2.5}, None, 422),
+        ({"plan": "pro", "quantity": 3.0}, None, 422),
+        ({"plan": "pro", "quantity": True}, None, 422),
+        ({"plan": "pro"}, None, 422),
+        ({"quantity": 2}, None, 422),
+        ({"plan": "platinum", "quantity": 2}, None, 422),
+        (None, "", 400),
+        (None, "{not json", 400),
+        (None, "[1, 2]", 400),
+    ],
+    ids=[
+        "zero",
+        "1001",
+        "three",
+        "numeric-string",
+        "float",
+        "integral-float",
+        "bool",
+        "no-quantity",
+        "no-plan",
+        "unknown-plan",
+        "empty-body",
+        "malformed-json",
+        "array-body",
+    ],
+)
 def test_given_bad_input_when_checkout_then_4xx_in_spec_error_shape_and_no_stripe_call(
-        stripe_stub: StripeStub, body: Any, raw: str | None, status: int) -> None:
+    stripe_stub: StripeStub, body: Any, raw: str | None, status: int
+) -> None:
     got, response = checkout(body, raw=raw)
     assert got == status
     assert_error(response)
@@ -130,7 +164,8 @@ def test_given_stripe_refuses_when_checkout_then_502_in_error_shape(stripe_stub:
 
 
 def test_given_stripe_down_when_checkout_then_503(
-        stripe_stub: StripeStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    stripe_stub: StripeStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STRIPE_API_BASE", "http://127.0.0.1:9")  # nothing listens on the discard port
     status, body = checkout({"plan": "pro", "quantity": 1})
     assert status == 503

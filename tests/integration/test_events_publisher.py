@@ -51,10 +51,17 @@ def run(*records: dict[str, Any]) -> dict[str, Any]:
 
 
 def accept_record() -> dict[str, Any]:
-    invited = change(seat(), state="invited", recipient_email="zoë+gift@example.com", nonce="n" * 32,
-                     last_action="invite")
-    accepted = change(invited, state="accepted", recipient_sub="rcpt-sub", nonce=None, last_action="accept",
-                      accepted_at="2026-03-02T00:00:00Z")
+    invited = change(
+        seat(), state="invited", recipient_email="zoë+gift@example.com", nonce="n" * 32, last_action="invite"
+    )
+    accepted = change(
+        invited,
+        state="accepted",
+        recipient_sub="rcpt-sub",
+        nonce=None,
+        last_action="accept",
+        accepted_at="2026-03-02T00:00:00Z",
+    )
     return record(invited, accepted)
 
 

@@ -62,9 +62,17 @@ def invited_seat() -> tuple[m.Seat, m.Seat]:
     """A seat invited to RECIPIENT, saved as the table holds it, and the record of that change."""
     old = seat()
     token = tokens.invite_token(PURCHASE_ID, "0001", "pro", TERM_END_TS, NONCE)
-    new = change(old, state="invited", recipient_email=RECIPIENT, nonce=NONCE, token_hash=token.mac_hash,
-                 invited_at="2026-03-01T12:00:00Z", last_action="invite", actor="buyer",
-                 buyer_name="Ana Buyer")
+    new = change(
+        old,
+        state="invited",
+        recipient_email=RECIPIENT,
+        nonce=NONCE,
+        token_hash=token.mac_hash,
+        invited_at="2026-03-01T12:00:00Z",
+        last_action="invite",
+        actor="buyer",
+        buyer_name="Ana Buyer",
+    )
     new.save()
     return old, new
 
@@ -104,8 +112,12 @@ def test_given_invitation_when_sent_then_link_works_and_names_plan_sender_and_te
     url = next(part for part in message.body.split('"') if "/accept?token=" in part)
     token = tokens.parse_invite_token(parse_qs(urlparse(url).query)["token"][0])
     assert token is not None and token.mac_hash == new.token_hash
-    assert (token.purchase_id, token.seat_id, token.plan, token.term_end_ts) == \
-        (PURCHASE_ID, "0001", "pro", TERM_END_TS)
+    assert (token.purchase_id, token.seat_id, token.plan, token.term_end_ts) == (
+        PURCHASE_ID,
+        "0001",
+        "pro",
+        TERM_END_TS,
+    )
 
 
 def test_given_invitation_when_sent_then_seat_marked_sent_without_a_new_version(ses, logs):
@@ -245,10 +257,10 @@ def test_given_bookkeeping_writes_when_streamed_then_nothing_is_sent(ses):
     assert sent_mail() == []
 
 
-
 @pytest.mark.parametrize("fault", ["ProvisionedThroughputExceededException", "ReadTimeout"])
 def test_given_dynamodb_fails_the_claim_when_batch_runs_then_record_retried_and_later_sent_once(
-        ses, monkeypatch, fault):
+    ses, monkeypatch, fault
+):
     from tests.hardening.faults import failing_writes
 
     old, new = invited_seat()

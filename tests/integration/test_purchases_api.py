@@ -15,8 +15,19 @@ pytestmark = pytest.mark.usefixtures("aws", "clock")
 
 BUYER = claims("buyer-1", "buyer@example.com")
 OTHER = claims("buyer-2", "other@example.com")
-PURCHASE_KEYS = {"purchase_id", "plan", "quantity", "status", "currency", "amount_total", "term_start",
-                 "term_end", "days_left", "seat_counts", "frozen"}
+PURCHASE_KEYS = {
+    "purchase_id",
+    "plan",
+    "quantity",
+    "status",
+    "currency",
+    "amount_total",
+    "term_start",
+    "term_end",
+    "days_left",
+    "seat_counts",
+    "frozen",
+}
 SEAT_KEYS = {"seat_id", "state", "recipient_email", "invited_at", "accepted_at", "delivery", "resend_count"}
 STATES = {"available", "invited", "accepted", "claimed", "upgraded", "expired", "cancelled"}
 
@@ -26,23 +37,38 @@ def list_purchases(who: dict[str, str] | None = BUYER, **query: str) -> tuple[in
 
 
 def get_purchase(purchase_id: str, who: dict[str, str] | None = BUYER, **query: str) -> tuple[int, Any]:
-    event = http_event("GET", f"/purchases/{purchase_id}", route="/purchases/{purchase_id}",
-                       path_params={"purchase_id": purchase_id}, claims=who, query=query or None)
+    event = http_event(
+        "GET",
+        f"/purchases/{purchase_id}",
+        route="/purchases/{purchase_id}",
+        path_params={"purchase_id": purchase_id},
+        claims=who,
+        query=query or None,
+    )
     return call("purchases_api", event)
 
 
-def invite_seat_directly(purchase_id: str, seat_id: str, email: str, at: str,
-                         delivery: str | None = None) -> None:
+def invite_seat_directly(
+    purchase_id: str, seat_id: str, email: str, at: str, delivery: str | None = None
+) -> None:
     """Stand-in for the invitations capability: one seat invited, counts kept in step."""
     seat = m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id))
-    seat.update(actions=[m.Seat.state.set("invited"), m.Seat.recipient_email.set(email),
-                         m.Seat.invited_at.set(at), *([m.Seat.delivery.set(delivery)] if delivery else [])])
+    seat.update(
+        actions=[
+            m.Seat.state.set("invited"),
+            m.Seat.recipient_email.set(email),
+            m.Seat.invited_at.set(at),
+            *([m.Seat.delivery.set(delivery)] if delivery else []),
+        ]
+    )
     purchase = m.Purchase.get(m.purchase_pk(purchase_id), m.PURCHASE_SK)
-    purchase.update(actions=[m.Purchase.seat_counts["available"].add(-1),
-                             m.Purchase.seat_counts["invited"].add(1)])
+    purchase.update(
+        actions=[m.Purchase.seat_counts["available"].add(-1), m.Purchase.seat_counts["invited"].add(1)]
+    )
 
 
 # ---- GET /purchases -----------------------------------------------------------------------------------
+
 
 def test_given_two_purchases_when_listed_then_newest_first_in_spec_shape(clock: Any) -> None:
     older = paid_purchase("buyer-1", quantity=2, plan="connect", unit_amount=12000)
@@ -61,8 +87,15 @@ def test_given_two_purchases_when_listed_then_newest_first_in_spec_shape(clock: 
     assert first["term_start"] == "2026-03-04T12:00:00Z"
     assert first["term_end"] == "2027-03-04T12:00:00Z"
     assert first["days_left"] == 365
-    assert first["seat_counts"] == {"available": 5, "invited": 0, "accepted": 0, "claimed": 0, "upgraded": 0,
-                                    "expired": 0, "cancelled": 0}
+    assert first["seat_counts"] == {
+        "available": 5,
+        "invited": 0,
+        "accepted": 0,
+        "claimed": 0,
+        "upgraded": 0,
+        "expired": 0,
+        "cancelled": 0,
+    }
     assert first["frozen"] is False
 
 
@@ -89,8 +122,11 @@ def test_given_seven_purchases_when_paged_by_three_then_each_exactly_once_newest
     assert seen == list(reversed(made))
 
 
-@pytest.mark.parametrize("cursor", ["garbage!", "e30", "W10", "eyJQSyI6eyJTIjoieCJ9fQ"],
-                         ids=["not-base64", "empty-object", "list", "missing-keys"])
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage!", "e30", "W10", "eyJQSyI6eyJTIjoieCJ9fQ"],
+    ids=["not-base64", "empty-object", "list", "missing-keys"],
+)
 def test_given_bad_cursor_when_listed_then_400_invalid_cursor(cursor: str) -> None:
     status, body = list_purchases(cursor=cursor)
     assert status == 400
@@ -123,6 +159,7 @@ def test_given_no_identity_when_listed_then_401() -> None:
 
 # ---- GET /purchases/{purchase_id} ---------------------------------------------------------------------
 
+
 def test_given_purchase_with_an_invited_seat_when_read_then_purchase_and_every_seat(clock: Any) -> None:
     pid = paid_purchase("buyer-1", quantity=3)
     invite_seat_directly(pid, "0002", "friend@example.com", "2026-03-02T09:00:00Z", delivery="complained")
@@ -137,11 +174,22 @@ def test_given_purchase_with_an_invited_seat_when_read_then_purchase_and_every_s
         assert set(seat) >= SEAT_KEYS
         assert seat["state"] in STATES
     invited = body["seats"][1]
-    assert invited == {**invited, "state": "invited", "recipient_email": "friend@example.com",
-                       "invited_at": "2026-03-02T09:00:00Z", "accepted_at": None, "delivery": "bounced",
-                       "resend_count": 0}
-    assert body["seats"][0] == {**body["seats"][0], "state": "available", "recipient_email": None,
-                                "invited_at": None, "delivery": None}
+    assert invited == {
+        **invited,
+        "state": "invited",
+        "recipient_email": "friend@example.com",
+        "invited_at": "2026-03-02T09:00:00Z",
+        "accepted_at": None,
+        "delivery": "bounced",
+        "resend_count": 0,
+    }
+    assert body["seats"][0] == {
+        **body["seats"][0],
+        "state": "available",
+        "recipient_email": None,
+        "invited_at": None,
+        "delivery": None,
+    }
 
 
 def test_given_purchase_when_read_with_events_then_audit_trail_included() -> None:
@@ -168,18 +216,30 @@ def test_given_malformed_id_when_read_then_404() -> None:
     assert body["error"]["code"] == "purchase_not_found"
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    (datetime(2026, 3, 1, 12, 0, tzinfo=UTC), 365),
-    (datetime(2026, 3, 1, 23, 59, tzinfo=UTC), 365),
-    (datetime(2026, 3, 2, 0, 1, tzinfo=UTC), 364),
-    (datetime(2027, 2, 28, 23, 59, tzinfo=UTC), 1),
-    (datetime(2027, 3, 1, 11, 59, tzinfo=UTC), 0),
-    (datetime(2027, 3, 1, 12, 0, tzinfo=UTC), 0),
-    (datetime(2027, 6, 1, tzinfo=UTC), 0),
-], ids=["at-start", "same-day-late", "next-day", "last-day-eve", "end-day-before-end", "at-end",
-        "long-after"])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2026, 3, 1, 12, 0, tzinfo=UTC), 365),
+        (datetime(2026, 3, 1, 23, 59, tzinfo=UTC), 365),
+        (datetime(2026, 3, 2, 0, 1, tzinfo=UTC), 364),
+        (datetime(2027, 2, 28, 23, 59, tzinfo=UTC), 1),
+        (datetime(2027, 3, 1, 11, 59, tzinfo=UTC), 0),
+        (datetime(2027, 3, 1, 12, 0, tzinfo=UTC), 0),
+        (datetime(2027, 6, 1, tzinfo=UTC), 0),
+    ],
+    ids=[
+        "at-start",
+        "same-day-late",
+        "next-day",
+        "last-day-eve",
+        "end-day-before-end",
+        "at-end",
+        "long-after",
+    ],
+)
 def test_given_purchase_bought_2026_03_01_noon_when_read_later_then_days_left_counts_whole_utc_days(
-        clock: Any, now: datetime, expected: int) -> None:
+    clock: Any, now: datetime, expected: int
+) -> None:
     pid = paid_purchase("buyer-1", quantity=1)
     clock.set(now)
     _, body = get_purchase(pid)

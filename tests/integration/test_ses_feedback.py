@@ -37,8 +37,14 @@ def run(event: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def invited(aws: None, clock: Any) -> m.Seat:
     token = tokens.invite_token(PURCHASE_ID, "0001", "pro", TERM_END_TS, NONCE)
-    item = change(seat(), state="invited", recipient_email="zoë+gift@example.com", nonce=NONCE,
-                  token_hash=token.mac_hash, last_action="invite")
+    item = change(
+        seat(),
+        state="invited",
+        recipient_email="zoë+gift@example.com",
+        nonce=NONCE,
+        token_hash=token.mac_hash,
+        last_action="invite",
+    )
     item.save()
     return item
 
@@ -50,9 +56,14 @@ def stored(item: m.Seat) -> m.Seat:
     return m.Seat.get(item.PK, item.SK, consistent_read=True)
 
 
-@pytest.mark.parametrize(("kind", "outcome", "style"), [("Bounce", "bounced", "eventType"),
-                                                        ("Complaint", "complained", "eventType"),
-                                                        ("Bounce", "bounced", "notificationType")])
+@pytest.mark.parametrize(
+    ("kind", "outcome", "style"),
+    [
+        ("Bounce", "bounced", "eventType"),
+        ("Complaint", "complained", "eventType"),
+        ("Bounce", "bounced", "notificationType"),
+    ],
+)
 def test_given_current_invitation_when_ses_reports_feedback_then_seat_marked(invited, kind, outcome, style):
     assert run(sns(ses_event(kind, TAGS, style=style))) == {"marked": 1}
 
@@ -76,12 +87,17 @@ def test_given_accepted_seat_when_late_bounce_arrives_then_nothing_changes(invit
     assert stored(invited).delivery is None
 
 
-@pytest.mark.parametrize("message", [
-    "not json", json.dumps([1, 2]), json.dumps({"eventType": "Delivery", "mail": {"tags": {}}}),
-    json.dumps({"eventType": "Bounce", "mail": {}}),
-    json.dumps(ses_event("Bounce", {"purchase_id": PURCHASE_ID})),
-    json.dumps({"Type": "SubscriptionConfirmation"}),
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "not json",
+        json.dumps([1, 2]),
+        json.dumps({"eventType": "Delivery", "mail": {"tags": {}}}),
+        json.dumps({"eventType": "Bounce", "mail": {}}),
+        json.dumps(ses_event("Bounce", {"purchase_id": PURCHASE_ID})),
+        json.dumps({"Type": "SubscriptionConfirmation"}),
+    ],
+)
 def test_given_irrelevant_message_when_received_then_ignored_without_error(invited, message):
     assert run(sns(message)) == {"marked": 0}
     assert stored(invited).version == invited.version

@@ -33,12 +33,14 @@ def few_shards(monkeypatch: pytest.MonkeyPatch, settings: None) -> None:
     """Two due shards keep moto fast (each day is one Query per shard); the scale test uses the default 8."""
     monkeypatch.setenv("DUE_SHARDS", "2")
 
+
 REMIND_30_NIGHT = datetime(2027, 1, 30, 3, 0, tzinfo=UTC)
 REMIND_7_NIGHT = datetime(2027, 2, 22, 3, 0, tzinfo=UTC)
 EXPIRE_NIGHT = datetime(2027, 3, 2, 3, 0, tzinfo=UTC)
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
+
 
 def versions() -> Versions:
     """Every versioned item on the table: (PK, SK) -> version (a test-only Scan)."""
@@ -79,40 +81,80 @@ def hold(purchase_id: str, seat_no: int, sub: str, email: str, state: str = "acc
     key = email_key(email)
     stamp = clock.iso(clock.now())
     with TransactWrite(connection=connection()) as tx:
-        tx.update(m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id)), actions=[
-            m.Seat.state.set(state), m.Seat.recipient_email.set(email), m.Seat.recipient_sub.set(sub),
-            m.Seat.accepted_at.set(stamp), m.Seat.version.add(1), m.Seat.last_action.set(state[:-2]),
-            m.Seat.GSI3PK.set(m.email_gsi(key)), m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
-        ], condition=m.Seat.state == "available")
-        tx.update(p, actions=[
-            m.Purchase.seat_counts.available.add(-1), getattr(m.Purchase.seat_counts, state).add(1),
-            m.Purchase.available.delete({seat_no}), m.Purchase.holders[seat_id].set(key),
-            m.Purchase.version.add(1), m.Purchase.last_action.set(state[:-2]),
-        ])
-        tx.save(m.Entitlement(m.account_pk(sub), m.ENTITLEMENT_SK, sub=sub, plan=p.plan,
-                              source="gift" if state == "accepted" else "claim", term_end=p.term_end,
-                              term_end_ts=p.term_end_ts, purchase_id=purchase_id, seat_id=seat_id,
-                              updated_at=stamp))
+        tx.update(
+            m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id)),
+            actions=[
+                m.Seat.state.set(state),
+                m.Seat.recipient_email.set(email),
+                m.Seat.recipient_sub.set(sub),
+                m.Seat.accepted_at.set(stamp),
+                m.Seat.version.add(1),
+                m.Seat.last_action.set(state[:-2]),
+                m.Seat.GSI3PK.set(m.email_gsi(key)),
+                m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
+            ],
+            condition=m.Seat.state == "available",
+        )
+        tx.update(
+            p,
+            actions=[
+                m.Purchase.seat_counts.available.add(-1),
+                getattr(m.Purchase.seat_counts, state).add(1),
+                m.Purchase.available.delete({seat_no}),
+                m.Purchase.holders[seat_id].set(key),
+                m.Purchase.version.add(1),
+                m.Purchase.last_action.set(state[:-2]),
+            ],
+        )
+        tx.save(
+            m.Entitlement(
+                m.account_pk(sub),
+                m.ENTITLEMENT_SK,
+                sub=sub,
+                plan=p.plan,
+                source="gift" if state == "accepted" else "claim",
+                term_end=p.term_end,
+                term_end_ts=p.term_end_ts,
+                purchase_id=purchase_id,
+                seat_id=seat_id,
+                updated_at=stamp,
+            )
+        )
 
 
 def invite(purchase_id: str, seat_no: int, email: str) -> None:
     """Given-step: an open invitation on a seat (purchase holders and counts kept)."""
     seat_id = m.seat_id_of(seat_no)
     with TransactWrite(connection=connection()) as tx:
-        tx.update(m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id)), actions=[
-            m.Seat.state.set("invited"), m.Seat.recipient_email.set(email), m.Seat.nonce.set("n"),
-            m.Seat.token_hash.set("h"), m.Seat.version.add(1), m.Seat.last_action.set("invite"),
-        ], condition=m.Seat.state == "available")
-        tx.update(purchase(purchase_id), actions=[
-            m.Purchase.seat_counts.available.add(-1), m.Purchase.seat_counts.invited.add(1),
-            m.Purchase.available.delete({seat_no}), m.Purchase.holders[seat_id].set(email_key(email)),
-            m.Purchase.version.add(1), m.Purchase.last_action.set("invite"),
-        ])
+        tx.update(
+            m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id)),
+            actions=[
+                m.Seat.state.set("invited"),
+                m.Seat.recipient_email.set(email),
+                m.Seat.nonce.set("n"),
+                m.Seat.token_hash.set("h"),
+                m.Seat.version.add(1),
+                m.Seat.last_action.set("invite"),
+            ],
+            condition=m.Seat.state == "available",
+        )
+        tx.update(
+            purchase(purchase_id),
+            actions=[
+                m.Purchase.seat_counts.available.add(-1),
+                m.Purchase.seat_counts.invited.add(1),
+                m.Purchase.available.delete({seat_no}),
+                m.Purchase.holders[seat_id].set(email_key(email)),
+                m.Purchase.version.add(1),
+                m.Purchase.last_action.set("invite"),
+            ],
+        )
 
 
 def set_cursor(day: str) -> None:
-    m.SweepCursor(sweep.CURSOR_PK, sweep.CURSOR_SK, last_done_day=day, updated_at="2026-01-01T00:00:00Z") \
-        .save()
+    m.SweepCursor(
+        sweep.CURSOR_PK, sweep.CURSOR_SK, last_done_day=day, updated_at="2026-01-01T00:00:00Z"
+    ).save()
 
 
 def to_expiry() -> None:
@@ -127,6 +169,7 @@ def entitlement(sub: str) -> m.Entitlement:
 
 
 # ---- reminders -------------------------------------------------------------------------------------------
+
 
 def test_given_seats_in_use_and_invited_when_remind_nights_swept_twice_then_each_reminder_once() -> None:
     pid = paid_purchase(quantity=4)
@@ -157,8 +200,11 @@ def test_given_seats_in_use_and_invited_when_remind_nights_swept_twice_then_each
     assert moved(before_again, versions()) == {}
     assert seat(pid, 1).reminders == {"30", "7"} and seat(pid, 1).version == 4
     after_7 = purchase(pid)
-    assert (after_7.reminders, after_7.due_kind, after_7.GSI2PK) == ({"30", "7"}, "expire",
-                                                                      m.due_gsi("2027-03-02", shard))
+    assert (after_7.reminders, after_7.due_kind, after_7.GSI2PK) == (
+        {"30", "7"},
+        "expire",
+        m.due_gsi("2027-03-02", shard),
+    )
 
 
 def test_given_all_nights_missed_until_after_term_when_sweep_runs_then_it_expires_without_reminders() -> None:
@@ -174,6 +220,7 @@ def test_given_all_nights_missed_until_after_term_when_sweep_runs_then_it_expire
 
 
 # ---- expiry ----------------------------------------------------------------------------------------------
+
 
 def test_given_due_purchases_when_expiry_night_swept_twice_then_every_transition_happens_once() -> None:
     pid = paid_purchase(quantity=4)
@@ -195,11 +242,22 @@ def test_given_due_purchases_when_expiry_night_swept_twice_then_every_transition
     assert (second.due, second.expired, second.days_done) == (0, 0, 0)
     for n in (1, 2, 3, 4):
         got = seat(pid, n)
-        assert (got.state, got.last_action, got.actor, got.ended_at) == ("expired", "expire", "sweep",
-                                                                        "2027-03-02T03:00:00Z")
+        assert (got.state, got.last_action, got.actor, got.ended_at) == (
+            "expired",
+            "expire",
+            "sweep",
+            "2027-03-02T03:00:00Z",
+        )
     done = purchase(pid)
-    assert done.seat_counts.as_dict() == {"available": 0, "invited": 0, "accepted": 0, "claimed": 0,
-                                          "upgraded": 0, "expired": 4, "cancelled": 0}
+    assert done.seat_counts.as_dict() == {
+        "available": 0,
+        "invited": 0,
+        "accepted": 0,
+        "claimed": 0,
+        "upgraded": 0,
+        "expired": 4,
+        "cancelled": 0,
+    }
     assert (done.last_action, done.expired_at) == ("expire", "2027-03-02T03:00:00Z")
     assert (done.due_kind, done.GSI2PK, done.GSI2SK) == (None, None, None)
     assert done.available is None and done.holders is None
@@ -207,7 +265,8 @@ def test_given_due_purchases_when_expiry_night_swept_twice_then_every_transition
 
 
 def test_given_term_ended_one_second_ago_when_read_before_any_sweep_then_plan_and_seats_read_ended(
-        clock: Any) -> None:
+    clock: Any,
+) -> None:
     from giftplans import entitlements
 
     pid = paid_purchase(quantity=2)
@@ -234,8 +293,11 @@ def stream_of(run: Any) -> list[dict[str, Any]]:
     before = items()
     run()
     after = items()
-    return [streams.record(before[key], item) for key, item in after.items()
-            if key in before and item.serialize() != before[key].serialize()]
+    return [
+        streams.record(before[key], item)
+        for key, item in after.items()
+        if key in before and item.serialize() != before[key].serialize()
+    ]
 
 
 def test_given_remind_and_expiry_nights_each_swept_twice_then_the_stream_calls_for_each_notice_once() -> None:
@@ -246,26 +308,42 @@ def test_given_remind_and_expiry_nights_each_swept_twice_then_the_stream_calls_f
     invite(pid, 2, "bob@example.com")
     nights = (REMIND_30_NIGHT, REMIND_30_NIGHT, REMIND_7_NIGHT, REMIND_7_NIGHT, EXPIRE_NIGHT, EXPIRE_NIGHT)
 
-    records = [record for night in nights
-               for record in stream_of(lambda night=night: sweep.run(night, since=night.date()))]
+    records = [
+        record
+        for night in nights
+        for record in stream_of(lambda night=night: sweep.run(night, since=night.date()))
+    ]
 
     sent = [n for r in records for n in notices.notices_for(r) if n.email is not None]
 
     kinds = sorted((n.kind, n.email.to) for n in sent if n.email)
-    assert kinds == sorted([
-        ("recipient_reminder", "ann@example.com"), ("recipient_reminder", "ann@example.com"),  # 30 and 7
-        ("buyer_reminder", "buyer@example.com"), ("buyer_reminder", "buyer@example.com"),  # seat 3 unassigned
-        ("plan_ended", "ann@example.com"), ("unused_seats", "buyer@example.com"),
-    ])
+    assert kinds == sorted(
+        [
+            ("recipient_reminder", "ann@example.com"),
+            ("recipient_reminder", "ann@example.com"),  # 30 and 7
+            ("buyer_reminder", "buyer@example.com"),
+            ("buyer_reminder", "buyer@example.com"),  # seat 3 unassigned
+            ("plan_ended", "ann@example.com"),
+            ("unused_seats", "buyer@example.com"),
+        ]
+    )
     assert len({n.key for n in sent}) == len(sent)
 
 
 def test_given_holder_moved_on_to_another_plan_when_old_purchase_expires_then_new_plan_untouched() -> None:
     pid = paid_purchase(quantity=1)
     hold(pid, 1, "sub-ann", "ann@example.com")
-    m.Entitlement(m.account_pk("sub-ann"), m.ENTITLEMENT_SK, sub="sub-ann", plan="team",
-                  source="subscription", term_end="2028-01-01T00:00:00Z", term_end_ts=1830297600,
-                  subscription_id="sub_1", updated_at="2027-01-01T00:00:00Z").save()
+    m.Entitlement(
+        m.account_pk("sub-ann"),
+        m.ENTITLEMENT_SK,
+        sub="sub-ann",
+        plan="team",
+        source="subscription",
+        term_end="2028-01-01T00:00:00Z",
+        term_end_ts=1830297600,
+        subscription_id="sub_1",
+        updated_at="2027-01-01T00:00:00Z",
+    ).save()
     to_expiry()
 
     sweep.run(EXPIRE_NIGHT)
@@ -315,6 +393,7 @@ class LongContext(FakeContext):
 
 # ---- missed nights, crashes, continuation ----------------------------------------------------------------
 
+
 def test_given_three_missed_nights_when_sweep_runs_then_everything_due_on_them_is_handled(clock: Any) -> None:
     bought = []
     for day in (1, 2, 3):  # expire nights 2027-03-02, -03, -04
@@ -330,7 +409,8 @@ def test_given_three_missed_nights_when_sweep_runs_then_everything_due_on_them_i
 
 
 def test_given_sweep_crashes_half_way_when_run_again_then_it_finishes_and_no_transition_happens_twice(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     bought = [paid_purchase(quantity=3) for _ in range(6)]
     to_expiry()
     before = versions()
@@ -359,7 +439,8 @@ def test_given_sweep_crashes_half_way_when_run_again_then_it_finishes_and_no_tra
 
 
 def test_given_a_purchase_fails_when_swept_then_it_is_counted_the_day_stays_undone_and_next_run_retries(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     ok, bad = paid_purchase(quantity=1), paid_purchase(quantity=1)
     to_expiry()
     real_handle = sweep.handle
@@ -400,8 +481,12 @@ def test_given_more_due_than_one_invocation_when_handler_runs_then_it_continues_
         def get_remaining_time_in_millis() -> int:
             return int(deadline_after_two() * 1000)
 
-    event: dict[str, Any] = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events",
-                             "time": "2020-01-01T00:00:00Z"}
+    event: dict[str, Any] = {
+        "version": "0",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": "2020-01-01T00:00:00Z",
+    }
     with clock_at(EXPIRE_NIGHT):
         results = []
         while True:

@@ -30,22 +30,53 @@ def write_filler(n: int) -> None:
     """A purchase of FILLER_SEATS_EACH seats, due months later, written straight to the table."""
     pid = f"pur_filler{n:04d}"
     quantity = FILLER_SEATS_EACH
-    common = {"plan": "pro", "currency": "usd", "term_start": "2026-08-01T00:00:00Z",
-              "term_end": "2027-08-01T00:00:00Z", "term_end_ts": 1817078400, "buyer_id": f"filler-{n}",
-              "buyer_email": f"filler{n}@example.com"}
-    items = [m.Purchase(
-            m.purchase_pk(pid), m.PURCHASE_SK, purchase_id=pid, checkout_session_id=f"cs_filler_{n}",
-            quantity=quantity, status="paid", amount_subtotal=24000 * quantity, amount_total=24000 * quantity,
-            created_at="2026-08-01T00:00:00Z", seat_counts=m.SeatCounts(available=quantity),
-            available=set(range(1, quantity + 1)), holders={}, seats_written=quantity, due_kind="remind_30",
-            GSI2PK=m.due_gsi("2027-07-02", n % 8), GSI2SK=f"PURCHASE#{pid}", version=1, **common)]
-    items += [m.Seat(m.purchase_pk(pid), m.seat_sk(m.seat_id_of(seat_no)), purchase_id=pid,
-                     seat_id=m.seat_id_of(seat_no), state="available", version=1,
-                     seat_value=money.seat_value(24000 * quantity, quantity, seat_no), **common)
-              for seat_no in range(1, quantity + 1)]
+    common = {
+        "plan": "pro",
+        "currency": "usd",
+        "term_start": "2026-08-01T00:00:00Z",
+        "term_end": "2027-08-01T00:00:00Z",
+        "term_end_ts": 1817078400,
+        "buyer_id": f"filler-{n}",
+        "buyer_email": f"filler{n}@example.com",
+    }
+    items = [
+        m.Purchase(
+            m.purchase_pk(pid),
+            m.PURCHASE_SK,
+            purchase_id=pid,
+            checkout_session_id=f"cs_filler_{n}",
+            quantity=quantity,
+            status="paid",
+            amount_subtotal=24000 * quantity,
+            amount_total=24000 * quantity,
+            created_at="2026-08-01T00:00:00Z",
+            seat_counts=m.SeatCounts(available=quantity),
+            available=set(range(1, quantity + 1)),
+            holders={},
+            seats_written=quantity,
+            due_kind="remind_30",
+            GSI2PK=m.due_gsi("2027-07-02", n % 8),
+            GSI2SK=f"PURCHASE#{pid}",
+            version=1,
+            **common,
+        )
+    ]
+    items += [
+        m.Seat(
+            m.purchase_pk(pid),
+            m.seat_sk(m.seat_id_of(seat_no)),
+            purchase_id=pid,
+            seat_id=m.seat_id_of(seat_no),
+            state="available",
+            version=1,
+            seat_value=money.seat_value(24000 * quantity, quantity, seat_no),
+            **common,
+        )
+        for seat_no in range(1, quantity + 1)
+    ]
     client = boto3.client("dynamodb")  # raw batches: the PynamoDB batch writer is twice as slow under moto
     for start in range(0, len(items), 25):
-        puts = [{"PutRequest": {"Item": item.serialize()}} for item in items[start:start + 25]]
+        puts = [{"PutRequest": {"Item": item.serialize()}} for item in items[start : start + 25]]
         assert not client.batch_write_item(RequestItems={TEST_TABLE: puts}).get("UnprocessedItems")
 
 
@@ -55,8 +86,9 @@ def test_given_20000_seats_of_which_200_due_when_swept_then_reads_follow_the_due
         sweep.run(datetime.combine(night, datetime.min.time(), UTC), since=night)
     for n in range(FILLER_PURCHASES):
         write_filler(n)
-    m.SweepCursor(sweep.CURSOR_PK, sweep.CURSOR_SK, last_done_day="2027-03-01",
-                  updated_at=clock.iso(clock.now())).save()
+    m.SweepCursor(
+        sweep.CURSOR_PK, sweep.CURSOR_SK, last_done_day="2027-03-01", updated_at=clock.iso(clock.now())
+    ).save()
 
     with counting() as counted:
         result = sweep.run(EXPIRE_NIGHT)

@@ -46,6 +46,7 @@ def stored(evt: dict[str, Any]) -> m.Purchase:
 
 # ---- signature ----------------------------------------------------------------------------------------
 
+
 def test_given_wrong_secret_when_delivered_then_400_and_nothing_written() -> None:
     evt = se.checkout_completed()
     status, body = deliver(evt, secret="whsec_someone_else")
@@ -64,7 +65,8 @@ def test_given_tampered_body_when_delivered_then_400_and_nothing_written() -> No
 
 
 def test_given_timestamp_older_than_five_minutes_when_delivered_then_400_and_nothing_written(
-        clock: Any) -> None:
+    clock: Any,
+) -> None:
     evt = se.checkout_completed()
     stale = int(clock.now.timestamp()) - 301
     status, body = deliver(evt, t=stale)
@@ -83,7 +85,8 @@ def test_given_signed_within_tolerance_by_the_moved_clock_when_delivered_then_20
 
 @pytest.mark.parametrize("header", [None, "", "garbage", "t=abc,v1=00", "v1=deadbeef", "t=1772366400"])
 def test_given_missing_or_malformed_signature_when_delivered_then_400_and_nothing_written(
-        header: str | None) -> None:
+    header: str | None,
+) -> None:
     status, body = deliver(se.checkout_completed(), signature=header)
     assert status == 400
     assert set(body["error"]) >= {"code", "message"}
@@ -124,8 +127,10 @@ def test_given_base64_encoded_body_when_delivered_then_verified_on_the_decoded_b
 
 # ---- fulfilment ---------------------------------------------------------------------------------------
 
+
 def test_given_paid_checkout_when_completed_then_purchase_paid_with_quantity_available_seats(
-        clock: Any) -> None:
+    clock: Any,
+) -> None:
     evt = se.checkout_completed(quantity=3, unit_amount=24000, discount=3000, tax=500)
     status, body = deliver(evt)
     assert status == 200
@@ -206,7 +211,8 @@ def test_given_no_payment_required_when_completed_then_paid() -> None:
 
 
 def test_given_failure_after_some_seat_chunks_when_stripe_retries_then_exactly_n_seats(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     quantity = 250  # chunks: 96 with the purchase, then 99, then 55
     evt = se.checkout_completed(quantity=quantity)
     real = purchases.transact
@@ -245,13 +251,21 @@ def test_given_1000_seat_purchase_when_completed_then_1000_seats_and_counts() ->
     seats = seats_of(purchase.purchase_id)
     assert len(seats) == 1000
     assert len({s.seat_id for s in seats}) == 1000
-    assert purchase.seat_counts.as_dict() == {"available": 1000, "invited": 0, "accepted": 0, "claimed": 0,
-                                              "upgraded": 0, "expired": 0, "cancelled": 0}
+    assert purchase.seat_counts.as_dict() == {
+        "available": 1000,
+        "invited": 0,
+        "accepted": 0,
+        "claimed": 0,
+        "upgraded": 0,
+        "expired": 0,
+        "cancelled": 0,
+    }
     assert sum(int(s.seat_value) for s in seats) == 12000 * 1000 - 7
 
 
 def test_given_dynamodb_busy_when_delivered_then_503_so_stripe_retries(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from giftplans.errors import UpstreamUnavailable
 
     def busy(*_: Any, **__: Any) -> None:
@@ -266,9 +280,26 @@ def test_given_dynamodb_busy_when_delivered_then_503_so_stripe_retries(
 # ---- events that are not ours -------------------------------------------------------------------------
 
 UNRELATED = [
-    "account", "balance", "coupon", "customer", "invoice", "payment_intent", "payment_method", "payout",
-    "plan", "price", "product", "promotion_code", "quote", "refund", "setup_intent", "source", "tax_rate",
-    "topup", "transfer", "file",
+    "account",
+    "balance",
+    "coupon",
+    "customer",
+    "invoice",
+    "payment_intent",
+    "payment_method",
+    "payout",
+    "plan",
+    "price",
+    "product",
+    "promotion_code",
+    "quote",
+    "refund",
+    "setup_intent",
+    "source",
+    "tax_rate",
+    "topup",
+    "transfer",
+    "file",
 ]
 
 
@@ -282,22 +313,57 @@ def test_given_unrelated_event_type_when_delivered_then_200_and_nothing_written(
     assert table_count() == 0
 
 
-@pytest.mark.parametrize("change", [
-    {"metadata": {}},
-    {"metadata": {"kind": "gift", "buyer_id": "b", "buyer_email": "b@example.com", "plan": "platinum",
-                  "quantity": "2"}},
-    {"metadata": {"kind": "gift", "buyer_id": "b", "buyer_email": "b@example.com", "plan": "pro",
-                  "quantity": "0"}},
-    {"metadata": {"kind": "gift", "buyer_id": "b", "buyer_email": "b@example.com", "plan": "pro",
-                  "quantity": "lots"}},
-    {"metadata": {"kind": "gift", "buyer_email": "b@example.com", "plan": "pro", "quantity": "2"},
-     "client_reference_id": None},
-    {"mode": "subscription"},
-    {"metadata": {"kind": "something_else"}},
-], ids=["no-metadata", "unknown-plan", "zero-quantity", "word-quantity", "no-buyer", "subscription-mode",
-        "other-kind"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"metadata": {}},
+        {
+            "metadata": {
+                "kind": "gift",
+                "buyer_id": "b",
+                "buyer_email": "b@example.com",
+                "plan": "platinum",
+                "quantity": "2",
+            }
+        },
+        {
+            "metadata": {
+                "kind": "gift",
+                "buyer_id": "b",
+                "buyer_email": "b@example.com",
+                "plan": "pro",
+                "quantity": "0",
+            }
+        },
+        {
+            "metadata": {
+                "kind": "gift",
+                "buyer_id": "b",
+                "buyer_email": "b@example.com",
+                "plan": "pro",
+                "quantity": "lots",
+            }
+        },
+        {
+            "metadata": {"kind": "gift", "buyer_email": "b@example.com", "plan": "pro", "quantity": "2"},
+            "client_reference_id": None,
+        },
+        {"mode": "subscription"},
+        {"metadata": {"kind": "something_else"}},
+    ],
+    ids=[
+        "no-metadata",
+        "unknown-plan",
+        "zero-quantity",
+        "word-quantity",
+        "no-buyer",
+        "subscription-mode",
+        "other-kind",
+    ],
+)
 def test_given_checkout_session_that_is_not_a_gift_we_can_fulfil_when_completed_then_200_ignored(
-        change: dict[str, Any]) -> None:
+    change: dict[str, Any],
+) -> None:
     evt = se.checkout_completed(**change)
     status, body = deliver(evt)
     assert status == 200

@@ -28,18 +28,32 @@ def claims(sub: str, email: str | None = None, verified: bool = True) -> dict[st
     return out
 
 
-def http_event(method: str, path: str, *, route: str | None = None, body: Any = None,
-               raw_body: str | None = None, claims: dict[str, str] | None = None, iam_arn: str | None = None,
-               path_params: dict[str, str] | None = None, query: dict[str, str] | None = None,
-               headers: dict[str, str] | None = None) -> dict[str, Any]:
+def http_event(
+    method: str,
+    path: str,
+    *,
+    route: str | None = None,
+    body: Any = None,
+    raw_body: str | None = None,
+    claims: dict[str, str] | None = None,
+    iam_arn: str | None = None,
+    path_params: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """An HTTP API v2 event as API Gateway would deliver it after its authorizer ran."""
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
     authorizer: dict[str, Any] = {}
     if claims is not None:
         authorizer["jwt"] = {"claims": claims, "scopes": None}
     if iam_arn is not None:
-        authorizer["iam"] = {"accessKey": "AKIATEST", "accountId": "123456789012", "callerId": "AIDATEST",
-                             "userArn": iam_arn, "userId": "AIDATEST"}
+        authorizer["iam"] = {
+            "accessKey": "AKIATEST",
+            "accountId": "123456789012",
+            "callerId": "AIDATEST",
+            "userArn": iam_arn,
+            "userId": "AIDATEST",
+        }
     query_string = "&".join(f"{k}={v}" for k, v in (query or {}).items())
     return {
         "version": "2.0",
@@ -50,12 +64,22 @@ def http_event(method: str, path: str, *, route: str | None = None, body: Any = 
         "queryStringParameters": query or None,
         "pathParameters": path_params or None,
         "requestContext": {
-            "accountId": "123456789012", "apiId": "api",
-            "domainName": "api.example.com", "domainPrefix": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "pytest"},
-            "requestId": str(uuid.uuid4()), "routeKey": f"{method} {route or path}", "stage": "$default",
-            "time": "01/Mar/2026:12:00:00 +0000", "timeEpoch": 1772366400000,
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "domainPrefix": "api",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"{method} {route or path}",
+            "stage": "$default",
+            "time": "01/Mar/2026:12:00:00 +0000",
+            "timeEpoch": 1772366400000,
             **({"authorizer": authorizer} if authorizer else {}),
         },
         "body": text,

@@ -15,23 +15,33 @@ TERM_END = "2027-03-01T12:00:00Z"
 TERM_END_TS = 1803902400
 
 
-def record(old: m.Item | None, new: m.Item | None, *, event_name: str | None = None,
-           approx: float = 1772366400.0) -> dict[str, Any]:
+def record(
+    old: m.Item | None, new: m.Item | None, *, event_name: str | None = None, approx: float = 1772366400.0
+) -> dict[str, Any]:
     """A DynamoDB Streams record (NEW_AND_OLD_IMAGES) for the change old -> new, as Lambda receives it."""
     name = event_name or ("INSERT" if old is None else "REMOVE" if new is None else "MODIFY")
     some = new or old
     assert some is not None
     stream: dict[str, Any] = {
-        "ApproximateCreationDateTime": approx, "Keys": {"PK": {"S": some.PK}, "SK": {"S": some.SK}},
-        "SequenceNumber": str(next(_sequence)), "SizeBytes": 100, "StreamViewType": "NEW_AND_OLD_IMAGES",
+        "ApproximateCreationDateTime": approx,
+        "Keys": {"PK": {"S": some.PK}, "SK": {"S": some.SK}},
+        "SequenceNumber": str(next(_sequence)),
+        "SizeBytes": 100,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
     }
     if new is not None:
         stream["NewImage"] = new.serialize()
     if old is not None:
         stream["OldImage"] = old.serialize()
-    return {"eventID": stream["SequenceNumber"], "eventName": name, "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": stream,
-            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/gift-plans-test/stream/x"}
+    return {
+        "eventID": stream["SequenceNumber"],
+        "eventName": name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": stream,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/gift-plans-test/stream/x",
+    }
 
 
 def stream_event(*records: dict[str, Any]) -> dict[str, Any]:
@@ -41,10 +51,20 @@ def stream_event(*records: dict[str, Any]) -> dict[str, Any]:
 def seat(**fields: Any) -> m.Seat:
     """An available seat of a paid pro purchase, version 1; override any field."""
     values: dict[str, Any] = {
-        "purchase_id": PURCHASE_ID, "seat_id": "0001", "state": "available", "version": 1, "plan": "pro",
-        "currency": "usd", "seat_value": 24000, "term_start": TERM_START, "term_end": TERM_END,
-        "term_end_ts": TERM_END_TS, "buyer_id": "buyer-sub", "buyer_email": "buyer@example.com",
-        "last_action": "create", "actor": "stripe",
+        "purchase_id": PURCHASE_ID,
+        "seat_id": "0001",
+        "state": "available",
+        "version": 1,
+        "plan": "pro",
+        "currency": "usd",
+        "seat_value": 24000,
+        "term_start": TERM_START,
+        "term_end": TERM_END,
+        "term_end_ts": TERM_END_TS,
+        "buyer_id": "buyer-sub",
+        "buyer_email": "buyer@example.com",
+        "last_action": "create",
+        "actor": "stripe",
     }
     values.update(fields)
     return m.Seat(m.purchase_pk(values["purchase_id"]), m.seat_sk(values["seat_id"]), **values)
@@ -62,10 +82,22 @@ def change(item: m.Item, **fields: Any) -> m.Item:
 
 def purchase(**fields: Any) -> m.Purchase:
     values: dict[str, Any] = {
-        "purchase_id": PURCHASE_ID, "checkout_session_id": "cs_test_1", "buyer_id": "buyer-sub",
-        "buyer_email": "buyer@example.com", "plan": "pro", "quantity": 3, "status": "paid", "currency": "usd",
-        "amount_subtotal": 72000, "amount_total": 72000, "term_start": TERM_START, "term_end": TERM_END,
-        "term_end_ts": TERM_END_TS, "created_at": TERM_START, "version": 1, "last_action": "create",
+        "purchase_id": PURCHASE_ID,
+        "checkout_session_id": "cs_test_1",
+        "buyer_id": "buyer-sub",
+        "buyer_email": "buyer@example.com",
+        "plan": "pro",
+        "quantity": 3,
+        "status": "paid",
+        "currency": "usd",
+        "amount_subtotal": 72000,
+        "amount_total": 72000,
+        "term_start": TERM_START,
+        "term_end": TERM_END,
+        "term_end_ts": TERM_END_TS,
+        "created_at": TERM_START,
+        "version": 1,
+        "last_action": "create",
         "seat_counts": m.SeatCounts(available=3),
     }
     values.update(fields)

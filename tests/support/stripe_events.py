@@ -35,47 +35,66 @@ def resource(name: str) -> dict[str, Any]:
 def event(event_type: str, obj: dict[str, Any], created: int | None = None) -> dict[str, Any]:
     """Stripe's event envelope around `obj`; `created` defaults to the test clock's now."""
     envelope = resource("event")
-    envelope.update({
-        "id": f"evt_test_{next(_ids):08d}",
-        "type": event_type,
-        "created": clock.epoch(clock.now()) if created is None else created,
-        "data": {"object": obj},
-        "api_version": "2026-08-27.basil",
-    })
+    envelope.update(
+        {
+            "id": f"evt_test_{next(_ids):08d}",
+            "type": event_type,
+            "created": clock.epoch(clock.now()) if created is None else created,
+            "data": {"object": obj},
+            "api_version": "2026-08-27.basil",
+        }
+    )
     return envelope
 
 
-def gift_session(*, session_id: str | None = None, buyer_id: str = "buyer-1",
-                 buyer_email: str = "buyer@example.com", plan: str = "pro", quantity: int = 3,
-                 unit_amount: int = 24000, discount: int = 0, tax: int = 0, payment_status: str = "paid",
-                 **overrides: Any) -> dict[str, Any]:
+def gift_session(
+    *,
+    session_id: str | None = None,
+    buyer_id: str = "buyer-1",
+    buyer_email: str = "buyer@example.com",
+    plan: str = "pro",
+    quantity: int = 3,
+    unit_amount: int = 24000,
+    discount: int = 0,
+    tax: int = 0,
+    payment_status: str = "paid",
+    **overrides: Any,
+) -> dict[str, Any]:
     """A completed gift Checkout Session as our checkout creates it (metadata) and Stripe completes it."""
     session = resource("checkout.session")
     subtotal = unit_amount * quantity
-    session.update({
-        "id": session_id or f"cs_test_{next(_ids):08d}",
-        "mode": "payment",
-        "status": "complete",
-        "payment_status": payment_status,
-        "metadata": {"kind": "gift", "buyer_id": buyer_id, "buyer_email": buyer_email, "plan": plan,
-                     "quantity": str(quantity)},
-        "client_reference_id": buyer_id,
-        "customer_email": buyer_email,
-        "currency": "usd",
-        "amount_subtotal": subtotal,
-        "amount_total": subtotal - discount + tax,
-        "total_details": {"amount_discount": discount, "amount_shipping": 0, "amount_tax": tax},
-        "payment_intent": f"pi_test_{next(_ids):08d}",
-        "shipping_cost": None,
-        "currency_conversion": None,
-    })
+    session.update(
+        {
+            "id": session_id or f"cs_test_{next(_ids):08d}",
+            "mode": "payment",
+            "status": "complete",
+            "payment_status": payment_status,
+            "metadata": {
+                "kind": "gift",
+                "buyer_id": buyer_id,
+                "buyer_email": buyer_email,
+                "plan": plan,
+                "quantity": str(quantity),
+            },
+            "client_reference_id": buyer_id,
+            "customer_email": buyer_email,
+            "currency": "usd",
+            "amount_subtotal": subtotal,
+            "amount_total": subtotal - discount + tax,
+            "total_details": {"amount_discount": discount, "amount_shipping": 0, "amount_tax": tax},
+            "payment_intent": f"pi_test_{next(_ids):08d}",
+            "shipping_cost": None,
+            "currency_conversion": None,
+        }
+    )
     session["customer_details"]["email"] = buyer_email
     session.update(overrides)
     return session
 
 
-def checkout_completed(payment_status: str = "paid", created: int | None = None,
-                       **session_overrides: Any) -> dict[str, Any]:
+def checkout_completed(
+    payment_status: str = "paid", created: int | None = None, **session_overrides: Any
+) -> dict[str, Any]:
     session = gift_session(payment_status=payment_status, **session_overrides)
     return event("checkout.session.completed", session, created)
 
@@ -99,9 +118,14 @@ def body(evt: dict[str, Any]) -> bytes:
     return json.dumps(evt).encode()
 
 
-def webhook_request(evt: dict[str, Any] | None = None, *, payload: bytes | None = None,
-                    signature: str | None = "sign", secret: str = TEST_SECRET,
-                    t: int | None = None) -> dict[str, Any]:
+def webhook_request(
+    evt: dict[str, Any] | None = None,
+    *,
+    payload: bytes | None = None,
+    signature: str | None = "sign",
+    secret: str = TEST_SECRET,
+    t: int | None = None,
+) -> dict[str, Any]:
     """An HTTP API event posting `evt` (or raw `payload`) to /webhooks/stripe, signed unless told."""
     from tests.support.apigw import http_event
 

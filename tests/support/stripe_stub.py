@@ -1,9 +1,9 @@
 """A tiny Stripe API stand-in on a local port for tests: records every request, answers like Stripe.
 
-    with StripeStub() as stub:
-        monkeypatch.setenv("STRIPE_API_BASE", stub.url)
-        ...
-        stub.requests[0].form["line_items[0][quantity]"]
+with StripeStub() as stub:
+    monkeypatch.setenv("STRIPE_API_BASE", stub.url)
+    ...
+    stub.requests[0].form["line_items[0][quantity]"]
 """
 
 from __future__ import annotations
@@ -51,11 +51,17 @@ class StripeStub:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 stub.requests.append(Recorded("POST", self.path, headers, form))
                 n = len(stub.requests)
-                body = stub.answer if stub.answer is not None else {
-                    "id": f"cs_test_stub_{n:04d}", "object": "checkout.session",
-                    "url": f"https://checkout.stripe.test/c/pay/cs_test_stub_{n:04d}",
-                    "mode": form.get("mode"), "metadata": {},
-                }
+                body = (
+                    stub.answer
+                    if stub.answer is not None
+                    else {
+                        "id": f"cs_test_stub_{n:04d}",
+                        "object": "checkout.session",
+                        "url": f"https://checkout.stripe.test/c/pay/cs_test_stub_{n:04d}",
+                        "mode": form.get("mode"),
+                        "metadata": {},
+                    }
+                )
                 if stub.status >= 400 and stub.answer is None:
                     body = {"error": {"type": "invalid_request_error", "message": "stub refused"}}
                 raw = json.dumps(body).encode()

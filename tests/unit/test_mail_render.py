@@ -10,8 +10,16 @@ from giftplans.mail.templates import TEMPLATES, money
 
 from tests.support.streams import PURCHASE_ID, TERM_END_TS
 
-COMMON = {"purchase_id": PURCHASE_ID, "seat_id": "0001", "plan": "pro", "term_start": "2026-03-01T12:00:00Z",
-          "term_end": "2027-03-01T12:00:00Z", "sender": "Ana <b>Buyer</b>", "quantity": 3, "currency": "usd"}
+COMMON = {
+    "purchase_id": PURCHASE_ID,
+    "seat_id": "0001",
+    "plan": "pro",
+    "term_start": "2026-03-01T12:00:00Z",
+    "term_end": "2027-03-01T12:00:00Z",
+    "sender": "Ana <b>Buyer</b>",
+    "quantity": 3,
+    "currency": "usd",
+}
 PARAMS = {
     "receipt": {**COMMON, "amount_total": 72000, "amount_subtotal": 72000},
     "payment_failed": COMMON,
@@ -55,8 +63,12 @@ def test_given_invitation_when_rendered_then_link_carries_a_token_that_matches_t
     assert token is not None
     expected = tokens.invite_token(PURCHASE_ID, "0001", "pro", TERM_END_TS, nonce)
     assert token.mac_hash == expected.mac_hash
-    assert (token.purchase_id, token.seat_id, token.plan, token.term_end_ts) == \
-        (PURCHASE_ID, "0001", "pro", TERM_END_TS)
+    assert (token.purchase_id, token.seat_id, token.plan, token.term_end_ts) == (
+        PURCHASE_ID,
+        "0001",
+        "pro",
+        TERM_END_TS,
+    )
     assert str(token) in out.html
 
 
@@ -100,8 +112,10 @@ def test_given_receipt_when_rendered_then_amount_and_billing_link():
     assert "720.00 USD" in out.text and "/billing" in out.text
 
 
-@pytest.mark.parametrize(("amount", "currency", "shown"),
-                         [(72000, "usd", "720.00 USD"), (5, "eur", "0.05 EUR"), (1200, "jpy", "1,200 JPY")])
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [(72000, "usd", "720.00 USD"), (5, "eur", "0.05 EUR"), (1200, "jpy", "1,200 JPY")],
+)
 def test_given_minor_units_when_formatted_then_currency_exponent_is_respected(amount, currency, shown):
     assert money(amount, currency) == shown
 

@@ -31,22 +31,48 @@ def event(notices: list[Notice], detail_type: str) -> dict:
 
 def invited(**fields) -> m.Seat:
     old = seat()
-    return change(old, state="invited", recipient_email=RECIPIENT, nonce="n1" * 16, token_hash="h",
-                  invited_at="2026-03-02T00:00:00Z", resend_count=0, last_action="invite", actor="buyer",
-                  message="Happy birthday!", **fields)
+    return change(
+        old,
+        state="invited",
+        recipient_email=RECIPIENT,
+        nonce="n1" * 16,
+        token_hash="h",
+        invited_at="2026-03-02T00:00:00Z",
+        resend_count=0,
+        last_action="invite",
+        actor="buyer",
+        message="Happy birthday!",
+        **fields,
+    )
 
 
 def accepted() -> m.Seat:
-    return change(invited(), state="accepted", recipient_sub="rcpt-sub", accepted_at="2026-03-03T00:00:00Z",
-                  nonce=None, token_hash=None, last_action="accept", actor="recipient")
+    return change(
+        invited(),
+        state="accepted",
+        recipient_sub="rcpt-sub",
+        accepted_at="2026-03-03T00:00:00Z",
+        nonce=None,
+        token_hash=None,
+        last_action="accept",
+        actor="recipient",
+    )
 
 
 def claimed() -> m.Seat:
-    return change(seat(), state="claimed", recipient_email="buyer@example.com", recipient_sub="buyer-sub",
-                  accepted_at="2026-03-03T00:00:00Z", last_action="claim", actor="buyer")
+    return change(
+        seat(),
+        state="claimed",
+        recipient_email="buyer@example.com",
+        recipient_sub="buyer-sub",
+        accepted_at="2026-03-03T00:00:00Z",
+        last_action="claim",
+        actor="buyer",
+    )
 
 
 # ---- purchases -------------------------------------------------------------------------------------------
+
 
 def test_given_paid_fulfilment_when_purchase_inserted_then_receipt_to_buyer_and_purchase_paid():
     notices = notices_for(record(None, purchase()))
@@ -74,8 +100,10 @@ def test_given_unpaid_checkout_when_pending_purchase_inserted_then_nothing():
 
 def test_given_pending_purchase_when_async_payment_succeeds_then_receipt():
     old = purchase(status="pending_payment")
-    assert kinds(notices_for(record(old, change(old, status="paid", last_action="paid")))) == \
-        ["receipt", "purchase.paid"]
+    assert kinds(notices_for(record(old, change(old, status="paid", last_action="paid")))) == [
+        "receipt",
+        "purchase.paid",
+    ]
 
 
 def test_given_pending_purchase_when_payment_fails_then_buyer_told():
@@ -116,8 +144,9 @@ def test_given_every_seat_assigned_when_purchase_reminded_then_nothing():
 
 def test_given_never_used_seats_when_purchase_expires_then_buyer_gets_summary():
     old = purchase(seat_counts=m.SeatCounts(available=1, invited=1, accepted=1))
-    new = change(old, seat_counts=m.SeatCounts(expired=3), expired_at="2027-03-02T00:00:00Z",
-                 last_action="expire")
+    new = change(
+        old, seat_counts=m.SeatCounts(expired=3), expired_at="2027-03-02T00:00:00Z", last_action="expire"
+    )
 
     email = one_email(notices_for(record(old, new))).email
     assert (email.template, email.params["unused"], email.to) == ("unused_seats", 2, "buyer@example.com")
@@ -125,12 +154,14 @@ def test_given_never_used_seats_when_purchase_expires_then_buyer_gets_summary():
 
 def test_given_all_seats_used_when_purchase_expires_then_no_summary():
     old = purchase(seat_counts=m.SeatCounts(accepted=3))
-    new = change(old, seat_counts=m.SeatCounts(expired=3), expired_at="2027-03-02T00:00:00Z",
-                 last_action="expire")
+    new = change(
+        old, seat_counts=m.SeatCounts(expired=3), expired_at="2027-03-02T00:00:00Z", last_action="expire"
+    )
     assert notices_for(record(old, new)) == []
 
 
 # ---- seats -----------------------------------------------------------------------------------------------
+
 
 def test_given_fulfilment_when_seat_inserted_then_nothing():
     assert notices_for(record(None, seat())) == []
@@ -145,8 +176,11 @@ def test_given_available_seat_when_invited_then_invitation_to_recipient_and_seat
     assert email.to == RECIPIENT
     assert email.params["nonce"] == new.nonce and email.params["term_end_ts"] == new.term_end_ts
     assert email.params["message"] == "Happy birthday!" and email.params["sender"] == "buyer@example.com"
-    assert one_email(notices).mail_tags() == {"purchase_id": PURCHASE_ID, "seat_id": "0001",
-                                              "nonce": new.nonce}
+    assert one_email(notices).mail_tags() == {
+        "purchase_id": PURCHASE_ID,
+        "seat_id": "0001",
+        "nonce": new.nonce,
+    }
     detail = event(notices, "seat.invited")
     assert detail["seat_id"] == "0001" and detail["buyer_sub"] == "buyer-sub"
 
@@ -174,8 +208,16 @@ def test_given_invited_seat_when_resend_keeps_the_nonce_then_nothing():
 
 def test_given_invited_seat_when_revoked_then_old_recipient_told_and_seat_revoked():
     old = invited()
-    new = change(old, state="available", recipient_email=None, nonce=None, token_hash=None, invited_at=None,
-                 message=None, last_action="revoke")
+    new = change(
+        old,
+        state="available",
+        recipient_email=None,
+        nonce=None,
+        token_hash=None,
+        invited_at=None,
+        message=None,
+        last_action="revoke",
+    )
     notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["invitation_revoked", "seat.revoked"]
@@ -184,8 +226,15 @@ def test_given_invited_seat_when_revoked_then_old_recipient_told_and_seat_revoke
 
 def test_given_invited_seat_when_declined_then_buyer_told_and_seat_declined():
     old = invited()
-    new = change(old, state="available", recipient_email=None, nonce=None, token_hash=None,
-                 last_action="decline", actor="recipient")
+    new = change(
+        old,
+        state="available",
+        recipient_email=None,
+        nonce=None,
+        token_hash=None,
+        last_action="decline",
+        actor="recipient",
+    )
     notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["invitation_declined", "seat.declined"]
@@ -221,8 +270,9 @@ def test_given_accepted_seat_when_reminded_then_recipient_reminder(action, days)
 
 def test_given_accepted_seat_when_expired_then_plan_ended_and_entitlement_ended():
     old = accepted()
-    notices = notices_for(record(old, change(old, state="expired", ended_at="2027-03-02T00:00:00Z",
-                                             last_action="expire")))
+    notices = notices_for(
+        record(old, change(old, state="expired", ended_at="2027-03-02T00:00:00Z", last_action="expire"))
+    )
 
     assert kinds(notices) == ["plan_ended", "seat.expired", "entitlement.ended"]
     assert one_email(notices).email.to == RECIPIENT
@@ -263,8 +313,9 @@ def test_given_invited_seat_when_support_cancels_then_recipient_told():
 
 def test_given_available_seat_when_support_cancels_then_no_email():
     old = seat()
-    assert kinds(notices_for(record(old, change(old, state="cancelled", last_action="cancel")))) == \
-        ["seat.cancelled"]
+    assert kinds(notices_for(record(old, change(old, state="cancelled", last_action="cancel")))) == [
+        "seat.cancelled"
+    ]
 
 
 def test_given_accepted_seat_when_upgraded_then_upgrade_done_to_recipient():
@@ -278,24 +329,36 @@ def test_given_accepted_seat_when_upgraded_then_upgrade_done_to_recipient():
 
 def test_given_accepted_seat_when_support_offers_upgrade_then_link_mailed():
     old = accepted()
-    new = change(old, upgrade_offer_url="https://checkout.example/c/1", upgrade_plan="team",
-                 last_action="upgrade_offer")
+    new = change(
+        old,
+        upgrade_offer_url="https://checkout.example/c/1",
+        upgrade_plan="team",
+        last_action="upgrade_offer",
+    )
     email = one_email(notices_for(record(old, new))).email
 
-    assert (email.template, email.to, email.params["offer_url"]) == \
-        ("upgrade_offer", RECIPIENT, "https://checkout.example/c/1")
+    assert (email.template, email.to, email.params["offer_url"]) == (
+        "upgrade_offer",
+        RECIPIENT,
+        "https://checkout.example/c/1",
+    )
 
 
 # ---- profiles --------------------------------------------------------------------------------------------
 
+
 def test_given_profile_when_verification_asked_then_link_mailed_to_the_address_to_verify():
     old = profile()
-    new = change(old, verify_email="buyer@example.com", verify_nonce="v" * 32, verify_hash="h",
-                 last_action="verify")
+    new = change(
+        old, verify_email="buyer@example.com", verify_nonce="v" * 32, verify_hash="h", last_action="verify"
+    )
     email = one_email(notices_for(record(old, new))).email
 
-    assert (email.template, email.to, email.params) == \
-        ("verification", "buyer@example.com", {"sub": "buyer-sub", "nonce": "v" * 32})
+    assert (email.template, email.to, email.params) == (
+        "verification",
+        "buyer@example.com",
+        {"sub": "buyer-sub", "nonce": "v" * 32},
+    )
 
 
 def test_given_profile_when_plans_bought_changes_then_nothing():
@@ -304,6 +367,7 @@ def test_given_profile_when_plans_bought_changes_then_nothing():
 
 
 # ---- writes that say nothing -----------------------------------------------------------------------------
+
 
 def test_given_invited_seat_when_bounce_recorded_then_nothing():
     old = invited()
@@ -318,8 +382,9 @@ def test_given_invited_seat_when_mailer_marks_it_sent_without_a_new_version_then
 
 def test_given_mailer_marker_or_audit_event_when_written_then_nothing():
     marker = m.MailMarker(m.mail_pk("k"), "MAIL", status="sent", at="2026-03-01T12:00:00Z")
-    audit = m.AuditEvent(m.purchase_pk(PURCHASE_ID), "EVENT#x", purchase_id=PURCHASE_ID, at="x", kind="k",
-                         actor="buyer")
+    audit = m.AuditEvent(
+        m.purchase_pk(PURCHASE_ID), "EVENT#x", purchase_id=PURCHASE_ID, at="x", kind="k", actor="buyer"
+    )
     assert notices_for(record(None, marker)) == []
     assert notices_for(record(None, audit)) == []
 
@@ -335,8 +400,13 @@ def test_given_unknown_item_type_when_streamed_then_nothing():
 
 
 def test_given_every_event_when_serialised_then_no_email_address_in_it():
-    changes = [(None, purchase()), (seat(), invited()), (invited(), accepted()), (seat(), claimed()),
-               (accepted(), change(accepted(), state="expired", last_action="expire"))]
+    changes = [
+        (None, purchase()),
+        (seat(), invited()),
+        (invited(), accepted()),
+        (seat(), claimed()),
+        (accepted(), change(accepted(), state="expired", last_action="expire")),
+    ]
     details = [n.event.detail for old, new in changes for n in notices_for(record(old, new)) if n.event]
 
     assert len(details) >= 7
@@ -346,10 +416,19 @@ def test_given_every_event_when_serialised_then_no_email_address_in_it():
 
 # ---- subscription entitlements ---------------------------------------------------------------------------
 
+
 def subscription(**fields) -> m.Entitlement:
-    values = {"sub": "rcpt-sub", "plan": "team", "source": "subscription", "term_end": "2027-04-01T00:00:00Z",
-              "term_end_ts": 1806537600, "auto_renew": True, "subscription_id": "sub_1",
-              "event_ts": 1772400000, "updated_at": "2026-03-01T12:00:00Z"}
+    values = {
+        "sub": "rcpt-sub",
+        "plan": "team",
+        "source": "subscription",
+        "term_end": "2027-04-01T00:00:00Z",
+        "term_end_ts": 1806537600,
+        "auto_renew": True,
+        "subscription_id": "sub_1",
+        "event_ts": 1772400000,
+        "updated_at": "2026-03-01T12:00:00Z",
+    }
     values.update(fields)
     return m.Entitlement(m.account_pk(values["sub"]), m.ENTITLEMENT_SK, **values)
 

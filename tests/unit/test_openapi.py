@@ -19,15 +19,18 @@ def generated() -> dict[str, Any]:
 
 
 def test_given_the_handlers_when_document_regenerated_then_committed_file_is_identical(
-        generated: dict[str, Any]) -> None:
+    generated: dict[str, Any],
+) -> None:
     committed = openapi_gen.OUTPUT.read_text(encoding="utf-8")
     assert committed == openapi_gen.render(generated), (
         "functions/openapi/openapi.json is stale: run `make openapi` (.venv/bin/python -m local.openapi_gen) "
-        "and commit the result")
+        "and commit the result"
+    )
 
 
 def test_given_template_routes_when_their_function_exists_then_each_is_documented_with_its_auth(
-        generated: dict[str, Any]) -> None:
+    generated: dict[str, Any],
+) -> None:
     expected_security = {"jwt": [{"jwt": []}], "iam": [{"sigv4": []}], "none": []}
     for route in template.routes():
         if not (openapi_gen.FUNCTIONS / route.job / "app.py").is_file():
@@ -38,7 +41,8 @@ def test_given_template_routes_when_their_function_exists_then_each_is_documente
 
 
 def test_given_document_when_read_then_every_error_response_is_the_spec_error_shape(
-        generated: dict[str, Any]) -> None:
+    generated: dict[str, Any],
+) -> None:
     assert generated["components"]["schemas"]["Error"]["required"] == ["error"]
     for path, operations in generated["paths"].items():
         for method, operation in operations.items():
@@ -52,17 +56,29 @@ def test_given_document_when_read_then_every_error_response_is_the_spec_error_sh
 
 
 def test_given_checkout_route_when_documented_then_request_and_response_models_are_typed(
-        generated: dict[str, Any]) -> None:
+    generated: dict[str, Any],
+) -> None:
     operation = generated["paths"]["/checkout/sessions"]["post"]
     assert operation["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/CheckoutRequest"}
+        "$ref": "#/components/schemas/CheckoutRequest"
+    }
     assert set(operation["responses"]) >= {"201", "400", "401", "422"}
     request = generated["components"]["schemas"]["CheckoutRequest"]
     assert request["properties"]["quantity"]["minimum"] == 1
     assert request["properties"]["quantity"]["maximum"] == 1000
     purchase = generated["components"]["schemas"]["PurchaseOut"]
-    assert set(purchase["required"]) >= {"purchase_id", "plan", "quantity", "status", "currency",
-                                         "amount_total", "term_start", "term_end", "days_left", "seat_counts"}
+    assert set(purchase["required"]) >= {
+        "purchase_id",
+        "plan",
+        "quantity",
+        "status",
+        "currency",
+        "amount_total",
+        "term_start",
+        "term_end",
+        "days_left",
+        "seat_counts",
+    }
 
 
 def test_given_openapi_function_when_called_then_serves_the_committed_document() -> None:

@@ -352,8 +352,11 @@ def test_given_any_queue_when_read_then_it_is_encrypted_at_rest():
     # CloudFormation check does not read: this holds that reason for each queue, present or future.
     queues = {lid: r["Properties"] for lid, r in RESOURCES.items() if r["Type"] == "AWS::SQS::Queue"}
     assert queues
-    plain = [lid for lid, p in queues.items()
-             if p.get("SqsManagedSseEnabled") is not True and not p.get("KmsMasterKeyId")]
+    plain = [
+        lid
+        for lid, p in queues.items()
+        if p.get("SqsManagedSseEnabled") is not True and not p.get("KmsMasterKeyId")
+    ]
     assert plain == []
 
 

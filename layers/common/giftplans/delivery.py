@@ -88,17 +88,35 @@ def _for_this_link(nonce: str) -> Any:
 def _mark(feedback: Feedback) -> bool:
     try:
         _seat(feedback.purchase_id, feedback.seat_id).update(
-            actions=[m.Seat.delivery.set(feedback.outcome), m.Seat.last_action.set("bounce"),
-                     m.Seat.actor.set("ses"), m.Seat.version.add(1)],
-            condition=_for_this_link(feedback.nonce))
+            actions=[
+                m.Seat.delivery.set(feedback.outcome),
+                m.Seat.last_action.set("bounce"),
+                m.Seat.actor.set("ses"),
+                m.Seat.version.add(1),
+            ],
+            condition=_for_this_link(feedback.nonce),
+        )
     except UpdateError as error:
         if error_code(error) != "ConditionalCheckFailedException":
             raise
-        logger.info("ses feedback for a link that is no longer current", extra={
-            "purchase_id": feedback.purchase_id, "seat_id": feedback.seat_id, "outcome": feedback.outcome})
+        logger.info(
+            "ses feedback for a link that is no longer current",
+            extra={
+                "purchase_id": feedback.purchase_id,
+                "seat_id": feedback.seat_id,
+                "outcome": feedback.outcome,
+            },
+        )
         return False
-    logger.info("invitation marked", extra={"purchase_id": feedback.purchase_id, "seat_id": feedback.seat_id,
-                                            "outcome": feedback.outcome, "detail": feedback.detail})
+    logger.info(
+        "invitation marked",
+        extra={
+            "purchase_id": feedback.purchase_id,
+            "seat_id": feedback.seat_id,
+            "outcome": feedback.outcome,
+            "detail": feedback.detail,
+        },
+    )
     return True
 
 
@@ -107,7 +125,8 @@ def mark_sent(purchase_id: str, seat_id: str, nonce: str) -> bool:
     try:
         _seat(purchase_id, seat_id).update(
             actions=[m.Seat.delivery.set(SENT)],
-            condition=_for_this_link(nonce) & m.Seat.delivery.does_not_exist())
+            condition=_for_this_link(nonce) & m.Seat.delivery.does_not_exist(),
+        )
     except UpdateError as error:
         if error_code(error) != "ConditionalCheckFailedException":
             raise
@@ -116,6 +135,7 @@ def mark_sent(purchase_id: str, seat_id: str, nonce: str) -> bool:
 
 
 # ---- SES message tags ------------------------------------------------------------------------------------
+
 
 def tag_value(value: str) -> str:
     """SES tag values allow only [A-Za-z0-9_-]: other values travel hex-encoded behind an `x-` prefix."""

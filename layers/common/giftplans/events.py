@@ -55,11 +55,17 @@ def entries(records: Iterable[dict[str, Any]]) -> list[Pending]:
         for notice in notices_for(record):
             if notice.event is None:
                 continue
-            out.append(Pending(record_id, {
-                "Source": SOURCE, "DetailType": notice.event.detail_type,
-                "Detail": json.dumps(notice.event.detail, sort_keys=True, separators=(",", ":")),
-                "EventBusName": bus_name,
-            }))
+            out.append(
+                Pending(
+                    record_id,
+                    {
+                        "Source": SOURCE,
+                        "DetailType": notice.event.detail_type,
+                        "Detail": json.dumps(notice.event.detail, sort_keys=True, separators=(",", ":")),
+                        "EventBusName": bus_name,
+                    },
+                )
+            )
     return out
 
 
@@ -71,7 +77,7 @@ def publish(records: list[dict[str, Any]], via: Bus | None = None) -> list[str]:
     failed: list[str] = []
     pending = entries(records)
     for start in range(0, len(pending), MAX_ENTRIES):
-        chunk = pending[start:start + MAX_ENTRIES]
+        chunk = pending[start : start + MAX_ENTRIES]
         try:
             answer = client.put_events(Entries=[p.entry for p in chunk])
         except (ClientError, BotoCoreError) as error:  # throttled, down, timed out: retry the chunk's records
@@ -80,11 +86,13 @@ def publish(records: list[dict[str, Any]], via: Bus | None = None) -> list[str]:
             continue
         for sent, result in zip(chunk, answer.get("Entries", []), strict=False):
             if result.get("ErrorCode"):
-                logger.warning("event not accepted", extra={"detail_type": sent.entry["DetailType"],
-                                                            "code": result.get("ErrorCode")})
+                logger.warning(
+                    "event not accepted",
+                    extra={"detail_type": sent.entry["DetailType"], "code": result.get("ErrorCode")},
+                )
                 failed.append(sent.record_id)
         if len(answer.get("Entries", [])) < len(chunk):
-            failed.extend(p.record_id for p in chunk[len(answer.get("Entries", [])):])
+            failed.extend(p.record_id for p in chunk[len(answer.get("Entries", [])) :])
     logger.info("events published", extra={"entries": len(pending), "failed_records": len(set(failed))})
     return list(dict.fromkeys(failed))
 

@@ -25,22 +25,41 @@ logger = Logger(service="gift-plans")
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message"],
-                             "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
 }
 
 
-def error_response(status: int, code: str, message: str, *, extra: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response[str]:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
     error: dict[str, Any] = {"code": code, "message": message}
     error.update(extra or {})
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                    body=json.dumps({"error": error}), headers=headers)
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": error}),
+        headers=headers,
+    )
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body),
-                    headers=headers)
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=headers,
+    )
 
 
 def _describe(errors: list[Any]) -> tuple[int, str, str, list[dict[str, Any]]]:
@@ -78,9 +97,12 @@ def unsupported_media_type(event: Mapping[str, Any]) -> dict[str, Any] | None:
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
     if method not in _BODY_METHODS and not event.get("body"):
         return None
-    return {"statusCode": 415, "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps({"error": {"code": "unsupported_media_type", "message": JSON_ONLY}}),
-            "isBase64Encoded": False}
+    return {
+        "statusCode": 415,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"error": {"code": "unsupported_media_type", "message": JSON_ONLY}}),
+        "isBase64Encoded": False,
+    }
 
 
 class JsonHttpResolver(APIGatewayHttpResolver):
@@ -96,8 +118,9 @@ def make_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
     def _domain(error: DomainError) -> Response[str]:
-        return error_response(error.status, error.code, error.message, extra=error.details,
-                              headers=error.headers)
+        return error_response(
+            error.status, error.code, error.message, extra=error.details, headers=error.headers
+        )
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _validation(error: RequestValidationError) -> Response[str]:
@@ -130,8 +153,11 @@ def caller(app: APIGatewayHttpResolver) -> Caller:
     if not sub:
         raise Unauthorized("Sign in to do this.", code="unauthenticated")
     email = claims.get("email")
-    return Caller(sub=str(sub), email=str(email).strip() if email else None,
-                  email_verified=_truthy(claims.get("email_verified")))
+    return Caller(
+        sub=str(sub),
+        email=str(email).strip() if email else None,
+        email_verified=_truthy(claims.get("email_verified")),
+    )
 
 
 def support_identity(app: APIGatewayHttpResolver) -> str:
@@ -161,6 +187,10 @@ ERROR_DESCRIPTIONS = {
 
 def error_responses(*statuses: int) -> dict[int, Any]:
     """OpenAPI `responses=` entries for a route's error statuses, all in the SPEC error shape."""
-    return {status: {"description": ERROR_DESCRIPTIONS.get(status, "Error."),
-                     "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-            for status in statuses}
+    return {
+        status: {
+            "description": ERROR_DESCRIPTIONS.get(status, "Error."),
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+        for status in statuses
+    }

@@ -95,13 +95,18 @@ class SesSender:
         request: dict[str, Any] = {
             "FromEmailAddress": settings.get().mail_from,
             "Destination": {"ToAddresses": [ascii_domain(mail.to)]},
-            "Content": {"Simple": {
-                "Subject": {"Data": mail.subject, "Charset": "UTF-8"},
-                "Body": {"Text": {"Data": mail.text, "Charset": "UTF-8"},
-                         "Html": {"Data": mail.html, "Charset": "UTF-8"}},
-            }},
-            "EmailTags": [{"Name": name, "Value": delivery.tag_value(value)}
-                          for name, value in mail.tags.items()],
+            "Content": {
+                "Simple": {
+                    "Subject": {"Data": mail.subject, "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": mail.text, "Charset": "UTF-8"},
+                        "Html": {"Data": mail.html, "Charset": "UTF-8"},
+                    },
+                }
+            },
+            "EmailTags": [
+                {"Name": name, "Value": delivery.tag_value(value)} for name, value in mail.tags.items()
+            ],
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
@@ -132,6 +137,7 @@ def use_sender(replacement: Sender | None) -> None:
 
 # ---- the stream record handler --------------------------------------------------------------------------
 
+
 def handle_record(record: dict[str, Any], via: Sender | None = None) -> int:
     """Send every email one stream record calls for; return how many were sent now. Raises to retry."""
     sent = 0
@@ -149,26 +155,48 @@ def deliver(notice: Notice, via: Sender) -> bool:
         return False
     try:
         rendered = mail.render(email.template, email.params)
-        message_id = via.send(OutgoingMail(notice.key, email.to, rendered.subject, rendered.text,
-                                           rendered.html, notice.mail_tags()))
+        message_id = via.send(
+            OutgoingMail(
+                notice.key, email.to, rendered.subject, rendered.text, rendered.html, notice.mail_tags()
+            )
+        )
     except MailNotSent as error:
         if error.permanent:
-            logger.error("email refused for good", extra={
-                "key": notice.key, "template": email.template, "to": tokens.mask_email(email.to),
-                "code": error.code})
+            logger.error(
+                "email refused for good",
+                extra={
+                    "key": notice.key,
+                    "template": email.template,
+                    "to": tokens.mask_email(email.to),
+                    "code": error.code,
+                },
+            )
             _finish(notice.key, FAILED, None)
             return False
         _release(notice.key)
-        logger.warning("email not sent, will retry", extra={"key": notice.key, "template": email.template,
-                                                             "to": tokens.mask_email(email.to),
-                                                             "code": error.code})
+        logger.warning(
+            "email not sent, will retry",
+            extra={
+                "key": notice.key,
+                "template": email.template,
+                "to": tokens.mask_email(email.to),
+                "code": error.code,
+            },
+        )
         raise
     except BaseException:
         _release(notice.key)  # a bug or a crash in rendering/sending: let the retry send it
         raise
     _finish(notice.key, SENT, message_id)
-    logger.info("email sent", extra={"key": notice.key, "template": email.template,
-                                     "to": tokens.mask_email(email.to), "message_id": message_id})
+    logger.info(
+        "email sent",
+        extra={
+            "key": notice.key,
+            "template": email.template,
+            "to": tokens.mask_email(email.to),
+            "message_id": message_id,
+        },
+    )
     tags = notice.mail_tags()
     if email.template == "invitation" and "nonce" in tags:
         try:
@@ -180,10 +208,12 @@ def deliver(notice: Notice, via: Sender) -> bool:
 
 # ---- the marker -----------------------------------------------------------------------------------------
 
+
 def _marker(key: str, status: str) -> m.MailMarker:
     now = clock.now()
-    return m.MailMarker(m.mail_pk(key), "MAIL", status=status, at=clock.iso(now),
-                        expires_at=clock.epoch(now + MARKER_TTL))
+    return m.MailMarker(
+        m.mail_pk(key), "MAIL", status=status, at=clock.iso(now), expires_at=clock.epoch(now + MARKER_TTL)
+    )
 
 
 def _claim(key: str) -> bool:
@@ -227,6 +257,7 @@ def _release(key: str) -> None:
 
 
 # ---- addresses and tags ---------------------------------------------------------------------------------
+
 
 def ascii_domain(address: str) -> str:
     """IDN domains go to SES in punycode; the local part (unicode, plus-addressed) is kept as it is."""

@@ -28,8 +28,15 @@ IN_USE = frozenset({S.ACCEPTED.value, S.CLAIMED.value})
 EVENT_VERSION = "1"
 
 # last_action values written by the transitions (docs/design.md)
-CREATE, INVITE, RESEND, REVOKE, DECLINE, ACCEPT, CLAIM = "create", "invite", "resend", "revoke", "decline", \
-    "accept", "claim"
+CREATE, INVITE, RESEND, REVOKE, DECLINE, ACCEPT, CLAIM = (
+    "create",
+    "invite",
+    "resend",
+    "revoke",
+    "decline",
+    "accept",
+    "claim",
+)
 REMIND_30, REMIND_7, EXPIRE, REFUND, CANCEL = "remind_30", "remind_7", "expire", "refund", "cancel"
 UPGRADE, UPGRADE_OFFER, VERIFY, BOUNCE = "upgrade", "upgrade_offer", "verify", "bounce"
 REMIND_DAYS = {REMIND_30: 30, REMIND_7: 7}
@@ -64,6 +71,7 @@ class Notice:
 
 
 # ---- entry point --------------------------------------------------------------------------------------
+
 
 def notices_for(record: dict[str, Any]) -> list[Notice]:
     """What one DynamoDB Streams record (INSERT/MODIFY with NEW_AND_OLD_IMAGES) calls for."""
@@ -111,6 +119,7 @@ def _key(item: Item, version: int, kind: str) -> str:
 
 # ---- seats ----------------------------------------------------------------------------------------------
 
+
 def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
     if old is None:
         return []  # created available at fulfilment: the purchase announces itself
@@ -122,8 +131,13 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
     if action == INVITE and after == S.INVITED and new.nonce and new.recipient_email:
         out.email("invitation", new.recipient_email, **_invitation(new))
         out.event("seat.invited", buyer_sub=new.buyer_id, invited_at=new.invited_at)
-    elif action == RESEND and after == S.INVITED and new.nonce and new.nonce != old.nonce \
-            and new.recipient_email:
+    elif (
+        action == RESEND
+        and after == S.INVITED
+        and new.nonce
+        and new.nonce != old.nonce
+        and new.recipient_email
+    ):
         out.email("invitation", new.recipient_email, **_invitation(new), resend=True)
     elif action == REVOKE and before == S.INVITED and after == S.AVAILABLE and old.recipient_email:
         out.email("invitation_revoked", old.recipient_email, **_gift(old))
@@ -133,12 +147,20 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
         out.event("seat.declined", buyer_sub=new.buyer_id)
     elif action == ACCEPT and before == S.INVITED and after == S.ACCEPTED:
         out.email("invitation_accepted", new.buyer_email, **_gift(new), recipient=new.recipient_email or "")
-        out.event("seat.accepted", buyer_sub=new.buyer_id, recipient_sub=new.recipient_sub,
-                  accepted_at=new.accepted_at)
+        out.event(
+            "seat.accepted",
+            buyer_sub=new.buyer_id,
+            recipient_sub=new.recipient_sub,
+            accepted_at=new.accepted_at,
+        )
         out.granted("gift")
     elif action == CLAIM and before == S.AVAILABLE and after == S.CLAIMED:
-        out.event("seat.claimed", buyer_sub=new.buyer_id, recipient_sub=new.recipient_sub,
-                  accepted_at=new.accepted_at)
+        out.event(
+            "seat.claimed",
+            buyer_sub=new.buyer_id,
+            recipient_sub=new.recipient_sub,
+            accepted_at=new.accepted_at,
+        )
         out.granted("claim")
     elif action in REMIND_DAYS and after in IN_USE and new.recipient_email:
         out.email("recipient_reminder", new.recipient_email, **_gift(new), days=REMIND_DAYS[action])
@@ -151,33 +173,60 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
     elif action in (REFUND, CANCEL) and after == S.CANCELLED and before != S.CANCELLED:
         told = before == S.INVITED or (action == REFUND and before in IN_USE)
         if told and old.recipient_email and before != S.CLAIMED:  # a claimer is the buyer: refund mail
-            out.email("seat_cancelled", old.recipient_email, **_gift(old),
-                      reason="refund" if action == REFUND else "cancel", was_active=before in IN_USE)
-        out.event("seat.cancelled", previous_state=before, reason="refund" if action == REFUND else "cancel",
-                  recipient_sub=old.recipient_sub)
+            out.email(
+                "seat_cancelled",
+                old.recipient_email,
+                **_gift(old),
+                reason="refund" if action == REFUND else "cancel",
+                was_active=before in IN_USE,
+            )
+        out.event(
+            "seat.cancelled",
+            previous_state=before,
+            reason="refund" if action == REFUND else "cancel",
+            recipient_sub=old.recipient_sub,
+        )
         if before in IN_USE:
             out.ended("refunded" if action == REFUND else "cancelled", old)
     elif action == UPGRADE and before in IN_USE and after == S.UPGRADED:
         if new.recipient_email:
             out.email("upgrade_done", new.recipient_email, **_gift(new), upgrade_plan=new.upgrade_plan or "")
-        out.event("seat.upgraded", recipient_sub=new.recipient_sub, upgrade_plan=new.upgrade_plan,
-                  subscription_id=new.subscription_id)
+        out.event(
+            "seat.upgraded",
+            recipient_sub=new.recipient_sub,
+            upgrade_plan=new.upgrade_plan,
+            subscription_id=new.subscription_id,
+        )
     elif action == UPGRADE_OFFER and new.upgrade_offer_url and new.recipient_email:
-        out.email("upgrade_offer", new.recipient_email, **_gift(new), upgrade_plan=new.upgrade_plan or "",
-                  offer_url=new.upgrade_offer_url)
+        out.email(
+            "upgrade_offer",
+            new.recipient_email,
+            **_gift(new),
+            upgrade_plan=new.upgrade_plan or "",
+            offer_url=new.upgrade_offer_url,
+        )
     return out.notices
 
 
 def _gift(seat: Seat) -> dict[str, Any]:
     """What every seat email may show: plan, term, who gave it (the buyer's name, else address)."""
-    return {"purchase_id": seat.purchase_id, "seat_id": seat.seat_id, "plan": seat.plan,
-            "term_start": seat.term_start, "term_end": seat.term_end,
-            "sender": seat.buyer_name or seat.buyer_email}
+    return {
+        "purchase_id": seat.purchase_id,
+        "seat_id": seat.seat_id,
+        "plan": seat.plan,
+        "term_start": seat.term_start,
+        "term_end": seat.term_end,
+        "sender": seat.buyer_name or seat.buyer_email,
+    }
 
 
 def _invitation(seat: Seat) -> dict[str, Any]:
-    return {**_gift(seat), "term_end_ts": int(seat.term_end_ts), "nonce": seat.nonce,
-            "message": seat.message or ""}
+    return {
+        **_gift(seat),
+        "term_end_ts": int(seat.term_end_ts),
+        "nonce": seat.nonce,
+        "message": seat.message or "",
+    }
 
 
 class _Out:
@@ -193,32 +242,69 @@ class _Out:
 
     def event(self, detail_type: str, **fields: Any) -> None:
         seat = self.seat
-        detail = {"purchase_id": seat.purchase_id, "seat_id": seat.seat_id, "plan": seat.plan,
-                  "term_end": seat.term_end, "state": seat.state, **fields}
+        detail = {
+            "purchase_id": seat.purchase_id,
+            "seat_id": seat.seat_id,
+            "plan": seat.plan,
+            "term_end": seat.term_end,
+            "state": seat.state,
+            **fields,
+        }
         self.notices.append(_event(seat, detail_type, self.at, detail))
 
     def granted(self, source: str) -> None:
         seat = self.seat
-        self.notices.append(_event(seat, "entitlement.granted", self.at, {
-            "recipient_sub": seat.recipient_sub, "plan": seat.plan, "source": source, "auto_renew": False,
-            "term_end": seat.term_end, "purchase_id": seat.purchase_id, "seat_id": seat.seat_id}))
+        self.notices.append(
+            _event(
+                seat,
+                "entitlement.granted",
+                self.at,
+                {
+                    "recipient_sub": seat.recipient_sub,
+                    "plan": seat.plan,
+                    "source": source,
+                    "auto_renew": False,
+                    "term_end": seat.term_end,
+                    "purchase_id": seat.purchase_id,
+                    "seat_id": seat.seat_id,
+                },
+            )
+        )
 
     def ended(self, reason: str, old: Seat) -> None:
         seat = self.seat
-        self.notices.append(_event(seat, "entitlement.ended", self.at, {
-            "recipient_sub": old.recipient_sub, "plan": seat.plan, "reason": reason,
-            "source": "claim" if old.state == S.CLAIMED else "gift", "term_end": seat.term_end,
-            "ended_at": seat.ended_at or self.at, "purchase_id": seat.purchase_id, "seat_id": seat.seat_id}))
+        self.notices.append(
+            _event(
+                seat,
+                "entitlement.ended",
+                self.at,
+                {
+                    "recipient_sub": old.recipient_sub,
+                    "plan": seat.plan,
+                    "reason": reason,
+                    "source": "claim" if old.state == S.CLAIMED else "gift",
+                    "term_end": seat.term_end,
+                    "ended_at": seat.ended_at or self.at,
+                    "purchase_id": seat.purchase_id,
+                    "seat_id": seat.seat_id,
+                },
+            )
+        )
 
 
 def _event(item: Item, detail_type: str, at: str, fields: dict[str, Any]) -> Notice:
     key = _key(item, int(getattr(item, "version", 0) or 0), detail_type)
-    detail = {"version": EVENT_VERSION, "id": key, "occurred_at": at,
-              **{k: v for k, v in fields.items() if v is not None}}
+    detail = {
+        "version": EVENT_VERSION,
+        "id": key,
+        "occurred_at": at,
+        **{k: v for k, v in fields.items() if v is not None},
+    }
     return Notice(detail_type, key, event=DomainEvent(detail_type, detail))
 
 
 # ---- purchases ------------------------------------------------------------------------------------------
+
 
 def _purchase(old: Purchase | None, new: Purchase, at: str) -> list[Notice]:
     if old is not None and int(new.version or 0) <= int(old.version or 0):
@@ -226,12 +312,23 @@ def _purchase(old: Purchase | None, new: Purchase, at: str) -> list[Notice]:
     out: list[Notice] = []
     version = int(new.version or 0)
     was = old.status if old else None
-    common = {"purchase_id": new.purchase_id, "plan": new.plan, "quantity": int(new.quantity),
-              "currency": new.currency, "term_start": new.term_start, "term_end": new.term_end}
+    common = {
+        "purchase_id": new.purchase_id,
+        "plan": new.plan,
+        "quantity": int(new.quantity),
+        "currency": new.currency,
+        "term_start": new.term_start,
+        "term_end": new.term_end,
+    }
 
     def email(template: str, **params: Any) -> None:
-        out.append(Notice(template, _key(new, version, template),
-                          email=Email(new.buyer_email, template, {**common, **params})))
+        out.append(
+            Notice(
+                template,
+                _key(new, version, template),
+                email=Email(new.buyer_email, template, {**common, **params}),
+            )
+        )
 
     def event(detail_type: str, **fields: Any) -> None:
         out.append(_event(new, detail_type, at, {**common, "buyer_sub": new.buyer_id, **fields}))
@@ -264,24 +361,37 @@ def _purchase(old: Purchase | None, new: Purchase, at: str) -> list[Notice]:
 
 # ---- profiles -------------------------------------------------------------------------------------------
 
+
 def _profile(old: Profile | None, new: Profile) -> list[Notice]:
     if new.last_action not in (VERIFY, None) or not new.verify_nonce or not new.verify_email:
         return []
     if old is not None and old.verify_nonce == new.verify_nonce:
         return []
     template = "verification"
-    return [Notice(template, _key(new, int(new.version or 0), template),
-                   email=Email(new.verify_email, template, {"sub": new.sub, "nonce": new.verify_nonce}))]
+    return [
+        Notice(
+            template,
+            _key(new, int(new.version or 0), template),
+            email=Email(new.verify_email, template, {"sub": new.sub, "nonce": new.verify_nonce}),
+        )
+    ]
 
 
 # ---- entitlements from subscriptions ---------------------------------------------------------------------
+
 
 def _subscription(old: Entitlement | None, new: Entitlement, at: str) -> list[Notice]:
     """Gift and claim entitlements are announced from their seats; subscriptions (upgrades, renewals) here."""
     if new.source != "subscription":
         return []
-    fields = {"recipient_sub": new.sub, "plan": new.plan, "source": "subscription", "term_end": new.term_end,
-              "auto_renew": bool(new.auto_renew), "subscription_id": new.subscription_id}
+    fields = {
+        "recipient_sub": new.sub,
+        "plan": new.plan,
+        "source": "subscription",
+        "term_end": new.term_end,
+        "auto_renew": bool(new.auto_renew),
+        "subscription_id": new.subscription_id,
+    }
     stamp = int(new.event_ts or clock.epoch(clock.parse_iso(new.updated_at)))
     was_active = old is not None and old.source == "subscription" and not old.ended
     if new.ended:
@@ -289,12 +399,20 @@ def _subscription(old: Entitlement | None, new: Entitlement, at: str) -> list[No
             return []
         kind, fields = "entitlement.ended", {**fields, "reason": "subscription_ended", "ended_at": at}
     else:
-        same = was_active and old is not None and (old.plan, old.term_end, bool(old.auto_renew)) == \
-            (new.plan, new.term_end, bool(new.auto_renew))
+        same = (
+            was_active
+            and old is not None
+            and (old.plan, old.term_end, bool(old.auto_renew))
+            == (new.plan, new.term_end, bool(new.auto_renew))
+        )
         if same:
             return []
         kind = "entitlement.granted"
     key = f"{new.PK}|{new.SK}|{stamp}|{kind}"
-    detail = {"version": EVENT_VERSION, "id": key, "occurred_at": at,
-              **{k: v for k, v in fields.items() if v is not None}}
+    detail = {
+        "version": EVENT_VERSION,
+        "id": key,
+        "occurred_at": at,
+        **{k: v for k, v in fields.items() if v is not None},
+    }
     return [Notice(kind, key, event=DomainEvent(kind, detail))]

@@ -92,31 +92,60 @@ def record_checkout(facts: CheckoutFacts, status: PurchaseStatus, at: datetime) 
 
 def _seat(purchase: m.Purchase, seat_no: int) -> m.Seat:
     return m.Seat(
-        m.purchase_pk(purchase.purchase_id), m.seat_sk(m.seat_id_of(seat_no)),
-        purchase_id=purchase.purchase_id, seat_id=m.seat_id_of(seat_no), state="available", version=1,
-        last_action="create", actor="stripe", plan=purchase.plan, currency=purchase.currency,
+        m.purchase_pk(purchase.purchase_id),
+        m.seat_sk(m.seat_id_of(seat_no)),
+        purchase_id=purchase.purchase_id,
+        seat_id=m.seat_id_of(seat_no),
+        state="available",
+        version=1,
+        last_action="create",
+        actor="stripe",
+        plan=purchase.plan,
+        currency=purchase.currency,
         seat_value=money.seat_value(int(purchase.amount_subtotal), int(purchase.quantity), seat_no),
-        term_start=purchase.term_start, term_end=purchase.term_end, term_end_ts=purchase.term_end_ts,
-        buyer_id=purchase.buyer_id, buyer_email=purchase.buyer_email, buyer_name=purchase.buyer_name,
+        term_start=purchase.term_start,
+        term_end=purchase.term_end,
+        term_end_ts=purchase.term_end_ts,
+        buyer_id=purchase.buyer_id,
+        buyer_email=purchase.buyer_email,
+        buyer_name=purchase.buyer_name,
     )
 
 
-def _audit(purchase_id: str, at: datetime, kind: str, actor: str, seat_ids: list[str] | None = None,
-           detail: dict[str, object] | None = None) -> m.AuditEvent:
+def _audit(
+    purchase_id: str,
+    at: datetime,
+    kind: str,
+    actor: str,
+    seat_ids: list[str] | None = None,
+    detail: dict[str, object] | None = None,
+) -> m.AuditEvent:
     from giftplans.tokens import new_nonce
 
     stamp = clock.iso(at)
-    return m.AuditEvent(m.purchase_pk(purchase_id), f"EVENT#{stamp}#{new_nonce()[:8]}",
-                        purchase_id=purchase_id, at=stamp, kind=kind, actor=actor, seat_ids=seat_ids,
-                        detail=detail)
+    return m.AuditEvent(
+        m.purchase_pk(purchase_id),
+        f"EVENT#{stamp}#{new_nonce()[:8]}",
+        purchase_id=purchase_id,
+        at=stamp,
+        kind=kind,
+        actor=actor,
+        seat_ids=seat_ids,
+        detail=detail,
+    )
 
 
 def _count_plans(tx: TransactWrite, buyer_id: str, quantity: int) -> None:
     """Rule 4 counts plans bought across all purchases: kept on the buyer's profile."""
-    tx.update(m.Profile(m.account_pk(buyer_id), m.PROFILE_SK), actions=[
-        m.Profile.type.set(m.Profile), m.Profile.sub.set(buyer_id),
-        m.Profile.plans_bought.add(quantity), m.Profile.version.add(1),
-    ])
+    tx.update(
+        m.Profile(m.account_pk(buyer_id), m.PROFILE_SK),
+        actions=[
+            m.Profile.type.set(m.Profile),
+            m.Profile.sub.set(buyer_id),
+            m.Profile.plans_bought.add(quantity),
+            m.Profile.version.add(1),
+        ],
+    )
 
 
 def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: datetime) -> None:
@@ -128,19 +157,38 @@ def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: 
     kind, day = terms.milestones(end)[0]
     shard = terms.due_shard(purchase_id, settings().due_shards)
     purchase = m.Purchase(
-        m.purchase_pk(purchase_id), m.PURCHASE_SK,
-        purchase_id=purchase_id, checkout_session_id=facts.session_id, payment_intent=facts.payment_intent,
-        buyer_id=facts.buyer_id, buyer_email=facts.buyer_email, buyer_name=facts.buyer_name,
-        plan=facts.plan, quantity=facts.quantity, status=status, currency=facts.currency,
-        amount_subtotal=facts.amount_subtotal, amount_total=facts.amount_total,
-        term_start=clock.iso(start), term_end=clock.iso(end), term_end_ts=clock.epoch(end),
+        m.purchase_pk(purchase_id),
+        m.PURCHASE_SK,
+        purchase_id=purchase_id,
+        checkout_session_id=facts.session_id,
+        payment_intent=facts.payment_intent,
+        buyer_id=facts.buyer_id,
+        buyer_email=facts.buyer_email,
+        buyer_name=facts.buyer_name,
+        plan=facts.plan,
+        quantity=facts.quantity,
+        status=status,
+        currency=facts.currency,
+        amount_subtotal=facts.amount_subtotal,
+        amount_total=facts.amount_total,
+        term_start=clock.iso(start),
+        term_end=clock.iso(end),
+        term_end_ts=clock.epoch(end),
         created_at=clock.iso(start),
         seat_counts=m.SeatCounts(available=facts.quantity),  # type: ignore[no-untyped-call]
-        available=set(range(1, facts.quantity + 1)), holders={}, seats_written=0,
-        due_kind=kind, GSI2PK=m.due_gsi(day, shard), GSI2SK=f"PURCHASE#{purchase_id}",
-        GSI1PK=m.buyer_gsi(facts.buyer_id), GSI1SK=f"{clock.iso(start)}#{purchase_id}",
-        GSI3PK=m.email_gsi(email_key(facts.buyer_email)), GSI3SK=f"PURCHASE#{purchase_id}",
-        last_action="create", actor="stripe", version=1,
+        available=set(range(1, facts.quantity + 1)),
+        holders={},
+        seats_written=0,
+        due_kind=kind,
+        GSI2PK=m.due_gsi(day, shard),
+        GSI2SK=f"PURCHASE#{purchase_id}",
+        GSI1PK=m.buyer_gsi(facts.buyer_id),
+        GSI1SK=f"{clock.iso(start)}#{purchase_id}",
+        GSI3PK=m.email_gsi(email_key(facts.buyer_email)),
+        GSI3SK=f"PURCHASE#{purchase_id}",
+        last_action="create",
+        actor="stripe",
+        version=1,
     )
     first = min(FIRST_CHUNK, facts.quantity)
     purchase.seats_written = first
@@ -151,8 +199,15 @@ def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: 
             tx.save(m.PaymentLookup(m.payment_pk(facts.payment_intent), "PAYMENT", purchase_id=purchase_id))
         if status == PAID:
             _count_plans(tx, facts.buyer_id, facts.quantity)
-        tx.save(_audit(purchase_id, start, f"purchase.{status}", "stripe",
-                       detail={"quantity": facts.quantity, "plan": facts.plan}))
+        tx.save(
+            _audit(
+                purchase_id,
+                start,
+                f"purchase.{status}",
+                "stripe",
+                detail={"quantity": facts.quantity, "plan": facts.plan},
+            )
+        )
         for seat_no in range(1, first + 1):
             tx.save(_seat(purchase, seat_no))
 
@@ -166,8 +221,9 @@ def _write_remaining_seats(purchase: m.Purchase) -> None:
         upto = min(quantity, written + CHUNK)
 
         def build(tx: TransactWrite, lo: int = written, hi: int = upto) -> None:
-            tx.update(purchase, actions=[m.Purchase.seats_written.set(hi)],
-                      condition=m.Purchase.seats_written == lo)
+            tx.update(
+                purchase, actions=[m.Purchase.seats_written.set(hi)], condition=m.Purchase.seats_written == lo
+            )
             for seat_no in range(lo + 1, hi + 1):
                 tx.save(_seat(purchase, seat_no))
 
@@ -178,10 +234,16 @@ def _write_remaining_seats(purchase: m.Purchase) -> None:
 
 def _move_status(purchase: m.Purchase, status: PurchaseStatus, at: datetime) -> None:
     def build(tx: TransactWrite) -> None:
-        tx.update(purchase, actions=[
-            m.Purchase.status.set(status), m.Purchase.version.add(1),
-            m.Purchase.last_action.set(f"payment_{status}"), m.Purchase.actor.set("stripe"),
-        ], condition=m.Purchase.status == purchase.status)
+        tx.update(
+            purchase,
+            actions=[
+                m.Purchase.status.set(status),
+                m.Purchase.version.add(1),
+                m.Purchase.last_action.set(f"payment_{status}"),
+                m.Purchase.actor.set("stripe"),
+            ],
+            condition=m.Purchase.status == purchase.status,
+        )
         if status == PAID:
             _count_plans(tx, purchase.buyer_id, int(purchase.quantity))
         tx.save(_audit(purchase.purchase_id, at, f"purchase.{status}", "stripe"))
@@ -191,8 +253,10 @@ def _move_status(purchase: m.Purchase, status: PurchaseStatus, at: datetime) -> 
 
 # ---- checkout: starting a purchase --------------------------------------------------------------------
 
-def start_gift_checkout(buyer: stripe_gateway.Buyer, plan_name: str, quantity: int,
-                        client_key: str | None = None) -> tuple[str, str]:
+
+def start_gift_checkout(
+    buyer: stripe_gateway.Buyer, plan_name: str, quantity: int, client_key: str | None = None
+) -> tuple[str, str]:
     """Rule 1: a Stripe Checkout for `quantity` plans "For Others"; returns (session_id, url).
 
     `client_key` is the client's Idempotency-Key header, if it sent one (see
@@ -276,8 +340,13 @@ def seat_view(seat: m.Seat, term_ended: bool) -> dict[str, object]:
 
 
 def event_view(event: m.AuditEvent) -> dict[str, object]:
-    return {"at": event.at, "kind": event.kind, "actor": event.actor, "seat_ids": event.seat_ids or [],
-            "detail": event.detail.as_dict() if event.detail is not None else {}}
+    return {
+        "at": event.at,
+        "kind": event.kind,
+        "actor": event.actor,
+        "seat_ids": event.seat_ids or [],
+        "detail": event.detail.as_dict() if event.detail is not None else {},
+    }
 
 
 def encode_cursor(last_key: dict[str, dict[str, Any]] | None) -> str | None:
@@ -298,9 +367,11 @@ def decode_cursor(cursor: str | None, buyer_id: str) -> dict[str, dict[str, Any]
         key = json.loads(raw)
     except ValueError:
         raise BadRequest(BAD_CURSOR, code="invalid_cursor") from None
-    well_formed = (isinstance(key, dict) and set(key) == CURSOR_KEYS
-                   and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
-                           for v in key.values()))
+    well_formed = (
+        isinstance(key, dict)
+        and set(key) == CURSOR_KEYS
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+    )
     if not well_formed or key["GSI1PK"]["S"] != m.buyer_gsi(buyer_id):
         raise BadRequest(BAD_CURSOR, code="invalid_cursor")
     return {name: {"S": str(value["S"])} for name, value in key.items()}
@@ -311,8 +382,13 @@ def list_for_buyer(buyer_id: str, limit: int = 20, cursor: str | None = None) ->
     start = decode_cursor(cursor, buyer_id)
     now = clock.now()
     with dynamodb_errors():
-        results = m.Item.buyer_index.query(m.buyer_gsi(buyer_id), scan_index_forward=False, limit=limit,
-                                           page_size=limit, last_evaluated_key=start)
+        results = m.Item.buyer_index.query(
+            m.buyer_gsi(buyer_id),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
         page = [purchase_view(item, now) for item in results if isinstance(item, m.Purchase)]
         last_key = results.last_evaluated_key
     return {"purchases": page, "next_cursor": encode_cursor(last_key)}
@@ -348,8 +424,10 @@ def detail_for_buyer(buyer_id: str, purchase_id: str, include_events: bool = Fal
     owned = _owned(purchase, buyer_id)
     now = clock.now()
     ended = _term_ended(owned.term_end, now)
-    body: dict[str, object] = {"purchase": purchase_view(owned, now),
-                               "seats": [seat_view(seat, ended) for seat in seats]}
+    body: dict[str, object] = {
+        "purchase": purchase_view(owned, now),
+        "seats": [seat_view(seat, ended) for seat in seats],
+    }
     if include_events:
         with dynamodb_errors():
             events = m.Item.query(pk, m.Item.SK.startswith("EVENT#"), consistent_read=True)

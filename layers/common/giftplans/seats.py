@@ -1,10 +1,10 @@
 """The seat state machine, as data (SPEC section 3).
 
-    available --invite--> invited --accept--> accepted --upgrade--> upgraded
-        ^  |                 |  \\--revoke/decline--> available
-        |  +--claim--> claimed --upgrade--> upgraded
-    any unexpired state --term_end passed (sweep)--> expired
-    any state but upgraded/expired --full refund--> cancelled
+available --invite--> invited --accept--> accepted --upgrade--> upgraded
+    ^  |                 |  \\--revoke/decline--> available
+    |  +--claim--> claimed --upgrade--> upgraded
+any unexpired state --term_end passed (sweep)--> expired
+any state but upgraded/expired --full refund--> cancelled
 """
 
 from __future__ import annotations

@@ -17,12 +17,27 @@ from dataclasses import dataclass, field
 from functools import cache
 
 DEFAULT_PLANS: dict[str, dict[str, str | int]] = {
-    "connect": {"rank": 1, "amount": 12000, "currency": "usd",
-                "price_id": "price_connect_yearly_gift", "recurring_price_id": "price_connect_yearly"},
-    "pro": {"rank": 2, "amount": 24000, "currency": "usd",
-            "price_id": "price_pro_yearly_gift", "recurring_price_id": "price_pro_yearly"},
-    "team": {"rank": 3, "amount": 48000, "currency": "usd",
-             "price_id": "price_team_yearly_gift", "recurring_price_id": "price_team_yearly"},
+    "connect": {
+        "rank": 1,
+        "amount": 12000,
+        "currency": "usd",
+        "price_id": "price_connect_yearly_gift",
+        "recurring_price_id": "price_connect_yearly",
+    },
+    "pro": {
+        "rank": 2,
+        "amount": 24000,
+        "currency": "usd",
+        "price_id": "price_pro_yearly_gift",
+        "recurring_price_id": "price_pro_yearly",
+    },
+    "team": {
+        "rank": 3,
+        "amount": 48000,
+        "currency": "usd",
+        "price_id": "price_team_yearly_gift",
+        "recurring_price_id": "price_team_yearly",
+    },
 }
 
 
@@ -80,9 +95,17 @@ class Settings:
 
 def _plans(raw: str | None) -> dict[str, Plan]:
     data = json.loads(raw) if raw else DEFAULT_PLANS
-    return {name: Plan(name=name, rank=int(p["rank"]), amount=int(p["amount"]), currency=str(p["currency"]),
-                       price_id=str(p["price_id"]), recurring_price_id=str(p["recurring_price_id"]))
-            for name, p in data.items()}
+    return {
+        name: Plan(
+            name=name,
+            rank=int(p["rank"]),
+            amount=int(p["amount"]),
+            currency=str(p["currency"]),
+            price_id=str(p["price_id"]),
+            recurring_price_id=str(p["recurring_price_id"]),
+        )
+        for name, p in data.items()
+    }
 
 
 def _int(name: str, default: int) -> int:
@@ -103,8 +126,9 @@ def get() -> Settings:
         due_shards=_int("DUE_SHARDS", 8),
         sweep_backfill_days=_int("SWEEP_BACKFILL_DAYS", 31),
         web_base_url=web,
-        checkout_success_url=env.get("CHECKOUT_SUCCESS_URL",
-                                     f"{web}/billing?session_id={{CHECKOUT_SESSION_ID}}"),
+        checkout_success_url=env.get(
+            "CHECKOUT_SUCCESS_URL", f"{web}/billing?session_id={{CHECKOUT_SESSION_ID}}"
+        ),
         checkout_cancel_url=env.get("CHECKOUT_CANCEL_URL", f"{web}/"),
         mail_from=env.get("MAIL_FROM", "gifts@example.com"),
         event_bus_name=env.get("EVENT_BUS_NAME", "default"),

@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 
 SIGNATURE_SCHEME = "v1"
 DEFAULT_TOLERANCE_S = 300
-UNAVAILABLE = ("The payment provider is not answering right now; nothing was charged. "
-               "Please try again in a moment.")
+UNAVAILABLE = (
+    "The payment provider is not answering right now; nothing was charged. Please try again in a moment."
+)
 REFUSED = "The payment provider refused to start the checkout; nothing was charged."
 
 
@@ -58,6 +59,7 @@ class SignatureError(Exception):
 
 
 # ---- the client ---------------------------------------------------------------------------------------
+
 
 def client() -> stripe_module.StripeClient:
     import stripe
@@ -92,6 +94,7 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 # ---- gift checkout ------------------------------------------------------------------------------------
 
+
 def gift_checkout_idempotency_key(buyer_sub: str, plan: str, quantity: int, scope: str | None) -> str:
     """Deterministic: the same buyer, plan, quantity and scope always give the same key (see module doc)."""
     scope = scope.strip() if scope and scope.strip() else clock.now().strftime("%Y-%m-%dT%H:%MZ")
@@ -104,8 +107,13 @@ def create_gift_checkout(buyer: Buyer, plan: Plan, quantity: int, idempotency_ke
     from giftplans.settings import get as settings
 
     conf = settings()
-    metadata = {"kind": "gift", "buyer_id": buyer.sub, "buyer_email": buyer.email or "", "plan": plan.name,
-                "quantity": str(quantity)}
+    metadata = {
+        "kind": "gift",
+        "buyer_id": buyer.sub,
+        "buyer_email": buyer.email or "",
+        "plan": plan.name,
+        "quantity": str(quantity),
+    }
     params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [{"price": plan.price_id, "quantity": quantity}],
@@ -117,8 +125,9 @@ def create_gift_checkout(buyer: Buyer, plan: Plan, quantity: int, idempotency_ke
     }
     if buyer.email:
         params["customer_email"] = buyer.email
-    session = _call(client().v1.checkout.sessions.create, params=params,
-                    options={"idempotency_key": idempotency_key})
+    session = _call(
+        client().v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
+    )
     data = session.to_dict()
     if not data.get("id") or not data.get("url"):
         raise PaymentProviderError("The payment provider did not return a checkout page.")
@@ -126,6 +135,7 @@ def create_gift_checkout(buyer: Buyer, plan: Plan, quantity: int, idempotency_ke
 
 
 # ---- webhooks -----------------------------------------------------------------------------------------
+
 
 def _signature(secret: str, timestamp: int, payload: bytes) -> str:
     signed = str(timestamp).encode() + b"." + payload
@@ -190,21 +200,41 @@ def _field(obj: Any, name: str) -> Any:
         return None
 
 
-def create_coupon(*, amount_off: int, currency: str, redeem_by: int, name: str, metadata: dict[str, str],
-                  idempotency_key: str) -> str:
+def create_coupon(
+    *,
+    amount_off: int,
+    currency: str,
+    redeem_by: int,
+    name: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> str:
     """A one-time coupon worth `amount_off` (an upgrade's credit): once, one redemption; returns its id."""
-    params: dict[str, Any] = {"amount_off": amount_off, "currency": currency, "duration": "once",
-                              "max_redemptions": 1, "redeem_by": redeem_by, "name": name[:40],
-                              "metadata": metadata}
+    params: dict[str, Any] = {
+        "amount_off": amount_off,
+        "currency": currency,
+        "duration": "once",
+        "max_redemptions": 1,
+        "redeem_by": redeem_by,
+        "name": name[:40],
+        "metadata": metadata,
+    }
     coupon = _call(client().v1.coupons.create, params=params, options={"idempotency_key": idempotency_key})
     if not _field(coupon, "id"):
         raise PaymentProviderError("The payment provider did not return the upgrade's credit.")
     return str(_field(coupon, "id"))
 
 
-def create_upgrade_checkout(*, account_id: str, email: str | None, price_id: str, coupon_id: str | None,
-                            metadata: dict[str, str], expires_at: int,
-                            idempotency_key: str) -> tuple[str, str]:
+def create_upgrade_checkout(
+    *,
+    account_id: str,
+    email: str | None,
+    price_id: str,
+    coupon_id: str | None,
+    metadata: dict[str, str],
+    expires_at: int,
+    idempotency_key: str,
+) -> tuple[str, str]:
     """A Stripe Checkout Session (subscription mode) for the target plan's yearly price, minus the coupon.
 
     `subscription_data.metadata.account_id` lets `customer.subscription.*` events name the
@@ -217,9 +247,14 @@ def create_upgrade_checkout(*, account_id: str, email: str | None, price_id: str
         "mode": "subscription",
         "line_items": [{"price": price_id, "quantity": 1}],
         "metadata": metadata,
-        "subscription_data": {"metadata": {"account_id": account_id, "kind": "upgrade",
-                                           "purchase_id": metadata.get("purchase_id", ""),
-                                           "seat_id": metadata.get("seat_id", "")}},
+        "subscription_data": {
+            "metadata": {
+                "account_id": account_id,
+                "kind": "upgrade",
+                "purchase_id": metadata.get("purchase_id", ""),
+                "seat_id": metadata.get("seat_id", ""),
+            }
+        },
         "client_reference_id": account_id,
         "success_url": conf.checkout_success_url,
         "cancel_url": conf.checkout_cancel_url,
@@ -229,8 +264,9 @@ def create_upgrade_checkout(*, account_id: str, email: str | None, price_id: str
         params["discounts"] = [{"coupon": coupon_id}]
     if email:
         params["customer_email"] = email
-    session = _call(client().v1.checkout.sessions.create, params=params,
-                    options={"idempotency_key": idempotency_key})
+    session = _call(
+        client().v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
+    )
     session_id, url = _field(session, "id"), _field(session, "url")
     if not session_id or not url:
         raise PaymentProviderError("The payment provider did not return a checkout page.")

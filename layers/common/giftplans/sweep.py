@@ -123,8 +123,14 @@ class _Budget:
 
 # ---- the run ------------------------------------------------------------------------------------------
 
-def run(now: datetime, *, deadline: Callable[[], float] | None = None, max_items: int | None = None,
-        since: date | None = None) -> SweepResult:
+
+def run(
+    now: datetime,
+    *,
+    deadline: Callable[[], float] | None = None,
+    max_items: int | None = None,
+    since: date | None = None,
+) -> SweepResult:
     """Process every undone day up to `now`'s UTC date (or from `since`). See the module docstring.
 
     `deadline()` returns the seconds left in this invocation; `max_items` caps the purchases
@@ -170,8 +176,10 @@ def _sweep_day(day: date, now: datetime, result: SweepResult, budget: _Budget) -
             except PURCHASE_ERRORS:
                 failures += 1
                 result.failed += 1
-                log.exception("sweep: purchase failed; its day stays undone",
-                              extra={"purchase_id": item.purchase_id, "day": day.isoformat()})
+                log.exception(
+                    "sweep: purchase failed; its day stays undone",
+                    extra={"purchase_id": item.purchase_id, "day": day.isoformat()},
+                )
     return True, failures
 
 
@@ -183,6 +191,7 @@ def _due(day: date, shard: int) -> Iterable[m.Purchase]:
 
 
 # ---- one due purchase ---------------------------------------------------------------------------------
+
 
 def handle(purchase: m.Purchase, now: datetime, result: SweepResult) -> None:
     """Act on one due purchase as read from the due index (or a fresh read). Idempotent."""
@@ -208,7 +217,7 @@ def _acting_kind(end: datetime, found: str, today: date) -> str:
     steps = terms.milestones(end)
     kinds = [kind for kind, _ in steps]
     act = found
-    for kind, day in steps[kinds.index(found) + 1:]:
+    for kind, day in steps[kinds.index(found) + 1 :]:
         if date.fromisoformat(day) <= today:
             act = kind
     return act
@@ -218,10 +227,17 @@ def _remind(purchase: m.Purchase, found: str, kind: str, now: datetime, result: 
     number = REMINDER_NUMBER[kind]
     for seat_id in _holder_seats(purchase):
         try:
-            _update(m.purchase_pk(purchase.purchase_id), m.seat_sk(seat_id), [
-                m.Seat.reminders.add({number}), m.Seat.last_action.set(kind), m.Seat.actor.set(ACTOR),
-                m.Seat.version.add(1),
-            ], m.Seat.state.is_in(*IN_USE_STATES) & ~m.Seat.reminders.contains(number))
+            _update(
+                m.purchase_pk(purchase.purchase_id),
+                m.seat_sk(seat_id),
+                [
+                    m.Seat.reminders.add({number}),
+                    m.Seat.last_action.set(kind),
+                    m.Seat.actor.set(ACTOR),
+                    m.Seat.version.add(1),
+                ],
+                m.Seat.state.is_in(*IN_USE_STATES) & ~m.Seat.reminders.contains(number),
+            )
             result.reminded += 1
         except _Refused:
             pass  # not accepted/claimed (invited, upgraded, ...) or already reminded
@@ -229,8 +245,9 @@ def _remind(purchase: m.Purchase, found: str, kind: str, now: datetime, result: 
         result.reminded += 1
 
 
-def _move_due(purchase: m.Purchase, found: str, done: str, action: str, now: datetime,
-              extra: list[Action] | None = None) -> bool:
+def _move_due(
+    purchase: m.Purchase, found: str, done: str, action: str, now: datetime, extra: list[Action] | None = None
+) -> bool:
     """Record `action` on the purchase and move its due key to the milestone after `done`."""
     nxt = terms.next_milestone(clock.parse_iso(purchase.term_end), done)
 
@@ -239,9 +256,13 @@ def _move_due(purchase: m.Purchase, found: str, done: str, action: str, now: dat
             return [*_touch(action), *(extra or []), *_remove_due()]
         kind, day = nxt
         shard = terms.due_shard(purchase.purchase_id, settings().due_shards)
-        return [*_touch(action), *(extra or []), m.Purchase.due_kind.set(kind),
-                m.Purchase.GSI2PK.set(m.due_gsi(day, shard)),
-                m.Purchase.GSI2SK.set(f"PURCHASE#{purchase.purchase_id}")]
+        return [
+            *_touch(action),
+            *(extra or []),
+            m.Purchase.due_kind.set(kind),
+            m.Purchase.GSI2PK.set(m.due_gsi(day, shard)),
+            m.Purchase.GSI2SK.set(f"PURCHASE#{purchase.purchase_id}"),
+        ]
 
     return _write_purchase(purchase, found, actions, now, paid_only=True)
 
@@ -253,16 +274,25 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
     for seat_no in range(1, int(purchase.quantity) + 1):
         seat_id = m.seat_id_of(seat_no)
         try:
-            old = _update(pk, m.seat_sk(seat_id), [
-                m.Seat.state.set(SeatState.EXPIRED.value), m.Seat.ended_at.set(stamp),
-                *_touch(terms.EXPIRE, model=m.Seat),
-            ], m.Seat.state.is_in(*LIVE), old=True)
+            old = _update(
+                pk,
+                m.seat_sk(seat_id),
+                [
+                    m.Seat.state.set(SeatState.EXPIRED.value),
+                    m.Seat.ended_at.set(stamp),
+                    *_touch(terms.EXPIRE, model=m.Seat),
+                ],
+                m.Seat.state.is_in(*LIVE),
+                old=True,
+            )
             result.expired += 1
             holder = _attr(old, "recipient_sub") if _attr(old, "state") in IN_USE_STATES else None
         except _Refused as refused:
             # Already expired by an earlier run that may have died before ending the entitlement.
-            done_by_us = _attr(refused.old, "state") == SeatState.EXPIRED and \
-                _attr(refused.old, "last_action") == terms.EXPIRE
+            done_by_us = (
+                _attr(refused.old, "state") == SeatState.EXPIRED
+                and _attr(refused.old, "last_action") == terms.EXPIRE
+            )
             holder = _attr(refused.old, "recipient_sub") if done_by_us else None
         if holder:
             _end_entitlement(holder, purchase.purchase_id, seat_id, stamp)
@@ -272,16 +302,20 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
         left = int(fresh.quantity) - counts.get("upgraded", 0) - counts.get("cancelled", 0)
         return [
             *(_count(state).set(0) for state in LIVE),
-            _count("expired").set(left), m.Purchase.expired_at.set(stamp),
-            *_touch(terms.EXPIRE), m.Purchase.available.remove(), m.Purchase.holders.remove(),
+            _count("expired").set(left),
+            m.Purchase.expired_at.set(stamp),
+            *_touch(terms.EXPIRE),
+            m.Purchase.available.remove(),
+            m.Purchase.holders.remove(),
             *_remove_due(),
         ]
 
     def exact(fresh: m.Purchase) -> Condition:
         # The fold above is computed from these counts: write it only if they still hold.
         counts = fresh.seat_counts.as_dict() if fresh.seat_counts is not None else {}
-        same: Condition = (_count("upgraded") == counts.get("upgraded", 0)) & \
-            (_count("cancelled") == counts.get("cancelled", 0))
+        same: Condition = (_count("upgraded") == counts.get("upgraded", 0)) & (
+            _count("cancelled") == counts.get("cancelled", 0)
+        )
         return same
 
     _write_purchase(purchase, found, actions, now, paid_only=True, condition=exact)
@@ -290,15 +324,25 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
 def _end_entitlement(sub: str, purchase_id: str, seat_id: str, stamp: str) -> None:
     """The holder's entitlement ends, if it still comes from this seat (else they moved on)."""
     with suppress(_Refused):
-        _update(m.account_pk(sub), m.ENTITLEMENT_SK, [m.Entitlement.ended.set(True),
-                                                      m.Entitlement.updated_at.set(stamp)],
-                (m.Entitlement.purchase_id == purchase_id) & (m.Entitlement.seat_id == seat_id)
-                & (m.Entitlement.ended.does_not_exist() | (m.Entitlement.ended == False)))  # noqa: E712
+        _update(
+            m.account_pk(sub),
+            m.ENTITLEMENT_SK,
+            [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(stamp)],
+            (m.Entitlement.purchase_id == purchase_id)
+            & (m.Entitlement.seat_id == seat_id)
+            & (m.Entitlement.ended.does_not_exist() | (m.Entitlement.ended == False)),  # noqa: E712
+        )
 
 
-def _write_purchase(purchase: m.Purchase, found: str, actions: Callable[[m.Purchase], list[Action]],
-                    now: datetime, *, paid_only: bool = False,
-                    condition: Callable[[m.Purchase], Condition] | None = None) -> bool:
+def _write_purchase(
+    purchase: m.Purchase,
+    found: str,
+    actions: Callable[[m.Purchase], list[Action]],
+    now: datetime,
+    *,
+    paid_only: bool = False,
+    condition: Callable[[m.Purchase], Condition] | None = None,
+) -> bool:
     """The purchase's step, conditional on its due kind still being `found`.
 
     The first try uses the index projection as read; if its condition fails, one fresh
@@ -361,8 +405,10 @@ def _load(purchase_id: str) -> m.Purchase | None:
 
 # ---- single conditional writes --------------------------------------------------------------------------
 
-def _update(pk: str, sk: str, actions: list[Action], condition: Condition, *,
-            old: bool = False) -> dict[str, Any]:
+
+def _update(
+    pk: str, sk: str, actions: list[Action], condition: Condition, *, old: bool = False
+) -> dict[str, Any]:
     """One conditional UpdateItem, no read. With `old`, the item as it stood comes back either way.
 
     Goes through the PynamoDB connection's botocore client because PynamoDB does not pass
@@ -371,7 +417,8 @@ def _update(pk: str, sk: str, actions: list[Action], condition: Condition, *,
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     kwargs: dict[str, Any] = {
-        "TableName": m.Item.Meta.table_name, "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
+        "TableName": m.Item.Meta.table_name,
+        "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
         "UpdateExpression": Update(*actions).serialize(names, values),
         "ConditionExpression": condition.serialize(names, values),
         "ExpressionAttributeNames": {placeholder: name for name, placeholder in names.items()},
@@ -398,6 +445,7 @@ def _attr(raw: dict[str, Any] | None, name: str) -> str | None:
 
 # ---- the cursor ----------------------------------------------------------------------------------------
 
+
 def read_cursor() -> str | None:
     """The last day fully done, or None before the first run."""
     try:
@@ -411,8 +459,10 @@ def _advance_cursor(day: date, now: datetime) -> bool:
     text, before = day.isoformat(), (day - timedelta(days=1)).isoformat()
     cursor = m.SweepCursor(CURSOR_PK, CURSOR_SK, last_done_day=text, updated_at=clock.iso(now))
     try:
-        cursor.save(condition=m.SweepCursor.PK.does_not_exist()
-                    | ((m.SweepCursor.last_done_day < text) & (m.SweepCursor.last_done_day >= before)))
+        cursor.save(
+            condition=m.SweepCursor.PK.does_not_exist()
+            | ((m.SweepCursor.last_done_day < text) & (m.SweepCursor.last_done_day >= before))
+        )
         return True
     except PutError as error:
         if error_code(error) == "ConditionalCheckFailedException":
@@ -422,15 +472,18 @@ def _advance_cursor(day: date, now: datetime) -> bool:
 
 # ---- self-continuation ---------------------------------------------------------------------------------
 
+
 def invoke_self(function_arn: str) -> Callable[[dict[str, Any]], None]:
     """`continue_with` for a deployed function: an asynchronous InvokeFunction of itself.
 
     The function needs `lambda:InvokeFunction` on its own ARN.
     """
+
     def continue_with(payload: dict[str, Any]) -> None:
         import boto3
 
-        boto3.client("lambda").invoke(FunctionName=function_arn, InvocationType="Event",
-                                      Payload=json.dumps(payload).encode())
+        boto3.client("lambda").invoke(
+            FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(payload).encode()
+        )
 
     return continue_with

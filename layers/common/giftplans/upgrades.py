@@ -91,10 +91,10 @@ def quote_window(now: datetime) -> QuoteWindow:
     return QuoteWindow(index=clock.epoch(now) // (minutes * 60), expires_at=now + timedelta(minutes=minutes))
 
 
-
 def seat_count(state: str) -> Any:
     """The purchase's `seat_counts.<state>` as an update path."""
     return getattr(m.Purchase.seat_counts, state)
+
 
 # ---- reading the seat behind an account ---------------------------------------------------------------
 

@@ -76,8 +76,10 @@ def handle(event: dict[str, Any]) -> str:
         logger.info("stripe event ignored", extra={"event_type": event_type, "event_id": event.get("id")})
         return IGNORED
     result = handler(event)
-    logger.info("stripe event handled", extra={"event_type": event_type, "event_id": event.get("id"),
-                                               "result": result})
+    logger.info(
+        "stripe event handled",
+        extra={"event_type": event_type, "event_id": event.get("id"), "result": result},
+    )
     return result
 
 
@@ -103,12 +105,15 @@ def event_time(event: dict[str, Any]) -> datetime:
 
 
 def _ignore(event: dict[str, Any], reason: str) -> str:
-    logger.info("stripe event ignored", extra={"event_type": event.get("type"), "event_id": event.get("id"),
-                                               "reason": reason})
+    logger.info(
+        "stripe event ignored",
+        extra={"event_type": event.get("type"), "event_id": event.get("id"), "reason": reason},
+    )
     return IGNORED
 
 
 # ---- checkout sessions --------------------------------------------------------------------------------
+
 
 @register(CHECKOUT_COMPLETED)
 @register(ASYNC_SUCCEEDED)
@@ -170,10 +175,15 @@ def gift_facts(session: dict[str, Any]) -> purchases.CheckoutFacts:
     if isinstance(intent, dict):
         intent = intent.get("id")
     return purchases.CheckoutFacts(
-        session_id=session_id, buyer_id=buyer_id, buyer_email=buyer_email,
+        session_id=session_id,
+        buyer_id=buyer_id,
+        buyer_email=buyer_email,
         buyer_name=str(details["name"]) if details.get("name") else None,
-        plan=plan.name, quantity=quantity, currency=currency,
-        amount_subtotal=max(0, subtotal - discount), amount_total=total,
+        plan=plan.name,
+        quantity=quantity,
+        currency=currency,
+        amount_subtotal=max(0, subtotal - discount),
+        amount_total=total,
         payment_intent=str(intent) if intent else None,
     )
 
@@ -204,13 +214,20 @@ def _gift_checkout(event: dict[str, Any]) -> str:
     if status is None:
         return _ignore(event, f"payment_status {session.get('payment_status')!r} is unknown")
     purchase_id = purchases.record_checkout(facts, status, event_time(event))
-    logger.info("gift checkout recorded", extra={"purchase_id": purchase_id, "status": status,
-                                                 "quantity": facts.quantity,
-                                                 "buyer": mask_email(facts.buyer_email)})
+    logger.info(
+        "gift checkout recorded",
+        extra={
+            "purchase_id": purchase_id,
+            "status": status,
+            "quantity": facts.quantity,
+            "buyer": mask_email(facts.buyer_email),
+        },
+    )
     return f"{status} {purchase_id}"
 
 
 # ---- upgrades, refunds, disputes (registered here so that importing this module wires every handler) -----
+
 
 def _register_money_paths() -> None:
     from giftplans import refunds, upgrades

@@ -55,18 +55,24 @@ def _html(layout: Layout, subject: str, values: dict[str, str]) -> str:
     parts = [f"<p>{Template(p).substitute(values)}</p>" for p in layout.paragraphs]
     if layout.quote:
         message = values[layout.quote].replace("\n", "<br>")
-        parts.append(f'<blockquote style="border-left:3px solid #ccc;margin:0;padding-left:12px">{message}'
-                     "</blockquote>")
+        parts.append(
+            f'<blockquote style="border-left:3px solid #ccc;margin:0;padding-left:12px">{message}'
+            "</blockquote>"
+        )
     if layout.link:
         label, name = layout.link
         url = values[name]
-        parts.append(f'<p><a href="{url}" style="display:inline-block;padding:10px 16px;background:#2d5be3;'
-                     f'color:#fff;text-decoration:none;border-radius:4px">{html.escape(label)}</a></p>'
-                     f'<p style="font-size:12px;color:#666">Or open this link: {url}</p>')
+        parts.append(
+            f'<p><a href="{url}" style="display:inline-block;padding:10px 16px;background:#2d5be3;'
+            f'color:#fff;text-decoration:none;border-radius:4px">{html.escape(label)}</a></p>'
+            f'<p style="font-size:12px;color:#666">Or open this link: {url}</p>'
+        )
     parts.extend(f"<p>{Template(p).substitute(values)}</p>" for p in layout.after)
     parts.append(f'<p style="color:#666">{html.escape(SIGNATURE)}</p>')
     body = "\n".join(parts)
-    return ('<!doctype html>\n<html><head><meta charset="utf-8">'
-            f"<title>{html.escape(subject)}</title></head>\n"
-            '<body style="font-family:sans-serif;line-height:1.5;max-width:560px">\n'
-            f"{body}\n</body></html>\n")
+    return (
+        '<!doctype html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(subject)}</title></head>\n"
+        '<body style="font-family:sans-serif;line-height:1.5;max-width:560px">\n'
+        f"{body}\n</body></html>\n"
+    )

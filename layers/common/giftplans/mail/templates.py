@@ -14,8 +14,26 @@ from typing import Any
 
 from giftplans import clock, settings, tokens
 
-ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
-                          "vuv", "xaf", "xof", "xpf"})
+ZERO_DECIMAL = frozenset(
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,7 @@ TemplateFn = Callable[[Values], tuple[Layout, Values]]
 
 
 # ---- formatting ------------------------------------------------------------------------------------------
+
 
 def plan_name(plan: str | None) -> str:
     return (plan or "").replace("_", " ").title()
@@ -58,27 +77,39 @@ def plural(n: int, one: str, many: str) -> str:
 
 
 def _common(p: Values) -> Values:
-    return {"plan_name": plan_name(p.get("plan")), "term_start_date": day(p.get("term_start")),
-            "term_end_date": day(p.get("term_end")), "sender": p.get("sender") or "Someone",
-            "purchase_id": p.get("purchase_id", ""), "billing_url": settings.get().billing_url(),
-            "renew_url": settings.get().renew_url()}
+    return {
+        "plan_name": plan_name(p.get("plan")),
+        "term_start_date": day(p.get("term_start")),
+        "term_end_date": day(p.get("term_end")),
+        "sender": p.get("sender") or "Someone",
+        "purchase_id": p.get("purchase_id", ""),
+        "billing_url": settings.get().billing_url(),
+        "renew_url": settings.get().renew_url(),
+    }
 
 
 # ---- buyer: purchases ------------------------------------------------------------------------------------
 
+
 def receipt(p: Values) -> tuple[Layout, Values]:
     n = int(p["quantity"])
-    v = {**_common(p), "quantity": n, "plans": plural(n, "plan", "plans"),
-         "amount": money(p.get("amount_total"), p.get("currency"))}
+    v = {
+        **_common(p),
+        "quantity": n,
+        "plans": plural(n, "plan", "plans"),
+        "amount": money(p.get("amount_total"), p.get("currency")),
+    }
     return Layout(
         subject="Your receipt: $quantity $plan_name $plans for others",
-        paragraphs=("Thank you for your purchase of $quantity $plan_name $plans for others.",
-                    "Amount paid: $amount. Purchase reference: $purchase_id.",
-                    "Every plan in this purchase runs from $term_start_date to $term_end_date, whenever it "
-                    "is accepted.",
-                    "Invite the people you bought them for, or claim one for yourself, from your Billing "
-                    "page."),
-        link=("Open your Billing page", "billing_url")), v
+        paragraphs=(
+            "Thank you for your purchase of $quantity $plan_name $plans for others.",
+            "Amount paid: $amount. Purchase reference: $purchase_id.",
+            "Every plan in this purchase runs from $term_start_date to $term_end_date, whenever it "
+            "is accepted.",
+            "Invite the people you bought them for, or claim one for yourself, from your Billing page.",
+        ),
+        link=("Open your Billing page", "billing_url"),
+    ), v
 
 
 def payment_failed(p: Values) -> tuple[Layout, Values]:
@@ -86,22 +117,32 @@ def payment_failed(p: Values) -> tuple[Layout, Values]:
     v = {**_common(p), "quantity": n, "plans": plural(n, "plan", "plans")}
     return Layout(
         subject="Your payment for $quantity $plan_name $plans did not go through",
-        paragraphs=("Your payment for $quantity $plan_name $plans (purchase $purchase_id) failed, so the "
-                    "plans cannot be used.",
-                    "You were not charged. You can buy again from your Billing page."),
-        link=("Open your Billing page", "billing_url")), v
+        paragraphs=(
+            "Your payment for $quantity $plan_name $plans (purchase $purchase_id) failed, so the "
+            "plans cannot be used.",
+            "You were not charged. You can buy again from your Billing page.",
+        ),
+        link=("Open your Billing page", "billing_url"),
+    ), v
 
 
 def purchase_refunded(p: Values) -> tuple[Layout, Values]:
     n = int(p["quantity"])
-    v = {**_common(p), "quantity": n, "plans": plural(n, "plan", "plans"),
-         "amount": money(p.get("amount_refunded"), p.get("currency"))}
+    v = {
+        **_common(p),
+        "quantity": n,
+        "plans": plural(n, "plan", "plans"),
+        "amount": money(p.get("amount_refunded"), p.get("currency")),
+    }
     return Layout(
         subject="Your purchase of $quantity $plan_name $plans was refunded",
-        paragraphs=("We refunded $amount for purchase $purchase_id.",
-                    "Its $quantity $plan_name $plans are cancelled: open invitations no longer work, and "
-                    "anyone who was using one of them has been told."),
-        link=("Open your Billing page", "billing_url")), v
+        paragraphs=(
+            "We refunded $amount for purchase $purchase_id.",
+            "Its $quantity $plan_name $plans are cancelled: open invitations no longer work, and "
+            "anyone who was using one of them has been told.",
+        ),
+        link=("Open your Billing page", "billing_url"),
+    ), v
 
 
 def verification(p: Values) -> tuple[Layout, Values]:
@@ -111,32 +152,41 @@ def verification(p: Values) -> tuple[Layout, Values]:
         subject="Confirm your email address",
         paragraphs=("Confirm this address to invite people to the plans you bought.",),
         link=("Confirm my email address", "verify_url"),
-        after=("If you did not ask for this, ignore this email.",)), v
+        after=("If you did not ask for this, ignore this email.",),
+    ), v
 
 
 # ---- recipient: invitations ------------------------------------------------------------------------------
 
+
 def invitation(p: Values) -> tuple[Layout, Values]:
-    token = tokens.invite_token(str(p["purchase_id"]), str(p["seat_id"]), str(p["plan"]),
-                                int(p["term_end_ts"]), str(p["nonce"]))
+    token = tokens.invite_token(
+        str(p["purchase_id"]), str(p["seat_id"]), str(p["plan"]), int(p["term_end_ts"]), str(p["nonce"])
+    )
     v = {**_common(p), "accept_url": settings.get().accept_url(str(token)), "message": p.get("message") or ""}
     return Layout(
         subject="$sender gave you a $plan_name plan",
         paragraphs=("$sender has given you a $plan_name plan, until $term_end_date.",),
         quote="message" if v["message"] else None,
         link=("Accept your plan", "accept_url"),
-        after=("The plan's year started when it was bought, on $term_start_date, and ends on $term_end_date "
-               "whenever you accept it; accepting later does not extend it.",
-               "If you do not want it, you can decline it from the same page. This link is personal: do not "
-               "forward it.")), v
+        after=(
+            "The plan's year started when it was bought, on $term_start_date, and ends on $term_end_date "
+            "whenever you accept it; accepting later does not extend it.",
+            "If you do not want it, you can decline it from the same page. This link is personal: do not "
+            "forward it.",
+        ),
+    ), v
 
 
 def invitation_revoked(p: Values) -> tuple[Layout, Values]:
     return Layout(
         subject="Your $plan_name invitation from $sender was withdrawn",
-        paragraphs=("$sender withdrew the $plan_name plan they invited you to. The link in their invitation "
-                    "no longer works.",
-                    "If you think this is a mistake, ask $sender to invite you again.")), _common(p)
+        paragraphs=(
+            "$sender withdrew the $plan_name plan they invited you to. The link in their invitation "
+            "no longer works.",
+            "If you think this is a mistake, ask $sender to invite you again.",
+        ),
+    ), _common(p)
 
 
 def invitation_accepted(p: Values) -> tuple[Layout, Values]:
@@ -144,27 +194,35 @@ def invitation_accepted(p: Values) -> tuple[Layout, Values]:
     return Layout(
         subject="$recipient accepted your $plan_name plan",
         paragraphs=("$recipient accepted the $plan_name plan you gave them. It runs until $term_end_date.",),
-        link=("Open your Billing page", "billing_url")), v
+        link=("Open your Billing page", "billing_url"),
+    ), v
 
 
 def invitation_declined(p: Values) -> tuple[Layout, Values]:
     v = {**_common(p), "recipient": p.get("recipient") or "Your recipient"}
     return Layout(
         subject="$recipient declined your $plan_name plan",
-        paragraphs=("$recipient declined the $plan_name plan you invited them to.",
-                    "The plan is available again: invite someone else or claim it for yourself."),
-        link=("Open your Billing page", "billing_url")), v
+        paragraphs=(
+            "$recipient declined the $plan_name plan you invited them to.",
+            "The plan is available again: invite someone else or claim it for yourself.",
+        ),
+        link=("Open your Billing page", "billing_url"),
+    ), v
 
 
 # ---- reminders and the end of the term -------------------------------------------------------------------
+
 
 def recipient_reminder(p: Values) -> tuple[Layout, Values]:
     v = {**_common(p), "days": int(p["days"])}
     return Layout(
         subject="Your $plan_name plan ends in $days days",
-        paragraphs=("Your $plan_name plan ends on $term_end_date. Gifted plans do not renew automatically.",
-                    "Renew it, or upgrade to a higher plan: the rest of your gift counts towards the price."),
-        link=("Renew or upgrade", "renew_url")), v
+        paragraphs=(
+            "Your $plan_name plan ends on $term_end_date. Gifted plans do not renew automatically.",
+            "Renew it, or upgrade to a higher plan: the rest of your gift counts towards the price.",
+        ),
+        link=("Renew or upgrade", "renew_url"),
+    ), v
 
 
 def buyer_reminder(p: Values) -> tuple[Layout, Values]:
@@ -172,32 +230,46 @@ def buyer_reminder(p: Values) -> tuple[Layout, Values]:
     v = {**_common(p), "days": int(p["days"]), "unassigned": n, "plans": plural(n, "plan is", "plans are")}
     return Layout(
         subject="$unassigned $plan_name $plans still unassigned",
-        paragraphs=("$unassigned $plan_name $plans from purchase $purchase_id still unassigned, and the term "
-                    "ends in $days days, on $term_end_date.",
-                    "Invite someone or claim one for yourself before then; unused plans end with the term."),
-        link=("Open your Billing page", "billing_url")), v
+        paragraphs=(
+            "$unassigned $plan_name $plans from purchase $purchase_id still unassigned, and the term "
+            "ends in $days days, on $term_end_date.",
+            "Invite someone or claim one for yourself before then; unused plans end with the term.",
+        ),
+        link=("Open your Billing page", "billing_url"),
+    ), v
 
 
 def plan_ended(p: Values) -> tuple[Layout, Values]:
     return Layout(
         subject="Your $plan_name plan has ended",
-        paragraphs=("The $plan_name plan you received from $sender ended on $term_end_date.",
-                    "You can renew it, or choose another plan, whenever you like."),
-        link=("Renew your plan", "renew_url")), _common(p)
+        paragraphs=(
+            "The $plan_name plan you received from $sender ended on $term_end_date.",
+            "You can renew it, or choose another plan, whenever you like.",
+        ),
+        link=("Renew your plan", "renew_url"),
+    ), _common(p)
 
 
 def unused_seats(p: Values) -> tuple[Layout, Values]:
     n = int(p["unused"])
-    v = {**_common(p), "unused": n, "quantity": int(p["quantity"]),
-         "were": plural(n, "plan was", "plans were")}
+    v = {
+        **_common(p),
+        "unused": n,
+        "quantity": int(p["quantity"]),
+        "were": plural(n, "plan was", "plans were"),
+    }
     return Layout(
         subject="Your $plan_name plans have ended: $unused never used",
-        paragraphs=("The term of purchase $purchase_id ended on $term_end_date.",
-                    "$unused of its $quantity $plan_name $were never accepted or claimed."),
-        link=("Open your Billing page", "billing_url")), v
+        paragraphs=(
+            "The term of purchase $purchase_id ended on $term_end_date.",
+            "$unused of its $quantity $plan_name $were never accepted or claimed.",
+        ),
+        link=("Open your Billing page", "billing_url"),
+    ), v
 
 
 # ---- cancellations and upgrades --------------------------------------------------------------------------
+
 
 def seat_cancelled(p: Values) -> tuple[Layout, Values]:
     active = bool(p.get("was_active"))
@@ -206,37 +278,64 @@ def seat_cancelled(p: Values) -> tuple[Layout, Values]:
     if active:
         return Layout(
             subject="Your $plan_name plan has been cancelled",
-            paragraphs=("The $plan_name plan you received from $sender has been cancelled because $why.",
-                        "It has ended now. You can choose a plan of your own at any time."),
-            link=("See plans", "renew_url")), v
+            paragraphs=(
+                "The $plan_name plan you received from $sender has been cancelled because $why.",
+                "It has ended now. You can choose a plan of your own at any time.",
+            ),
+            link=("See plans", "renew_url"),
+        ), v
     return Layout(
         subject="Your $plan_name invitation from $sender was cancelled",
-        paragraphs=("The $plan_name plan $sender invited you to has been cancelled because $why.",
-                    "The link in the invitation no longer works.")), v
+        paragraphs=(
+            "The $plan_name plan $sender invited you to has been cancelled because $why.",
+            "The link in the invitation no longer works.",
+        ),
+    ), v
 
 
 def upgrade_done(p: Values) -> tuple[Layout, Values]:
     v = {**_common(p), "upgrade_plan_name": plan_name(p.get("upgrade_plan"))}
     return Layout(
         subject="You are now on $upgrade_plan_name",
-        paragraphs=("Your upgrade from $plan_name to $upgrade_plan_name is done.",
-                    "Your new plan is a yearly subscription that renews automatically; you can manage or "
-                    "cancel it from your Billing page."),
-        link=("Open your Billing page", "billing_url")), v
+        paragraphs=(
+            "Your upgrade from $plan_name to $upgrade_plan_name is done.",
+            "Your new plan is a yearly subscription that renews automatically; you can manage or "
+            "cancel it from your Billing page.",
+        ),
+        link=("Open your Billing page", "billing_url"),
+    ), v
 
 
 def upgrade_offer(p: Values) -> tuple[Layout, Values]:
     v = {**_common(p), "upgrade_plan_name": plan_name(p.get("upgrade_plan")), "offer_url": p["offer_url"]}
     return Layout(
         subject="Your upgrade to $upgrade_plan_name",
-        paragraphs=("Here is the link to upgrade your $plan_name plan to $upgrade_plan_name, as you asked "
-                    "our support team.",
-                    "What is left of your gift counts towards the price."),
-        link=("Upgrade now", "offer_url")), v
+        paragraphs=(
+            "Here is the link to upgrade your $plan_name plan to $upgrade_plan_name, as you asked "
+            "our support team.",
+            "What is left of your gift counts towards the price.",
+        ),
+        link=("Upgrade now", "offer_url"),
+    ), v
 
 
-TEMPLATES: dict[str, TemplateFn] = {fn.__name__: fn for fn in (
-    receipt, payment_failed, purchase_refunded, verification, invitation, invitation_revoked,
-    invitation_accepted, invitation_declined, recipient_reminder, buyer_reminder, plan_ended, unused_seats,
-    seat_cancelled, upgrade_done, upgrade_offer,
-)}
+TEMPLATES: dict[str, TemplateFn] = {
+    fn.__name__: fn
+    for fn in (
+        receipt,
+        payment_failed,
+        purchase_refunded,
+        verification,
+        invitation,
+        invitation_revoked,
+        invitation_accepted,
+        invitation_declined,
+        recipient_reminder,
+        buyer_reminder,
+        plan_ended,
+        unused_seats,
+        seat_cancelled,
+        upgrade_done,
+        upgrade_offer,
+    )
+}

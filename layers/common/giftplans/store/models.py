@@ -39,6 +39,7 @@ def _region() -> str:
 
 # ---- keys -------------------------------------------------------------------------------------------
 
+
 def purchase_pk(purchase_id: str) -> str:
     return f"PURCHASE#{purchase_id}"
 
@@ -93,8 +94,21 @@ def mail_pk(key: str) -> str:
 # ---- indexes ----------------------------------------------------------------------------------------
 
 PURCHASE_LIST_FIELDS = [
-    "type", "purchase_id", "plan", "quantity", "status", "currency", "amount_total", "amount_subtotal",
-    "term_start", "term_end", "term_end_ts", "created_at", "seat_counts", "frozen", "buyer_id",
+    "type",
+    "purchase_id",
+    "plan",
+    "quantity",
+    "status",
+    "currency",
+    "amount_total",
+    "amount_subtotal",
+    "term_start",
+    "term_end",
+    "term_end_ts",
+    "created_at",
+    "seat_counts",
+    "frozen",
+    "buyer_id",
 ]
 
 
@@ -114,8 +128,20 @@ class DueIndex(GlobalSecondaryIndex["Item"]):
 
     class Meta:
         index_name = "GSI2"
-        projection = IncludeProjection(["type", "purchase_id", "quantity", "term_end", "term_end_ts", "plan",
-                                        "due_kind", "status", "seat_counts", "holders"])
+        projection = IncludeProjection(
+            [
+                "type",
+                "purchase_id",
+                "quantity",
+                "term_end",
+                "term_end_ts",
+                "plan",
+                "due_kind",
+                "status",
+                "seat_counts",
+                "holders",
+            ]
+        )
 
     GSI2PK = UnicodeAttribute(hash_key=True)
     GSI2SK = UnicodeAttribute(range_key=True)
@@ -133,6 +159,7 @@ class EmailIndex(GlobalSecondaryIndex["Item"]):
 
 
 # ---- items ------------------------------------------------------------------------------------------
+
 
 class Item(Model):
     class Meta:

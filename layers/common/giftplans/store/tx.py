@@ -21,10 +21,16 @@ from pynamodb.transactions import TransactWrite
 from giftplans.errors import UpstreamUnavailable
 from giftplans.store.models import Item
 
-RETRYABLE = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
-})
+RETRYABLE = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
 UNAVAILABLE = "The service is busy right now; nothing was changed. Please try again in a moment."
 
 
@@ -79,8 +85,9 @@ def transact(build: Callable[[TransactWrite], None], *, token: str | None = None
             build(tx)
     except TransactWriteError as error:
         reasons = _reasons(error)
-        if any(r.code not in ("None", "ConditionalCheckFailed", "TransactionConflict") for r in reasons) and \
-                not any(r.code == "ConditionalCheckFailed" for r in reasons):
+        if any(
+            r.code not in ("None", "ConditionalCheckFailed", "TransactionConflict") for r in reasons
+        ) and not any(r.code == "ConditionalCheckFailed" for r in reasons):
             raise UpstreamUnavailable(UNAVAILABLE) from error
         if not reasons and (error_code(error) in RETRYABLE or _is_timeout(error)):
             raise UpstreamUnavailable(UNAVAILABLE) from error
