@@ -123,9 +123,7 @@ def test_given_the_matrix_when_compared_with_the_template_then_every_route_has_a
 def test_given_each_caller_when_calling_a_route_then_the_status_is_the_matrix_cell(route, clock, monkeypatch):
     """Each caller in a world of its own (a fresh purchase and invitation in the same table)."""
     got = {}
-    with StripeStub() as stripe_stub:
-        monkeypatch.setenv("STRIPE_API_BASE", stripe_stub.url)
-        monkeypatch.setenv("STRIPE_API_KEY", "sk_test_stub")
+    with StripeStub().serving(monkeypatch):
         for caller in CALLERS:
             status, body = request(*route, caller, world(clock))
             got[caller] = status

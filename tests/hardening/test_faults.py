@@ -273,9 +273,7 @@ def test_given_dynamodb_fails_every_write_when_sweep_runs_then_it_fails_loudly_a
 
 @pytest.fixture
 def stripe_stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeStub]:
-    with StripeStub() as stub:
-        monkeypatch.setenv("STRIPE_API_BASE", stub.url)
-        monkeypatch.setenv("STRIPE_API_KEY", "sk_test_stub")
+    with StripeStub().serving(monkeypatch) as stub:
         yield stub
 
 

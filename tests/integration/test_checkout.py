@@ -17,9 +17,7 @@ BUYER = claims("buyer-1", "buyer@example.com")
 
 @pytest.fixture
 def stripe_stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeStub]:
-    with StripeStub() as stub:
-        monkeypatch.setenv("STRIPE_API_BASE", stub.url)
-        monkeypatch.setenv("STRIPE_API_KEY", "sk_test_checkout")
+    with StripeStub().serving(monkeypatch, "sk_test_checkout") as stub:
         yield stub
 
 

@@ -1,8 +1,8 @@
 """Given-steps and stand-ins for the upgrade, refund, dispute and admin tests.
 
-- `StripeRecorder`: a real HTTP server on 127.0.0.1 (a thread) that answers the Stripe
-  calls the service makes (coupons, checkout sessions, charges) and records each request
-  with its headers and decoded form fields; `STRIPE_API_BASE` points the service at it.
+- `StripeRecorder`: answers the Stripe calls the service makes (coupons, checkout
+  sessions, charges) through `stripe_stub.serve` (a real HTTP server on 127.0.0.1) and
+  records each request with its headers and decoded form fields.
 - `holder(...)`: a seat accepted (or claimed) by an account, written exactly as the accept
   and claim transitions write it (seat, purchase counts and holders, entitlement).
 - `deliver(event)`: a signed Stripe event through the real webhook function.
@@ -10,14 +10,10 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
 
 from giftplans import clock, tokens
 from giftplans.store import models as m
@@ -26,18 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from tests.support import stripe_events as se
 from tests.support.apigw import call
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    form: dict[str, str]
-
-    @property
-    def idempotency_key(self) -> str | None:
-        return self.headers.get("idempotency-key")
+from tests.support.stripe_stub import Recorded, serve
 
 
 @dataclass
@@ -84,40 +69,9 @@ class StripeRecorder:
 @contextmanager
 def stripe_recorder(monkeypatch: Any) -> Iterator[StripeRecorder]:
     recorder = StripeRecorder()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            raw = self.rfile.read(length).decode() if length else ""
-            path, _, query = self.path.partition("?")
-            form = dict(parse_qsl(raw or query, keep_blank_values=True))
-            status, body = recorder.answer(
-                self.command, path, {k.lower(): v for k, v in self.headers.items()}, form
-            )
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_DELETE = _serve
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    recorder.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("STRIPE_API_BASE", recorder.base_url)
-    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_recorder")
-    try:
+    with serve(recorder.answer, monkeypatch, "sk_test_recorder") as url:
+        recorder.base_url = url
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str = "accepted") -> m.Seat:
