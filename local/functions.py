@@ -70,6 +70,36 @@ def exists(job: str, functions_dir: Path = FUNCTIONS) -> bool:
     return (functions_dir / job / "app.py").is_file()
 
 
+def import_app(job: str, functions_dir: Path, name: str) -> ModuleType:
+    """Import `functions/<job>/app.py` as module `name`, its folder on the path only meanwhile.
+
+    The function's own helper modules (`actions.py`, `reads.py`) stay private to it: they
+    leave `sys.modules` again, so another function's module of the same name is its own.
+    """
+    folder = functions_dir / job
+    path = folder / "app.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"functions/{job}/app.py does not exist (yet)")
+    before = set(sys.modules)
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    finally:
+        sys.path.remove(str(folder))
+        for added in set(sys.modules) - before - {name}:
+            file = getattr(sys.modules[added], "__file__", None) or ""
+            if file.startswith(str(folder) + "/"):
+                sys.modules.pop(added, None)
+    return module
+
+
 class Functions:
     """The handlers of `functions/<job>/app.py`, imported once each, invoked one at a time each."""
 
@@ -94,29 +124,7 @@ class Functions:
         with self._import_lock:
             if job in self._modules:
                 return self._modules[job]
-            folder = self._dir / job
-            path = folder / "app.py"
-            if not path.is_file():
-                raise FileNotFoundError(f"functions/{job}/app.py does not exist (yet)")
-            name = f"_local_fn_{job}_app"
-            before = set(sys.modules)
-            sys.path.insert(0, str(folder))
-            try:
-                spec = importlib.util.spec_from_file_location(name, path)
-                assert spec and spec.loader
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[name] = module
-                spec.loader.exec_module(module)
-            except BaseException:
-                sys.modules.pop(name, None)
-                raise
-            finally:
-                sys.path.remove(str(folder))
-                # The function's own helper modules stay private to it.
-                for added in set(sys.modules) - before - {name}:
-                    file = getattr(sys.modules[added], "__file__", None) or ""
-                    if file.startswith(str(folder) + "/"):
-                        sys.modules.pop(added, None)
+            module = import_app(job, self._dir, f"_local_fn_{job}_app")
             self._modules[job] = module
             self._locks[job] = threading.Lock()
             return module

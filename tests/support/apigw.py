@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from typing import Any
 
+from local.functions import FUNCTIONS, LambdaContext, import_app
 
-class FakeContext:
-    function_name = "test-function"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id = "req-test"
+
+class FakeContext(LambdaContext):
+    """The local server's Lambda context, named "test-function", with a steady 30 s left."""
 
     def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
+        super().__init__(function_name="test-function", memory_limit_in_mb=512)
 
     @staticmethod
     def get_remaining_time_in_millis() -> int:
@@ -88,26 +88,11 @@ def http_event(
 
 
 def load_handler(job: str) -> Any:
-    """Import functions/<job>/app.py under a unique module name, as Lambda would from its own folder."""
-    import importlib.util
-    import pathlib
-    import sys
-
-    root = pathlib.Path(__file__).resolve().parents[2]
-    path = root / "functions" / job / "app.py"
+    """functions/<job>/app.py imported once, as the local server imports it (`local.functions.import_app`)."""
     name = f"fn_{job}_app"
     if name in sys.modules:
         return sys.modules[name]
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
-    return module
+    return import_app(job, FUNCTIONS, name)
 
 
 def call(job: str, event: dict[str, Any]) -> tuple[int, Any]:
