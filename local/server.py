@@ -39,6 +39,7 @@ from werkzeug.wrappers import Request, Response
 from local import functions as fn
 from local.adapter import Gateway, error_response, json_response
 from local.auth import DEFAULT_SUPPORT_ACCESS_KEY, IamAuthorizer, JwtAuthorizer
+from local.bus import EventLog
 from local.mail import Outbox
 from local.streams import LOCAL_RETRY_CAP, Consumer, StreamDriver
 from local.stripe_stub import Price, StripeApi, StripeError, StripeEvents
@@ -198,6 +199,7 @@ class LocalRoutes:
         stripe: StripeApi,
         events: StripeEvents,
         purchase_id_for: Callable[[str], str],
+        event_log: EventLog | None = None,
     ) -> None:
         self.config = config
         self.functions = functions
@@ -207,11 +209,13 @@ class LocalRoutes:
         self.stripe = stripe
         self.events = events
         self.purchase_id_for = purchase_id_for
+        self.event_log = event_log
         self.map = Map(
             [
                 Rule("/_local/health", methods=["GET"], endpoint="health"),
                 Rule("/_local/token", methods=["POST"], endpoint="token"),
                 Rule("/_local/mail", methods=["GET"], endpoint="mail"),
+                Rule("/_local/events", methods=["GET"], endpoint="published"),
                 Rule("/_local/clock", methods=["GET", "POST", "DELETE"], endpoint="clock"),
                 Rule("/_local/sweep", methods=["POST"], endpoint="sweep"),
                 Rule("/_local/stream/drain", methods=["POST"], endpoint="drain"),
@@ -298,6 +302,12 @@ class LocalRoutes:
             # What is committed is mailed before the outbox is read: no race with the poller.
             self.driver.drain()
         return json_response(200, {"messages": self.outbox.messages(request.args.get("to"), REGION)})
+
+    def _published(self, request: Request) -> Response:
+        if self.driver:
+            self.driver.drain()  # what is committed is published before the log is read, as for mail
+        found = self.event_log.events(request.args.get("detail_type")) if self.event_log else []
+        return json_response(200, {"events": found})
 
     def _clock(self, request: Request) -> Response:
         from giftplans import clock
@@ -527,6 +537,8 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
 
     outbox = Outbox(clock.now, clock.iso)
     outbox.install()
+    event_log = EventLog(clock.now, clock.iso)
+    event_log.install()
     stripe = StripeApi(config.base_url, now=epoch_now, prices=price)
     events = StripeEvents(
         stripe,
@@ -543,6 +555,7 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
         stripe=stripe,
         events=events,
         purchase_id_for=purchase_id_for,
+        event_log=event_log,
     )
     app = App(local_routes, gateway)
     app.functions = functions  # type: ignore[attr-defined]
