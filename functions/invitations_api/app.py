@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from giftplans import invitations
 from giftplans.http import caller, error_responses, make_app
+from giftplans.schemas import EntitlementOut
 from pydantic import BaseModel, ConfigDict, Field
 
 app = make_app()
@@ -23,14 +24,6 @@ class PreviewOut(BaseModel):
     sender: str
     term_end: str
     state: str
-
-
-class EntitlementOut(BaseModel):
-    active: bool
-    plan: str | None
-    source: str | None
-    term_end: str | None
-    auto_renew: bool
 
 
 class AcceptedOut(BaseModel):

@@ -6,17 +6,10 @@ from typing import Any
 
 from giftplans import entitlements, verification
 from giftplans.http import caller, error_responses, make_app
+from giftplans.schemas import EntitlementOut
 from pydantic import BaseModel, ConfigDict, Field
 
 app = make_app()
-
-
-class EntitlementOut(BaseModel):
-    active: bool
-    plan: str | None
-    source: str | None
-    term_end: str | None
-    auto_renew: bool
 
 
 class VerificationSentOut(BaseModel):

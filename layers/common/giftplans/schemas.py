@@ -81,3 +81,13 @@ class PurchaseDetailOut(BaseModel):
 class CheckoutSessionOut(BaseModel):
     session_id: str
     url: str
+
+
+class EntitlementOut(BaseModel):
+    """What an account has now (`giftplans.entitlements.current`), for GET /me/entitlement and accept."""
+
+    active: bool
+    plan: str | None
+    source: str | None
+    term_end: str | None
+    auto_renew: bool
