@@ -192,34 +192,47 @@ def _mark_refunded(
 
 def partial_refund(purchase: m.Purchase, amount_refunded: int, at: datetime) -> str:
     """Record the refunded amount (only upwards); seats stay as they are."""
+    done = _mark_purchase(
+        purchase,
+        [m.Purchase.amount_refunded.set(amount_refunded)],
+        m.Purchase.amount_refunded.does_not_exist() | (m.Purchase.amount_refunded < amount_refunded),
+        at,
+        "partial_refund",
+        "purchase.partially_refunded",
+        {"amount_refunded": amount_refunded},
+    )
+    return f"{'partially refunded' if done else 'already recorded'} {purchase.purchase_id}"
+
+
+def _mark_purchase(
+    purchase: m.Purchase,
+    actions: list[Any],
+    condition: Any,
+    at: datetime,
+    last_action: str,
+    kind: str,
+    detail: dict[str, Any],
+) -> bool:
+    """One conditional update of the purchase and its audit event; False when refused (a replay)."""
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(
+            purchase,
+            actions=[
+                *actions,
+                m.Purchase.version.add(1),
+                m.Purchase.last_action.set(last_action),
+                m.Purchase.actor.set(ACTOR),
+            ],
+            condition=condition,
+        )
+        tx.save(audit.event(purchase.purchase_id, at, kind, ACTOR, detail=detail))
+
     try:
-
-        def build(tx: TransactWrite) -> None:
-            tx.update(
-                purchase,
-                actions=[
-                    m.Purchase.amount_refunded.set(amount_refunded),
-                    m.Purchase.version.add(1),
-                    m.Purchase.last_action.set("partial_refund"),
-                    m.Purchase.actor.set(ACTOR),
-                ],
-                condition=m.Purchase.amount_refunded.does_not_exist()
-                | (m.Purchase.amount_refunded < amount_refunded),
-            )
-            tx.save(
-                audit.event(
-                    purchase.purchase_id,
-                    at,
-                    "purchase.partially_refunded",
-                    ACTOR,
-                    detail={"amount_refunded": amount_refunded},
-                )
-            )
-
         transact(build)
     except Cancelled:
-        return f"already recorded {purchase.purchase_id}"
-    return f"partially refunded {purchase.purchase_id}"
+        return False
+    return True
 
 
 # ---- disputes -------------------------------------------------------------------------------------------
@@ -229,25 +242,8 @@ def set_frozen(purchase: m.Purchase, frozen: bool, at: datetime, kind: str, deta
     """Freeze or thaw; False when it already was (a replay)."""
     was = m.Purchase.frozen == (not frozen)
     condition = (m.Purchase.frozen.does_not_exist() | was) if frozen else was
-    try:
-
-        def build(tx: TransactWrite) -> None:
-            tx.update(
-                purchase,
-                actions=[
-                    m.Purchase.frozen.set(frozen),
-                    m.Purchase.version.add(1),
-                    m.Purchase.last_action.set(kind.replace("purchase.", "")),
-                    m.Purchase.actor.set(ACTOR),
-                ],
-                condition=condition,
-            )
-            tx.save(audit.event(purchase.purchase_id, at, kind, ACTOR, detail=detail))
-
-        transact(build)
-    except Cancelled:
-        return False
-    return True
+    last_action = kind.replace("purchase.", "")
+    return _mark_purchase(purchase, [m.Purchase.frozen.set(frozen)], condition, at, last_action, kind, detail)
 
 
 # ---- Stripe events (registered in giftplans.webhooks) ----------------------------------------------------
