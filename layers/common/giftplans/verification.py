@@ -45,6 +45,23 @@ def _require_email(caller: Caller) -> str:
     return caller.email
 
 
+def _update_profile(profile: m.Profile, actions: list[Any], last_action: str, condition: Any) -> None:
+    """One conditional write of the buyer's profile (`Refused` when the condition fails)."""
+    write(
+        lambda steps: steps.update(
+            "profile",
+            profile,
+            actions=[
+                *actions,
+                m.Profile.last_action.set(last_action),
+                m.Profile.actor.set("buyer"),
+                m.Profile.version.add(1),
+            ],
+            condition=condition,
+        )
+    )
+
+
 def request(caller: Caller) -> dict[str, Any]:
     """Record a fresh verification nonce (the mailer sends the link from the stream). One round trip."""
     email = _require_email(caller)
@@ -55,24 +72,18 @@ def request(caller: Caller) -> dict[str, Any]:
     profile = m.Profile(m.account_pk(caller.sub), m.PROFILE_SK)
     wait = int(RESEND_AFTER.total_seconds())
     try:
-        write(
-            lambda steps: steps.update(
-                "profile",
-                profile,
-                actions=[
-                    m.Profile.type.set(m.Profile),
-                    m.Profile.sub.set(caller.sub),
-                    m.Profile.verify_email.set(email),
-                    m.Profile.verify_nonce.set(nonce),
-                    m.Profile.verify_hash.set(token_hash),
-                    m.Profile.verify_sent_ts.set(now_ts),
-                    m.Profile.last_action.set(VERIFY),
-                    m.Profile.actor.set("buyer"),
-                    m.Profile.version.add(1),
-                ],
-                condition=m.Profile.verify_sent_ts.does_not_exist()
-                | (m.Profile.verify_sent_ts <= now_ts - wait),
-            )
+        _update_profile(
+            profile,
+            [
+                m.Profile.type.set(m.Profile),
+                m.Profile.sub.set(caller.sub),
+                m.Profile.verify_email.set(email),
+                m.Profile.verify_nonce.set(nonce),
+                m.Profile.verify_hash.set(token_hash),
+                m.Profile.verify_sent_ts.set(now_ts),
+            ],
+            VERIFY,
+            m.Profile.verify_sent_ts.does_not_exist() | (m.Profile.verify_sent_ts <= now_ts - wait),
         )
     except Refused as refused:
         old = refused.old("profile")
@@ -106,20 +117,15 @@ def confirm(caller: Caller, token: str) -> dict[str, Any]:
     ):
         raise Invalid(INVALID, code="invalid_token")
     try:
-        write(
-            lambda steps: steps.update(
-                "profile",
-                profile,
-                actions=[
-                    m.Profile.verified_email.set(tokens.normalise_email(profile.verify_email or email)),
-                    m.Profile.verify_nonce.remove(),
-                    m.Profile.verify_hash.remove(),
-                    m.Profile.last_action.set(VERIFIED),
-                    m.Profile.actor.set("buyer"),
-                    m.Profile.version.add(1),
-                ],
-                condition=m.Profile.verify_hash == given,
-            )
+        _update_profile(
+            profile,
+            [
+                m.Profile.verified_email.set(tokens.normalise_email(profile.verify_email or email)),
+                m.Profile.verify_nonce.remove(),
+                m.Profile.verify_hash.remove(),
+            ],
+            VERIFIED,
+            m.Profile.verify_hash == given,
         )
     except Refused as refused:  # a newer link was asked for in between
         raise Invalid(INVALID, code="invalid_token") from refused
