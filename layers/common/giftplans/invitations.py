@@ -244,28 +244,33 @@ def _check_addresses(purchase: m.Purchase, caller: Caller, rows: list[Row]) -> N
     )
     held: dict[str, str] = purchase.holders.as_dict() if purchase.holders is not None else {}
     holders = set(held.values())
-    mine = [
-        _row_error(i, r.email, "use_claim_instead", "This is your own address.")
+    _refuse_rows(
+        rows,
+        own,
+        "use_claim_instead",
+        "This is your own address.",
+        lambda _: "You cannot invite yourself; claim a seat for yourself instead.",
+    )
+    _refuse_rows(
+        rows,
+        holders,
+        "already_invited",
+        "This address already holds a seat of this purchase.",
+        lambda n: f"{n} of these addresses already hold a seat of this purchase; nothing was sent.",
+    )
+
+
+def _refuse_rows(
+    rows: list[Row], keys: set[str], code: str, row_message: str, message: Callable[[int], str]
+) -> None:
+    """409 `code` naming every row whose address (by email key) is in `keys`; nothing when none is."""
+    hits = [
+        _row_error(i, r.email, code, row_message)
         for i, r in enumerate(rows)
-        if tokens.email_key(r.email) in own
+        if tokens.email_key(r.email) in keys
     ]
-    if mine:
-        raise Conflict(
-            "You cannot invite yourself; claim a seat for yourself instead.",
-            code="use_claim_instead",
-            details={"rows": mine},
-        )
-    taken = [
-        _row_error(i, r.email, "already_invited", "This address already holds a seat of this purchase.")
-        for i, r in enumerate(rows)
-        if tokens.email_key(r.email) in holders
-    ]
-    if taken:
-        raise Conflict(
-            f"{len(taken)} of these addresses already hold a seat of this purchase; nothing was sent.",
-            code="already_invited",
-            details={"rows": taken},
-        )
+    if hits:
+        raise Conflict(message(len(hits)), code=code, details={"rows": hits})
 
 
 def _next_midnight(now: datetime) -> datetime:
