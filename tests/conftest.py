@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,21 @@ def settings() -> Iterator[None]:
     s.get.cache_clear()
     yield
     s.get.cache_clear()
+
+
+@pytest.fixture
+def stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Stripe answered and recorded by `upgrade_steps.StripeRecorder` (coupons, sessions, charges)."""
+    from tests.support.upgrade_steps import stripe_recorder
+
+    with stripe_recorder(monkeypatch) as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def stripe_stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Stripe answered and recorded by `stripe_stub.StripeStub` (sessions, or `status`); key sk_test_stub."""
+    from tests.support.stripe_stub import StripeStub
+
+    with StripeStub().serving(monkeypatch) as stub:
+        yield stub

@@ -14,7 +14,7 @@ Covered elsewhere, not repeated here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,8 +29,7 @@ from tests.support import gifts
 from tests.support import stripe_events as se
 from tests.support.apigw import FakeContext, call, claims, http_event, load_handler
 from tests.support.factories import paid_purchase
-from tests.support.stripe_stub import StripeStub
-from tests.support.upgrade_steps import deliver, holder
+from tests.support.upgrade_steps import charge_refunded, deliver, holder
 
 pytestmark = pytest.mark.usefixtures("aws", "clock", "settings")
 
@@ -54,28 +53,6 @@ def invited_purchase() -> str:
     status, body = gifts.invite(purchase_id, RECIPIENT_EMAIL)
     assert status == 201, body
     return purchase_id
-
-
-def refunded_charge(purchase_id: str) -> dict[str, Any]:
-    from giftplans import purchases
-
-    purchase = purchases.load(purchase_id)
-    assert purchase is not None
-    charge = se.resource("charge")
-    amount = int(purchase.amount_total)
-    charge.update(
-        {
-            "id": "ch_test_fault",
-            "amount": amount,
-            "amount_captured": amount,
-            "amount_refunded": amount,
-            "captured": True,
-            "refunded": True,
-            "currency": purchase.currency,
-            "payment_intent": purchase.payment_intent,
-        }
-    )
-    return se.event("charge.refunded", charge)
 
 
 def upgrade_completed(purchase_id: str) -> dict[str, Any]:
@@ -160,7 +137,7 @@ def given_fulfilment() -> Act:
 
 def given_refund() -> Act:
     purchase_id = paid_purchase(BUYER, BUYER_EMAIL)
-    evt = refunded_charge(purchase_id)
+    evt = charge_refunded(purchase_id)
     return lambda: deliver(evt)
 
 
@@ -269,12 +246,6 @@ def test_given_dynamodb_fails_every_write_when_sweep_runs_then_it_fails_loudly_a
 
 
 # ---- Stripe failing while a checkout is created ------------------------------------------------------------
-
-
-@pytest.fixture
-def stripe_stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeStub]:
-    with StripeStub().serving(monkeypatch) as stub:
-        yield stub
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from tests.support.upgrade_steps import (
     holder,
     invited,
     seats,
-    stripe_recorder,
 )
 
 pytestmark = pytest.mark.usefixtures("aws", "clock")
@@ -24,12 +22,6 @@ pytestmark = pytest.mark.usefixtures("aws", "clock")
 ARN = "arn:aws:iam::123456789012:user/support-sam"
 SUPPORT = f"support:{ARN}"
 BUYER, BUYER_EMAIL = "buyer-1", "buyer@example.com"
-
-
-@pytest.fixture
-def stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeRecorder]:
-    with stripe_recorder(monkeypatch) as recorder:
-        yield recorder
 
 
 def admin(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,12 +12,6 @@ from tests.support.stripe_stub import StripeStub
 pytestmark = pytest.mark.usefixtures("clock", "settings")
 
 BUYER = claims("buyer-1", "buyer@example.com")
-
-
-@pytest.fixture
-def stripe_stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeStub]:
-    with StripeStub().serving(monkeypatch, "sk_test_checkout") as stub:
-        yield stub
 
 
 def checkout(
@@ -50,7 +43,7 @@ def test_given_signed_in_buyer_when_checkout_then_201_and_stripe_gets_one_paymen
     }
     [request] = stripe_stub.requests
     assert request.path == "/v1/checkout/sessions"
-    assert request.headers["authorization"] == "Bearer sk_test_checkout"
+    assert request.headers["authorization"] == "Bearer sk_test_stub"
     form = request.form
     assert form["mode"] == "payment"
     assert form["line_items[0][price]"] == "price_pro_yearly_gift"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,18 +17,11 @@ from tests.support.upgrade_steps import (
     entitlement,
     holder,
     seats,
-    stripe_recorder,
 )
 
 pytestmark = pytest.mark.usefixtures("aws", "clock")
 
 BUYER, BUYER_EMAIL = "buyer-1", "buyer@example.com"
-
-
-@pytest.fixture
-def stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeRecorder]:
-    with stripe_recorder(monkeypatch) as recorder:
-        yield recorder
 
 
 def dispute_event(

@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from giftplans import purchases, upgrades
 from giftplans.store import models as m
 
-from tests.support import stripe_events as se
 from tests.support.factories import paid_purchase
-from tests.support.upgrade_steps import audit_trail, deliver, entitlement, holder, invited, seats
+from tests.support.upgrade_steps import (
+    audit_trail,
+    charge_refunded,
+    deliver,
+    entitlement,
+    holder,
+    invited,
+    seats,
+)
 
 pytestmark = pytest.mark.usefixtures("aws", "clock")
 
 BUYER = "buyer-1"
-
-
-def charge_refunded(
-    purchase_id: str, amount_refunded: int, *, refunded: bool | None = None, payment_intent: str | None = None
-) -> dict[str, Any]:
-    purchase = purchases.load(purchase_id)
-    assert purchase is not None
-    charge = se.resource("charge")
-    amount = int(purchase.amount_total)
-    charge.update(
-        {
-            "id": "ch_test_refund",
-            "amount": amount,
-            "amount_captured": amount,
-            "amount_refunded": amount_refunded,
-            "captured": True,
-            "currency": purchase.currency,
-            "payment_intent": payment_intent or purchase.payment_intent,
-            "refunded": amount_refunded >= amount if refunded is None else refunded,
-        }
-    )
-    return se.event("charge.refunded", charge)
 
 
 def profile(sub: str) -> m.Profile:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,18 +20,11 @@ from tests.support.upgrade_steps import (
     entitlement,
     holder,
     seats,
-    stripe_recorder,
 )
 
 pytestmark = pytest.mark.usefixtures("aws", "clock")
 
 RECIPIENT, RECIPIENT_EMAIL = "recipient-1", "rita@example.com"
-
-
-@pytest.fixture
-def stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeRecorder]:
-    with stripe_recorder(monkeypatch) as recorder:
-        yield recorder
 
 
 def post(path: str, body: Any, sub: str = RECIPIENT, email: str = RECIPIENT_EMAIL) -> tuple[int, Any]:

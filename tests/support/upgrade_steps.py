@@ -5,7 +5,8 @@
   records each request with its headers and decoded form fields.
 - `holder(...)`: a seat accepted (or claimed) by an account, written exactly as the accept
   and claim transitions write it (seat, purchase counts and holders, entitlement).
-- `deliver(event)`: a signed Stripe event through the real webhook function.
+- `deliver(event)`: a signed Stripe event through the real webhook function;
+  `charge_refunded(...)` builds one from Stripe's charge fixture.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from giftplans import clock, tokens
+from giftplans import clock, purchases, tokens
 from giftplans.store import models as m
 from giftplans.store.tx import transact
 from pynamodb.transactions import TransactWrite
@@ -163,6 +164,34 @@ def invited(purchase_id: str, seat_no: int, email: str) -> None:
         )
 
     transact(build)
+
+
+def charge_refunded(
+    purchase_id: str,
+    amount_refunded: int | None = None,
+    *,
+    refunded: bool | None = None,
+    payment_intent: str | None = None,
+) -> dict[str, Any]:
+    """`charge.refunded` for the purchase's payment (all of it unless `amount_refunded` says), to deliver."""
+    purchase = purchases.load(purchase_id)
+    assert purchase is not None
+    charge = se.resource("charge")
+    amount = int(purchase.amount_total)
+    amount_refunded = amount if amount_refunded is None else amount_refunded
+    charge.update(
+        {
+            "id": "ch_test_refund",
+            "amount": amount,
+            "amount_captured": amount,
+            "amount_refunded": amount_refunded,
+            "captured": True,
+            "currency": purchase.currency,
+            "payment_intent": payment_intent or purchase.payment_intent,
+            "refunded": amount_refunded >= amount if refunded is None else refunded,
+        }
+    )
+    return se.event("charge.refunded", charge)
 
 
 def deliver(evt: dict[str, Any]) -> tuple[int, Any]:
