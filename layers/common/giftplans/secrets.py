@@ -4,7 +4,9 @@ Deployed, the environment holds the *name* of a parameter (`STRIPE_API_KEY_PARAM
 `STRIPE_WEBHOOK_SECRET_PARAM`, `TOKEN_KEY_PARAM`), never the value; the value is
 fetched with decryption on first use and cached for five minutes.
 Locally (`make dev`, tests) `STRIPE_API_KEY`, `STRIPE_WEBHOOK_SECRET` and `TOKEN_KEY`
-may be set directly, with safe local defaults for the last two.
+may be set directly, with local-only defaults. Inside Lambda (`AWS_LAMBDA_FUNCTION_NAME`
+is set) neither a plain value nor a default is ever used: a deployment that forgot the
+parameter name fails loudly instead of signing links with a key published in this file.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def get(name: str) -> str:
         from aws_lambda_powertools.utilities import parameters  # lazy: only deployed paths pay for it
 
         return str(parameters.get_parameter(param, decrypt=True, max_age=300))
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise RuntimeError(f"secret {name} must come from SSM: set {name}_PARAM to the parameter's name")
     value = os.environ.get(name) or LOCAL_DEFAULTS.get(name)
     if not value:
         raise RuntimeError(f"secret {name} is not configured")
