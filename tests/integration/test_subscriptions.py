@@ -129,3 +129,30 @@ def test_given_gift_plan_when_another_subscriptions_delete_arrives_then_the_gift
     webhooks.handle(sub_event("deleted", created=t0, status="canceled", subscription_id="sub_other"))
     body = g.entitlement(ANN)[1]
     assert (body["active"], body["source"]) == (True, "gift")
+
+
+def test_given_deleted_arrives_before_created_when_created_arrives_late_then_it_stays_ended(t0: int) -> None:
+    webhooks.handle(sub_event("deleted", created=t0 + 10, status="canceled"))
+
+    webhooks.handle(sub_event("created", created=t0))
+
+    assert g.entitlement(ANN)[1]["active"] is False
+
+
+def test_given_ended_gift_when_deleted_arrives_before_created_then_it_stays_ended(t0: int) -> None:
+    m.Entitlement(
+        m.account_pk("ann-sub"),
+        m.ENTITLEMENT_SK,
+        sub="ann-sub",
+        plan="pro",
+        source="gift",
+        term_end="2026-01-01T00:00:00Z",
+        term_end_ts=t0 - 86400,
+        ended=True,
+        updated_at="x",
+    ).save()
+    webhooks.handle(sub_event("deleted", created=t0 + 10, status="canceled"))
+
+    webhooks.handle(sub_event("created", created=t0))
+
+    assert g.entitlement(ANN)[1]["active"] is False

@@ -215,15 +215,32 @@ def on_subscription_event(event: dict[str, Any]) -> str:
                 condition=not_older,
             )
         else:
+            # An end that arrives before the subscription's created/updated events leaves an ended
+            # record (with its event_ts) where nothing live stands, so the late, older events
+            # cannot bring the subscription back to life.
+            nothing_live = (
+                m.Entitlement.PK.does_not_exist()
+                | (m.Entitlement.ended == True)  # noqa: E712 - a DynamoDB condition
+                | (m.Entitlement.term_end_ts <= clock.epoch(now))
+            )
             tx.update(
                 key,
                 actions=[
+                    m.Entitlement.type.set(m.Entitlement),
+                    m.Entitlement.sub.set(account),
+                    m.Entitlement.plan.set(plan.name),
+                    m.Entitlement.source.set(SUBSCRIPTION),
+                    m.Entitlement.term_end.set(clock.iso(clock.from_epoch(period_end))),
+                    m.Entitlement.term_end_ts.set(period_end),
+                    m.Entitlement.subscription_id.set(subscription_id),
+                    m.Entitlement.purchase_id.remove(),
+                    m.Entitlement.seat_id.remove(),
                     m.Entitlement.ended.set(True),
                     m.Entitlement.auto_renew.set(False),
                     m.Entitlement.event_ts.set(event_ts),
                     m.Entitlement.updated_at.set(clock.iso(now)),
                 ],
-                condition=(m.Entitlement.subscription_id == subscription_id) & not_older,
+                condition=((m.Entitlement.subscription_id == subscription_id) | nothing_live) & not_older,
             )
         customer = subscription.get("customer")
         if from_metadata and isinstance(customer, str) and customer:
