@@ -137,3 +137,27 @@ def test_given_unknown_payment_intent_when_dispute_created_then_200_ignored() ->
 
     assert status == 200 and body["result"].startswith("ignored")
     assert purchases.load(purchase_id).frozen is False  # type: ignore[union-attr]
+
+
+def test_given_dispute_won_when_its_created_event_arrives_late_then_purchase_stays_unfrozen() -> None:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=2)
+    created = dispute_event("charge.dispute.created", purchase_id)
+    deliver(created)
+    deliver(dispute_event("charge.dispute.closed", purchase_id, status="won"))
+
+    status, _ = deliver(created)  # Stripe's retry of the created event, after the close
+
+    assert status == 200
+    assert purchases.load(purchase_id).frozen is False  # type: ignore[union-attr]
+    code, body = invite(purchase_id, "ivan@example.com")
+    assert code == 201, body
+
+
+def test_given_dispute_closed_won_first_when_created_arrives_then_purchase_is_not_frozen() -> None:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=2)
+    deliver(dispute_event("charge.dispute.closed", purchase_id, status="won"))
+
+    status, _ = deliver(dispute_event("charge.dispute.created", purchase_id))
+
+    assert status == 200
+    assert purchases.load(purchase_id).frozen is False  # type: ignore[union-attr]

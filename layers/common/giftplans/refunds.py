@@ -239,11 +239,26 @@ def _mark_purchase(
 
 
 def set_frozen(purchase: m.Purchase, frozen: bool, at: datetime, kind: str, detail: dict[str, Any]) -> bool:
-    """Freeze or thaw; False when it already was (a replay)."""
+    """Freeze or thaw; False when it already was (a replay).
+
+    Stripe does not keep order and retries for days: a thaw records the dispute id in
+    `disputes_closed`, and a freeze for a dispute already closed (its `created` delivered
+    late or again) changes nothing.
+    """
+    dispute_id = str(detail.get("dispute_id") or "")
     was = m.Purchase.frozen == (not frozen)
-    condition = (m.Purchase.frozen.does_not_exist() | was) if frozen else was
+    actions: list[Any] = [m.Purchase.frozen.set(frozen)]
+    if frozen:
+        condition = m.Purchase.frozen.does_not_exist() | was
+        if dispute_id:
+            condition = condition & ~m.Purchase.disputes_closed.contains(dispute_id)
+    else:
+        condition = was
+        if dispute_id:
+            condition = was | ~m.Purchase.disputes_closed.contains(dispute_id)
+            actions.append(m.Purchase.disputes_closed.add({dispute_id}))
     last_action = kind.replace("purchase.", "")
-    return _mark_purchase(purchase, [m.Purchase.frozen.set(frozen)], condition, at, last_action, kind, detail)
+    return _mark_purchase(purchase, actions, condition, at, last_action, kind, detail)
 
 
 # ---- Stripe events (registered in giftplans.webhooks) ----------------------------------------------------
@@ -305,7 +320,7 @@ def on_dispute_created(event: dict[str, Any]) -> str:
         "amount": _int(dispute.get("amount")),
     }
     done = set_frozen(purchase, True, _at(event), "purchase.dispute_opened", detail)
-    return f"{'frozen' if done else 'already frozen'} {purchase.purchase_id}"
+    return f"{'frozen' if done else 'already frozen, or the dispute is closed'} {purchase.purchase_id}"
 
 
 def on_dispute_closed(event: dict[str, Any]) -> str:

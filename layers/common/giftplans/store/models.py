@@ -220,6 +220,7 @@ class Purchase(Item, discriminator="purchase"):
     holders = MapAttribute[str, Any](null=True)  # type: ignore[no-untyped-call]  # seat_id -> email key of whoever holds it
     seats_written = NumberAttribute(default=0)
     frozen = BooleanAttribute(default=False)  # dispute open: no new invitations or claims
+    disputes_closed = UnicodeSetAttribute(null=True)  # disputes closed in our favour (no refreeze)
     due_kind = UnicodeAttribute(null=True)  # remind_30 | remind_7 | expire (with GSI2)
     reminders = UnicodeSetAttribute(null=True)
     expired_at = UnicodeAttribute(null=True)
