@@ -123,3 +123,31 @@ def test_given_minor_units_when_formatted_then_currency_exponent_is_respected(am
 def test_given_unknown_template_when_rendered_then_key_error():
     with pytest.raises(KeyError):
         mail.render("nope", {})
+
+
+def test_given_buyer_reminder_when_rendered_then_body_counts_unassigned_of_bought_with_days_and_utc_end():
+    out = mail.render("buyer_reminder", {**PARAMS["buyer_reminder"], "unassigned": 1})
+
+    assert out.subject == "1 Pro plan is still unassigned"
+    assert "1 of the 3 Pro plans you bought" in out.text and " is still unassigned" in out.text
+    assert "ends in 7 days, on 1 March 2027 at 12:00 UTC" in out.text
+
+
+@pytest.mark.parametrize("template", ["invitation", "recipient_reminder", "plan_ended", "receipt"])
+def test_given_a_term_email_when_rendered_then_its_dates_say_utc(template):
+    out = mail.render(template, PARAMS[template])
+    assert "1 March 2027 at 12:00 UTC" in out.text
+
+
+def test_given_invitation_when_rendered_then_it_says_accepting_later_means_less_time():
+    out = mail.render("invitation", PARAMS["invitation"])
+    assert "accepting later does not extend it" in out.text and "the sooner you accept" in out.text
+
+
+def test_given_claimed_seat_when_plan_ended_rendered_then_it_does_not_say_received_from_the_reader():
+    claimed = mail.render("plan_ended", {**PARAMS["plan_ended"], "claimed": True})
+    gift = mail.render("plan_ended", PARAMS["plan_ended"])
+
+    assert "The Pro plan you claimed ended" in claimed.text and "received from" not in claimed.text
+    assert "received from Ana <b>Buyer</b>" in gift.text
+    assert "/plan" in claimed.text and "/plan" in gift.text

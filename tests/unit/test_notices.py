@@ -280,6 +280,15 @@ def test_given_accepted_seat_when_expired_then_plan_ended_and_entitlement_ended(
     assert ended["reason"] == "expired" and ended["recipient_sub"] == "rcpt-sub"
 
 
+def test_given_claimed_seat_when_expired_then_plan_ended_says_claimed():
+    old, gift = claimed(), accepted()
+    ended = one_email(notices_for(record(old, change(old, state="expired", last_action="expire")))).email
+    given = one_email(notices_for(record(gift, change(gift, state="expired", last_action="expire")))).email
+
+    assert (ended.template, ended.params["claimed"]) == ("plan_ended", True)
+    assert given.params["claimed"] is False
+
+
 def test_given_available_seat_when_expired_then_no_email():
     old = seat()
     new = change(old, state="expired", last_action="expire")

@@ -166,7 +166,7 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
         out.email("recipient_reminder", new.recipient_email, **_gift(new), days=REMIND_DAYS[action])
     elif action == EXPIRE and after == S.EXPIRED and before != S.EXPIRED:
         if before in IN_USE and old.recipient_email:
-            out.email("plan_ended", old.recipient_email, **_gift(old))
+            out.email("plan_ended", old.recipient_email, **_gift(old), claimed=before == S.CLAIMED)
         out.event("seat.expired", previous_state=before, recipient_sub=old.recipient_sub)
         if before in IN_USE:
             out.ended("expired", old)

@@ -57,11 +57,19 @@ def plan_name(plan: str | None) -> str:
 
 
 def day(iso_instant: str | None) -> str:
-    """'2027-03-01T12:00:00Z' -> '1 March 2027' (UTC date)."""
+    """'2027-03-01T12:00:00Z' -> '1 March 2027' (the UTC date)."""
     if not iso_instant:
         return ""
     instant = clock.parse_iso(iso_instant)
     return f"{instant.day} {instant.strftime('%B %Y')}"
+
+
+def moment(iso_instant: str | None) -> str:
+    """'2027-03-01T12:00:00Z' -> '1 March 2027 at 12:00 UTC': a term ends at that minute, not at midnight."""
+    if not iso_instant:
+        return ""
+    instant = clock.parse_iso(iso_instant)
+    return f"{day(iso_instant)} at {instant.strftime('%H:%M')} UTC"
 
 
 def money(amount: int | None, currency: str | None) -> str:
@@ -79,8 +87,8 @@ def plural(n: int, one: str, many: str) -> str:
 def _common(p: Values) -> Values:
     return {
         "plan_name": plan_name(p.get("plan")),
-        "term_start_date": day(p.get("term_start")),
-        "term_end_date": day(p.get("term_end")),
+        "term_start_date": moment(p.get("term_start")),
+        "term_end_date": moment(p.get("term_end")),
         "sender": p.get("sender") or "Someone",
         "purchase_id": p.get("purchase_id", ""),
         "billing_url": settings.get().billing_url(),
@@ -170,8 +178,9 @@ def invitation(p: Values) -> tuple[Layout, Values]:
         quote="message" if v["message"] else None,
         link=("Accept your plan", "accept_url"),
         after=(
-            "The plan's year started when it was bought, on $term_start_date, and ends on $term_end_date "
-            "whenever you accept it; accepting later does not extend it.",
+            "The plan's year started when it was bought, on $term_start_date, and ends on $term_end_date, "
+            "whatever day you accept it: accepting later does not extend it, so the sooner you accept, "
+            "the more of the year you get.",
             "If you do not want it, you can decline it from the same page. This link is personal: do not "
             "forward it.",
         ),
@@ -227,24 +236,41 @@ def recipient_reminder(p: Values) -> tuple[Layout, Values]:
 
 def buyer_reminder(p: Values) -> tuple[Layout, Values]:
     n = int(p["unassigned"])
-    v = {**_common(p), "days": int(p["days"]), "unassigned": n, "plans": plural(n, "plan is", "plans are")}
+    quantity = int(p.get("quantity") or n)
+    v = {
+        **_common(p),
+        "days": int(p["days"]),
+        "unassigned": n,
+        "quantity": quantity,
+        "plans": plural(n, "plan is", "plans are"),
+        "bought": plural(quantity, "plan", "plans"),
+        "is_are": plural(n, "is", "are"),
+    }
     return Layout(
         subject="$unassigned $plan_name $plans still unassigned",
         paragraphs=(
-            "$unassigned $plan_name $plans from purchase $purchase_id still unassigned, and the term "
-            "ends in $days days, on $term_end_date.",
-            "Invite someone or claim one for yourself before then; unused plans end with the term.",
+            "$unassigned of the $quantity $plan_name $bought you bought (purchase $purchase_id) $is_are "
+            "still unassigned, and the term ends in $days days, on $term_end_date.",
+            "Invite someone or claim one for yourself from your Billing page before then: unassigned "
+            "plans end with the term.",
         ),
         link=("Open your Billing page", "billing_url"),
     ), v
 
 
 def plan_ended(p: Values) -> tuple[Layout, Values]:
+    # A claimed seat's holder is the buyer: "received from" would name the reader.
+    whose = (
+        "The $plan_name plan you claimed"
+        if p.get("claimed")
+        else "The $plan_name plan you received from $sender"
+    )
     return Layout(
         subject="Your $plan_name plan has ended",
         paragraphs=(
-            "The $plan_name plan you received from $sender ended on $term_end_date.",
-            "You can renew it, or choose another plan, whenever you like.",
+            f"{whose} ended on $term_end_date.",
+            "Gifted plans do not renew by themselves. You can renew it, or choose another plan, whenever "
+            "you like.",
         ),
         link=("Renew your plan", "renew_url"),
     ), _common(p)
