@@ -39,6 +39,7 @@ MAX_MESSAGE = 1000
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s.]{2,}$")
 _SEAT_ID = re.compile(r"^\d{4}$")
 INVITE, RESEND, REVOKE, DECLINE, ACCEPT = "invite", "resend", "revoke", "decline", "accept"
+LAST_TERM_END_TS = 253402300799  # 9999-12-31T23:59:59Z, the last instant a datetime can hold
 
 PURCHASE_NOT_FOUND = "There is no purchase with this id on your account."
 SEAT_NOT_FOUND = "There is no such seat on a purchase of yours."
@@ -563,7 +564,7 @@ def _resend_refusal(old: m.Item | None, sub: str, now: datetime, limit: int, int
 
 def _parse(text: str) -> tokens.InviteToken:
     token = tokens.parse_invite_token(text) if isinstance(text, str) else None
-    if token is None:
+    if token is None or token.term_end_ts > LAST_TERM_END_TS:  # beyond year 9999: no date, no seat
         raise NotFound(LINK_NOT_FOUND, code="invitation_not_found")
     return token
 
