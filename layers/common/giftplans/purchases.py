@@ -372,9 +372,24 @@ def decode_cursor(cursor: str | None, buyer_id: str) -> dict[str, dict[str, Any]
         and set(key) == CURSOR_KEYS
         and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
     )
-    if not well_formed or key["GSI1PK"]["S"] != m.buyer_gsi(buyer_id):
+    if not well_formed or key["GSI1PK"]["S"] != m.buyer_gsi(buyer_id) or not _purchase_key_values(key):
         raise BadRequest(BAD_CURSOR, code="invalid_cursor")
     return {name: {"S": str(value["S"])} for name, value in key.items()}
+
+
+def _purchase_key_values(key: dict[str, dict[str, str]]) -> bool:
+    """A purchase item's keys, within DynamoDB's key limits (else the Query itself fails: a 500)."""
+    sizes = []
+    for value in (key["PK"]["S"], key["GSI1SK"]["S"]):
+        try:
+            sizes.append(len(value.encode("utf-8")))
+        except UnicodeEncodeError:  # a lone surrogate: not UTF-8, DynamoDB refuses it
+            return False
+    return (
+        key["PK"]["S"].startswith(m.purchase_pk(""))
+        and key["SK"]["S"] == m.PURCHASE_SK
+        and all(0 < size <= 1024 for size in sizes)
+    )
 
 
 def list_for_buyer(buyer_id: str, limit: int = 20, cursor: str | None = None) -> dict[str, object]:
