@@ -292,6 +292,8 @@ def daily_limit_reached(now: datetime, limit: int) -> TooMany:
 def count_sends(steps: Steps, sub: str, now: datetime, n: int) -> None:
     """Rule 13: the buyer's invitation emails today, refused past the daily limit (same transaction)."""
     limit = settings().daily_invite_limit
+    if n > limit:  # with no counter yet the condition below would let any n through
+        raise daily_limit_reached(now, limit)
     steps.update(
         "counter",
         m.InviteCounter(m.account_pk(sub), m.invites_sk(now.date().isoformat())),
@@ -334,7 +336,8 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[dict[s
                 details={"available": len(free)},
             )
         counter = found.get((account, m.invites_sk(now.date().isoformat())))
-        if isinstance(counter, m.InviteCounter) and int(counter.sent or 0) + len(wanted) > limit:
+        sent = int(counter.sent or 0) if isinstance(counter, m.InviteCounter) else 0
+        if sent + len(wanted) > limit:
             raise daily_limit_reached(now, limit)
         try:
             return _write_invites(purchase, wanted, free[: len(wanted)], caller.sub, now)
