@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets as _random
+import unicodedata
 from dataclasses import dataclass
 
 from giftplans import secrets
@@ -81,8 +82,9 @@ def email_key(email: str) -> str:
 
 
 def normalise_email(email: str) -> str:
-    """Addresses compare case-insensitively on the domain and, in practice, on the local part too."""
-    return email.strip().lower()
+    """Addresses compare case-insensitively on the domain and, in practice, on the local part too;
+    non-ASCII ones in Unicode NFC (RFC 6532), so a composed and a decomposed "é" are one address."""
+    return unicodedata.normalize("NFC", email.strip().lower())
 
 
 def mask_email(email: str | None) -> str:
