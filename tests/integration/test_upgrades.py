@@ -97,7 +97,7 @@ def test_given_pro_seat_bought_for_24000_when_quoted_to_team_100_days_later_then
     assert (body["remaining_days"], body["term_days"]) == (265, 365)
     assert (body["credit"], body["amount_due"]) == (17425, 30575)
     assert body["currency"] == "usd"
-    assert body["quote_expires_at"] == real_clock.iso(clock.now + timedelta(minutes=30))
+    assert body["quote_expires_at"] == real_clock.iso(clock.now + timedelta(minutes=31))  # minute end + 30
 
 
 def test_given_pro_seat_when_quoted_to_pro_or_connect_then_409_not_an_upgrade() -> None:
@@ -182,17 +182,19 @@ def test_given_checkout_when_repeated_in_window_then_same_keys_and_session_and_n
 ) -> None:
     gifted_pro_seat()
     clock.advance(days=100)
-    clock.set(clock.now.replace(hour=12, minute=0, second=0))
+    clock.set(clock.now.replace(hour=12, minute=0, second=5))
 
-    _, first = post("/me/upgrade/checkout", {"plan": "team"})
+    first_status, first = post("/me/upgrade/checkout", {"plan": "team"})
+    clock.advance(seconds=40)  # a double click or a retry: Stripe gets the same key and the same parameters
+    again_status, again = post("/me/upgrade/checkout", {"plan": "team"})
     clock.advance(minutes=10)
-    _, again = post("/me/upgrade/checkout", {"plan": "team"})
-    clock.advance(minutes=25)
-    _, later = post("/me/upgrade/checkout", {"plan": "team"})
+    later_status, later = post("/me/upgrade/checkout", {"plan": "team"})
 
+    assert (first_status, again_status, later_status) == (201, 201, 201), (first, again, later)
     keys = [r.idempotency_key for r in stripe.to("/v1/checkout/sessions")]
     assert keys[0] == keys[1] != keys[2]
     assert first["session_id"] == again["session_id"] != later["session_id"]
+    assert first["quote"]["quote_expires_at"] == again["quote"]["quote_expires_at"] == "2026-06-09T12:31:00Z"
 
 
 def test_given_last_day_of_term_when_checkout_then_no_coupon_and_full_price(

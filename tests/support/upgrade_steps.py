@@ -32,6 +32,7 @@ class StripeRecorder:
     requests: list[Recorded] = field(default_factory=list)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     _by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _form_by_key: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     _count: int = 0
 
     def to(self, path_prefix: str) -> list[Recorded]:
@@ -43,6 +44,12 @@ class StripeRecorder:
         self.requests.append(Recorded(method, path, headers, form))
         key = headers.get("idempotency-key")
         if key and key in self._by_key:
+            if self._form_by_key[key] != (path, form):  # Stripe refuses a key reused with other parameters
+                error = {
+                    "type": "idempotency_error",
+                    "message": "Keys can only be reused with the same parameters.",
+                }
+                return 400, {"error": error}
             return 200, self._by_key[key]  # Stripe replays the first answer for a key
         self._count += 1
         if method == "POST" and path == "/v1/coupons":
@@ -64,6 +71,7 @@ class StripeRecorder:
             return 404, {"error": {"type": "invalid_request_error", "message": f"Unknown path {path}"}}
         if key:
             self._by_key[key] = body
+            self._form_by_key[key] = (path, form)
         return 200, body
 
 

@@ -13,12 +13,14 @@
   (`amount_off`, `duration: once`, `max_redemptions: 1`). Self-serve and support
   (`admin.offer_upgrade`) call the same function.
 - **A quote is honoured for `settings.quote_valid_minutes` (30)** and stays stateless:
-  nothing is stored. Time is cut into 30-minute windows; the coupon's and the
-  session's Stripe idempotency keys name the seat, the target plan, the credit and the
-  window index, so a repeat within the window gets the same coupon and session back,
-  and a request in a later window is recomputed (a new day means a smaller credit). The
-  session itself expires with the quote (Stripe's minimum lifetime is 30 minutes, so it
-  is given one minute of slack) and the coupon cannot be redeemed after that.
+  nothing is stored. The coupon's and the session's Stripe idempotency keys name the
+  seat, the target plan, the credit and the UTC minute of the request, and the quote's
+  end is counted from the end of that minute, so every request in the minute (a double
+  click, a retry) sends Stripe the very same parameters and gets the same coupon and
+  session back (Stripe refuses a key reused with other parameters); a request in a
+  later minute is recomputed (a new day means a smaller credit). A quote is honoured
+  30 to 31 minutes; the session expires with it (Stripe's minimum lifetime is 30
+  minutes, so it is given one minute of slack) and the coupon cannot be redeemed after.
 - **Completion** (`complete`, on `checkout.session.completed` with `metadata.kind =
   "upgrade"`): one transaction moves the seat `accepted/claimed -> upgraded`, fixes the
   purchase's counts and holders, puts the account's entitlement (source
@@ -85,10 +87,19 @@ class QuoteWindow:
     expires_at: datetime
 
 
+DEDUPE_S = 60  # requests in one UTC minute are "the same" upgrade checkout
+
+
 def quote_window(now: datetime) -> QuoteWindow:
-    """The 30-minute window `now` falls in; a quote made now is honoured until `now + valid minutes`."""
+    """The minute `now` falls in; its quotes are honoured until the minute's end + valid minutes.
+
+    Derived from the minute alone, so a repeat in it sends Stripe identical parameters.
+    """
     minutes = max(1, settings().quote_valid_minutes)
-    return QuoteWindow(index=clock.epoch(now) // (minutes * 60), expires_at=now + timedelta(minutes=minutes))
+    index = clock.epoch(now) // DEDUPE_S
+    return QuoteWindow(
+        index=index, expires_at=clock.from_epoch((index + 1) * DEDUPE_S) + timedelta(minutes=minutes)
+    )
 
 
 def seat_count(state: str) -> Any:
