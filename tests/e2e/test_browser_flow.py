@@ -152,6 +152,10 @@ def test_given_buyer_in_browser_when_buying_inviting_accepting_revoking_claiming
     expect(status).to_contain_text("Invited 2 people")
     expect(purchase.locator("tr[data-state='invited']")).to_have_count(2)
     expect(purchase.locator(f"tr[data-recipient='{ALICE}'] .badge.invited")).to_have_text("Invited")
+    # Just sent: the API would refuse a resend for 10 minutes, so the page says when instead of a button.
+    expect(purchase.locator("button.resend")).to_have_count(0)
+    expect(purchase.locator(".resend-wait")).to_have_count(2)
+    expect(purchase.locator(".term-note")).to_contain_text("UTC, whenever it is accepted")
     shoot(page, "billing")
 
     # The recipient opens the invitation from the mail page; signed out, the page asks to sign in.
@@ -183,6 +187,7 @@ def test_given_buyer_in_browser_when_buying_inviting_accepting_revoking_claiming
     page.click("#quote")
     expect(page.locator("#amount-due")).to_contain_text("$")
     expect(page.locator("#upgrade")).to_be_visible()
+    expect(page.locator("section.renew")).to_contain_text("does not renew by itself")
     shoot(page, "plan")
 
     page.goto(f"{url}/verify")
@@ -204,4 +209,11 @@ def test_given_buyer_in_browser_when_buying_inviting_accepting_revoking_claiming
     states = sorted(seat_states(page).values())
     assert states == ["accepted", "available", "claimed"]
     expect(purchase.locator(".counts")).to_have_text("1 available, 1 accepted, 1 claimed by you")
+    # The buyer now holds a plan: a seat is still available, but the page explains instead of
+    # offering a second claim the API would refuse (one plan per account), after a reload too.
+    expect(purchase.locator("button.claim")).to_have_count(0)
+    expect(purchase.locator(".claim-held")).to_contain_text("You already have the Pro plan")
+    page.reload()
+    expect(page.locator("section.purchase").first.locator(".claim-held")).to_contain_text("one plan at a time")
+    expect(page.locator("button.claim")).to_have_count(0)
     shoot(page, "billing-after")

@@ -1,8 +1,8 @@
 // Billing and Purchases: the buyer's purchases, every seat, and what can be done with them.
 import { api } from "./api.js";
 import { currentUser, onAuthChange } from "./auth.js";
-import { planById } from "./config.js";
-import { announce, busy, clearStatus, day, el, money, mountHeader, titleCase } from "./ui.js";
+import { config, planById } from "./config.js";
+import { announce, busy, clearStatus, day, el, moment, money, mountHeader, titleCase } from "./ui.js";
 
 mountHeader();
 const content = document.getElementById("content");
@@ -27,10 +27,29 @@ const STATUS_LABELS = {
 };
 
 let cursor = null;
+// What the signed-in account holds (GET /me/entitlement) and how many plans it bought: the claim
+// button is shown only when the API would allow a claim (SPEC rule 4); otherwise the page says why.
+let entitlement = null;
+let plansBought = 0;
+let allPurchasesLoaded = false;
+const claimBoxes = new Map(); // purchase id -> {box, purchase, refresh}
+// Seat key -> when its last invitation email went out, from this page's own invite and resend answers.
+const lastSent = new Map();
+
+async function loadEntitlement() {
+  try {
+    entitlement = await api("/me/entitlement");
+  } catch {
+    entitlement = null; // unknown: offer the button; the API's sentence explains any refusal
+  }
+}
 
 async function load() {
   content.replaceChildren();
   cursor = null;
+  plansBought = 0;
+  allPurchasesLoaded = false;
+  claimBoxes.clear();
   if (!currentUser()) {
     content.append(el("p", { class: "prompt" },
       "Sign in (at the top of the page) to see the plans you bought and invite people."));
@@ -38,6 +57,7 @@ async function load() {
   }
   const list = el("div", { id: "purchases" });
   content.append(list);
+  await loadEntitlement();
   let page = await fetchPage(list);
   if (params.has("session_id")) {
     // Back from checkout: Stripe's webhook may arrive a moment after the browser does.
@@ -59,7 +79,13 @@ async function fetchPage(list) {
     announce(error.message, "error");
     return null;
   }
-  if (!cursor) list.replaceChildren();
+  if (!cursor) {
+    list.replaceChildren();
+    plansBought = 0;
+  }
+  plansBought += page.purchases.filter((p) => p.status === "paid" || p.status === "refunded")
+    .reduce((sum, p) => sum + p.quantity, 0);
+  allPurchasesLoaded = !page.next_cursor;
   if (page.purchases.length === 0 && !cursor) {
     list.append(el("p", { class: "empty" }, "You have not bought any plans for others yet. ",
       el("a", { href: "/" }, "Choose a plan"), "."));
@@ -99,8 +125,13 @@ function renderSummary(section, purchase, focus = false) {
     el("div", {}, el("dt", {}, "Days left"), el("dd", { class: "days-left" }, String(purchase.days_left))),
     el("div", {}, el("dt", {}, "Paid"), el("dd", {}, money(purchase.amount_total, purchase.currency))),
     el("div", {}, el("dt", {}, "Seats"), el("dd", { class: "counts" }, counts || "none")));
+  const termNote = purchase.status === "paid" && purchase.active !== false
+    ? el("p", { class: "hint term-note" },
+      `Every plan of this purchase ends on ${moment(purchase.term_end)}, whenever it is accepted: `
+      + "its year started at purchase, so an invitation accepted later gets less of it.")
+    : null;
   const seats = section.querySelector(".seats-area") ?? el("div", { class: "seats-area" });
-  section.replaceChildren(heading, facts, seats);
+  section.replaceChildren(heading, facts, ...(termNote ? [termNote] : []), seats);
   section.dataset.status = purchase.status;
   if (focus) heading.focus();
 }
@@ -141,10 +172,7 @@ function seatRow(purchase, seat, refresh) {
   const who = seat.recipient_email ?? "";
   if (seat.state === "invited") {
     actions.append(
-      actionButton("Resend", `Resend the invitation to ${who}`, "resend", async () => {
-        await api(`/purchases/${purchase.purchase_id}/seats/${seat.seat_id}/resend`, { method: "POST" });
-        return `A fresh link was sent to ${who}.`;
-      }, refresh),
+      resendControl(purchase, seat, refresh),
       actionButton("Revoke", `Revoke the invitation to ${who}`, "revoke", async () => {
         await api(`/purchases/${purchase.purchase_id}/seats/${seat.seat_id}/revoke`, { method: "POST" });
         return `The invitation to ${who} was revoked; the seat is available again.`;
@@ -160,6 +188,32 @@ function seatRow(purchase, seat, refresh) {
     actions);
   if (bounced) row.classList.add("bounced");
   return row;
+}
+
+// Resend (SPEC rule 10): at most `resendLimit` times, `resendMinutes` apart. Where this page knows
+// the API would refuse, it says so (and when) instead of offering a button that fails.
+function resendControl(purchase, seat, refresh) {
+  const who = seat.recipient_email ?? "";
+  const key = `${purchase.purchase_id}/${seat.seat_id}`;
+  if ((seat.resend_count ?? 0) >= config.resendLimit) {
+    return el("p", { class: "hint resend-limit" },
+      `Sent again ${config.resendLimit} times, the most allowed: revoke and invite again for a new link.`);
+  }
+  const sent = lastSent.get(key);
+  const gap = config.resendMinutes * 60_000;
+  const wait = sent ? Date.parse(sent) + gap - Date.now() : 0;
+  if (wait > 0 && wait <= gap) {
+    const at = new Intl.DateTimeFormat("en-GB", { timeStyle: "short", timeZone: "UTC" })
+      .format(new Date(Date.parse(sent) + gap));
+    const hint = el("p", { class: "hint resend-wait" }, `Just sent; resend from ${at} UTC`);
+    setTimeout(() => { if (document.contains(hint)) refresh(); }, wait + 1000);
+    return hint;
+  }
+  return actionButton("Resend", `Resend the invitation to ${who}`, "resend", async () => {
+    const answer = await api(`/purchases/${purchase.purchase_id}/seats/${seat.seat_id}/resend`, { method: "POST" });
+    lastSent.set(key, answer?.last_sent_at ?? new Date().toISOString());
+    return `A fresh link was sent to ${who}; the previous link no longer works.`;
+  }, refresh);
 }
 
 function actionButton(label, accessibleName, kind, action, refresh) {
@@ -211,6 +265,9 @@ function inviteForm(purchase, available, refresh) {
         method: "POST",
         body: { invitations: addresses.map((email) => ({ email, ...(message ? { message } : {}) })) },
       });
+      for (const seat of answer.seats) {
+        if (seat.invited_at) lastSent.set(`${id}/${seat.seat_id}`, seat.invited_at);
+      }
       await refresh();
       const n = answer.seats.length;
       announce(`Invited ${n} ${n === 1 ? "person" : "people"}: ${addresses.join(", ")}.`, "ok");
@@ -219,15 +276,42 @@ function inviteForm(purchase, available, refresh) {
   return form;
 }
 
+const SOURCE_WORDS = { gift: "a gift", claim: "one you claimed", subscription: "your subscription" };
+
 function claimBox(purchase, refresh) {
+  const box = el("div", { class: "claim-box" });
+  claimBoxes.set(purchase.purchase_id, { box, purchase, refresh });
+  if (entitlement?.active) {
+    const held = `You already have the ${planName(entitlement.plan)} plan `
+      + `(${SOURCE_WORDS[entitlement.source] ?? entitlement.source}) until ${moment(entitlement.term_end)}.`;
+    const why = entitlement.source === "subscription"
+      ? "Subscribers cannot claim a plan for themselves; invite someone to it instead."
+      : "An account holds one plan at a time: you can claim one of these once yours has ended.";
+    box.append(el("p", { class: "hint claim-held" }, `${held} ${why}`));
+    return box;
+  }
+  if (allPurchasesLoaded && plansBought <= 1) {
+    box.append(el("p", { class: "hint claim-held" },
+      "A plan can be claimed for yourself once you have bought more than one in total; invite someone to this one."));
+    return box;
+  }
   const claim = el("button", { type: "button", class: "secondary claim" }, "Claim one for myself");
   claim.addEventListener("click", () => busy(claim, async () => {
     await api(`/purchases/${purchase.purchase_id}/claim`, { method: "POST" });
+    await loadEntitlement();
     await refresh();
+    refreshClaimBoxes();
     announce(`You claimed a ${planName(purchase.plan)} plan for yourself.`, "ok");
   }));
-  return el("div", { class: "claim-box" },
-    el("p", { class: "hint" }, "Keep one of these plans for your own account."), claim);
+  box.append(el("p", { class: "hint" }, "Keep one of these plans for your own account."), claim);
+  return box;
+}
+
+// After a claim the account holds a plan: every purchase's claim box says so.
+function refreshClaimBoxes() {
+  for (const { box, purchase, refresh } of [...claimBoxes.values()]) {
+    if (document.contains(box)) box.replaceWith(claimBox(purchase, refresh));
+  }
 }
 
 onAuthChange(() => { clearStatus(); load(); });

@@ -7,10 +7,17 @@
 // plans: what the plan picker shows; keep it equal to the service's PLANS setting
 //   (amounts in minor units, as the API speaks).
 // localSignIn: true only with `make dev`, whose /_local/token stands in for the identity provider.
+// resendLimit, resendMinutes: keep equal to the service's resend rule (SPEC rule 10), so the
+//   Billing page offers Resend only when the API would send it.
+// renewUrl: your own app's page where someone subscribes to a plan for themselves. The renewal
+//   reminders link to /plan, which points there; "" shows the explanation without a link.
 export const config = Object.freeze({
   apiBase: "",
   localSignIn: true,
   maxQuantity: 1000,
+  resendLimit: 5,
+  resendMinutes: 10,
+  renewUrl: "",
   plans: Object.freeze([
     { id: "connect", name: "Connect", rank: 1, amount: 12000, currency: "usd",
       features: ["Messaging and video calls", "Shared calendars"] },

@@ -50,14 +50,23 @@ export function clearStatus() {
   delete region.dataset.message;
 }
 
+// Minor units -> "$720.00"; the currency's own exponent (JPY has none), as the API speaks.
 export function money(amount, currency) {
-  return new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() })
-    .format(amount / 100);
+  const format = new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() });
+  return format.format(amount / 10 ** format.resolvedOptions().maximumFractionDigits);
 }
 
+// The UTC date, "Nov 27, 2027" (every date the API sends is UTC).
 export function day(iso) {
   if (!iso) return "";
   return new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC" }).format(new Date(iso));
+}
+
+// The UTC minute, "Nov 27, 2027, 20:27 UTC": when a term ends or a price stops holding.
+export function moment(iso) {
+  if (!iso) return "";
+  const time = new Intl.DateTimeFormat("en-GB", { timeStyle: "short", timeZone: "UTC" }).format(new Date(iso));
+  return `${day(iso)}, ${time} UTC`;
 }
 
 export function titleCase(word) {
