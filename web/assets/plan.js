@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 import { currentUser, onAuthChange } from "./auth.js";
 import { config, planById } from "./config.js";
-import { announce, busy, clearStatus, day, el, money, mountHeader, titleCase } from "./ui.js";
+import { announce, busy, clearStatus, day, el, moment, money, mountHeader, titleCase } from "./ui.js";
 
 mountHeader();
 const content = document.getElementById("content");
@@ -26,8 +26,13 @@ async function load() {
     return;
   }
   if (!entitlement.active) {
-    content.append(el("p", { id: "no-plan" }, "You have no active plan. ",
-      el("a", { href: "/" }, "See the plans"), "."));
+    // The "plan ended" email's "Renew your plan" link lands here.
+    content.append(...[
+      el("p", { id: "no-plan" }, "You have no active plan. A gifted or claimed plan ends with its "
+        + "purchase's year and does not renew by itself."),
+      renewLink("Subscribe to a plan for yourself"),
+      el("p", { class: "hint" }, "Want to give plans to other people? ", el("a", { href: "/" }, "See the plans"), "."),
+    ].filter(Boolean));
     return;
   }
   content.append(el("section", { class: "entitlement", "aria-labelledby": "current" },
@@ -36,9 +41,26 @@ async function load() {
       el("div", {}, el("dt", {}, "From"), el("dd", { id: "source" }, SOURCES[entitlement.source] ?? entitlement.source)),
       el("div", {}, el("dt", {}, "Until"), el("dd", { id: "term-end" }, day(entitlement.term_end))),
       el("div", {}, el("dt", {}, "Renews automatically"), el("dd", {}, entitlement.auto_renew ? "Yes" : "No")))));
+  if (!entitlement.auto_renew) content.append(renewSection(entitlement));
   const current = planById(entitlement.plan);
   const higher = config.plans.filter((p) => current && p.rank > current.rank);
   if (higher.length) content.append(upgradeForm(higher));
+}
+
+// The renewal reminders' "Renew or upgrade" link lands here: renewing is subscribing yourself
+// (in the company's own app, config.renewUrl); upgrading is below, with credit for the gift.
+function renewSection(entitlement) {
+  return el("section", { class: "renew", "aria-labelledby": "renew-title" },
+    el("h2", { id: "renew-title" }, "Keep your plan"),
+    el("p", {}, `Your ${planName(entitlement.plan)} plan ends on ${moment(entitlement.term_end)} and does not `
+      + "renew by itself. To keep it, subscribe to it yourself before then, or upgrade below: what is "
+      + "left of this plan counts towards the new one."),
+    renewLink(`Subscribe to ${planName(entitlement.plan)}`));
+}
+
+function renewLink(label) {
+  if (!config.renewUrl) return null;
+  return el("p", {}, el("a", { class: "button-link", id: "renew", href: config.renewUrl }, label));
 }
 
 function upgradeForm(higher) {
@@ -76,7 +98,7 @@ function showQuote(result, quote) {
       el("div", {}, el("dt", {}, `Credit for ${quote.remaining_days} of ${quote.term_days} days left`),
         el("dd", {}, `− ${money(quote.credit, quote.currency)}`)),
       el("div", { class: "due" }, el("dt", {}, "Due today"), el("dd", { id: "amount-due" }, money(quote.amount_due, quote.currency)))),
-    quote.quote_expires_at ? el("p", { class: "hint" }, `This price holds until ${new Date(quote.quote_expires_at).toUTCString()}.`) : "",
+    quote.quote_expires_at ? el("p", { class: "hint" }, `This price holds until ${moment(quote.quote_expires_at)}.`) : "",
     pay);
 }
 
