@@ -214,6 +214,7 @@ def test_given_buyer_in_browser_when_buying_inviting_accepting_revoking_claiming
     expect(purchase.locator("button.claim")).to_have_count(0)
     expect(purchase.locator(".claim-held")).to_contain_text("You already have the Pro plan")
     page.reload()
-    expect(page.locator("section.purchase").first.locator(".claim-held")).to_contain_text("one plan at a time")
+    reloaded = page.locator("section.purchase").first
+    expect(reloaded.locator(".claim-held")).to_contain_text("one plan at a time")
     expect(page.locator("button.claim")).to_have_count(0)
     shoot(page, "billing-after")
