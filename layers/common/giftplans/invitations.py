@@ -36,7 +36,12 @@ if TYPE_CHECKING:
 S = SeatState
 MAX_ROWS = 25
 MAX_MESSAGE = 1000
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s.]{2,}$")
+# Not RFC 5322 in full: a deliverable address without the characters that would let one
+# field become several (",;<>" and quotes split or rewrite headers) or control characters.
+_NOT_IN_ADDRESS = r'\s@,;:<>()\[\]\\"\x00-\x1f\x7f'
+_LOCAL = rf"[^{_NOT_IN_ADDRESS}]{{1,64}}"
+_DOMAIN = rf"[^{_NOT_IN_ADDRESS}.][^{_NOT_IN_ADDRESS}]*\.[^{_NOT_IN_ADDRESS}.]{{2,}}"
+_EMAIL = re.compile(rf"^{_LOCAL}@{_DOMAIN}$")
 _SEAT_ID = re.compile(r"^\d{4}$")
 INVITE, RESEND, REVOKE, DECLINE, ACCEPT = "invite", "resend", "revoke", "decline", "accept"
 LAST_TERM_END_TS = 253402300799  # 9999-12-31T23:59:59Z, the last instant a datetime can hold

@@ -1,0 +1,44 @@
+"""Invitation rows: which addresses are accepted before anything is written (rule 3, rule 11)."""
+
+from __future__ import annotations
+
+import pytest
+from giftplans.errors import Invalid
+from giftplans.invitations import Row, validate_rows
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ana@example.com",
+        "zoë+gift@example.com",
+        "o'brien@example.co.uk",
+        "a.b-c_d@sub.example.org",
+        "用户@例子.公司",
+    ],
+)
+def test_given_deliverable_address_when_validated_then_accepted(address):
+    assert validate_rows([Row(address)]) == [Row(address)]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ana@example.com, eve@example.com",
+        "ana@example.com;eve@example.com",
+        "Ana <ana@example.com>",
+        '"ana"@example.com',
+        "ana@exa\x00mple.com",
+        "ana\r\nBcc: eve@example.com",
+        "ana@example",
+        "ana@@example.com",
+        "@example.com",
+        "ana@.example.com",
+    ],
+)
+def test_given_address_that_could_split_a_header_or_is_malformed_when_validated_then_422_row(address):
+    with pytest.raises(Invalid) as refused:
+        validate_rows([Row(address)])
+
+    assert refused.value.code == "invalid_rows"
+    assert refused.value.details["rows"][0]["code"] == "invalid_email"
