@@ -204,6 +204,7 @@ class StripeApi:
                 }
             )
         discount, applied = self._discount(params, subtotal)
+        self._check_trial_end(mode, params.get("subscription_data") or {})
         session_id = f"cs_test_{secrets.token_urlsafe(24).replace('-', 'a').replace('_', 'b')}"
         created = self.now()
         customer = params.get("customer")
@@ -257,6 +258,21 @@ class StripeApi:
         self.objects[session_id] = session
         return session
 
+    def _check_trial_end(self, mode: str, data: dict[str, Any]) -> None:
+        """Stripe's rule: `subscription_data.trial_end` in subscription mode, at least 48 hours ahead."""
+        if data.get("trial_end") in (None, ""):
+            return
+        param = "subscription_data[trial_end]"
+        try:
+            trial_end = int(data["trial_end"])
+        except (TypeError, ValueError):
+            raise StripeError(400, "Invalid integer: trial_end.", param=param) from None
+        if mode != "subscription":
+            raise StripeError(400, "trial_end can only be used in subscription mode.", param=param)
+        if trial_end < self.now() + 48 * 3600:
+            raise StripeError(400, "trial_end must be at least 48 hours in the future.", param=param)
+        data["trial_end"] = trial_end
+
     def create_simple(self, prefix: str, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         obj: dict[str, Any] = {
             "id": params.get("id") or _id(prefix),
@@ -308,6 +324,11 @@ class StripeApi:
             "latest_invoice": _id("in"),
             "currency": session.get("currency"),
         }
+        trial_end = data.get("trial_end")
+        if trial_end:  # billing starts when the trial ends: nothing is paid at checkout
+            subscription.update({"status": "trialing", "trial_start": start, "trial_end": int(trial_end)})
+            subscription["current_period_end"] = int(trial_end)
+            session["payment_status"] = "no_payment_required"
         self.objects[subscription["id"]] = subscription
         session["subscription"] = subscription["id"]
         session["invoice"] = subscription["latest_invoice"]

@@ -1,10 +1,13 @@
-"""POST /me/upgrade/quote and POST /me/upgrade/checkout: a recipient's upgrade (SPEC rule 8)."""
+"""POST /me/upgrade/quote and POST /me/upgrade/checkout: a recipient's upgrade (SPEC rule 8).
+
+POST /me/renewal/checkout: a recipient's own subscription when the gift ends (SPEC rule 7).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from giftplans import upgrades
+from giftplans import renewals, upgrades
 from giftplans.http import caller, error_responses, make_app
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +60,38 @@ def quote(request: UpgradeRequest) -> QuoteOut:
 def checkout(request: UpgradeRequest) -> UpgradeCheckoutOut:
     me = caller(app)
     return UpgradeCheckoutOut.model_validate(upgrades.checkout_for(me.sub, me.email, request.plan).as_json())
+
+
+class RenewalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: str = Field(
+        min_length=1, max_length=40, description="The plan to renew at: the same tier or another."
+    )
+
+
+class RenewalCheckoutOut(BaseModel):
+    session_id: str
+    url: str
+    plan: str
+    starts_billing_at: str = Field(description="When the first payment is taken: the gift's end, or now.")
+    note: str | None = Field(
+        default=None, description="Why billing starts now, when the gift ends within 48 h."
+    )
+
+
+@app.post(
+    "/me/renewal/checkout",
+    status_code=201,
+    summary="A Stripe Checkout for a subscription that starts billing when the gift ends",
+    tags=["upgrades"],
+    responses=error_responses(400, 401, 404, 409, 422, 503),
+)
+def renewal_checkout(request: RenewalRequest) -> RenewalCheckoutOut:
+    me = caller(app)
+    return RenewalCheckoutOut.model_validate(
+        renewals.renewal_checkout(me.sub, me.email, request.plan).as_json()
+    )
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

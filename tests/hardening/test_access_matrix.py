@@ -52,6 +52,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/me/email-verification/confirm"): (401, 422, 422, 422, 401),  # a token never sent
     ("POST", "/me/upgrade/quote"): (401, 404, 404, 404, 401),
     ("POST", "/me/upgrade/checkout"): (401, 404, 404, 404, 401),
+    ("POST", "/me/renewal/checkout"): (401, 404, 404, 404, 401),
     ("GET", "/admin/purchases"): (403, 403, 403, 403, 200),
     ("GET", "/admin/purchases/{purchase_id}"): (403, 403, 403, 403, 200),
     ("GET", "/admin/purchases/{purchase_id}/events"): (403, 403, 403, 403, 200),
@@ -94,6 +95,7 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> Any:
         "/me/email-verification/confirm": {"token": "not-a-verification-token"},
         "/me/upgrade/quote": {"plan": "team"},
         "/me/upgrade/checkout": {"plan": "team"},
+        "/me/renewal/checkout": {"plan": "pro"},
         "/admin/upgrades": {"purchase_id": ids["purchase_id"], "seat_id": "0001", "plan": "team"},
     }.get(path)
 

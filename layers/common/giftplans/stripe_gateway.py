@@ -95,9 +95,14 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 # ---- gift checkout ------------------------------------------------------------------------------------
 
 
+def minute_scope() -> str:
+    """The current UTC minute: requests in it are "the same" checkout (gift and renewal keys)."""
+    return clock.now().strftime("%Y-%m-%dT%H:%MZ")
+
+
 def gift_checkout_idempotency_key(buyer_sub: str, plan: str, quantity: int, scope: str | None) -> str:
     """Deterministic: the same buyer, plan, quantity and scope always give the same key (see module doc)."""
-    scope = scope.strip() if scope and scope.strip() else clock.now().strftime("%Y-%m-%dT%H:%MZ")
+    scope = scope.strip() if scope and scope.strip() else minute_scope()
     material = json.dumps(["gift-checkout", buyer_sub, plan, quantity, scope[:200]])
     return "gift-" + hashlib.sha256(material.encode()).hexdigest()
 
@@ -262,6 +267,46 @@ def create_upgrade_checkout(
     }
     if coupon_id:
         params["discounts"] = [{"coupon": coupon_id}]
+    if email:
+        params["customer_email"] = email
+    session = _call(
+        client().v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
+    )
+    session_id, url = _field(session, "id"), _field(session, "url")
+    if not session_id or not url:
+        raise PaymentProviderError("The payment provider did not return a checkout page.")
+    return str(session_id), str(url)
+
+
+def create_renewal_checkout(
+    *,
+    account_id: str,
+    email: str | None,
+    price_id: str,
+    metadata: dict[str, str],
+    trial_end: int | None,
+    idempotency_key: str,
+) -> tuple[str, str]:
+    """A Stripe Checkout Session (subscription mode, no coupon) renewing a gift at `price_id`.
+
+    With `trial_end` (the gift's term end, at least 48 hours ahead) the subscription
+    trials until then and billing starts when the gift ends; without it, billing starts now.
+    """
+    from giftplans.settings import get as settings
+
+    conf = settings()
+    subscription_data: dict[str, Any] = {"metadata": {"account_id": account_id, "kind": "renewal"}}
+    if trial_end is not None:
+        subscription_data["trial_end"] = trial_end
+    params: dict[str, Any] = {
+        "mode": "subscription",
+        "line_items": [{"price": price_id, "quantity": 1}],
+        "metadata": metadata,
+        "subscription_data": subscription_data,
+        "client_reference_id": account_id,
+        "success_url": conf.checkout_success_url,
+        "cancel_url": conf.checkout_cancel_url,
+    }
     if email:
         params["customer_email"] = email
     session = _call(

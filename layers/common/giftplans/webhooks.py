@@ -230,9 +230,10 @@ def _gift_checkout(event: dict[str, Any]) -> str:
 
 
 def _register_money_paths() -> None:
-    from giftplans import refunds, upgrades
+    from giftplans import refunds, renewals, upgrades
 
     CHECKOUT_KINDS[upgrades.KIND] = upgrades.on_checkout_event
+    CHECKOUT_KINDS[renewals.KIND] = renewals.on_checkout_event
     HANDLERS["charge.refunded"] = refunds.on_charge_refunded
     HANDLERS["charge.dispute.created"] = refunds.on_dispute_created
     HANDLERS["charge.dispute.closed"] = refunds.on_dispute_closed

@@ -1,0 +1,243 @@
+"""Self-serve renewal (SPEC rule 7): a recipient subscribes on their own before or after the gift ends.
+
+Gifted and claimed plans never renew automatically; the reminder and plan-ended emails
+send the recipient to My plan, which calls `POST /me/renewal/checkout` (`renewal_checkout`).
+
+- **Who**: an account whose entitlement's gift part names a gift or claimed seat that is
+  still in term, or that ended at most `GRACE_DAYS` (30) days ago. Nothing of the kind
+  -> 404 `no_gift`; ended longer ago -> 404 `gift_ended` (the plans page sells a plan to
+  anybody). An account whose own subscription is active already -> 409 `already_subscribed`.
+- **Checkout**: one Stripe Checkout in subscription mode for any plan's recurring yearly
+  price (the same tier or another), with no coupon: a renewal is paid in full. While the
+  gift is still active the subscription starts with `trial_end` = the gift's `term_end`,
+  so billing starts when the gift ends and nothing is paid twice. Stripe refuses a
+  `trial_end` less than 48 hours ahead: a gift ending sooner (or already ended) is billed
+  from the checkout on, and the response says so (`note`).
+- **Idempotency**: the session's Stripe key names the account, seat, plan, trial end and
+  the UTC minute of the request (`stripe_gateway.minute_scope`, as the gift checkout), so a
+  double click or a retry within the minute gets the same session back.
+- **Completion** (`on_checkout_event`, `checkout.session.completed` with `metadata.kind =
+  "renewal"`): records the Stripe customer -> account lookup and a `seat.renewed` audit
+  event on the gift's purchase, once per session (the audit key is derived from the
+  session id). The entitlement is not written here: it comes from the subscription's
+  own `customer.subscription.*` events, as for any subscription (a trialing subscription
+  counts as active until its trial ends, when Stripe bills it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pynamodb.transactions import TransactWrite
+
+from giftplans import audit, clock, entitlements, stripe_gateway
+from giftplans.errors import Invalid, NotFound
+from giftplans.seats import IN_USE, SeatState
+from giftplans.settings import Plan
+from giftplans.settings import get as settings
+from giftplans.store import models as m
+from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+
+logger = Logger(service="gift-plans")
+
+KIND = "renewal"
+GRACE_DAYS = 30
+MIN_TRIAL_S = 48 * 3600  # Stripe refuses a trial_end less than 48 hours ahead
+NO_GIFT = "You have no gifted or claimed plan to renew."
+GIFT_ENDED = (
+    f"Your gifted plan ended more than {GRACE_DAYS} days ago; choose a plan on the plans page to subscribe."
+)
+BILLED_NOW = (
+    "Your gifted plan ends in less than 48 hours, so the payment provider cannot wait for it: "
+    "billing starts when you complete the checkout."
+)
+
+
+@dataclass(frozen=True)
+class RenewalCheckout:
+    session_id: str
+    url: str
+    plan: str
+    starts_billing_at: str
+    note: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "session_id": self.session_id,
+            "url": self.url,
+            "plan": self.plan,
+            "starts_billing_at": self.starts_billing_at,
+        }
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class Gift:
+    """The gift part an account may renew from."""
+
+    purchase_id: str
+    seat_id: str
+    term_end_ts: int
+    active: bool
+
+
+def _plan(plan_name: str) -> Plan:
+    conf = settings()
+    plan = conf.plan(plan_name)
+    if plan is None:
+        names = ", ".join(sorted(conf.plans))
+        raise Invalid(f"There is no plan called '{plan_name}'; choose one of: {names}.", code="unknown_plan")
+    return plan
+
+
+def _seat(purchase_id: str, seat_id: str) -> m.Seat | None:
+    with dynamodb_errors():
+        try:
+            return m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id), consistent_read=True)
+        except m.Seat.DoesNotExist:
+            return None
+
+
+def gift_of(sub: str, now: datetime) -> Gift:
+    """The gift or claim behind the account's entitlement, active or ended at most GRACE_DAYS ago."""
+    ent = entitlements.load(sub)
+    shown = entitlements.answer(ent, now)
+    if shown["active"] and shown["source"] == entitlements.SUBSCRIPTION:
+        raise entitlements.already_subscribed(ent)
+    if (
+        ent is None
+        or ent.source not in (entitlements.GIFT, entitlements.CLAIM)
+        or not ent.purchase_id
+        or not ent.seat_id
+        or not ent.term_end_ts
+    ):
+        raise NotFound(NO_GIFT, code="no_gift")
+    seat = _seat(ent.purchase_id, ent.seat_id)
+    if seat is None or seat.recipient_sub != sub:
+        raise NotFound(NO_GIFT, code="no_gift")
+    term_end_ts, now_ts = int(ent.term_end_ts), clock.epoch(now)
+    if now_ts >= term_end_ts + int(timedelta(days=GRACE_DAYS).total_seconds()):
+        raise NotFound(GIFT_ENDED, code="gift_ended")
+    active = not ent.ended and now_ts < term_end_ts and SeatState(seat.state) in IN_USE
+    return Gift(ent.purchase_id, ent.seat_id, term_end_ts, active)
+
+
+def idempotency_key(sub: str, gift: Gift, plan: str, trial_end: int | None) -> str:
+    """Deterministic per account, seat, plan, trial end and UTC minute (see the module doc)."""
+    material = json.dumps(
+        [
+            "renewal-checkout",
+            sub,
+            gift.purchase_id,
+            gift.seat_id,
+            plan,
+            trial_end,
+            stripe_gateway.minute_scope(),
+        ]
+    )
+    return "renewal-" + hashlib.sha256(material.encode()).hexdigest()
+
+
+def renewal_checkout(sub: str, email: str | None, plan_name: str) -> RenewalCheckout:
+    """`POST /me/renewal/checkout`: a subscription that starts billing when the gift ends."""
+    plan = _plan(plan_name)
+    now = clock.now()
+    gift = gift_of(sub, now)
+    trial_end = (
+        gift.term_end_ts if gift.active and gift.term_end_ts - clock.epoch(now) >= MIN_TRIAL_S else None
+    )
+    metadata = {
+        "kind": KIND,
+        "account_id": sub,
+        "purchase_id": gift.purchase_id,
+        "seat_id": gift.seat_id,
+        "plan": plan.name,
+    }
+    session_id, url = stripe_gateway.create_renewal_checkout(
+        account_id=sub,
+        email=email,
+        price_id=plan.recurring_price_id,
+        metadata=metadata,
+        trial_end=trial_end,
+        idempotency_key=idempotency_key(sub, gift, plan.name, trial_end),
+    )
+    logger.info(
+        "renewal checkout started",
+        extra={
+            "purchase_id": gift.purchase_id,
+            "seat_id": gift.seat_id,
+            "plan": plan.name,
+            "trial_end": trial_end,
+        },
+    )
+    return RenewalCheckout(
+        session_id=session_id,
+        url=url,
+        plan=plan.name,
+        starts_billing_at=clock.iso(clock.from_epoch(trial_end) if trial_end else now),
+        note=BILLED_NOW if gift.active and trial_end is None else None,
+    )
+
+
+# ---- completion (webhook) -------------------------------------------------------------------------------
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if isinstance(value, str) and value else None
+
+
+def on_checkout_event(event: dict[str, Any]) -> str:
+    """`checkout.session.completed` with `metadata.kind = "renewal"` (registered in `giftplans.webhooks`)."""
+    if event.get("type") != "checkout.session.completed":
+        return "ignored: a renewal is recorded on completion only"
+    session = (event.get("data") or {}).get("object") or {}
+    if session.get("payment_status") not in ("paid", "no_payment_required"):
+        return "ignored: renewal not paid yet"
+    meta = session.get("metadata") or {}
+    session_id = _id(session.get("id"))
+    account_id = str(meta.get("account_id") or session.get("client_reference_id") or "")
+    purchase_id, seat_id = str(meta.get("purchase_id") or ""), str(meta.get("seat_id") or "")
+    if not (session_id and account_id and purchase_id and seat_id):
+        return "ignored: renewal session lacks its links"
+    customer = _id(session.get("customer"))
+    created = event.get("created")
+    at = clock.from_epoch(created) if isinstance(created, int) and created > 0 else clock.now()
+    # One audit item per session: its key comes from the session, so a replay finds it there.
+    stamp = clock.iso(at)
+    marker = hashlib.sha256(session_id.encode()).hexdigest()[:16]
+    record = audit.event(
+        purchase_id,
+        at,
+        "seat.renewed",
+        audit.STRIPE,
+        seat_ids=[seat_id],
+        detail={
+            "plan": str(meta.get("plan") or ""),
+            "subscription_id": _id(session.get("subscription")) or "",
+            "session_id": session_id,
+        },
+    )
+    record.SK = f"EVENT#{stamp}#renewal-{marker}"
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(record, condition=m.AuditEvent.SK.does_not_exist())
+        if customer:
+            tx.save(m.CustomerLookup(m.customer_pk(customer), "CUSTOMER", sub=account_id))
+
+    try:
+        transact(build)
+    except Cancelled as cancelled:
+        if cancelled.failed(0):
+            return f"already recorded renewal {purchase_id}/{seat_id}"
+        raise  # a conflict: Stripe retries the event
+    logger.info("renewal recorded", extra={"purchase_id": purchase_id, "seat_id": seat_id})
+    return f"renewed {purchase_id}/{seat_id}"
