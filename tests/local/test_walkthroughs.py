@@ -302,3 +302,31 @@ def test_given_accepted_gift_when_purchase_fully_refunded_then_seats_cancelled_a
     assert entitlement(server, hana)["active"] is False
     only(server.mail(hana.email), "cancelled")
     only(server.mail(buyer.email), "was refunded")
+
+
+# ---- rule 7: renewal -------------------------------------------------------------------------------------
+
+
+def test_given_accepted_pro_gift_when_renewed_at_same_tier_then_trialing_subscription_until_gift_ends(
+    server: Server,
+):
+    buyer, rosa = Person(server, "buyer"), Person(server, "rosa")
+    purchase_id = server.buy(buyer.token, plan="pro", quantity=1)
+    invite_and_accept(server, buyer, purchase_id, rosa)
+    gift_end = entitlement(server, rosa)["term_end"]
+
+    server.set_clock(at(BOUGHT_AT, days=340))
+    checkout = server.ok(server.post("/me/renewal/checkout", {"plan": "pro"}, rosa.token), 201)
+    assert (checkout["plan"], checkout["starts_billing_at"]) == ("pro", gift_end)
+    completed = server.ok(
+        server.post(f"/_local/checkout/{checkout['session_id']}/complete", {"payment_status": "paid"})
+    )
+
+    assert completed["webhook"]["status"] == 200
+    assert all(d["webhook"]["status"] == 200 for d in completed.get("also", []))
+    mine = entitlement(server, rosa)
+    assert (mine["active"], mine["plan"], mine["source"]) == (True, "pro", "subscription")
+    assert mine["term_end"] == gift_end  # the trial ends when the gift does; billing starts then
+    assert mine["auto_renew"] is True
+    again = server.post("/me/renewal/checkout", {"plan": "team"}, rosa.token)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "already_subscribed")
