@@ -188,7 +188,11 @@ def test_given_buyer_in_browser_when_buying_inviting_accepting_revoking_claiming
     expect(page.locator("#amount-due")).to_contain_text("$")
     expect(page.locator("#upgrade")).to_be_visible()
     expect(page.locator("section.renew")).to_contain_text("does not renew by itself")
+    expect(page.locator("#renew-plan")).to_have_value("pro")  # renewing at the same tier is the default
     shoot(page, "plan")
+    # Renew: a subscription of her own whose billing starts when the gift ends.
+    page.click("#renew-checkout")
+    page.wait_for_url(re.compile(r"/_local/pay/cs_test_"))
 
     page.goto(f"{url}/verify")
     expect(page.locator("#send")).to_be_visible()

@@ -1,4 +1,4 @@
-// My plan: the caller's entitlement, an upgrade quote, and the upgrade checkout.
+// My plan: the caller's entitlement, renewal at any plan, an upgrade quote, and the upgrade checkout.
 import { api } from "./api.js";
 import { currentUser, onAuthChange } from "./auth.js";
 import { config, planById } from "./config.js";
@@ -6,6 +6,7 @@ import { announce, busy, clearStatus, day, el, moment, money, mountHeader, title
 
 mountHeader();
 const content = document.getElementById("content");
+const GIFTED = new Set(["gift", "claim"]);
 const SOURCES = { gift: "a gift", claim: "a plan you bought and claimed", subscription: "your subscription" };
 
 function planName(id) {
@@ -30,6 +31,8 @@ async function load() {
     content.append(...[
       el("p", { id: "no-plan" }, "You have no active plan. A gifted or claimed plan ends with its "
         + "purchase's year and does not renew by itself."),
+      // Ended within the last 30 days: renewing it here is still offered (the API says when not).
+      GIFTED.has(entitlement.source) ? renewForm(entitlement) : null,
       renewLink("Subscribe to a plan for yourself"),
       el("p", { class: "hint" }, "Want to give plans to other people? ", el("a", { href: "/" }, "See the plans"), "."),
     ].filter(Boolean));
@@ -48,14 +51,37 @@ async function load() {
 }
 
 // The renewal reminders' "Renew or upgrade" link lands here: renewing is subscribing yourself
-// (in the company's own app, config.renewUrl); upgrading is below, with credit for the gift.
+// (POST /me/renewal/checkout); upgrading is below, with credit for the gift.
 function renewSection(entitlement) {
   return el("section", { class: "renew", "aria-labelledby": "renew-title" },
     el("h2", { id: "renew-title" }, "Keep your plan"),
     el("p", {}, `Your ${planName(entitlement.plan)} plan ends on ${moment(entitlement.term_end)} and does not `
       + "renew by itself. To keep it, subscribe to it yourself before then, or upgrade below: what is "
       + "left of this plan counts towards the new one."),
-    renewLink(`Subscribe to ${planName(entitlement.plan)}`));
+    GIFTED.has(entitlement.source) ? renewForm(entitlement) : renewLink(`Subscribe to ${planName(entitlement.plan)}`));
+}
+
+// Renew: a yearly subscription of your own (any plan); while the gift lasts, billing starts
+// the day it ends, so nothing is paid twice.
+function renewForm(entitlement) {
+  const select = el("select", { id: "renew-plan", name: "plan" },
+    config.plans.map((p) => el("option", { value: p.id, selected: p.id === entitlement.plan ? "" : null },
+      `${p.name} (${money(p.amount, p.currency)} / year)`)));
+  const button = el("button", { type: "submit", class: "primary", id: "renew-checkout" }, "Renew");
+  const form = el("form", { class: "renew-form" },
+    el("label", { for: "renew-plan" }, "Renew as"), select, button,
+    el("p", { class: "hint" }, entitlement.active
+      ? "You pay nothing until your gifted plan ends; then the plan renews every year until you cancel it."
+      : "Billing starts when you complete the checkout; the plan renews every year until you cancel it."));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(button, async () => {
+      const checkout = await api("/me/renewal/checkout", { method: "POST", body: { plan: select.value } });
+      announce(checkout.note ?? `Billing starts on ${day(checkout.starts_billing_at)}. Taking you to the payment page…`);
+      location.assign(checkout.url);
+    });
+  });
+  return form;
 }
 
 function renewLink(label) {
