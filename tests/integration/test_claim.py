@@ -67,10 +67,10 @@ def test_given_subscriber_when_claiming_then_409_already_subscribed(pid: str) ->
         m.account_pk(g.BUYER),
         m.ENTITLEMENT_SK,
         sub=g.BUYER,
-        plan="team",
-        source="subscription",
-        term_end="2026-09-01T00:00:00Z",
-        term_end_ts=real_clock.epoch(real_clock.now()) + 86400,
+        sub_plan="team",
+        sub_status="active",
+        sub_term_end="2026-09-01T00:00:00Z",
+        sub_term_end_ts=real_clock.epoch(real_clock.now()) + 86400,
         updated_at="x",
     ).save()
     status, body = g.claim(pid)

@@ -90,10 +90,10 @@ def test_given_unverified_buyer_with_active_plan_when_invite_then_allowed_direct
         m.account_pk(g.BUYER),
         m.ENTITLEMENT_SK,
         sub=g.BUYER,
-        plan="pro",
-        source="subscription",
-        term_end="2026-06-01T00:00:00Z",
-        term_end_ts=real_clock.epoch(real_clock.parse_iso("2026-06-01T00:00:00Z")),
+        sub_plan="pro",
+        sub_status="active",
+        sub_term_end="2026-06-01T00:00:00Z",
+        sub_term_end_ts=real_clock.epoch(real_clock.parse_iso("2026-06-01T00:00:00Z")),
         updated_at="x",
     ).save()
     assert g.invite(pid, "ann@example.com", as_=g.who(verified=False))[0] == 201

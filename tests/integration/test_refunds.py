@@ -87,7 +87,7 @@ def test_given_upgraded_seat_when_fully_refunded_then_it_stays_upgraded_and_its_
     states = {sid: s.state for sid, s in seats(purchase_id).items()}
     assert states == {"0001": "upgraded", "0002": "cancelled"}
     ent = entitlement("rita")
-    assert ent is not None and (ent.source, ent.ended) == ("subscription", False)
+    assert ent is not None and (ent.sub_status, ent.sub_plan) == ("active", "team")
 
 
 def test_given_recipient_now_holds_other_plan_when_refunded_then_that_entitlement_is_left_alone() -> None:

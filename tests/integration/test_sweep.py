@@ -337,10 +337,10 @@ def test_given_holder_moved_on_to_another_plan_when_old_purchase_expires_then_ne
         m.account_pk("sub-ann"),
         m.ENTITLEMENT_SK,
         sub="sub-ann",
-        plan="team",
-        source="subscription",
-        term_end="2028-01-01T00:00:00Z",
-        term_end_ts=1830297600,
+        sub_plan="team",
+        sub_status="active",
+        sub_term_end="2028-01-01T00:00:00Z",
+        sub_term_end_ts=1830297600,
         subscription_id="sub_1",
         updated_at="2027-01-01T00:00:00Z",
     ).save()
@@ -349,7 +349,7 @@ def test_given_holder_moved_on_to_another_plan_when_old_purchase_expires_then_ne
     sweep.run(EXPIRE_NIGHT)
 
     assert seat(pid, 1).state == "expired"
-    assert entitlement("sub-ann").ended is False and entitlement("sub-ann").plan == "team"
+    assert (entitlement("sub-ann").sub_status, entitlement("sub-ann").sub_plan) == ("active", "team")
 
 
 def test_given_29_february_purchase_when_swept_then_it_expires_after_28_february(clock: Any) -> None:

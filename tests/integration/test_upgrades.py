@@ -230,7 +230,13 @@ def test_given_upgrade_checkout_when_completed_then_seat_upgraded_and_entitlemen
     assert seat.last_action == "upgrade"
     ent = entitlement(RECIPIENT)
     assert ent is not None
-    assert (ent.source, ent.plan, ent.auto_renew, ent.ended) == ("subscription", "team", True, False)
+    assert (ent.sub_plan, ent.sub_status, ent.auto_renew, ent.sub_provisional) == (
+        "team",
+        "active",
+        True,
+        True,
+    )
+    assert (ent.source, ent.plan, ent.ended) == ("gift", "pro", True)  # the gift part ends with the upgrade
     purchase = purchases.load(purchase_id)
     assert purchase is not None
     counts = purchase.seat_counts.as_dict()
@@ -276,8 +282,8 @@ def test_given_subscription_created_first_when_checkout_completed_then_real_term
     assert first[0] == second[0] == 200
     ent = entitlement(RECIPIENT)
     assert ent is not None
-    assert (ent.source, ent.plan, int(ent.term_end_ts), int(ent.event_ts)) == (
-        "subscription",
+    assert (ent.sub_status, ent.sub_plan, int(ent.sub_term_end_ts), int(ent.event_ts)) == (
+        "active",
         "team",
         period_end,
         now,
@@ -299,7 +305,7 @@ def test_given_provisional_entitlement_when_subscription_event_arrives_later_the
     deliver(subscription_created(period_end=period_end, created=now))
 
     ent = entitlement(RECIPIENT)
-    assert ent is not None and int(ent.term_end_ts) == period_end
+    assert ent is not None and int(ent.sub_term_end_ts) == period_end and not ent.sub_provisional
 
 
 def test_given_revoked_gift_when_upgrade_completes_then_ignored() -> None:

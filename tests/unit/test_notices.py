@@ -429,10 +429,10 @@ def test_given_every_event_when_serialised_then_no_email_address_in_it():
 def subscription(**fields) -> m.Entitlement:
     values = {
         "sub": "rcpt-sub",
-        "plan": "team",
-        "source": "subscription",
-        "term_end": "2027-04-01T00:00:00Z",
-        "term_end_ts": 1806537600,
+        "sub_plan": "team",
+        "sub_status": "active",
+        "sub_term_end": "2027-04-01T00:00:00Z",
+        "sub_term_end_ts": 1806537600,
         "auto_renew": True,
         "subscription_id": "sub_1",
         "event_ts": 1772400000,
@@ -452,11 +452,12 @@ def test_given_subscription_started_when_entitlement_written_then_entitlement_gr
 
 def test_given_subscription_when_it_ends_then_entitlement_ended_once():
     old = subscription()
-    ended = subscription(ended=True, event_ts=1772500000)
+    ended = subscription(sub_status="ended", event_ts=1772500000)
 
     assert event(notices_for(record(old, ended)), "entitlement.ended")["reason"] == "subscription_ended"
-    assert notices_for(record(ended, subscription(ended=True, event_ts=1772600000))) == []
+    assert notices_for(record(ended, subscription(sub_status="ended", event_ts=1772600000))) == []
 
 
 def test_given_gift_entitlement_when_written_then_nothing_because_the_seat_announces_it():
-    assert notices_for(record(None, subscription(source="gift"))) == []
+    gift = {"plan": "pro", "source": "gift", "term_end": "2027-03-01T12:00:00Z", "term_end_ts": 1803902400}
+    assert notices_for(record(None, subscription(sub_plan=None, sub_status=None, **gift))) == []

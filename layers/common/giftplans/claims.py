@@ -82,7 +82,7 @@ def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: Any) ->
         steps.check(
             "profile", m.Profile, m.account_pk(caller.sub), m.PROFILE_SK, condition=m.Profile.plans_bought > 1
         )
-        steps.put("entitlement", entitlement, condition=entitlements.grant_condition(now))
+        entitlements.grant(steps, entitlement, now)
         steps.put("audit", audit.event(pid, now, "seat.claimed", audit.BUYER, [seat_id]))
         steps.update(
             "seat",

@@ -1,13 +1,18 @@
 """The entitlement: which plan an account has, until when, and whether it renews.
 
 One item per account (`ACCOUNT#<sub>` / `ENTITLEMENT`), so `GET /me/entitlement` is one
-read. Its sources: an accepted gift (`gift`), a claimed seat (`claim`), or the
-account's own Stripe subscription (`subscription`, from `customer.subscription.*`).
+read. It holds two parts, each written only by its own transitions: the gift part (an
+accepted `gift` or a claimed `claim` seat: `plan`, `source`, `term_end[_ts]`, `ended`,
+`purchase_id`, `seat_id`) and the subscription part (the account's own Stripe subscription,
+from `customer.subscription.*` or an upgrade: `sub_plan`, `sub_term_end[_ts]`, `sub_status`,
+`subscription_id`, `auto_renew`, `event_ts`, `sub_provisional`). `answer` combines them: an
+active subscription wins, else an active gift or claim, else inactive. So ending one
+subscription never hides a seat still in term (SPEC "subscriber").
 
 "Active" is decided by the reader at the clock's now: not ended and `now < term_end`.
 A sweep that is late or failed never makes an ended plan look active (SPEC rule 9).
-A gift or claim may only be written over nothing, an ended entitlement or one whose
-term has passed (`grant_condition`): one plan per account at a time.
+A gift or claim is only written where neither part is active (`grant_condition`): one
+plan per account at a time, and a subscriber cannot accept or claim.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from giftplans import clock
 from giftplans.errors import Conflict
 from giftplans.settings import get as settings
 from giftplans.store import models as m
+from giftplans.store.steps import Steps
 from giftplans.store.tx import Cancelled, dynamodb_errors, transact
 
 logger = Logger(service="gift-plans")
@@ -40,26 +47,48 @@ INACTIVE: dict[str, Any] = {
 # ---- the answer ----------------------------------------------------------------------------------------
 
 
+def _sub_active(e: m.Entitlement, now_ts: int) -> bool:
+    return bool(e.sub_plan) and e.sub_status == "active" and now_ts < int(e.sub_term_end_ts or 0)
+
+
+def _gift_active(e: m.Entitlement, now_ts: int) -> bool:
+    return bool(e.source) and not e.ended and now_ts < int(e.term_end_ts or 0)
+
+
+def answer(entitlement: m.Item | None, now: datetime) -> dict[str, Any]:
+    """The SPEC entitlement JSON `{active, plan, source, term_end, auto_renew}` from both parts.
+
+    An active subscription part wins; else an active gift part; else inactive, naming the part
+    that ended last.
+    """
+    if not isinstance(entitlement, m.Entitlement):
+        return dict(INACTIVE)
+    e, now_ts = entitlement, clock.epoch(now)
+    sub_view = {
+        "plan": e.sub_plan,
+        "source": SUBSCRIPTION,
+        "term_end": e.sub_term_end,
+        "auto_renew": bool(e.auto_renew),
+    }
+    gift_view = {"plan": e.plan, "source": e.source, "term_end": e.term_end, "auto_renew": False}
+    if _sub_active(e, now_ts):
+        return {"active": True, **sub_view}
+    if _gift_active(e, now_ts):
+        return {"active": True, **gift_view}
+    parts = [(int(e.sub_term_end_ts or 0), sub_view)] if e.sub_plan else []
+    parts += [(int(e.term_end_ts or 0), gift_view)] if e.source else []
+    if not parts:
+        return dict(INACTIVE)
+    return {"active": False, **max(parts, key=lambda part: part[0])[1], "auto_renew": False}
+
+
 def is_active(entitlement: m.Item | None, now: datetime) -> bool:
-    return (
-        isinstance(entitlement, m.Entitlement)
-        and not entitlement.ended
-        and clock.epoch(now) < int(entitlement.term_end_ts)
-    )
+    return bool(answer(entitlement, now)["active"])
 
 
 def view(entitlement: m.Item | None, now: datetime) -> dict[str, Any]:
-    """The SPEC entitlement JSON `{active, plan, source, term_end, auto_renew}`."""
-    if not isinstance(entitlement, m.Entitlement):
-        return dict(INACTIVE)
-    active = is_active(entitlement, now)
-    return {
-        "active": active,
-        "plan": entitlement.plan,
-        "source": entitlement.source,
-        "term_end": entitlement.term_end,
-        "auto_renew": bool(entitlement.auto_renew) and active,
-    }
+    """The SPEC entitlement JSON; see `answer`."""
+    return answer(entitlement, now)
 
 
 def load(sub: str) -> m.Entitlement | None:
@@ -72,7 +101,7 @@ def load(sub: str) -> m.Entitlement | None:
 
 def current(sub: str) -> dict[str, Any]:
     """`GET /me/entitlement`: one GetItem."""
-    return view(load(sub), clock.now())
+    return answer(load(sub), clock.now())
 
 
 # ---- writing a gift or a claim (inside the seat's transaction) -----------------------------------------
@@ -89,6 +118,7 @@ def granted(
     seat_id: str,
     now: datetime,
 ) -> m.Entitlement:
+    """The gift part as written (the key and the gift fields only)."""
     return m.Entitlement(
         m.account_pk(sub),
         m.ENTITLEMENT_SK,
@@ -97,7 +127,6 @@ def granted(
         source=source,
         term_end=term_end,
         term_end_ts=term_end_ts,
-        auto_renew=False,
         ended=False,
         purchase_id=purchase_id,
         seat_id=seat_id,
@@ -105,24 +134,52 @@ def granted(
     )
 
 
-def grant_condition(now: datetime) -> Condition:
-    """Nothing there, or nothing active: a gift or claim never replaces a live plan."""
-    condition: Condition = (
-        m.Entitlement.PK.does_not_exist()
-        | (m.Entitlement.term_end_ts <= clock.epoch(now))
-        | (m.Entitlement.ended == True)  # noqa: E712 - a DynamoDB condition, not a Python comparison
+def grant(steps: Steps, entitlement: m.Entitlement, now: datetime) -> None:
+    """Write the gift part of `granted(...)`, leaving the subscription part as it is."""
+    e = m.Entitlement
+    steps.update(
+        "entitlement",
+        entitlement,
+        [
+            e.type.set(e),
+            e.sub.set(entitlement.sub),
+            e.plan.set(entitlement.plan),
+            e.source.set(entitlement.source),
+            e.term_end.set(entitlement.term_end),
+            e.term_end_ts.set(entitlement.term_end_ts),
+            e.ended.set(False),
+            e.purchase_id.set(entitlement.purchase_id),
+            e.seat_id.set(entitlement.seat_id),
+            e.updated_at.set(entitlement.updated_at),
+        ],
+        condition=grant_condition(now),
     )
-    return condition
+
+
+def grant_condition(now: datetime) -> Condition:
+    """No active gift part and no active subscription part: one plan per account at a time."""
+    e, now_ts = m.Entitlement, clock.epoch(now)
+    no_gift: Condition = (
+        e.source.does_not_exist()
+        | (e.ended == True)  # noqa: E712 - a DynamoDB condition, not a Python comparison
+        | (e.term_end_ts <= now_ts)
+    )
+    no_subscription: Condition = (
+        e.sub_status.does_not_exist() | (e.sub_status != "active") | (e.sub_term_end_ts <= now_ts)
+    )
+    both: Condition = no_gift & no_subscription
+    return both
 
 
 def already_subscribed(existing: m.Item | None) -> Conflict:
     """409 with the plan the account holds and when it ends."""
-    if isinstance(existing, m.Entitlement):
+    shown = answer(existing, clock.now())
+    if isinstance(existing, m.Entitlement) and shown["plan"]:
         return Conflict(
-            f"This account already has the {existing.plan} plan until {existing.term_end}; "
+            f"This account already has the {shown['plan']} plan until {shown['term_end']}; "
             "a second plan cannot be added while it is active.",
             code="already_subscribed",
-            details={"plan": existing.plan, "term_end": existing.term_end},
+            details={"plan": shown["plan"], "term_end": shown["term_end"]},
         )
     return Conflict("This account already has an active plan.", code="already_subscribed")
 
@@ -191,57 +248,36 @@ def on_subscription_event(event: dict[str, Any]) -> str:
     live = (
         event.get("type") != "customer.subscription.deleted" and subscription.get("status") in ACTIVE_STATUSES
     )
-    not_older = m.Entitlement.event_ts.does_not_exist() | (m.Entitlement.event_ts <= event_ts)
+    e = m.Entitlement
+    not_older = e.event_ts.does_not_exist() | (e.event_ts <= event_ts)
+    same = e.subscription_id == subscription_id
+    # Nothing live in the subscription part (a gift part is never touched here).
+    nothing_live = (
+        e.sub_status.does_not_exist() | (e.sub_status != "active") | (e.sub_term_end_ts <= clock.epoch(now))
+    )
+    # An upgrade's provisional part is refined only by its own subscription's events.
+    not_provisional = e.sub_provisional.does_not_exist() | (e.sub_provisional == False)  # noqa: E712
     key = m.Entitlement(m.account_pk(account), m.ENTITLEMENT_SK)
+    actions: list[Action] = [
+        e.type.set(m.Entitlement),
+        e.sub.set(account),
+        e.sub_plan.set(plan.name),
+        e.sub_term_end.set(clock.iso(clock.from_epoch(period_end))),
+        e.sub_term_end_ts.set(period_end),
+        e.sub_status.set("active" if live else "ended"),
+        e.subscription_id.set(subscription_id),
+        e.auto_renew.set(live and not bool(subscription.get("cancel_at_period_end"))),
+        e.event_ts.set(event_ts),
+        e.sub_provisional.remove(),
+        e.updated_at.set(clock.iso(now)),
+    ]
+    # A live event: newer than the part's last one, and not another subscription's over a provisional
+    # part. An end: only of this subscription's part, or where nothing live stands (then the ended
+    # part keeps its event_ts, so a `created` delivered after the `deleted` cannot revive it).
+    condition = not_older & (same | (not_provisional | nothing_live if live else nothing_live))
 
     def build(tx: TransactWrite) -> None:
-        if live:
-            end = clock.from_epoch(period_end)
-            tx.save(
-                m.Entitlement(
-                    m.account_pk(account),
-                    m.ENTITLEMENT_SK,
-                    sub=account,
-                    plan=plan.name,
-                    source=SUBSCRIPTION,
-                    term_end=clock.iso(end),
-                    term_end_ts=period_end,
-                    ended=False,
-                    auto_renew=not bool(subscription.get("cancel_at_period_end")),
-                    subscription_id=subscription_id,
-                    event_ts=event_ts,
-                    updated_at=clock.iso(now),
-                ),
-                condition=not_older,
-            )
-        else:
-            # An end that arrives before the subscription's created/updated events leaves an ended
-            # record (with its event_ts) where nothing live stands, so the late, older events
-            # cannot bring the subscription back to life.
-            nothing_live = (
-                m.Entitlement.PK.does_not_exist()
-                | (m.Entitlement.ended == True)  # noqa: E712 - a DynamoDB condition
-                | (m.Entitlement.term_end_ts <= clock.epoch(now))
-            )
-            tx.update(
-                key,
-                actions=[
-                    m.Entitlement.type.set(m.Entitlement),
-                    m.Entitlement.sub.set(account),
-                    m.Entitlement.plan.set(plan.name),
-                    m.Entitlement.source.set(SUBSCRIPTION),
-                    m.Entitlement.term_end.set(clock.iso(clock.from_epoch(period_end))),
-                    m.Entitlement.term_end_ts.set(period_end),
-                    m.Entitlement.subscription_id.set(subscription_id),
-                    m.Entitlement.purchase_id.remove(),
-                    m.Entitlement.seat_id.remove(),
-                    m.Entitlement.ended.set(True),
-                    m.Entitlement.auto_renew.set(False),
-                    m.Entitlement.event_ts.set(event_ts),
-                    m.Entitlement.updated_at.set(clock.iso(now)),
-                ],
-                condition=((m.Entitlement.subscription_id == subscription_id) | nothing_live) & not_older,
-            )
+        tx.update(key, actions=actions, condition=condition)
         customer = subscription.get("customer")
         if from_metadata and isinstance(customer, str) and customer:
             tx.save(m.CustomerLookup(m.customer_pk(customer), "CUSTOMER", sub=account))

@@ -658,7 +658,7 @@ def accept(token_text: str, caller: Caller) -> dict[str, Any]:
                     m.PROFILE_SK,
                     condition=m.Profile.verified_email == tokens.normalise_email(email),
                 )
-            steps.put("entitlement", entitlement, condition=entitlements.grant_condition(now))
+            entitlements.grant(steps, entitlement, now)
             steps.put(
                 "audit",
                 audit.event(

@@ -381,20 +381,20 @@ def _profile(old: Profile | None, new: Profile) -> list[Notice]:
 
 
 def _subscription(old: Entitlement | None, new: Entitlement, at: str) -> list[Notice]:
-    """Gift and claim entitlements are announced from their seats; subscriptions (upgrades, renewals) here."""
-    if new.source != "subscription":
+    """Gift and claim parts are announced from their seats; the subscription part here."""
+    if not new.sub_plan:
         return []
     fields = {
         "recipient_sub": new.sub,
-        "plan": new.plan,
+        "plan": new.sub_plan,
         "source": "subscription",
-        "term_end": new.term_end,
+        "term_end": new.sub_term_end,
         "auto_renew": bool(new.auto_renew),
         "subscription_id": new.subscription_id,
     }
     stamp = int(new.event_ts or clock.epoch(clock.parse_iso(new.updated_at)))
-    was_active = old is not None and old.source == "subscription" and not old.ended
-    if new.ended:
+    was_active = old is not None and old.sub_status == "active"
+    if new.sub_status != "active":
         if not was_active:
             return []
         kind, fields = "entitlement.ended", {**fields, "reason": "subscription_ended", "ended_at": at}
@@ -402,8 +402,8 @@ def _subscription(old: Entitlement | None, new: Entitlement, at: str) -> list[No
         same = (
             was_active
             and old is not None
-            and (old.plan, old.term_end, bool(old.auto_renew))
-            == (new.plan, new.term_end, bool(new.auto_renew))
+            and (old.sub_plan, old.sub_term_end, bool(old.auto_renew))
+            == (new.sub_plan, new.sub_term_end, bool(new.auto_renew))
         )
         if same:
             return []

@@ -23,12 +23,13 @@
   minutes, so it is given one minute of slack) and the coupon cannot be redeemed after.
 - **Completion** (`complete`, on `checkout.session.completed` with `metadata.kind =
   "upgrade"`): one transaction moves the seat `accepted/claimed -> upgraded`, fixes the
-  purchase's counts and holders, puts the account's entitlement (source
-  `subscription`, provisional `term_end` one year on, `event_ts = 0`), records the
-  Stripe customer -> account lookup and the audit event. `customer.subscription.*`
-  events refine the entitlement; a provisional write never overwrites an entitlement
-  that a real subscription event wrote (`event_ts > 0`), so the two may arrive in any
-  order. A replay finds the seat upgraded and changes nothing.
+  purchase's counts and holders, ends the entitlement's gift part (if it names the
+  seat) and writes its subscription part (provisional `term_end` one year on,
+  `event_ts = 0`, `sub_provisional`), records the Stripe customer -> account lookup and
+  the audit event. That subscription's `customer.subscription.*` events refine the part;
+  another subscription's events do not overwrite it; a provisional write never
+  overwrites a part that a real event of this subscription wrote, so the two may arrive
+  in any order. A replay finds the seat upgraded and changes nothing.
 """
 
 from __future__ import annotations
@@ -272,30 +273,55 @@ def checkout_for(sub: str, email: str | None, plan_name: str) -> UpgradeCheckout
 # ---- completion (webhook) -------------------------------------------------------------------------------
 
 
-def _provisional_entitlement(sub: str, plan: str, subscription_id: str, at: datetime) -> m.Entitlement:
-    end = terms.term_end(at)
-    return m.Entitlement(
-        m.account_pk(sub),
-        m.ENTITLEMENT_SK,
-        sub=sub,
-        plan=plan,
-        source="subscription",
-        term_end=clock.iso(end),
-        term_end_ts=clock.epoch(end),
-        auto_renew=True,
-        ended=False,
-        subscription_id=subscription_id,
-        event_ts=0,
-        updated_at=clock.iso(clock.now()),
-    )
+def _provisional_actions(done: Completion, at: datetime) -> list[Any]:
+    """The subscription part an upgrade writes before Stripe's own subscription events arrive."""
+    end, e = terms.term_end(at), m.Entitlement
+    return [
+        e.type.set(m.Entitlement),
+        e.sub.set(done.account_id),
+        e.sub_plan.set(done.plan),
+        e.sub_term_end.set(clock.iso(end)),
+        e.sub_term_end_ts.set(clock.epoch(end)),
+        e.sub_status.set("active"),
+        e.subscription_id.set(done.subscription_id),
+        e.auto_renew.set(True),
+        e.event_ts.set(0),
+        e.sub_provisional.set(True),
+        e.updated_at.set(clock.iso(clock.now())),
+    ]
 
 
-# A provisional entitlement never replaces one a real subscription event wrote.
-def _entitlement_writable() -> Any:
+def _sub_writable(subscription_id: str, at: datetime) -> Any:
+    """Nothing there, a provisional part, or another subscription's part that is not live.
+
+    Never over a part a real event of this subscription wrote, nor over another live subscription.
+    """
     e = m.Entitlement
-    return (
-        e.PK.does_not_exist() | (e.source != "subscription") | e.event_ts.does_not_exist() | (e.event_ts == 0)
+    not_live = (
+        e.sub_status.does_not_exist() | (e.sub_status != "active") | (e.sub_term_end_ts <= clock.epoch(at))
     )
+    return (
+        e.subscription_id.does_not_exist()
+        | (e.sub_provisional == True)  # noqa: E712 - a DynamoDB condition
+        | ((e.subscription_id != subscription_id) & not_live)
+    )
+
+
+def _names_seat(seat: m.Seat) -> Any:
+    return (m.Entitlement.purchase_id == seat.purchase_id) & (m.Entitlement.seat_id == seat.seat_id)
+
+
+def _parts_after(old: Any, seat: m.Seat, done: Completion, at: datetime) -> tuple[bool, bool]:
+    """Which parts `_sub_writable` and `_names_seat` allow, judged from the refused item."""
+    if not isinstance(old, m.Entitlement):
+        return True, False
+    live = old.sub_status == "active" and clock.epoch(at) < int(old.sub_term_end_ts or 0)
+    sub_ok = (
+        not old.subscription_id
+        or bool(old.sub_provisional)
+        or (old.subscription_id != done.subscription_id and not live)
+    )
+    return sub_ok, (old.purchase_id, old.seat_id) == (seat.purchase_id, seat.seat_id)
 
 
 @dataclass(frozen=True)
@@ -326,18 +352,23 @@ def complete(done: Completion, at: datetime) -> str:
                 extra={"purchase_id": done.purchase_id, "seat_id": done.seat_id, "state": seat.state},
             )
             return f"ignored: seat is {seat.state}"
-        for with_entitlement in (True, False):
+        parts = (True, True)  # (write the subscription part, end the gift part)
+        for _ in range(3):
             try:
-                _write_upgrade(seat, done, at, with_entitlement)
+                _write_upgrade(seat, done, at, parts)
                 return f"upgraded {done.purchase_id}/{done.seat_id}"
             except Refused as refused:
-                if with_entitlement and refused.failed("entitlement") and not refused.failed("seat"):
-                    continue  # a subscription event got there first with the real term: keep it
+                if any(parts) and refused.failed("entitlement") and not refused.failed("seat"):
+                    # A subscription event got there first with the real term, or the gift part
+                    # names another seat: write only the parts that are still ours.
+                    after = _parts_after(refused.old("entitlement"), seat, done, at)
+                    parts = after if after != parts else (False, False)
+                    continue
                 break  # the seat moved under us: read it again
     return "ignored: seat kept changing"
 
 
-def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, with_entitlement: bool) -> None:
+def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, parts: tuple[bool, bool]) -> None:
     old_state = seat.state
     stamp = clock.iso(at)
     purchase = m.Purchase(m.purchase_pk(seat.purchase_id), m.PURCHASE_SK)
@@ -370,11 +401,20 @@ def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, with_entitlemen
             ],
             condition=m.Purchase.PK.exists(),
         )
-        if with_entitlement:
-            steps.put(
+        write_sub, end_gift = parts
+        if write_sub or end_gift:
+            actions = _provisional_actions(done, at) if write_sub else []
+            conditions = [_sub_writable(done.subscription_id, at)] if write_sub else []
+            if end_gift:
+                actions += [m.Entitlement.ended.set(True)]
+                actions += [] if write_sub else [m.Entitlement.updated_at.set(stamp)]
+                conditions.append(_names_seat(seat))
+            condition = conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
+            steps.update(
                 "entitlement",
-                _provisional_entitlement(done.account_id, done.plan, done.subscription_id, at),
-                condition=_entitlement_writable(),
+                m.Entitlement(m.account_pk(done.account_id), m.ENTITLEMENT_SK),
+                actions,
+                condition=condition,
             )
         if done.customer:
             steps.put(

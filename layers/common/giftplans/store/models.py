@@ -287,17 +287,26 @@ class Profile(Item, discriminator="profile"):
 
 
 class Entitlement(Item, discriminator="entitlement"):
+    """Two parts, each written only by its own transitions; `entitlements.answer` combines them."""
+
     sub = UnicodeAttribute()
-    plan = UnicodeAttribute()
-    source = UnicodeAttribute()  # gift | claim | subscription
-    term_end = UnicodeAttribute()
-    term_end_ts = NumberAttribute()
-    auto_renew = BooleanAttribute(default=False)
+    # The gift part: an accepted (`gift`) or claimed (`claim`) seat.
+    plan = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)  # gift | claim
+    term_end = UnicodeAttribute(null=True)
+    term_end_ts = NumberAttribute(null=True)
     ended = BooleanAttribute(default=False)
     purchase_id = UnicodeAttribute(null=True)
     seat_id = UnicodeAttribute(null=True)
+    # The subscription part: the account's own Stripe subscription.
+    sub_plan = UnicodeAttribute(null=True)
+    sub_term_end = UnicodeAttribute(null=True)
+    sub_term_end_ts = NumberAttribute(null=True)
+    sub_status = UnicodeAttribute(null=True)  # active | ended
     subscription_id = UnicodeAttribute(null=True)
-    event_ts = NumberAttribute(null=True)  # created time of the Stripe event that last wrote it
+    auto_renew = BooleanAttribute(default=False)
+    event_ts = NumberAttribute(null=True)  # created time of the Stripe event that last wrote the part
+    sub_provisional = BooleanAttribute(null=True)  # written by upgrade completion, before any event
     updated_at = UnicodeAttribute()
 
 
