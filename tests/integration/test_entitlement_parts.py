@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from giftplans import clock as real_clock
-from giftplans import upgrades, webhooks
+from giftplans import entitlements, upgrades, webhooks
 from giftplans.store import models as m
 
 from tests.integration.test_subscriptions import sub_event
@@ -136,3 +136,25 @@ def test_given_subscriber_when_accepting_or_claiming_then_409_and_nothing_writte
     assert (claimed[0], claimed[1]["error"]["code"]) == (409, "already_subscribed")
     assert (g.seat(pid, "0001").state, g.seat(pid, "0002").state) == ("invited", "available")
     assert g.entitlement(ANN)[1]["source"] == "subscription"
+
+
+def test_given_active_gift_when_refused_as_already_subscribed_then_sentence_names_plan_and_end_for_people():
+    clock = real_clock
+    item = m.Entitlement(
+        m.account_pk("reader-1"),
+        m.ENTITLEMENT_SK,
+        sub="reader-1",
+        plan="pro",
+        source="gift",
+        term_end="2027-03-01T12:00:00Z",
+        term_end_ts=clock.epoch(clock.parse_iso("2027-03-01T12:00:00Z")),
+        updated_at="2026-03-01T12:00:00Z",
+    )
+    clock.freeze(clock.parse_iso("2026-06-01T00:00:00Z"))
+    try:
+        refusal = entitlements.already_subscribed(item)
+    finally:
+        clock.reset()
+
+    assert refusal.message.startswith("This account already has the Pro plan until 1 March 2027 at 12:00 UTC")
+    assert refusal.details == {"plan": "pro", "term_end": "2027-03-01T12:00:00Z"}

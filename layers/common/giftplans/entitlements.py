@@ -175,8 +175,11 @@ def already_subscribed(existing: m.Item | None) -> Conflict:
     """409 with the plan the account holds and when it ends."""
     shown = answer(existing, clock.now())
     if isinstance(existing, m.Entitlement) and shown["plan"]:
+        from giftplans.mail.templates import moment, plan_name  # the error path only: words for people
+
+        held, until = plan_name(shown["plan"]), moment(shown["term_end"])
         return Conflict(
-            f"This account already has the {shown['plan']} plan until {shown['term_end']}; "
+            f"This account already has the {held} plan until {until}; "
             "a second plan cannot be added while it is active.",
             code="already_subscribed",
             details={"plan": shown["plan"], "term_end": shown["term_end"]},
