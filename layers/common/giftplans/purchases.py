@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pynamodb.transactions import TransactWrite
 
-from giftplans import clock, money, stripe_gateway, terms
+from giftplans import audit, clock, money, stripe_gateway, terms
 from giftplans.store import models as m
 from giftplans.store.tx import Cancelled, dynamodb_errors, transact
 
@@ -112,29 +112,6 @@ def _seat(purchase: m.Purchase, seat_no: int) -> m.Seat:
     )
 
 
-def _audit(
-    purchase_id: str,
-    at: datetime,
-    kind: str,
-    actor: str,
-    seat_ids: list[str] | None = None,
-    detail: dict[str, object] | None = None,
-) -> m.AuditEvent:
-    from giftplans.tokens import new_nonce
-
-    stamp = clock.iso(at)
-    return m.AuditEvent(
-        m.purchase_pk(purchase_id),
-        f"EVENT#{stamp}#{new_nonce()[:8]}",
-        purchase_id=purchase_id,
-        at=stamp,
-        kind=kind,
-        actor=actor,
-        seat_ids=seat_ids,
-        detail=detail,
-    )
-
-
 def _count_plans(tx: TransactWrite, buyer_id: str, quantity: int) -> None:
     """Rule 4 counts plans bought across all purchases: kept on the buyer's profile."""
     tx.update(
@@ -200,7 +177,7 @@ def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: 
         if status == PAID:
             _count_plans(tx, facts.buyer_id, facts.quantity)
         tx.save(
-            _audit(
+            audit.event(
                 purchase_id,
                 start,
                 f"purchase.{status}",
@@ -246,7 +223,7 @@ def _move_status(purchase: m.Purchase, status: PurchaseStatus, at: datetime) -> 
         )
         if status == PAID:
             _count_plans(tx, purchase.buyer_id, int(purchase.quantity))
-        tx.save(_audit(purchase.purchase_id, at, f"purchase.{status}", "stripe"))
+        tx.save(audit.event(purchase.purchase_id, at, f"purchase.{status}", "stripe"))
 
     transact(build)
 
