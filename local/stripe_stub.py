@@ -238,7 +238,9 @@ class StripeApi:
             }
             if email
             else None,
-            "payment_intent": _id("pi") if mode == "payment" else None,
+            "payment_intent": self._payment_intent(params, subtotal - discount, currency, created)
+            if mode == "payment"
+            else None,
             "subscription": None,
             "invoice": None,
             "payment_method_types": list(params.get("payment_method_types") or ["card"]),
@@ -257,6 +259,21 @@ class StripeApi:
         }
         self.objects[session_id] = session
         return session
+
+    def _payment_intent(self, params: dict[str, Any], amount: int, currency: str | None, created: int) -> str:
+        """A payment-mode session's PaymentIntent, kept so GET /v1/payment_intents/<id> shows its metadata."""
+        intent = {
+            "id": _id("pi"),
+            "object": "payment_intent",
+            "livemode": False,
+            "created": created,
+            "amount": amount,
+            "currency": currency,
+            "status": "requires_payment_method",
+            "metadata": dict(((params.get("payment_intent_data") or {}).get("metadata")) or {}),
+        }
+        self.objects[intent["id"]] = intent
+        return str(intent["id"])
 
     def _check_trial_end(self, mode: str, data: dict[str, Any]) -> None:
         """Stripe's rule: `subscription_data.trial_end` in subscription mode, at least 48 hours ahead."""

@@ -15,7 +15,7 @@ from tests.hardening.faults import snapshot
 from tests.support import stripe_events as se
 from tests.support.apigw import call
 from tests.support.factories import paid_purchase
-from tests.support.upgrade_steps import holder
+from tests.support.upgrade_steps import holder, payment_intent
 
 pytestmark = pytest.mark.usefixtures("aws", "clock", "settings")
 
@@ -154,11 +154,25 @@ def test_given_upgrade_completion_naming_an_unknown_purchase_when_delivered_then
     assert snapshot() == before
 
 
-def test_given_refund_for_an_unknown_payment_intent_when_delivered_then_ignored_and_nothing_written():
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({}, 200),  # somebody else's charge: ignored
+        ({"kind": "upgrade"}, 200),  # ours, but not a gift: nothing here to refund
+        ({"kind": "gift"}, 503),  # a gift whose fulfilment has not landed yet: Stripe retries later
+    ],
+)
+def test_given_refund_for_an_unknown_payment_intent_when_delivered_then_nothing_written(
+    stripe, metadata, expected
+):
     paid_purchase("buyer-1", "buyer@example.com")
+    stripe.payment_intents["pi_test_somebody_elses"] = payment_intent("pi_test_somebody_elses", metadata)
     before = snapshot()
 
     status, body = post(refund_of("pi_test_somebody_elses"))
 
-    assert status == 200, body
+    assert status == expected, body
+    if expected == 200:
+        assert "ignored" in str(body["result"]), body
     assert snapshot() == before
+    assert [r.path for r in stripe.requests] == ["/v1/payment_intents/pi_test_somebody_elses"]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from giftplans import purchases
 
+from tests.hardening.faults import snapshot
 from tests.support import stripe_events as se
 from tests.support.apigw import call, claims, http_event
 from tests.support.factories import paid_purchase
@@ -16,6 +17,7 @@ from tests.support.upgrade_steps import (
     deliver,
     entitlement,
     holder,
+    payment_intent,
     seats,
 )
 
@@ -128,15 +130,51 @@ def test_given_dispute_naming_only_its_charge_when_created_then_charge_looked_up
     assert purchases.load(purchase_id).frozen is True  # type: ignore[union-attr]
 
 
-def test_given_unknown_payment_intent_when_dispute_created_then_200_ignored() -> None:
+def test_given_payment_intent_not_ours_when_dispute_created_then_200_ignored_after_one_stripe_read(
+    stripe: StripeRecorder,
+) -> None:
     purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
+    stripe.payment_intents["pi_not_ours"] = payment_intent("pi_not_ours", {"kind": "upgrade"})
     evt = dispute_event("charge.dispute.created", purchase_id)
     evt["data"]["object"]["payment_intent"] = "pi_not_ours"
+    before = snapshot()
 
     status, body = deliver(evt)
 
     assert status == 200 and body["result"].startswith("ignored")
-    assert purchases.load(purchase_id).frozen is False  # type: ignore[union-attr]
+    assert snapshot() == before
+    assert [(r.method, r.path) for r in stripe.requests] == [("GET", "/v1/payment_intents/pi_not_ours")]
+
+
+def test_given_gift_not_fulfilled_yet_when_dispute_created_then_503_and_after_fulfilment_frozen(
+    stripe: StripeRecorder,
+) -> None:
+    completion = se.checkout_completed(buyer_id=BUYER, buyer_email=BUYER_EMAIL, quantity=2)
+    session = completion["data"]["object"]
+    intent = str(session["payment_intent"])
+    stripe.payment_intents[intent] = payment_intent(intent, dict(session["metadata"]))
+    dispute = se.resource("dispute")
+    dispute.update(
+        {"id": "dp_test_early", "amount": 48000, "status": "needs_response", "payment_intent": intent}
+    )
+    created = se.event("charge.dispute.created", dispute)
+    before = snapshot()
+
+    status, body = deliver(created)
+
+    assert status == 503, body
+    assert snapshot() == before
+
+    status, body = deliver(completion)
+    assert status == 200, body
+    purchase_id = body["result"].split()[-1]
+    status, body = deliver(created)  # Stripe's retry, after fulfilment
+
+    assert status == 200 and body["result"].startswith("frozen"), body
+    assert purchases.load(purchase_id).frozen is True  # type: ignore[union-attr]
+    assert invite(purchase_id, "ivan@example.com")[0] == 409
+    assert [e.kind for e in audit_trail(purchase_id)].count("purchase.dispute_opened") == 1
+    assert len(stripe.to("/v1/payment_intents/")) == 1
 
 
 def test_given_dispute_won_when_its_created_event_arrives_late_then_purchase_stays_unfrozen() -> None:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from giftplans import purchases, upgrades
 from giftplans.store import models as m
 
+from tests.hardening.faults import failing_writes, snapshot
+from tests.support import stripe_events as se
 from tests.support.factories import paid_purchase
 from tests.support.upgrade_steps import (
+    StripeRecorder,
     audit_trail,
     charge_refunded,
     deliver,
     entitlement,
     holder,
     invited,
+    payment_intent,
     seats,
 )
 
@@ -133,10 +139,94 @@ def test_given_partial_then_rest_refunded_when_delivered_then_full_refund() -> N
     assert {s.state for s in seats(purchase_id).values()} == {"cancelled"}
 
 
-def test_given_unknown_payment_intent_when_refunded_then_200_and_ignored() -> None:
+def test_given_payment_intent_not_ours_when_refunded_then_200_ignored_after_one_stripe_read(
+    stripe: StripeRecorder,
+) -> None:
     purchase_id = paid_purchase(BUYER, quantity=1)
+    stripe.payment_intents["pi_not_ours"] = payment_intent("pi_not_ours", {"order": "42"})
+    before = snapshot()
 
     status, body = deliver(charge_refunded(purchase_id, 24000, payment_intent="pi_not_ours"))
 
     assert status == 200 and body["result"].startswith("ignored")
-    assert purchases.load(purchase_id).status == "paid"  # type: ignore[union-attr]
+    assert snapshot() == before
+    assert [(r.method, r.path) for r in stripe.requests] == [("GET", "/v1/payment_intents/pi_not_ours")]
+
+
+# ---- a refund that arrives before its fulfilment (rule 14; Stripe retries and does not keep order) ---------
+
+
+def gift_completion(stripe: StripeRecorder, quantity: int = 2) -> tuple[dict[str, Any], str]:
+    """A gift's `checkout.session.completed` not delivered yet, and its payment intent known to Stripe."""
+    evt = se.checkout_completed(buyer_id=BUYER, quantity=quantity)
+    session = evt["data"]["object"]
+    intent = str(session["payment_intent"])
+    stripe.payment_intents[intent] = payment_intent(intent, dict(session["metadata"]))
+    return evt, intent
+
+
+def refund_of(intent: str, amount: int) -> dict[str, Any]:
+    """A full `charge.refunded` for `intent`, built without a purchase (there is none yet)."""
+    charge = se.resource("charge")
+    charge.update(
+        {
+            "id": "ch_test_early_refund",
+            "amount": amount,
+            "amount_captured": amount,
+            "amount_refunded": amount,
+            "captured": True,
+            "currency": "usd",
+            "payment_intent": intent,
+            "refunded": True,
+        }
+    )
+    return se.event("charge.refunded", charge)
+
+
+def test_given_gift_completion_failing_when_its_refund_arrives_then_503_and_nothing_written(
+    stripe: StripeRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    completion, intent = gift_completion(stripe)
+    with failing_writes(monkeypatch, "ThrottlingException") as refused:
+        status, _ = deliver(completion)
+    assert refused and status == 503  # Stripe will retry the completion later
+    before = snapshot()
+
+    status, body = deliver(refund_of(intent, 48000))
+
+    assert status == 503, body
+    assert body["error"]["code"] == "temporarily_unavailable"
+    assert snapshot() == before
+    assert [(r.method, r.path) for r in stripe.requests] == [("GET", f"/v1/payment_intents/{intent}")]
+
+
+def test_given_refund_refused_before_fulfilment_when_completion_then_refund_redelivered_then_refunded(
+    stripe: StripeRecorder,
+) -> None:
+    completion, intent = gift_completion(stripe)
+    refund = refund_of(intent, 48000)
+    assert deliver(refund)[0] == 503
+
+    status, body = deliver(completion)
+    assert status == 200 and body["result"].startswith("paid"), body
+    status, body = deliver(refund)  # Stripe's retry
+
+    assert status == 200 and body["result"].startswith("refunded"), body
+    purchase_id = body["result"].split()[-1]
+    purchase = purchases.load(purchase_id)
+    assert purchase is not None and (purchase.status, int(purchase.amount_refunded)) == ("refunded", 48000)
+    assert {s.state for s in seats(purchase_id).values()} == {"cancelled"}
+    assert int(profile(BUYER).plans_bought) == 0
+    assert len(stripe.to("/v1/payment_intents/")) == 1  # the retry found the purchase without asking
+
+
+def test_given_stripe_cannot_say_whose_payment_when_unknown_intent_refunded_then_503_and_nothing_written(
+    stripe: StripeRecorder,
+) -> None:
+    before = snapshot()
+
+    status, body = deliver(refund_of("pi_test_stripe_does_not_know", 24000))  # Stripe answers 404
+
+    assert status == 503, body
+    assert snapshot() == before
+    assert len(stripe.to("/v1/payment_intents/")) == 1

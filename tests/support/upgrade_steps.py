@@ -1,7 +1,7 @@
 """Given-steps and stand-ins for the upgrade, refund, dispute and admin tests.
 
 - `StripeRecorder`: answers the Stripe calls the service makes (coupons, checkout
-  sessions, charges) through `stripe_stub.serve` (a real HTTP server on 127.0.0.1) and
+  sessions, charges, payment intents) through `stripe_stub.serve` (a real HTTP server on 127.0.0.1) and
   records each request with its headers and decoded form fields.
 - `holder(...)`: a seat accepted (or claimed) by an account, written exactly as the accept
   and claim transitions write it (seat, purchase counts and holders, entitlement).
@@ -31,6 +31,7 @@ class StripeRecorder:
     base_url: str = ""
     requests: list[Recorded] = field(default_factory=list)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     _by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
     _form_by_key: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     _count: int = 0
@@ -67,6 +68,11 @@ class StripeRecorder:
             if charge is None:
                 return 404, {"error": {"type": "invalid_request_error", "message": "No such charge"}}
             body = charge
+        elif method == "GET" and path.startswith("/v1/payment_intents/"):
+            intent = self.payment_intents.get(path.rsplit("/", 1)[-1])
+            if intent is None:
+                return 404, {"error": {"type": "invalid_request_error", "message": "No such payment_intent"}}
+            body = intent
         else:
             return 404, {"error": {"type": "invalid_request_error", "message": f"Unknown path {path}"}}
         if key:
@@ -200,6 +206,11 @@ def charge_refunded(
         }
     )
     return se.event("charge.refunded", charge)
+
+
+def payment_intent(intent_id: str, metadata: dict[str, str]) -> dict[str, Any]:
+    """A PaymentIntent as GET /v1/payment_intents/<id> answers it (for `StripeRecorder.payment_intents`)."""
+    return {"id": intent_id, "object": "payment_intent", "status": "succeeded", "metadata": metadata}
 
 
 def deliver(evt: dict[str, Any]) -> tuple[int, Any]:

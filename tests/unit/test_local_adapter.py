@@ -440,6 +440,21 @@ def test_given_form_encoded_checkout_when_created_then_stripe_shaped_session_pri
     assert session["url"] == f"http://127.0.0.1:3000/_local/pay/{session['id']}"
 
 
+def test_given_payment_checkout_with_intent_metadata_when_intent_read_then_metadata_shown():
+    client = stripe_client(stub())
+    form = CHECKOUT_FORM + "&payment_intent_data[metadata][kind]=gift"
+    session = client.post(
+        "/_stripe/v1/checkout/sessions", data=form, content_type="application/x-www-form-urlencoded"
+    ).json
+
+    response = client.get(f"/_stripe/v1/payment_intents/{session['payment_intent']}")
+
+    assert response.status_code == 200
+    assert response.json["object"] == "payment_intent"
+    assert response.json["metadata"] == {"kind": "gift"}
+    assert client.get("/_stripe/v1/payment_intents/pi_test_unknown").status_code == 404
+
+
 def test_given_same_idempotency_key_when_created_twice_then_same_session():
     client = stripe_client(stub())
     headers = {"Idempotency-Key": "k-1"}

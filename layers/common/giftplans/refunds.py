@@ -1,7 +1,11 @@
 """Refunds and disputes (SPEC rule 14), from Stripe's charge events.
 
 Every event names a payment intent; `PAYMENT#<payment_intent>` (written at fulfilment)
-names the purchase. An unknown payment intent is somebody else's charge: ignored.
+names the purchase. A payment intent without that lookup is asked about once
+(`stripe_gateway.payment_intent_kind`): when its metadata says `kind: gift` it is ours and
+its fulfilment has not landed yet (`checkout.session.completed` still failing and being
+retried), so the event is refused with 503 and Stripe redelivers it later, after the
+purchase exists; otherwise it is somebody else's charge: ignored (200).
 
 - **Full refund** (`charge.refunded` with `refunded: true` or `amount_refunded >=
   amount`, or a dispute lost): every seat that is not upgraded, expired or cancelled
@@ -28,6 +32,7 @@ from aws_lambda_powertools import Logger
 from pynamodb.transactions import TransactWrite
 
 from giftplans import audit, clock, purchases
+from giftplans.errors import UpstreamUnavailable
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
 from giftplans.store import models as m
 from giftplans.store.steps import Refused, Steps, write
@@ -38,6 +43,8 @@ logger = Logger(service="gift-plans")
 IGNORED = "ignored"
 ACTOR = "stripe"
 REFUNDABLE = allowed_from(Action.REFUND)
+GIFT_KIND = "gift"  # payment_intent_data.metadata.kind of our gift checkouts (stripe_gateway)
+NOT_RECORDED_YET = "The purchase for this payment is not recorded yet; Stripe will retry."
 UNFREEZE = frozenset({"won", "warning_closed"})
 
 
@@ -53,6 +60,23 @@ def purchase_for_payment(payment_intent: str | None) -> m.Purchase | None:
         except m.PaymentLookup.DoesNotExist:
             return None
     return purchases.load(lookup.purchase_id)
+
+
+def purchase_or_retry(payment_intent: str | None) -> m.Purchase | None:
+    """The purchase paid by `payment_intent`; None when the payment is not ours.
+
+    Without a `PAYMENT#` lookup Stripe is asked whose payment it is: a gift payment whose
+    fulfilment has not been recorded yet raises `UpstreamUnavailable` (503, Stripe retries
+    the refund or dispute later), so a refund cannot be lost to a completion that lands after it.
+    """
+    purchase = purchase_for_payment(payment_intent)
+    if purchase is None and payment_intent:
+        from giftplans import stripe_gateway
+
+        if stripe_gateway.payment_intent_kind(payment_intent) == GIFT_KIND:
+            logger.info("refund or dispute before fulfilment", extra={"payment_intent": payment_intent})
+            raise UpstreamUnavailable(NOT_RECORDED_YET, code="payment_not_recorded")
+    return purchase
 
 
 def seats_of(purchase_id: str) -> list[m.Seat]:
@@ -286,7 +310,7 @@ def _intent_id(value: Any) -> str | None:
 
 def on_charge_refunded(event: dict[str, Any]) -> str:
     charge = _object(event)
-    purchase = purchase_for_payment(_intent_id(charge.get("payment_intent")))
+    purchase = purchase_or_retry(_intent_id(charge.get("payment_intent")))
     if purchase is None:
         return f"{IGNORED}: not our payment"
     amount, refunded = _int(charge.get("amount")), _int(charge.get("amount_refunded"))
@@ -306,7 +330,7 @@ def _dispute_purchase(dispute: dict[str, Any]) -> m.Purchase | None:
         from giftplans import stripe_gateway
 
         intent = stripe_gateway.charge_payment_intent(charge)
-    return purchase_for_payment(intent)
+    return purchase_or_retry(intent)
 
 
 def on_dispute_created(event: dict[str, Any]) -> str:

@@ -325,3 +325,24 @@ def charge_payment_intent(charge_id: str) -> str | None:
     if intent is not None and not isinstance(intent, str):
         intent = _field(intent, "id")
     return str(intent) if intent else None
+
+
+def payment_intent_kind(payment_intent_id: str) -> str:
+    """`metadata.kind` of a payment intent ("gift" for our gift checkouts), "" when it has none.
+
+    A refund or dispute may name a payment intent whose fulfilment has not landed yet;
+    this one read tells ours from somebody else's. Any failure, including a refusal, is
+    `UpstreamUnavailable` (503): the webhook cannot decide without the answer, and
+    Stripe's retry will ask again.
+    """
+    import stripe
+
+    try:
+        intent = client().v1.payment_intents.retrieve(payment_intent_id)
+    except stripe.StripeError as error:
+        raise UpstreamUnavailable(
+            "The payment provider did not tell whose payment this is; Stripe will retry.",
+            code="payment_provider_unavailable",
+        ) from error
+    kind = _field(_field(intent, "metadata"), "kind")
+    return str(kind) if kind else ""
