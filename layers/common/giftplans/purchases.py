@@ -243,10 +243,7 @@ def start_gift_checkout(
     from giftplans.settings import get as settings
 
     conf = settings()
-    plan = conf.plan(plan_name)
-    if plan is None:
-        names = ", ".join(sorted(conf.plans))
-        raise Invalid(f"There is no plan called '{plan_name}'; choose one of: {names}.", code="unknown_plan")
+    plan = conf.known_plan(plan_name)
     if not 1 <= quantity <= conf.max_quantity:
         raise Invalid(f"The quantity must be between 1 and {conf.max_quantity}.", code="invalid_quantity")
     key = stripe_gateway.gift_checkout_idempotency_key(buyer.sub, plan.name, quantity, client_key)

@@ -35,13 +35,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pynamodb.transactions import TransactWrite
 
-from giftplans import audit, clock, entitlements, stripe_gateway
-from giftplans.errors import Invalid, NotFound
+from giftplans import audit, clock, entitlements, stripe_gateway, upgrades
+from giftplans.errors import NotFound
 from giftplans.seats import IN_USE, SeatState
-from giftplans.settings import Plan
 from giftplans.settings import get as settings
 from giftplans.store import models as m
-from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+from giftplans.store.tx import Cancelled, transact
 
 logger = Logger(service="gift-plans")
 
@@ -88,23 +87,6 @@ class Gift:
     active: bool
 
 
-def _plan(plan_name: str) -> Plan:
-    conf = settings()
-    plan = conf.plan(plan_name)
-    if plan is None:
-        names = ", ".join(sorted(conf.plans))
-        raise Invalid(f"There is no plan called '{plan_name}'; choose one of: {names}.", code="unknown_plan")
-    return plan
-
-
-def _seat(purchase_id: str, seat_id: str) -> m.Seat | None:
-    with dynamodb_errors():
-        try:
-            return m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id), consistent_read=True)
-        except m.Seat.DoesNotExist:
-            return None
-
-
 def gift_of(sub: str, now: datetime) -> Gift:
     """The gift or claim behind the account's entitlement, active or ended at most GRACE_DAYS ago."""
     ent = entitlements.load(sub)
@@ -119,7 +101,7 @@ def gift_of(sub: str, now: datetime) -> Gift:
         or not ent.term_end_ts
     ):
         raise NotFound(NO_GIFT, code="no_gift")
-    seat = _seat(ent.purchase_id, ent.seat_id)
+    seat = upgrades.load_seat(ent.purchase_id, ent.seat_id)
     if seat is None or seat.recipient_sub != sub:
         raise NotFound(NO_GIFT, code="no_gift")
     term_end_ts, now_ts = int(ent.term_end_ts), clock.epoch(now)
@@ -147,7 +129,7 @@ def idempotency_key(sub: str, gift: Gift, plan: str, trial_end: int | None) -> s
 
 def renewal_checkout(sub: str, email: str | None, plan_name: str) -> RenewalCheckout:
     """`POST /me/renewal/checkout`: a subscription that starts billing when the gift ends."""
-    plan = _plan(plan_name)
+    plan = settings().known_plan(plan_name)
     now = clock.now()
     gift = gift_of(sub, now)
     trial_end = (

@@ -74,6 +74,16 @@ class Settings:
     def plan(self, name: str) -> Plan | None:
         return self.plans.get(name)
 
+    def known_plan(self, name: str) -> Plan:
+        """The plan called `name`, or a 422 that lists the plans there are."""
+        plan = self.plans.get(name)
+        if plan is None:
+            from giftplans.errors import Invalid
+
+            names = ", ".join(sorted(self.plans))
+            raise Invalid(f"There is no plan called '{name}'; choose one of: {names}.", code="unknown_plan")
+        return plan
+
     def plan_by_price(self, price_id: str) -> Plan | None:
         for plan in self.plans.values():
             if price_id in (plan.price_id, plan.recurring_price_id):

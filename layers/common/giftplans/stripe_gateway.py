@@ -130,13 +130,7 @@ def create_gift_checkout(buyer: Buyer, plan: Plan, quantity: int, idempotency_ke
     }
     if buyer.email:
         params["customer_email"] = buyer.email
-    session = _call(
-        client().v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
-    )
-    data = session.to_dict()
-    if not data.get("id") or not data.get("url"):
-        raise PaymentProviderError("The payment provider did not return a checkout page.")
-    return str(data["id"]), str(data["url"])
+    return _create_session(params, idempotency_key)
 
 
 # ---- webhooks -----------------------------------------------------------------------------------------
@@ -269,13 +263,7 @@ def create_upgrade_checkout(
         params["discounts"] = [{"coupon": coupon_id}]
     if email:
         params["customer_email"] = email
-    session = _call(
-        client().v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
-    )
-    session_id, url = _field(session, "id"), _field(session, "url")
-    if not session_id or not url:
-        raise PaymentProviderError("The payment provider did not return a checkout page.")
-    return str(session_id), str(url)
+    return _create_session(params, idempotency_key)
 
 
 def create_renewal_checkout(
@@ -309,13 +297,7 @@ def create_renewal_checkout(
     }
     if email:
         params["customer_email"] = email
-    session = _call(
-        client().v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
-    )
-    session_id, url = _field(session, "id"), _field(session, "url")
-    if not session_id or not url:
-        raise PaymentProviderError("The payment provider did not return a checkout page.")
-    return str(session_id), str(url)
+    return _create_session(params, idempotency_key)
 
 
 def charge_payment_intent(charge_id: str) -> str | None:
@@ -346,3 +328,14 @@ def payment_intent_kind(payment_intent_id: str) -> str:
         ) from error
     kind = _field(_field(intent, "metadata"), "kind")
     return str(kind) if kind else ""
+
+
+def _create_session(params: dict[str, Any], idempotency_key: str) -> tuple[str, str]:
+    """Create one Checkout Session (every kind: gift, upgrade, renewal); its id and page URL."""
+    session = _call(
+        client().v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
+    )
+    session_id, url = _field(session, "id"), _field(session, "url")
+    if not session_id or not url:
+        raise PaymentProviderError("The payment provider did not return a checkout page.")
+    return str(session_id), str(url)

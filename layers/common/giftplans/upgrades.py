@@ -41,10 +41,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from giftplans import audit, clock, money, stripe_gateway, terms
-from giftplans.errors import Conflict, Invalid, NotFound
+from giftplans import audit, clock, entitlements, money, stripe_gateway, terms
+from giftplans.errors import Conflict, NotFound
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
-from giftplans.settings import Plan
 from giftplans.settings import get as settings
 from giftplans.store import models as m
 from giftplans.store.steps import Refused, Steps, write
@@ -111,14 +110,6 @@ def seat_count(state: str) -> Any:
 # ---- reading the seat behind an account ---------------------------------------------------------------
 
 
-def _entitlement(sub: str) -> m.Entitlement | None:
-    with dynamodb_errors():
-        try:
-            return m.Entitlement.get(m.account_pk(sub), m.ENTITLEMENT_SK, consistent_read=True)
-        except m.Entitlement.DoesNotExist:
-            return None
-
-
 def load_seat(purchase_id: str, seat_id: str) -> m.Seat | None:
     with dynamodb_errors():
         try:
@@ -129,7 +120,7 @@ def load_seat(purchase_id: str, seat_id: str) -> m.Seat | None:
 
 def seat_of_account(sub: str) -> m.Seat:
     """The accepted or claimed seat the account's entitlement comes from; 404 `no_gift` otherwise."""
-    ent = _entitlement(sub)
+    ent = entitlements.load(sub)
     if (
         ent is None
         or ent.source not in ("gift", "claim")
@@ -147,18 +138,9 @@ def seat_of_account(sub: str) -> m.Seat:
 # ---- quote ----------------------------------------------------------------------------------------------
 
 
-def _target(plan_name: str) -> Plan:
-    conf = settings()
-    plan = conf.plan(plan_name)
-    if plan is None:
-        names = ", ".join(sorted(conf.plans))
-        raise Invalid(f"There is no plan called '{plan_name}'; choose one of: {names}.", code="unknown_plan")
-    return plan
-
-
 def quote_seat(seat: m.Seat, plan_name: str, now: datetime) -> UpgradeQuote:
     """The rule-8 numbers for moving `seat`'s holder to `plan_name` at `now`."""
-    target = _target(plan_name)
+    target = settings().known_plan(plan_name)
     current = settings().plan(seat.plan)
     if current is not None and target.rank <= current.rank:
         raise Conflict(
@@ -194,7 +176,7 @@ def quote_seat(seat: m.Seat, plan_name: str, now: datetime) -> UpgradeQuote:
 
 def quote_for(sub: str, plan_name: str) -> UpgradeQuote:
     """`POST /me/upgrade/quote`: the caller's numbers for moving to `plan_name` now."""
-    _target(plan_name)  # an unknown plan is a 422 whatever the account holds
+    settings().known_plan(plan_name)  # an unknown plan is a 422 whatever the account holds
     return quote_seat(seat_of_account(sub), plan_name, clock.now())
 
 
@@ -221,7 +203,7 @@ def start_checkout(seat: m.Seat, account_id: str, email: str | None, plan_name: 
     """The one upgrade checkout: self-serve (`checkout_for`) and support (`admin.offer_upgrade`) call it."""
     now = clock.now()
     quote = quote_seat(seat, plan_name, now)
-    target = _target(plan_name)
+    target = settings().known_plan(plan_name)
     window = quote_window(now)
     closes_at = clock.epoch(window.expires_at) + SESSION_SLACK_S
     metadata = {
@@ -266,7 +248,7 @@ def start_checkout(seat: m.Seat, account_id: str, email: str | None, plan_name: 
 
 def checkout_for(sub: str, email: str | None, plan_name: str) -> UpgradeCheckout:
     """`POST /me/upgrade/checkout`: the caller's own upgrade."""
-    _target(plan_name)
+    settings().known_plan(plan_name)
     return start_checkout(seat_of_account(sub), sub, email, plan_name)
 
 
