@@ -17,18 +17,19 @@ request" is); otherwise the current UTC minute, so a double click or an automati
 retry within the minute gets the same Checkout Session back, and a deliberate new
 purchase a minute later gets a new one. Stripe keeps keys for 24 hours.
 
-Webhook signatures are checked here too (`verify_webhook`), with the service's clock
-rather than `time.time()`: the local test clock moves time, and Stripe's own
-`WebhookSignature.verify_header` reads the system clock (and only rejects old
-timestamps, not ones from the future).
+Webhook signatures are checked here too (`verify_webhook`), by Stripe's own
+`WebhookSignature.verify_header` against the wall clock, never the service's clock:
+Stripe signs with real time, so a moved test clock (or `stripe listen` forwarding to
+`make dev`) must not change the answer. `verify_header` refuses only old timestamps;
+one further in the future than the tolerance is refused here as well.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from giftplans import clock, secrets
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
     from giftplans.settings import Plan
 
-SIGNATURE_SCHEME = "v1"
 DEFAULT_TOLERANCE_S = 300
 UNAVAILABLE = (
     "The payment provider is not answering right now; nothing was charged. Please try again in a moment."
@@ -136,40 +136,19 @@ def create_gift_checkout(buyer: Buyer, plan: Plan, quantity: int, idempotency_ke
 # ---- webhooks -----------------------------------------------------------------------------------------
 
 
-def _signature(secret: str, timestamp: int, payload: bytes) -> str:
-    signed = str(timestamp).encode() + b"." + payload
-    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+def _check_signature(payload: bytes, sig_header: str | None, secret: str, tolerance: int) -> None:
+    """Stripe's own check (HMAC of `<t>.<body>`, not older than `tolerance`), plus: not from the future."""
+    import stripe
 
-
-def sign_webhook(payload: bytes, secret: str, timestamp: int) -> str:
-    """A Stripe-Signature header for `payload` (the local Stripe stand-in and tests sign with it)."""
-    return f"t={timestamp},{SIGNATURE_SCHEME}={_signature(secret, timestamp, payload)}"
-
-
-def verify_signature(payload: bytes, sig_header: str | None, secret: str, tolerance: int) -> None:
-    """Stripe's scheme: HMAC-SHA256 of `<t>.<body>` against every v1 value; |now - t| <= tolerance."""
-    if not sig_header:
-        raise SignatureError("The Stripe-Signature header is missing.")
-    timestamp: int | None = None
-    candidates: list[str] = []
-    for part in sig_header.split(","):
-        key, sep, value = part.strip().partition("=")
-        if not sep:
-            continue
-        if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                raise SignatureError("The Stripe-Signature header has a malformed timestamp.") from None
-        elif key == SIGNATURE_SCHEME:
-            candidates.append(value)
-    if timestamp is None or not candidates:
-        raise SignatureError("The Stripe-Signature header has no timestamp or no v1 signature.")
-    expected = _signature(secret, timestamp, payload)
-    if not any(hmac.compare_digest(expected.encode(), c.encode()) for c in candidates):
-        raise SignatureError("The Stripe-Signature does not match this payload.")
-    if abs(clock.epoch(clock.now()) - timestamp) > tolerance:
-        raise SignatureError("The Stripe-Signature timestamp is outside the tolerance window.")
+    try:
+        stripe.WebhookSignature.verify_header(payload, sig_header, secret, tolerance)
+    except stripe.SignatureVerificationError as error:
+        raise SignatureError(str(error).split(". ")[0] + ".") from error
+    except UnicodeDecodeError as error:
+        raise SignatureError("The signed body is not UTF-8 text.") from error
+    timestamp = int(str(sig_header).split("t=", 1)[1].split(",", 1)[0])  # verify_header parsed it
+    if timestamp > time.time() + tolerance:  # wall clock: Stripe signs with real time
+        raise SignatureError("The Stripe-Signature timestamp is in the future.")
 
 
 def verify_webhook(payload: bytes, sig_header: str | None) -> dict[str, Any]:
@@ -181,7 +160,7 @@ def verify_webhook(payload: bytes, sig_header: str | None) -> dict[str, Any]:
 
     secret = secrets.get("STRIPE_WEBHOOK_SECRET")
     tolerance = settings().stripe_webhook_tolerance_s or DEFAULT_TOLERANCE_S
-    verify_signature(payload, sig_header, secret, tolerance)
+    _check_signature(payload, sig_header, secret, tolerance)
     event = json.loads(payload.decode("utf-8"))
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         raise ValueError("a Stripe event is a JSON object with a type")
