@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from giftplans import money
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 SEATS_PER_PURCHASE = 1000
@@ -32,8 +33,8 @@ def filler_items(n: int, quantity: int) -> list[dict[str, Any]]:
     pid = f"pur_filler{n:06d}"
     common = {**COMMON, "buyer_id": f"filler-{n}", "buyer_email": f"filler{n}@example.com"}
     purchase = m.Purchase(
-        m.purchase_pk(pid),
-        m.PURCHASE_SK,
+        k.purchase_pk(pid),
+        k.PURCHASE_SK,
         purchase_id=pid,
         checkout_session_id=f"cs_filler_{n}",
         quantity=quantity,
@@ -46,15 +47,15 @@ def filler_items(n: int, quantity: int) -> list[dict[str, Any]]:
         holders={},
         seats_written=quantity,
         due_kind="remind_30",
-        GSI2PK=m.due_gsi("2027-07-02", n % 8),
+        GSI2PK=k.due_gsi("2027-07-02", n % 8),
         GSI2SK=f"PURCHASE#{pid}",
         version=1,
         **common,
     )
     items = [purchase.serialize()]
     template = m.Seat(
-        m.purchase_pk(pid),
-        m.seat_sk("0001"),
+        k.purchase_pk(pid),
+        k.seat_sk("0001"),
         purchase_id=pid,
         seat_id="0001",
         state="available",
@@ -63,9 +64,9 @@ def filler_items(n: int, quantity: int) -> list[dict[str, Any]]:
         **common,
     ).serialize()
     for seat_no in range(1, quantity + 1):
-        seat_id = m.seat_id_of(seat_no)
+        seat_id = k.seat_id_of(seat_no)
         item = dict(template)
-        item["SK"] = {"S": m.seat_sk(seat_id)}
+        item["SK"] = {"S": k.seat_sk(seat_id)}
         item["seat_id"] = {"S": seat_id}
         item["seat_value"] = {"N": str(money.seat_value(UNIT * quantity, quantity, seat_no))}
         items.append(item)

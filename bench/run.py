@@ -52,14 +52,14 @@ def emulated_account() -> Iterator[None]:
     """A fresh moto account with the table as template.yaml defines it, and the clock frozen at the start."""
     import boto3
     from giftplans import clock, settings
-    from giftplans.store import tx
+    from giftplans.store import get_store
     from moto import mock_aws
 
     from local.template import table_definition
 
     with mock_aws():
         settings.get.cache_clear()
-        tx._connection = None
+        get_store.cache_clear()
         boto3.client("dynamodb").create_table(**table_definition(table_name=TABLE))
         boto3.client("sesv2").create_email_identity(EmailIdentity="gifts@example.com")
         clock.freeze(CLOCK_START)
@@ -67,7 +67,7 @@ def emulated_account() -> Iterator[None]:
             yield
         finally:
             clock.reset()
-            tx._connection = None
+            get_store.cache_clear()
 
 
 # ---- the parts ----------------------------------------------------------------------------------------

@@ -49,15 +49,15 @@ def aws() -> Iterator[None]:
     with mock_aws():
         import boto3
         from giftplans import settings
-        from giftplans.store import tx
+        from giftplans.store import get_store
 
         settings.get.cache_clear()
-        tx._connection = None
+        get_store.cache_clear()
         create_table()
         boto3.client("sesv2").create_email_identity(EmailIdentity=MAIL_FROM)
         boto3.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)
         yield
-        tx._connection = None
+        get_store.cache_clear()
 
 
 class TestClock:

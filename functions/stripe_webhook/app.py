@@ -20,7 +20,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from giftplans import stripe_gateway, webhooks
 from giftplans.errors import DomainError
-from giftplans.store.tx import Cancelled
+from giftplans.store.writes import Refused
 
 logger = Logger(service="gift-plans")
 
@@ -68,7 +68,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _error(400, "malformed_json", "The webhook body is not a Stripe event in JSON.")
     try:
         result = webhooks.handle(stripe_event)
-    except (DomainError, Cancelled) as error:
+    except (DomainError, Refused) as error:
         logger.warning(
             "stripe event not processed; Stripe will retry",
             extra={

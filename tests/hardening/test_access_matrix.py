@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from local import template
@@ -153,4 +154,4 @@ def test_given_another_buyers_purchase_when_read_then_nothing_about_it_leaks(clo
     assert status == 404
     assert ids["purchase_id"] not in str(body) and RECIPIENT_EMAIL not in str(body)
     assert listed["purchases"] == []
-    assert m.Purchase.get(m.purchase_pk(ids["purchase_id"]), m.PURCHASE_SK).seat_counts.invited == 1
+    assert m.Purchase.get(k.purchase_pk(ids["purchase_id"]), k.PURCHASE_SK).seat_counts.invited == 1

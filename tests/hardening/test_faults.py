@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from giftplans import tokens
 from giftplans.errors import UpstreamUnavailable
+from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.sweep import SweepIncomplete
 from pynamodb.exceptions import PynamoDBException
@@ -123,7 +124,7 @@ def given_verification_confirm() -> Act:
     who = claims("unverified-1", "una@example.com", verified=False)
     status, body = call("me_api", http_event("POST", "/me/email-verification", claims=who))
     assert status == 202, body
-    nonce = m.Profile.get(m.account_pk("unverified-1"), m.PROFILE_SK, consistent_read=True).verify_nonce
+    nonce = m.Profile.get(k.account_pk("unverified-1"), k.PROFILE_SK, consistent_read=True).verify_nonce
     token = tokens.verification_token("unverified-1", str(nonce))
     return lambda: call(
         "me_api", http_event("POST", "/me/email-verification/confirm", body={"token": token}, claims=who)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from giftplans import mailer, purchases, secrets
+from giftplans.store import get_store
 
 from tests.hardening.test_faults import SweepContext
 from tests.support import gifts
@@ -88,7 +89,7 @@ def test_given_a_full_flow_when_its_logs_are_read_then_no_email_token_or_secret_
         # a year later the sweep; then a full refund
         clock.advance(days=366)
         load_handler("expiry_sweep").handler({"from": "2027-01-01"}, SweepContext())
-        purchase = purchases.load(purchase_id)
+        purchase = get_store().purchase(purchase_id)
         assert purchase is not None
         charge = se.resource("charge")
         charge.update(

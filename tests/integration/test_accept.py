@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from giftplans import clock as real_clock
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support import factories
@@ -45,7 +46,7 @@ def test_given_invited_address_when_accepted_then_200_seat_accepted_and_entitlem
     assert seat.nonce is None and seat.token_hash is None and seat.accepted_at == "2026-03-01T12:00:00Z"
     counts = g.purchase(pid).seat_counts
     assert (counts.invited, counts.accepted) == (0, 1)
-    ent = m.Entitlement.get(m.account_pk("ann-sub"), m.ENTITLEMENT_SK)
+    ent = m.Entitlement.get(k.account_pk("ann-sub"), k.ENTITLEMENT_SK)
     assert (ent.source, ent.purchase_id, ent.seat_id, ent.auto_renew, ent.ended) == (
         "gift",
         pid,
@@ -76,7 +77,7 @@ def test_given_unverified_jwt_and_no_verification_when_accepting_then_403_email_
 
 
 def test_given_unverified_jwt_but_service_verified_address_when_accepting_then_200(pid: str) -> None:
-    m.Profile(m.account_pk("ann-sub"), m.PROFILE_SK, sub="ann-sub", verified_email="ann@example.com").save()
+    m.Profile(k.account_pk("ann-sub"), k.PROFILE_SK, sub="ann-sub", verified_email="ann@example.com").save()
     assert g.accept(g.link(pid, "0001"), g.who("ann-sub", "ann@example.com", verified=False))[0] == 200
 
 
@@ -94,8 +95,8 @@ def test_given_active_plan_when_accepting_then_409_with_plan_and_term_end(pid: s
 
 def test_given_plan_that_ended_unswept_when_accepting_then_the_new_gift_is_written(pid: str) -> None:
     m.Entitlement(
-        m.account_pk("ann-sub"),
-        m.ENTITLEMENT_SK,
+        k.account_pk("ann-sub"),
+        k.ENTITLEMENT_SK,
         sub="ann-sub",
         plan="team",
         source="gift",

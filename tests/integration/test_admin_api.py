@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from giftplans import purchases
+from giftplans.store import get_store
 
 from tests.support.apigw import call, claims, http_event
 from tests.support.factories import paid_purchase
@@ -207,7 +207,7 @@ def test_given_invited_and_available_seats_when_support_cancels_then_cancelled_c
         "cancel",
         None,
     )
-    purchase = purchases.load(purchase_id)
+    purchase = get_store().purchase(purchase_id)
     assert purchase is not None
     counts = purchase.seat_counts.as_dict()
     assert (counts["cancelled"], counts["invited"], counts["available"], counts["accepted"]) == (2, 0, 0, 1)

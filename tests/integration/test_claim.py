@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from giftplans import clock as real_clock
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support import factories
@@ -64,8 +65,8 @@ def test_given_two_purchases_of_one_plan_when_claiming_then_allowed_counting_all
 
 def test_given_subscriber_when_claiming_then_409_already_subscribed(pid: str) -> None:
     m.Entitlement(
-        m.account_pk(g.BUYER),
-        m.ENTITLEMENT_SK,
+        k.account_pk(g.BUYER),
+        k.ENTITLEMENT_SK,
         sub=g.BUYER,
         sub_plan="team",
         sub_status="active",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from giftplans import purchases
+from giftplans.store import get_store
 
 from tests.hardening.faults import snapshot
 from tests.support import stripe_events as se
@@ -29,7 +29,7 @@ BUYER, BUYER_EMAIL = "buyer-1", "buyer@example.com"
 def dispute_event(
     event_type: str, purchase_id: str, *, status: str = "needs_response", by_charge: bool = False
 ) -> dict[str, Any]:
-    purchase = purchases.load(purchase_id)
+    purchase = get_store().purchase(purchase_id)
     assert purchase is not None
     dispute = se.resource("dispute")
     dispute.update(
@@ -64,7 +64,7 @@ def test_given_paid_purchase_when_dispute_created_then_frozen_and_invites_refuse
     status, body = deliver(dispute_event("charge.dispute.created", purchase_id))
 
     assert status == 200, body
-    assert purchases.load(purchase_id).frozen is True  # type: ignore[union-attr]
+    assert get_store().purchase(purchase_id).frozen is True  # type: ignore[union-attr]
     code, refusal = invite(purchase_id, "ivan@example.com")
     assert code == 409
     assert refusal["error"]["code"] == "purchase_frozen"
@@ -76,12 +76,12 @@ def test_given_dispute_created_when_replayed_then_one_audit_event() -> None:
     purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
     evt = dispute_event("charge.dispute.created", purchase_id)
     deliver(evt)
-    version = purchases.load(purchase_id).version  # type: ignore[union-attr]
+    version = get_store().purchase(purchase_id).version  # type: ignore[union-attr]
 
     status, body = deliver(evt)
 
     assert status == 200 and body["result"].startswith("already frozen")
-    assert purchases.load(purchase_id).version == version  # type: ignore[union-attr]
+    assert get_store().purchase(purchase_id).version == version  # type: ignore[union-attr]
     assert [e.kind for e in audit_trail(purchase_id)].count("purchase.dispute_opened") == 1
 
 
@@ -92,7 +92,7 @@ def test_given_frozen_purchase_when_dispute_won_then_invites_work_again() -> Non
     status, _ = deliver(dispute_event("charge.dispute.closed", purchase_id, status="won"))
 
     assert status == 200
-    assert purchases.load(purchase_id).frozen is False  # type: ignore[union-attr]
+    assert get_store().purchase(purchase_id).frozen is False  # type: ignore[union-attr]
     code, body = invite(purchase_id, "ivan@example.com")
     assert code == 201, body
     assert [e.kind for e in audit_trail(purchase_id)].count("purchase.dispute_won") == 1
@@ -106,7 +106,7 @@ def test_given_frozen_purchase_when_dispute_lost_then_full_refund() -> None:
     status, body = deliver(dispute_event("charge.dispute.closed", purchase_id, status="lost"))
 
     assert status == 200, body
-    purchase = purchases.load(purchase_id)
+    purchase = get_store().purchase(purchase_id)
     assert purchase is not None and purchase.status == "refunded"
     assert {s.state for s in seats(purchase_id).values()} == {"cancelled"}
     ent = entitlement("rita")
@@ -120,14 +120,16 @@ def test_given_dispute_naming_only_its_charge_when_created_then_charge_looked_up
 ) -> None:
     purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
     charge = se.resource("charge")
-    charge.update({"id": "ch_test_disputed", "payment_intent": purchases.load(purchase_id).payment_intent})  # type: ignore[union-attr]
+    charge.update(
+        {"id": "ch_test_disputed", "payment_intent": get_store().purchase(purchase_id).payment_intent}
+    )  # type: ignore[union-attr]
     stripe.charges["ch_test_disputed"] = charge
 
     status, _ = deliver(dispute_event("charge.dispute.created", purchase_id, by_charge=True))
 
     assert status == 200
     assert [r.path for r in stripe.requests] == ["/v1/charges/ch_test_disputed"]
-    assert purchases.load(purchase_id).frozen is True  # type: ignore[union-attr]
+    assert get_store().purchase(purchase_id).frozen is True  # type: ignore[union-attr]
 
 
 def test_given_payment_intent_not_ours_when_dispute_created_then_200_ignored_after_one_stripe_read(
@@ -171,7 +173,7 @@ def test_given_gift_not_fulfilled_yet_when_dispute_created_then_503_and_after_fu
     status, body = deliver(created)  # Stripe's retry, after fulfilment
 
     assert status == 200 and body["result"].startswith("frozen"), body
-    assert purchases.load(purchase_id).frozen is True  # type: ignore[union-attr]
+    assert get_store().purchase(purchase_id).frozen is True  # type: ignore[union-attr]
     assert invite(purchase_id, "ivan@example.com")[0] == 409
     assert [e.kind for e in audit_trail(purchase_id)].count("purchase.dispute_opened") == 1
     assert len(stripe.to("/v1/payment_intents/")) == 1
@@ -186,7 +188,7 @@ def test_given_dispute_won_when_its_created_event_arrives_late_then_purchase_sta
     status, _ = deliver(created)  # Stripe's retry of the created event, after the close
 
     assert status == 200
-    assert purchases.load(purchase_id).frozen is False  # type: ignore[union-attr]
+    assert get_store().purchase(purchase_id).frozen is False  # type: ignore[union-attr]
     code, body = invite(purchase_id, "ivan@example.com")
     assert code == 201, body
 
@@ -198,4 +200,4 @@ def test_given_dispute_closed_won_first_when_created_arrives_then_purchase_is_no
     status, _ = deliver(dispute_event("charge.dispute.created", purchase_id))
 
     assert status == 200
-    assert purchases.load(purchase_id).frozen is False  # type: ignore[union-attr]
+    assert get_store().purchase(purchase_id).frozen is False  # type: ignore[union-attr]

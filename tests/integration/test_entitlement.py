@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from giftplans import clock as real_clock
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support import factories
@@ -29,8 +30,8 @@ def test_given_no_identity_when_asked_then_401(aws: None, clock: object) -> None
 
 def test_given_ended_flag_when_asked_then_inactive_even_before_term_end(aws: None, clock: object) -> None:
     m.Entitlement(
-        m.account_pk("ann-sub"),
-        m.ENTITLEMENT_SK,
+        k.account_pk("ann-sub"),
+        k.ENTITLEMENT_SK,
         sub="ann-sub",
         sub_plan="pro",
         sub_status="ended",

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from giftplans import clock as real_clock
 from giftplans import entitlements, upgrades, webhooks
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.integration.test_subscriptions import sub_event
@@ -72,7 +73,7 @@ def test_given_active_gift_when_deleted_arrives_before_created_then_gift_stays_a
 
     body = g.entitlement(ANN)[1]
     assert (body["active"], body["source"], body["plan"]) == (True, "gift", "pro")
-    ent = m.Entitlement.get(m.account_pk("ann-sub"), m.ENTITLEMENT_SK)
+    ent = m.Entitlement.get(k.account_pk("ann-sub"), k.ENTITLEMENT_SK)
     assert (ent.sub_status, int(ent.event_ts)) == ("ended", t0 + 10)
 
 
@@ -92,7 +93,7 @@ def test_given_provisional_upgrade_when_an_older_subscriptions_late_event_arrive
     status = "canceled" if kind == "deleted" else "active"
     webhooks.handle(sub_event(kind, created=t0 - 10, status=status, subscription_id="sub_old", metadata=rita))
 
-    ent = m.Entitlement.get(m.account_pk("rita"), m.ENTITLEMENT_SK)
+    ent = m.Entitlement.get(k.account_pk("rita"), k.ENTITLEMENT_SK)
     assert (ent.subscription_id, ent.sub_plan, ent.sub_status, ent.sub_provisional) == (
         "sub_new",
         "team",
@@ -113,7 +114,7 @@ def test_given_provisional_upgrade_when_its_own_subscription_event_arrives_then_
         sub_event("created", created=t0 + 5, subscription_id="sub_new", metadata={"account_id": "rita"})
     )
 
-    ent = m.Entitlement.get(m.account_pk("rita"), m.ENTITLEMENT_SK)
+    ent = m.Entitlement.get(k.account_pk("rita"), k.ENTITLEMENT_SK)
     assert (ent.subscription_id, ent.sub_plan, ent.sub_provisional, int(ent.event_ts)) == (
         "sub_new",
         "pro",
@@ -141,8 +142,8 @@ def test_given_subscriber_when_accepting_or_claiming_then_409_and_nothing_writte
 def test_given_active_gift_when_refused_as_already_subscribed_then_sentence_names_plan_and_end_for_people():
     clock = real_clock
     item = m.Entitlement(
-        m.account_pk("reader-1"),
-        m.ENTITLEMENT_SK,
+        k.account_pk("reader-1"),
+        k.ENTITLEMENT_SK,
         sub="reader-1",
         plan="pro",
         source="gift",

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from giftplans import clock as real_clock
 from giftplans import tokens
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.conftest import TEST_TABLE
@@ -49,14 +50,14 @@ def test_given_verified_buyer_when_invite_two_then_lowest_seats_are_invited_as_t
     )
     assert seat.message == "Enjoy!" and seat.invited_at == "2026-03-01T12:00:00Z"
     assert seat.nonce and seat.token_hash and seat.last_sent_ts == real_clock.epoch(real_clock.now())
-    assert m.email_gsi(tokens.email_key("ann@example.com")) == seat.GSI3PK
+    assert k.email_gsi(tokens.email_key("ann@example.com")) == seat.GSI3PK
     purchase = g.purchase(pid)
     assert purchase.seat_counts.as_dict()["available"] == 1 and purchase.seat_counts.invited == 2
     assert purchase.available == {3} and purchase.invite_version == 1 and purchase.last_action == "invite"
     assert set(purchase.holders.as_dict()) == {"0001", "0002"}
     events = [
         e
-        for e in m.Item.query(m.purchase_pk(pid), m.Item.SK.startswith("EVENT#"))
+        for e in m.Item.query(k.purchase_pk(pid), m.Item.SK.startswith("EVENT#"))
         if isinstance(e, m.AuditEvent) and e.kind == "seat.invited"
     ]
     assert len(events) == 1 and events[0].actor == "buyer" and events[0].seat_ids == ["0001", "0002"]
@@ -87,8 +88,8 @@ def test_given_unverified_non_subscriber_when_invite_then_403_email_not_verified
 
 def test_given_unverified_buyer_with_active_plan_when_invite_then_allowed_directly(pid: str) -> None:
     m.Entitlement(
-        m.account_pk(g.BUYER),
-        m.ENTITLEMENT_SK,
+        k.account_pk(g.BUYER),
+        k.ENTITLEMENT_SK,
         sub=g.BUYER,
         sub_plan="pro",
         sub_status="active",
@@ -101,8 +102,8 @@ def test_given_unverified_buyer_with_active_plan_when_invite_then_allowed_direct
 
 def test_given_unverified_buyer_whose_plan_term_passed_unswept_when_invite_then_403(pid: str) -> None:
     m.Entitlement(
-        m.account_pk(g.BUYER),
-        m.ENTITLEMENT_SK,
+        k.account_pk(g.BUYER),
+        k.ENTITLEMENT_SK,
         sub=g.BUYER,
         plan="pro",
         source="gift",

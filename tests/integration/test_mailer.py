@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from botocore.exceptions import ClientError
 from giftplans import mailer, tokens
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support.apigw import FakeContext, load_handler
@@ -79,7 +80,7 @@ def invited_seat() -> tuple[m.Seat, m.Seat]:
 
 def marker(key: str) -> m.MailMarker | None:
     try:
-        return m.MailMarker.get(m.mail_pk(key), "MAIL", consistent_read=True)
+        return m.MailMarker.get(k.mail_pk(key), "MAIL", consistent_read=True)
     except m.MailMarker.DoesNotExist:
         return None
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support.apigw import call, claims, http_event
@@ -52,7 +53,7 @@ def invite_seat_directly(
     purchase_id: str, seat_id: str, email: str, at: str, delivery: str | None = None
 ) -> None:
     """Stand-in for the invitations capability: one seat invited, counts kept in step."""
-    seat = m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id))
+    seat = m.Seat.get(k.purchase_pk(purchase_id), k.seat_sk(seat_id))
     seat.update(
         actions=[
             m.Seat.state.set("invited"),
@@ -61,7 +62,7 @@ def invite_seat_directly(
             *([m.Seat.delivery.set(delivery)] if delivery else []),
         ]
     )
-    purchase = m.Purchase.get(m.purchase_pk(purchase_id), m.PURCHASE_SK)
+    purchase = m.Purchase.get(k.purchase_pk(purchase_id), k.PURCHASE_SK)
     purchase.update(
         actions=[m.Purchase.seat_counts["available"].add(-1), m.Purchase.seat_counts["invited"].add(1)]
     )

@@ -22,6 +22,7 @@ import pytest
 from giftplans import claims, invitations
 from giftplans.errors import DomainError
 from giftplans.http import Caller
+from giftplans.store import keys as k
 from giftplans.store import models as m
 from moto.dynamodb.models import DynamoDBBackend
 
@@ -89,7 +90,7 @@ def test_given_one_link_when_five_accept_at_once_then_exactly_one_wins(serializa
 
     assert sorted(_status(r) for r in results) == [200, 409, 409, 409, 409]
     winners = [c.sub for c, r in zip(people, results, strict=True) if _status(r) == 200]
-    holders = [c.sub for c in people if m.Entitlement.count(m.account_pk(c.sub)) > 0]
+    holders = [c.sub for c in people if m.Entitlement.count(k.account_pk(c.sub)) > 0]
     assert holders == winners
     seat = g.seat(pid, "0001")
     assert (seat.state, seat.recipient_sub) == ("accepted", winners[0])
@@ -105,7 +106,7 @@ def test_given_invitations_when_revoke_races_accept_then_one_consistent_outcome_
     invitations.invite(pid, BUYER, [invitations.Row(e) for e in emails])
     outcomes: Counter[str] = Counter()
     for i, email in enumerate(emails):
-        seat_id = m.seat_id_of(i + 1)
+        seat_id = k.seat_id_of(i + 1)
         token = g.link(pid, seat_id)
         person = Caller(f"r{i}", email, True)
         revoked, accepted = race(
@@ -114,7 +115,7 @@ def test_given_invitations_when_revoke_races_accept_then_one_consistent_outcome_
         )
 
         seat = g.seat(pid, seat_id)
-        has_plan = m.Entitlement.count(m.account_pk(person.sub)) > 0
+        has_plan = m.Entitlement.count(k.account_pk(person.sub)) > 0
         if _status(accepted) == 200:
             assert _status(revoked) == 409
             assert (seat.state, has_plan) == ("accepted", True)

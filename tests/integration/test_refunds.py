@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from giftplans import purchases, upgrades
+from giftplans import upgrades
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.hardening.faults import failing_writes, snapshot
@@ -29,7 +31,7 @@ BUYER = "buyer-1"
 
 
 def profile(sub: str) -> m.Profile:
-    return m.Profile.get(m.account_pk(sub), m.PROFILE_SK, consistent_read=True)
+    return m.Profile.get(k.account_pk(sub), k.PROFILE_SK, consistent_read=True)
 
 
 def four_seat_purchase() -> str:
@@ -54,7 +56,7 @@ def test_given_used_purchase_when_fully_refunded_then_every_seat_cancelled_and_e
     for sub in ("rita", BUYER):
         ent = entitlement(sub)
         assert ent is not None and ent.ended is True
-    purchase = purchases.load(purchase_id)
+    purchase = get_store().purchase(purchase_id)
     assert purchase is not None
     assert (purchase.status, int(purchase.amount_refunded)) == ("refunded", 96000)
     assert purchase.seat_counts.as_dict()["cancelled"] == 4
@@ -70,13 +72,13 @@ def test_given_full_refund_when_replayed_then_nothing_changes() -> None:
     evt = charge_refunded(purchase_id, 96000)
     deliver(evt)
     versions = {sid: s.version for sid, s in seats(purchase_id).items()}
-    purchase_version = purchases.load(purchase_id).version  # type: ignore[union-attr]
+    purchase_version = get_store().purchase(purchase_id).version  # type: ignore[union-attr]
 
     status, body = deliver(evt)
 
     assert status == 200 and "already refunded" in body["result"]
     assert {sid: s.version for sid, s in seats(purchase_id).items()} == versions
-    assert purchases.load(purchase_id).version == purchase_version  # type: ignore[union-attr]
+    assert get_store().purchase(purchase_id).version == purchase_version  # type: ignore[union-attr]
     assert int(profile(BUYER).plans_bought) == 0
     assert [e.kind for e in audit_trail(purchase_id)].count("purchase.refunded") == 1
 
@@ -99,7 +101,7 @@ def test_given_upgraded_seat_when_fully_refunded_then_it_stays_upgraded_and_its_
 def test_given_recipient_now_holds_other_plan_when_refunded_then_that_entitlement_is_left_alone() -> None:
     purchase_id = paid_purchase(BUYER, quantity=1)
     holder(purchase_id, 1, "rita", "rita@example.com")
-    other = m.Entitlement.get(m.account_pk("rita"), m.ENTITLEMENT_SK)
+    other = m.Entitlement.get(k.account_pk("rita"), k.ENTITLEMENT_SK)
     other.update(
         actions=[m.Entitlement.purchase_id.set("pur_someotherpurchase"), m.Entitlement.seat_id.set("0009")]
     )
@@ -118,7 +120,7 @@ def test_given_partial_refund_when_delivered_then_amount_recorded_and_no_seat_ch
     status, body = deliver(charge_refunded(purchase_id, 24000))
 
     assert status == 200 and body["result"].startswith("partially refunded")
-    purchase = purchases.load(purchase_id)
+    purchase = get_store().purchase(purchase_id)
     assert purchase is not None
     assert (purchase.status, int(purchase.amount_refunded)) == ("paid", 24000)
     assert {sid: (s.state, s.version) for sid, s in seats(purchase_id).items()} == before
@@ -134,7 +136,7 @@ def test_given_partial_then_rest_refunded_when_delivered_then_full_refund() -> N
 
     deliver(charge_refunded(purchase_id, 96000))
 
-    purchase = purchases.load(purchase_id)
+    purchase = get_store().purchase(purchase_id)
     assert purchase is not None and purchase.status == "refunded"
     assert {s.state for s in seats(purchase_id).values()} == {"cancelled"}
 
@@ -213,7 +215,7 @@ def test_given_refund_refused_before_fulfilment_when_completion_then_refund_rede
 
     assert status == 200 and body["result"].startswith("refunded"), body
     purchase_id = body["result"].split()[-1]
-    purchase = purchases.load(purchase_id)
+    purchase = get_store().purchase(purchase_id)
     assert purchase is not None and (purchase.status, int(purchase.amount_refunded)) == ("refunded", 48000)
     assert {s.state for s in seats(purchase_id).values()} == {"cancelled"}
     assert int(profile(BUYER).plans_bought) == 0

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from giftplans import clock as real_clock
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support import stripe_events as se
@@ -170,4 +171,4 @@ def test_given_renewal_completed_when_event_replayed_then_one_audit_event_and_cu
     renewed = [e for e in audit_trail(purchase_id) if e.kind == "seat.renewed"]
     assert len(renewed) == 1 and len(audit_trail(purchase_id)) == before + 1
     assert renewed[0].seat_ids == ["0001"]
-    assert m.CustomerLookup.get(m.customer_pk("cus_test_rita"), "CUSTOMER").sub == RECIPIENT
+    assert m.CustomerLookup.get(k.customer_pk("cus_test_rita"), "CUSTOMER").sub == RECIPIENT

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from giftplans import clock as real_clock
 from giftplans import webhooks
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support import gifts as g
@@ -117,8 +118,8 @@ def test_given_price_not_ours_when_handled_then_ignored(t0: int) -> None:
 
 def test_given_gift_plan_when_another_subscriptions_delete_arrives_then_the_gift_stays(t0: int) -> None:
     m.Entitlement(
-        m.account_pk("ann-sub"),
-        m.ENTITLEMENT_SK,
+        k.account_pk("ann-sub"),
+        k.ENTITLEMENT_SK,
         sub="ann-sub",
         plan="pro",
         source="gift",
@@ -141,8 +142,8 @@ def test_given_deleted_arrives_before_created_when_created_arrives_late_then_it_
 
 def test_given_ended_gift_when_deleted_arrives_before_created_then_it_stays_ended(t0: int) -> None:
     m.Entitlement(
-        m.account_pk("ann-sub"),
-        m.ENTITLEMENT_SK,
+        k.account_pk("ann-sub"),
+        k.ENTITLEMENT_SK,
         sub="ann-sub",
         plan="pro",
         source="gift",

@@ -15,8 +15,9 @@ import pytest
 from botocore.exceptions import ClientError
 from giftplans import clock, purchases, sweep, terms
 from giftplans.clock import parse_iso
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.tx import connection
 from giftplans.tokens import email_key
 from pynamodb.transactions import TransactWrite
 
@@ -65,11 +66,11 @@ def moved(before: Versions, after: Versions) -> Versions:
 
 
 def seat(purchase_id: str, seat_no: int) -> m.Seat:
-    return m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(m.seat_id_of(seat_no)), consistent_read=True)
+    return m.Seat.get(k.purchase_pk(purchase_id), k.seat_sk(k.seat_id_of(seat_no)), consistent_read=True)
 
 
 def purchase(purchase_id: str) -> m.Purchase:
-    found = purchases.load(purchase_id)
+    found = get_store().purchase(purchase_id)
     assert found is not None
     return found
 
@@ -77,12 +78,12 @@ def purchase(purchase_id: str) -> m.Purchase:
 def hold(purchase_id: str, seat_no: int, sub: str, email: str, state: str = "accepted") -> None:
     """Given-step: a seat accepted (or claimed) the way the transition writes it, with its entitlement."""
     p = purchase(purchase_id)
-    seat_id = m.seat_id_of(seat_no)
+    seat_id = k.seat_id_of(seat_no)
     key = email_key(email)
     stamp = clock.iso(clock.now())
-    with TransactWrite(connection=connection()) as tx:
+    with TransactWrite(connection=get_store().connection) as tx:
         tx.update(
-            m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id)),
+            m.Seat(k.purchase_pk(purchase_id), k.seat_sk(seat_id)),
             actions=[
                 m.Seat.state.set(state),
                 m.Seat.recipient_email.set(email),
@@ -90,7 +91,7 @@ def hold(purchase_id: str, seat_no: int, sub: str, email: str, state: str = "acc
                 m.Seat.accepted_at.set(stamp),
                 m.Seat.version.add(1),
                 m.Seat.last_action.set(state[:-2]),
-                m.Seat.GSI3PK.set(m.email_gsi(key)),
+                m.Seat.GSI3PK.set(k.email_gsi(key)),
                 m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
             ],
             condition=m.Seat.state == "available",
@@ -108,8 +109,8 @@ def hold(purchase_id: str, seat_no: int, sub: str, email: str, state: str = "acc
         )
         tx.save(
             m.Entitlement(
-                m.account_pk(sub),
-                m.ENTITLEMENT_SK,
+                k.account_pk(sub),
+                k.ENTITLEMENT_SK,
                 sub=sub,
                 plan=p.plan,
                 source="gift" if state == "accepted" else "claim",
@@ -124,10 +125,10 @@ def hold(purchase_id: str, seat_no: int, sub: str, email: str, state: str = "acc
 
 def invite(purchase_id: str, seat_no: int, email: str) -> None:
     """Given-step: an open invitation on a seat (purchase holders and counts kept)."""
-    seat_id = m.seat_id_of(seat_no)
-    with TransactWrite(connection=connection()) as tx:
+    seat_id = k.seat_id_of(seat_no)
+    with TransactWrite(connection=get_store().connection) as tx:
         tx.update(
-            m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id)),
+            m.Seat(k.purchase_pk(purchase_id), k.seat_sk(seat_id)),
             actions=[
                 m.Seat.state.set("invited"),
                 m.Seat.recipient_email.set(email),
@@ -165,7 +166,7 @@ def to_expiry() -> None:
 
 
 def entitlement(sub: str) -> m.Entitlement:
-    return m.Entitlement.get(m.account_pk(sub), m.ENTITLEMENT_SK, consistent_read=True)
+    return m.Entitlement.get(k.account_pk(sub), k.ENTITLEMENT_SK, consistent_read=True)
 
 
 # ---- reminders -------------------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def test_given_seats_in_use_and_invited_when_remind_nights_swept_twice_then_each
     after_30 = purchase(pid)
     shard = terms.due_shard(pid, 2)
     assert (after_30.reminders, after_30.last_action, after_30.due_kind) == ({"30"}, "remind_30", "remind_7")
-    assert m.due_gsi("2027-02-22", shard) == after_30.GSI2PK
+    assert k.due_gsi("2027-02-22", shard) == after_30.GSI2PK
 
     sweep.run(REMIND_7_NIGHT)
     before_again = versions()
@@ -203,7 +204,7 @@ def test_given_seats_in_use_and_invited_when_remind_nights_swept_twice_then_each
     assert (after_7.reminders, after_7.due_kind, after_7.GSI2PK) == (
         {"30", "7"},
         "expire",
-        m.due_gsi("2027-03-02", shard),
+        k.due_gsi("2027-03-02", shard),
     )
 
 
@@ -235,7 +236,7 @@ def test_given_due_purchases_when_expiry_night_swept_twice_then_every_transition
     second = sweep.run(EXPIRE_NIGHT)
 
     assert moved(after_first, versions()) == {}
-    pk = m.purchase_pk(pid)
+    pk = k.purchase_pk(pid)
     expected = {(pk, "PURCHASE"): 1, **{(pk, f"SEAT#000{n}"): 1 for n in (1, 2, 3, 4)}}
     assert moved(before, after_first) == expected
     assert (first.due, first.expired, first.failed, first.last_done_day) == (1, 4, 0, "2027-03-02")
@@ -334,8 +335,8 @@ def test_given_holder_moved_on_to_another_plan_when_old_purchase_expires_then_ne
     pid = paid_purchase(quantity=1)
     hold(pid, 1, "sub-ann", "ann@example.com")
     m.Entitlement(
-        m.account_pk("sub-ann"),
-        m.ENTITLEMENT_SK,
+        k.account_pk("sub-ann"),
+        k.ENTITLEMENT_SK,
         sub="sub-ann",
         sub_plan="team",
         sub_status="active",

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 import boto3
 import pytest
 from giftplans import clock, money, sweep
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.conftest import TEST_TABLE
@@ -41,8 +42,8 @@ def write_filler(n: int) -> None:
     }
     items = [
         m.Purchase(
-            m.purchase_pk(pid),
-            m.PURCHASE_SK,
+            k.purchase_pk(pid),
+            k.PURCHASE_SK,
             purchase_id=pid,
             checkout_session_id=f"cs_filler_{n}",
             quantity=quantity,
@@ -55,7 +56,7 @@ def write_filler(n: int) -> None:
             holders={},
             seats_written=quantity,
             due_kind="remind_30",
-            GSI2PK=m.due_gsi("2027-07-02", n % 8),
+            GSI2PK=k.due_gsi("2027-07-02", n % 8),
             GSI2SK=f"PURCHASE#{pid}",
             version=1,
             **common,
@@ -63,10 +64,10 @@ def write_filler(n: int) -> None:
     ]
     items += [
         m.Seat(
-            m.purchase_pk(pid),
-            m.seat_sk(m.seat_id_of(seat_no)),
+            k.purchase_pk(pid),
+            k.seat_sk(k.seat_id_of(seat_no)),
             purchase_id=pid,
-            seat_id=m.seat_id_of(seat_no),
+            seat_id=k.seat_id_of(seat_no),
             state="available",
             version=1,
             seat_value=money.seat_value(24000 * quantity, quantity, seat_no),
@@ -99,6 +100,6 @@ def test_given_20000_seats_of_which_200_due_when_swept_then_reads_follow_the_due
     assert calls["Query"] == 8  # one page per shard of the one day: the hook saw the index reads
     assert counted.items_read <= DUE_PURCHASES + 1  # the due index items, plus the cursor
     assert calls["UpdateItem"] == DUE_PURCHASES * (DUE_SEATS_EACH + 1)  # blind seat writes + purchase
-    some_due = m.Seat.get(m.purchase_pk(due[-1]), m.seat_sk("0020"), consistent_read=True)
-    filler = m.Seat.get(m.purchase_pk("pur_filler0003"), m.seat_sk("0500"), consistent_read=True)
+    some_due = m.Seat.get(k.purchase_pk(due[-1]), k.seat_sk("0020"), consistent_read=True)
+    filler = m.Seat.get(k.purchase_pk("pur_filler0003"), k.seat_sk("0500"), consistent_read=True)
     assert (some_due.state, filler.state, filler.version) == ("expired", "available", 1)

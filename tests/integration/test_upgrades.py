@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from giftplans import clock as real_clock
-from giftplans import purchases
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support import stripe_events as se
@@ -237,12 +238,12 @@ def test_given_upgrade_checkout_when_completed_then_seat_upgraded_and_entitlemen
         True,
     )
     assert (ent.source, ent.plan, ent.ended) == ("gift", "pro", True)  # the gift part ends with the upgrade
-    purchase = purchases.load(purchase_id)
+    purchase = get_store().purchase(purchase_id)
     assert purchase is not None
     counts = purchase.seat_counts.as_dict()
     assert (counts["upgraded"], counts["accepted"], counts["available"]) == (1, 0, 1)
     assert "0001" not in (purchase.holders.as_dict() if purchase.holders else {})
-    assert m.CustomerLookup.get(m.customer_pk("cus_test_rita"), "CUSTOMER").sub == RECIPIENT
+    assert m.CustomerLookup.get(k.customer_pk("cus_test_rita"), "CUSTOMER").sub == RECIPIENT
     assert [e.kind for e in audit_trail(purchase_id)].count("seat.upgraded") == 1
 
 
@@ -255,14 +256,14 @@ def test_given_upgrade_completed_when_event_replayed_then_nothing_changes(
     evt = completed_upgrade_event(stripe.to("/v1/checkout/sessions")[0].form)
     deliver(evt)
     version = seats(purchase_id)["0001"].version
-    purchase_version = purchases.load(purchase_id).version  # type: ignore[union-attr]
+    purchase_version = get_store().purchase(purchase_id).version  # type: ignore[union-attr]
 
     status, body = deliver(evt)
 
     assert status == 200
     assert "already upgraded" in body["result"]
     assert seats(purchase_id)["0001"].version == version
-    assert purchases.load(purchase_id).version == purchase_version  # type: ignore[union-attr]
+    assert get_store().purchase(purchase_id).version == purchase_version  # type: ignore[union-attr]
     assert [e.kind for e in audit_trail(purchase_id)].count("seat.upgraded") == 1
 
 

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from giftplans import clock as real_clock
 from giftplans import tokens
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.conftest import TEST_TABLE
@@ -29,7 +30,7 @@ def confirm(token: str, as_: dict[str, str] = UNVERIFIED) -> tuple[int, object]:
 
 
 def profile() -> m.Profile:
-    return m.Profile.get(m.account_pk(g.BUYER), m.PROFILE_SK, consistent_read=True)
+    return m.Profile.get(k.account_pk(g.BUYER), k.PROFILE_SK, consistent_read=True)
 
 
 def link_token() -> str:

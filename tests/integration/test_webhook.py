@@ -10,6 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from giftplans import purchases
+from giftplans.store import Store, get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.conftest import TEST_TABLE
@@ -35,12 +37,12 @@ def deliver(evt: dict[str, Any], **kwargs: Any) -> tuple[int, Any]:
 
 
 def seats_of(purchase_id: str) -> list[m.Seat]:
-    items = m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"), consistent_read=True)
+    items = m.Item.query(k.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"), consistent_read=True)
     return [i for i in items if isinstance(i, m.Seat)]
 
 
 def stored(evt: dict[str, Any]) -> m.Purchase:
-    purchase = purchases.load(purchases.purchase_id_for(evt["data"]["object"]["id"]))
+    purchase = get_store().purchase(purchases.purchase_id_for(evt["data"]["object"]["id"]))
     assert purchase is not None
     return purchase
 
@@ -169,9 +171,9 @@ def test_given_same_event_delivered_five_times_then_one_purchase_with_n_seats() 
     purchase = stored(evt)
     assert len(seats_of(purchase.purchase_id)) == 4
     assert purchase.seat_counts.as_dict()["available"] == 4
-    profile = m.Profile.get(m.account_pk("buyer-1"), m.PROFILE_SK)
+    profile = m.Profile.get(k.account_pk("buyer-1"), k.PROFILE_SK)
     assert profile.plans_bought == 4  # counted once
-    assert len(list(m.Item.buyer_index.query(m.buyer_gsi("buyer-1")))) == 1
+    assert len(list(m.Item.buyer_index.query(k.buyer_gsi("buyer-1")))) == 1
 
 
 def test_given_unpaid_completion_when_delivered_then_pending_payment_with_seats() -> None:
@@ -198,7 +200,7 @@ def test_given_async_succeeded_arrives_before_completed_then_ends_paid(clock: An
     purchase = stored(completed)
     assert purchase.status == "paid"
     assert len(seats_of(purchase.purchase_id)) == 2
-    assert m.Profile.get(m.account_pk("buyer-1"), m.PROFILE_SK).plans_bought == 2
+    assert m.Profile.get(k.account_pk("buyer-1"), k.PROFILE_SK).plans_bought == 2
 
 
 def test_given_pending_purchase_when_async_failed_then_payment_failed_and_replays_change_nothing() -> None:
@@ -223,21 +225,21 @@ def test_given_failure_after_some_seat_chunks_when_stripe_retries_then_exactly_n
 ) -> None:
     quantity = 250  # chunks: 96 with the purchase, then 99, then 55
     evt = se.checkout_completed(quantity=quantity)
-    real = purchases.transact
+    real = Store.write
     calls = {"n": 0}
 
-    def flaky(build: Any, **kwargs: Any) -> None:
+    def flaky(self: Store, build: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("Lambda died mid-fulfilment")
-        real(build, **kwargs)
+        return real(self, build)
 
-    monkeypatch.setattr(purchases, "transact", flaky)
+    monkeypatch.setattr(Store, "write", flaky)
     with pytest.raises(RuntimeError):
         deliver(evt)  # an unexpected crash is re-raised: API Gateway answers 500 and Stripe retries
     partial = stored(evt)
     assert len(seats_of(partial.purchase_id)) == 96 + 99
-    monkeypatch.setattr(purchases, "transact", real)
+    monkeypatch.setattr(Store, "write", real)
 
     status, _ = deliver(evt)
     assert status == 200
@@ -279,7 +281,7 @@ def test_given_dynamodb_busy_when_delivered_then_503_so_stripe_retries(
     def busy(*_: Any, **__: Any) -> None:
         raise UpstreamUnavailable("busy")
 
-    monkeypatch.setattr(purchases, "transact", busy)
+    monkeypatch.setattr(Store, "write", busy)
     status, body = deliver(se.checkout_completed(quantity=1))
     assert status == 503
     assert body["error"]["code"] == "temporarily_unavailable"

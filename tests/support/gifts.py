@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from giftplans import tokens
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support.apigw import call, claims, http_event
@@ -91,11 +92,11 @@ def entitlement(as_: dict[str, str]) -> tuple[int, Any]:
 
 
 def seat(purchase_id: str, seat_id: str) -> m.Seat:
-    return m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id), consistent_read=True)
+    return m.Seat.get(k.purchase_pk(purchase_id), k.seat_sk(seat_id), consistent_read=True)
 
 
 def purchase(purchase_id: str) -> m.Purchase:
-    return m.Purchase.get(m.purchase_pk(purchase_id), m.PURCHASE_SK, consistent_read=True)
+    return m.Purchase.get(k.purchase_pk(purchase_id), k.PURCHASE_SK, consistent_read=True)
 
 
 def link(purchase_id: str, seat_id: str) -> str:
@@ -108,6 +109,6 @@ def link(purchase_id: str, seat_id: str) -> str:
 def audit_kinds(purchase_id: str) -> list[str]:
     return [
         e.kind
-        for e in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"))
+        for e in m.Item.query(k.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"))
         if isinstance(e, m.AuditEvent)
     ]

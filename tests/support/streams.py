@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 _sequence = itertools.count(1000)
@@ -67,7 +68,7 @@ def seat(**fields: Any) -> m.Seat:
         "actor": "stripe",
     }
     values.update(fields)
-    return m.Seat(m.purchase_pk(values["purchase_id"]), m.seat_sk(values["seat_id"]), **values)
+    return m.Seat(k.purchase_pk(values["purchase_id"]), k.seat_sk(values["seat_id"]), **values)
 
 
 def change(item: m.Item, **fields: Any) -> m.Item:
@@ -101,13 +102,13 @@ def purchase(**fields: Any) -> m.Purchase:
         "seat_counts": m.SeatCounts(available=3),
     }
     values.update(fields)
-    return m.Purchase(m.purchase_pk(values["purchase_id"]), m.PURCHASE_SK, **values)
+    return m.Purchase(k.purchase_pk(values["purchase_id"]), k.PURCHASE_SK, **values)
 
 
 def profile(**fields: Any) -> m.Profile:
     values: dict[str, Any] = {"sub": "buyer-sub", "version": 1}
     values.update(fields)
-    return m.Profile(m.account_pk(values["sub"]), m.PROFILE_SK, **values)
+    return m.Profile(k.account_pk(values["sub"]), k.PROFILE_SK, **values)
 
 
 def sent_mail(region: str = "us-east-1") -> list[Any]:

@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from giftplans import clock, purchases, tokens
+from giftplans import clock, tokens
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.tx import transact
 from pynamodb.transactions import TransactWrite
 
 from tests.support import stripe_events as se
@@ -91,9 +92,9 @@ def stripe_recorder(monkeypatch: Any) -> Iterator[StripeRecorder]:
 
 def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str = "accepted") -> m.Seat:
     """Seat `seat_no` (available) accepted or claimed by `sub`, as those transitions write it."""
-    seat_id = m.seat_id_of(seat_no)
+    seat_id = k.seat_id_of(seat_no)
     now = clock.now()
-    seat = m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id), consistent_read=True)
+    seat = m.Seat.get(k.purchase_pk(purchase_id), k.seat_sk(seat_id), consistent_read=True)
     key = tokens.email_key(email)
 
     def build(tx: TransactWrite) -> None:
@@ -105,7 +106,7 @@ def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str =
                 m.Seat.recipient_sub.set(sub),
                 m.Seat.accepted_at.set(clock.iso(now)),
                 m.Seat.invited_at.set(clock.iso(now)),
-                m.Seat.GSI3PK.set(m.email_gsi(key)),
+                m.Seat.GSI3PK.set(k.email_gsi(key)),
                 m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
                 m.Seat.version.add(1),
                 m.Seat.last_action.set("accept" if state == "accepted" else "claim"),
@@ -113,7 +114,7 @@ def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str =
             condition=m.Seat.state == "available",
         )
         tx.update(
-            m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK),
+            m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK),
             actions=[
                 m.Purchase.seat_counts.available.add(-1),
                 getattr(m.Purchase.seat_counts, state).add(1),
@@ -124,8 +125,8 @@ def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str =
         )
         tx.save(
             m.Entitlement(
-                m.account_pk(sub),
-                m.ENTITLEMENT_SK,
+                k.account_pk(sub),
+                k.ENTITLEMENT_SK,
                 sub=sub,
                 plan=seat.plan,
                 source="gift" if state == "accepted" else "claim",
@@ -140,17 +141,23 @@ def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str =
         )
 
     transact(build)
-    return m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id), consistent_read=True)
+    return m.Seat.get(k.purchase_pk(purchase_id), k.seat_sk(seat_id), consistent_read=True)
+
+
+def transact(build: Any) -> None:
+    """A raw PynamoDB transaction on the store's connection (Given-steps only)."""
+    with TransactWrite(connection=get_store().connection) as tx:
+        build(tx)
 
 
 def invited(purchase_id: str, seat_no: int, email: str) -> None:
     """Seat `seat_no` (available) invited to `email` (no link needed by these tests)."""
-    seat_id = m.seat_id_of(seat_no)
+    seat_id = k.seat_id_of(seat_no)
     key = tokens.email_key(email)
 
     def build(tx: TransactWrite) -> None:
         tx.update(
-            m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id)),
+            m.Seat(k.purchase_pk(purchase_id), k.seat_sk(seat_id)),
             actions=[
                 m.Seat.state.set("invited"),
                 m.Seat.recipient_email.set(email),
@@ -159,7 +166,7 @@ def invited(purchase_id: str, seat_no: int, email: str) -> None:
                 m.Seat.invited_at.set(clock.iso(clock.now())),
                 m.Seat.resend_count.set(0),
                 m.Seat.last_sent_ts.set(clock.epoch(clock.now())),
-                m.Seat.GSI3PK.set(m.email_gsi(key)),
+                m.Seat.GSI3PK.set(k.email_gsi(key)),
                 m.Seat.GSI3SK.set(f"SEAT#{purchase_id}#{seat_id}"),
                 m.Seat.version.add(1),
                 m.Seat.last_action.set("invite"),
@@ -167,7 +174,7 @@ def invited(purchase_id: str, seat_no: int, email: str) -> None:
             condition=m.Seat.state == "available",
         )
         tx.update(
-            m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK),
+            m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK),
             actions=[
                 m.Purchase.seat_counts.available.add(-1),
                 m.Purchase.seat_counts.invited.add(1),
@@ -188,7 +195,7 @@ def charge_refunded(
     payment_intent: str | None = None,
 ) -> dict[str, Any]:
     """`charge.refunded` for the purchase's payment (all of it unless `amount_refunded` says), to deliver."""
-    purchase = purchases.load(purchase_id)
+    purchase = get_store().purchase(purchase_id)
     assert purchase is not None
     charge = se.resource("charge")
     amount = int(purchase.amount_total)
@@ -221,7 +228,7 @@ def deliver(evt: dict[str, Any]) -> tuple[int, Any]:
 def seats(purchase_id: str) -> dict[str, m.Seat]:
     return {
         i.seat_id: i
-        for i in m.Item.query(m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"), consistent_read=True)
+        for i in m.Item.query(k.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"), consistent_read=True)
         if isinstance(i, m.Seat)
     }
 
@@ -230,7 +237,7 @@ def audit_trail(purchase_id: str) -> list[m.AuditEvent]:
     return [
         i
         for i in m.Item.query(
-            m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"), consistent_read=True
+            k.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"), consistent_read=True
         )
         if isinstance(i, m.AuditEvent)
     ]
@@ -238,6 +245,6 @@ def audit_trail(purchase_id: str) -> list[m.AuditEvent]:
 
 def entitlement(sub: str) -> m.Entitlement | None:
     try:
-        return m.Entitlement.get(m.account_pk(sub), m.ENTITLEMENT_SK, consistent_read=True)
+        return m.Entitlement.get(k.account_pk(sub), k.ENTITLEMENT_SK, consistent_read=True)
     except m.Entitlement.DoesNotExist:
         return None

@@ -14,6 +14,7 @@ import pytest
 from giftplans import clock, money, terms, upgrades
 from giftplans.errors import Conflict
 from giftplans.settings import get as settings
+from giftplans.store import keys as k
 from giftplans.store import models as m
 from hypothesis import given
 from hypothesis import settings as hsettings
@@ -30,10 +31,10 @@ UPGRADES = st.sampled_from([("connect", "pro"), ("connect", "team"), ("pro", "te
 def seat(plan: str, value: int, start: datetime, seat_no: int = 1) -> m.Seat:
     end = terms.term_end(start)
     return m.Seat(
-        m.purchase_pk("pur_" + "a" * 26),
-        m.seat_sk(m.seat_id_of(seat_no)),
+        k.purchase_pk("pur_" + "a" * 26),
+        k.seat_sk(k.seat_id_of(seat_no)),
         purchase_id="pur_" + "a" * 26,
-        seat_id=m.seat_id_of(seat_no),
+        seat_id=k.seat_id_of(seat_no),
         state="accepted",
         plan=plan,
         currency="usd",

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from giftplans.notices import Notice, notices_for
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support.streams import PURCHASE_ID, change, profile, purchase, record, seat
@@ -390,9 +391,9 @@ def test_given_invited_seat_when_mailer_marks_it_sent_without_a_new_version_then
 
 
 def test_given_mailer_marker_or_audit_event_when_written_then_nothing():
-    marker = m.MailMarker(m.mail_pk("k"), "MAIL", status="sent", at="2026-03-01T12:00:00Z")
+    marker = m.MailMarker(k.mail_pk("k"), "MAIL", status="sent", at="2026-03-01T12:00:00Z")
     audit = m.AuditEvent(
-        m.purchase_pk(PURCHASE_ID), "EVENT#x", purchase_id=PURCHASE_ID, at="x", kind="k", actor="buyer"
+        k.purchase_pk(PURCHASE_ID), "EVENT#x", purchase_id=PURCHASE_ID, at="x", kind="k", actor="buyer"
     )
     assert notices_for(record(None, marker)) == []
     assert notices_for(record(None, audit)) == []
@@ -439,7 +440,7 @@ def subscription(**fields) -> m.Entitlement:
         "updated_at": "2026-03-01T12:00:00Z",
     }
     values.update(fields)
-    return m.Entitlement(m.account_pk(values["sub"]), m.ENTITLEMENT_SK, **values)
+    return m.Entitlement(k.account_pk(values["sub"]), k.ENTITLEMENT_SK, **values)
 
 
 def test_given_subscription_started_when_entitlement_written_then_entitlement_granted():

@@ -20,13 +20,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.transactions import TransactWrite
-
 from giftplans import audit, clock, purchases, terms, upgrades
 from giftplans.errors import Conflict, Invalid, NotFound
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+from giftplans.store.writes import Refused, Steps, stamp
 from giftplans.tokens import email_key
 
 MAX_MATCHES = 100
@@ -38,18 +38,22 @@ def actor(arn: str) -> str:
     return f"support:{arn}"
 
 
+def is_seat(key: tuple[str, str]) -> bool:
+    return key[1].startswith(k.SEAT_PREFIX)
+
+
 # ---- reads ----------------------------------------------------------------------------------------------
 
 
 def _purchase(purchase_id: str) -> m.Purchase:
-    purchase = purchases.load(purchase_id)
+    purchase = get_store().purchase(purchase_id)
     if purchase is None:
         raise NotFound(NO_PURCHASE, code="purchase_not_found")
     return purchase
 
 
 def _seat(purchase_id: str, seat_id: str) -> m.Seat:
-    seat = upgrades.load_seat(purchase_id, seat_id)
+    seat = get_store().seat(purchase_id, seat_id)
     if seat is None:
         raise NotFound(NO_SEAT, code="seat_not_found")
     return seat
@@ -92,19 +96,10 @@ def find(buyer_email: str | None, recipient_email: str | None) -> dict[str, Any]
     if "@" not in address:
         raise Invalid("That is not an email address.", code="invalid_email")
     want_seats = bool(recipient_email)
-    keys: list[tuple[str, str]] = []
-    with dynamodb_errors():
-        # The index is keys-only (no `type`), so it is read raw: PynamoDB's model query filters on `type`.
-        page = m.Item._get_connection().query(
-            m.email_gsi(email_key(address)), index_name="GSI3", limit=MAX_MATCHES
-        )
-        for raw in page.get("Items", []):
-            pk, sk = raw["PK"]["S"], raw["SK"]["S"]
-            if sk.startswith("SEAT#") == want_seats:
-                keys.append((pk, sk))
-        found = list(m.Item.batch_get(keys)) if keys else []
-        purchase_keys = {(item.PK, m.PURCHASE_SK) for item in found if isinstance(item, m.Seat)}
-        owners = list(m.Item.batch_get(sorted(purchase_keys))) if purchase_keys else []
+    store = get_store()
+    keys = [key for key in store.keys_by_email(email_key(address), MAX_MATCHES) if is_seat(key) == want_seats]
+    found = store.items(keys)
+    owners = store.items(sorted({(item.PK, k.PURCHASE_SK) for item in found if isinstance(item, m.Seat)}))
     now = clock.now()
     every = [*found, *owners]
     bought = sorted((i for i in every if isinstance(i, m.Purchase)), key=lambda p: p.created_at, reverse=True)
@@ -118,16 +113,7 @@ def find(buyer_email: str | None, recipient_email: str | None) -> dict[str, Any]
 def detail(purchase_id: str) -> dict[str, Any]:
     """A purchase and every seat, whoever bought it."""
     now = clock.now()
-    purchase: m.Purchase | None = None
-    seats: list[m.Seat] = []
-    with dynamodb_errors():
-        for item in m.Item.query(
-            m.purchase_pk(purchase_id), m.Item.SK >= m.PURCHASE_SK, consistent_read=True
-        ):
-            if isinstance(item, m.Purchase):
-                purchase = item
-            elif isinstance(item, m.Seat):
-                seats.append(item)
+    purchase, seats = get_store().purchase_and_seats(purchase_id)
     if purchase is None:
         raise NotFound(NO_PURCHASE, code="purchase_not_found")
     return {"purchase": purchase_view(purchase, now), "seats": [seat_view(s, now) for s in seats]}
@@ -136,15 +122,7 @@ def detail(purchase_id: str) -> dict[str, Any]:
 def events(purchase_id: str) -> dict[str, Any]:
     """The purchase's audit trail, oldest first."""
     _purchase(purchase_id)
-    with dynamodb_errors():
-        trail = [
-            item
-            for item in m.Item.query(
-                m.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"), consistent_read=True
-            )
-            if isinstance(item, m.AuditEvent)
-        ]
-    return {"events": [purchases.event_view(e) for e in trail]}
+    return {"events": [purchases.event_view(e) for e in get_store().audit_trail(purchase_id)]}
 
 
 # ---- actions --------------------------------------------------------------------------------------------
@@ -175,35 +153,33 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
             f"Only a seat that was never accepted can be cancelled, and {reason}.",
             code="seat_not_cancellable",
         )
-    purchase_key = m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK)
+    purchase_key = m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK)
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(
+    def build(steps: Steps) -> None:
+        steps.update(
+            "seat",
             seat,
-            actions=[
+            [
                 m.Seat.state.set(SeatState.CANCELLED.value),
                 m.Seat.ended_at.set(clock.iso(now)),
                 m.Seat.nonce.remove(),
                 m.Seat.token_hash.remove(),
-                m.Seat.last_action.set("cancel"),
-                m.Seat.actor.set(who),
-                m.Seat.version.add(1),
+                *stamp(m.Seat, "cancel", who),
             ],
             condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version),
         )
         actions = [
             upgrades.seat_count(state.value).add(-1),
             upgrades.seat_count("cancelled").add(1),
-            m.Purchase.version.add(1),
-            m.Purchase.last_action.set("cancel"),
-            m.Purchase.actor.set(who),
+            *stamp(m.Purchase, "cancel", who),
         ]
         if state == SeatState.AVAILABLE:
             actions.append(m.Purchase.available.delete({int(seat_id)}))
         else:
             actions.append(m.Purchase.holders[seat_id].remove())
-        tx.update(purchase_key, actions=actions, condition=m.Purchase.PK.exists())
-        tx.save(
+        steps.update("purchase", purchase_key, actions, condition=m.Purchase.PK.exists())
+        steps.put(
+            "audit",
             audit.event(
                 purchase_id,
                 now,
@@ -211,12 +187,12 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
                 who,
                 seat_ids=[seat_id],
                 detail={"previous_state": state.value},
-            )
+            ),
         )
 
     try:
-        transact(build)
-    except Cancelled:
+        get_store().write(build)
+    except Refused:
         raise Conflict(
             "The seat changed while it was being cancelled; look again and retry.", code="seat_changed"
         ) from None
@@ -235,19 +211,19 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> dict[s
     checkout = upgrades.start_checkout(seat, seat.recipient_sub, seat.recipient_email, plan)
     now = clock.now()
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(
+    def build(steps: Steps) -> None:
+        steps.update(
+            "seat",
             seat,
-            actions=[
+            [
                 m.Seat.upgrade_offer_url.set(checkout.url),
                 m.Seat.upgrade_plan.set(checkout.quote.plan),
-                m.Seat.last_action.set("upgrade_offer"),
-                m.Seat.actor.set(who),
-                m.Seat.version.add(1),
+                *stamp(m.Seat, "upgrade_offer", who),
             ],
             condition=m.Seat.state == seat.state,
         )
-        tx.save(
+        steps.put(
+            "audit",
             audit.event(
                 purchase_id,
                 now,
@@ -260,12 +236,12 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> dict[s
                     "amount_due": checkout.quote.amount_due,
                     "session_id": checkout.session_id,
                 },
-            )
+            ),
         )
 
     try:
-        transact(build)
-    except Cancelled:
+        get_store().write(build)
+    except Refused:
         raise Conflict(
             "The seat changed while the upgrade was being offered; look again and retry.", code="seat_changed"
         ) from None

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from giftplans import clock
+from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.tokens import new_nonce
 
@@ -28,8 +29,8 @@ def event(
     """An audit item for `purchase_id` (kind like "seat.invited"), to save inside the transaction."""
     stamp = clock.iso(at)
     return m.AuditEvent(
-        m.purchase_pk(purchase_id),
-        f"EVENT#{stamp}#{new_nonce()[:8]}",
+        k.purchase_pk(purchase_id),
+        k.event_sk(stamp, new_nonce()[:8]),
         purchase_id=purchase_id,
         at=stamp,
         kind=kind,

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from giftplans import audit, clock, entitlements, tokens
 from giftplans.errors import Conflict, Forbidden
-from giftplans.invitations import BUSY, check_purchase, purchase_open, read_items, seat_gsi3, seat_out
+from giftplans.invitations import check_purchase, purchase_open, seat_out
 from giftplans.seats import SeatState
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.steps import Refused, Steps, write
+from giftplans.store.writes import BUSY, Refused, Steps, stamp
 
 if TYPE_CHECKING:
     from giftplans.http import Caller
@@ -31,17 +33,17 @@ NOT_ALLOWED = (
 
 
 def claim(purchase_id: str, caller: Caller) -> dict[str, Any]:
-    account = m.account_pk(caller.sub)
+    account = k.account_pk(caller.sub)
     for _ in range(2):  # a racing invite or claim took the seat we picked: read again once
         now = clock.now()
-        found = read_items(
-            (m.purchase_pk(purchase_id), m.PURCHASE_SK), (account, m.ENTITLEMENT_SK), (account, m.PROFILE_SK)
+        found = get_store().many(
+            (k.purchase_pk(purchase_id), k.PURCHASE_SK), (account, k.ENTITLEMENT_SK), (account, k.PROFILE_SK)
         )
-        purchase = check_purchase(found.get((m.purchase_pk(purchase_id), m.PURCHASE_SK)), caller.sub, now)
-        existing = found.get((account, m.ENTITLEMENT_SK))
+        purchase = check_purchase(found.get((k.purchase_pk(purchase_id), k.PURCHASE_SK)), caller.sub, now)
+        existing = found.get((account, k.ENTITLEMENT_SK))
         if entitlements.is_active(existing, now):
             raise entitlements.already_subscribed(existing)
-        profile = found.get((account, m.PROFILE_SK))
+        profile = found.get((account, k.PROFILE_SK))
         if not isinstance(profile, m.Profile) or int(profile.plans_bought or 0) <= 1:
             raise Forbidden(NOT_ALLOWED, code="claim_not_allowed")
         free = sorted(int(n) for n in (purchase.available or ()))
@@ -64,7 +66,7 @@ def claim(purchase_id: str, caller: Caller) -> dict[str, Any]:
 
 
 def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: Any) -> dict[str, Any]:
-    pid, seat_id, stamp = purchase.purchase_id, m.seat_id_of(number), clock.iso(now)
+    pid, seat_id, accepted_at = purchase.purchase_id, k.seat_id_of(number), clock.iso(now)
     email = purchase.buyer_email
     key = tokens.email_key(email)
     entitlement = entitlements.granted(
@@ -80,40 +82,36 @@ def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: Any) ->
 
     def build(steps: Steps) -> None:
         steps.check(
-            "profile", m.Profile, m.account_pk(caller.sub), m.PROFILE_SK, condition=m.Profile.plans_bought > 1
+            "profile", m.Profile, k.account_pk(caller.sub), k.PROFILE_SK, condition=m.Profile.plans_bought > 1
         )
         entitlements.grant(steps, entitlement, now)
         steps.put("audit", audit.event(pid, now, "seat.claimed", audit.BUYER, [seat_id]))
         steps.update(
             "seat",
-            m.Seat(m.purchase_pk(pid), m.seat_sk(seat_id)),
+            m.Seat(k.purchase_pk(pid), k.seat_sk(seat_id)),
             [
                 m.Seat.state.set(S.CLAIMED.value),
                 m.Seat.recipient_email.set(email),
                 m.Seat.recipient_sub.set(caller.sub),
-                m.Seat.accepted_at.set(stamp),
-                m.Seat.GSI3PK.set(m.email_gsi(key)),
-                m.Seat.GSI3SK.set(seat_gsi3(pid, seat_id)),
-                m.Seat.version.add(1),
-                m.Seat.last_action.set(CLAIM),
-                m.Seat.actor.set(audit.BUYER),
+                m.Seat.accepted_at.set(accepted_at),
+                m.Seat.GSI3PK.set(k.email_gsi(key)),
+                m.Seat.GSI3SK.set(k.seat_email_sk(pid, seat_id)),
+                *stamp(m.Seat, CLAIM, audit.BUYER),
             ],
             condition=m.Seat.state == S.AVAILABLE.value,
         )
         steps.update(
             "purchase",
-            m.Purchase(m.purchase_pk(pid), m.PURCHASE_SK),
+            m.Purchase(k.purchase_pk(pid), k.PURCHASE_SK),
             [
                 m.Purchase.seat_counts[S.AVAILABLE.value].add(-1),
                 m.Purchase.seat_counts[S.CLAIMED.value].add(1),
                 m.Purchase.available.delete({number}),
                 m.Purchase.holders[seat_id].set(key),
-                m.Purchase.version.add(1),
-                m.Purchase.last_action.set(CLAIM),
-                m.Purchase.actor.set(audit.BUYER),
+                *stamp(m.Purchase, CLAIM, audit.BUYER),
             ],
             condition=purchase_open(caller.sub, now) & m.Purchase.available.contains(number),
         )
 
-    write(build)
-    return seat_out(seat_id, S.CLAIMED.value, recipient_email=email, accepted_at=stamp)
+    get_store().write(build)
+    return seat_out(seat_id, S.CLAIMED.value, recipient_email=email, accepted_at=accepted_at)

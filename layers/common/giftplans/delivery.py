@@ -17,11 +17,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
 from giftplans.seats import SeatState
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.tx import error_code
+from giftplans.store.writes import Refused, stamp
 
 logger = logging.getLogger("giftplans.delivery")
 
@@ -78,7 +78,7 @@ def record_feedback(message: str | dict[str, Any]) -> bool:
 
 
 def _seat(purchase_id: str, seat_id: str) -> m.Seat:
-    return m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id))
+    return m.Seat(k.purchase_pk(purchase_id), k.seat_sk(seat_id))
 
 
 def _for_this_link(nonce: str) -> Any:
@@ -87,18 +87,15 @@ def _for_this_link(nonce: str) -> Any:
 
 def _mark(feedback: Feedback) -> bool:
     try:
-        _seat(feedback.purchase_id, feedback.seat_id).update(
-            actions=[
-                m.Seat.delivery.set(feedback.outcome),
-                m.Seat.last_action.set("bounce"),
-                m.Seat.actor.set("ses"),
-                m.Seat.version.add(1),
-            ],
-            condition=_for_this_link(feedback.nonce),
+        get_store().write(
+            lambda steps: steps.update(
+                "seat",
+                _seat(feedback.purchase_id, feedback.seat_id),
+                [m.Seat.delivery.set(feedback.outcome), *stamp(m.Seat, "bounce", "ses")],
+                condition=_for_this_link(feedback.nonce),
+            )
         )
-    except UpdateError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
+    except Refused:
         logger.info(
             "ses feedback for a link that is no longer current",
             extra={
@@ -123,13 +120,15 @@ def _mark(feedback: Feedback) -> bool:
 def mark_sent(purchase_id: str, seat_id: str, nonce: str) -> bool:
     """SES accepted this link's email. Bookkeeping: the seat's version and last_action stay as they are."""
     try:
-        _seat(purchase_id, seat_id).update(
-            actions=[m.Seat.delivery.set(SENT)],
-            condition=_for_this_link(nonce) & m.Seat.delivery.does_not_exist(),
+        get_store().write(
+            lambda steps: steps.update(
+                "seat",
+                _seat(purchase_id, seat_id),
+                [m.Seat.delivery.set(SENT)],
+                condition=_for_this_link(nonce) & m.Seat.delivery.does_not_exist(),
+            )
         )
-    except UpdateError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
+    except Refused:
         return False
     return True
 

@@ -23,14 +23,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from giftplans import clock
 from giftplans.errors import Conflict
 from giftplans.settings import get as settings
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.steps import Steps
-from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+from giftplans.store.writes import Refused, Steps
 
 logger = Logger(service="gift-plans")
 
@@ -91,17 +91,9 @@ def view(entitlement: m.Item | None, now: datetime) -> dict[str, Any]:
     return answer(entitlement, now)
 
 
-def load(sub: str) -> m.Entitlement | None:
-    with dynamodb_errors():
-        try:
-            return m.Entitlement.get(m.account_pk(sub), m.ENTITLEMENT_SK, consistent_read=True)
-        except m.Entitlement.DoesNotExist:
-            return None
-
-
 def current(sub: str) -> dict[str, Any]:
     """`GET /me/entitlement`: one GetItem."""
-    return answer(load(sub), clock.now())
+    return answer(get_store().entitlement(sub), clock.now())
 
 
 # ---- writing a gift or a claim (inside the seat's transaction) -----------------------------------------
@@ -120,8 +112,8 @@ def granted(
 ) -> m.Entitlement:
     """The gift part as written (the key and the gift fields only)."""
     return m.Entitlement(
-        m.account_pk(sub),
-        m.ENTITLEMENT_SK,
+        k.account_pk(sub),
+        k.ENTITLEMENT_SK,
         sub=sub,
         plan=plan,
         source=source,
@@ -222,11 +214,7 @@ def _account_for(subscription: dict[str, Any]) -> tuple[str | None, bool]:
         customer = customer.get("id")
     if not customer:
         return None, False
-    with dynamodb_errors():
-        try:
-            return m.CustomerLookup.get(m.customer_pk(str(customer)), "CUSTOMER").sub, False
-        except m.CustomerLookup.DoesNotExist:
-            return None, False
+    return get_store().account_for_customer(str(customer)), False
 
 
 def on_subscription_event(event: dict[str, Any]) -> str:
@@ -260,7 +248,7 @@ def on_subscription_event(event: dict[str, Any]) -> str:
     )
     # An upgrade's provisional part is refined only by its own subscription's events.
     not_provisional = e.sub_provisional.does_not_exist() | (e.sub_provisional == False)  # noqa: E712
-    key = m.Entitlement(m.account_pk(account), m.ENTITLEMENT_SK)
+    key = m.Entitlement(k.account_pk(account), k.ENTITLEMENT_SK)
     actions: list[Action] = [
         e.type.set(m.Entitlement),
         e.sub.set(account),
@@ -279,15 +267,17 @@ def on_subscription_event(event: dict[str, Any]) -> str:
     # part keeps its event_ts, so a `created` delivered after the `deleted` cannot revive it).
     condition = not_older & (same | (not_provisional | nothing_live if live else nothing_live))
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(key, actions=actions, condition=condition)
+    def build(steps: Steps) -> None:
+        steps.update("entitlement", key, actions, condition=condition)
         customer = subscription.get("customer")
         if from_metadata and isinstance(customer, str) and customer:
-            tx.save(m.CustomerLookup(m.customer_pk(customer), "CUSTOMER", sub=account))
+            steps.put("customer", m.CustomerLookup(k.customer_pk(customer), k.CUSTOMER_SK, sub=account))
 
     try:
-        transact(build)
-    except Cancelled:
+        get_store().write(build)
+    except Refused as refused:
+        if refused.conflict:
+            raise  # lost a race with another write: Stripe delivers the event again
         logger.info(
             "subscription event changed nothing",
             extra={"subscription_id": subscription_id, "event_id": event.get("id")},

@@ -26,9 +26,10 @@ from giftplans import audit, clock, entitlements, tokens, verification
 from giftplans.errors import Conflict, DomainError, Forbidden, Gone, Invalid, NotFound, TooMany
 from giftplans.seats import SeatState
 from giftplans.settings import get as settings
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.steps import Refused, Steps, write
-from giftplans.store.tx import dynamodb_errors
+from giftplans.store.writes import BUSY, Refused, Steps, retry_on_conflict, stamp
 
 if TYPE_CHECKING:
     from giftplans.http import Caller
@@ -52,7 +53,6 @@ LINK_NOT_FOUND = "This invitation link is not valid. Check that the whole link w
 LINK_REVOKED = (
     "This invitation link no longer works: it was taken back, declined, or replaced by a newer email."
 )
-BUSY = "Another change to this purchase happened at the same moment; nothing was changed. Please try again."
 
 
 @dataclass(frozen=True)
@@ -109,16 +109,6 @@ def purchase_open(sub: str, now: datetime) -> Any:
     )
 
 
-def read_items(*keys: tuple[str, str]) -> dict[tuple[str, str], m.Item]:
-    """One BatchGetItem (consistent) of the given keys; missing items are absent from the answer."""
-    with dynamodb_errors():
-        return {(item.PK, item.SK): item for item in m.Item.batch_get(list(keys), consistent_read=True)}
-
-
-def seat_gsi3(purchase_id: str, seat_id: str) -> str:
-    return f"SEAT#{purchase_id}#{seat_id}"
-
-
 def seat_out(
     seat_id: str,
     state: str,
@@ -140,35 +130,16 @@ def seat_out(
     }
 
 
-def once_more[T](attempt: Callable[[], T]) -> T:
-    """Run a blind transition; on a bare transaction conflict (nothing refused) run it once more."""
-    for _ in range(2):
-        try:
-            return attempt()
-        except _Retry:
-            continue
-    raise Conflict(BUSY, code="concurrent_change")
-
-
-class _Retry(Exception):
-    pass
-
-
 def _seat_key(purchase_id: str, seat_id: str) -> m.Seat:
-    return m.Seat(m.purchase_pk(purchase_id), m.seat_sk(seat_id))
+    return m.Seat(k.purchase_pk(purchase_id), k.seat_sk(seat_id))
 
 
 def _purchase_key(purchase_id: str) -> m.Purchase:
-    return m.Purchase(m.purchase_pk(purchase_id), m.PURCHASE_SK)
+    return m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK)
 
 
 def _count_move(source: str, target: str) -> list[Any]:
     return [m.Purchase.seat_counts[source].add(-1), m.Purchase.seat_counts[target].add(1)]
-
-
-def _stamp(model: type[m.Seat] | type[m.Purchase], action: str, actor: str) -> list[Any]:
-    """What every write of a seat or purchase sets: version+1, last_action, actor."""
-    return [model.version.add(1), model.last_action.set(action), model.actor.set(actor)]
 
 
 def _seat_freed(action: str, actor: str) -> list[Any]:
@@ -184,7 +155,7 @@ def _seat_freed(action: str, actor: str) -> list[Any]:
         m.Seat.token_hash.remove(),
         m.Seat.message.remove(),
         m.Seat.delivery.remove(),
-        *_stamp(m.Seat, action, actor),
+        *stamp(m.Seat, action, actor),
     ]
 
 
@@ -193,7 +164,7 @@ def _purchase_freed(seat_id: str, action: str, actor: str) -> list[Any]:
         *_count_move(S.INVITED.value, S.AVAILABLE.value),
         m.Purchase.available.add({int(seat_id)}),
         m.Purchase.holders[seat_id].remove(),
-        *_stamp(m.Purchase, action, actor),
+        *stamp(m.Purchase, action, actor),
     ]
 
 
@@ -301,7 +272,7 @@ def count_sends(steps: Steps, sub: str, now: datetime, n: int) -> None:
         raise daily_limit_reached(now, limit)
     steps.update(
         "counter",
-        m.InviteCounter(m.account_pk(sub), m.invites_sk(now.date().isoformat())),
+        m.InviteCounter(k.account_pk(sub), k.invites_sk(now.date().isoformat())),
         actions=[
             m.InviteCounter.type.set(m.InviteCounter),
             m.InviteCounter.sent.add(n),
@@ -316,17 +287,17 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[dict[s
     wanted = validate_rows(rows)
     now = clock.now()
     limit = settings().daily_invite_limit
-    account = m.account_pk(caller.sub)
+    account = k.account_pk(caller.sub)
     for _ in range(2):  # a racing invite or claim on the same purchase: read again and retry once
-        found = read_items(
-            (m.purchase_pk(purchase_id), m.PURCHASE_SK),
-            (account, m.ENTITLEMENT_SK),
-            (account, m.PROFILE_SK),
-            (account, m.invites_sk(now.date().isoformat())),
+        found = get_store().many(
+            (k.purchase_pk(purchase_id), k.PURCHASE_SK),
+            (account, k.ENTITLEMENT_SK),
+            (account, k.PROFILE_SK),
+            (account, k.invites_sk(now.date().isoformat())),
         )
-        purchase = check_purchase(found.get((m.purchase_pk(purchase_id), m.PURCHASE_SK)), caller.sub, now)
-        subscriber = entitlements.is_active(found.get((account, m.ENTITLEMENT_SK)), now)
-        if not subscriber and not verification.is_verified(caller, found.get((account, m.PROFILE_SK))):
+        purchase = check_purchase(found.get((k.purchase_pk(purchase_id), k.PURCHASE_SK)), caller.sub, now)
+        subscriber = entitlements.is_active(found.get((account, k.ENTITLEMENT_SK)), now)
+        if not subscriber and not verification.is_verified(caller, found.get((account, k.PROFILE_SK))):
             raise Forbidden(
                 "Verify your email address before inviting people (subscribers can invite directly).",
                 code="email_not_verified",
@@ -340,7 +311,7 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[dict[s
                 code="no_seats_available",
                 details={"available": len(free)},
             )
-        counter = found.get((account, m.invites_sk(now.date().isoformat())))
+        counter = found.get((account, k.invites_sk(now.date().isoformat())))
         sent = int(counter.sent or 0) if isinstance(counter, m.InviteCounter) else 0
         if sent + len(wanted) > limit:
             raise daily_limit_reached(now, limit)
@@ -357,11 +328,11 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[dict[s
 def _write_invites(
     purchase: m.Purchase, rows: list[Row], numbers: list[int], sub: str, now: datetime
 ) -> list[dict[str, Any]]:
-    pid, stamp, now_ts = purchase.purchase_id, clock.iso(now), clock.epoch(now)
+    pid, invited_at, now_ts = purchase.purchase_id, clock.iso(now), clock.epoch(now)
     plan, term_end_ts = purchase.plan, int(purchase.term_end_ts)
     planned = []
     for row, number in zip(rows, numbers, strict=True):
-        seat_id = m.seat_id_of(number)
+        seat_id = k.seat_id_of(number)
         nonce = tokens.new_nonce()
         token = tokens.invite_token(pid, seat_id, plan, term_end_ts, nonce)
         planned.append((row, seat_id, nonce, token.mac_hash, tokens.email_key(row.email)))
@@ -372,16 +343,16 @@ def _write_invites(
             actions = [
                 m.Seat.state.set(S.INVITED.value),
                 m.Seat.recipient_email.set(row.email),
-                m.Seat.GSI3PK.set(m.email_gsi(key)),
-                m.Seat.GSI3SK.set(seat_gsi3(pid, seat_id)),
-                m.Seat.invited_at.set(stamp),
+                m.Seat.GSI3PK.set(k.email_gsi(key)),
+                m.Seat.GSI3SK.set(k.seat_email_sk(pid, seat_id)),
+                m.Seat.invited_at.set(invited_at),
                 m.Seat.nonce.set(nonce),
                 m.Seat.token_hash.set(token_hash),
                 m.Seat.resend_count.set(0),
                 m.Seat.last_sent_ts.set(now_ts),
                 m.Seat.delivery.remove(),
                 m.Seat.reminders.remove(),
-                *_stamp(m.Seat, INVITE, audit.BUYER),
+                *stamp(m.Seat, INVITE, audit.BUYER),
             ]
             if row.message:
                 actions.append(m.Seat.message.set(row.message))
@@ -406,7 +377,7 @@ def _write_invites(
                 m.Purchase.available.delete(set(numbers)),
                 *holders,
                 m.Purchase.invite_version.add(1),
-                *_stamp(m.Purchase, INVITE, audit.BUYER),
+                *stamp(m.Purchase, INVITE, audit.BUYER),
             ],
             condition=unchanged & purchase_open(sub, now),
         )
@@ -423,9 +394,9 @@ def _write_invites(
             ),
         )
 
-    write(build)
+    get_store().write(build)
     return [
-        seat_out(seat_id, S.INVITED.value, recipient_email=row.email, invited_at=stamp)
+        seat_out(seat_id, S.INVITED.value, recipient_email=row.email, invited_at=invited_at)
         for row, seat_id, *_ in planned
     ]
 
@@ -483,14 +454,14 @@ def revoke(purchase_id: str, seat_id: str, caller: Caller) -> dict[str, Any]:
             steps.put("audit", audit.event(purchase_id, now, "seat.revoked", audit.BUYER, [seat_id]))
 
         try:
-            write(build)
+            get_store().write(build)
         except Refused as refused:
             if refused.failed("seat"):
                 raise _buyer_refusal(refused.old("seat"), caller.sub, now, "revoked") from refused
-            raise _Retry from refused
+            raise
         return seat_out(seat_id, S.AVAILABLE.value)
 
-    return once_more(attempt)
+    return retry_on_conflict(attempt)
 
 
 def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit.BUYER) -> dict[str, Any]:
@@ -519,7 +490,7 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
                     m.Seat.token_hash.set(token_hash),
                     m.Seat.resend_count.add(1),
                     m.Seat.last_sent_ts.set(now_ts),
-                    *_stamp(m.Seat, RESEND, actor),
+                    *stamp(m.Seat, RESEND, actor),
                 ],
                 condition=_owned_invited(caller.sub, now)
                 & (m.Seat.resend_count.does_not_exist() | (m.Seat.resend_count < conf.resend_limit))
@@ -529,7 +500,7 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
             steps.put("audit", audit.event(purchase_id, now, "seat.resent", actor, [seat_id]))
 
         try:
-            write(build)
+            get_store().write(build)
         except Refused as refused:
             if refused.failed("seat"):
                 raise _resend_refusal(
@@ -537,10 +508,10 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
                 ) from refused
             if refused.failed("counter"):
                 raise daily_limit_reached(now, conf.daily_invite_limit) from refused
-            raise _Retry from refused
+            raise
         return {"seat_id": seat_id, "state": S.INVITED.value, "last_sent_at": clock.iso(now)}
 
-    return once_more(attempt)
+    return retry_on_conflict(attempt)
 
 
 def _resend_refusal(old: m.Item | None, sub: str, now: datetime, limit: int, interval: int) -> DomainError:
@@ -612,11 +583,7 @@ def preview(token_text: str) -> dict[str, Any]:
     """`GET /invitations/{token}`: plan, sender, term end and state, and nothing else. One GetItem."""
     token = _parse(token_text)
     now = clock.now()
-    with dynamodb_errors():
-        try:
-            seat: m.Item | None = m.Seat.get(m.purchase_pk(token.purchase_id), m.seat_sk(token.seat_id))
-        except m.Seat.DoesNotExist:
-            seat = None
+    seat = get_store().seat(token.purchase_id, token.seat_id, consistent=False)
     refusal = _link_refusal(seat, token, now)
     if refusal is not None and not isinstance(refusal, Conflict):
         raise refusal
@@ -654,8 +621,8 @@ def accept(token_text: str, caller: Caller) -> dict[str, Any]:
                 steps.check(
                     "profile",
                     m.Profile,
-                    m.account_pk(caller.sub),
-                    m.PROFILE_SK,
+                    k.account_pk(caller.sub),
+                    k.PROFILE_SK,
                     condition=m.Profile.verified_email == tokens.normalise_email(email),
                 )
             entitlements.grant(steps, entitlement, now)
@@ -679,22 +646,22 @@ def accept(token_text: str, caller: Caller) -> dict[str, Any]:
                     m.Seat.accepted_at.set(clock.iso(now)),
                     m.Seat.nonce.remove(),
                     m.Seat.token_hash.remove(),
-                    *_stamp(m.Seat, ACCEPT, audit.RECIPIENT),
+                    *stamp(m.Seat, ACCEPT, audit.RECIPIENT),
                 ],
-                condition=_live_link(token, now) & (m.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
+                condition=_live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
             )
             steps.update(
                 "purchase",
                 _purchase_key(token.purchase_id),
                 [
                     *_count_move(S.INVITED.value, S.ACCEPTED.value),
-                    *_stamp(m.Purchase, ACCEPT, audit.RECIPIENT),
+                    *stamp(m.Purchase, ACCEPT, audit.RECIPIENT),
                 ],
                 condition=m.Purchase.PK.exists(),
             )
 
         try:
-            write(build)
+            get_store().write(build)
         except Refused as refused:
             if refused.failed("seat"):
                 old = refused.old("seat")
@@ -708,10 +675,10 @@ def accept(token_text: str, caller: Caller) -> dict[str, Any]:
                 ) from refused
             if refused.failed("entitlement"):
                 raise entitlements.already_subscribed(refused.old("entitlement")) from refused
-            raise _Retry from refused
+            raise
         return entitlements.view(entitlement, now)
 
-    return once_more(attempt)
+    return retry_on_conflict(attempt)
 
 
 def _email_mismatch(seat: m.Item | None) -> Forbidden:
@@ -758,13 +725,13 @@ def decline(token_text: str) -> dict[str, Any]:
             )
 
         try:
-            write(build)
+            get_store().write(build)
         except Refused as refused:
             if refused.failed("seat"):
                 raise (
                     _link_refusal(refused.old("seat"), token, now) or Conflict(BUSY, code="concurrent_change")
                 ) from refused
-            raise _Retry from refused
+            raise
         return {"declined": True, "seat_id": token.seat_id}
 
-    return once_more(attempt)
+    return retry_on_conflict(attempt)

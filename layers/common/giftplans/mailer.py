@@ -23,16 +23,20 @@ version, so it produces no notice.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from pynamodb.exceptions import DeleteError, PutError, PynamoDBException
+from botocore.exceptions import BotoCoreError, ClientError
 
 from giftplans import clock, delivery, mail, settings, tokens
+from giftplans.errors import DomainError
 from giftplans.notices import Notice, notices_for
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.tx import error_code
+from giftplans.store.writes import Refused
 
 logger = logging.getLogger("giftplans.mailer")
 
@@ -201,7 +205,11 @@ def deliver(notice: Notice, via: Sender) -> bool:
     if email.template == "invitation" and "nonce" in tags:
         try:
             delivery.mark_sent(tags["purchase_id"], tags["seat_id"], tags["nonce"])
-        except PynamoDBException:  # bookkeeping only: the email is out and its marker says so
+        except (
+            DomainError,
+            ClientError,
+            BotoCoreError,
+        ):  # bookkeeping only: the email is out and its marker says so
             logger.warning("could not mark the invitation sent", extra={"key": notice.key})
     return True
 
@@ -212,48 +220,51 @@ def deliver(notice: Notice, via: Sender) -> bool:
 def _marker(key: str, status: str) -> m.MailMarker:
     now = clock.now()
     return m.MailMarker(
-        m.mail_pk(key), "MAIL", status=status, at=clock.iso(now), expires_at=clock.epoch(now + MARKER_TTL)
+        k.mail_pk(key), k.MAIL_SK, status=status, at=clock.iso(now), expires_at=clock.epoch(now + MARKER_TTL)
     )
+
+
+def _put_marker(key: str, status: str, condition: Any = None, message_id: str | None = None) -> None:
+    marker = _marker(key, status)
+    marker.message_id = message_id
+    get_store().write(lambda steps: steps.put("marker", marker, condition=condition))
 
 
 def _claim(key: str) -> bool:
     """True when this call may send `key`; False when it was already sent (or failed for good)."""
     try:
-        _marker(key, SENDING).save(condition=m.MailMarker.PK.does_not_exist())
+        _put_marker(key, SENDING, condition=m.MailMarker.PK.does_not_exist())
         return True
-    except PutError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
-    try:
-        existing = m.MailMarker.get(m.mail_pk(key), "MAIL", consistent_read=True)
-    except m.MailMarker.DoesNotExist:
-        return _claim(key)  # released in between: try once more
+    except Refused as refused:
+        existing = refused.old("marker")  # the marker as it stood: no second read
+    if not isinstance(existing, m.MailMarker):
+        existing = get_store().mail_marker(key)
+        if existing is None:
+            return _claim(key)  # released in between: try once more
     if existing.status != SENDING:
         return False
     if clock.now() - clock.parse_iso(existing.at) < STALE_AFTER:
         raise InFlight(key)
     try:  # a crashed attempt's claim: take it over, unless someone else just did
-        stale = (m.MailMarker.status == SENDING) & (m.MailMarker.at == existing.at)
-        _marker(key, SENDING).save(condition=stale)
-    except PutError as error:
-        if error_code(error) == "ConditionalCheckFailedException":
-            raise InFlight(key) from error
-        raise
+        _put_marker(
+            key, SENDING, condition=(m.MailMarker.status == SENDING) & (m.MailMarker.at == existing.at)
+        )
+    except Refused as refused:
+        raise InFlight(key) from refused
     return True
 
 
 def _finish(key: str, status: str, message_id: str | None) -> None:
-    marker = _marker(key, status)
-    marker.message_id = message_id
-    marker.save()
+    _put_marker(key, status, message_id=message_id)
 
 
 def _release(key: str) -> None:
-    try:
-        m.MailMarker(m.mail_pk(key), "MAIL").delete(condition=m.MailMarker.status == SENDING)
-    except DeleteError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
+    with suppress(Refused):  # not ours to release any more (taken over, or finished)
+        get_store().write(
+            lambda steps: steps.delete(
+                "marker", m.MailMarker(k.mail_pk(key), k.MAIL_SK), condition=m.MailMarker.status == SENDING
+            )
+        )
 
 
 # ---- addresses and tags ---------------------------------------------------------------------------------

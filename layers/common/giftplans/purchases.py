@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pynamodb.transactions import TransactWrite
-
 from giftplans import audit, clock, money, stripe_gateway, terms
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+from giftplans.store.writes import Steps, retry_on_conflict, stamp
 
 PurchaseStatus = Literal["pending_payment", "paid", "payment_failed", "refunded"]
 PAID: PurchaseStatus = "paid"
@@ -63,39 +63,34 @@ def purchase_id_for(session_id: str) -> str:
     return "pur_" + base64.b32encode(digest).decode().lower()[:26]
 
 
-def load(purchase_id: str) -> m.Purchase | None:
-    with dynamodb_errors():
-        try:
-            return m.Purchase.get(m.purchase_pk(purchase_id), m.PURCHASE_SK, consistent_read=True)
-        except m.Purchase.DoesNotExist:
-            return None
-
-
 def record_checkout(facts: CheckoutFacts, status: PurchaseStatus, at: datetime) -> str:
-    """Make the purchase and its seats exist in `status`, or advance an existing one. Idempotent."""
+    """Make the purchase and its seats exist in `status`, or advance an existing one. Idempotent.
+
+    A racing delivery can win a step (`Refused`): read again and go on from where it left things.
+    """
     purchase_id = purchase_id_for(facts.session_id)
-    for _ in range(5):  # a racing delivery can win a step; re-read and go on from where it left things
-        purchase = load(purchase_id)
-        try:
-            if purchase is None:
-                _create(facts, purchase_id, status, at)
-                purchase = load(purchase_id)
-                assert purchase is not None
-            _write_remaining_seats(purchase)
-            if purchase.status != status and status in STATUS_MOVES.get(purchase.status, frozenset()):
-                _move_status(purchase, status, at)
-            return purchase_id
-        except Cancelled:
-            continue
-    raise Cancelled([])
+    store = get_store()
+
+    def attempt() -> str:
+        purchase = store.purchase(purchase_id)
+        if purchase is None:
+            _create(facts, purchase_id, status, at)
+            purchase = store.purchase(purchase_id)
+            assert purchase is not None
+        _write_remaining_seats(purchase)
+        if purchase.status != status and status in STATUS_MOVES.get(purchase.status, frozenset()):
+            _move_status(purchase, status, at)
+        return purchase_id
+
+    return retry_on_conflict(attempt, times=5)
 
 
 def _seat(purchase: m.Purchase, seat_no: int) -> m.Seat:
     return m.Seat(
-        m.purchase_pk(purchase.purchase_id),
-        m.seat_sk(m.seat_id_of(seat_no)),
+        k.purchase_pk(purchase.purchase_id),
+        k.seat_sk(k.seat_id_of(seat_no)),
         purchase_id=purchase.purchase_id,
-        seat_id=m.seat_id_of(seat_no),
+        seat_id=k.seat_id_of(seat_no),
         state="available",
         version=1,
         last_action="create",
@@ -112,11 +107,12 @@ def _seat(purchase: m.Purchase, seat_no: int) -> m.Seat:
     )
 
 
-def _count_plans(tx: TransactWrite, buyer_id: str, quantity: int) -> None:
+def _count_plans(steps: Steps, buyer_id: str, quantity: int) -> None:
     """Rule 4 counts plans bought across all purchases: kept on the buyer's profile."""
-    tx.update(
-        m.Profile(m.account_pk(buyer_id), m.PROFILE_SK),
-        actions=[
+    steps.update(
+        "profile",
+        m.Profile(k.account_pk(buyer_id), k.PROFILE_SK),
+        [
             m.Profile.type.set(m.Profile),
             m.Profile.sub.set(buyer_id),
             m.Profile.plans_bought.add(quantity),
@@ -134,8 +130,8 @@ def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: 
     kind, day = terms.milestones(end)[0]
     shard = terms.due_shard(purchase_id, settings().due_shards)
     purchase = m.Purchase(
-        m.purchase_pk(purchase_id),
-        m.PURCHASE_SK,
+        k.purchase_pk(purchase_id),
+        k.PURCHASE_SK,
         purchase_id=purchase_id,
         checkout_session_id=facts.session_id,
         payment_intent=facts.payment_intent,
@@ -157,12 +153,12 @@ def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: 
         holders={},
         seats_written=0,
         due_kind=kind,
-        GSI2PK=m.due_gsi(day, shard),
-        GSI2SK=f"PURCHASE#{purchase_id}",
-        GSI1PK=m.buyer_gsi(facts.buyer_id),
-        GSI1SK=f"{clock.iso(start)}#{purchase_id}",
-        GSI3PK=m.email_gsi(email_key(facts.buyer_email)),
-        GSI3SK=f"PURCHASE#{purchase_id}",
+        GSI2PK=k.due_gsi(day, shard),
+        GSI2SK=k.due_gsi_sk(purchase_id),
+        GSI1PK=k.buyer_gsi(facts.buyer_id),
+        GSI1SK=k.buyer_gsi_sk(clock.iso(start), purchase_id),
+        GSI3PK=k.email_gsi(email_key(facts.buyer_email)),
+        GSI3SK=k.purchase_email_sk(purchase_id),
         last_action="create",
         actor="stripe",
         version=1,
@@ -170,25 +166,29 @@ def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: 
     first = min(FIRST_CHUNK, facts.quantity)
     purchase.seats_written = first
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(purchase, condition=m.Purchase.PK.does_not_exist())
+    def build(steps: Steps) -> None:
+        steps.put("purchase", purchase, condition=m.Purchase.PK.does_not_exist())
         if facts.payment_intent:
-            tx.save(m.PaymentLookup(m.payment_pk(facts.payment_intent), "PAYMENT", purchase_id=purchase_id))
+            steps.put(
+                "payment",
+                m.PaymentLookup(k.payment_pk(facts.payment_intent), k.PAYMENT_SK, purchase_id=purchase_id),
+            )
         if status == PAID:
-            _count_plans(tx, facts.buyer_id, facts.quantity)
-        tx.save(
+            _count_plans(steps, facts.buyer_id, facts.quantity)
+        steps.put(
+            "audit",
             audit.event(
                 purchase_id,
                 start,
                 f"purchase.{status}",
                 "stripe",
                 detail={"quantity": facts.quantity, "plan": facts.plan},
-            )
+            ),
         )
         for seat_no in range(1, first + 1):
-            tx.save(_seat(purchase, seat_no))
+            steps.put(f"seat {seat_no}", _seat(purchase, seat_no))
 
-    transact(build)
+    get_store().write(build)
 
 
 def _write_remaining_seats(purchase: m.Purchase) -> None:
@@ -197,35 +197,34 @@ def _write_remaining_seats(purchase: m.Purchase) -> None:
     while written < quantity:
         upto = min(quantity, written + CHUNK)
 
-        def build(tx: TransactWrite, lo: int = written, hi: int = upto) -> None:
-            tx.update(
-                purchase, actions=[m.Purchase.seats_written.set(hi)], condition=m.Purchase.seats_written == lo
+        def build(steps: Steps, lo: int = written, hi: int = upto) -> None:
+            steps.update(
+                "purchase",
+                purchase,
+                [m.Purchase.seats_written.set(hi)],
+                condition=m.Purchase.seats_written == lo,
             )
             for seat_no in range(lo + 1, hi + 1):
-                tx.save(_seat(purchase, seat_no))
+                steps.put(f"seat {seat_no}", _seat(purchase, seat_no))
 
-        transact(build)
+        get_store().write(build)
         written = upto
     purchase.seats_written = written
 
 
 def _move_status(purchase: m.Purchase, status: PurchaseStatus, at: datetime) -> None:
-    def build(tx: TransactWrite) -> None:
-        tx.update(
+    def build(steps: Steps) -> None:
+        steps.update(
+            "purchase",
             purchase,
-            actions=[
-                m.Purchase.status.set(status),
-                m.Purchase.version.add(1),
-                m.Purchase.last_action.set(f"payment_{status}"),
-                m.Purchase.actor.set("stripe"),
-            ],
+            [m.Purchase.status.set(status), *stamp(m.Purchase, f"payment_{status}", "stripe")],
             condition=m.Purchase.status == purchase.status,
         )
         if status == PAID:
-            _count_plans(tx, purchase.buyer_id, int(purchase.quantity))
-        tx.save(audit.event(purchase.purchase_id, at, f"purchase.{status}", "stripe"))
+            _count_plans(steps, purchase.buyer_id, int(purchase.quantity))
+        steps.put("audit", audit.event(purchase.purchase_id, at, f"purchase.{status}", "stripe"))
 
-    transact(build)
+    get_store().write(build)
 
 
 # ---- checkout: starting a purchase --------------------------------------------------------------------
@@ -346,7 +345,7 @@ def decode_cursor(cursor: str | None, buyer_id: str) -> dict[str, dict[str, Any]
         and set(key) == CURSOR_KEYS
         and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
     )
-    if not well_formed or key["GSI1PK"]["S"] != m.buyer_gsi(buyer_id) or not _purchase_key_values(key):
+    if not well_formed or key["GSI1PK"]["S"] != k.buyer_gsi(buyer_id) or not _purchase_key_values(key):
         raise BadRequest(BAD_CURSOR, code="invalid_cursor")
     return {name: {"S": str(value["S"])} for name, value in key.items()}
 
@@ -360,8 +359,8 @@ def _purchase_key_values(key: dict[str, dict[str, str]]) -> bool:
         except UnicodeEncodeError:  # a lone surrogate: not UTF-8, DynamoDB refuses it
             return False
     return (
-        key["PK"]["S"].startswith(m.purchase_pk(""))
-        and key["SK"]["S"] == m.PURCHASE_SK
+        key["PK"]["S"].startswith(k.purchase_pk(""))
+        and key["SK"]["S"] == k.PURCHASE_SK
         and all(0 < size <= 1024 for size in sizes)
     )
 
@@ -370,17 +369,8 @@ def list_for_buyer(buyer_id: str, limit: int = 20, cursor: str | None = None) ->
     """`GET /purchases`: the buyer's purchases, newest first, one page of `limit`; `next_cursor` or None."""
     start = decode_cursor(cursor, buyer_id)
     now = clock.now()
-    with dynamodb_errors():
-        results = m.Item.buyer_index.query(
-            m.buyer_gsi(buyer_id),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
-        )
-        page = [purchase_view(item, now) for item in results if isinstance(item, m.Purchase)]
-        last_key = results.last_evaluated_key
-    return {"purchases": page, "next_cursor": encode_cursor(last_key)}
+    page, last_key = get_store().buyer_purchases(buyer_id, limit, start)
+    return {"purchases": [purchase_view(p, now) for p in page], "next_cursor": encode_cursor(last_key)}
 
 
 def _owned(purchase: m.Purchase | None, buyer_id: str) -> m.Purchase:
@@ -401,15 +391,8 @@ def detail_for_buyer(buyer_id: str, purchase_id: str, include_events: bool = Fal
 
     if not purchase_id.startswith("pur_") or len(purchase_id) > 64:
         raise NotFound(NOT_FOUND, code="purchase_not_found")
-    pk = m.purchase_pk(purchase_id)
-    purchase: m.Purchase | None = None
-    seats: list[m.Seat] = []
-    with dynamodb_errors():
-        for item in m.Item.query(pk, m.Item.SK >= m.PURCHASE_SK, consistent_read=True):
-            if isinstance(item, m.Purchase):
-                purchase = item
-            elif isinstance(item, m.Seat):
-                seats.append(item)
+    store = get_store()
+    purchase, seats = store.purchase_and_seats(purchase_id)
     owned = _owned(purchase, buyer_id)
     now = clock.now()
     ended = _term_ended(owned.term_end, now)
@@ -418,7 +401,5 @@ def detail_for_buyer(buyer_id: str, purchase_id: str, include_events: bool = Fal
         "seats": [seat_view(seat, ended) for seat in seats],
     }
     if include_events:
-        with dynamodb_errors():
-            events = m.Item.query(pk, m.Item.SK.startswith("EVENT#"), consistent_read=True)
-            body["events"] = [event_view(e) for e in events if isinstance(e, m.AuditEvent)]
+        body["events"] = [event_view(e) for e in store.audit_trail(purchase_id)]
     return body

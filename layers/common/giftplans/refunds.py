@@ -29,14 +29,14 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from pynamodb.transactions import TransactWrite
 
 from giftplans import audit, clock, purchases
 from giftplans.errors import UpstreamUnavailable
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.steps import Refused, Steps, write
-from giftplans.store.tx import Cancelled, dynamodb_errors, transact
+from giftplans.store.writes import Refused, Steps, retry_on_conflict, stamp
 
 logger = Logger(service="gift-plans")
 
@@ -51,17 +51,6 @@ UNFREEZE = frozenset({"won", "warning_closed"})
 # ---- lookups --------------------------------------------------------------------------------------------
 
 
-def purchase_for_payment(payment_intent: str | None) -> m.Purchase | None:
-    if not payment_intent:
-        return None
-    with dynamodb_errors():
-        try:
-            lookup = m.PaymentLookup.get(m.payment_pk(payment_intent), "PAYMENT", consistent_read=True)
-        except m.PaymentLookup.DoesNotExist:
-            return None
-    return purchases.load(lookup.purchase_id)
-
-
 def purchase_or_retry(payment_intent: str | None) -> m.Purchase | None:
     """The purchase paid by `payment_intent`; None when the payment is not ours.
 
@@ -69,7 +58,7 @@ def purchase_or_retry(payment_intent: str | None) -> m.Purchase | None:
     fulfilment has not been recorded yet raises `UpstreamUnavailable` (503, Stripe retries
     the refund or dispute later), so a refund cannot be lost to a completion that lands after it.
     """
-    purchase = purchase_for_payment(payment_intent)
+    purchase = get_store().purchase_for_payment(payment_intent) if payment_intent else None
     if purchase is None and payment_intent:
         from giftplans import stripe_gateway
 
@@ -79,23 +68,12 @@ def purchase_or_retry(payment_intent: str | None) -> m.Purchase | None:
     return purchase
 
 
-def seats_of(purchase_id: str) -> list[m.Seat]:
-    with dynamodb_errors():
-        return [
-            item
-            for item in m.Item.query(
-                m.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"), consistent_read=True
-            )
-            if isinstance(item, m.Seat)
-        ]
-
-
 # ---- ending a seat's entitlement ------------------------------------------------------------------------
 
 
 def end_entitlement(steps: Steps, seat: m.Seat, at: datetime) -> None:
     """End the recipient's entitlement, on condition that it still comes from this seat."""
-    ent = m.Entitlement(m.account_pk(str(seat.recipient_sub)), m.ENTITLEMENT_SK)
+    ent = m.Entitlement(k.account_pk(str(seat.recipient_sub)), k.ENTITLEMENT_SK)
     steps.update(
         "entitlement",
         ent,
@@ -120,9 +98,7 @@ def cancel_seat(seat: m.Seat, at: datetime, action: str, actor: str) -> bool:
                     m.Seat.ended_at.set(clock.iso(at)),
                     m.Seat.nonce.remove(),
                     m.Seat.token_hash.remove(),
-                    m.Seat.last_action.set(action),
-                    m.Seat.actor.set(actor),
-                    m.Seat.version.add(1),
+                    *stamp(m.Seat, action, actor),
                 ],
                 condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version),
             )
@@ -130,7 +106,7 @@ def cancel_seat(seat: m.Seat, at: datetime, action: str, actor: str) -> bool:
                 end_entitlement(steps, seat, at)
 
         try:
-            write(build)
+            get_store().write(build)
             return True
         except Refused as refused:
             if with_entitlement and refused.failed("entitlement") and not refused.failed("seat"):
@@ -146,36 +122,39 @@ def full_refund(purchase: m.Purchase, amount_refunded: int, at: datetime, reason
     """Cancel every refundable seat, then mark the purchase refunded. Idempotent."""
     if purchase.status == purchases.REFUNDED:
         return f"already refunded {purchase.purchase_id}"
+    store = get_store()
     cancelled: list[str] = []
     for _ in range(3):
-        pending = [seat for seat in seats_of(purchase.purchase_id) if SeatState(seat.state) in REFUNDABLE]
+        pending = [
+            seat for seat in store.seats_of(purchase.purchase_id) if SeatState(seat.state) in REFUNDABLE
+        ]
         if not pending:
             break
         cancelled += [seat.seat_id for seat in pending if cancel_seat(seat, at, "refund", ACTOR)]
-    for _ in range(5):
-        current = purchases.load(purchase.purchase_id)
+
+    def mark() -> str:
+        current = store.purchase(purchase.purchase_id)
         if current is None or current.status == purchases.REFUNDED:
             return f"already refunded {purchase.purchase_id}"
-        try:
-            _mark_refunded(current, amount_refunded, at, reason, cancelled)
-            return f"refunded {purchase.purchase_id}"
-        except Cancelled:
-            continue  # an invitation raced us: recount
-    raise Cancelled([])
+        _mark_refunded(current, amount_refunded, at, reason, cancelled)  # Refused: an invite raced us
+        return f"refunded {purchase.purchase_id}"
+
+    return retry_on_conflict(mark, times=5)
 
 
 def _mark_refunded(
     purchase: m.Purchase, amount: int, at: datetime, reason: str, cancelled: list[str]
 ) -> None:
     counts = {state: 0 for state in m.SEAT_STATES}
-    for seat in seats_of(purchase.purchase_id):
+    for seat in get_store().seats_of(purchase.purchase_id):
         counts[seat.state] = counts.get(seat.state, 0) + 1
     counted = purchase.status == purchases.PAID  # fulfilment counted its plans on the buyer's profile
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(
+    def build(steps: Steps) -> None:
+        steps.update(
+            "purchase",
             purchase,
-            actions=[
+            [
                 m.Purchase.status.set(purchases.REFUNDED),
                 m.Purchase.amount_refunded.set(amount),
                 m.Purchase.seat_counts.set(m.SeatCounts(**counts)),  # type: ignore[no-untyped-call]
@@ -184,23 +163,18 @@ def _mark_refunded(
                 m.Purchase.GSI2PK.remove(),
                 m.Purchase.GSI2SK.remove(),
                 m.Purchase.due_kind.remove(),
-                m.Purchase.version.add(1),
-                m.Purchase.last_action.set("refund"),
-                m.Purchase.actor.set(ACTOR),
+                *stamp(m.Purchase, "refund", ACTOR),
             ],
             condition=(m.Purchase.version == purchase.version) & (m.Purchase.status != purchases.REFUNDED),
         )
         if counted:
-            tx.update(
-                m.Profile(m.account_pk(purchase.buyer_id), m.PROFILE_SK),
-                actions=[
-                    m.Profile.plans_bought.add(-int(purchase.quantity)),
-                    m.Profile.version.add(1),
-                    m.Profile.last_action.set("refund"),
-                    m.Profile.actor.set(ACTOR),
-                ],
+            steps.update(
+                "profile",
+                m.Profile(k.account_pk(purchase.buyer_id), k.PROFILE_SK),
+                [m.Profile.plans_bought.add(-int(purchase.quantity)), *stamp(m.Profile, "refund", ACTOR)],
             )
-        tx.save(
+        steps.put(
+            "audit",
             audit.event(
                 purchase.purchase_id,
                 at,
@@ -208,10 +182,10 @@ def _mark_refunded(
                 ACTOR,
                 seat_ids=sorted(cancelled),
                 detail={"reason": reason, "amount_refunded": amount, "seats_cancelled": len(cancelled)},
-            )
+            ),
         )
 
-    transact(build)
+    get_store().write(build)
 
 
 def partial_refund(purchase: m.Purchase, amount_refunded: int, at: datetime) -> str:
@@ -239,22 +213,17 @@ def _mark_purchase(
 ) -> bool:
     """One conditional update of the purchase and its audit event; False when refused (a replay)."""
 
-    def build(tx: TransactWrite) -> None:
-        tx.update(
-            purchase,
-            actions=[
-                *actions,
-                m.Purchase.version.add(1),
-                m.Purchase.last_action.set(last_action),
-                m.Purchase.actor.set(ACTOR),
-            ],
-            condition=condition,
+    def build(steps: Steps) -> None:
+        steps.update(
+            "purchase", purchase, [*actions, *stamp(m.Purchase, last_action, ACTOR)], condition=condition
         )
-        tx.save(audit.event(purchase.purchase_id, at, kind, ACTOR, detail=detail))
+        steps.put("audit", audit.event(purchase.purchase_id, at, kind, ACTOR, detail=detail))
 
     try:
-        transact(build)
-    except Cancelled:
+        get_store().write(build)
+    except Refused as refused:
+        if refused.conflict:
+            raise  # lost a race: Stripe delivers the event again
         return False
     return True
 

@@ -33,14 +33,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from pynamodb.transactions import TransactWrite
 
-from giftplans import audit, clock, entitlements, stripe_gateway, upgrades
+from giftplans import audit, clock, entitlements, stripe_gateway
 from giftplans.errors import NotFound
 from giftplans.seats import IN_USE, SeatState
 from giftplans.settings import get as settings
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.tx import Cancelled, transact
+from giftplans.store.writes import Refused, Steps
 
 logger = Logger(service="gift-plans")
 
@@ -89,7 +90,7 @@ class Gift:
 
 def gift_of(sub: str, now: datetime) -> Gift:
     """The gift or claim behind the account's entitlement, active or ended at most GRACE_DAYS ago."""
-    ent = entitlements.load(sub)
+    ent = get_store().entitlement(sub)
     shown = entitlements.answer(ent, now)
     if shown["active"] and shown["source"] == entitlements.SUBSCRIPTION:
         raise entitlements.already_subscribed(ent)
@@ -101,7 +102,7 @@ def gift_of(sub: str, now: datetime) -> Gift:
         or not ent.term_end_ts
     ):
         raise NotFound(NO_GIFT, code="no_gift")
-    seat = upgrades.load_seat(ent.purchase_id, ent.seat_id)
+    seat = get_store().seat(ent.purchase_id, ent.seat_id)
     if seat is None or seat.recipient_sub != sub:
         raise NotFound(NO_GIFT, code="no_gift")
     term_end_ts, now_ts = int(ent.term_end_ts), clock.epoch(now)
@@ -208,17 +209,17 @@ def on_checkout_event(event: dict[str, Any]) -> str:
             "session_id": session_id,
         },
     )
-    record.SK = f"EVENT#{stamp}#renewal-{marker}"
+    record.SK = k.event_sk(stamp, f"renewal-{marker}")
 
-    def build(tx: TransactWrite) -> None:
-        tx.save(record, condition=m.AuditEvent.SK.does_not_exist())
+    def build(steps: Steps) -> None:
+        steps.put("audit", record, condition=m.AuditEvent.SK.does_not_exist())
         if customer:
-            tx.save(m.CustomerLookup(m.customer_pk(customer), "CUSTOMER", sub=account_id))
+            steps.put("customer", m.CustomerLookup(k.customer_pk(customer), k.CUSTOMER_SK, sub=account_id))
 
     try:
-        transact(build)
-    except Cancelled as cancelled:
-        if cancelled.failed(0):
+        get_store().write(build)
+    except Refused as refused:
+        if refused.failed("audit"):
             return f"already recorded renewal {purchase_id}/{seat_id}"
         raise  # a conflict: Stripe retries the event
     logger.info("renewal recorded", extra={"purchase_id": purchase_id, "seat_id": seat_id})

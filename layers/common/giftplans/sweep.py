@@ -53,17 +53,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action, Update
+from pynamodb.expressions.update import Action
 
 from giftplans import clock, terms
 from giftplans.errors import DomainError
 from giftplans.seats import IN_USE, SeatState, allowed_from
 from giftplans.seats import Action as SeatAction
 from giftplans.settings import get as settings
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.tx import connection, error_code
+from giftplans.store.writes import Refused, stamp
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,7 @@ DUE_MOVED = "due_moved"  # a due key moved (or dropped) without a notice: late o
 REMINDER_NUMBER = {terms.REMIND_30: "30", terms.REMIND_7: "7"}
 LIVE = tuple(sorted(s.value for s in allowed_from(SeatAction.EXPIRE)))  # what expiry turns into `expired`
 IN_USE_STATES = tuple(sorted(s.value for s in IN_USE))
-CURSOR_PK, CURSOR_SK = "SWEEP", "CURSOR"
+CURSOR_PK, CURSOR_SK = k.SWEEP_PK, k.CURSOR_SK
 PAID = "paid"
 # Failures of one purchase that must not stop the night: counted, logged, the day retried.
 PURCHASE_ERRORS = (PynamoDBException, ClientError, BotoCoreError, DomainError)
@@ -97,14 +99,6 @@ class SweepResult:
 
 class SweepIncomplete(Exception):
     """Raised by the handler after a run in which some purchases failed (alarm + on-failure destination)."""
-
-
-class _Refused(Exception):
-    """A conditional write's condition did not hold; `old` is the item as it stood, when asked for."""
-
-    def __init__(self, old: dict[str, Any] | None) -> None:
-        super().__init__("condition not met")
-        self.old = old or {}
 
 
 class _Budget:
@@ -185,9 +179,7 @@ def _sweep_day(day: date, now: datetime, result: SweepResult, budget: _Budget) -
 
 def _due(day: date, shard: int) -> Iterable[m.Purchase]:
     """The due index partition of one day and shard, page by page (a Query, never a Scan)."""
-    for item in m.Item.due_index.query(m.due_gsi(day.isoformat(), shard)):
-        if isinstance(item, m.Purchase):
-            yield item
+    return get_store().due(day.isoformat(), shard)
 
 
 # ---- one due purchase ---------------------------------------------------------------------------------
@@ -228,18 +220,12 @@ def _remind(purchase: m.Purchase, found: str, kind: str, now: datetime, result: 
     for seat_id in _holder_seats(purchase):
         try:
             _update(
-                m.purchase_pk(purchase.purchase_id),
-                m.seat_sk(seat_id),
-                [
-                    m.Seat.reminders.add({number}),
-                    m.Seat.last_action.set(kind),
-                    m.Seat.actor.set(ACTOR),
-                    m.Seat.version.add(1),
-                ],
+                _seat(purchase.purchase_id, seat_id),
+                [m.Seat.reminders.add({number}), *stamp(m.Seat, kind, ACTOR)],
                 m.Seat.state.is_in(*IN_USE_STATES) & ~m.Seat.reminders.contains(number),
             )
             result.reminded += 1
-        except _Refused:
+        except Refused:
             pass  # not accepted/claimed (invited, upgraded, ...) or already reminded
     if _move_due(purchase, found, kind, kind, now, extra=[m.Purchase.reminders.add({number})]):
         result.reminded += 1
@@ -260,8 +246,8 @@ def _move_due(
             *_touch(action),
             *(extra or []),
             m.Purchase.due_kind.set(kind),
-            m.Purchase.GSI2PK.set(m.due_gsi(day, shard)),
-            m.Purchase.GSI2SK.set(f"PURCHASE#{purchase.purchase_id}"),
+            m.Purchase.GSI2PK.set(k.due_gsi(day, shard)),
+            m.Purchase.GSI2SK.set(k.due_gsi_sk(purchase.purchase_id)),
         ]
 
     return _write_purchase(purchase, found, actions, now, paid_only=True)
@@ -269,33 +255,31 @@ def _move_due(
 
 def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult) -> None:
     """Every live seat -> expired (ending its holder's entitlement), then the purchase, last."""
-    stamp = clock.iso(now)
-    pk = m.purchase_pk(purchase.purchase_id)
+    ended_at = clock.iso(now)
     for seat_no in range(1, int(purchase.quantity) + 1):
-        seat_id = m.seat_id_of(seat_no)
+        seat_id = k.seat_id_of(seat_no)
         try:
             old = _update(
-                pk,
-                m.seat_sk(seat_id),
+                _seat(purchase.purchase_id, seat_id),
                 [
                     m.Seat.state.set(SeatState.EXPIRED.value),
-                    m.Seat.ended_at.set(stamp),
-                    *_touch(terms.EXPIRE, model=m.Seat),
+                    m.Seat.ended_at.set(ended_at),
+                    *stamp(m.Seat, terms.EXPIRE, ACTOR),
                 ],
                 m.Seat.state.is_in(*LIVE),
-                old=True,
+                returning_old=True,
             )
             result.expired += 1
-            holder = _attr(old, "recipient_sub") if _attr(old, "state") in IN_USE_STATES else None
-        except _Refused as refused:
+            holder = old.recipient_sub if isinstance(old, m.Seat) and old.state in IN_USE_STATES else None
+        except Refused as refused:
             # Already expired by an earlier run that may have died before ending the entitlement.
+            was = refused.old("item")
             done_by_us = (
-                _attr(refused.old, "state") == SeatState.EXPIRED
-                and _attr(refused.old, "last_action") == terms.EXPIRE
+                isinstance(was, m.Seat) and was.state == SeatState.EXPIRED and was.last_action == terms.EXPIRE
             )
-            holder = _attr(refused.old, "recipient_sub") if done_by_us else None
+            holder = was.recipient_sub if done_by_us else None
         if holder:
-            _end_entitlement(holder, purchase.purchase_id, seat_id, stamp)
+            _end_entitlement(holder, purchase.purchase_id, seat_id, ended_at)
 
     def actions(fresh: m.Purchase) -> list[Action]:
         counts = fresh.seat_counts.as_dict() if fresh.seat_counts is not None else {}
@@ -303,8 +287,8 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
         return [
             *(_count(state).set(0) for state in LIVE),
             _count("expired").set(left),
-            m.Purchase.expired_at.set(stamp),
-            *_touch(terms.EXPIRE),
+            m.Purchase.expired_at.set(ended_at),
+            *stamp(m.Purchase, terms.EXPIRE, ACTOR),
             m.Purchase.available.remove(),
             m.Purchase.holders.remove(),
             *_remove_due(),
@@ -321,13 +305,12 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
     _write_purchase(purchase, found, actions, now, paid_only=True, condition=exact)
 
 
-def _end_entitlement(sub: str, purchase_id: str, seat_id: str, stamp: str) -> None:
+def _end_entitlement(sub: str, purchase_id: str, seat_id: str, ended_at: str) -> None:
     """The holder's entitlement ends, if it still comes from this seat (else they moved on)."""
-    with suppress(_Refused):
+    with suppress(Refused):
         _update(
-            m.account_pk(sub),
-            m.ENTITLEMENT_SK,
-            [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(stamp)],
+            m.Entitlement(k.account_pk(sub), k.ENTITLEMENT_SK),
+            [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(ended_at)],
             (m.Entitlement.purchase_id == purchase_id)
             & (m.Entitlement.seat_id == seat_id)
             & (m.Entitlement.ended.does_not_exist() | (m.Entitlement.ended == False)),  # noqa: E712
@@ -357,10 +340,10 @@ def _write_purchase(
         if condition is not None:
             cond &= condition(current)
         try:
-            _update(m.purchase_pk(purchase.purchase_id), m.PURCHASE_SK, actions(current), cond)
+            _update(m.Purchase(k.purchase_pk(purchase.purchase_id), k.PURCHASE_SK), actions(current), cond)
             return True
-        except _Refused:
-            fresh = _load(purchase.purchase_id)
+        except Refused:
+            fresh = get_store().purchase(purchase.purchase_id)
             if fresh is None or fresh.due_kind != found:
                 return False
             if paid_only and fresh.status != PAID:
@@ -375,9 +358,13 @@ class _Stuck(DomainError):
         super().__init__(f"Purchase {purchase_id} kept changing under the sweep; it is retried next run.")
 
 
-def _touch(action: str, model: type[m.Purchase] | type[m.Seat] = m.Purchase) -> list[Action]:
-    """What every purchase or seat write sets (docs/design.md, the transition contract)."""
-    return [model.last_action.set(action), model.actor.set(ACTOR), model.version.add(1)]
+def _touch(action: str) -> list[Action]:
+    """What every purchase write of the sweep sets (docs/design.md, the transition contract)."""
+    return stamp(m.Purchase, action, ACTOR)
+
+
+def _seat(purchase_id: str, seat_id: str) -> m.Seat:
+    return m.Seat(k.purchase_pk(purchase_id), k.seat_sk(seat_id))
 
 
 def _count(state: str) -> Any:
@@ -393,54 +380,23 @@ def _holder_seats(purchase: m.Purchase) -> list[str]:
     holders = purchase.holders
     if holders is None:
         return []
-    return sorted(m.seat_id_of(int(key)) for key in holders.attribute_values)
-
-
-def _load(purchase_id: str) -> m.Purchase | None:
-    try:
-        return m.Purchase.get(m.purchase_pk(purchase_id), m.PURCHASE_SK, consistent_read=True)
-    except m.Purchase.DoesNotExist:
-        return None
+    return sorted(k.seat_id_of(int(key)) for key in holders.attribute_values)
 
 
 # ---- single conditional writes --------------------------------------------------------------------------
 
 
 def _update(
-    pk: str, sk: str, actions: list[Action], condition: Condition, *, old: bool = False
-) -> dict[str, Any]:
-    """One conditional UpdateItem, no read. With `old`, the item as it stood comes back either way.
+    item: m.Item, actions: list[Action], condition: Condition, *, returning_old: bool = False
+) -> m.Item | None:
+    """One conditional UpdateItem, no read (`Refused` carries the item as it stood).
 
-    Goes through the PynamoDB connection's botocore client because PynamoDB does not pass
-    `ReturnValuesOnConditionCheckFailure` on single updates (nor the item in its error).
+    With `returning_old` the item as it stood also comes back when the write succeeds.
     """
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    kwargs: dict[str, Any] = {
-        "TableName": m.Item.Meta.table_name,
-        "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
-        "UpdateExpression": Update(*actions).serialize(names, values),
-        "ConditionExpression": condition.serialize(names, values),
-        "ExpressionAttributeNames": {placeholder: name for name, placeholder in names.items()},
-    }
-    if values:
-        kwargs["ExpressionAttributeValues"] = values
-    if old:
-        kwargs["ReturnValues"] = kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-    client: Any = connection().client
-    try:
-        response = client.update_item(**kwargs)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            item: Any = error.response.get("Item")
-            raise _Refused(item) from None
-        raise
-    return dict(response.get("Attributes") or {})
-
-
-def _attr(raw: dict[str, Any] | None, name: str) -> str | None:
-    value = (raw or {}).get(name)
-    return value.get("S") if isinstance(value, dict) else None
+    written = get_store().write(
+        lambda steps: steps.update("item", item, actions, condition=condition, returning_old=returning_old)
+    )
+    return written.old("item")
 
 
 # ---- the cursor ----------------------------------------------------------------------------------------
@@ -448,26 +404,22 @@ def _attr(raw: dict[str, Any] | None, name: str) -> str | None:
 
 def read_cursor() -> str | None:
     """The last day fully done, or None before the first run."""
-    try:
-        return m.SweepCursor.get(CURSOR_PK, CURSOR_SK, consistent_read=True).last_done_day
-    except m.SweepCursor.DoesNotExist:
-        return None
+    cursor = get_store().sweep_cursor()
+    return cursor.last_done_day if cursor is not None else None
 
 
 def _advance_cursor(day: date, now: datetime) -> bool:
     """Mark `day` done, only right after the day before it (never backwards, never over a gap)."""
     text, before = day.isoformat(), (day - timedelta(days=1)).isoformat()
     cursor = m.SweepCursor(CURSOR_PK, CURSOR_SK, last_done_day=text, updated_at=clock.iso(now))
+    condition = m.SweepCursor.PK.does_not_exist() | (
+        (m.SweepCursor.last_done_day < text) & (m.SweepCursor.last_done_day >= before)
+    )
     try:
-        cursor.save(
-            condition=m.SweepCursor.PK.does_not_exist()
-            | ((m.SweepCursor.last_done_day < text) & (m.SweepCursor.last_done_day >= before))
-        )
+        get_store().write(lambda steps: steps.put("cursor", cursor, condition=condition))
         return True
-    except PutError as error:
-        if error_code(error) == "ConditionalCheckFailedException":
-            return False
-        raise
+    except Refused:
+        return False
 
 
 # ---- self-continuation ---------------------------------------------------------------------------------

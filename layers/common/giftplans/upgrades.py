@@ -41,13 +41,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from giftplans import audit, clock, entitlements, money, stripe_gateway, terms
+from giftplans import audit, clock, money, stripe_gateway, terms
 from giftplans.errors import Conflict, NotFound
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
 from giftplans.settings import get as settings
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.steps import Refused, Steps, write
-from giftplans.store.tx import dynamodb_errors
+from giftplans.store.writes import Refused, Steps
 
 logger = Logger(service="gift-plans")
 
@@ -110,17 +111,9 @@ def seat_count(state: str) -> Any:
 # ---- reading the seat behind an account ---------------------------------------------------------------
 
 
-def load_seat(purchase_id: str, seat_id: str) -> m.Seat | None:
-    with dynamodb_errors():
-        try:
-            return m.Seat.get(m.purchase_pk(purchase_id), m.seat_sk(seat_id), consistent_read=True)
-        except m.Seat.DoesNotExist:
-            return None
-
-
 def seat_of_account(sub: str) -> m.Seat:
     """The accepted or claimed seat the account's entitlement comes from; 404 `no_gift` otherwise."""
-    ent = entitlements.load(sub)
+    ent = get_store().entitlement(sub)
     if (
         ent is None
         or ent.source not in ("gift", "claim")
@@ -129,7 +122,7 @@ def seat_of_account(sub: str) -> m.Seat:
         or not ent.seat_id
     ):
         raise NotFound(NO_GIFT, code="no_gift")
-    seat = load_seat(ent.purchase_id, ent.seat_id)
+    seat = get_store().seat(ent.purchase_id, ent.seat_id)
     if seat is None or seat.recipient_sub != sub or SeatState(seat.state) not in IN_USE:
         raise NotFound(NO_GIFT, code="no_gift")
     return seat
@@ -319,7 +312,7 @@ class Completion:
 def complete(done: Completion, at: datetime) -> str:
     """Seat -> upgraded, entitlement from the subscription. Idempotent; safe in any order."""
     for _ in range(3):
-        seat = load_seat(done.purchase_id, done.seat_id)
+        seat = get_store().seat(done.purchase_id, done.seat_id)
         if seat is None:
             logger.warning(
                 "upgrade for an unknown seat",
@@ -353,7 +346,7 @@ def complete(done: Completion, at: datetime) -> str:
 def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, parts: tuple[bool, bool]) -> None:
     old_state = seat.state
     stamp = clock.iso(at)
-    purchase = m.Purchase(m.purchase_pk(seat.purchase_id), m.PURCHASE_SK)
+    purchase = m.Purchase(k.purchase_pk(seat.purchase_id), k.PURCHASE_SK)
 
     def build(steps: Steps) -> None:
         steps.update(
@@ -394,13 +387,13 @@ def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, parts: tuple[bo
             condition = conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
             steps.update(
                 "entitlement",
-                m.Entitlement(m.account_pk(done.account_id), m.ENTITLEMENT_SK),
+                m.Entitlement(k.account_pk(done.account_id), k.ENTITLEMENT_SK),
                 actions,
                 condition=condition,
             )
         if done.customer:
             steps.put(
-                "customer", m.CustomerLookup(m.customer_pk(done.customer), "CUSTOMER", sub=done.account_id)
+                "customer", m.CustomerLookup(k.customer_pk(done.customer), k.CUSTOMER_SK, sub=done.account_id)
             )
         steps.put(
             "audit",
@@ -419,7 +412,7 @@ def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, parts: tuple[bo
             ),
         )
 
-    write(build)
+    get_store().write(build)
 
 
 def _id(value: Any) -> str | None:

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from giftplans import clock, tokens
 from giftplans.errors import Invalid, TooMany
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.steps import Refused, write
-from giftplans.store.tx import dynamodb_errors
+from giftplans.store.writes import Refused, stamp
 
 if TYPE_CHECKING:
     from giftplans.http import Caller
@@ -47,17 +48,9 @@ def _require_email(caller: Caller) -> str:
 
 def _update_profile(profile: m.Profile, actions: list[Any], last_action: str, condition: Any) -> None:
     """One conditional write of the buyer's profile (`Refused` when the condition fails)."""
-    write(
+    get_store().write(
         lambda steps: steps.update(
-            "profile",
-            profile,
-            actions=[
-                *actions,
-                m.Profile.last_action.set(last_action),
-                m.Profile.actor.set("buyer"),
-                m.Profile.version.add(1),
-            ],
-            condition=condition,
+            "profile", profile, [*actions, *stamp(m.Profile, last_action, "buyer")], condition=condition
         )
     )
 
@@ -69,7 +62,7 @@ def request(caller: Caller) -> dict[str, Any]:
     now_ts = clock.epoch(now)
     nonce = tokens.new_nonce()
     token_hash = tokens.hash_secret(tokens.verification_token(caller.sub, nonce))
-    profile = m.Profile(m.account_pk(caller.sub), m.PROFILE_SK)
+    profile = m.Profile(k.account_pk(caller.sub), k.PROFILE_SK)
     wait = int(RESEND_AFTER.total_seconds())
     try:
         _update_profile(
@@ -102,11 +95,9 @@ def confirm(caller: Caller, token: str) -> dict[str, Any]:
     """Check the link's token against the profile; record the verified address."""
     email = _require_email(caller)
     now = clock.now()
-    with dynamodb_errors():
-        try:
-            profile = m.Profile.get(m.account_pk(caller.sub), m.PROFILE_SK, consistent_read=True)
-        except m.Profile.DoesNotExist:
-            raise Invalid(INVALID, code="invalid_token") from None
+    profile = get_store().profile(caller.sub)
+    if profile is None:
+        raise Invalid(INVALID, code="invalid_token")
     given = tokens.hash_secret(str(token).strip())
     if (
         not profile.verify_hash

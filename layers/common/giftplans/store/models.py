@@ -2,8 +2,8 @@
 
 All models share one table and one discriminator (`type`), so a Query over a purchase's
 partition returns typed `Purchase`, `Seat` and `AuditEvent` objects together. The key
-design is documented in docs/design.md; the table itself is defined in template.yaml
-(the local server and the tests build it from there).
+design is documented in docs/design.md and spelt in `giftplans.store.keys`; the table
+itself is defined in template.yaml (the local server and the tests build it from there).
 """
 
 from __future__ import annotations
@@ -35,60 +35,6 @@ def _table_name() -> str:
 
 def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-
-
-# ---- keys -------------------------------------------------------------------------------------------
-
-
-def purchase_pk(purchase_id: str) -> str:
-    return f"PURCHASE#{purchase_id}"
-
-
-PURCHASE_SK = "PURCHASE"
-
-
-def seat_sk(seat_id: str) -> str:
-    return f"SEAT#{seat_id}"
-
-
-def seat_id_of(seat_no: int) -> str:
-    return f"{seat_no:04d}"
-
-
-def account_pk(sub: str) -> str:
-    return f"ACCOUNT#{sub}"
-
-
-PROFILE_SK = "PROFILE"
-ENTITLEMENT_SK = "ENTITLEMENT"
-
-
-def invites_sk(day: str) -> str:
-    return f"INVITES#{day}"
-
-
-def buyer_gsi(sub: str) -> str:
-    return f"BUYER#{sub}"
-
-
-def due_gsi(day: str, shard: int) -> str:
-    return f"DUE#{day}#{shard}"
-
-
-def email_gsi(key: str) -> str:
-    return f"EMAIL#{key}"
-
-
-def payment_pk(payment_intent: str) -> str:
-    return f"PAYMENT#{payment_intent}"
-
-
-def customer_pk(customer: str) -> str:
-    return f"CUSTOMER#{customer}"
-
-
-def mail_pk(key: str) -> str:
-    return f"MAIL#{key}"
 
 
 # ---- indexes ----------------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+"""Every key of the one table, and every index key, built here and nowhere else.
+
+docs/design.md ("The one table") lists the items; this module is how their keys are
+spelt. A purchase's partition holds the purchase, its seats and its audit events; an
+account's partition holds its profile, entitlement and daily invite counters.
+"""
+
+from __future__ import annotations
+
+# ---- table keys (PK, SK) --------------------------------------------------------------------------------
+
+PURCHASE_SK = "PURCHASE"
+PROFILE_SK = "PROFILE"
+ENTITLEMENT_SK = "ENTITLEMENT"
+PAYMENT_SK = "PAYMENT"
+CUSTOMER_SK = "CUSTOMER"
+MAIL_SK = "MAIL"
+SWEEP_PK, CURSOR_SK = "SWEEP", "CURSOR"
+SEAT_PREFIX = "SEAT#"
+EVENT_PREFIX = "EVENT#"
+
+
+def purchase_pk(purchase_id: str) -> str:
+    return f"PURCHASE#{purchase_id}"
+
+
+def seat_sk(seat_id: str) -> str:
+    return f"{SEAT_PREFIX}{seat_id}"
+
+
+def seat_id_of(seat_no: int) -> str:
+    """Seat numbers 1..1000 as the 4-digit ids the API shows (`0001`)."""
+    return f"{seat_no:04d}"
+
+
+def event_sk(stamp: str, suffix: str) -> str:
+    """An audit event sorts by time within its purchase: `EVENT#<iso time>#<suffix>`."""
+    return f"{EVENT_PREFIX}{stamp}#{suffix}"
+
+
+def account_pk(sub: str) -> str:
+    return f"ACCOUNT#{sub}"
+
+
+def invites_sk(day: str) -> str:
+    return f"INVITES#{day}"
+
+
+def payment_pk(payment_intent: str) -> str:
+    return f"PAYMENT#{payment_intent}"
+
+
+def customer_pk(customer: str) -> str:
+    return f"CUSTOMER#{customer}"
+
+
+def mail_pk(key: str) -> str:
+    return f"MAIL#{key}"
+
+
+# ---- index keys -----------------------------------------------------------------------------------------
+
+
+def buyer_gsi(sub: str) -> str:
+    """GSI1PK: a buyer's purchases."""
+    return f"BUYER#{sub}"
+
+
+def buyer_gsi_sk(created_at: str, purchase_id: str) -> str:
+    """GSI1SK: newest first when read backwards."""
+    return f"{created_at}#{purchase_id}"
+
+
+def due_gsi(day: str, shard: int) -> str:
+    """GSI2PK: the sparse due index, one partition per day and shard."""
+    return f"DUE#{day}#{shard}"
+
+
+def due_gsi_sk(purchase_id: str) -> str:
+    return purchase_pk(purchase_id)
+
+
+def email_gsi(key: str) -> str:
+    """GSI3PK: purchases by buyer address key, seats by recipient address key."""
+    return f"EMAIL#{key}"
+
+
+def purchase_email_sk(purchase_id: str) -> str:
+    """GSI3SK of a purchase (by its buyer's address)."""
+    return purchase_pk(purchase_id)
+
+
+def seat_email_sk(purchase_id: str, seat_id: str) -> str:
+    """GSI3SK of a seat (by its recipient's address)."""
+    return f"{SEAT_PREFIX}{purchase_id}#{seat_id}"

@@ -1,0 +1,154 @@
+"""The data layer: every read of the one table, and the one way to write to it.
+
+`giftplans.store.get_store()` hands out one `Store` per process (the cookbook's
+`get_dal_handler`). Its reads return typed items (`giftplans.store.models`), never raw
+attribute maps, and are consistent where a decision follows from them; throttling and
+timeouts become `UpstreamUnavailable` (503). `write(build)` is the only way anything is
+written (`giftplans.store.writes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from pynamodb.connection import Connection
+
+from giftplans.store import keys as k
+from giftplans.store import models as m
+from giftplans.store.writes import Steps, Written, read_errors, run
+
+Key = tuple[str, str]
+
+
+class Store:
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    @property
+    def connection(self) -> Connection:
+        """The models' own connection: one botocore session and client per process, not two (~50 ms cold)."""
+        return m.Item._get_connection().connection
+
+    # ---- writes -----------------------------------------------------------------------------------------
+
+    def write(self, build: Callable[[Steps], None]) -> Written:
+        """Run one named write (see `giftplans.store.writes`); `Refused` when a condition failed."""
+        return run(self.connection, build)
+
+    # ---- single items -----------------------------------------------------------------------------------
+
+    def purchase(self, purchase_id: str) -> m.Purchase | None:
+        return self._get(m.Purchase, k.purchase_pk(purchase_id), k.PURCHASE_SK)
+
+    def seat(self, purchase_id: str, seat_id: str, *, consistent: bool = True) -> m.Seat | None:
+        return self._get(m.Seat, k.purchase_pk(purchase_id), k.seat_sk(seat_id), consistent=consistent)
+
+    def entitlement(self, sub: str) -> m.Entitlement | None:
+        return self._get(m.Entitlement, k.account_pk(sub), k.ENTITLEMENT_SK)
+
+    def profile(self, sub: str) -> m.Profile | None:
+        return self._get(m.Profile, k.account_pk(sub), k.PROFILE_SK)
+
+    def mail_marker(self, key: str) -> m.MailMarker | None:
+        return self._get(m.MailMarker, k.mail_pk(key), k.MAIL_SK)
+
+    def sweep_cursor(self) -> m.SweepCursor | None:
+        return self._get(m.SweepCursor, k.SWEEP_PK, k.CURSOR_SK)
+
+    def purchase_for_payment(self, payment_intent: str) -> m.Purchase | None:
+        """The purchase a payment intent paid for, through its `PAYMENT#` lookup (two reads)."""
+        lookup = self._get(m.PaymentLookup, k.payment_pk(payment_intent), k.PAYMENT_SK)
+        return self.purchase(lookup.purchase_id) if lookup is not None else None
+
+    def account_for_customer(self, customer: str) -> str | None:
+        """The account a Stripe customer belongs to (`CUSTOMER#` lookup); an eventually consistent read."""
+        lookup = self._get(m.CustomerLookup, k.customer_pk(customer), k.CUSTOMER_SK, consistent=False)
+        return lookup.sub if lookup is not None else None
+
+    def many(self, *keys: Key) -> dict[Key, m.Item]:
+        """One BatchGetItem (consistent) of the given keys; missing items are absent from the answer."""
+        with read_errors():
+            return {(item.PK, item.SK): item for item in m.Item.batch_get(list(keys), consistent_read=True)}
+
+    # ---- a purchase's partition ---------------------------------------------------------------------------
+
+    def purchase_and_seats(self, purchase_id: str) -> tuple[m.Purchase | None, list[m.Seat]]:
+        """The purchase and every seat, from one Query (SK >= PURCHASE: the purchase sorts first)."""
+        purchase: m.Purchase | None = None
+        seats: list[m.Seat] = []
+        with read_errors():
+            for item in m.Item.query(
+                k.purchase_pk(purchase_id), m.Item.SK >= k.PURCHASE_SK, consistent_read=True
+            ):
+                if isinstance(item, m.Purchase):
+                    purchase = item
+                elif isinstance(item, m.Seat):
+                    seats.append(item)
+        return purchase, seats
+
+    def seats_of(self, purchase_id: str) -> list[m.Seat]:
+        return self._partition(m.Seat, purchase_id, k.SEAT_PREFIX)
+
+    def audit_trail(self, purchase_id: str) -> list[m.AuditEvent]:
+        """The purchase's audit events, oldest first."""
+        return self._partition(m.AuditEvent, purchase_id, k.EVENT_PREFIX)
+
+    # ---- indexes ------------------------------------------------------------------------------------------
+
+    def buyer_purchases(
+        self, buyer_id: str, limit: int, start: dict[str, dict[str, Any]] | None
+    ) -> tuple[list[m.Purchase], dict[str, dict[str, Any]] | None]:
+        """One page of a buyer's purchases (GSI1 projection), newest first, and the key to go on from."""
+        with read_errors():
+            results = m.Item.buyer_index.query(
+                k.buyer_gsi(buyer_id),
+                scan_index_forward=False,
+                limit=limit,
+                page_size=limit,
+                last_evaluated_key=start,
+            )
+            page = [item for item in results if isinstance(item, m.Purchase)]
+            return page, results.last_evaluated_key
+
+    def keys_by_email(self, email_key: str, limit: int) -> list[Key]:
+        """Keys of the purchases and seats an address key names (GSI3, keys only).
+
+        The index is keys-only (no `type`), so it is read raw: PynamoDB's model query filters on `type`.
+        """
+        with read_errors():
+            page = m.Item._get_connection().query(k.email_gsi(email_key), index_name="GSI3", limit=limit)
+        return [(raw["PK"]["S"], raw["SK"]["S"]) for raw in page.get("Items", [])]
+
+    def items(self, keys: Iterable[Key]) -> list[m.Item]:
+        """Eventually consistent BatchGetItem of `keys` (support's look-ups)."""
+        wanted = list(keys)
+        if not wanted:
+            return []
+        with read_errors():
+            return list(m.Item.batch_get(wanted))
+
+    def due(self, day: str, shard: int) -> Iterator[m.Purchase]:
+        """The due index partition of one day and shard, page by page (a Query, never a Scan)."""
+        for item in m.Item.due_index.query(k.due_gsi(day, shard)):
+            if isinstance(item, m.Purchase):
+                yield item
+
+    # ---- helpers ----------------------------------------------------------------------------------------
+
+    def _get[T: m.Item](self, model: type[T], pk: str, sk: str, *, consistent: bool = True) -> T | None:
+        with read_errors():
+            try:
+                return model.get(pk, sk, consistent_read=consistent)
+            except model.DoesNotExist:
+                return None
+
+    def _partition[T: m.Item](self, model: type[T], purchase_id: str, prefix: str) -> list[T]:
+        with read_errors():
+            return [
+                item
+                for item in m.Item.query(
+                    k.purchase_pk(purchase_id), m.Item.SK.startswith(prefix), consistent_read=True
+                )
+                if isinstance(item, model)
+            ]
