@@ -22,11 +22,12 @@ from typing import Any
 
 from giftplans import audit, clock, purchases, terms, upgrades
 from giftplans.errors import Conflict, Invalid, NotFound
-from giftplans.seats import IN_USE, Action, SeatState, allowed_from
+from giftplans.seats import IN_USE, Action, SeatState, Touch, allowed_from
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.writes import Refused, Steps, stamp
+from giftplans.store.transitions import Move, touch, transition
+from giftplans.store.writes import Refused, Steps
 from giftplans.tokens import email_key
 
 MAX_MATCHES = 100
@@ -153,31 +154,15 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
             f"Only a seat that was never accepted can be cancelled, and {reason}.",
             code="seat_not_cancellable",
         )
-    purchase_key = m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK)
 
     def build(steps: Steps) -> None:
-        steps.update(
-            "seat",
-            seat,
-            [
-                m.Seat.state.set(SeatState.CANCELLED.value),
-                m.Seat.ended_at.set(clock.iso(now)),
-                m.Seat.nonce.remove(),
-                m.Seat.token_hash.remove(),
-                *stamp(m.Seat, "cancel", who),
-            ],
-            condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version),
+        move = Move(
+            seat_id,
+            [m.Seat.ended_at.set(clock.iso(now)), m.Seat.nonce.remove(), m.Seat.token_hash.remove()],
+            from_state=state,
+            version=int(seat.version),
         )
-        actions = [
-            upgrades.seat_count(state.value).add(-1),
-            upgrades.seat_count("cancelled").add(1),
-            *stamp(m.Purchase, "cancel", who),
-        ]
-        if state == SeatState.AVAILABLE:
-            actions.append(m.Purchase.available.delete({int(seat_id)}))
-        else:
-            actions.append(m.Purchase.holders[seat_id].remove())
-        steps.update("purchase", purchase_key, actions, condition=m.Purchase.PK.exists())
+        transition(steps, Action.CANCEL, purchase_id, [move], actor=who)
         steps.put(
             "audit",
             audit.event(
@@ -212,15 +197,12 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> dict[s
     now = clock.now()
 
     def build(steps: Steps) -> None:
-        steps.update(
-            "seat",
+        touch(
+            steps,
+            Touch.UPGRADE_OFFER,
             seat,
-            [
-                m.Seat.upgrade_offer_url.set(checkout.url),
-                m.Seat.upgrade_plan.set(checkout.quote.plan),
-                *stamp(m.Seat, "upgrade_offer", who),
-            ],
-            condition=m.Seat.state == seat.state,
+            [m.Seat.upgrade_offer_url.set(checkout.url), m.Seat.upgrade_plan.set(checkout.quote.plan)],
+            actor=who,
         )
         steps.put(
             "audit",

@@ -15,7 +15,13 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.tokens import new_nonce
 
-BUYER, RECIPIENT, STRIPE, SWEEP = "buyer", "recipient", "stripe", "sweep"
+# Actors: who made a change (the audit event's `actor`, and the item's).
+BUYER, RECIPIENT, STRIPE, SWEEP, SES = "buyer", "recipient", "stripe", "sweep", "ses"
+
+
+def support(arn: str) -> str:
+    """The actor of a support action: the IAM principal that called the admin API."""
+    return f"support:{arn}"
 
 
 def event(

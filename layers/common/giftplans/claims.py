@@ -15,17 +15,16 @@ from typing import TYPE_CHECKING, Any
 from giftplans import audit, clock, entitlements, tokens
 from giftplans.errors import Conflict, Forbidden
 from giftplans.invitations import check_purchase, purchase_open, seat_out
-from giftplans.seats import SeatState
+from giftplans.seats import Action, target
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.writes import BUSY, Refused, Steps, stamp
+from giftplans.store.transitions import Move, PurchaseSide, transition
+from giftplans.store.writes import BUSY, Refused, Steps
 
 if TYPE_CHECKING:
     from giftplans.http import Caller
 
-S = SeatState
-CLAIM = "claim"
 NOT_ALLOWED = (
     "A seat can be claimed for yourself only by someone who bought more than one plan in total; "
     "invite someone to this seat instead."
@@ -72,7 +71,7 @@ def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: Any) ->
     entitlement = entitlements.granted(
         caller.sub,
         plan=purchase.plan,
-        source=entitlements.CLAIM,
+        source=entitlements.Source.CLAIM,
         term_end=purchase.term_end,
         term_end_ts=int(purchase.term_end_ts),
         purchase_id=pid,
@@ -86,32 +85,27 @@ def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: Any) ->
         )
         entitlements.grant(steps, entitlement, now)
         steps.put("audit", audit.event(pid, now, "seat.claimed", audit.BUYER, [seat_id]))
-        steps.update(
-            "seat",
-            m.Seat(k.purchase_pk(pid), k.seat_sk(seat_id)),
+        move = Move(
+            seat_id,
             [
-                m.Seat.state.set(S.CLAIMED.value),
                 m.Seat.recipient_email.set(email),
                 m.Seat.recipient_sub.set(caller.sub),
                 m.Seat.accepted_at.set(accepted_at),
                 m.Seat.GSI3PK.set(k.email_gsi(key)),
                 m.Seat.GSI3SK.set(k.seat_email_sk(pid, seat_id)),
-                *stamp(m.Seat, CLAIM, audit.BUYER),
             ],
-            condition=m.Seat.state == S.AVAILABLE.value,
+            holder=key,
         )
-        steps.update(
-            "purchase",
-            m.Purchase(k.purchase_pk(pid), k.PURCHASE_SK),
-            [
-                m.Purchase.seat_counts[S.AVAILABLE.value].add(-1),
-                m.Purchase.seat_counts[S.CLAIMED.value].add(1),
-                m.Purchase.available.delete({number}),
-                m.Purchase.holders[seat_id].set(key),
-                *stamp(m.Purchase, CLAIM, audit.BUYER),
-            ],
-            condition=purchase_open(caller.sub, now) & m.Purchase.available.contains(number),
+        transition(
+            steps,
+            Action.CLAIM,
+            pid,
+            [move],
+            actor=audit.BUYER,
+            purchase=PurchaseSide(
+                condition=purchase_open(caller.sub, now) & m.Purchase.available.contains(number)
+            ),
         )
 
     get_store().write(build)
-    return seat_out(seat_id, S.CLAIMED.value, recipient_email=email, accepted_at=accepted_at)
+    return seat_out(seat_id, target(Action.CLAIM).value, recipient_email=email, accepted_at=accepted_at)

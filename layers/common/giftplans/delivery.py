@@ -17,15 +17,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from giftplans.seats import SeatState
+from giftplans.seats import Touch
 from giftplans.store import get_store
-from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.writes import Refused, stamp
+from giftplans.store.transitions import seat_key, touch
+from giftplans.store.writes import Refused
 
 logger = logging.getLogger("giftplans.delivery")
 
 SENT, BOUNCED, COMPLAINED = "sent", "bounced", "complained"
+SES = "ses"  # the actor of a bounce or complaint
 OUTCOMES = {"Bounce": BOUNCED, "Complaint": COMPLAINED}
 TAG_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -77,22 +78,16 @@ def record_feedback(message: str | dict[str, Any]) -> bool:
     return _mark(feedback)
 
 
-def _seat(purchase_id: str, seat_id: str) -> m.Seat:
-    return m.Seat(k.purchase_pk(purchase_id), k.seat_sk(seat_id))
-
-
-def _for_this_link(nonce: str) -> Any:
-    return (m.Seat.state == SeatState.INVITED.value) & (m.Seat.nonce == nonce)
-
-
 def _mark(feedback: Feedback) -> bool:
     try:
         get_store().write(
-            lambda steps: steps.update(
-                "seat",
-                _seat(feedback.purchase_id, feedback.seat_id),
-                [m.Seat.delivery.set(feedback.outcome), *stamp(m.Seat, "bounce", "ses")],
-                condition=_for_this_link(feedback.nonce),
+            lambda steps: touch(
+                steps,
+                Touch.BOUNCE,
+                seat_key(feedback.purchase_id, feedback.seat_id),
+                [m.Seat.delivery.set(feedback.outcome)],
+                actor=SES,
+                condition=m.Seat.nonce == feedback.nonce,  # the link the email carried is still the seat's
             )
         )
     except Refused:
@@ -121,11 +116,13 @@ def mark_sent(purchase_id: str, seat_id: str, nonce: str) -> bool:
     """SES accepted this link's email. Bookkeeping: the seat's version and last_action stay as they are."""
     try:
         get_store().write(
-            lambda steps: steps.update(
-                "seat",
-                _seat(purchase_id, seat_id),
+            lambda steps: touch(
+                steps,
+                Touch.SENT,
+                seat_key(purchase_id, seat_id),
                 [m.Seat.delivery.set(SENT)],
-                condition=_for_this_link(nonce) & m.Seat.delivery.does_not_exist(),
+                actor=None,  # bookkeeping: no new version, no notice
+                condition=(m.Seat.nonce == nonce) & m.Seat.delivery.does_not_exist(),
             )
         )
     except Refused:

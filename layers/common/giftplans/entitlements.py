@@ -18,6 +18,7 @@ plan per account at a time, and a subscriber cannot accept or claim.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -34,7 +35,15 @@ from giftplans.store.writes import Refused, Steps
 
 logger = Logger(service="gift-plans")
 
-GIFT, CLAIM, SUBSCRIPTION = "gift", "claim", "subscription"
+
+class Source(StrEnum):
+    """Where an entitlement comes from (the SPEC's `source`)."""
+
+    GIFT = "gift"  # an accepted seat
+    CLAIM = "claim"  # a seat the buyer claimed
+    SUBSCRIPTION = "subscription"  # the account's own Stripe subscription
+
+
 INACTIVE: dict[str, Any] = {
     "active": False,
     "plan": None,
@@ -66,7 +75,7 @@ def answer(entitlement: m.Item | None, now: datetime) -> dict[str, Any]:
     e, now_ts = entitlement, clock.epoch(now)
     sub_view = {
         "plan": e.sub_plan,
-        "source": SUBSCRIPTION,
+        "source": Source.SUBSCRIPTION.value,
         "term_end": e.sub_term_end,
         "auto_renew": bool(e.auto_renew),
     }

@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from giftplans import audit, clock, entitlements, tokens, verification
 from giftplans.errors import Conflict, DomainError, Forbidden, Gone, Invalid, NotFound, TooMany
-from giftplans.seats import SeatState
+from giftplans.seats import TOUCHES, Action, SeatState, Touch, can, target
 from giftplans.settings import get as settings
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.writes import BUSY, Refused, Steps, retry_on_conflict, stamp
+from giftplans.store.transitions import Move, PurchaseSide, seat_key, touch, transition
+from giftplans.store.writes import BUSY, Refused, Steps, retry_on_conflict
 
 if TYPE_CHECKING:
     from giftplans.http import Caller
@@ -44,7 +45,6 @@ _LOCAL = rf"[^{_NOT_IN_ADDRESS}]{{1,64}}"
 _DOMAIN = rf"[^{_NOT_IN_ADDRESS}.][^{_NOT_IN_ADDRESS}]*\.[^{_NOT_IN_ADDRESS}.]{{2,}}"
 _EMAIL = re.compile(rf"^{_LOCAL}@{_DOMAIN}$")
 _SEAT_ID = re.compile(r"^\d{4}$")
-INVITE, RESEND, REVOKE, DECLINE, ACCEPT = "invite", "resend", "revoke", "decline", "accept"
 LAST_TERM_END_TS = 253402300799  # 9999-12-31T23:59:59Z, the last instant a datetime can hold
 
 PURCHASE_NOT_FOUND = "There is no purchase with this id on your account."
@@ -130,22 +130,9 @@ def seat_out(
     }
 
 
-def _seat_key(purchase_id: str, seat_id: str) -> m.Seat:
-    return m.Seat(k.purchase_pk(purchase_id), k.seat_sk(seat_id))
-
-
-def _purchase_key(purchase_id: str) -> m.Purchase:
-    return m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK)
-
-
-def _count_move(source: str, target: str) -> list[Any]:
-    return [m.Purchase.seat_counts[source].add(-1), m.Purchase.seat_counts[target].add(1)]
-
-
-def _seat_freed(action: str, actor: str) -> list[Any]:
-    """Revoke and decline: the seat goes back to available without a trace of its recipient."""
+def _recipient_removed() -> list[Any]:
+    """Revoke and decline: the seat goes back without a trace of its recipient."""
     return [
-        m.Seat.state.set(S.AVAILABLE.value),
         m.Seat.recipient_email.remove(),
         m.Seat.recipient_sub.remove(),
         m.Seat.GSI3PK.remove(),
@@ -155,16 +142,6 @@ def _seat_freed(action: str, actor: str) -> list[Any]:
         m.Seat.token_hash.remove(),
         m.Seat.message.remove(),
         m.Seat.delivery.remove(),
-        *stamp(m.Seat, action, actor),
-    ]
-
-
-def _purchase_freed(seat_id: str, action: str, actor: str) -> list[Any]:
-    return [
-        *_count_move(S.INVITED.value, S.AVAILABLE.value),
-        m.Purchase.available.add({int(seat_id)}),
-        m.Purchase.holders[seat_id].remove(),
-        *stamp(m.Purchase, action, actor),
     ]
 
 
@@ -338,10 +315,9 @@ def _write_invites(
         planned.append((row, seat_id, nonce, token.mac_hash, tokens.email_key(row.email)))
 
     def build(steps: Steps) -> None:
-        holders = []
+        moves = []
         for row, seat_id, nonce, token_hash, key in planned:
-            actions = [
-                m.Seat.state.set(S.INVITED.value),
+            changes = [
                 m.Seat.recipient_email.set(row.email),
                 m.Seat.GSI3PK.set(k.email_gsi(key)),
                 m.Seat.GSI3SK.set(k.seat_email_sk(pid, seat_id)),
@@ -352,36 +328,23 @@ def _write_invites(
                 m.Seat.last_sent_ts.set(now_ts),
                 m.Seat.delivery.remove(),
                 m.Seat.reminders.remove(),
-                *stamp(m.Seat, INVITE, audit.BUYER),
             ]
             if row.message:
-                actions.append(m.Seat.message.set(row.message))
-            steps.update(
-                f"seat {seat_id}",
-                _seat_key(pid, seat_id),
-                actions,
-                condition=m.Seat.state == S.AVAILABLE.value,
-            )
-            holders.append(m.Purchase.holders[seat_id].set(key))
-        n = len(planned)
+                changes.append(m.Seat.message.set(row.message))
+            moves.append(Move(seat_id, changes, holder=key))
         seen = int(purchase.invite_version or 0)
         unchanged = m.Purchase.invite_version == seen
         if seen == 0:
             unchanged = unchanged | m.Purchase.invite_version.does_not_exist()
-        steps.update(
-            "purchase",
-            _purchase_key(pid),
-            [
-                m.Purchase.seat_counts[S.AVAILABLE.value].add(-n),
-                m.Purchase.seat_counts[S.INVITED.value].add(n),
-                m.Purchase.available.delete(set(numbers)),
-                *holders,
-                m.Purchase.invite_version.add(1),
-                *stamp(m.Purchase, INVITE, audit.BUYER),
-            ],
-            condition=unchanged & purchase_open(sub, now),
+        transition(
+            steps,
+            Action.INVITE,
+            pid,
+            moves,
+            actor=audit.BUYER,
+            purchase=PurchaseSide([m.Purchase.invite_version.add(1)], unchanged & purchase_open(sub, now)),
         )
-        count_sends(steps, sub, now, n)
+        count_sends(steps, sub, now, len(planned))
         steps.put(
             "audit",
             audit.event(
@@ -396,7 +359,7 @@ def _write_invites(
 
     get_store().write(build)
     return [
-        seat_out(seat_id, S.INVITED.value, recipient_email=row.email, invited_at=invited_at)
+        seat_out(seat_id, target(Action.INVITE).value, recipient_email=row.email, invited_at=invited_at)
         for row, seat_id, *_ in planned
     ]
 
@@ -415,7 +378,7 @@ def _buyer_refusal(old: m.Item | None, sub: str, now: datetime, doing: str) -> D
         return NotFound(SEAT_NOT_FOUND, code="seat_not_found")
     if term_ended(old.term_end_ts, now):
         return Gone(f"This purchase's term ended on {old.term_end}.", code="term_ended")
-    if old.state != S.INVITED:
+    if not can(Action.REVOKE, old.state):
         return Conflict(
             f"Seat {old.seat_id} is {old.state}; only an invitation that has not been accepted "
             f"can be {doing}.",
@@ -425,10 +388,8 @@ def _buyer_refusal(old: m.Item | None, sub: str, now: datetime, doing: str) -> D
     return Conflict(BUSY, code="concurrent_change")
 
 
-def _owned_invited(sub: str, now: datetime) -> Any:
-    return (
-        (m.Seat.buyer_id == sub) & (m.Seat.state == S.INVITED.value) & (m.Seat.term_end_ts > clock.epoch(now))
-    )
+def _owned_in_term(sub: str, now: datetime) -> Any:
+    return (m.Seat.buyer_id == sub) & (m.Seat.term_end_ts > clock.epoch(now))
 
 
 def revoke(purchase_id: str, seat_id: str, caller: Caller) -> dict[str, Any]:
@@ -439,18 +400,8 @@ def revoke(purchase_id: str, seat_id: str, caller: Caller) -> dict[str, Any]:
         now = clock.now()
 
         def build(steps: Steps) -> None:
-            steps.update(
-                "seat",
-                _seat_key(purchase_id, seat_id),
-                _seat_freed(REVOKE, audit.BUYER),
-                condition=_owned_invited(caller.sub, now),
-            )
-            steps.update(
-                "purchase",
-                _purchase_key(purchase_id),
-                _purchase_freed(seat_id, REVOKE, audit.BUYER),
-                condition=m.Purchase.PK.exists(),
-            )
+            move = Move(seat_id, _recipient_removed(), _owned_in_term(caller.sub, now))
+            transition(steps, Action.REVOKE, purchase_id, [move], actor=audit.BUYER)
             steps.put("audit", audit.event(purchase_id, now, "seat.revoked", audit.BUYER, [seat_id]))
 
         try:
@@ -459,7 +410,7 @@ def revoke(purchase_id: str, seat_id: str, caller: Caller) -> dict[str, Any]:
             if refused.failed("seat"):
                 raise _buyer_refusal(refused.old("seat"), caller.sub, now, "revoked") from refused
             raise
-        return seat_out(seat_id, S.AVAILABLE.value)
+        return seat_out(seat_id, target(Action.REVOKE).value)
 
     return retry_on_conflict(attempt)
 
@@ -482,17 +433,18 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
         token_hash = tokens.hash_secret(tokens.invite_token(purchase_id, seat_id, "x", 0, nonce).mac)
 
         def build(steps: Steps) -> None:
-            steps.update(
-                "seat",
-                _seat_key(purchase_id, seat_id),
+            touch(
+                steps,
+                Touch.RESEND,
+                seat_key(purchase_id, seat_id),
                 [
                     m.Seat.nonce.set(nonce),
                     m.Seat.token_hash.set(token_hash),
                     m.Seat.resend_count.add(1),
                     m.Seat.last_sent_ts.set(now_ts),
-                    *stamp(m.Seat, RESEND, actor),
                 ],
-                condition=_owned_invited(caller.sub, now)
+                actor=actor,
+                condition=_owned_in_term(caller.sub, now)
                 & (m.Seat.resend_count.does_not_exist() | (m.Seat.resend_count < conf.resend_limit))
                 & (m.Seat.last_sent_ts.does_not_exist() | (m.Seat.last_sent_ts <= now_ts - interval)),
             )
@@ -518,7 +470,7 @@ def _resend_refusal(old: m.Item | None, sub: str, now: datetime, limit: int, int
     if (
         isinstance(old, m.Seat)
         and old.buyer_id == sub
-        and old.state == S.INVITED
+        and old.state in TOUCHES[Touch.RESEND]
         and not term_ended(old.term_end_ts, now)
     ):
         if int(old.resend_count or 0) >= limit:
@@ -608,7 +560,7 @@ def accept(token_text: str, caller: Caller) -> dict[str, Any]:
         entitlement = entitlements.granted(
             caller.sub,
             plan=token.plan,
-            source=entitlements.GIFT,
+            source=entitlements.Source.GIFT,
             term_end=term_end,
             term_end_ts=token.term_end_ts,
             purchase_id=token.purchase_id,
@@ -637,28 +589,17 @@ def accept(token_text: str, caller: Caller) -> dict[str, Any]:
                     {"recipient": tokens.mask_email(email)},
                 ),
             )
-            steps.update(
-                "seat",
-                _seat_key(token.purchase_id, token.seat_id),
+            move = Move(
+                token.seat_id,
                 [
-                    m.Seat.state.set(S.ACCEPTED.value),
                     m.Seat.recipient_sub.set(caller.sub),
                     m.Seat.accepted_at.set(clock.iso(now)),
                     m.Seat.nonce.remove(),
                     m.Seat.token_hash.remove(),
-                    *stamp(m.Seat, ACCEPT, audit.RECIPIENT),
                 ],
-                condition=_live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
+                _live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
             )
-            steps.update(
-                "purchase",
-                _purchase_key(token.purchase_id),
-                [
-                    *_count_move(S.INVITED.value, S.ACCEPTED.value),
-                    *stamp(m.Purchase, ACCEPT, audit.RECIPIENT),
-                ],
-                condition=m.Purchase.PK.exists(),
-            )
+            transition(steps, Action.ACCEPT, token.purchase_id, [move], actor=audit.RECIPIENT)
 
         try:
             get_store().write(build)
@@ -690,9 +631,9 @@ def _email_mismatch(seat: m.Item | None) -> Forbidden:
 
 
 def _live_link(token: tokens.InviteToken, now: datetime) -> Any:
+    """The link is the seat's current one, for its plan and term, in term (the state is the action's)."""
     return (
-        (m.Seat.state == S.INVITED.value)
-        & (m.Seat.token_hash == token.mac_hash)
+        (m.Seat.token_hash == token.mac_hash)
         & (m.Seat.plan == token.plan)
         & (m.Seat.term_end_ts == token.term_end_ts)
         & (m.Seat.term_end_ts > clock.epoch(now))
@@ -707,18 +648,8 @@ def decline(token_text: str) -> dict[str, Any]:
         now = clock.now()
 
         def build(steps: Steps) -> None:
-            steps.update(
-                "seat",
-                _seat_key(token.purchase_id, token.seat_id),
-                _seat_freed(DECLINE, audit.RECIPIENT),
-                condition=_live_link(token, now),
-            )
-            steps.update(
-                "purchase",
-                _purchase_key(token.purchase_id),
-                _purchase_freed(token.seat_id, DECLINE, audit.RECIPIENT),
-                condition=m.Purchase.PK.exists(),
-            )
+            move = Move(token.seat_id, _recipient_removed(), _live_link(token, now))
+            transition(steps, Action.DECLINE, token.purchase_id, [move], actor=audit.RECIPIENT)
             steps.put(
                 "audit",
                 audit.event(token.purchase_id, now, "seat.declined", audit.RECIPIENT, [token.seat_id]),

@@ -20,26 +20,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from giftplans import clock
-from giftplans.seats import SeatState
+from giftplans.seats import IN_USE, Action, SeatState, Touch
 from giftplans.store.models import Entitlement, Item, Profile, Purchase, Seat
 
 S = SeatState
-IN_USE = frozenset({S.ACCEPTED.value, S.CLAIMED.value})
 EVENT_VERSION = "1"
 
-# last_action values written by the transitions (docs/design.md)
-CREATE, INVITE, RESEND, REVOKE, DECLINE, ACCEPT, CLAIM = (
-    "create",
-    "invite",
-    "resend",
-    "revoke",
-    "decline",
-    "accept",
-    "claim",
+# last_action values written by the transitions (docs/design.md): seats.Action and seats.Touch
+INVITE, REVOKE, DECLINE, ACCEPT, CLAIM = (
+    Action.INVITE,
+    Action.REVOKE,
+    Action.DECLINE,
+    Action.ACCEPT,
+    Action.CLAIM,
 )
-REMIND_30, REMIND_7, EXPIRE, REFUND, CANCEL = "remind_30", "remind_7", "expire", "refund", "cancel"
-UPGRADE, UPGRADE_OFFER, VERIFY, BOUNCE = "upgrade", "upgrade_offer", "verify", "bounce"
-REMIND_DAYS = {REMIND_30: 30, REMIND_7: 7}
+EXPIRE, REFUND, CANCEL, UPGRADE = Action.EXPIRE, Action.REFUND, Action.CANCEL, Action.UPGRADE
+RESEND, UPGRADE_OFFER = Touch.RESEND, Touch.UPGRADE_OFFER
+REMIND_30, REMIND_7 = Touch.REMIND_30, Touch.REMIND_7  # also the purchase's, for the buyer's reminder
+VERIFY = "verify"  # a profile's (giftplans.verification)
+REMIND_DAYS: dict[str, int] = {REMIND_30.value: 30, REMIND_7.value: 7}
 
 
 @dataclass(frozen=True)

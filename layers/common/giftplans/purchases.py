@@ -18,9 +18,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from giftplans import audit, clock, money, stripe_gateway, terms
+from giftplans.seats import CREATE
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.store.transitions import created_seat, initial_counts
 from giftplans.store.writes import Steps, retry_on_conflict, stamp
 
 PurchaseStatus = Literal["pending_payment", "paid", "payment_failed", "refunded"]
@@ -86,15 +88,10 @@ def record_checkout(facts: CheckoutFacts, status: PurchaseStatus, at: datetime) 
 
 
 def _seat(purchase: m.Purchase, seat_no: int) -> m.Seat:
-    return m.Seat(
-        k.purchase_pk(purchase.purchase_id),
-        k.seat_sk(k.seat_id_of(seat_no)),
-        purchase_id=purchase.purchase_id,
-        seat_id=k.seat_id_of(seat_no),
-        state="available",
-        version=1,
-        last_action="create",
-        actor="stripe",
+    return created_seat(
+        purchase.purchase_id,
+        seat_no,
+        actor=audit.STRIPE,
         plan=purchase.plan,
         currency=purchase.currency,
         seat_value=money.seat_value(int(purchase.amount_subtotal), int(purchase.quantity), seat_no),
@@ -148,7 +145,7 @@ def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: 
         term_end=clock.iso(end),
         term_end_ts=clock.epoch(end),
         created_at=clock.iso(start),
-        seat_counts=m.SeatCounts(available=facts.quantity),  # type: ignore[no-untyped-call]
+        seat_counts=initial_counts(facts.quantity),
         available=set(range(1, facts.quantity + 1)),
         holders={},
         seats_written=0,
@@ -159,8 +156,8 @@ def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: 
         GSI1SK=k.buyer_gsi_sk(clock.iso(start), purchase_id),
         GSI3PK=k.email_gsi(email_key(facts.buyer_email)),
         GSI3SK=k.purchase_email_sk(purchase_id),
-        last_action="create",
-        actor="stripe",
+        last_action=CREATE,
+        actor=audit.STRIPE,
         version=1,
     )
     first = min(FIRST_CHUNK, facts.quantity)

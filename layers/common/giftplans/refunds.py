@@ -31,11 +31,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from giftplans import audit, clock, purchases
+from giftplans.entitlements import Source
 from giftplans.errors import UpstreamUnavailable
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.store.transitions import Move, recounted, transition
 from giftplans.store.writes import Refused, Steps, retry_on_conflict, stamp
 
 logger = Logger(service="gift-plans")
@@ -80,28 +82,26 @@ def end_entitlement(steps: Steps, seat: m.Seat, at: datetime) -> None:
         [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(clock.iso(at))],
         condition=(m.Entitlement.purchase_id == seat.purchase_id)
         & (m.Entitlement.seat_id == seat.seat_id)
-        & m.Entitlement.source.is_in("gift", "claim"),
+        & m.Entitlement.source.is_in(Source.GIFT.value, Source.CLAIM.value),
     )
 
 
-def cancel_seat(seat: m.Seat, at: datetime, action: str, actor: str) -> bool:
-    """Seat -> cancelled with its entitlement ended (if it still comes from it). False: the seat moved."""
+def cancel_seat(seat: m.Seat, at: datetime, actor: str) -> bool:
+    """Seat -> cancelled (refund), its entitlement ended if it still comes from it. False: the seat moved.
+
+    The purchase is settled once, after all its seats (`_mark_refunded`), so it is left alone here.
+    """
     in_use = SeatState(seat.state) in IN_USE and bool(seat.recipient_sub)
+    move = Move(
+        seat.seat_id,
+        [m.Seat.ended_at.set(clock.iso(at)), m.Seat.nonce.remove(), m.Seat.token_hash.remove()],
+        from_state=SeatState(seat.state),
+        version=int(seat.version),
+    )
     for with_entitlement in (True, False) if in_use else (False,):
 
         def build(steps: Steps, ending: bool = with_entitlement) -> None:
-            steps.update(
-                "seat",
-                seat,
-                [
-                    m.Seat.state.set(SeatState.CANCELLED.value),
-                    m.Seat.ended_at.set(clock.iso(at)),
-                    m.Seat.nonce.remove(),
-                    m.Seat.token_hash.remove(),
-                    *stamp(m.Seat, action, actor),
-                ],
-                condition=(m.Seat.state == seat.state) & (m.Seat.version == seat.version),
-            )
+            transition(steps, Action.REFUND, seat.purchase_id, [move], actor=actor, purchase=None)
             if ending:
                 end_entitlement(steps, seat, at)
 
@@ -130,7 +130,7 @@ def full_refund(purchase: m.Purchase, amount_refunded: int, at: datetime, reason
         ]
         if not pending:
             break
-        cancelled += [seat.seat_id for seat in pending if cancel_seat(seat, at, "refund", ACTOR)]
+        cancelled += [seat.seat_id for seat in pending if cancel_seat(seat, at, ACTOR)]
 
     def mark() -> str:
         current = store.purchase(purchase.purchase_id)
@@ -157,13 +157,13 @@ def _mark_refunded(
             [
                 m.Purchase.status.set(purchases.REFUNDED),
                 m.Purchase.amount_refunded.set(amount),
-                m.Purchase.seat_counts.set(m.SeatCounts(**counts)),  # type: ignore[no-untyped-call]
+                recounted(counts),
                 m.Purchase.available.remove(),
                 m.Purchase.holders.remove(),
                 m.Purchase.GSI2PK.remove(),
                 m.Purchase.GSI2SK.remove(),
                 m.Purchase.due_kind.remove(),
-                *stamp(m.Purchase, "refund", ACTOR),
+                *stamp(m.Purchase, Action.REFUND, ACTOR),
             ],
             condition=(m.Purchase.version == purchase.version) & (m.Purchase.status != purchases.REFUNDED),
         )
@@ -171,7 +171,10 @@ def _mark_refunded(
             steps.update(
                 "profile",
                 m.Profile(k.account_pk(purchase.buyer_id), k.PROFILE_SK),
-                [m.Profile.plans_bought.add(-int(purchase.quantity)), *stamp(m.Profile, "refund", ACTOR)],
+                [
+                    m.Profile.plans_bought.add(-int(purchase.quantity)),
+                    *stamp(m.Profile, Action.REFUND, ACTOR),
+                ],
             )
         steps.put(
             "audit",

@@ -92,11 +92,11 @@ def gift_of(sub: str, now: datetime) -> Gift:
     """The gift or claim behind the account's entitlement, active or ended at most GRACE_DAYS ago."""
     ent = get_store().entitlement(sub)
     shown = entitlements.answer(ent, now)
-    if shown["active"] and shown["source"] == entitlements.SUBSCRIPTION:
+    if shown["active"] and shown["source"] == entitlements.Source.SUBSCRIPTION:
         raise entitlements.already_subscribed(ent)
     if (
         ent is None
-        or ent.source not in (entitlements.GIFT, entitlements.CLAIM)
+        or ent.source not in (entitlements.Source.GIFT, entitlements.Source.CLAIM)
         or not ent.purchase_id
         or not ent.seat_id
         or not ent.term_end_ts

@@ -5,6 +5,12 @@ available --invite--> invited --accept--> accepted --upgrade--> upgraded
     |  +--claim--> claimed --upgrade--> upgraded
 any unexpired state --term_end passed (sweep)--> expired
 any state but upgraded/expired --full refund--> cancelled
+
+The writers do not spell these rules: `giftplans.store.transitions.transition` takes each
+action's allowed-from states and target from `TRANSITIONS` (the condition and the SET of
+the one write that performs it), and the purchase's counts, free seats and holders follow
+from the states moved between (`HOLDING`). Writes that keep the state (a resend, a
+reminder, a bounce) are `Touch`es, allowed in the states `TOUCHES` names.
 """
 
 from __future__ import annotations
@@ -63,6 +69,31 @@ def target(action: Action) -> SeatState:
 
 def can(action: Action, state: SeatState | str) -> bool:
     return SeatState(state) in allowed_from(action)
+
+
+class Touch(StrEnum):
+    """Writes to a seat that keep its state: not transitions. The value is the seat's `last_action`."""
+
+    RESEND = "resend"
+    REMIND_30 = "remind_30"
+    REMIND_7 = "remind_7"
+    UPGRADE_OFFER = "upgrade_offer"
+    BOUNCE = "bounce"
+    SENT = "sent"  # bookkeeping (delivery=sent): no new version, no last_action
+
+
+CREATE = "create"  # the `last_action` of a seat as fulfilment made it
+INITIAL = S.AVAILABLE  # the state fulfilment creates every seat in
+
+# touch -> the states it applies in
+TOUCHES: dict[Touch, frozenset[SeatState]] = {
+    Touch.RESEND: frozenset({S.INVITED}),
+    Touch.REMIND_30: IN_USE,
+    Touch.REMIND_7: IN_USE,
+    Touch.UPGRADE_OFFER: IN_USE,
+    Touch.BOUNCE: frozenset({S.INVITED}),
+    Touch.SENT: frozenset({S.INVITED}),
+}
 
 
 def effective_state(state: SeatState | str, term_ended: bool) -> SeatState:

@@ -50,21 +50,22 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
+from pynamodb.expressions.update import Action as Update
 
 from giftplans import clock, terms
 from giftplans.errors import DomainError
-from giftplans.seats import IN_USE, SeatState, allowed_from
-from giftplans.seats import Action as SeatAction
+from giftplans.seats import IN_USE, Action, Touch, target
 from giftplans.settings import get as settings
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.store.transitions import Move, expiry_fold, seat_key, touch, transition
 from giftplans.store.writes import Refused, stamp
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,7 @@ STOP_MARGIN_S = 60.0  # stop starting new purchases when less than this is left 
 ACTOR = "sweep"
 DUE_MOVED = "due_moved"  # a due key moved (or dropped) without a notice: late or unpaid
 REMINDER_NUMBER = {terms.REMIND_30: "30", terms.REMIND_7: "7"}
-LIVE = tuple(sorted(s.value for s in allowed_from(SeatAction.EXPIRE)))  # what expiry turns into `expired`
-IN_USE_STATES = tuple(sorted(s.value for s in IN_USE))
+REMINDER_TOUCH = {terms.REMIND_30: Touch.REMIND_30, terms.REMIND_7: Touch.REMIND_7}
 CURSOR_PK, CURSOR_SK = k.SWEEP_PK, k.CURSOR_SK
 PAID = "paid"
 # Failures of one purchase that must not stop the night: counted, logged, the day retried.
@@ -219,10 +219,15 @@ def _remind(purchase: m.Purchase, found: str, kind: str, now: datetime, result: 
     number = REMINDER_NUMBER[kind]
     for seat_id in _holder_seats(purchase):
         try:
-            _update(
-                _seat(purchase.purchase_id, seat_id),
-                [m.Seat.reminders.add({number}), *stamp(m.Seat, kind, ACTOR)],
-                m.Seat.state.is_in(*IN_USE_STATES) & ~m.Seat.reminders.contains(number),
+            get_store().write(
+                partial(
+                    touch,
+                    kind=REMINDER_TOUCH[kind],
+                    item=seat_key(purchase.purchase_id, seat_id),
+                    changes=[m.Seat.reminders.add({number})],
+                    actor=ACTOR,
+                    condition=~m.Seat.reminders.contains(number),
+                )
             )
             result.reminded += 1
         except Refused:
@@ -232,12 +237,12 @@ def _remind(purchase: m.Purchase, found: str, kind: str, now: datetime, result: 
 
 
 def _move_due(
-    purchase: m.Purchase, found: str, done: str, action: str, now: datetime, extra: list[Action] | None = None
+    purchase: m.Purchase, found: str, done: str, action: str, now: datetime, extra: list[Update] | None = None
 ) -> bool:
     """Record `action` on the purchase and move its due key to the milestone after `done`."""
     nxt = terms.next_milestone(clock.parse_iso(purchase.term_end), done)
 
-    def actions(_fresh: m.Purchase) -> list[Action]:
+    def actions(_fresh: m.Purchase) -> list[Update]:
         if nxt is None:
             return [*_touch(action), *(extra or []), *_remove_due()]
         kind, day = nxt
@@ -258,35 +263,38 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
     ended_at = clock.iso(now)
     for seat_no in range(1, int(purchase.quantity) + 1):
         seat_id = k.seat_id_of(seat_no)
+        move = Move(seat_id, [m.Seat.ended_at.set(ended_at)])
         try:
-            old = _update(
-                _seat(purchase.purchase_id, seat_id),
-                [
-                    m.Seat.state.set(SeatState.EXPIRED.value),
-                    m.Seat.ended_at.set(ended_at),
-                    *stamp(m.Seat, terms.EXPIRE, ACTOR),
-                ],
-                m.Seat.state.is_in(*LIVE),
-                returning_old=True,
+            written = get_store().write(
+                partial(
+                    transition,
+                    action=Action.EXPIRE,
+                    purchase_id=purchase.purchase_id,
+                    moves=[move],
+                    actor=ACTOR,
+                    purchase=None,
+                    returning_old=True,
+                )
             )
             result.expired += 1
-            holder = old.recipient_sub if isinstance(old, m.Seat) and old.state in IN_USE_STATES else None
+            old = written.old("seat")
+            holder = old.recipient_sub if isinstance(old, m.Seat) and old.state in IN_USE else None
         except Refused as refused:
             # Already expired by an earlier run that may have died before ending the entitlement.
-            was = refused.old("item")
+            was = refused.old("seat")
             done_by_us = (
-                isinstance(was, m.Seat) and was.state == SeatState.EXPIRED and was.last_action == terms.EXPIRE
+                isinstance(was, m.Seat)
+                and was.state == target(Action.EXPIRE)
+                and was.last_action == Action.EXPIRE
             )
             holder = was.recipient_sub if done_by_us else None
         if holder:
             _end_entitlement(holder, purchase.purchase_id, seat_id, ended_at)
 
-    def actions(fresh: m.Purchase) -> list[Action]:
+    def actions(fresh: m.Purchase) -> list[Update]:
         counts = fresh.seat_counts.as_dict() if fresh.seat_counts is not None else {}
-        left = int(fresh.quantity) - counts.get("upgraded", 0) - counts.get("cancelled", 0)
         return [
-            *(_count(state).set(0) for state in LIVE),
-            _count("expired").set(left),
+            *expiry_fold(counts, int(fresh.quantity))[0],
             m.Purchase.expired_at.set(ended_at),
             *stamp(m.Purchase, terms.EXPIRE, ACTOR),
             m.Purchase.available.remove(),
@@ -297,10 +305,7 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
     def exact(fresh: m.Purchase) -> Condition:
         # The fold above is computed from these counts: write it only if they still hold.
         counts = fresh.seat_counts.as_dict() if fresh.seat_counts is not None else {}
-        same: Condition = (_count("upgraded") == counts.get("upgraded", 0)) & (
-            _count("cancelled") == counts.get("cancelled", 0)
-        )
-        return same
+        return expiry_fold(counts, int(fresh.quantity))[1]
 
     _write_purchase(purchase, found, actions, now, paid_only=True, condition=exact)
 
@@ -320,7 +325,7 @@ def _end_entitlement(sub: str, purchase_id: str, seat_id: str, ended_at: str) ->
 def _write_purchase(
     purchase: m.Purchase,
     found: str,
-    actions: Callable[[m.Purchase], list[Action]],
+    actions: Callable[[m.Purchase], list[Update]],
     now: datetime,
     *,
     paid_only: bool = False,
@@ -358,21 +363,12 @@ class _Stuck(DomainError):
         super().__init__(f"Purchase {purchase_id} kept changing under the sweep; it is retried next run.")
 
 
-def _touch(action: str) -> list[Action]:
+def _touch(action: str) -> list[Update]:
     """What every purchase write of the sweep sets (docs/design.md, the transition contract)."""
     return stamp(m.Purchase, action, ACTOR)
 
 
-def _seat(purchase_id: str, seat_id: str) -> m.Seat:
-    return m.Seat(k.purchase_pk(purchase_id), k.seat_sk(seat_id))
-
-
-def _count(state: str) -> Any:
-    """The path of one of the purchase's seat counts (`seat_counts.<state>`)."""
-    return getattr(m.Purchase.seat_counts, state)
-
-
-def _remove_due() -> list[Action]:
+def _remove_due() -> list[Update]:
     return [m.Purchase.GSI2PK.remove(), m.Purchase.GSI2SK.remove(), m.Purchase.due_kind.remove()]
 
 
@@ -387,7 +383,7 @@ def _holder_seats(purchase: m.Purchase) -> list[str]:
 
 
 def _update(
-    item: m.Item, actions: list[Action], condition: Condition, *, returning_old: bool = False
+    item: m.Item, actions: list[Update], condition: Condition, *, returning_old: bool = False
 ) -> m.Item | None:
     """One conditional UpdateItem, no read (`Refused` carries the item as it stood).
 

@@ -17,10 +17,12 @@ import hashlib
 from datetime import date, datetime, timedelta
 
 from giftplans.clock import as_utc
+from giftplans.seats import Action, Touch
 
-REMIND_30 = "remind_30"
-REMIND_7 = "remind_7"
-EXPIRE = "expire"
+# Kinds of milestone (the due index's `due_kind`), and the `last_action` of the sweep's writes.
+REMIND_30 = Touch.REMIND_30.value
+REMIND_7 = Touch.REMIND_7.value
+EXPIRE = Action.EXPIRE.value
 MILESTONE_KINDS: tuple[str, ...] = (REMIND_30, REMIND_7, EXPIRE)
 
 

@@ -41,13 +41,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from giftplans import audit, clock, money, stripe_gateway, terms
+from giftplans import audit, clock, entitlements, money, stripe_gateway, terms
 from giftplans.errors import Conflict, NotFound
-from giftplans.seats import IN_USE, Action, SeatState, allowed_from
+from giftplans.seats import IN_USE, Action, SeatState, allowed_from, target
 from giftplans.settings import get as settings
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.store.transitions import Move, transition
 from giftplans.store.writes import Refused, Steps
 
 logger = Logger(service="gift-plans")
@@ -103,11 +104,6 @@ def quote_window(now: datetime) -> QuoteWindow:
     )
 
 
-def seat_count(state: str) -> Any:
-    """The purchase's `seat_counts.<state>` as an update path."""
-    return getattr(m.Purchase.seat_counts, state)
-
-
 # ---- reading the seat behind an account ---------------------------------------------------------------
 
 
@@ -116,7 +112,7 @@ def seat_of_account(sub: str) -> m.Seat:
     ent = get_store().entitlement(sub)
     if (
         ent is None
-        or ent.source not in ("gift", "claim")
+        or ent.source not in (entitlements.Source.GIFT, entitlements.Source.CLAIM)
         or ent.ended
         or not ent.purchase_id
         or not ent.seat_id
@@ -319,7 +315,7 @@ def complete(done: Completion, at: datetime) -> str:
                 extra={"purchase_id": done.purchase_id, "seat_id": done.seat_id},
             )
             return "ignored: unknown seat"
-        if seat.state == SeatState.UPGRADED:
+        if seat.state == target(Action.UPGRADE):
             return f"already upgraded {done.purchase_id}/{done.seat_id}"
         if SeatState(seat.state) not in allowed_from(Action.UPGRADE) or seat.recipient_sub != done.account_id:
             logger.warning(
@@ -345,44 +341,27 @@ def complete(done: Completion, at: datetime) -> str:
 
 def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, parts: tuple[bool, bool]) -> None:
     old_state = seat.state
-    stamp = clock.iso(at)
-    purchase = m.Purchase(k.purchase_pk(seat.purchase_id), k.PURCHASE_SK)
+    ended_at = clock.iso(at)
 
     def build(steps: Steps) -> None:
-        steps.update(
-            "seat",
-            seat,
+        move = Move(
+            seat.seat_id,
             [
-                m.Seat.state.set(SeatState.UPGRADED.value),
                 m.Seat.upgrade_plan.set(done.plan),
                 m.Seat.subscription_id.set(done.subscription_id),
-                m.Seat.ended_at.set(stamp),
-                m.Seat.last_action.set("upgrade"),
-                m.Seat.actor.set("stripe"),
-                m.Seat.version.add(1),
+                m.Seat.ended_at.set(ended_at),
             ],
-            condition=(m.Seat.state == old_state) & (m.Seat.version == seat.version),
+            from_state=SeatState(old_state),
+            version=int(seat.version),
         )
-        steps.update(
-            "purchase",
-            purchase,
-            [
-                seat_count(old_state).add(-1),
-                seat_count("upgraded").add(1),
-                m.Purchase.holders[seat.seat_id].remove(),
-                m.Purchase.version.add(1),
-                m.Purchase.last_action.set("upgrade"),
-                m.Purchase.actor.set("stripe"),
-            ],
-            condition=m.Purchase.PK.exists(),
-        )
+        transition(steps, Action.UPGRADE, seat.purchase_id, [move], actor=audit.STRIPE)
         write_sub, end_gift = parts
         if write_sub or end_gift:
             actions = _provisional_actions(done, at) if write_sub else []
             conditions = [_sub_writable(done.subscription_id, at)] if write_sub else []
             if end_gift:
                 actions += [m.Entitlement.ended.set(True)]
-                actions += [] if write_sub else [m.Entitlement.updated_at.set(stamp)]
+                actions += [] if write_sub else [m.Entitlement.updated_at.set(ended_at)]
                 conditions.append(_names_seat(seat))
             condition = conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
             steps.update(

@@ -1,0 +1,239 @@
+"""Seat transitions as DynamoDB writes, derived from the state machine (`giftplans.seats`).
+
+`transition(steps, action, purchase_id, moves, actor=...)` is the one function that
+moves seats between states. From `seats.TRANSITIONS` it takes each seat's condition
+(`state IN allowed_from(action)`, or the state the caller read, which must be one of
+them) and its new state (`target(action)`); it stamps every item it writes (version + 1,
+`last_action` = the action, `actor`) and, unless told the purchase is settled elsewhere,
+keeps the purchase in step in the same write: `seat_counts` move from the old state to
+the target, a seat leaving or entering `available` leaves or enters the `available` set,
+and one leaving or entering a holding state (`seats.HOLDING`) leaves or enters `holders`.
+
+`touch(...)` is the same for writes that keep the state (`seats.Touch`: resend, reminders,
+an upgrade offer, a bounce): the states it applies in come from `seats.TOUCHES`.
+
+What else a transition changes (a recipient's address, a token's hash, an end date) is
+the capability's to say: it passes those actions in, and conditions beyond the state.
+Nowhere else in the layer is a seat state spelt in a condition or a SET (a test reads
+the source to keep it so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action as Update
+
+from giftplans.seats import CREATE, HOLDING, INITIAL, TOUCHES, TRANSITIONS, Action, SeatState, Touch
+from giftplans.store import keys as k
+from giftplans.store import models as m
+from giftplans.store.writes import Steps, stamp
+
+S = SeatState
+
+
+@dataclass(frozen=True)
+class Move:
+    """One seat's part of a transition."""
+
+    seat_id: str
+    changes: Sequence[Update] = ()  # what else the seat's item changes
+    condition: Condition | None = None  # what else must hold of the seat
+    from_state: SeatState | None = None  # the state it was read in: narrows the condition, names the count
+    version: int | None = None  # the version it was read at, when the change depends on what was read
+    holder: str | None = None  # the email key of whoever holds the seat after a move into a holding state
+
+
+@dataclass(frozen=True)
+class PurchaseSide:
+    """What else the purchase's item changes, and must hold, in the transition's write."""
+
+    changes: Sequence[Update] = ()
+    condition: Condition | None = None
+
+
+def transition(
+    steps: Steps,
+    action: Action,
+    purchase_id: str,
+    moves: Sequence[Move],
+    *,
+    actor: str,
+    purchase: PurchaseSide | None = PurchaseSide(),
+    returning_old: bool = False,
+) -> None:
+    """Add the steps of `action` on `moves` (one step per seat, then the purchase's) to `steps`.
+
+    `purchase=None` leaves the purchase's item alone (a refund and the sweep settle it after
+    all its seats moved). A single seat's step is named "seat", several "seat <id>".
+    """
+    allowed, target = TRANSITIONS[action]
+    for move in moves:
+        condition = _state_condition(action, move.from_state, allowed)
+        if move.version is not None:
+            condition &= m.Seat.version == move.version
+        if move.condition is not None:
+            condition &= move.condition
+        steps.update(
+            "seat" if len(moves) == 1 else f"seat {move.seat_id}",
+            seat_key(purchase_id, move.seat_id),
+            [m.Seat.state.set(target.value), *move.changes, *stamp(m.Seat, action.value, actor)],
+            condition=condition,
+            returning_old=returning_old,
+        )
+    if purchase is not None:
+        _purchase_follows(steps, action, purchase_id, moves, target, actor, purchase)
+
+
+def _state_condition(action: Action, read: SeatState | None, allowed: frozenset[SeatState]) -> Condition:
+    if read is None:
+        return m.Seat.state.is_in(*sorted(s.value for s in allowed))
+    if read not in allowed:
+        raise ValueError(f"{action.value} cannot start from {read.value}")
+    return m.Seat.state == read.value
+
+
+def _from(action: Action, move: Move) -> SeatState:
+    """The state a move leaves: the one it was read in, or the only one the action starts from."""
+    if move.from_state is not None:
+        return move.from_state
+    allowed = TRANSITIONS[action][0]
+    if len(allowed) != 1:
+        raise ValueError(
+            f"{action.value} starts from several states: say which one seat {move.seat_id} is in"
+        )
+    return next(iter(allowed))
+
+
+def _purchase_follows(
+    steps: Steps,
+    action: Action,
+    purchase_id: str,
+    moves: Sequence[Move],
+    target: SeatState,
+    actor: str,
+    side: PurchaseSide,
+) -> None:
+    deltas: dict[SeatState, int] = {}
+    freed: set[int] = set()
+    taken: set[int] = set()
+    holders: list[Update] = []
+    for move in moves:
+        source = _from(action, move)
+        deltas[source] = deltas.get(source, 0) - 1
+        deltas[target] = deltas.get(target, 0) + 1
+        number = int(move.seat_id)
+        if source == S.AVAILABLE:
+            taken.add(number)
+        if target == S.AVAILABLE:
+            freed.add(number)
+        if source in HOLDING and target not in HOLDING:
+            holders.append(m.Purchase.holders[move.seat_id].remove())
+        elif target in HOLDING and source not in HOLDING:
+            if move.holder is None:
+                raise ValueError(f"seat {move.seat_id} moves to {target.value}: name its holder")
+            holders.append(m.Purchase.holders[move.seat_id].set(move.holder))
+    actions: list[Any] = [m.Purchase.seat_counts[s.value].add(n) for s, n in deltas.items() if n]
+    if taken:
+        actions.append(m.Purchase.available.delete(taken))
+    if freed:
+        actions.append(m.Purchase.available.add(freed))
+    actions += [*holders, *side.changes, *stamp(m.Purchase, action.value, actor)]
+    condition = side.condition if side.condition is not None else m.Purchase.PK.exists()
+    steps.update("purchase", purchase_key(purchase_id), actions, condition=condition)
+
+
+# ---- writes that keep the state ---------------------------------------------------------------------------
+
+
+def touch(
+    steps: Steps,
+    kind: Touch,
+    item: m.Seat,
+    changes: Sequence[Update],
+    *,
+    actor: str | None,
+    condition: Condition | None = None,
+) -> None:
+    """A write to one seat in one of the states `seats.TOUCHES[kind]` allows, keeping its state.
+
+    Stamped (version + 1, `last_action` = the touch, `actor`) unless `actor` is None: a
+    bookkeeping write (`Touch.SENT`) that must not look like a new version to the stream readers.
+    """
+    allowed = TOUCHES[kind]
+    state: Condition = m.Seat.state.is_in(*sorted(s.value for s in allowed))
+    stamped = stamp(m.Seat, kind.value, actor) if actor is not None else []
+    steps.update(
+        "seat",
+        item,
+        [*changes, *stamped],
+        condition=state & condition if condition is not None else state,
+    )
+
+
+# ---- seats as fulfilment makes them, and the counts of settled purchases ---------------------------------
+
+
+def created_seat(purchase_id: str, seat_no: int, *, actor: str, **fields: Any) -> m.Seat:
+    """A new seat in the state every seat starts in (`seats.INITIAL`), version 1."""
+    seat_id = k.seat_id_of(seat_no)
+    return m.Seat(
+        k.purchase_pk(purchase_id),
+        k.seat_sk(seat_id),
+        purchase_id=purchase_id,
+        seat_id=seat_id,
+        state=INITIAL.value,
+        version=1,
+        last_action=CREATE,
+        actor=actor,
+        **fields,
+    )
+
+
+def initial_counts(quantity: int) -> m.SeatCounts:
+    """A new purchase's counts: every seat in the initial state."""
+    return m.SeatCounts(**{INITIAL.value: quantity})  # type: ignore[no-untyped-call]
+
+
+def recounted(counts: Mapping[str, int]) -> Update:
+    """Set the purchase's `seat_counts` to what its seats were counted to be (a refund's settlement)."""
+    whole = {state: int(counts.get(state, 0)) for state in m.SEAT_STATES}
+    return m.Purchase.seat_counts.set(m.SeatCounts(**whole))  # type: ignore[no-untyped-call]
+
+
+def expiry_fold(counts: Mapping[str, int], quantity: int) -> tuple[list[Update], Condition]:
+    """The sweep's final write of an expired purchase: every seat that could expire counts as expired.
+
+    Computed from `counts` (the purchase as read), so the condition holds it to the seats that
+    could not expire (upgraded, cancelled) still being what was read.
+    """
+    expirable = TRANSITIONS[Action.EXPIRE][0]
+    kept = [state for state in map(SeatState, m.SEAT_STATES) if state not in expirable and state != S.EXPIRED]
+    left = quantity - sum(int(counts.get(state.value, 0)) for state in kept)
+    actions: list[Update] = [m.Purchase.seat_counts[s.value].set(0) for s in sorted(expirable)]
+    actions.append(m.Purchase.seat_counts[S.EXPIRED.value].set(left))
+    condition: Condition | None = None
+    for state in kept:
+        same = m.Purchase.seat_counts[state.value] == int(counts.get(state.value, 0))
+        condition = same if condition is None else condition & same
+    assert condition is not None
+    return actions, condition
+
+
+def unassigned(purchase: m.Purchase) -> int:
+    """Seats nobody was invited to (the buyer's reminder counts them)."""
+    return int(purchase.seat_counts.available or 0) if purchase.seat_counts else 0
+
+
+# ---- keys -------------------------------------------------------------------------------------------------
+
+
+def seat_key(purchase_id: str, seat_id: str) -> m.Seat:
+    return m.Seat(k.purchase_pk(purchase_id), k.seat_sk(seat_id))
+
+
+def purchase_key(purchase_id: str) -> m.Purchase:
+    return m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK)
