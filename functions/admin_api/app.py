@@ -37,7 +37,7 @@ def find_purchases(
     recipient_email: Annotated[str | None, Query(max_length=320)] = None,
 ) -> dict[str, Any]:
     support_identity(app)
-    return admin.find(buyer_email, recipient_email)
+    return admin.find(buyer_email, recipient_email).as_json()
 
 
 @app.get(
@@ -48,7 +48,7 @@ def find_purchases(
 )
 def get_purchase(purchase_id: PURCHASE_ID) -> dict[str, Any]:
     support_identity(app)
-    return admin.detail(purchase_id)
+    return admin.detail(purchase_id).as_json()
 
 
 @app.get(
@@ -59,7 +59,7 @@ def get_purchase(purchase_id: PURCHASE_ID) -> dict[str, Any]:
 )
 def get_events(purchase_id: PURCHASE_ID) -> dict[str, Any]:
     support_identity(app)
-    return admin.events(purchase_id)
+    return admin.events(purchase_id).as_json()
 
 
 @app.post(
@@ -70,7 +70,7 @@ def get_events(purchase_id: PURCHASE_ID) -> dict[str, Any]:
     responses=error_responses(403, 404, 409, 429, 503),
 )
 def resend(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
-    return admin.resend(purchase_id, seat_id, support_identity(app))
+    return admin.resend(purchase_id, seat_id, support_identity(app)).as_json()
 
 
 @app.post(
@@ -80,7 +80,7 @@ def resend(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
     responses=error_responses(403, 404, 409, 503),
 )
 def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
-    return admin.cancel_seat(purchase_id, seat_id, support_identity(app))
+    return admin.cancel_seat(purchase_id, seat_id, support_identity(app)).as_json()
 
 
 @app.post(
@@ -92,7 +92,7 @@ def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
 )
 def upgrade(request: UpgradeOfferRequest) -> dict[str, Any]:
     arn = support_identity(app)
-    return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn)
+    return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn).as_json()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
-from giftplans import purchases
 from giftplans.http import caller, error_responses, make_app
+from giftplans.purchases import checkout
 from giftplans.schemas import CheckoutSessionOut
 from giftplans.settings import get as settings
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -33,8 +33,8 @@ def create_session(
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=200)] = None,
 ) -> CheckoutSessionOut:
     buyer = caller(app)
-    session_id, url = purchases.start_gift_checkout(buyer, request.plan, request.quantity, idempotency_key)
-    return CheckoutSessionOut(session_id=session_id, url=url)
+    session = checkout.start_gift_checkout(buyer, request.plan, request.quantity, idempotency_key)
+    return CheckoutSessionOut.model_validate(session.as_json())
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from giftplans import invitations
 from giftplans.http import caller, error_responses, make_app
+from giftplans.invitations import link
 from giftplans.schemas import EntitlementOut
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,7 +42,7 @@ class DeclinedOut(BaseModel):
     responses=error_responses(404, 410, 503),
 )
 def preview(token: Annotated[str, Path(max_length=200)]) -> PreviewOut:
-    return PreviewOut.model_validate(invitations.preview(token))
+    return PreviewOut.model_validate(link.preview(token).as_json())
 
 
 @app.post(
@@ -52,7 +52,7 @@ def preview(token: Annotated[str, Path(max_length=200)]) -> PreviewOut:
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 503),
 )
 def accept(request: TokenIn) -> AcceptedOut:
-    return AcceptedOut.model_validate({"entitlement": invitations.accept(request.token, caller(app))})
+    return AcceptedOut.model_validate({"entitlement": link.accept(request.token, caller(app)).as_json()})
 
 
 @app.post(
@@ -62,7 +62,7 @@ def accept(request: TokenIn) -> AcceptedOut:
     responses=error_responses(400, 404, 409, 410, 422, 503),
 )
 def decline(request: TokenIn) -> DeclinedOut:
-    return DeclinedOut.model_validate(invitations.decline(request.token))
+    return DeclinedOut.model_validate(link.decline(request.token).as_json())
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

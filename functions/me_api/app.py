@@ -34,7 +34,7 @@ class VerifiedOut(BaseModel):
     responses=error_responses(401, 503),
 )
 def entitlement() -> EntitlementOut:
-    return EntitlementOut.model_validate(entitlements.current(caller(app).sub))
+    return EntitlementOut.model_validate(entitlements.current(caller(app).sub).as_json())
 
 
 @app.post(
@@ -45,7 +45,7 @@ def entitlement() -> EntitlementOut:
     responses=error_responses(401, 422, 429, 503),
 )
 def request_verification() -> VerificationSentOut:
-    return VerificationSentOut.model_validate(verification.request(caller(app)))
+    return VerificationSentOut.model_validate(verification.request(caller(app)).as_json())
 
 
 @app.post(
@@ -55,7 +55,7 @@ def request_verification() -> VerificationSentOut:
     responses=error_responses(400, 401, 422, 503),
 )
 def confirm_verification(request: ConfirmIn) -> VerifiedOut:
-    return VerifiedOut.model_validate(verification.confirm(caller(app), request.token))
+    return VerifiedOut.model_validate(verification.confirm(caller(app), request.token).as_json())
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -6,8 +6,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from giftplans import claims, invitations
+from giftplans import claims
 from giftplans.http import caller, error_responses
+from giftplans.invitations import buyer
+from giftplans.invitations.addresses import Row
 from giftplans.schemas import SeatOut
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,8 +57,9 @@ class ResentOut(BaseModel):
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503),
 )
 def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
-    rows = [invitations.Row(r.email, r.message) for r in request.invitations]
-    return SeatsOut.model_validate({"seats": invitations.invite(purchase_id, caller(router), rows)})  # type: ignore[arg-type]
+    rows = [Row(r.email, r.message) for r in request.invitations]
+    seats = buyer.invite(purchase_id, caller(router), rows)
+    return SeatsOut.model_validate({"seats": [seat.as_json() for seat in seats]})
 
 
 @router.post(
@@ -66,8 +69,8 @@ def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
     responses=error_responses(401, 404, 409, 410, 503),
 )
 def revoke(purchase_id: PurchaseId, seat_id: SeatId) -> OneSeatOut:
-    seat = invitations.revoke(purchase_id, seat_id, caller(router))  # type: ignore[arg-type]
-    return OneSeatOut.model_validate({"seat": seat})
+    seat = buyer.revoke(purchase_id, seat_id, caller(router))
+    return OneSeatOut.model_validate({"seat": seat.as_json()})
 
 
 @router.post(
@@ -78,8 +81,8 @@ def revoke(purchase_id: PurchaseId, seat_id: SeatId) -> OneSeatOut:
     responses=error_responses(401, 404, 409, 410, 429, 503),
 )
 def resend(purchase_id: PurchaseId, seat_id: SeatId) -> ResentOut:
-    seat = invitations.resend(purchase_id, seat_id, caller(router))  # type: ignore[arg-type]
-    return ResentOut.model_validate({"seat": seat})
+    seat = buyer.resend(purchase_id, seat_id, caller(router))
+    return ResentOut.model_validate({"seat": seat.as_json()})
 
 
 @router.post(
@@ -89,4 +92,4 @@ def resend(purchase_id: PurchaseId, seat_id: SeatId) -> ResentOut:
     responses=error_responses(401, 403, 404, 409, 410, 503),
 )
 def claim(purchase_id: PurchaseId) -> OneSeatOut:
-    return OneSeatOut.model_validate({"seat": claims.claim(purchase_id, caller(router))})  # type: ignore[arg-type]
+    return OneSeatOut.model_validate({"seat": claims.claim(purchase_id, caller(router)).as_json()})

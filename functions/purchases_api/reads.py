@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from giftplans import purchases
 from giftplans.http import caller, error_responses
+from giftplans.purchases import billing
 from giftplans.schemas import PurchaseDetailOut, PurchaseListOut
 
 router = APIGatewayHttpRouter()
@@ -23,8 +23,8 @@ def list_purchases(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
     cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page.")] = None,
 ) -> PurchaseListOut:
-    me = caller(router)  # type: ignore[arg-type]
-    return PurchaseListOut.model_validate(purchases.list_for_buyer(me.sub, limit, cursor))
+    me = caller(router)
+    return PurchaseListOut.model_validate(billing.list_for_buyer(me.sub, limit, cursor).as_json())
 
 
 @router.get(
@@ -37,6 +37,6 @@ def get_purchase(
     purchase_id: Annotated[str, Path(max_length=64)],
     include: Annotated[Literal["events"] | None, Query(description="`events` adds the audit trail.")] = None,
 ) -> PurchaseDetailOut:
-    me = caller(router)  # type: ignore[arg-type]
-    body: dict[str, Any] = purchases.detail_for_buyer(me.sub, purchase_id, include_events=include == "events")
-    return PurchaseDetailOut.model_validate(body)
+    me = caller(router)
+    detail = billing.detail_for_buyer(me.sub, purchase_id, include_events=include == "events")
+    return PurchaseDetailOut.model_validate(detail.as_json())

@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from giftplans import claims, invitations
+from giftplans import claims
 from giftplans.errors import DomainError
-from giftplans.http import Caller
+from giftplans.identity import Caller
+from giftplans.invitations import buyer, link
+from giftplans.invitations.addresses import Row
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from moto.dynamodb.models import DynamoDBBackend
@@ -82,11 +84,11 @@ def _status(result: Any) -> int:
 
 def test_given_one_link_when_five_accept_at_once_then_exactly_one_wins(serializable: None) -> None:
     pid = factories.paid_purchase(quantity=2)
-    invitations.invite(pid, BUYER, [invitations.Row("ann@example.com")])
+    buyer.invite(pid, BUYER, [Row("ann@example.com")])
     token = g.link(pid, "0001")
     people = [Caller(f"ann-{i}", "ann@example.com", True) for i in range(5)]
 
-    results = race(*[lambda c=c: invitations.accept(token, c) for c in people])
+    results = race(*[lambda c=c: link.accept(token, c) for c in people])
 
     assert sorted(_status(r) for r in results) == [200, 409, 409, 409, 409]
     winners = [c.sub for c, r in zip(people, results, strict=True) if _status(r) == 200]
@@ -103,15 +105,15 @@ def test_given_invitations_when_revoke_races_accept_then_one_consistent_outcome_
     n = 6
     pid = factories.paid_purchase(quantity=n)
     emails = [f"r{i}@example.com" for i in range(n)]
-    invitations.invite(pid, BUYER, [invitations.Row(e) for e in emails])
+    buyer.invite(pid, BUYER, [Row(e) for e in emails])
     outcomes: Counter[str] = Counter()
     for i, email in enumerate(emails):
         seat_id = k.seat_id_of(i + 1)
         token = g.link(pid, seat_id)
         person = Caller(f"r{i}", email, True)
         revoked, accepted = race(
-            lambda sid=seat_id: invitations.revoke(pid, sid, BUYER),
-            lambda tok=token, who=person: invitations.accept(tok, who),
+            lambda sid=seat_id: buyer.revoke(pid, sid, BUYER),
+            lambda tok=token, who=person: link.accept(tok, who),
         )
 
         seat = g.seat(pid, seat_id)
@@ -150,8 +152,8 @@ def test_given_two_invites_of_one_address_when_they_race_then_one_seat_is_taken(
     pid = factories.paid_purchase(quantity=3)
 
     results = race(
-        lambda: invitations.invite(pid, BUYER, [invitations.Row("ann@example.com")]),
-        lambda: invitations.invite(pid, BUYER, [invitations.Row("ANN@example.com")]),
+        lambda: buyer.invite(pid, BUYER, [Row("ann@example.com")]),
+        lambda: buyer.invite(pid, BUYER, [Row("ANN@example.com")]),
     )
 
     assert sorted(_status(r) for r in results) == [200, 409]
@@ -165,10 +167,10 @@ def test_given_two_invites_of_different_addresses_when_they_race_then_both_get_d
     pid = factories.paid_purchase(quantity=3)
 
     results = race(
-        lambda: invitations.invite(pid, BUYER, [invitations.Row("ann@example.com")]),
-        lambda: invitations.invite(pid, BUYER, [invitations.Row("bob@example.com")]),
+        lambda: buyer.invite(pid, BUYER, [Row("ann@example.com")]),
+        lambda: buyer.invite(pid, BUYER, [Row("bob@example.com")]),
     )
 
     assert [_status(r) for r in results] == [200, 200]
-    assert {r[0]["seat_id"] for r in results} == {"0001", "0002"}
+    assert {r[0].seat_id for r in results} == {"0001", "0002"}
     assert g.purchase(pid).available == {3}

@@ -7,8 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from giftplans import claims, entitlements, invitations
-from giftplans.http import Caller
+from giftplans import claims, entitlements
+from giftplans.identity import Caller
+from giftplans.invitations import buyer, link
+from giftplans.invitations.addresses import Row
 
 from tests.support import factories
 from tests.support import gifts as g
@@ -28,19 +30,19 @@ def test_given_budget_when_each_transition_runs_then_it_costs_its_round_trips(
     aws: None, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pid = factories.paid_purchase(quantity=30)
-    rows = [invitations.Row(f"p{i}@example.com") for i in range(25)]
+    rows = [Row(f"p{i}@example.com") for i in range(25)]
 
     with counted(monkeypatch) as calls:
-        invitations.invite(pid, BUYER, rows)
+        buyer.invite(pid, BUYER, rows)
     assert calls == ["BatchGetItem", "TransactWriteItems"]
 
     token, other = g.link(pid, "0001"), g.link(pid, "0003")
     for action in (
-        lambda: invitations.preview(token),
-        lambda: invitations.accept(token, Caller("p0", "p0@example.com", True)),
-        lambda: invitations.revoke(pid, "0002", BUYER),
-        lambda: invitations.decline(other),
-        lambda: (clock.advance(minutes=10), invitations.resend(pid, "0004", BUYER)),
+        lambda: link.preview(token),
+        lambda: link.accept(token, Caller("p0", "p0@example.com", True)),
+        lambda: buyer.revoke(pid, "0002", BUYER),
+        lambda: link.decline(other),
+        lambda: (clock.advance(minutes=10), buyer.resend(pid, "0004", BUYER)),
         lambda: entitlements.current("p0"),
     ):
         with counted(monkeypatch) as calls:

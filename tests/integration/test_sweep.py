@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from giftplans import clock, purchases, sweep, terms
+from giftplans import clock, sweep, terms, views
 from giftplans.clock import parse_iso
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -274,8 +274,8 @@ def test_given_term_ended_one_second_ago_when_read_before_any_sweep_then_plan_an
     hold(pid, 1, "sub-ann", "ann@example.com")
     clock.set(datetime(2027, 3, 1, 12, 0, 1, tzinfo=UTC))
 
-    view = purchases.purchase_view(purchase(pid))
-    seat_states = [purchases.seat_view(seat(pid, n), term_ended=True)["state"] for n in (1, 2)]
+    view = views.PurchaseView.of(purchase(pid), clock.now).as_json()
+    seat_states = [views.SeatView.of(seat(pid, n), term_ended=True).state for n in (1, 2)]
 
     assert view["active"] is False and view["days_left"] == 0
     assert view["seat_counts"] == {**{s: 0 for s in m.SEAT_STATES}, "expired": 2}
@@ -368,7 +368,7 @@ def test_given_29_february_purchase_when_swept_then_it_expires_after_28_february
 
     assert before_end == ["available", "available"]
     assert [seat(pid, n).state for n in (1, 2)] == ["expired", "expired"]
-    view = purchases.seat_counts_view(purchase(pid).seat_counts.as_dict(), term_ended=True)
+    view = views.seat_counts(purchase(pid).seat_counts.as_dict(), term_ended=True)
     assert view["expired"] == 2
 
 

@@ -6,6 +6,7 @@ import itertools
 from datetime import datetime
 
 from giftplans import clock, purchases
+from giftplans.purchases import fulfilment
 
 _counter = itertools.count(1)
 
@@ -23,7 +24,7 @@ def paid_purchase(
 ) -> str:
     """Fulfil a checkout the way the webhook does; returns the purchase id."""
     n = next(_counter)
-    facts = purchases.CheckoutFacts(
+    facts = fulfilment.CheckoutFacts(
         session_id=session_id or f"cs_test_factory_{n:06d}",
         buyer_id=buyer_sub,
         buyer_email=buyer_email,
@@ -35,4 +36,4 @@ def paid_purchase(
         amount_total=unit_amount * quantity,
         payment_intent=f"pi_test_factory_{n:06d}",
     )
-    return purchases.record_checkout(facts, status, at or clock.now())
+    return fulfilment.record_checkout(facts, status, at or clock.now())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from giftplans.errors import Invalid
-from giftplans.invitations import Row, validate_rows
+from giftplans.invitations.addresses import Row, validate_rows
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,7 @@ whose actor is `support:<IAM ARN>`:
 - find purchases and seats by buyer or recipient address (GSI3, `EMAIL#<email key>`:
   the key is a keyed hash, so the index holds no address);
 - read a purchase with its seats, and its audit trail;
-- resend an invitation (`invitations.resend` with the support actor; only the buyer
-  ownership check is skipped);
+- resend an invitation (`invitations.buyer.resend` as the buyer, with the support actor);
 - cancel a seat that was never accepted (`available` or `invited` -> `cancelled`);
 - carry out an upgrade for a recipient: the same checkout as self-serve
   (`upgrades.start_checkout`), whose link is then set on the seat
@@ -17,11 +16,10 @@ whose actor is `support:<IAM ARN>`:
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from giftplans import audit, clock, purchases, terms, upgrades
+from giftplans import audit, clock, upgrades
 from giftplans.errors import Conflict, Invalid, NotFound
+from giftplans.identity import Caller
+from giftplans.invitations import buyer as buyer_actions
 from giftplans.seats import IN_USE, Action, SeatState, Touch, allowed_from
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -29,14 +27,21 @@ from giftplans.store import models as m
 from giftplans.store.transitions import Move, touch, transition
 from giftplans.store.writes import Refused, Steps
 from giftplans.tokens import email_key
+from giftplans.views import (
+    AuditEventView,
+    AuditTrail,
+    Resent,
+    SupportDetail,
+    SupportMatches,
+    SupportPurchaseView,
+    SupportSeatAction,
+    SupportSeatView,
+    term_ended,
+)
 
 MAX_MATCHES = 100
 NO_PURCHASE = "There is no purchase with this id."
 NO_SEAT = "This purchase has no seat with this id."
-
-
-def actor(arn: str) -> str:
-    return f"support:{arn}"
 
 
 def is_seat(key: tuple[str, str]) -> bool:
@@ -60,36 +65,7 @@ def _seat(purchase_id: str, seat_id: str) -> m.Seat:
     return seat
 
 
-def _ended(term_end: str, now: datetime) -> bool:
-    return not terms.is_active(clock.parse_iso(term_end), now)
-
-
-def purchase_view(purchase: m.Purchase, now: datetime) -> dict[str, Any]:
-    """The buyer's purchase JSON plus what support needs to see."""
-    return {
-        **purchases.purchase_view(purchase, now),
-        "buyer_id": purchase.buyer_id,
-        "buyer_email": purchase.buyer_email,
-        "payment_intent": purchase.payment_intent,
-        "amount_refunded": int(purchase.amount_refunded or 0),
-    }
-
-
-def seat_view(seat: m.Seat, now: datetime) -> dict[str, Any]:
-    return {
-        **purchases.seat_view(seat, _ended(seat.term_end, now)),
-        "recipient_sub": seat.recipient_sub,
-        "stored_state": seat.state,
-        "upgrade_plan": seat.upgrade_plan,
-        "subscription_id": seat.subscription_id,
-        "upgrade_offer_url": seat.upgrade_offer_url,
-        "last_action": seat.last_action,
-        "actor": seat.actor,
-        "version": int(seat.version or 0),
-    }
-
-
-def find(buyer_email: str | None, recipient_email: str | None) -> dict[str, Any]:
+def find(buyer_email: str | None, recipient_email: str | None) -> SupportMatches:
     """Purchases bought by an address, or seats held by one (with their purchases)."""
     if bool(buyer_email) == bool(recipient_email):
         raise Invalid("Give exactly one of buyer_email or recipient_email.", code="one_email_required")
@@ -105,48 +81,45 @@ def find(buyer_email: str | None, recipient_email: str | None) -> dict[str, Any]
     every = [*found, *owners]
     bought = sorted((i for i in every if isinstance(i, m.Purchase)), key=lambda p: p.created_at, reverse=True)
     seats = sorted((i for i in found if isinstance(i, m.Seat)), key=lambda s: (s.purchase_id, s.seat_id))
-    return {
-        "purchases": [purchase_view(p, now) for p in bought],
-        "seats": [{"purchase_id": s.purchase_id, **seat_view(s, now)} for s in seats],
-    }
+    return SupportMatches(
+        [SupportPurchaseView.of(p, now) for p in bought],
+        [(s.purchase_id, SupportSeatView.of(s, now)) for s in seats],
+    )
 
 
-def detail(purchase_id: str) -> dict[str, Any]:
+def detail(purchase_id: str) -> SupportDetail:
     """A purchase and every seat, whoever bought it."""
     now = clock.now()
     purchase, seats = get_store().purchase_and_seats(purchase_id)
     if purchase is None:
         raise NotFound(NO_PURCHASE, code="purchase_not_found")
-    return {"purchase": purchase_view(purchase, now), "seats": [seat_view(s, now) for s in seats]}
+    return SupportDetail(SupportPurchaseView.of(purchase, now), [SupportSeatView.of(s, now) for s in seats])
 
 
-def events(purchase_id: str) -> dict[str, Any]:
+def events(purchase_id: str) -> AuditTrail:
     """The purchase's audit trail, oldest first."""
     _purchase(purchase_id)
-    return {"events": [purchases.event_view(e) for e in get_store().audit_trail(purchase_id)]}
+    return AuditTrail([AuditEventView.of(e) for e in get_store().audit_trail(purchase_id)])
 
 
 # ---- actions --------------------------------------------------------------------------------------------
 
 
-def resend(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
+def resend(purchase_id: str, seat_id: str, arn: str) -> Resent:
     """The buyer's resend, by support: same rules (limits, interval), support as the actor."""
-    from giftplans import invitations
-    from giftplans.http import Caller
-
     seat = _seat(purchase_id, seat_id)  # support acts for the buyer: the buyer's limits and counters apply
-    buyer = Caller(sub=seat.buyer_id, email=seat.buyer_email, email_verified=True)
-    return invitations.resend(purchase_id, seat_id, buyer, actor=actor(arn))
+    buyer = Caller.for_buyer(seat.buyer_id, seat.buyer_email)
+    return buyer_actions.resend(purchase_id, seat_id, buyer, actor=audit.support(arn))
 
 
-def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
+def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> SupportSeatAction:
     """A seat nobody accepted (`available` or `invited`) -> `cancelled`; its link stops working."""
-    who = actor(arn)
+    who = audit.support(arn)
     now = clock.now()
     _purchase(purchase_id)
     seat = _seat(purchase_id, seat_id)
     state = SeatState(seat.state)
-    if _ended(seat.term_end, now) and state not in (SeatState.UPGRADED, SeatState.CANCELLED):
+    if term_ended(seat.term_end, now) and state not in (SeatState.UPGRADED, SeatState.CANCELLED):
         raise Conflict("This seat's term has ended; there is nothing left to cancel.", code="seat_expired")
     if state not in allowed_from(Action.CANCEL):
         reason = "it is in use; refund the purchase instead" if state in IN_USE else f"it is {state.value}"
@@ -181,12 +154,12 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> dict[str, Any]:
         raise Conflict(
             "The seat changed while it was being cancelled; look again and retry.", code="seat_changed"
         ) from None
-    return {"seat": seat_view(_seat(purchase_id, seat_id), clock.now())}
+    return SupportSeatAction(SupportSeatView.of(_seat(purchase_id, seat_id), clock.now()))
 
 
-def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> dict[str, Any]:
+def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> SupportSeatAction:
     """Support carries out an upgrade: the self-serve checkout, its link mailed to the recipient."""
-    who = actor(arn)
+    who = audit.support(arn)
     seat = _seat(purchase_id, seat_id)
     if SeatState(seat.state) not in IN_USE or not seat.recipient_sub:
         raise Conflict(
@@ -227,4 +200,4 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> dict[s
         raise Conflict(
             "The seat changed while the upgrade was being offered; look again and retry.", code="seat_changed"
         ) from None
-    return {**checkout.as_json(), "seat": seat_view(_seat(purchase_id, seat_id), clock.now())}
+    return SupportSeatAction(SupportSeatView.of(_seat(purchase_id, seat_id), clock.now()), checkout)

@@ -10,20 +10,19 @@ claims cannot both win.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
 
 from giftplans import audit, clock, entitlements, tokens
 from giftplans.errors import Conflict, Forbidden
-from giftplans.invitations import check_purchase, purchase_open, seat_out
+from giftplans.identity import Caller
+from giftplans.purchases.handout import open_for, still_open
 from giftplans.seats import Action, target
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, PurchaseSide, transition
 from giftplans.store.writes import BUSY, Refused, Steps
-
-if TYPE_CHECKING:
-    from giftplans.http import Caller
+from giftplans.views import SeatView
 
 NOT_ALLOWED = (
     "A seat can be claimed for yourself only by someone who bought more than one plan in total; "
@@ -31,14 +30,13 @@ NOT_ALLOWED = (
 )
 
 
-def claim(purchase_id: str, caller: Caller) -> dict[str, Any]:
+def claim(purchase_id: str, caller: Caller) -> SeatView:
     account = k.account_pk(caller.sub)
+    purchase_key = (k.purchase_pk(purchase_id), k.PURCHASE_SK)
     for _ in range(2):  # a racing invite or claim took the seat we picked: read again once
         now = clock.now()
-        found = get_store().many(
-            (k.purchase_pk(purchase_id), k.PURCHASE_SK), (account, k.ENTITLEMENT_SK), (account, k.PROFILE_SK)
-        )
-        purchase = check_purchase(found.get((k.purchase_pk(purchase_id), k.PURCHASE_SK)), caller.sub, now)
+        found = get_store().many(purchase_key, (account, k.ENTITLEMENT_SK), (account, k.PROFILE_SK))
+        purchase = open_for(found.get(purchase_key), caller.sub, now)
         existing = found.get((account, k.ENTITLEMENT_SK))
         if entitlements.is_active(existing, now):
             raise entitlements.already_subscribed(existing)
@@ -56,7 +54,7 @@ def claim(purchase_id: str, caller: Caller) -> dict[str, Any]:
             return _write_claim(purchase, free[0], caller, now)
         except Refused as refused:
             if refused.failed("purchase"):
-                check_purchase(refused.old("purchase"), caller.sub, now)  # raises unless the seat was taken
+                open_for(refused.old("purchase"), caller.sub, now)  # raises unless the seat was taken
             if refused.failed("profile"):
                 raise Forbidden(NOT_ALLOWED, code="claim_not_allowed") from refused
             if refused.failed("entitlement"):
@@ -64,7 +62,7 @@ def claim(purchase_id: str, caller: Caller) -> dict[str, Any]:
     raise Conflict(BUSY, code="concurrent_change")
 
 
-def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: Any) -> dict[str, Any]:
+def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: datetime) -> SeatView:
     pid, seat_id, accepted_at = purchase.purchase_id, k.seat_id_of(number), clock.iso(now)
     email = purchase.buyer_email
     key = tokens.email_key(email)
@@ -78,6 +76,20 @@ def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: Any) ->
         seat_id=seat_id,
         now=now,
     )
+    move = Move(
+        seat_id,
+        [
+            m.Seat.recipient_email.set(email),
+            m.Seat.recipient_sub.set(caller.sub),
+            m.Seat.accepted_at.set(accepted_at),
+            m.Seat.GSI3PK.set(k.email_gsi(key)),
+            m.Seat.GSI3SK.set(k.seat_email_sk(pid, seat_id)),
+        ],
+        holder=key,
+    )
+    still_holding = PurchaseSide(
+        condition=still_open(caller.sub, now) & m.Purchase.available.contains(number)
+    )
 
     def build(steps: Steps) -> None:
         steps.check(
@@ -85,27 +97,7 @@ def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: Any) ->
         )
         entitlements.grant(steps, entitlement, now)
         steps.put("audit", audit.event(pid, now, "seat.claimed", audit.BUYER, [seat_id]))
-        move = Move(
-            seat_id,
-            [
-                m.Seat.recipient_email.set(email),
-                m.Seat.recipient_sub.set(caller.sub),
-                m.Seat.accepted_at.set(accepted_at),
-                m.Seat.GSI3PK.set(k.email_gsi(key)),
-                m.Seat.GSI3SK.set(k.seat_email_sk(pid, seat_id)),
-            ],
-            holder=key,
-        )
-        transition(
-            steps,
-            Action.CLAIM,
-            pid,
-            [move],
-            actor=audit.BUYER,
-            purchase=PurchaseSide(
-                condition=purchase_open(caller.sub, now) & m.Purchase.available.contains(number)
-            ),
-        )
+        transition(steps, Action.CLAIM, pid, [move], actor=audit.BUYER, purchase=still_holding)
 
     get_store().write(build)
-    return seat_out(seat_id, target(Action.CLAIM).value, recipient_email=email, accepted_at=accepted_at)
+    return SeatView(seat_id, target(Action.CLAIM).value, recipient_email=email, accepted_at=accepted_at)

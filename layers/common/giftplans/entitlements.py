@@ -17,6 +17,7 @@ plan per account at a time, and a subscriber cannot accept or claim.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -32,6 +33,7 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, Steps
+from giftplans.views import INACTIVE, EntitlementView
 
 logger = Logger(service="gift-plans")
 
@@ -42,15 +44,6 @@ class Source(StrEnum):
     GIFT = "gift"  # an accepted seat
     CLAIM = "claim"  # a seat the buyer claimed
     SUBSCRIPTION = "subscription"  # the account's own Stripe subscription
-
-
-INACTIVE: dict[str, Any] = {
-    "active": False,
-    "plan": None,
-    "source": None,
-    "term_end": None,
-    "auto_renew": False,
-}
 
 
 # ---- the answer ----------------------------------------------------------------------------------------
@@ -64,43 +57,35 @@ def _gift_active(e: m.Entitlement, now_ts: int) -> bool:
     return bool(e.source) and not e.ended and now_ts < int(e.term_end_ts or 0)
 
 
-def answer(entitlement: m.Item | None, now: datetime) -> dict[str, Any]:
-    """The SPEC entitlement JSON `{active, plan, source, term_end, auto_renew}` from both parts.
+def answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
+    """The SPEC entitlement `{active, plan, source, term_end, auto_renew}` from both parts.
 
     An active subscription part wins; else an active gift part; else inactive, naming the part
     that ended last.
     """
     if not isinstance(entitlement, m.Entitlement):
-        return dict(INACTIVE)
+        return INACTIVE
     e, now_ts = entitlement, clock.epoch(now)
-    sub_view = {
-        "plan": e.sub_plan,
-        "source": Source.SUBSCRIPTION.value,
-        "term_end": e.sub_term_end,
-        "auto_renew": bool(e.auto_renew),
-    }
-    gift_view = {"plan": e.plan, "source": e.source, "term_end": e.term_end, "auto_renew": False}
+    subscription = EntitlementView(
+        True, e.sub_plan, Source.SUBSCRIPTION.value, e.sub_term_end, bool(e.auto_renew)
+    )
+    gift = EntitlementView(True, e.plan, e.source, e.term_end, False)
     if _sub_active(e, now_ts):
-        return {"active": True, **sub_view}
+        return subscription
     if _gift_active(e, now_ts):
-        return {"active": True, **gift_view}
-    parts = [(int(e.sub_term_end_ts or 0), sub_view)] if e.sub_plan else []
-    parts += [(int(e.term_end_ts or 0), gift_view)] if e.source else []
+        return gift
+    parts = [(int(e.sub_term_end_ts or 0), subscription)] if e.sub_plan else []
+    parts += [(int(e.term_end_ts or 0), gift)] if e.source else []
     if not parts:
-        return dict(INACTIVE)
-    return {"active": False, **max(parts, key=lambda part: part[0])[1], "auto_renew": False}
+        return INACTIVE
+    return replace(max(parts, key=lambda part: part[0])[1], active=False, auto_renew=False)
 
 
 def is_active(entitlement: m.Item | None, now: datetime) -> bool:
-    return bool(answer(entitlement, now)["active"])
+    return answer(entitlement, now).active
 
 
-def view(entitlement: m.Item | None, now: datetime) -> dict[str, Any]:
-    """The SPEC entitlement JSON; see `answer`."""
-    return answer(entitlement, now)
-
-
-def current(sub: str) -> dict[str, Any]:
+def current(sub: str) -> EntitlementView:
     """`GET /me/entitlement`: one GetItem."""
     return answer(get_store().entitlement(sub), clock.now())
 
@@ -175,15 +160,15 @@ def grant_condition(now: datetime) -> Condition:
 def already_subscribed(existing: m.Item | None) -> Conflict:
     """409 with the plan the account holds and when it ends."""
     shown = answer(existing, clock.now())
-    if isinstance(existing, m.Entitlement) and shown["plan"]:
+    if isinstance(existing, m.Entitlement) and shown.plan:
         from giftplans.mail.templates import moment, plan_name  # the error path only: words for people
 
-        held, until = plan_name(shown["plan"]), moment(shown["term_end"])
+        held, until = plan_name(shown.plan), moment(shown.term_end)
         return Conflict(
             f"This account already has the {held} plan until {until}; "
             "a second plan cannot be added while it is active.",
             code="already_subscribed",
-            details={"plan": shown["plan"], "term_end": shown["term_end"]},
+            details={"plan": shown.plan, "term_end": shown.term_end},
         )
     return Conflict("This account already has an active plan.", code="already_subscribed")
 

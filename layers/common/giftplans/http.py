@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -19,6 +18,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from giftplans.errors import DomainError, Forbidden, Unauthorized
+from giftplans.identity import Caller
 
 logger = Logger(service="gift-plans")
 
@@ -132,13 +132,6 @@ def make_app() -> APIGatewayHttpResolver:
         return error_response(404, "not_found", "There is nothing at this address.")
 
     return app
-
-
-@dataclass(frozen=True)
-class Caller:
-    sub: str
-    email: str | None
-    email_verified: bool
 
 
 def _truthy(value: Any) -> bool:

@@ -42,6 +42,7 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, Steps
+from giftplans.views import RenewalCheckout
 
 logger = Logger(service="gift-plans")
 
@@ -59,26 +60,6 @@ BILLED_NOW = (
 
 
 @dataclass(frozen=True)
-class RenewalCheckout:
-    session_id: str
-    url: str
-    plan: str
-    starts_billing_at: str
-    note: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "session_id": self.session_id,
-            "url": self.url,
-            "plan": self.plan,
-            "starts_billing_at": self.starts_billing_at,
-        }
-        if self.note:
-            out["note"] = self.note
-        return out
-
-
-@dataclass(frozen=True)
 class Gift:
     """The gift part an account may renew from."""
 
@@ -92,7 +73,7 @@ def gift_of(sub: str, now: datetime) -> Gift:
     """The gift or claim behind the account's entitlement, active or ended at most GRACE_DAYS ago."""
     ent = get_store().entitlement(sub)
     shown = entitlements.answer(ent, now)
-    if shown["active"] and shown["source"] == entitlements.Source.SUBSCRIPTION:
+    if shown.active and shown.source == entitlements.Source.SUBSCRIPTION:
         raise entitlements.already_subscribed(ent)
     if (
         ent is None

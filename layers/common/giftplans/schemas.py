@@ -1,6 +1,6 @@
 """The HTTP API's response shapes as pydantic models (SPEC section 4), for OpenAPI and response validation.
 
-Domain reads return plain dicts (`giftplans.purchases.purchase_view`, `seat_view`);
+The domain returns typed results (`giftplans.views`) whose `as_json()` is the SPEC JSON;
 routes annotate their return type with these models so the OpenAPI document shows the
 contract. Field names are part of the contract.
 """

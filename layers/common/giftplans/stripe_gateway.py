@@ -30,7 +30,7 @@ import hashlib
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from giftplans import clock, secrets
 from giftplans.errors import PaymentProviderError, UpstreamUnavailable
@@ -38,6 +38,7 @@ from giftplans.errors import PaymentProviderError, UpstreamUnavailable
 if TYPE_CHECKING:
     import stripe as stripe_module
 
+    from giftplans.identity import Caller
     from giftplans.settings import Plan
 
 DEFAULT_TOLERANCE_S = 300
@@ -45,13 +46,6 @@ UNAVAILABLE = (
     "The payment provider is not answering right now; nothing was charged. Please try again in a moment."
 )
 REFUSED = "The payment provider refused to start the checkout; nothing was charged."
-
-
-class Buyer(Protocol):
-    """What a checkout needs to know about the caller (`giftplans.http.Caller` fits)."""
-
-    sub: str
-    email: str | None
 
 
 class SignatureError(Exception):
@@ -107,7 +101,7 @@ def gift_checkout_idempotency_key(buyer_sub: str, plan: str, quantity: int, scop
     return "gift-" + hashlib.sha256(material.encode()).hexdigest()
 
 
-def create_gift_checkout(buyer: Buyer, plan: Plan, quantity: int, idempotency_key: str) -> tuple[str, str]:
+def create_gift_checkout(buyer: Caller, plan: Plan, quantity: int, idempotency_key: str) -> tuple[str, str]:
     """A Stripe Checkout Session (payment mode, one line item) for `quantity` plans "For Others"."""
     from giftplans.settings import get as settings
 

@@ -26,6 +26,11 @@ EXPIRE = Action.EXPIRE.value
 MILESTONE_KINDS: tuple[str, ...] = (REMIND_30, REMIND_7, EXPIRE)
 
 
+def has_ended(term_end_ts: int | float, now: datetime) -> bool:
+    """Whether a term ending at epoch `term_end_ts` has ended at `now`."""
+    return int(as_utc(now).timestamp()) >= int(term_end_ts)
+
+
 def term_end(term_start: datetime) -> datetime:
     """One calendar year after `term_start`, same time of day; 29 Feb -> 28 Feb."""
     start = as_utc(term_start)

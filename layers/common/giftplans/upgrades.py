@@ -35,7 +35,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,6 +50,7 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, transition
 from giftplans.store.writes import Refused, Steps
+from giftplans.views import Quote, UpgradeCheckout
 
 logger = Logger(service="gift-plans")
 
@@ -60,27 +61,6 @@ TERM_ENDED = (
     "choose a plan to buy at its full price instead."
 )
 SESSION_SLACK_S = 60  # Stripe refuses a session that expires less than 30 minutes after it is created
-
-
-@dataclass(frozen=True)
-class UpgradeQuote:
-    """The SPEC quote shape plus what the checkout needs to link the seat."""
-
-    plan: str
-    target_price: int
-    credit: int
-    amount_due: int
-    currency: str
-    remaining_days: int
-    term_days: int
-    quote_expires_at: str
-    from_plan: str
-    term_end: str
-    purchase_id: str
-    seat_id: str
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -127,7 +107,7 @@ def seat_of_account(sub: str) -> m.Seat:
 # ---- quote ----------------------------------------------------------------------------------------------
 
 
-def quote_seat(seat: m.Seat, plan_name: str, now: datetime) -> UpgradeQuote:
+def quote_seat(seat: m.Seat, plan_name: str, now: datetime) -> Quote:
     """The rule-8 numbers for moving `seat`'s holder to `plan_name` at `now`."""
     target = settings().known_plan(plan_name)
     current = settings().plan(seat.plan)
@@ -147,7 +127,7 @@ def quote_seat(seat: m.Seat, plan_name: str, now: datetime) -> UpgradeQuote:
     numbers = money.quote(int(seat.seat_value), start, end, now, target.amount)
     if not numbers.active:
         raise Conflict(TERM_ENDED, code="term_ended")
-    return UpgradeQuote(
+    return Quote(
         plan=target.name,
         target_price=numbers.target_price,
         credit=numbers.credit,
@@ -163,7 +143,7 @@ def quote_seat(seat: m.Seat, plan_name: str, now: datetime) -> UpgradeQuote:
     )
 
 
-def quote_for(sub: str, plan_name: str) -> UpgradeQuote:
+def quote_for(sub: str, plan_name: str) -> Quote:
     """`POST /me/upgrade/quote`: the caller's numbers for moving to `plan_name` now."""
     settings().known_plan(plan_name)  # an unknown plan is a 422 whatever the account holds
     return quote_seat(seat_of_account(sub), plan_name, clock.now())
@@ -172,17 +152,7 @@ def quote_for(sub: str, plan_name: str) -> UpgradeQuote:
 # ---- checkout -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UpgradeCheckout:
-    session_id: str
-    url: str
-    quote: UpgradeQuote
-
-    def as_json(self) -> dict[str, Any]:
-        return {"session_id": self.session_id, "url": self.url, "quote": self.quote.as_json()}
-
-
-def idempotency_key(kind: str, quote: UpgradeQuote, window: int) -> str:
+def idempotency_key(kind: str, quote: Quote, window: int) -> str:
     """Deterministic per seat, target plan, credit and quote window (see the module doc)."""
     material = f"upgrade-{kind}:{quote.purchase_id}:{quote.seat_id}:{quote.plan}:{quote.credit}:{window}"
     return f"upgrade-{kind}-" + hashlib.sha256(material.encode()).hexdigest()[:48]

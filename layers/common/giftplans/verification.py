@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import hmac
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from giftplans import clock, tokens
 from giftplans.errors import Invalid, TooMany
+from giftplans.identity import Caller
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, stamp
-
-if TYPE_CHECKING:
-    from giftplans.http import Caller
+from giftplans.views import VerificationSent, Verified
 
 RESEND_AFTER = timedelta(minutes=1)
 VALID_FOR = timedelta(days=1)
@@ -55,7 +54,7 @@ def _update_profile(profile: m.Profile, actions: list[Any], last_action: str, co
     )
 
 
-def request(caller: Caller) -> dict[str, Any]:
+def request(caller: Caller) -> VerificationSent:
     """Record a fresh verification nonce (the mailer sends the link from the stream). One round trip."""
     email = _require_email(caller)
     now = clock.now()
@@ -88,10 +87,10 @@ def request(caller: Caller) -> dict[str, Any]:
             details={"retry_after": retry},
             headers={"Retry-After": str(retry)},
         ) from refused
-    return {"sent": True, "email": tokens.mask_email(email)}
+    return VerificationSent(tokens.mask_email(email))
 
 
-def confirm(caller: Caller, token: str) -> dict[str, Any]:
+def confirm(caller: Caller, token: str) -> Verified:
     """Check the link's token against the profile; record the verified address."""
     email = _require_email(caller)
     now = clock.now()
@@ -120,4 +119,4 @@ def confirm(caller: Caller, token: str) -> dict[str, Any]:
         )
     except Refused as refused:  # a newer link was asked for in between
         raise Invalid(INVALID, code="invalid_token") from refused
-    return {"verified": True}
+    return Verified()

@@ -35,6 +35,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from giftplans import clock, purchases
+from giftplans.purchases import fulfilment
 from giftplans.tokens import mask_email
 
 logger = Logger(service="gift-plans")
@@ -141,7 +142,7 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def gift_facts(session: dict[str, Any]) -> purchases.CheckoutFacts:
+def gift_facts(session: dict[str, Any]) -> fulfilment.CheckoutFacts:
     """Read a gift Checkout Session; `NotOurs` when it lacks what fulfilment needs."""
     from giftplans.settings import get as settings
 
@@ -174,7 +175,7 @@ def gift_facts(session: dict[str, Any]) -> purchases.CheckoutFacts:
     intent = session.get("payment_intent")
     if isinstance(intent, dict):
         intent = intent.get("id")
-    return purchases.CheckoutFacts(
+    return fulfilment.CheckoutFacts(
         session_id=session_id,
         buyer_id=buyer_id,
         buyer_email=buyer_email,
@@ -213,7 +214,7 @@ def _gift_checkout(event: dict[str, Any]) -> str:
     status = _gift_status(event, session)
     if status is None:
         return _ignore(event, f"payment_status {session.get('payment_status')!r} is unknown")
-    purchase_id = purchases.record_checkout(facts, status, event_time(event))
+    purchase_id = fulfilment.record_checkout(facts, status, event_time(event))
     logger.info(
         "gift checkout recorded",
         extra={

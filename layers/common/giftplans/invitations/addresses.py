@@ -1,0 +1,115 @@
+"""Which addresses may be invited: the rows of one request (rule 3) and rule 11's refusals.
+
+Rows are validated before anything is read (422 `invalid_rows`, with a reason per row);
+then, against the purchase as read, the buyer's own address (409 `use_claim_instead`)
+and addresses that already hold a seat of the purchase (409 `already_invited`) refuse
+the whole request. Addresses compare by `tokens.email_key` (trimmed, lower-cased, NFC).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from giftplans import tokens
+from giftplans.errors import Conflict, Invalid
+from giftplans.identity import Caller
+from giftplans.store import models as m
+
+MAX_ROWS = 25
+MAX_MESSAGE = 1000
+# Not RFC 5322 in full: a deliverable address without the characters that would let one
+# field become several (",;<>" and quotes split or rewrite headers) or control characters.
+_NOT_IN_ADDRESS = r'\s@,;:<>()\[\]\\"\x00-\x1f\x7f'
+_LOCAL = rf"[^{_NOT_IN_ADDRESS}]{{1,64}}"
+_DOMAIN = rf"[^{_NOT_IN_ADDRESS}.][^{_NOT_IN_ADDRESS}]*\.[^{_NOT_IN_ADDRESS}.]{{2,}}"
+_EMAIL = re.compile(rf"^{_LOCAL}@{_DOMAIN}$")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One address to invite, with the buyer's note for it."""
+
+    email: str
+    message: str | None = None
+
+
+def _row_error(index: int, email: str, code: str, message: str) -> dict[str, Any]:
+    return {"index": index, "email": email, "code": code, "message": message}
+
+
+def validate_rows(rows: Sequence[Row]) -> list[Row]:
+    """1..25 well-formed, distinct addresses, or a 422 that says which rows are wrong and why."""
+    if not rows:
+        raise Invalid("Add at least one address to invite.", code="no_invitations")
+    if len(rows) > MAX_ROWS:
+        raise Invalid(
+            f"At most {MAX_ROWS} addresses can be invited at once; this request has {len(rows)}.",
+            code="too_many_invitations",
+        )
+    seen: dict[str, int] = {}
+    problems: list[dict[str, Any]] = []
+    clean: list[Row] = []
+    for index, row in enumerate(rows):
+        email = (row.email or "").strip()
+        message = (row.message or "").strip() or None
+        if len(email) > 254 or not _EMAIL.match(email):
+            problems.append(_row_error(index, email, "invalid_email", "This is not an email address."))
+        elif tokens.normalise_email(email) in seen:
+            first = seen[tokens.normalise_email(email)]
+            problems.append(
+                _row_error(index, email, "duplicate_in_request", f"This address is already in row {first}.")
+            )
+        elif message is not None and len(message) > MAX_MESSAGE:
+            problems.append(
+                _row_error(
+                    index, email, "message_too_long", f"The message is longer than {MAX_MESSAGE} characters."
+                )
+            )
+        seen.setdefault(tokens.normalise_email(email), index)
+        clean.append(Row(email, message))
+    if problems:
+        raise Invalid(
+            f"{len(problems)} of the {len(rows)} rows cannot be invited; nothing was sent.",
+            code="invalid_rows",
+            details={"rows": problems},
+        )
+    return clean
+
+
+def check_addresses(purchase: m.Purchase, caller: Caller, rows: list[Row]) -> None:
+    """Rule 11: not the buyer's own address, not an address that already holds a seat of this purchase."""
+    own = {tokens.email_key(purchase.buyer_email)} | (
+        {tokens.email_key(caller.email)} if caller.email else set()
+    )
+    held: dict[str, str] = purchase.holders.as_dict() if purchase.holders is not None else {}
+    holders = set(held.values())
+    _refuse_rows(
+        rows,
+        own,
+        "use_claim_instead",
+        "This is your own address.",
+        lambda _: "You cannot invite yourself; claim a seat for yourself instead.",
+    )
+    _refuse_rows(
+        rows,
+        holders,
+        "already_invited",
+        "This address already holds a seat of this purchase.",
+        lambda n: f"{n} of these addresses already hold a seat of this purchase; nothing was sent.",
+    )
+
+
+def _refuse_rows(
+    rows: list[Row], keys: set[str], code: str, row_message: str, message: Callable[[int], str]
+) -> None:
+    """409 `code` naming every row whose address (by email key) is in `keys`; nothing when none is."""
+    hits = [
+        _row_error(i, r.email, code, row_message)
+        for i, r in enumerate(rows)
+        if tokens.email_key(r.email) in keys
+    ]
+    if hits:
+        raise Conflict(message(len(hits)), code=code, details={"rows": hits})

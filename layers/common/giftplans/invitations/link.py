@@ -1,0 +1,207 @@
+"""The link holder's side: preview (one GetItem), accept (rules 3 and 6), decline.
+
+A link names its seat and carries the plan and term end in clear, then a MAC; it is the
+seat's current link while the seat is invited and holds that MAC's hash. Answers:
+unknown, malformed or tampered -> 404 `invitation_not_found`; no longer the seat's
+current link (revoked, declined, replaced by a resend, seat since claimed) -> 410
+`invitation_revoked`; term ended -> 410 `invitation_expired`; already accepted -> 409
+on accept and decline, and the preview shows `state: accepted`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+
+from pynamodb.expressions.condition import Condition
+
+from giftplans import audit, clock, entitlements, terms, tokens
+from giftplans.errors import Conflict, DomainError, Forbidden, Gone, NotFound
+from giftplans.identity import Caller
+from giftplans.invitations import recipient
+from giftplans.seats import Action, SeatState, allowed_from
+from giftplans.store import get_store
+from giftplans.store import keys as k
+from giftplans.store import models as m
+from giftplans.store.transitions import Move, transition
+from giftplans.store.writes import BUSY, Refused, Steps, retry_on_conflict
+from giftplans.views import Declined, EntitlementView, Preview
+
+S = SeatState
+LAST_TERM_END_TS = 253402300799  # 9999-12-31T23:59:59Z, the last instant a datetime can hold
+LINK_NOT_FOUND = "This invitation link is not valid. Check that the whole link was copied."
+LINK_REVOKED = (
+    "This invitation link no longer works: it was taken back, declined, or replaced by a newer email."
+)
+
+
+def _parse(text: str) -> tokens.InviteToken:
+    token = tokens.parse_invite_token(text) if isinstance(text, str) else None
+    if token is None or token.term_end_ts > LAST_TERM_END_TS:  # beyond year 9999: no date, no seat
+        raise NotFound(LINK_NOT_FOUND, code="invitation_not_found")
+    return token
+
+
+def _is_current(seat: m.Seat, token: tokens.InviteToken) -> bool:
+    return bool(seat.token_hash) and hmac.compare_digest(str(seat.token_hash), token.mac_hash)
+
+
+def _names_seat(seat: m.Item | None, token: tokens.InviteToken) -> bool:
+    return isinstance(seat, m.Seat) and seat.plan == token.plan and int(seat.term_end_ts) == token.term_end_ts
+
+
+def _link_refusal(seat: m.Item | None, token: tokens.InviteToken, now: datetime) -> DomainError | None:
+    """Why a link cannot be used, from the seat as it stands; None while it is a live invitation."""
+    if not isinstance(seat, m.Seat) or not _names_seat(seat, token):
+        return NotFound(LINK_NOT_FOUND, code="invitation_not_found")
+    if terms.has_ended(seat.term_end_ts, now) or seat.state == S.EXPIRED:
+        return Gone(f"This invitation's plan ended on {seat.term_end}.", code="invitation_expired")
+    if _is_current(seat, token) and seat.state in allowed_from(Action.ACCEPT):
+        return None
+    if seat.state in (S.ACCEPTED, S.UPGRADED):
+        return Conflict("This invitation has already been accepted.", code="invitation_already_accepted")
+    if seat.state == S.CANCELLED:
+        return Gone("This invitation was cancelled.", code="invitation_cancelled")
+    return Gone(LINK_REVOKED, code="invitation_revoked")
+
+
+def _live_link(token: tokens.InviteToken, now: datetime) -> Condition:
+    """The link is the seat's current one, for its plan and term, in term (the state is the action's)."""
+    condition: Condition = (
+        (m.Seat.token_hash == token.mac_hash)
+        & (m.Seat.plan == token.plan)
+        & (m.Seat.term_end_ts == token.term_end_ts)
+        & (m.Seat.term_end_ts > clock.epoch(now))
+    )
+    return condition
+
+
+def _sender(seat: m.Seat) -> str:
+    return seat.buyer_name or tokens.mask_email(seat.buyer_email)
+
+
+def preview(token_text: str) -> Preview:
+    """`GET /invitations/{token}`: plan, sender, term end and state, and nothing else. One GetItem."""
+    token = _parse(token_text)
+    now = clock.now()
+    seat = get_store().seat(token.purchase_id, token.seat_id, consistent=False)
+    refusal = _link_refusal(seat, token, now)
+    if refusal is not None and not isinstance(refusal, Conflict):
+        raise refusal
+    assert isinstance(seat, m.Seat)
+    state = S.INVITED.value if refusal is None else S.ACCEPTED.value
+    return Preview(plan=seat.plan, sender=_sender(seat), term_end=seat.term_end, state=state)
+
+
+def accept(token_text: str, caller: Caller) -> EntitlementView:
+    """SPEC rules 3 and 6: the invited, verified address takes the seat and the rest of its term."""
+    token = _parse(token_text)
+    if not caller.email:
+        raise Forbidden(
+            "Your sign-in carries no email address; sign in with the invited address.",
+            code="email_not_verified",
+        )
+    email = caller.email
+    term_end = clock.iso(clock.from_epoch(token.term_end_ts))
+
+    def attempt() -> EntitlementView:
+        now = clock.now()
+        entitlement = entitlements.granted(
+            caller.sub,
+            plan=token.plan,
+            source=entitlements.Source.GIFT,
+            term_end=term_end,
+            term_end_ts=token.term_end_ts,
+            purchase_id=token.purchase_id,
+            seat_id=token.seat_id,
+            now=now,
+        )
+
+        def build(steps: Steps) -> None:
+            if not caller.email_verified:
+                steps.check(
+                    "profile",
+                    m.Profile,
+                    k.account_pk(caller.sub),
+                    k.PROFILE_SK,
+                    condition=m.Profile.verified_email == tokens.normalise_email(email),
+                )
+            entitlements.grant(steps, entitlement, now)
+            steps.put(
+                "audit",
+                audit.event(
+                    token.purchase_id,
+                    now,
+                    "seat.accepted",
+                    audit.RECIPIENT,
+                    [token.seat_id],
+                    {"recipient": tokens.mask_email(email)},
+                ),
+            )
+            move = Move(
+                token.seat_id,
+                [
+                    m.Seat.recipient_sub.set(caller.sub),
+                    m.Seat.accepted_at.set(clock.iso(now)),
+                    m.Seat.nonce.remove(),
+                    m.Seat.token_hash.remove(),
+                ],
+                _live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
+            )
+            transition(steps, Action.ACCEPT, token.purchase_id, [move], actor=audit.RECIPIENT)
+
+        try:
+            get_store().write(build)
+        except Refused as refused:
+            if refused.failed("seat"):
+                old = refused.old("seat")
+                refusal = _link_refusal(old, token, now)
+                if refusal is None:  # a live link for another address
+                    raise _email_mismatch(old) from refused
+                raise refusal from refused
+            if refused.failed("profile"):
+                raise Forbidden(
+                    "Verify your email address before accepting this invitation.", code="email_not_verified"
+                ) from refused
+            if refused.failed("entitlement"):
+                raise entitlements.already_subscribed(refused.old("entitlement")) from refused
+            raise
+        return entitlements.answer(entitlement, now)
+
+    return retry_on_conflict(attempt)
+
+
+def _email_mismatch(seat: m.Item | None) -> Forbidden:
+    invited = tokens.mask_email(seat.recipient_email) if isinstance(seat, m.Seat) else "another address"
+    return Forbidden(
+        f"This invitation was sent to another address ({invited}); sign in with that address to accept it.",
+        code="email_mismatch",
+    )
+
+
+def decline(token_text: str) -> Declined:
+    """The link holder says no: the seat goes back to available and the buyer is told (by the stream)."""
+    token = _parse(token_text)
+
+    def attempt() -> Declined:
+        now = clock.now()
+
+        def build(steps: Steps) -> None:
+            move = Move(token.seat_id, recipient.removed(), _live_link(token, now))
+            transition(steps, Action.DECLINE, token.purchase_id, [move], actor=audit.RECIPIENT)
+            steps.put(
+                "audit",
+                audit.event(token.purchase_id, now, "seat.declined", audit.RECIPIENT, [token.seat_id]),
+            )
+
+        try:
+            get_store().write(build)
+        except Refused as refused:
+            if refused.failed("seat"):
+                raise (
+                    _link_refusal(refused.old("seat"), token, now) or Conflict(BUSY, code="concurrent_change")
+                ) from refused
+            raise
+        return Declined(token.seat_id)
+
+    return retry_on_conflict(attempt)

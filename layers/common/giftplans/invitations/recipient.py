@@ -1,0 +1,53 @@
+"""What a seat records of its recipient: set on invite, removed when it goes back (revoke, decline)."""
+
+from __future__ import annotations
+
+from pynamodb.expressions.update import Action as Update
+
+from giftplans import tokens
+from giftplans.store import keys as k
+from giftplans.store import models as m
+
+
+def recorded(
+    purchase_id: str,
+    seat_id: str,
+    email: str,
+    message: str | None,
+    *,
+    nonce: str,
+    token_hash: str,
+    at: str,
+    at_ts: int,
+) -> list[Update]:
+    """An invited seat: its address (and GSI3 key, for support), the link's nonce and hash, the note."""
+    changes: list[Update] = [
+        m.Seat.recipient_email.set(email),
+        m.Seat.GSI3PK.set(k.email_gsi(tokens.email_key(email))),
+        m.Seat.GSI3SK.set(k.seat_email_sk(purchase_id, seat_id)),
+        m.Seat.invited_at.set(at),
+        m.Seat.nonce.set(nonce),
+        m.Seat.token_hash.set(token_hash),
+        m.Seat.resend_count.set(0),
+        m.Seat.last_sent_ts.set(at_ts),
+        m.Seat.delivery.remove(),
+        m.Seat.reminders.remove(),
+    ]
+    if message:
+        changes.append(m.Seat.message.set(message))
+    return changes
+
+
+def removed() -> list[Update]:
+    """Revoke and decline: the seat goes back without a trace of its recipient."""
+    return [
+        m.Seat.recipient_email.remove(),
+        m.Seat.recipient_sub.remove(),
+        m.Seat.GSI3PK.remove(),
+        m.Seat.GSI3SK.remove(),
+        m.Seat.invited_at.remove(),
+        m.Seat.nonce.remove(),
+        m.Seat.token_hash.remove(),
+        m.Seat.message.remove(),
+        m.Seat.delivery.remove(),
+    ]

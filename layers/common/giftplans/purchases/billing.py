@@ -1,0 +1,94 @@
+"""The Billing and Purchases page's reads: the buyer's purchases, one purchase with its seats.
+
+`GET /purchases` is one Query of the buyer index (GSI1), newest first, paged by an opaque
+cursor (the Query's LastEvaluatedKey, checked on the way back in: a cursor that is not
+one this API gave out is a 400, never a 500). `GET /purchases/{id}` is one Query of the
+purchase's partition (the purchase sorts before its seats); the audit trail is read only
+when asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from giftplans import clock
+from giftplans.errors import BadRequest, NotFound
+from giftplans.store import get_store
+from giftplans.store import keys as k
+from giftplans.views import AuditEventView, PurchaseDetail, PurchasePage, PurchaseView, SeatView, term_ended
+
+NOT_FOUND = "There is no purchase with this id on your account."
+BAD_CURSOR = "The cursor is not one this API gave out; start again without it."
+CURSOR_KEYS = frozenset({"PK", "SK", "GSI1PK", "GSI1SK"})
+
+
+def list_for_buyer(buyer_id: str, limit: int = 20, cursor: str | None = None) -> PurchasePage:
+    """`GET /purchases`: the buyer's purchases, newest first, one page of `limit`; `next_cursor` or None."""
+    start = decode_cursor(cursor, buyer_id)
+    now = clock.now()
+    page, last_key = get_store().buyer_purchases(buyer_id, limit, start)
+    return PurchasePage([PurchaseView.of(p, now) for p in page], encode_cursor(last_key))
+
+
+def detail_for_buyer(buyer_id: str, purchase_id: str, include_events: bool = False) -> PurchaseDetail:
+    """`GET /purchases/{id}`: the purchase and every seat, from one Query (SK >= PURCHASE).
+
+    The purchase item sorts first (`PURCHASE` < `SEAT#...`); audit events (`EVENT#...`)
+    sort before it and are read only when asked for.
+    """
+    if not purchase_id.startswith("pur_") or len(purchase_id) > 64:
+        raise NotFound(NOT_FOUND, code="purchase_not_found")
+    store = get_store()
+    purchase, seats = store.purchase_and_seats(purchase_id)
+    if purchase is None or purchase.buyer_id != buyer_id:
+        raise NotFound(NOT_FOUND, code="purchase_not_found")
+    now = clock.now()
+    ended = term_ended(purchase.term_end, now)
+    events = [AuditEventView.of(e) for e in store.audit_trail(purchase_id)] if include_events else None
+    return PurchaseDetail(PurchaseView.of(purchase, now), [SeatView.of(s, ended) for s in seats], events)
+
+
+# ---- the cursor -----------------------------------------------------------------------------------------
+
+
+def encode_cursor(last_key: dict[str, dict[str, Any]] | None) -> str | None:
+    if not last_key:
+        return None
+    text = json.dumps(last_key, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, buyer_id: str) -> dict[str, dict[str, Any]] | None:
+    """The LastEvaluatedKey behind an opaque cursor; `BadRequest` (invalid_cursor) for anything else."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except ValueError:
+        raise BadRequest(BAD_CURSOR, code="invalid_cursor") from None
+    well_formed = (
+        isinstance(key, dict)
+        and set(key) == CURSOR_KEYS
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+    )
+    if not well_formed or key["GSI1PK"]["S"] != k.buyer_gsi(buyer_id) or not _purchase_key_values(key):
+        raise BadRequest(BAD_CURSOR, code="invalid_cursor")
+    return {name: {"S": str(value["S"])} for name, value in key.items()}
+
+
+def _purchase_key_values(key: dict[str, dict[str, str]]) -> bool:
+    """A purchase item's keys, within DynamoDB's key limits (else the Query itself fails: a 500)."""
+    sizes = []
+    for value in (key["PK"]["S"], key["GSI1SK"]["S"]):
+        try:
+            sizes.append(len(value.encode("utf-8")))
+        except UnicodeEncodeError:  # a lone surrogate: not UTF-8, DynamoDB refuses it
+            return False
+    return (
+        key["PK"]["S"].startswith(k.purchase_pk(""))
+        and key["SK"]["S"] == k.PURCHASE_SK
+        and all(0 < size <= 1024 for size in sizes)
+    )

@@ -1,0 +1,61 @@
+"""Whether a purchase's seats can be handed out now (invite, claim): the caller's, paid, in term, not frozen.
+
+`open_for` explains a refusal from the purchase as read (or as it stood when a write was
+refused); `still_open` is the same rule as the write's condition, so DynamoDB enforces
+it against whatever happened in between.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.expressions.condition import Condition
+
+from giftplans import clock, terms
+from giftplans.errors import Conflict, Gone, NotFound
+from giftplans.purchases import FAILED, PAID, PENDING, REFUNDED
+from giftplans.store import models as m
+
+NOT_FOUND = "There is no purchase with this id on your account."
+
+
+def open_for(purchase: m.Item | None, sub: str, now: datetime) -> m.Purchase:
+    """The purchase, if it is the caller's and its seats can be handed out now; else the reason why not."""
+    if not isinstance(purchase, m.Purchase) or purchase.buyer_id != sub:
+        raise NotFound(NOT_FOUND, code="purchase_not_found")
+    if purchase.status == PENDING:
+        raise Conflict(
+            "This purchase is still waiting for its payment; its seats can be used once it is paid.",
+            code="purchase_not_paid",
+        )
+    if purchase.status == FAILED:
+        raise Conflict(
+            "The payment for this purchase failed, so its seats cannot be used.", code="purchase_not_paid"
+        )
+    if purchase.status == REFUNDED:
+        raise Conflict("This purchase was refunded and its seats were cancelled.", code="purchase_refunded")
+    if purchase.status != PAID:
+        raise Conflict("This purchase's seats cannot be used.", code="purchase_not_paid")
+    if terms.has_ended(purchase.term_end_ts, now):
+        raise Gone(
+            f"This purchase's term ended on {purchase.term_end}; its seats can no longer be handed out.",
+            code="term_ended",
+        )
+    if purchase.frozen:
+        raise Conflict(
+            "A payment dispute is open on this purchase; new invitations and claims are paused "
+            "until it is resolved.",
+            code="purchase_frozen",
+        )
+    return purchase
+
+
+def still_open(sub: str, now: datetime) -> Condition:
+    """`open_for` as the purchase's condition in the write: DynamoDB checks it again."""
+    condition: Condition = (
+        (m.Purchase.buyer_id == sub)
+        & (m.Purchase.status == PAID)
+        & (m.Purchase.frozen.does_not_exist() | (m.Purchase.frozen == False))  # noqa: E712
+        & (m.Purchase.term_end_ts > clock.epoch(now))
+    )
+    return condition
