@@ -9,6 +9,7 @@ from giftplans import clock as real_clock
 from giftplans import entitlements, upgrades, webhooks
 from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.stripe_facts import UpgradeCompletion
 
 from tests.integration.test_subscriptions import sub_event
 from tests.support import factories
@@ -88,7 +89,7 @@ def test_given_provisional_upgrade_when_an_older_subscriptions_late_event_arrive
     webhooks.handle(
         sub_event("deleted", created=t0 - 50, status="canceled", subscription_id="sub_old", metadata=rita)
     )
-    upgrades.complete(upgrades.Completion("rita", pid, "0001", "team", "sub_new", None), real_clock.now())
+    upgrades.complete(UpgradeCompletion("rita", pid, "0001", "team", "sub_new", None), real_clock.now())
 
     status = "canceled" if kind == "deleted" else "active"
     webhooks.handle(sub_event(kind, created=t0 - 10, status=status, subscription_id="sub_old", metadata=rita))
@@ -108,7 +109,7 @@ def test_given_provisional_upgrade_when_its_own_subscription_event_arrives_then_
 ) -> None:
     pid = factories.paid_purchase(quantity=1)
     holder(pid, 1, "rita", "rita@example.com")
-    upgrades.complete(upgrades.Completion("rita", pid, "0001", "team", "sub_new", None), real_clock.now())
+    upgrades.complete(UpgradeCompletion("rita", pid, "0001", "team", "sub_new", None), real_clock.now())
 
     webhooks.handle(
         sub_event("created", created=t0 + 5, subscription_id="sub_new", metadata={"account_id": "rita"})

@@ -9,6 +9,7 @@ from giftplans import upgrades
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.stripe_facts import UpgradeCompletion
 
 from tests.hardening.faults import failing_writes, snapshot
 from tests.support import stripe_events as se
@@ -88,7 +89,7 @@ def test_given_upgraded_seat_when_fully_refunded_then_it_stays_upgraded_and_its_
 ) -> None:
     purchase_id = paid_purchase(BUYER, quantity=2)
     holder(purchase_id, 1, "rita", "rita@example.com")
-    upgrades.complete(upgrades.Completion("rita", purchase_id, "0001", "team", "sub_test_1", None), clock.now)
+    upgrades.complete(UpgradeCompletion("rita", purchase_id, "0001", "team", "sub_test_1", None), clock.now)
 
     deliver(charge_refunded(purchase_id, 48000))
 

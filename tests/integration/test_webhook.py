@@ -392,7 +392,7 @@ def test_given_registered_handler_when_event_delivered_then_it_runs() -> None:
     from giftplans import webhooks
 
     seen: list[str] = []
-    webhooks.HANDLERS["test.custom"] = lambda e: seen.append(e["id"]) or "custom"
+    webhooks.HANDLERS["test.custom"] = lambda e: seen.append(e.id) or "custom"
     try:
         evt = se.event("test.custom", {"object": "thing"})
         status, body = deliver(evt)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from giftplans import clock, purchases
 from giftplans.purchases import fulfilment
+from giftplans.stripe_facts import GiftCheckout
 
 _counter = itertools.count(1)
 
@@ -24,7 +25,7 @@ def paid_purchase(
 ) -> str:
     """Fulfil a checkout the way the webhook does; returns the purchase id."""
     n = next(_counter)
-    facts = fulfilment.CheckoutFacts(
+    facts = GiftCheckout(
         session_id=session_id or f"cs_test_factory_{n:06d}",
         buyer_id=buyer_sub,
         buyer_email=buyer_email,

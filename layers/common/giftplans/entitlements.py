@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from aws_lambda_powertools import Logger
 from pynamodb.expressions.condition import Condition
@@ -28,11 +27,11 @@ from pynamodb.expressions.update import Action
 
 from giftplans import clock
 from giftplans.errors import Conflict
-from giftplans.settings import get as settings
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, Steps
+from giftplans.stripe_facts import SubscriptionFacts
 from giftplans.views import INACTIVE, EntitlementView
 
 logger = Logger(service="gift-plans")
@@ -175,63 +174,25 @@ def already_subscribed(existing: m.Item | None) -> Conflict:
 
 # ---- the account's own subscription (Stripe customer.subscription.*) ----------------------------------
 
-SUBSCRIPTION_EVENTS = (
-    "customer.subscription.created",
-    "customer.subscription.updated",
-    "customer.subscription.deleted",
-)
-ACTIVE_STATUSES = frozenset({"active", "trialing"})
+
+def _account_for(subscription: SubscriptionFacts) -> str | None:
+    """The account: the subscription's metadata first (our checkouts set it), else the customer lookup."""
+    if subscription.account_id:
+        return subscription.account_id
+    return get_store().account_for_customer(subscription.customer) if subscription.customer else None
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def _first_item(subscription: dict[str, Any]) -> dict[str, Any]:
-    data = (subscription.get("items") or {}).get("data") or []
-    return data[0] if data and isinstance(data[0], dict) else {}
-
-
-def _account_for(subscription: dict[str, Any]) -> tuple[str | None, bool]:
-    """The account sub: metadata first, else the customer lookup. Second value: learnt from metadata."""
-    meta = subscription.get("metadata") or {}
-    if meta.get("account_id"):
-        return str(meta["account_id"]), True
-    customer = subscription.get("customer")
-    if isinstance(customer, dict):
-        customer = customer.get("id")
-    if not customer:
-        return None, False
-    return get_store().account_for_customer(str(customer)), False
-
-
-def on_subscription_event(event: dict[str, Any]) -> str:
+def on_subscription(subscription: SubscriptionFacts) -> str:
     """created/updated/deleted -> the account's entitlement; an event older than the stored one is ignored."""
-    subscription = (event.get("data") or {}).get("object") or {}
-    if not isinstance(subscription, dict) or not subscription.get("id"):
-        return "ignored: no subscription"
-    account, from_metadata = _account_for(subscription)
+    account = _account_for(subscription)
     if not account:
         return "ignored: no account for this customer"
-    item = _first_item(subscription)
-    price = item.get("price") or {}
-    plan = settings().plan_by_price(str(price.get("id") if isinstance(price, dict) else price))
-    if plan is None:
-        return "ignored: price is not one of our plans"
-    period_end = _int(item.get("current_period_end")) or _int(subscription.get("current_period_end"))
-    if period_end is None:
-        return "ignored: no current_period_end"
-    event_ts = _int(event.get("created")) or clock.epoch(clock.now())
-    subscription_id = str(subscription["id"])
     now = clock.now()
-    live = (
-        event.get("type") != "customer.subscription.deleted" and subscription.get("status") in ACTIVE_STATUSES
+    event_ts = subscription.event_ts or clock.epoch(now)
+    subscription_id, period_end, live = (
+        subscription.subscription_id,
+        subscription.period_end,
+        subscription.live,
     )
     e = m.Entitlement
     not_older = e.event_ts.does_not_exist() | (e.event_ts <= event_ts)
@@ -246,12 +207,12 @@ def on_subscription_event(event: dict[str, Any]) -> str:
     actions: list[Action] = [
         e.type.set(m.Entitlement),
         e.sub.set(account),
-        e.sub_plan.set(plan.name),
+        e.sub_plan.set(subscription.plan),
         e.sub_term_end.set(clock.iso(clock.from_epoch(period_end))),
         e.sub_term_end_ts.set(period_end),
         e.sub_status.set("active" if live else "ended"),
         e.subscription_id.set(subscription_id),
-        e.auto_renew.set(live and not bool(subscription.get("cancel_at_period_end"))),
+        e.auto_renew.set(live and not subscription.cancel_at_period_end),
         e.event_ts.set(event_ts),
         e.sub_provisional.remove(),
         e.updated_at.set(clock.iso(now)),
@@ -263,8 +224,8 @@ def on_subscription_event(event: dict[str, Any]) -> str:
 
     def build(steps: Steps) -> None:
         steps.update("entitlement", key, actions, condition=condition)
-        customer = subscription.get("customer")
-        if from_metadata and isinstance(customer, str) and customer:
+        customer = subscription.customer
+        if subscription.account_id and customer:  # learnt from metadata: remember the customer's account
             steps.put("customer", m.CustomerLookup(k.customer_pk(customer), k.CUSTOMER_SK, sub=account))
 
     try:
@@ -274,7 +235,7 @@ def on_subscription_event(event: dict[str, Any]) -> str:
             raise  # lost a race with another write: Stripe delivers the event again
         logger.info(
             "subscription event changed nothing",
-            extra={"subscription_id": subscription_id, "event_id": event.get("id")},
+            extra={"subscription_id": subscription_id, "event_id": subscription.event_id},
         )
         return "ignored: older than the stored entitlement, or not this subscription's"
-    return f"{'active' if live else 'ended'} {plan.name}"
+    return f"{'active' if live else 'ended'} {subscription.plan}"

@@ -39,6 +39,7 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, recounted, transition
 from giftplans.store.writes import Refused, Steps, retry_on_conflict, stamp
+from giftplans.stripe_facts import ChargeRefund, DisputeFacts
 
 logger = Logger(service="gift-plans")
 
@@ -257,85 +258,46 @@ def set_frozen(purchase: m.Purchase, frozen: bool, at: datetime, kind: str, deta
     return _mark_purchase(purchase, actions, condition, at, last_action, kind, detail)
 
 
-# ---- Stripe events (registered in giftplans.webhooks) ----------------------------------------------------
+# ---- Stripe events (through giftplans.webhooks, read into giftplans.stripe_facts) -------------------------
 
 
-def _object(event: dict[str, Any]) -> dict[str, Any]:
-    obj = (event.get("data") or {}).get("object")
-    return obj if isinstance(obj, dict) else {}
-
-
-def _at(event: dict[str, Any]) -> datetime:
-    created = event.get("created")
-    return clock.from_epoch(created) if isinstance(created, int) and created > 0 else clock.now()
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _intent_id(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) and value else None
-
-
-def on_charge_refunded(event: dict[str, Any]) -> str:
-    charge = _object(event)
-    purchase = purchase_or_retry(_intent_id(charge.get("payment_intent")))
+def on_charge_refunded(charge: ChargeRefund) -> str:
+    purchase = purchase_or_retry(charge.payment_intent)
     if purchase is None:
         return f"{IGNORED}: not our payment"
-    amount, refunded = _int(charge.get("amount")), _int(charge.get("amount_refunded"))
-    if charge.get("refunded") is True or (amount > 0 and refunded >= amount):
-        return full_refund(purchase, refunded or amount, _at(event), "refund")
-    if refunded > 0:
-        return partial_refund(purchase, refunded, _at(event))
+    if charge.full:
+        return full_refund(purchase, charge.amount_refunded or charge.amount, charge.at, "refund")
+    if charge.amount_refunded > 0:
+        return partial_refund(purchase, charge.amount_refunded, charge.at)
     return f"{IGNORED}: nothing refunded"
 
 
-def _dispute_purchase(dispute: dict[str, Any]) -> m.Purchase | None:
-    intent = _intent_id(dispute.get("payment_intent"))
-    charge = dispute.get("charge")
-    if intent is None and isinstance(charge, dict):
-        intent = _intent_id(charge.get("payment_intent"))
-    if intent is None and isinstance(charge, str) and charge:
+def _dispute_purchase(dispute: DisputeFacts) -> m.Purchase | None:
+    intent = dispute.payment_intent
+    if intent is None and dispute.charge_id:
         from giftplans import stripe_gateway
 
-        intent = stripe_gateway.charge_payment_intent(charge)
+        intent = stripe_gateway.charge_payment_intent(dispute.charge_id)
     return purchase_or_retry(intent)
 
 
-def on_dispute_created(event: dict[str, Any]) -> str:
-    dispute = _object(event)
+def on_dispute_created(dispute: DisputeFacts) -> str:
     purchase = _dispute_purchase(dispute)
     if purchase is None:
         return f"{IGNORED}: not our payment"
-    detail = {
-        "dispute_id": str(dispute.get("id") or ""),
-        "reason": str(dispute.get("reason") or ""),
-        "amount": _int(dispute.get("amount")),
-    }
-    done = set_frozen(purchase, True, _at(event), "purchase.dispute_opened", detail)
+    detail = {"dispute_id": dispute.dispute_id, "reason": dispute.reason, "amount": dispute.amount}
+    done = set_frozen(purchase, True, dispute.at, "purchase.dispute_opened", detail)
     return f"{'frozen' if done else 'already frozen, or the dispute is closed'} {purchase.purchase_id}"
 
 
-def on_dispute_closed(event: dict[str, Any]) -> str:
-    dispute = _object(event)
+def on_dispute_closed(dispute: DisputeFacts) -> str:
     purchase = _dispute_purchase(dispute)
     if purchase is None:
         return f"{IGNORED}: not our payment"
-    status = str(dispute.get("status") or "")
-    if status == "lost":
-        return full_refund(
-            purchase, _int(dispute.get("amount")) or int(purchase.amount_total), _at(event), "dispute_lost"
-        )
-    if status in UNFREEZE:
-        done = set_frozen(
-            purchase,
-            False,
-            _at(event),
-            "purchase.dispute_won",
-            {"dispute_id": str(dispute.get("id") or ""), "status": status},
-        )
+    if dispute.status == "lost":
+        return full_refund(purchase, dispute.amount or int(purchase.amount_total), dispute.at, "dispute_lost")
+    if dispute.status in UNFREEZE:
+        detail = {"dispute_id": dispute.dispute_id, "status": dispute.status}
+        done = set_frozen(purchase, False, dispute.at, "purchase.dispute_won", detail)
         return f"{'thawed' if done else 'already thawed'} {purchase.purchase_id}"
-    return f"{IGNORED}: dispute status {status!r}"
+    return f"{IGNORED}: dispute status {dispute.status!r}"

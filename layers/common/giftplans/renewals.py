@@ -16,7 +16,7 @@ send the recipient to My plan, which calls `POST /me/renewal/checkout` (`renewal
 - **Idempotency**: the session's Stripe key names the account, seat, plan, trial end and
   the UTC minute of the request (`stripe_gateway.minute_scope`, as the gift checkout), so a
   double click or a retry within the minute gets the same session back.
-- **Completion** (`on_checkout_event`, `checkout.session.completed` with `metadata.kind =
+- **Completion** (`record_completion`, `checkout.session.completed` with `metadata.kind =
   "renewal"`): records the Stripe customer -> account lookup and a `seat.renewed` audit
   event on the gift's purchase, once per session (the audit key is derived from the
   session id). The entitlement is not written here: it comes from the subscription's
@@ -30,7 +30,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -42,6 +41,7 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, Steps
+from giftplans.stripe_facts import RenewalCompletion
 from giftplans.views import RenewalCheckout
 
 logger = Logger(service="gift-plans")
@@ -153,55 +153,33 @@ def renewal_checkout(sub: str, email: str | None, plan_name: str) -> RenewalChec
 # ---- completion (webhook) -------------------------------------------------------------------------------
 
 
-def _id(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return str(value) if isinstance(value, str) and value else None
-
-
-def on_checkout_event(event: dict[str, Any]) -> str:
-    """`checkout.session.completed` with `metadata.kind = "renewal"` (registered in `giftplans.webhooks`)."""
-    if event.get("type") != "checkout.session.completed":
-        return "ignored: a renewal is recorded on completion only"
-    session = (event.get("data") or {}).get("object") or {}
-    if session.get("payment_status") not in ("paid", "no_payment_required"):
-        return "ignored: renewal not paid yet"
-    meta = session.get("metadata") or {}
-    session_id = _id(session.get("id"))
-    account_id = str(meta.get("account_id") or session.get("client_reference_id") or "")
-    purchase_id, seat_id = str(meta.get("purchase_id") or ""), str(meta.get("seat_id") or "")
-    if not (session_id and account_id and purchase_id and seat_id):
-        return "ignored: renewal session lacks its links"
-    customer = _id(session.get("customer"))
-    created = event.get("created")
-    at = clock.from_epoch(created) if isinstance(created, int) and created > 0 else clock.now()
+def record_completion(done: RenewalCompletion, at: datetime) -> str:
+    """A completed renewal checkout (`metadata.kind = "renewal"`): the customer lookup and one audit event."""
     # One audit item per session: its key comes from the session, so a replay finds it there.
-    stamp = clock.iso(at)
-    marker = hashlib.sha256(session_id.encode()).hexdigest()[:16]
+    marker = hashlib.sha256(done.session_id.encode()).hexdigest()[:16]
     record = audit.event(
-        purchase_id,
+        done.purchase_id,
         at,
         "seat.renewed",
         audit.STRIPE,
-        seat_ids=[seat_id],
-        detail={
-            "plan": str(meta.get("plan") or ""),
-            "subscription_id": _id(session.get("subscription")) or "",
-            "session_id": session_id,
-        },
+        seat_ids=[done.seat_id],
+        detail={"plan": done.plan, "subscription_id": done.subscription_id, "session_id": done.session_id},
     )
-    record.SK = k.event_sk(stamp, f"renewal-{marker}")
+    record.SK = k.event_sk(clock.iso(at), f"renewal-{marker}")
+    customer = done.customer
 
     def build(steps: Steps) -> None:
         steps.put("audit", record, condition=m.AuditEvent.SK.does_not_exist())
         if customer:
-            steps.put("customer", m.CustomerLookup(k.customer_pk(customer), k.CUSTOMER_SK, sub=account_id))
+            steps.put(
+                "customer", m.CustomerLookup(k.customer_pk(customer), k.CUSTOMER_SK, sub=done.account_id)
+            )
 
     try:
         get_store().write(build)
     except Refused as refused:
         if refused.failed("audit"):
-            return f"already recorded renewal {purchase_id}/{seat_id}"
+            return f"already recorded renewal {done.purchase_id}/{done.seat_id}"
         raise  # a conflict: Stripe retries the event
-    logger.info("renewal recorded", extra={"purchase_id": purchase_id, "seat_id": seat_id})
-    return f"renewed {purchase_id}/{seat_id}"
+    logger.info("renewal recorded", extra={"purchase_id": done.purchase_id, "seat_id": done.seat_id})
+    return f"renewed {done.purchase_id}/{done.seat_id}"

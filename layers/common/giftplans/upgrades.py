@@ -21,7 +21,7 @@
   later minute is recomputed (a new day means a smaller credit). A quote is honoured
   30 to 31 minutes; the session expires with it (Stripe's minimum lifetime is 30
   minutes, so it is given one minute of slack) and the coupon cannot be redeemed after.
-- **Completion** (`complete`, on `checkout.session.completed` with `metadata.kind =
+- **UpgradeCompletion** (`complete`, on `checkout.session.completed` with `metadata.kind =
   "upgrade"`): one transaction moves the seat `accepted/claimed -> upgraded`, fixes the
   purchase's counts and holders, ends the entitlement's gift part (if it names the
   seat) and writes its subscription part (provisional `term_end` one year on,
@@ -50,6 +50,7 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, transition
 from giftplans.store.writes import Refused, Steps
+from giftplans.stripe_facts import UpgradeCompletion
 from giftplans.views import Quote, UpgradeCheckout
 
 logger = Logger(service="gift-plans")
@@ -214,7 +215,7 @@ def checkout_for(sub: str, email: str | None, plan_name: str) -> UpgradeCheckout
 # ---- completion (webhook) -------------------------------------------------------------------------------
 
 
-def _provisional_actions(done: Completion, at: datetime) -> list[Any]:
+def _provisional_actions(done: UpgradeCompletion, at: datetime) -> list[Any]:
     """The subscription part an upgrade writes before Stripe's own subscription events arrive."""
     end, e = terms.term_end(at), m.Entitlement
     return [
@@ -252,7 +253,7 @@ def _names_seat(seat: m.Seat) -> Any:
     return (m.Entitlement.purchase_id == seat.purchase_id) & (m.Entitlement.seat_id == seat.seat_id)
 
 
-def _parts_after(old: Any, seat: m.Seat, done: Completion, at: datetime) -> tuple[bool, bool]:
+def _parts_after(old: Any, seat: m.Seat, done: UpgradeCompletion, at: datetime) -> tuple[bool, bool]:
     """Which parts `_sub_writable` and `_names_seat` allow, judged from the refused item."""
     if not isinstance(old, m.Entitlement):
         return True, False
@@ -265,17 +266,7 @@ def _parts_after(old: Any, seat: m.Seat, done: Completion, at: datetime) -> tupl
     return sub_ok, (old.purchase_id, old.seat_id) == (seat.purchase_id, seat.seat_id)
 
 
-@dataclass(frozen=True)
-class Completion:
-    account_id: str
-    purchase_id: str
-    seat_id: str
-    plan: str
-    subscription_id: str
-    customer: str | None
-
-
-def complete(done: Completion, at: datetime) -> str:
+def complete(done: UpgradeCompletion, at: datetime) -> str:
     """Seat -> upgraded, entitlement from the subscription. Idempotent; safe in any order."""
     for _ in range(3):
         seat = get_store().seat(done.purchase_id, done.seat_id)
@@ -309,7 +300,7 @@ def complete(done: Completion, at: datetime) -> str:
     return "ignored: seat kept changing"
 
 
-def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, parts: tuple[bool, bool]) -> None:
+def _write_upgrade(seat: m.Seat, done: UpgradeCompletion, at: datetime, parts: tuple[bool, bool]) -> None:
     old_state = seat.state
     ended_at = clock.iso(at)
 
@@ -362,39 +353,3 @@ def _write_upgrade(seat: m.Seat, done: Completion, at: datetime, parts: tuple[bo
         )
 
     get_store().write(build)
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return str(value) if isinstance(value, str) and value else None
-
-
-def on_checkout_event(event: dict[str, Any]) -> str:
-    """`checkout.session.*` with `metadata.kind = "upgrade"` (registered in `giftplans.webhooks`)."""
-    session = (event.get("data") or {}).get("object") or {}
-    event_type = event.get("type")
-    paid = session.get("payment_status") in ("paid", "no_payment_required")
-    if event_type == "checkout.session.async_payment_failed" or (
-        event_type == "checkout.session.completed" and not paid
-    ):
-        return "ignored: upgrade not paid yet"
-    meta = session.get("metadata") or {}
-    subscription_id = _id(session.get("subscription"))
-    account_id = str(meta.get("account_id") or session.get("client_reference_id") or "")
-    plan = settings().plan(str(meta.get("plan") or ""))
-    if not (subscription_id and account_id and plan and meta.get("purchase_id") and meta.get("seat_id")):
-        return "ignored: upgrade session lacks its links"
-    created = event.get("created")
-    at = clock.from_epoch(created) if isinstance(created, int) and created > 0 else clock.now()
-    return complete(
-        Completion(
-            account_id=account_id,
-            purchase_id=str(meta["purchase_id"]),
-            seat_id=str(meta["seat_id"]),
-            plan=plan.name,
-            subscription_id=subscription_id,
-            customer=_id(session.get("customer")),
-        ),
-        at,
-    )

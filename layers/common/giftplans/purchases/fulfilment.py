@@ -10,7 +10,6 @@ crash continues from the last committed chunk; a duplicate delivery finds the wo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from giftplans import audit, clock, money, terms
@@ -22,6 +21,7 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import created_seat, initial_counts
 from giftplans.store.writes import Steps, retry_on_conflict, stamp
+from giftplans.stripe_facts import GiftCheckout
 from giftplans.tokens import email_key
 
 # A transaction holds at most 100 actions: the first carries the purchase, the payment
@@ -37,23 +37,7 @@ STATUS_MOVES: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class CheckoutFacts:
-    """What fulfilment needs from a Stripe Checkout Session (parsed by the webhook)."""
-
-    session_id: str
-    buyer_id: str
-    buyer_email: str
-    buyer_name: str | None
-    plan: str
-    quantity: int
-    currency: str
-    amount_subtotal: int  # after discounts, before tax: what the seats are worth together
-    amount_total: int
-    payment_intent: str | None
-
-
-def record_checkout(facts: CheckoutFacts, status: PurchaseStatus, at: datetime) -> str:
+def record_checkout(facts: GiftCheckout, status: PurchaseStatus, at: datetime) -> str:
     """Make the purchase and its seats exist in `status`, or advance an existing one. Idempotent.
 
     A racing delivery can win a step (`Refused`): read again and go on from where it left things.
@@ -106,7 +90,7 @@ def _count_plans(steps: Steps, buyer_id: str, quantity: int) -> None:
     )
 
 
-def _create(facts: CheckoutFacts, purchase_id: str, status: PurchaseStatus, at: datetime) -> None:
+def _create(facts: GiftCheckout, purchase_id: str, status: PurchaseStatus, at: datetime) -> None:
     start = clock.as_utc(at)
     end = terms.term_end(start)
     kind, day = terms.milestones(end)[0]

@@ -1,0 +1,346 @@
+"""Stripe's objects as typed facts, read once, at the edge (the webhook dispatch).
+
+Each reader takes a verified event (`Event`) and returns the facts the domain acts on,
+or raises `NotOurs` with the webhook's answer when the event is not something this
+service does: a checkout of somebody else's, a session without the links we set, a
+subscription at a price that is not one of our plans. The domain never opens a Stripe
+object; `integer` and `stripe_id` are the only readers of Stripe's loosely typed fields.
+
+Stripe sends integers as JSON numbers; a string of digits is read as the number too.
+Expandable fields (`payment_intent`, `customer`, `charge`, `subscription`) are either an
+id or the expanded object: `stripe_id` reads both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from giftplans import clock
+from giftplans.purchases import FAILED, PAID, PENDING, PurchaseStatus
+from giftplans.settings import get as settings
+
+CHECKOUT_COMPLETED = "checkout.session.completed"
+ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
+ASYNC_FAILED = "checkout.session.async_payment_failed"
+SUBSCRIPTION_DELETED = "customer.subscription.deleted"
+PAID_STATUSES = ("paid", "no_payment_required")
+ACTIVE_STATUSES = frozenset({"active", "trialing"})
+
+
+class NotOurs(Exception):
+    """The event asks nothing of this service: `result` is the webhook's answer, `reason` is logged."""
+
+    def __init__(self, result: str, reason: str | None = None) -> None:
+        super().__init__(reason or result)
+        self.result = result
+        self.reason = reason or result
+
+
+# ---- fields ---------------------------------------------------------------------------------------------
+
+
+def integer(value: Any) -> int | None:
+    """An integer field: a JSON integer, or a string of digits; None for anything else (booleans too)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def stripe_id(value: Any) -> str | None:
+    """The id of an expandable field: the id itself, or the `id` of the expanded object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def _text(value: Any) -> str:
+    return str(value) if value else ""
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+# ---- the event ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """A verified Stripe event: its id, type, when Stripe says it happened, and its object."""
+
+    id: str | None
+    type: str
+    created: int | None  # epoch seconds, as Stripe sent it
+    object: dict[str, Any]
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> Event:
+        created = integer(raw.get("created"))
+        return cls(
+            id=_text(raw.get("id")) or None,
+            type=_text(raw.get("type")),
+            created=created if created is not None and created > 0 else None,
+            object=_mapping(_mapping(raw.get("data")).get("object")),
+        )
+
+    @property
+    def at(self) -> datetime:
+        """When Stripe says the event happened (`created`), else now."""
+        return clock.from_epoch(self.created) if self.created is not None else clock.now()
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return _mapping(self.object.get("metadata"))
+
+    @property
+    def checkout_kind(self) -> str:
+        """A Checkout Session's `metadata.kind`: gift, upgrade, renewal (ours), or anything else."""
+        return _text(self.metadata.get("kind"))
+
+
+# ---- checkout sessions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GiftCheckout:
+    """What fulfilment needs from a gift Checkout Session."""
+
+    session_id: str
+    buyer_id: str
+    buyer_email: str
+    buyer_name: str | None
+    plan: str
+    quantity: int
+    currency: str
+    amount_subtotal: int  # after discounts, before tax: what the seats are worth together
+    amount_total: int
+    payment_intent: str | None
+
+
+def gift_checkout(event: Event) -> GiftCheckout:
+    """Read a gift Checkout Session; `NotOurs` when it lacks what fulfilment needs."""
+    conf, session, meta = settings(), event.object, event.metadata
+    if session.get("mode") != "payment":
+        raise NotOurs("ignored", f"mode {session.get('mode')!r} is not payment")
+    session_id = stripe_id(session.get("id"))
+    if session_id is None:
+        raise NotOurs("ignored", "session has no id")
+    buyer_id = _text(meta.get("buyer_id") or session.get("client_reference_id"))
+    if not buyer_id:
+        raise NotOurs("ignored", "no buyer_id in metadata")
+    details = _mapping(session.get("customer_details"))
+    buyer_email = _text(meta.get("buyer_email") or details.get("email") or session.get("customer_email"))
+    if "@" not in buyer_email:
+        raise NotOurs("ignored", "no buyer email")
+    plan = conf.plan(_text(meta.get("plan")))
+    if plan is None:
+        raise NotOurs("ignored", f"unknown plan {meta.get('plan')!r}")
+    quantity = integer(meta.get("quantity"))
+    if quantity is None or not 1 <= quantity <= max(conf.max_quantity, 1):
+        raise NotOurs("ignored", f"quantity {meta.get('quantity')!r} is not in 1..{conf.max_quantity}")
+    subtotal, total = integer(session.get("amount_subtotal")), integer(session.get("amount_total"))
+    if subtotal is None or total is None:
+        raise NotOurs("ignored", "session has no amounts")
+    discount = integer(_mapping(session.get("total_details")).get("amount_discount")) or 0
+    return GiftCheckout(
+        session_id=session_id,
+        buyer_id=buyer_id,
+        buyer_email=buyer_email,
+        buyer_name=_text(details.get("name")) or None,
+        plan=plan.name,
+        quantity=quantity,
+        currency=_text(session.get("currency") or plan.currency).lower(),
+        amount_subtotal=max(0, subtotal - discount),
+        amount_total=total,
+        payment_intent=stripe_id(session.get("payment_intent")),
+    )
+
+
+def gift_status(event: Event) -> PurchaseStatus:
+    """The purchase status a gift checkout event reports; `NotOurs` for a payment status we do not know."""
+    if event.type == ASYNC_SUCCEEDED:
+        return PAID
+    if event.type == ASYNC_FAILED:
+        return FAILED
+    payment_status = event.object.get("payment_status")
+    if payment_status in PAID_STATUSES:
+        return PAID
+    if payment_status == "unpaid":
+        return PENDING
+    raise NotOurs("ignored", f"payment_status {payment_status!r} is unknown")
+
+
+@dataclass(frozen=True)
+class UpgradeCompletion:
+    """A paid upgrade checkout: which seat moves to which plan, on which subscription."""
+
+    account_id: str
+    purchase_id: str
+    seat_id: str
+    plan: str
+    subscription_id: str
+    customer: str | None
+
+
+def upgrade_completion(event: Event) -> UpgradeCompletion:
+    session, meta = event.object, event.metadata
+    paid = session.get("payment_status") in PAID_STATUSES
+    if event.type == ASYNC_FAILED or (event.type == CHECKOUT_COMPLETED and not paid):
+        raise NotOurs("ignored: upgrade not paid yet")
+    subscription_id = stripe_id(session.get("subscription"))
+    account_id = _text(meta.get("account_id") or session.get("client_reference_id"))
+    plan = settings().plan(_text(meta.get("plan")))
+    if not (subscription_id and account_id and plan and meta.get("purchase_id") and meta.get("seat_id")):
+        raise NotOurs("ignored: upgrade session lacks its links")
+    return UpgradeCompletion(
+        account_id=account_id,
+        purchase_id=_text(meta["purchase_id"]),
+        seat_id=_text(meta["seat_id"]),
+        plan=plan.name,
+        subscription_id=subscription_id,
+        customer=stripe_id(session.get("customer")),
+    )
+
+
+@dataclass(frozen=True)
+class RenewalCompletion:
+    """A completed renewal checkout: the account, the gift it renews, and its subscription."""
+
+    session_id: str
+    account_id: str
+    purchase_id: str
+    seat_id: str
+    plan: str
+    subscription_id: str
+    customer: str | None
+
+
+def renewal_completion(event: Event) -> RenewalCompletion:
+    if event.type != CHECKOUT_COMPLETED:
+        raise NotOurs("ignored: a renewal is recorded on completion only")
+    session, meta = event.object, event.metadata
+    if session.get("payment_status") not in PAID_STATUSES:
+        raise NotOurs("ignored: renewal not paid yet")
+    session_id = stripe_id(session.get("id"))
+    account_id = _text(meta.get("account_id") or session.get("client_reference_id"))
+    purchase_id, seat_id = _text(meta.get("purchase_id")), _text(meta.get("seat_id"))
+    if not (session_id and account_id and purchase_id and seat_id):
+        raise NotOurs("ignored: renewal session lacks its links")
+    return RenewalCompletion(
+        session_id=session_id,
+        account_id=account_id,
+        purchase_id=purchase_id,
+        seat_id=seat_id,
+        plan=_text(meta.get("plan")),
+        subscription_id=stripe_id(session.get("subscription")) or "",
+        customer=stripe_id(session.get("customer")),
+    )
+
+
+# ---- charges and disputes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChargeRefund:
+    """`charge.refunded`: how much of which payment was refunded."""
+
+    payment_intent: str | None
+    amount: int
+    amount_refunded: int
+    refunded: bool  # Stripe's own "refunded in full"
+    at: datetime
+
+    @property
+    def full(self) -> bool:
+        return self.refunded or (self.amount > 0 and self.amount_refunded >= self.amount)
+
+
+def charge_refund(event: Event) -> ChargeRefund:
+    charge = event.object
+    return ChargeRefund(
+        payment_intent=stripe_id(charge.get("payment_intent")),
+        amount=integer(charge.get("amount")) or 0,
+        amount_refunded=integer(charge.get("amount_refunded")) or 0,
+        refunded=charge.get("refunded") is True,
+        at=event.at,
+    )
+
+
+@dataclass(frozen=True)
+class DisputeFacts:
+    """`charge.dispute.*`: the dispute, the payment it is about (or only its charge), how it stands."""
+
+    dispute_id: str
+    payment_intent: str | None
+    charge_id: str | None  # when the dispute names only its charge (its payment intent needs a read)
+    reason: str
+    amount: int
+    status: str
+    at: datetime
+
+
+def dispute(event: Event) -> DisputeFacts:
+    found = event.object
+    charge = found.get("charge")
+    intent = stripe_id(found.get("payment_intent"))
+    if intent is None and isinstance(charge, dict):
+        intent = stripe_id(charge.get("payment_intent"))
+    return DisputeFacts(
+        dispute_id=_text(found.get("id")),
+        payment_intent=intent,
+        charge_id=charge if isinstance(charge, str) and charge else None,
+        reason=_text(found.get("reason")),
+        amount=integer(found.get("amount")) or 0,
+        status=_text(found.get("status")),
+        at=event.at,
+    )
+
+
+# ---- subscriptions --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriptionFacts:
+    """`customer.subscription.*`: whose subscription, to which of our plans, until when, whether it lives."""
+
+    subscription_id: str
+    event_id: str | None
+    account_id: str | None  # from the subscription's metadata (our checkouts set it)
+    customer: str | None
+    plan: str
+    period_end: int
+    live: bool  # active or trialing, and not deleted
+    cancel_at_period_end: bool
+    event_ts: int | None  # the event's created time
+
+
+def subscription(event: Event) -> SubscriptionFacts:
+    found = event.object
+    subscription_id = stripe_id(found.get("id"))
+    if subscription_id is None:
+        raise NotOurs("ignored: no subscription")
+    items = _mapping(found.get("items")).get("data") or []
+    item = items[0] if items and isinstance(items[0], dict) else {}
+    plan = settings().plan_by_price(_text(stripe_id(item.get("price"))))
+    if plan is None:
+        raise NotOurs("ignored: price is not one of our plans")
+    period_end = integer(item.get("current_period_end")) or integer(found.get("current_period_end"))
+    if period_end is None:
+        raise NotOurs("ignored: no current_period_end")
+    return SubscriptionFacts(
+        subscription_id=subscription_id,
+        event_id=event.id,
+        account_id=_text(_mapping(found.get("metadata")).get("account_id")) or None,
+        customer=stripe_id(found.get("customer")),
+        plan=plan.name,
+        period_end=period_end,
+        live=event.type != SUBSCRIPTION_DELETED and found.get("status") in ACTIVE_STATUSES,
+        cancel_at_period_end=bool(found.get("cancel_at_period_end")),
+        event_ts=event.created,
+    )
