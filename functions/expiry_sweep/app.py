@@ -9,10 +9,11 @@ Events:
 
 When more is due than one invocation can finish, the run stops a minute before the
 timeout and this function invokes itself asynchronously with the same `now`, carrying on
-from the day it stopped at. Progress lives in the table (the cursor and the due keys),
-so nothing else (no queue, no state machine) is needed. A run in which any purchase
-failed raises at the end, so the on-failure destination and the Errors alarm fire; the
-failed day stays undone and the next run retries it.
+from the day it stopped at (`build(continue_with)` wires how: the function's own
+asynchronous invocation when deployed, a recorder in tests). Progress lives in the table
+(the cursor and the due keys), so nothing else (no queue, no state machine) is needed.
+A run in which any purchase failed raises at the end, so the on-failure destination and
+the Errors alarm fire; the failed day stays undone and the next run retries it.
 """
 
 from __future__ import annotations
@@ -43,10 +44,23 @@ class SweepRequest(BaseModel):
     hop: int = Field(default=0, ge=0)
 
 
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: Any, continue_with: Callable[[dict[str, Any]], None] | None = None
-) -> dict[str, Any]:
+Continue = Callable[[dict[str, Any]], None]
+
+
+def build(
+    continue_with: Continue | None = None,
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The sweep's handler; `continue_with` carries on a run (default: this function invoking itself)."""
+
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        go_on = continue_with or sweep.invoke_self(context.invoked_function_arn)
+        return _run(event, context, go_on)
+
+    return handler
+
+
+def _run(event: dict[str, Any], context: Any, continue_with: Continue) -> dict[str, Any]:
     request = SweepRequest.model_validate(event or {})
     now = clock.as_utc(request.now) if request.now else clock.now()
     result = sweep.run(now, deadline=_seconds_left(context), since=request.since)
@@ -60,8 +74,7 @@ def handler(
     if result.continued:
         if request.hop >= MAX_HOPS:
             raise sweep.SweepIncomplete(f"Still not done after {MAX_HOPS} continuations; see the logs.")
-        go_on = continue_with or sweep.invoke_self(context.invoked_function_arn)
-        go_on({"now": clock.iso(now), "from": result.resume_day, "hop": request.hop + 1})
+        continue_with({"now": clock.iso(now), "from": result.resume_day, "hop": request.hop + 1})
         logger.info("sweep continues in a new invocation", extra={"resume_day": result.resume_day})
     if result.failed:
         raise sweep.SweepIncomplete(f"{result.failed} due purchase(s) failed; their days are retried later")
@@ -73,3 +86,6 @@ def _seconds_left(context: Any) -> Callable[[], float] | None:
     if remaining is None:
         return None
     return lambda: remaining() / 1000.0
+
+
+handler = build()

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from giftplans import delivery
+from giftplans.outbox import feedback
 
 logger = Logger(service="gift-plans")
 logging.getLogger("giftplans")
@@ -23,6 +23,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     marked = 0
     for record in event.get("Records") or []:
         message = (record.get("Sns") or {}).get("Message")
-        if isinstance(message, str) and delivery.record_feedback(message):
+        if isinstance(message, str) and feedback.record_feedback(message):
             marked += 1
     return {"marked": marked}

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from giftplans import mailer, purchases, secrets
+from giftplans import purchases, secrets
+from giftplans.outbox import sending
 from giftplans.store import get_store
 
 from tests.hardening.test_faults import SweepContext
@@ -34,8 +35,8 @@ STRIPE_SECRET = re.compile(r"\b(whsec|sk_live|sk_test|rk_live|rk_test)_[A-Za-z0-
 ALLOWED_ADDRESSES = {"gifts@example.com"}  # the service's own From address (configuration, not personal data)
 
 
-def mail(*records: dict[str, Any]) -> dict[str, Any]:
-    return load_handler("mailer").handler(stream_event(*records), FakeContext())
+def mail(sender: sending.Sender, *records: dict[str, Any]) -> dict[str, Any]:
+    return load_handler("mailer").build(sender)(stream_event(*records), FakeContext())  # type: ignore[no-any-return]
 
 
 def test_given_a_full_flow_when_its_logs_are_read_then_no_email_token_or_secret_appears(
@@ -49,69 +50,63 @@ def test_given_a_full_flow_when_its_logs_are_read_then_no_email_token_or_secret_
             monkeypatch.setattr(
                 logging.getLogger(name), "handlers", [*logging.getLogger(name).handlers, caplog.handler]
             )
-    sender = mailer.SesSender()
-    mailer.use_sender(sender)
-    try:
-        # Stripe: a forged delivery, then the real one
-        evt = se.checkout_completed(buyer_id=BUYER, buyer_email=BUYER_EMAIL, quantity=2)
-        assert call("stripe_webhook", se.webhook_request(evt, secret="whsec_forged_elsewhere"))[0] == 400
-        assert deliver(evt)[0] == 200
-        purchase_id = purchases.purchase_id_for(evt["data"]["object"]["id"])
-        buyer = gifts.who(BUYER, BUYER_EMAIL)
-        receipt = record(None, gifts.purchase(purchase_id))
+    sender = sending.SesSender()
+    # Stripe: a forged delivery, then the real one
+    evt = se.checkout_completed(buyer_id=BUYER, buyer_email=BUYER_EMAIL, quantity=2)
+    assert call("stripe_webhook", se.webhook_request(evt, secret="whsec_forged_elsewhere"))[0] == 400
+    assert deliver(evt)[0] == 200
+    purchase_id = purchases.purchase_id_for(evt["data"]["object"]["id"])
+    buyer = gifts.who(BUYER, BUYER_EMAIL)
+    receipt = record(None, gifts.purchase(purchase_id))
 
-        # invite, and mail it: SES throttles once, the stream retries
-        before = gifts.seat(purchase_id, "0001")
-        assert gifts.invite(purchase_id, RECIPIENT_EMAIL, as_=buyer)[0] == 201
-        invitation = record(before, gifts.seat(purchase_id, "0001"))
-        real_send, calls = sender.client.send_email, [0]
+    # invite, and mail it: SES throttles once, the stream retries
+    before = gifts.seat(purchase_id, "0001")
+    assert gifts.invite(purchase_id, RECIPIENT_EMAIL, as_=buyer)[0] == 201
+    invitation = record(before, gifts.seat(purchase_id, "0001"))
+    real_send, calls = sender.client.send_email, [0]
 
-        def throttled_once(**request: Any) -> Any:
-            calls[0] += 1
-            if calls[0] == 1:
-                raise ClientError(
-                    {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "SendEmail"
-                )
-            return real_send(**request)
+    def throttled_once(**request: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "SendEmail"
+            )
+        return real_send(**request)
 
-        monkeypatch.setattr(sender.client, "send_email", throttled_once)
-        mail(receipt, invitation)
-        mail(receipt, invitation)
-        token = gifts.link(purchase_id, "0001")
+    monkeypatch.setattr(sender.client, "send_email", throttled_once)
+    mail(sender, receipt, invitation)
+    mail(sender, receipt, invitation)
+    token = gifts.link(purchase_id, "0001")
 
-        # the recipient: preview, a wrong account, then accept
-        assert gifts.preview(token)[0] == 200
-        assert gifts.accept(token, gifts.who("stranger-1", "stranger@example.net"))[0] == 403
-        before = gifts.seat(purchase_id, "0001")
-        assert gifts.accept(token, gifts.who(RECIPIENT, RECIPIENT_EMAIL))[0] == 200
-        mail(record(before, gifts.seat(purchase_id, "0001")))
+    # the recipient: preview, a wrong account, then accept
+    assert gifts.preview(token)[0] == 200
+    assert gifts.accept(token, gifts.who("stranger-1", "stranger@example.net"))[0] == 403
+    before = gifts.seat(purchase_id, "0001")
+    assert gifts.accept(token, gifts.who(RECIPIENT, RECIPIENT_EMAIL))[0] == 200
+    mail(sender, record(before, gifts.seat(purchase_id, "0001")))
 
-        # a year later the sweep; then a full refund
-        clock.advance(days=366)
-        load_handler("expiry_sweep").handler({"from": "2027-01-01"}, SweepContext())
-        purchase = get_store().purchase(purchase_id)
-        assert purchase is not None
-        charge = se.resource("charge")
-        charge.update(
-            {
-                "id": "ch_test_logs",
-                "amount": purchase.amount_total,
-                "amount_refunded": purchase.amount_total,
-                "refunded": True,
-                "captured": True,
-                "currency": purchase.currency,
-                "payment_intent": purchase.payment_intent,
-            }
-        )
-        assert deliver(se.event("charge.refunded", charge))[0] == 200
-        assert (
-            call(
-                "me_api", http_event("GET", "/me/entitlement", claims=gifts.who(RECIPIENT, RECIPIENT_EMAIL))
-            )[0]
-            == 200
-        )
-    finally:
-        mailer.use_sender(None)
+    # a year later the sweep; then a full refund
+    clock.advance(days=366)
+    load_handler("expiry_sweep").handler({"from": "2027-01-01"}, SweepContext())
+    purchase = get_store().purchase(purchase_id)
+    assert purchase is not None
+    charge = se.resource("charge")
+    charge.update(
+        {
+            "id": "ch_test_logs",
+            "amount": purchase.amount_total,
+            "amount_refunded": purchase.amount_total,
+            "refunded": True,
+            "captured": True,
+            "currency": purchase.currency,
+            "payment_intent": purchase.payment_intent,
+        }
+    )
+    assert deliver(se.event("charge.refunded", charge))[0] == 200
+    assert (
+        call("me_api", http_event("GET", "/me/entitlement", claims=gifts.who(RECIPIENT, RECIPIENT_EMAIL)))[0]
+        == 200
+    )
 
     logged = capsys.readouterr()
     text = "\n".join([logged.out, logged.err, caplog.text, *(str(r.__dict__) for r in caplog.records)])

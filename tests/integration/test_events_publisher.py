@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
-from giftplans import events
+from giftplans.outbox import publishing
 
 from tests.support.apigw import FakeContext, load_handler
 from tests.support.streams import PURCHASE_ID, change, purchase, record, seat, stream_event
@@ -22,7 +22,6 @@ def bus(aws: None, clock: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     from giftplans import settings
 
     settings.get.cache_clear()
-    events._client = None
     client = boto3.client("events")
     client.create_event_bus(Name=BUS)
     sqs = boto3.client("sqs")
@@ -47,7 +46,8 @@ def drain(url: str) -> list[dict[str, Any]]:
 
 
 def run(*records: dict[str, Any]) -> dict[str, Any]:
-    return load_handler("events_publisher").handler(stream_event(*records), FakeContext())
+    handler = load_handler("events_publisher").build(publishing.EventBridge())  # a client in this test's moto
+    return handler(stream_event(*records), FakeContext())  # type: ignore[no-any-return]
 
 
 def accept_record() -> dict[str, Any]:
@@ -87,7 +87,7 @@ def test_given_more_than_ten_events_when_published_then_sent_in_batches_of_ten()
 
     records = [accept_record() for _ in range(6)]  # 2 events each
 
-    assert events.publish(records, via=Bus()) == []
+    assert publishing.publish(records, Bus()) == []
     assert calls == [10, 2]
 
 
@@ -100,10 +100,10 @@ def test_given_a_failed_entry_when_published_then_only_its_record_is_reported():
             results[-1] = {"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}
             return {"FailedEntryCount": 1, "Entries": results}
 
-    failed = events.publish(records, via=Bus())
+    failed = publishing.publish(records, Bus())
 
     assert failed == [records[1]["dynamodb"]["SequenceNumber"]]
-    assert events.batch_response(failed) == {"batchItemFailures": [{"itemIdentifier": failed[0]}]}
+    assert publishing.batch_response(failed) == {"batchItemFailures": [{"itemIdentifier": failed[0]}]}
 
 
 def test_given_event_bridge_down_when_published_then_every_record_of_the_chunk_is_retried():
@@ -115,7 +115,7 @@ def test_given_event_bridge_down_when_published_then_every_record_of_the_chunk_i
 
     records = [accept_record(), record(None, purchase())]
 
-    assert events.publish(records, via=Bus()) == [r["dynamodb"]["SequenceNumber"] for r in records]
+    assert publishing.publish(records, Bus()) == [r["dynamodb"]["SequenceNumber"] for r in records]
 
 
 def test_given_records_without_events_when_published_then_nothing_put(bus):

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from botocore.exceptions import ClientError
-from giftplans import mailer, tokens
+from giftplans import tokens
+from giftplans.outbox import sending
 from giftplans.store import keys as k
 from giftplans.store import models as m
 
@@ -47,16 +48,20 @@ def logs() -> Iterator[Collect]:
     target.removeHandler(collect)
 
 
+_handler: Any = None  # the mail function wired to the test's sender (the `ses` fixture)
+
+
 @pytest.fixture
-def ses(aws: None, clock: Any) -> Iterator[mailer.SesSender]:
-    sender = mailer.SesSender()
-    mailer.use_sender(sender)
+def ses(aws: None, clock: Any) -> Iterator[sending.SesSender]:
+    global _handler
+    sender = sending.SesSender()
+    _handler = load_handler("mailer").build(sender)
     yield sender
-    mailer.use_sender(None)
+    _handler = None
 
 
 def run(*records: dict[str, Any]) -> dict[str, Any]:
-    return load_handler("mailer").handler(stream_event(*records), FakeContext())
+    return _handler(stream_event(*records), FakeContext())  # type: ignore[no-any-return]
 
 
 def invited_seat() -> tuple[m.Seat, m.Seat]:
@@ -159,7 +164,7 @@ def test_given_text_and_html_when_sent_then_ses_gets_both_parts(ses, monkeypatch
     assert "ConfigurationSetName" not in seen[0]
 
 
-def throttled_once(ses: mailer.SesSender, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def throttled_once(ses: sending.SesSender, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls = [0]
     real = ses.client.send_email
 
@@ -215,7 +220,7 @@ def test_given_a_fresh_sending_claim_when_record_arrives_then_it_waits(ses):
     old, new = invited_seat()
     rec = record(old, new)
     key = f"PURCHASE#{PURCHASE_ID}|SEAT#0001|2|invitation"
-    mailer._marker(key, "sending").save()
+    sending._marker(key, "sending").save()
 
     assert run(rec)["batchItemFailures"] != []
     assert sent_mail() == []
@@ -224,7 +229,7 @@ def test_given_a_fresh_sending_claim_when_record_arrives_then_it_waits(ses):
 def test_given_a_stale_sending_claim_when_record_arrives_then_it_is_taken_over(ses, clock):
     old, new = invited_seat()
     key = f"PURCHASE#{PURCHASE_ID}|SEAT#0001|2|invitation"
-    mailer._marker(key, "sending").save()
+    sending._marker(key, "sending").save()
     clock.advance(minutes=5)
 
     assert run(record(old, new)) == {"batchItemFailures": []}
@@ -234,24 +239,24 @@ def test_given_a_stale_sending_claim_when_record_arrives_then_it_is_taken_over(s
 
 def test_given_configuration_set_when_sent_then_request_names_it(aws, clock, monkeypatch):
     monkeypatch.setenv("SES_CONFIGURATION_SET", "gift-plans-mail")
-    sender = mailer.SesSender()
+    sender = sending.SesSender()
     seen: list[dict[str, Any]] = []
     monkeypatch.setattr(sender.client, "send_email", lambda **r: seen.append(r) or {"MessageId": "m-1"})
     old, new = invited_seat()
 
-    assert mailer.handle_record(record(old, new), via=sender) == 1
+    assert sending.handle_record(record(old, new), via=sender) == 1
     assert seen[0]["ConfigurationSetName"] == "gift-plans-mail"
 
 
 def test_given_idn_domain_when_sent_then_domain_goes_as_punycode_and_local_part_stays():
-    assert mailer.ascii_domain("zoë+gift@bücher.de") == "zoë+gift@xn--bcher-kva.de"
-    assert mailer.ascii_domain("a+b@example.com") == "a+b@example.com"
+    assert sending.ascii_domain("zoë+gift@bücher.de") == "zoë+gift@xn--bcher-kva.de"
+    assert sending.ascii_domain("a+b@example.com") == "a+b@example.com"
 
 
 def test_given_bookkeeping_writes_when_streamed_then_nothing_is_sent(ses):
     old, new = invited_seat()
     bounced = change(new, delivery="bounced", last_action="bounce", actor="ses")
-    marker_item = mailer._marker("k", "sent")
+    marker_item = sending._marker("k", "sent")
 
     run(record(new, bounced), record(None, marker_item), record(old, new, event_name="REMOVE"))
 

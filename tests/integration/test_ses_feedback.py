@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from giftplans import delivery, mailer, tokens
+from giftplans import tokens
+from giftplans.outbox import feedback, sending
 from giftplans.store import models as m
 
 from tests.support.apigw import FakeContext, load_handler
@@ -109,21 +110,18 @@ def test_given_missing_seat_when_bounce_arrives_then_ignored(aws, clock):
 
 def test_given_tags_outside_ses_alphabet_when_encoded_then_they_round_trip():
     for value in (PURCHASE_ID, "0001", NONCE, "a.b@c|d", "x-literal"):
-        encoded = delivery.tag_value(value)
-        assert set(encoded) <= delivery.TAG_CHARS
-        assert delivery.tag_text(encoded) == value
+        encoded = feedback.tag_value(value)
+        assert set(encoded) <= feedback.TAG_CHARS
+        assert feedback.tag_text(encoded) == value
 
 
 def test_given_mailed_invitation_when_its_tags_bounce_then_the_seat_is_marked(invited):
-    mailer.use_sender(mailer.SesSender())
-    try:
-        seen: list[dict[str, Any]] = []
-        client = mailer.sender().client  # type: ignore[attr-defined]
-        real = client.send_email
-        client.send_email = lambda **r: seen.append(r) or real(**r)
-        mailer.handle_record(record(seat(), invited))
-    finally:
-        mailer.use_sender(None)
+    sender = sending.SesSender()
+    seen: list[dict[str, Any]] = []
+    client = sender.client
+    real = client.send_email
+    client.send_email = lambda **r: seen.append(r) or real(**r)
+    sending.handle_record(record(seat(), invited), sender)
     assert len(sent_mail()) == 1
     tags = {t["Name"]: t["Value"] for t in seen[0]["EmailTags"]}
 

@@ -302,7 +302,7 @@ def stream_of(run: Any) -> list[dict[str, Any]]:
 
 
 def test_given_remind_and_expiry_nights_each_swept_twice_then_the_stream_calls_for_each_notice_once() -> None:
-    from giftplans import notices
+    from giftplans.outbox import notices
 
     pid = paid_purchase(quantity=3)
     hold(pid, 1, "sub-ann", "ann@example.com")
@@ -492,7 +492,7 @@ def test_given_more_due_than_one_invocation_when_handler_runs_then_it_continues_
         results = []
         while True:
             budget["left"] = 2
-            results.append(app.handler(event, ShortContext(), continue_with=hops.append))
+            results.append(app.build(continue_with=hops.append)(event, ShortContext()))
             if not results[-1]["continued"]:
                 break
             event = hops[-1]

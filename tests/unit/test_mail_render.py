@@ -5,8 +5,9 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from giftplans import mail, tokens
-from giftplans.mail.templates import TEMPLATES, money
+from giftplans import tokens
+from giftplans.outbox import rendering
+from giftplans.outbox.templates import TEMPLATES, money
 
 from tests.support.streams import PURCHASE_ID, TERM_END_TS
 
@@ -45,7 +46,7 @@ def test_given_the_template_list_when_compared_with_test_params_then_every_templ
 
 @pytest.mark.parametrize("template", sorted(PARAMS))
 def test_given_params_when_rendered_then_subject_text_and_html_are_present_and_html_is_escaped(template):
-    out = mail.render(template, PARAMS[template])
+    out = rendering.render(template, PARAMS[template])
 
     assert out.subject and "\n" not in out.subject and "$" not in out.subject
     assert out.text.strip() and "$" not in out.text
@@ -56,7 +57,7 @@ def test_given_params_when_rendered_then_subject_text_and_html_are_present_and_h
 
 def test_given_invitation_when_rendered_then_link_carries_a_token_that_matches_the_seat():
     nonce = "n" * 32
-    out = mail.render("invitation", PARAMS["invitation"])
+    out = rendering.render("invitation", PARAMS["invitation"])
     url = next(line for line in out.text.splitlines() if "/accept?token=" in line)
 
     token = tokens.parse_invite_token(parse_qs(urlparse(url).query)["token"][0])
@@ -73,7 +74,7 @@ def test_given_invitation_when_rendered_then_link_carries_a_token_that_matches_t
 
 
 def test_given_invitation_when_rendered_then_it_names_plan_sender_term_end_and_the_early_start():
-    out = mail.render("invitation", PARAMS["invitation"])
+    out = rendering.render("invitation", PARAMS["invitation"])
 
     for part in (out.text, out.html):
         assert "Pro" in part and "1 March 2027" in part and "1 March 2026" in part
@@ -83,24 +84,24 @@ def test_given_invitation_when_rendered_then_it_names_plan_sender_term_end_and_t
 
 
 def test_given_no_message_when_invitation_rendered_then_no_quote():
-    out = mail.render("invitation", {**PARAMS["invitation"], "message": ""})
+    out = rendering.render("invitation", {**PARAMS["invitation"], "message": ""})
     assert "<blockquote" not in out.html and "\n> " not in out.text
 
 
 def test_given_verification_when_rendered_then_link_carries_the_verification_token():
-    out = mail.render("verification", PARAMS["verification"])
+    out = rendering.render("verification", PARAMS["verification"])
     assert f"/verify?token={tokens.verification_token('buyer-sub', 'v' * 32)}" in out.text
 
 
 def test_given_offer_url_with_ampersand_when_rendered_then_html_attribute_is_escaped():
-    out = mail.render("upgrade_offer", PARAMS["upgrade_offer"])
+    out = rendering.render("upgrade_offer", PARAMS["upgrade_offer"])
     assert 'href="https://pay.example/c?a=1&amp;b=2"' in out.html
     assert "https://pay.example/c?a=1&b=2" in out.text
 
 
 def test_given_reminders_when_rendered_then_buyer_sees_count_and_recipient_renew_link():
-    buyer = mail.render("buyer_reminder", PARAMS["buyer_reminder"])
-    recipient = mail.render("recipient_reminder", PARAMS["recipient_reminder"])
+    buyer = rendering.render("buyer_reminder", PARAMS["buyer_reminder"])
+    recipient = rendering.render("recipient_reminder", PARAMS["recipient_reminder"])
 
     assert buyer.subject == "2 Pro plans are still unassigned"
     assert "claim" in buyer.text and "/billing" in buyer.text
@@ -108,7 +109,7 @@ def test_given_reminders_when_rendered_then_buyer_sees_count_and_recipient_renew
 
 
 def test_given_receipt_when_rendered_then_amount_and_billing_link():
-    out = mail.render("receipt", PARAMS["receipt"])
+    out = rendering.render("receipt", PARAMS["receipt"])
     assert "720.00 USD" in out.text and "/billing" in out.text
 
 
@@ -122,11 +123,11 @@ def test_given_minor_units_when_formatted_then_currency_exponent_is_respected(am
 
 def test_given_unknown_template_when_rendered_then_key_error():
     with pytest.raises(KeyError):
-        mail.render("nope", {})
+        rendering.render("nope", {})
 
 
 def test_given_buyer_reminder_when_rendered_then_body_counts_unassigned_of_bought_with_days_and_utc_end():
-    out = mail.render("buyer_reminder", {**PARAMS["buyer_reminder"], "unassigned": 1})
+    out = rendering.render("buyer_reminder", {**PARAMS["buyer_reminder"], "unassigned": 1})
 
     assert out.subject == "1 Pro plan is still unassigned"
     assert "1 of the 3 Pro plans you bought" in out.text and " is still unassigned" in out.text
@@ -135,18 +136,18 @@ def test_given_buyer_reminder_when_rendered_then_body_counts_unassigned_of_bough
 
 @pytest.mark.parametrize("template", ["invitation", "recipient_reminder", "plan_ended", "receipt"])
 def test_given_a_term_email_when_rendered_then_its_dates_say_utc(template):
-    out = mail.render(template, PARAMS[template])
+    out = rendering.render(template, PARAMS[template])
     assert "1 March 2027 at 12:00 UTC" in out.text
 
 
 def test_given_invitation_when_rendered_then_it_says_accepting_later_means_less_time():
-    out = mail.render("invitation", PARAMS["invitation"])
+    out = rendering.render("invitation", PARAMS["invitation"])
     assert "accepting later does not extend it" in out.text and "the sooner you accept" in out.text
 
 
 def test_given_claimed_seat_when_plan_ended_rendered_then_it_does_not_say_received_from_the_reader():
-    claimed = mail.render("plan_ended", {**PARAMS["plan_ended"], "claimed": True})
-    gift = mail.render("plan_ended", PARAMS["plan_ended"])
+    claimed = rendering.render("plan_ended", {**PARAMS["plan_ended"], "claimed": True})
+    gift = rendering.render("plan_ended", PARAMS["plan_ended"])
 
     assert "The Pro plan you claimed ended" in claimed.text and "received from" not in claimed.text
     assert "received from Ana <b>Buyer</b>" in gift.text

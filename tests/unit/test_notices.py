@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from giftplans.notices import Notice, notices_for
+from giftplans.outbox.notices import Notice, notices_for
 from giftplans.store import keys as k
 from giftplans.store import models as m
 

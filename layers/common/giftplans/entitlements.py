@@ -160,7 +160,7 @@ def already_subscribed(existing: m.Item | None) -> Conflict:
     """409 with the plan the account holds and when it ends."""
     shown = answer(existing, clock.now())
     if isinstance(existing, m.Entitlement) and shown.plan:
-        from giftplans.mail.templates import moment, plan_name  # the error path only: words for people
+        from giftplans.outbox.templates import moment, plan_name  # the error path only: words for people
 
         held, until = plan_name(shown.plan), moment(shown.term_end)
         return Conflict(

@@ -44,7 +44,7 @@ REMIND_DAYS: dict[str, int] = {REMIND_30.value: 30, REMIND_7.value: 7}
 @dataclass(frozen=True)
 class Email:
     to: str
-    template: str  # a name in giftplans.mail.TEMPLATES
+    template: str  # a name in giftplans.outbox.templates.TEMPLATES
     params: dict[str, Any] = field(default_factory=dict)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from giftplans import settings
-from giftplans.notices import notices_for
+from giftplans.outbox.notices import notices_for
 
 logger = logging.getLogger("giftplans.events")
 
@@ -34,17 +34,18 @@ class Pending:
     entry: dict[str, Any]
 
 
-_client: Any = None
+class EventBridge:
+    """The deployed `Bus`: EventBridge's PutEvents, its client made on first use (not at cold start)."""
 
+    def __init__(self) -> None:
+        self._client: Any = None
 
-def bus() -> Bus:
-    """The EventBridge client, created once per container."""
-    global _client
-    if _client is None:
-        import boto3
+    def put_events(self, **request: Any) -> dict[str, Any]:
+        if self._client is None:
+            import boto3
 
-        _client = boto3.client("events")
-    return _client  # type: ignore[no-any-return]
+            self._client = boto3.client("events")
+        return dict(self._client.put_events(**request))
 
 
 def entries(records: Iterable[dict[str, Any]]) -> list[Pending]:
@@ -69,11 +70,11 @@ def entries(records: Iterable[dict[str, Any]]) -> list[Pending]:
     return out
 
 
-def publish(records: list[dict[str, Any]], via: Bus | None = None) -> list[str]:
-    """Put every event the records call for; return the sequence numbers of records to retry."""
+def publish(records: list[dict[str, Any]], via: Bus) -> list[str]:
+    """Put every event the records call for on `via`; return the sequence numbers of records to retry."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    client = via or bus()
+    client = via
     failed: list[str] = []
     pending = entries(records)
     for start in range(0, len(pending), MAX_ENTRIES):

@@ -16,7 +16,7 @@ most once per idempotency key, guarded by a `MailMarker` item (`MAIL#<key>`, `MA
    set `failed` and the stream moves on (a poison message must not block the shard).
 
 An invitation that SES accepted also marks its seat `delivery=sent` (see
-`giftplans.delivery.mark_sent`): a bookkeeping write that does not change the seat's
+`giftplans.outbox.feedback.mark_sent`): a bookkeeping write that does not change the seat's
 version, so it produces no notice.
 """
 
@@ -30,9 +30,10 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from giftplans import clock, delivery, mail, settings, tokens
+from giftplans import clock, settings, tokens
 from giftplans.errors import DomainError
-from giftplans.notices import Notice, notices_for
+from giftplans.outbox import feedback, rendering
+from giftplans.outbox.notices import Notice, notices_for
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
@@ -109,7 +110,7 @@ class SesSender:
                 }
             },
             "EmailTags": [
-                {"Name": name, "Value": delivery.tag_value(value)} for name, value in mail.tags.items()
+                {"Name": name, "Value": feedback.tag_value(value)} for name, value in mail.tags.items()
             ],
         }
         if self.configuration_set:
@@ -123,30 +124,14 @@ class SesSender:
             raise MailNotSent(type(error).__name__, permanent=False) from error
 
 
-_sender: Sender | None = None
-
-
-def sender() -> Sender:
-    global _sender
-    if _sender is None:
-        _sender = SesSender()
-    return _sender
-
-
-def use_sender(replacement: Sender | None) -> None:
-    """Swap the process's sender (the local server records what it sends); None: back to SES."""
-    global _sender
-    _sender = replacement
-
-
 # ---- the stream record handler --------------------------------------------------------------------------
 
 
-def handle_record(record: dict[str, Any], via: Sender | None = None) -> int:
-    """Send every email one stream record calls for; return how many were sent now. Raises to retry."""
+def handle_record(record: dict[str, Any], via: Sender) -> int:
+    """Send every email one stream record calls for through `via`; how many were sent now. Raises to retry."""
     sent = 0
     for notice in notices_for(record):
-        if notice.email is not None and deliver(notice, via or sender()):
+        if notice.email is not None and deliver(notice, via):
             sent += 1
     return sent
 
@@ -158,7 +143,7 @@ def deliver(notice: Notice, via: Sender) -> bool:
     if not _claim(notice.key):
         return False
     try:
-        rendered = mail.render(email.template, email.params)
+        rendered = rendering.render(email.template, email.params)
         message_id = via.send(
             OutgoingMail(
                 notice.key, email.to, rendered.subject, rendered.text, rendered.html, notice.mail_tags()
@@ -204,7 +189,7 @@ def deliver(notice: Notice, via: Sender) -> bool:
     tags = notice.mail_tags()
     if email.template == "invitation" and "nonce" in tags:
         try:
-            delivery.mark_sent(tags["purchase_id"], tags["seat_id"], tags["nonce"])
+            feedback.mark_sent(tags["purchase_id"], tags["seat_id"], tags["nonce"])
         except (
             DomainError,
             ClientError,

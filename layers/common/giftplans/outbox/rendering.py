@@ -1,7 +1,7 @@
 """Email rendering: template name + params -> subject, plain text and HTML.
 
 No SES templates and no template engine: each email is a small `string.Template`
-layout in `giftplans.mail.templates`. Every value is escaped in the HTML part; the
+layout in `giftplans.outbox.templates`. Every value is escaped in the HTML part; the
 text part carries links in full on their own line.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from string import Template
 from typing import Any
 
-from giftplans.mail.templates import TEMPLATES, Layout
+from giftplans.outbox.templates import TEMPLATES, Layout
 
 __all__ = ["TEMPLATES", "Rendered", "render"]
 
