@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from giftplans import admin
 from giftplans.http import error_responses, make_app, support_identity
+from giftplans.observability import HTTP_REQUEST_ID, entry
 from pydantic import BaseModel, ConfigDict, Field
 
 app = make_app()
@@ -95,5 +96,6 @@ def upgrade(request: UpgradeOfferRequest) -> dict[str, Any]:
     return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn).as_json()
 
 
+@entry(correlation_id_path=HTTP_REQUEST_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

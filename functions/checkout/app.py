@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from giftplans.http import caller, error_responses, make_app
+from giftplans.observability import HTTP_REQUEST_ID, entry
 from giftplans.purchases import checkout
 from giftplans.schemas import CheckoutSessionOut
 from giftplans.settings import get as settings
@@ -37,5 +38,6 @@ def create_session(
     return CheckoutSessionOut.model_validate(session.as_json())
 
 
+@entry(correlation_id_path=HTTP_REQUEST_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -18,20 +18,16 @@ the Errors alarm fire; the failed day stays undone and the next run retries it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from giftplans import clock, sweep
+from giftplans.observability import entry, logger, metrics
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_HOPS = 24  # continuations of one run; more means something is wrong: stop and alarm
-
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "gift-plans"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "GiftPlans"))
 
 
 class SweepRequest(BaseModel):
@@ -52,7 +48,7 @@ def build(
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The sweep's handler; `continue_with` carries on a run (default: this function invoking itself)."""
 
-    @metrics.log_metrics
+    @entry()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         go_on = continue_with or sweep.invoke_self(context.invoked_function_arn)
         return _run(event, context, go_on)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from giftplans.http import caller, error_responses, make_app
 from giftplans.invitations import link
+from giftplans.observability import HTTP_REQUEST_ID, entry
 from giftplans.schemas import EntitlementOut
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,5 +66,6 @@ def decline(request: TokenIn) -> DeclinedOut:
     return DeclinedOut.model_validate(link.decline(request.token).as_json())
 
 
+@entry(correlation_id_path=HTTP_REQUEST_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

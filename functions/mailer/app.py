@@ -7,19 +7,13 @@ markers. `build(sender)` wires the handler to a sender: SES when deployed, a fak
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from giftplans.observability import entry
 from giftplans.outbox import sending
-
-logger = Logger(service="gift-plans")
-logging.getLogger("giftplans")
-copy_config_to_registered_loggers(source_logger=logger, include={"giftplans"})
 
 
 def build(sender: sending.Sender) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -30,7 +24,7 @@ def build(sender: sending.Sender) -> Callable[[dict[str, Any], Any], dict[str, A
     def record_handler(record: DynamoDBRecord) -> None:
         sending.handle_record(record.raw_event, sender)
 
-    @logger.inject_lambda_context
+    @entry()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

@@ -6,6 +6,7 @@ from typing import Any
 
 from giftplans import entitlements, verification
 from giftplans.http import caller, error_responses, make_app
+from giftplans.observability import HTTP_REQUEST_ID, entry
 from giftplans.schemas import EntitlementOut
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,5 +59,6 @@ def confirm_verification(request: ConfirmIn) -> VerifiedOut:
     return VerifiedOut.model_validate(verification.confirm(caller(app), request.token).as_json())
 
 
+@entry(correlation_id_path=HTTP_REQUEST_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -6,6 +6,7 @@ from typing import Any
 
 from actions import router as actions_router
 from giftplans.http import make_app
+from giftplans.observability import HTTP_REQUEST_ID, entry
 from reads import router as reads_router
 
 app = make_app()
@@ -13,5 +14,6 @@ app.include_router(reads_router)
 app.include_router(actions_router)
 
 
+@entry(correlation_id_path=HTTP_REQUEST_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -6,19 +6,13 @@ and ignored: SNS must not retry them.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from giftplans.observability import entry
 from giftplans.outbox import feedback
 
-logger = Logger(service="gift-plans")
-logging.getLogger("giftplans")
-copy_config_to_registered_loggers(source_logger=logger, include={"giftplans"})
 
-
-@logger.inject_lambda_context
+@entry()
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     marked = 0
     for record in event.get("Records") or []:

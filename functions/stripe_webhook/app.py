@@ -17,12 +17,10 @@ import binascii
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from giftplans import stripe_gateway, webhooks
 from giftplans.errors import DomainError
+from giftplans.observability import HTTP_REQUEST_ID, entry, logger
 from giftplans.store.writes import Refused
-
-logger = Logger(service="gift-plans")
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -49,7 +47,7 @@ def _header(event: dict[str, Any], name: str) -> str | None:
     return None
 
 
-@logger.inject_lambda_context(clear_state=True)
+@entry(correlation_id_path=HTTP_REQUEST_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         payload = _raw_body(event)

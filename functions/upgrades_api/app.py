@@ -9,6 +9,7 @@ from typing import Any
 
 from giftplans import renewals, upgrades
 from giftplans.http import caller, error_responses, make_app
+from giftplans.observability import HTTP_REQUEST_ID, entry
 from pydantic import BaseModel, ConfigDict, Field
 
 app = make_app()
@@ -94,5 +95,6 @@ def renewal_checkout(request: RenewalRequest) -> RenewalCheckoutOut:
     )
 
 
+@entry(correlation_id_path=HTTP_REQUEST_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from botocore.exceptions import ClientError
-from giftplans import tokens
+from giftplans import observability, tokens
 from giftplans.outbox import sending
 from giftplans.store import keys as k
 from giftplans.store import models as m
@@ -42,7 +42,7 @@ class Collect(logging.Handler):
 @pytest.fixture
 def logs() -> Iterator[Collect]:
     collect = Collect()
-    target = logging.getLogger("giftplans")
+    target = logging.getLogger(observability.logger.name)
     target.addHandler(collect)
     yield collect
     target.removeHandler(collect)

@@ -21,20 +21,18 @@ from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 
-from aws_lambda_powertools import Logger
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from giftplans import clock
 from giftplans.errors import Conflict
+from giftplans.observability import logger
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, Steps
 from giftplans.stripe_facts import SubscriptionFacts
 from giftplans.views import INACTIVE, EntitlementView
-
-logger = Logger(service="gift-plans")
 
 
 class Source(StrEnum):

@@ -12,15 +12,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from giftplans.errors import DomainError, Forbidden, Unauthorized
 from giftplans.identity import Caller
-
-logger = Logger(service="gift-plans")
 
 ERROR_SCHEMA = {
     "type": "object",

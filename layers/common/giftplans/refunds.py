@@ -28,11 +28,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from giftplans import audit, clock, purchases
 from giftplans.entitlements import Source
 from giftplans.errors import UpstreamUnavailable
+from giftplans.observability import logger
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -40,8 +39,6 @@ from giftplans.store import models as m
 from giftplans.store.transitions import Move, recounted, transition
 from giftplans.store.writes import Refused, Steps, retry_on_conflict, stamp
 from giftplans.stripe_facts import ChargeRefund, DisputeFacts
-
-logger = Logger(service="gift-plans")
 
 IGNORED = "ignored"
 ACTOR = "stripe"

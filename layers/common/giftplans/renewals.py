@@ -31,10 +31,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aws_lambda_powertools import Logger
-
 from giftplans import audit, clock, entitlements, stripe_gateway
 from giftplans.errors import NotFound
+from giftplans.observability import logger
 from giftplans.seats import IN_USE, SeatState
 from giftplans.settings import get as settings
 from giftplans.store import get_store
@@ -43,8 +42,6 @@ from giftplans.store import models as m
 from giftplans.store.writes import Refused, Steps
 from giftplans.stripe_facts import RenewalCompletion
 from giftplans.views import RenewalCheckout
-
-logger = Logger(service="gift-plans")
 
 KIND = "renewal"
 GRACE_DAYS = 30

@@ -45,7 +45,6 @@ loses nothing either (the next nightly run resumes at the first undone day).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import asdict, dataclass
@@ -60,6 +59,7 @@ from pynamodb.expressions.update import Action as Update
 
 from giftplans import clock, terms
 from giftplans.errors import DomainError
+from giftplans.observability import logger
 from giftplans.seats import IN_USE, Action, Touch, target
 from giftplans.settings import get as settings
 from giftplans.store import get_store
@@ -67,8 +67,6 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, expiry_fold, seat_key, touch, transition
 from giftplans.store.writes import Refused, stamp
-
-log = logging.getLogger(__name__)
 
 STOP_MARGIN_S = 60.0  # stop starting new purchases when less than this is left of the invocation
 ACTOR = "sweep"
@@ -151,7 +149,7 @@ def run(
             result.days_done += 1
             result.last_done_day = day.isoformat()
         day += timedelta(days=1)
-    log.info("sweep run", extra={"sweep": result.as_dict(), "today": today.isoformat()})
+    logger.info("sweep run", extra={"sweep": result.as_dict(), "today": today.isoformat()})
     return result
 
 
@@ -170,7 +168,7 @@ def _sweep_day(day: date, now: datetime, result: SweepResult, budget: _Budget) -
             except PURCHASE_ERRORS:
                 failures += 1
                 result.failed += 1
-                log.exception(
+                logger.exception(
                     "sweep: purchase failed; its day stays undone",
                     extra={"purchase_id": item.purchase_id, "day": day.isoformat()},
                 )

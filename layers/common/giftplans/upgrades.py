@@ -39,10 +39,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from giftplans import audit, clock, entitlements, money, stripe_gateway, terms
 from giftplans.errors import Conflict, NotFound
+from giftplans.observability import logger
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from, target
 from giftplans.settings import get as settings
 from giftplans.store import get_store
@@ -52,8 +51,6 @@ from giftplans.store.transitions import Move, transition
 from giftplans.store.writes import Refused, Steps
 from giftplans.stripe_facts import UpgradeCompletion
 from giftplans.views import Quote, UpgradeCheckout
-
-logger = Logger(service="gift-plans")
 
 KIND = "upgrade"
 NO_GIFT = "You have no gifted or claimed plan to upgrade from."

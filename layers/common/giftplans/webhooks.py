@@ -17,15 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from giftplans import entitlements, refunds, renewals, upgrades
 from giftplans import stripe_facts as facts
+from giftplans.observability import logger
 from giftplans.purchases import fulfilment
 from giftplans.stripe_facts import Event, NotOurs
 from giftplans.tokens import mask_email
-
-logger = Logger(service="gift-plans")
 
 IGNORED = "ignored"
 Handler = Callable[[Event], str]

@@ -14,6 +14,7 @@ from giftplans.identity import Caller
 from giftplans.invitations import recipient
 from giftplans.invitations.addresses import Row, check_addresses, validate_rows
 from giftplans.invitations.limits import count_sends, counter_key, daily_limit_reached, sent_today
+from giftplans.observability import Metric, count
 from giftplans.purchases.handout import open_for, still_open
 from giftplans.seats import TOUCHES, Action, SeatState, Touch, allowed_from, target
 from giftplans.settings import get as settings
@@ -117,6 +118,7 @@ def _write_invites(
         )
 
     get_store().write(build)
+    count(Metric.INVITATIONS_SENT, len(moves))
     state = target(Action.INVITE).value
     return [
         SeatView(move.seat_id, state, recipient_email=row.email, invited_at=invited_at)
@@ -225,6 +227,7 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
             if refused.failed("counter"):
                 raise daily_limit_reached(now, conf.daily_invite_limit) from refused
             raise
+        count(Metric.INVITATIONS_SENT)
         return Resent(seat_id, last_sent_at=clock.iso(now))
 
     return retry_on_conflict(attempt)

@@ -19,6 +19,7 @@ from giftplans import audit, clock, entitlements, terms, tokens
 from giftplans.errors import Conflict, DomainError, Forbidden, Gone, NotFound
 from giftplans.identity import Caller
 from giftplans.invitations import recipient
+from giftplans.observability import Metric, count
 from giftplans.seats import Action, SeatState, allowed_from
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -166,6 +167,7 @@ def accept(token_text: str, caller: Caller) -> EntitlementView:
             if refused.failed("entitlement"):
                 raise entitlements.already_subscribed(refused.old("entitlement")) from refused
             raise
+        count(Metric.INVITATIONS_ACCEPTED)
         return entitlements.answer(entitlement, now)
 
     return retry_on_conflict(attempt)

@@ -13,17 +13,15 @@ resent, accepted since) changes nothing.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from typing import Any
 
+from giftplans.observability import logger
 from giftplans.seats import Touch
 from giftplans.store import get_store
 from giftplans.store import models as m
 from giftplans.store.transitions import seat_key, touch
 from giftplans.store.writes import Refused
-
-logger = logging.getLogger("giftplans.delivery")
 
 SENT, BOUNCED, COMPLAINED = "sent", "bounced", "complained"
 SES = "ses"  # the actor of a bounce or complaint

@@ -10,15 +10,13 @@ idempotency key, for consumers to drop repeats (docs/events.md).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from giftplans import settings
+from giftplans.observability import logger
 from giftplans.outbox.notices import notices_for
-
-logger = logging.getLogger("giftplans.events")
 
 SOURCE = "gift-plans"
 MAX_ENTRIES = 10  # per PutEvents call

@@ -22,7 +22,6 @@ version, so it produces no notice.
 
 from __future__ import annotations
 
-import logging
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,14 +31,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from giftplans import clock, settings, tokens
 from giftplans.errors import DomainError
+from giftplans.observability import Metric, count, logger
 from giftplans.outbox import feedback, rendering
 from giftplans.outbox.notices import Notice, notices_for
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused
-
-logger = logging.getLogger("giftplans.mailer")
 
 MARKER_TTL = timedelta(days=30)
 STALE_AFTER = timedelta(minutes=2)  # must exceed the mailer's Lambda timeout (60 s in template.yaml)
@@ -177,6 +175,7 @@ def deliver(notice: Notice, via: Sender) -> bool:
         _release(notice.key)  # a bug or a crash in rendering/sending: let the retry send it
         raise
     _finish(notice.key, SENT, message_id)
+    count(Metric.EMAILS_SENT)
     logger.info(
         "email sent",
         extra={

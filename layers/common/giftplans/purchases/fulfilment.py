@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from giftplans import audit, clock, money, terms
+from giftplans.observability import Metric, count
 from giftplans.purchases import FAILED, PAID, PENDING, PurchaseStatus, purchase_id_for
 from giftplans.seats import CREATE
 from giftplans.settings import get as settings
@@ -155,6 +156,8 @@ def _create(facts: GiftCheckout, purchase_id: str, status: PurchaseStatus, at: d
             steps.put(f"seat {seat_no}", _seat(purchase, seat_no))
 
     get_store().write(build)
+    if status == PAID:
+        _count_paid(facts.quantity)
 
 
 def _write_remaining_seats(purchase: m.Purchase) -> None:
@@ -191,3 +194,10 @@ def _move_status(purchase: m.Purchase, status: PurchaseStatus, at: datetime) -> 
         steps.put("audit", audit.event(purchase.purchase_id, at, f"purchase.{status}", audit.STRIPE))
 
     get_store().write(build)
+    if status == PAID:
+        _count_paid(int(purchase.quantity))
+
+
+def _count_paid(quantity: int) -> None:
+    count(Metric.PURCHASES_PAID)
+    count(Metric.SEATS_PAID, quantity)

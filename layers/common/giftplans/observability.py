@@ -1,0 +1,122 @@
+"""Observability: the one logger, the one metrics object, and the entry every handler wears.
+
+    from giftplans.observability import logger, count, Metric
+
+    @entry(correlation_id_path=HTTP_REQUEST_ID)
+    def handler(event, context): ...
+
+`entry` puts the invocation's context on every log line the invocation writes, from the
+handler or from the domain (function name, request id, ARN, memory, cold start), and
+its correlation id (API Gateway's request id for HTTP routes); it emits a `ColdStart`
+metric for the first invocation of each function, and flushes the business metrics
+(`count(Metric.INVITATIONS_SENT, n)`, ...) when the invocation ends.
+
+The keys are the invocation's own (Powertools' thread-local keys), not the process's: the
+local server runs every function in one process, one thread per request, and a line
+must carry the name of the function that wrote it, not of whichever ran last (issue
+13). The function name is the Lambda context's `function_name`.
+
+Tracing: the functions run with `Tracing: Active`, so Lambda records every invocation
+(init, invoke, overhead) in X-Ray without an SDK. Powertools' Tracer, which would add
+subsegments per handler and per AWS call, is left out: building it imports and patches
+the X-Ray SDK at cold start, measured at +40-60 ms of INIT CPU for an API function
+(about a quarter of its cold start; bench/README.md), which the cold-start budget has no
+room for. `entry` is the one place to add `tracer.capture_lambda_handler` if it is wanted.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities import jmespath_utils
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "gift-plans"
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "GiftPlans"
+HTTP_REQUEST_ID = "requestContext.requestId"  # API Gateway HTTP API's request id: the correlation id
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+WORN = "__giftplans_entry__"  # set on a handler that wears `entry`
+
+
+class Metric(StrEnum):
+    """Business metrics (count per invocation; CloudWatch sums them)."""
+
+    PURCHASES_PAID = "PurchasesPaid"  # purchases whose payment Stripe confirmed
+    SEATS_PAID = "SeatsPaid"  # the plans in them
+    INVITATIONS_SENT = "InvitationsSent"  # seats invited (a resend counts too: it sends a fresh link)
+    INVITATIONS_ACCEPTED = "InvitationsAccepted"
+    EMAILS_SENT = "EmailsSent"  # emails SES accepted
+
+
+def count(metric: Metric, value: int = 1) -> None:
+    """Add to a business metric of this invocation (flushed when the handler returns)."""
+    if value > 0:
+        metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
+
+
+def entry(*, correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
+    """The decorator every function's handler wears (see the module doc)."""
+
+    def wear(handler: Handler) -> Handler:
+        cold = True  # per function, not per process: the local server runs them all in one
+
+        @functools.wraps(handler)
+        def invoked(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+            nonlocal cold
+            was_cold, cold = cold, False
+            outer = logger.thread_safe_get_current_keys()
+            logger.thread_safe_append_keys(**_context_keys(context), cold_start=was_cold)
+            if correlation_id_path and isinstance(event, dict):
+                found = jmespath_utils.query(envelope=correlation_id_path, data=event)
+                if found:
+                    logger.thread_safe_append_keys(correlation_id=str(found))
+            if was_cold:
+                _cold_start(context)
+            try:
+                return handler(event, context, *args, **kwargs)
+            finally:
+                _flush()
+                logger.thread_safe_clear_keys()
+                if outer:
+                    logger.thread_safe_append_keys(**outer)
+
+        setattr(invoked, WORN, True)
+        return invoked  # type: ignore[return-value]
+
+    return wear
+
+
+def _context_keys(context: Any) -> dict[str, Any]:
+    return {
+        "function_name": getattr(context, "function_name", None),
+        "function_request_id": getattr(context, "aws_request_id", None),
+        "function_arn": getattr(context, "invoked_function_arn", None),
+        "function_memory_size": getattr(context, "memory_limit_in_mb", None),
+    }
+
+
+def _cold_start(context: Any) -> None:
+    name = str(getattr(context, "function_name", "") or "unknown")
+    with single_metric(
+        name="ColdStart",
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"function_name": name, "service": SERVICE},
+    ):
+        pass
+
+
+def _flush() -> None:
+    """Publish this invocation's business metrics (Powertools warns when there are none: skip then)."""
+    if metrics.metric_set:
+        metrics.flush_metrics()
