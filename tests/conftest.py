@@ -48,11 +48,12 @@ def aws() -> Iterator[None]:
     one_table_copy_per_transaction()
     with mock_aws():
         import boto3
-        from giftplans import settings
+        from giftplans import observability, settings
         from giftplans.store import get_store
 
         settings.get.cache_clear()
         get_store.cache_clear()
+        observability.metrics.clear_metrics()  # what a Given-step counted outside any handler
         create_table()
         boto3.client("sesv2").create_email_identity(EmailIdentity=MAIL_FROM)
         boto3.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)

@@ -5,9 +5,10 @@ is read raw and checked before anything else. Nothing is written for a request w
 signature is missing, wrong or stale (400).
 
 Statuses, as Stripe reads them: 2xx means done (also for events the service ignores);
-400/413 are final for that delivery; 503 (the table is throttled or busy) and a crash
-(Lambda error -> API 500) make Stripe retry later, which is safe: fulfilment is
-idempotent and continues from its last committed chunk.
+400/413 are final for that delivery; 503 (the table is throttled or busy, any AWS error,
+as on every HTTP route: `giftplans.errors.AWS_ERRORS`) and a crash (Lambda error -> API
+500) make Stripe retry later, which is safe: fulfilment is idempotent and continues
+from its last committed chunk.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 from typing import Any
 
 from giftplans import stripe_gateway, webhooks
-from giftplans.errors import DomainError
+from giftplans.errors import AWS_ERRORS, DomainError
 from giftplans.observability import HTTP_REQUEST_ID, entry, logger
 from giftplans.store.writes import Refused
 
@@ -66,7 +67,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _error(400, "malformed_json", "The webhook body is not a Stripe event in JSON.")
     try:
         result = webhooks.handle(stripe_event)
-    except (DomainError, Refused) as error:
+    except (DomainError, Refused, *AWS_ERRORS) as error:
         logger.warning(
             "stripe event not processed; Stripe will retry",
             extra={

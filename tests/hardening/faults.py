@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.client import BaseClient
-from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from tests.conftest import TEST_TABLE
 
@@ -38,6 +38,8 @@ def _raise(fault: str, operation: str) -> None:
         raise ReadTimeoutError(endpoint_url=endpoint)
     if fault == "ConnectTimeout":
         raise ConnectTimeoutError(endpoint_url=endpoint)
+    if fault == "EndpointConnectionError":
+        raise EndpointConnectionError(endpoint_url=endpoint)
     raise ClientError(
         {
             "Error": {"Code": fault, "Message": "Rate of requests exceeds the allowed throughput."},
@@ -45,6 +47,26 @@ def _raise(fault: str, operation: str) -> None:
         },
         operation,
     )
+
+
+CALL_FAULTS = ["AccessDeniedException", "ResourceNotFoundException", "EndpointConnectionError", "ReadTimeout"]
+
+
+@contextmanager
+def failing_calls(monkeypatch: pytest.MonkeyPatch, fault: str) -> Iterator[list[str]]:
+    """Every DynamoDB call, read or write, raises `fault`; yields the operations refused."""
+    real = BaseClient._make_api_call
+    refused: list[str] = []
+
+    def call(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            refused.append(operation)
+            _raise(fault, operation)
+        return real(self, operation, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(BaseClient, "_make_api_call", call)
+        yield refused
 
 
 @contextmanager

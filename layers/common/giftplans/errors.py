@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+# Failures of AWS itself, whatever the call (a ClientError of any code, a connection failure or
+# timeout, a PynamoDB error): an HTTP route answers them 503 (`giftplans.http`), Stripe retries.
+AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError, PynamoDBException)
+
 
 class DomainError(Exception):
     status = 400

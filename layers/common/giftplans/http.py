@@ -1,9 +1,12 @@
 """What every HTTP API function shares: the resolver, the caller's identity, errors.
 
 `make_app()` returns a Powertools `APIGatewayHttpResolver` with request validation
-(pydantic models -> OpenAPI) whose exception handlers turn every failure a client can
-cause into the SPEC error shape, `{"error": {"code", "message"}}`, with the right
-status. Nothing a client sends becomes a 500.
+(pydantic models -> OpenAPI) whose exception handlers turn every failure into the SPEC
+error shape, `{"error": {"code", "message"}}`, with the right status, in one place:
+domain errors carry their own status; a request that does not validate is 400/422; and
+any AWS error (a botocore ClientError of any code, a connection failure or timeout, a
+PynamoDB error) is 503 `temporarily_unavailable`, logged as an error. Nothing a client
+sends, and nothing a dependency does, becomes a bare 500.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from giftplans.errors import DomainError, Forbidden, Unauthorized
+from giftplans.errors import AWS_ERRORS, DomainError, Forbidden, Unauthorized
 from giftplans.identity import Caller
+from giftplans.observability import logger
+
+UNAVAILABLE = "The service is busy right now; nothing was changed. Please try again in a moment."
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -124,11 +130,33 @@ def make_app() -> APIGatewayHttpResolver:
         status, code, message, rows = _describe(list(error.errors()))
         return error_response(status, code, message, extra={"fields": rows})
 
+    @app.exception_handler(list(AWS_ERRORS))  # type: ignore[untyped-decorator]
+    def _aws(error: Exception) -> Response[str]:
+        return aws_unavailable(error)
+
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[str]:
         return error_response(404, "not_found", "There is nothing at this address.")
 
     return app
+
+
+def aws_unavailable(error: Exception) -> Response[str]:
+    """503 in the SPEC shape for an AWS error, logged (with its code) so the alarm and the logs see it."""
+    logger.error(
+        "AWS call failed; answered 503",
+        extra={"error": type(error).__name__, "aws_code": aws_error_code(error)},
+        exc_info=error,
+    )
+    return error_response(503, "temporarily_unavailable", UNAVAILABLE)
+
+
+def aws_error_code(error: Exception) -> str | None:
+    """The AWS error code behind a botocore or PynamoDB error, if there is one."""
+    cause: Any = getattr(error, "cause", None) or error
+    response = getattr(cause, "response", None)
+    code = ((response or {}).get("Error") or {}).get("Code") if isinstance(response, dict) else None
+    return str(code) if code else None
 
 
 def _truthy(value: Any) -> bool:

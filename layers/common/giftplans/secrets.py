@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+UNAVAILABLE = "A setting the service needs could not be read just now; nothing was changed. Please retry."
 LOCAL_DEFAULTS = {
     "STRIPE_WEBHOOK_SECRET": "whsec_local_dev",
     "TOKEN_KEY": "local-dev-token-key-not-for-production",
@@ -25,7 +26,12 @@ def get(name: str) -> str:
     if param:
         from aws_lambda_powertools.utilities import parameters  # lazy: only deployed paths pay for it
 
-        return str(parameters.get_parameter(param, decrypt=True, max_age=300))
+        try:
+            return str(parameters.get_parameter(param, decrypt=True, max_age=300))
+        except parameters.exceptions.GetParameterError as error:  # SSM throttled, down or refusing
+            from giftplans.errors import UpstreamUnavailable
+
+            raise UpstreamUnavailable(UNAVAILABLE) from error
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         raise RuntimeError(f"secret {name} must come from SSM: set {name}_PARAM to the parameter's name")
     value = os.environ.get(name) or LOCAL_DEFAULTS.get(name)

@@ -52,13 +52,11 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as Update
 
 from giftplans import clock, terms
-from giftplans.errors import DomainError
+from giftplans.errors import AWS_ERRORS, DomainError
 from giftplans.observability import logger
 from giftplans.seats import IN_USE, Action, Touch, target
 from giftplans.settings import get as settings
@@ -76,7 +74,7 @@ REMINDER_TOUCH = {terms.REMIND_30: Touch.REMIND_30, terms.REMIND_7: Touch.REMIND
 CURSOR_PK, CURSOR_SK = k.SWEEP_PK, k.CURSOR_SK
 PAID = "paid"
 # Failures of one purchase that must not stop the night: counted, logged, the day retried.
-PURCHASE_ERRORS = (PynamoDBException, ClientError, BotoCoreError, DomainError)
+PURCHASE_ERRORS: tuple[type[Exception], ...] = (*AWS_ERRORS, DomainError)
 
 
 @dataclass
