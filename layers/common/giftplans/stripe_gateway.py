@@ -6,6 +6,9 @@ functions never call Stripe and should not pay for the import on a cold start.
 - The API key comes from `giftplans.secrets` (SSM SecureString when deployed).
 - `STRIPE_API_BASE`, when set, points the client at another Stripe (the local stand-in
   of `make dev`, a stub in tests).
+- Every request is built from the stripe library's own parameter types (`stripe.params`
+  TypedDicts) and sent through its typed services, so mypy refuses a misspelt parameter
+  or a value outside an enum before Stripe does.
 - Stripe failures become domain errors: a refusal (bad request, auth, card, idempotency
   clash) is a `PaymentProviderError` (502); a network failure, rate limit or Stripe
   5xx is `UpstreamUnavailable` (503) and the client may retry.
@@ -30,6 +33,8 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from giftplans import clock, secrets
@@ -37,6 +42,12 @@ from giftplans.errors import PaymentProviderError, UpstreamUnavailable
 
 if TYPE_CHECKING:
     import stripe as stripe_module
+    from stripe.params import CouponCreateParams
+    from stripe.params.checkout import (
+        SessionCreateParams,
+        SessionCreateParamsLineItem,
+        SessionCreateParamsSubscriptionData,
+    )
 
     from giftplans.identity import Caller
     from giftplans.settings import Plan
@@ -77,11 +88,13 @@ def _translate(error: Exception) -> Exception:
     return PaymentProviderError(REFUSED)
 
 
-def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Stripe's failures as the domain errors the caller should see (see the module doc)."""
     import stripe
 
     try:
-        return fn(*args, **kwargs)
+        yield
     except stripe.StripeError as error:
         raise _translate(error) from error
 
@@ -113,9 +126,9 @@ def create_gift_checkout(buyer: Caller, plan: Plan, quantity: int, idempotency_k
         "plan": plan.name,
         "quantity": str(quantity),
     }
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "payment",
-        "line_items": [{"price": plan.price_id, "quantity": quantity}],
+        "line_items": [_one(plan.price_id, quantity)],
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
         "client_reference_id": buyer.sub,
@@ -182,7 +195,7 @@ def create_coupon(
     idempotency_key: str,
 ) -> str:
     """A one-time coupon worth `amount_off` (an upgrade's credit): once, one redemption; returns its id."""
-    params: dict[str, Any] = {
+    params: CouponCreateParams = {
         "amount_off": amount_off,
         "currency": currency,
         "duration": "once",
@@ -191,7 +204,8 @@ def create_coupon(
         "name": name[:40],
         "metadata": metadata,
     }
-    coupon = _call(client().v1.coupons.create, params=params, options={"idempotency_key": idempotency_key})
+    with _refusals():
+        coupon = client().v1.coupons.create(params=params, options={"idempotency_key": idempotency_key})
     if not _field(coupon, "id"):
         raise PaymentProviderError("The payment provider did not return the upgrade's credit.")
     return str(_field(coupon, "id"))
@@ -215,9 +229,9 @@ def create_upgrade_checkout(
     from giftplans.settings import get as settings
 
     conf = settings()
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "subscription",
-        "line_items": [{"price": price_id, "quantity": 1}],
+        "line_items": [_one(price_id, 1)],
         "metadata": metadata,
         "subscription_data": {
             "metadata": {
@@ -256,12 +270,14 @@ def create_renewal_checkout(
     from giftplans.settings import get as settings
 
     conf = settings()
-    subscription_data: dict[str, Any] = {"metadata": {"account_id": account_id, "kind": "renewal"}}
+    subscription_data: SessionCreateParamsSubscriptionData = {
+        "metadata": {"account_id": account_id, "kind": "renewal"}
+    }
     if trial_end is not None:
         subscription_data["trial_end"] = trial_end
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "subscription",
-        "line_items": [{"price": price_id, "quantity": 1}],
+        "line_items": [_one(price_id, 1)],
         "metadata": metadata,
         "subscription_data": subscription_data,
         "client_reference_id": account_id,
@@ -275,7 +291,8 @@ def create_renewal_checkout(
 
 def charge_payment_intent(charge_id: str) -> str | None:
     """The payment intent of a charge (a dispute may name only its charge)."""
-    charge = _call(client().v1.charges.retrieve, charge_id)
+    with _refusals():
+        charge = client().v1.charges.retrieve(charge_id)
     intent = _field(charge, "payment_intent")
     if intent is not None and not isinstance(intent, str):
         intent = _field(intent, "id")
@@ -303,11 +320,16 @@ def payment_intent_kind(payment_intent_id: str) -> str:
     return str(kind) if kind else ""
 
 
-def _create_session(params: dict[str, Any], idempotency_key: str) -> tuple[str, str]:
+def _one(price_id: str, quantity: int) -> SessionCreateParamsLineItem:
+    return {"price": price_id, "quantity": quantity}
+
+
+def _create_session(params: SessionCreateParams, idempotency_key: str) -> tuple[str, str]:
     """Create one Checkout Session (every kind: gift, upgrade, renewal); its id and page URL."""
-    session = _call(
-        client().v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
-    )
+    with _refusals():
+        session = client().v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        )
     session_id, url = _field(session, "id"), _field(session, "url")
     if not session_id or not url:
         raise PaymentProviderError("The payment provider did not return a checkout page.")
