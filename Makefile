@@ -2,7 +2,7 @@
 #
 #   make install   .venv from pyproject.toml + uv.lock (Python 3.13)
 #   make test      unit, integration and local tests (everything but the e2e browser tests)
-#   make lint      ruff, mypy, bandit; cfn-lint, sam validate --lint, checkov on template.yaml
+#   make lint      ruff, mypy (layer and functions), bandit; cfn-lint, sam validate --lint, checkov on template.yaml
 #   make dev       the local server (moto, route adapter, stand-ins)
 #   make help      every target
 #
@@ -169,8 +169,12 @@ lint-template: cfn-lint sam-validate checkov
 ruff: $(VENV)/.stamp
 	$(BIN)/ruff check .
 
+# The layer first (pyproject's [tool.mypy]), then each function with its own folder on the path, as
+# Lambda imports it: every function has an app.py, so one run cannot hold them all.
+FUNCTION_DIRS := $(sort $(dir $(wildcard functions/*/app.py)))
 mypy: $(VENV)/.stamp
 	$(BIN)/mypy
+	@for d in $(FUNCTION_DIRS); do echo "mypy $$d"; MYPYPATH=$$d $(BIN)/mypy --no-error-summary $$d*.py || exit 1; done
 
 bandit: $(VENV)/.stamp
 	$(BIN)/bandit -q -r -ll $(BANDIT_DIRS)

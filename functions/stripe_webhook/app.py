@@ -24,6 +24,8 @@ from giftplans.observability import HTTP_REQUEST_ID, entry, logger
 from giftplans.store.writes import Refused
 
 MAX_BODY_BYTES = 256 * 1024
+# Not done now, safe to redo: 503, and Stripe delivers the event again.
+RETRY_LATER: tuple[type[Exception], ...] = (DomainError, Refused, *AWS_ERRORS)
 
 
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +69,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _error(400, "malformed_json", "The webhook body is not a Stripe event in JSON.")
     try:
         result = webhooks.handle(stripe_event)
-    except (DomainError, Refused, *AWS_ERRORS) as error:
+    except RETRY_LATER as error:
         logger.warning(
             "stripe event not processed; Stripe will retry",
             extra={

@@ -18,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from giftplans.errors import AWS_ERRORS, DomainError, Forbidden, Unauthorized
 from giftplans.identity import Caller
@@ -163,7 +164,10 @@ def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def caller(app: APIGatewayHttpResolver) -> Caller:
+Routes = APIGatewayHttpResolver | APIGatewayHttpRouter  # a function's resolver, or a router of its routes
+
+
+def caller(app: Routes) -> Caller:
     """The signed-in account, from the claims API Gateway's JWT authorizer checked."""
     ctx = app.current_event.raw_event.get("requestContext") or {}
     claims = ((ctx.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
@@ -178,7 +182,7 @@ def caller(app: APIGatewayHttpResolver) -> Caller:
     )
 
 
-def support_identity(app: APIGatewayHttpResolver) -> str:
+def support_identity(app: Routes) -> str:
     """The IAM principal of a support call (admin routes use AWS_IAM, not the web client's JWT)."""
     ctx = app.current_event.raw_event.get("requestContext") or {}
     iam = (ctx.get("authorizer") or {}).get("iam") or {}
