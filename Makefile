@@ -124,7 +124,7 @@ tools: $(SAM_STAMP) $(CHECKOV_STAMP) ## install sam and checkov into .tools/
 
 # ---------------------------------------------------------------------------------------------
 # The layer's requirements.txt: runtime dependencies only, pinned from uv.lock.
-# tests/unit/test_tooling.py fails when the committed file differs from `make print-requirements`.
+# tests/build/test_tooling.py fails when the committed file differs from `make print-requirements`.
 
 REQUIREMENTS := layers/common/requirements.txt
 

@@ -1,7 +1,7 @@
 """Operations: every alarm goes to the SNS topic given as the AlarmTopicArn parameter.
 
 What is alarmed (each on-failure destination, each function's Errors and Throttles, the
-API's 5xx) is held by tests/unit/test_template.py; this adds that nobody is left unpaged.
+API's 5xx) is held by tests/static/test_template.py; this adds that nobody is left unpaged.
 The runbook for these alarms: docs/runbook.md.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_template import FUNCTIONS, RESOURCES, T
+from tests.static.test_template import FUNCTIONS, RESOURCES, T
 
 ALARMS = {lid: r["Properties"] for lid, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
 TO_TOPIC = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}

@@ -1,7 +1,7 @@
 """Least privilege: each function's role allows exactly the actions its code needs, no more, no less.
 
 NEEDS is the allowlist, kept by hand beside the test: add an action here in the same change
-that adds the code calling it. tests/unit/test_template.py checks the finer grain (which
+that adds the code calling it. tests/static/test_template.py checks the finer grain (which
 table actions, which indexes, which SSM parameters); this test covers every service.
 """
 
@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.unit.test_template import FUNCTIONS, _job_of, _listify, _statements
+from tests.static.test_template import FUNCTIONS, _job_of, _listify, _statements
 
 SECRETS = {"ssm:GetParameter", "kms:Decrypt"}  # giftplans.secrets: SecureString parameters
 STREAM = {
