@@ -21,7 +21,7 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, PurchaseSide, transition
-from giftplans.store.writes import BUSY, Refused, Steps
+from giftplans.store.writes import Refused, Steps, retry_on_conflict
 from giftplans.views import SeatView
 
 NOT_ALLOWED = (
@@ -33,7 +33,8 @@ NOT_ALLOWED = (
 def claim(purchase_id: str, caller: Caller) -> SeatView:
     account = k.account_pk(caller.sub)
     purchase_key = (k.purchase_pk(purchase_id), k.PURCHASE_SK)
-    for _ in range(2):  # a racing invite or claim took the seat we picked: read again once
+
+    def attempt() -> SeatView:  # a racing invite or claim took the seat we picked: read again, once
         now = clock.now()
         found = get_store().many(purchase_key, (account, k.ENTITLEMENT_SK), (account, k.PROFILE_SK))
         purchase = open_for(found.get(purchase_key), caller.sub, now)
@@ -59,7 +60,9 @@ def claim(purchase_id: str, caller: Caller) -> SeatView:
                 raise Forbidden(NOT_ALLOWED, code="claim_not_allowed") from refused
             if refused.failed("entitlement"):
                 raise entitlements.already_subscribed(refused.old("entitlement")) from refused
-    raise Conflict(BUSY, code="concurrent_change")
+            raise
+
+    return retry_on_conflict(attempt)
 
 
 def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: datetime) -> SeatView:

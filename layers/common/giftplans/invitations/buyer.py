@@ -39,7 +39,8 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[SeatVi
     limit = settings().daily_invite_limit
     account = k.account_pk(caller.sub)
     purchase_key = (k.purchase_pk(purchase_id), k.PURCHASE_SK)
-    for _ in range(2):  # a racing invite or claim on the same purchase: read again and retry once
+
+    def attempt() -> list[SeatView]:  # a racing invite or claim on the same purchase: read again, once
         found = get_store().many(
             purchase_key,
             (account, k.ENTITLEMENT_SK),
@@ -71,7 +72,9 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[SeatVi
                 open_for(refused.old("purchase"), caller.sub, now)  # raises when it was not a race
             if refused.failed("counter"):
                 raise daily_limit_reached(now, limit) from refused
-    raise Conflict(BUSY, code="concurrent_change")
+            raise
+
+    return retry_on_conflict(attempt)
 
 
 def _write_invites(
