@@ -17,9 +17,9 @@ plan per account at a time, and a subscriber cannot accept or claim.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -31,8 +31,10 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, Steps
-from giftplans.stripe_facts import SubscriptionFacts
 from giftplans.views import INACTIVE, EntitlementView
+
+if TYPE_CHECKING:  # the webhook reads Stripe; the functions that never do need not import it
+    from giftplans.stripe_facts import SubscriptionFacts
 
 
 class Source(StrEnum):
@@ -75,7 +77,7 @@ def answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
     parts += [(int(e.term_end_ts or 0), gift)] if e.source else []
     if not parts:
         return INACTIVE
-    return replace(max(parts, key=lambda part: part[0])[1], active=False, auto_renew=False)
+    return max(parts, key=lambda part: part[0])[1]._replace(active=False, auto_renew=False)
 
 
 def is_active(entitlement: m.Item | None, now: datetime) -> bool:

@@ -30,6 +30,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from giftplans import audit, clock, entitlements, stripe_gateway
 from giftplans.errors import NotFound
@@ -40,8 +41,10 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, Steps
-from giftplans.stripe_facts import RenewalCompletion
 from giftplans.views import RenewalCheckout
+
+if TYPE_CHECKING:  # the webhook reads Stripe; the functions that never do need not import it
+    from giftplans.stripe_facts import RenewalCompletion
 
 KIND = "renewal"
 GRACE_DAYS = 30

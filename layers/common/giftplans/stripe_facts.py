@@ -13,9 +13,8 @@ id or the expanded object: `stripe_id` reads both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from giftplans import clock
 from giftplans.purchases import FAILED, PAID, PENDING, PurchaseStatus
@@ -70,8 +69,7 @@ def _mapping(value: Any) -> dict[str, Any]:
 # ---- the event ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """A verified Stripe event: its id, type, when Stripe says it happened, and its object."""
 
     id: str | None
@@ -107,8 +105,7 @@ class Event:
 # ---- checkout sessions ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GiftCheckout:
+class GiftCheckout(NamedTuple):
     """What fulfilment needs from a gift Checkout Session."""
 
     session_id: str
@@ -176,8 +173,7 @@ def gift_status(event: Event) -> PurchaseStatus:
     raise NotOurs("ignored", f"payment_status {payment_status!r} is unknown")
 
 
-@dataclass(frozen=True)
-class UpgradeCompletion:
+class UpgradeCompletion(NamedTuple):
     """A paid upgrade checkout: which seat moves to which plan, on which subscription."""
 
     account_id: str
@@ -208,8 +204,7 @@ def upgrade_completion(event: Event) -> UpgradeCompletion:
     )
 
 
-@dataclass(frozen=True)
-class RenewalCompletion:
+class RenewalCompletion(NamedTuple):
     """A completed renewal checkout: the account, the gift it renews, and its subscription."""
 
     session_id: str
@@ -246,8 +241,7 @@ def renewal_completion(event: Event) -> RenewalCompletion:
 # ---- charges and disputes -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChargeRefund:
+class ChargeRefund(NamedTuple):
     """`charge.refunded`: how much of which payment was refunded."""
 
     payment_intent: str | None
@@ -272,8 +266,7 @@ def charge_refund(event: Event) -> ChargeRefund:
     )
 
 
-@dataclass(frozen=True)
-class DisputeFacts:
+class DisputeFacts(NamedTuple):
     """`charge.dispute.*`: the dispute, the payment it is about (or only its charge), how it stands."""
 
     dispute_id: str
@@ -305,8 +298,7 @@ def dispute(event: Event) -> DisputeFacts:
 # ---- subscriptions --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SubscriptionFacts:
+class SubscriptionFacts(NamedTuple):
     """`customer.subscription.*`: whose subscription, to which of our plans, until when, whether it lives."""
 
     subscription_id: str

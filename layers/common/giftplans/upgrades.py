@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from giftplans import audit, clock, entitlements, money, stripe_gateway, terms
 from giftplans.errors import Conflict, NotFound
@@ -49,8 +49,10 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, transition
 from giftplans.store.writes import Refused, Steps
-from giftplans.stripe_facts import UpgradeCompletion
 from giftplans.views import Quote, UpgradeCheckout
+
+if TYPE_CHECKING:  # the webhook reads Stripe; the functions that never do need not import it
+    from giftplans.stripe_facts import UpgradeCompletion
 
 KIND = "upgrade"
 NO_GIFT = "You have no gifted or claimed plan to upgrade from."

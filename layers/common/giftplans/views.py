@@ -1,18 +1,19 @@
 """What a reader sees: the SPEC JSON of each shape the API answers with, built here and nowhere else.
 
-The domain returns these typed results; a handler answers with `result.as_json()` (its
-pydantic model in `giftplans.schemas` or beside the route documents the shape in
-OpenAPI). A stored item becomes a view through one constructor per shape (`SeatView.of`,
-`PurchaseView.of`, ...), which applies the reading rules: past `term_end` a live seat
+The domain returns these typed results, immutable NamedTuples (a frozen dataclass costs
+ten times as much to define, and every API function imports most of these at cold
+start); a handler answers with `result.as_json()` (its pydantic model in
+`giftplans.schemas` or beside the route documents the shape in OpenAPI). A stored item
+becomes a view through one constructor per shape (`SeatView.of`, `PurchaseView.of`,
+...), which applies the reading rules: past `term_end` a live seat
 reads `expired` and counts as expired whatever the sweep did (rule 9), and a complaint
 reads like a bounce (rule 12).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from giftplans import clock, terms
 from giftplans.seats import TRANSITIONS, Action, SeatState, effective_state
@@ -30,8 +31,7 @@ def term_ended(term_end: str, now: datetime) -> bool:
 # ---- seats ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SeatView:
+class SeatView(NamedTuple):
     """The SPEC seat: what the buyer's Billing page shows of one seat."""
 
     seat_id: str
@@ -59,11 +59,10 @@ class SeatView:
         )
 
     def as_json(self) -> Json:
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class SupportSeatView:
+class SupportSeatView(NamedTuple):
     """The seat as support sees it: the buyer's view and what was stored, by whom."""
 
     seat: SeatView
@@ -91,13 +90,12 @@ class SupportSeatView:
         )
 
     def as_json(self) -> Json:
-        extra = asdict(self)
+        extra = self._asdict()
         del extra["seat"]
         return {**self.seat.as_json(), **extra}
 
 
-@dataclass(frozen=True)
-class Resent:
+class Resent(NamedTuple):
     """A resend's answer: the seat still invited, with when its fresh link went out."""
 
     seat_id: str
@@ -121,8 +119,7 @@ def seat_counts(counts: dict[str, int], term_ended: bool) -> dict[str, int]:
     return out
 
 
-@dataclass(frozen=True)
-class PurchaseView:
+class PurchaseView(NamedTuple):
     """The SPEC purchase. Made from a full item or from the buyer index's projection."""
 
     purchase_id: str
@@ -162,11 +159,10 @@ class PurchaseView:
         )
 
     def as_json(self) -> Json:
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class SupportPurchaseView:
+class SupportPurchaseView(NamedTuple):
     """The purchase as support sees it: the buyer's view plus who paid, how, and what was refunded."""
 
     purchase: PurchaseView
@@ -195,8 +191,7 @@ class SupportPurchaseView:
         }
 
 
-@dataclass(frozen=True)
-class AuditEventView:
+class AuditEventView(NamedTuple):
     at: str
     kind: str
     actor: str
@@ -214,11 +209,10 @@ class AuditEventView:
         )
 
     def as_json(self) -> Json:
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class PurchasePage:
+class PurchasePage(NamedTuple):
     """`GET /purchases`: one page of the buyer's purchases, newest first."""
 
     purchases: list[PurchaseView]
@@ -228,8 +222,7 @@ class PurchasePage:
         return {"purchases": [p.as_json() for p in self.purchases], "next_cursor": self.next_cursor}
 
 
-@dataclass(frozen=True)
-class PurchaseDetail:
+class PurchaseDetail(NamedTuple):
     """`GET /purchases/{id}`: the purchase, every seat, and the audit trail when asked for."""
 
     purchase: PurchaseView
@@ -243,8 +236,7 @@ class PurchaseDetail:
         return body
 
 
-@dataclass(frozen=True)
-class SupportDetail:
+class SupportDetail(NamedTuple):
     purchase: SupportPurchaseView
     seats: list[SupportSeatView]
 
@@ -252,8 +244,7 @@ class SupportDetail:
         return {"purchase": self.purchase.as_json(), "seats": [s.as_json() for s in self.seats]}
 
 
-@dataclass(frozen=True)
-class SupportMatches:
+class SupportMatches(NamedTuple):
     """Support's search by address: purchases bought with it, seats held by it (each with its purchase id)."""
 
     purchases: list[SupportPurchaseView]
@@ -266,8 +257,7 @@ class SupportMatches:
         }
 
 
-@dataclass(frozen=True)
-class AuditTrail:
+class AuditTrail(NamedTuple):
     events: list[AuditEventView]
 
     def as_json(self) -> Json:
@@ -277,8 +267,7 @@ class AuditTrail:
 # ---- entitlements and invitation links ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EntitlementView:
+class EntitlementView(NamedTuple):
     """The SPEC entitlement: which plan an account has now, until when, whether it renews."""
 
     active: bool = False
@@ -288,14 +277,13 @@ class EntitlementView:
     auto_renew: bool = False
 
     def as_json(self) -> Json:
-        return asdict(self)
+        return self._asdict()
 
 
 INACTIVE = EntitlementView()
 
 
-@dataclass(frozen=True)
-class Preview:
+class Preview(NamedTuple):
     """What an invitation link gives, for the accept page: nothing more."""
 
     plan: str
@@ -304,11 +292,10 @@ class Preview:
     state: str
 
     def as_json(self) -> Json:
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class Declined:
+class Declined(NamedTuple):
     seat_id: str
     declined: bool = True
 
@@ -316,8 +303,7 @@ class Declined:
         return {"declined": self.declined, "seat_id": self.seat_id}
 
 
-@dataclass(frozen=True)
-class VerificationSent:
+class VerificationSent(NamedTuple):
     email: str  # masked
     sent: bool = True
 
@@ -325,8 +311,7 @@ class VerificationSent:
         return {"sent": self.sent, "email": self.email}
 
 
-@dataclass(frozen=True)
-class Verified:
+class Verified(NamedTuple):
     verified: bool = True
 
     def as_json(self) -> Json:
@@ -336,17 +321,15 @@ class Verified:
 # ---- checkouts, quotes ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CheckoutSession:
+class CheckoutSession(NamedTuple):
     session_id: str
     url: str
 
     def as_json(self) -> Json:
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class Quote:
+class Quote(NamedTuple):
     """The SPEC upgrade quote, plus what the checkout needs to link the seat."""
 
     plan: str
@@ -363,11 +346,10 @@ class Quote:
     seat_id: str
 
     def as_json(self) -> Json:
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class UpgradeCheckout:
+class UpgradeCheckout(NamedTuple):
     session_id: str
     url: str
     quote: Quote
@@ -376,8 +358,7 @@ class UpgradeCheckout:
         return {"session_id": self.session_id, "url": self.url, "quote": self.quote.as_json()}
 
 
-@dataclass(frozen=True)
-class RenewalCheckout:
+class RenewalCheckout(NamedTuple):
     session_id: str
     url: str
     plan: str
@@ -396,12 +377,11 @@ class RenewalCheckout:
         return out
 
 
-@dataclass(frozen=True)
-class SupportSeatAction:
+class SupportSeatAction(NamedTuple):
     """What a support action on a seat answers: the seat as it now stands, and any checkout it made."""
 
     seat: SupportSeatView
-    checkout: UpgradeCheckout | None = field(default=None)
+    checkout: UpgradeCheckout | None = None
 
     def as_json(self) -> Json:
         return {**(self.checkout.as_json() if self.checkout else {}), "seat": self.seat.as_json()}

@@ -11,6 +11,7 @@ crash continues from the last committed chunk; a duplicate delivery finds the wo
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from giftplans import audit, clock, money, terms
 from giftplans.observability import Metric, count
@@ -22,8 +23,10 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import created_seat, initial_counts
 from giftplans.store.writes import Steps, retry_on_conflict, stamp
-from giftplans.stripe_facts import GiftCheckout
 from giftplans.tokens import email_key
+
+if TYPE_CHECKING:  # the webhook reads Stripe; the functions that never do need not import it
+    from giftplans.stripe_facts import GiftCheckout
 
 # A transaction holds at most 100 actions: the first carries the purchase, the payment
 # lookup, the buyer's profile and the audit event beside its seats; later ones carry the

@@ -21,8 +21,7 @@ the source to keep it so).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as Update
@@ -35,8 +34,7 @@ from giftplans.store.writes import Steps, stamp
 S = SeatState
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """One seat's part of a transition."""
 
     seat_id: str
@@ -47,12 +45,14 @@ class Move:
     holder: str | None = None  # the email key of whoever holds the seat after a move into a holding state
 
 
-@dataclass(frozen=True)
-class PurchaseSide:
+class PurchaseSide(NamedTuple):
     """What else the purchase's item changes, and must hold, in the transition's write."""
 
     changes: Sequence[Update] = ()
     condition: Condition | None = None
+
+
+IN_STEP = PurchaseSide()  # the purchase follows its seats, nothing else changes, it must exist
 
 
 def transition(
@@ -62,7 +62,7 @@ def transition(
     moves: Sequence[Move],
     *,
     actor: str,
-    purchase: PurchaseSide | None = PurchaseSide(),
+    purchase: PurchaseSide | None = IN_STEP,
     returning_old: bool = False,
 ) -> None:
     """Add the steps of `action` on `moves` (one step per seat, then the purchase's) to `steps`.

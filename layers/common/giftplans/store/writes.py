@@ -23,8 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
@@ -64,8 +63,7 @@ def stamp(model: type[m.Seat] | type[m.Purchase] | type[m.Profile], action: str,
 # ---- steps ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Step:
+class _Step(NamedTuple):
     name: str
     operation: str  # ConditionCheck | Put | Update | Delete
     kwargs: dict[str, Any]
@@ -73,11 +71,11 @@ class _Step:
     returning_old: bool = False
 
 
-@dataclass
 class Steps:
     """The steps of one write, in order."""
 
-    steps: list[_Step] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.steps: list[_Step] = []
 
     def check(
         self, name: str, model_cls: type[m.Item], hash_key: str, range_key: str, condition: Condition
@@ -124,8 +122,7 @@ class Steps:
 # ---- refusals -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     code: str  # None, ConditionalCheckFailed, TransactionConflict, ...
     old: m.Item | None  # the item as it stood, when a condition failed (ALL_OLD)
 
@@ -152,11 +149,11 @@ class Refused(Exception):
         return CONFLICT in codes and CONDITION_FAILED not in codes
 
 
-@dataclass(frozen=True)
 class Written:
     """What a successful write hands back: the item as it stood before, for a step that asked."""
 
-    olds: dict[str, m.Item | None] = field(default_factory=dict)
+    def __init__(self, olds: dict[str, m.Item | None] | None = None) -> None:
+        self.olds = olds or {}
 
     def old(self, name: str) -> m.Item | None:
         return self.olds.get(name)
