@@ -6,13 +6,10 @@ reads a request. Support acts for a buyer as that buyer (`Caller.for_buyer`), wi
 `support:<IAM ARN>` recorded as the actor (`giftplans.audit.support`).
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """The signed-in account: its id (`sub`), its address and whether the identity provider verified it."""
 
     sub: str
@@ -20,6 +17,6 @@ class Caller:
     email_verified: bool
 
     @classmethod
-    def for_buyer(cls, sub: str, email: str) -> Caller:
+    def for_buyer(cls, sub: str, email: str) -> "Caller":
         """The buyer of a purchase, as support acts for them (the buyer's limits and counters apply)."""
         return cls(sub=sub, email=email, email_verified=True)

@@ -11,8 +11,6 @@ Expandable fields (`payment_intent`, `customer`, `charge`, `subscription`) are e
 id or the expanded object: `stripe_id` reads both.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -78,7 +76,7 @@ class Event(NamedTuple):
     object: dict[str, Any]
 
     @classmethod
-    def of(cls, raw: dict[str, Any]) -> Event:
+    def of(cls, raw: dict[str, Any]) -> "Event":
         created = integer(raw.get("created"))
         return cls(
             id=_text(raw.get("id")) or None,

@@ -10,8 +10,6 @@ reads `expired` and counts as expired whatever the sweep did (rule 9), and a com
 reads like a bounce (rule 12).
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -43,7 +41,7 @@ class SeatView(NamedTuple):
     resend_count: int = 0
 
     @classmethod
-    def of(cls, seat: m.Seat, term_ended: bool) -> SeatView:
+    def of(cls, seat: m.Seat, term_ended: bool) -> "SeatView":
         """The seat as a reader must see it (rule 9), not only as it is stored."""
         delivery = seat.delivery
         if delivery == "complained":  # rule 12: a complaint is shown like a bounce
@@ -76,7 +74,7 @@ class SupportSeatView(NamedTuple):
     version: int
 
     @classmethod
-    def of(cls, seat: m.Seat, now: datetime) -> SupportSeatView:
+    def of(cls, seat: m.Seat, now: datetime) -> "SupportSeatView":
         return cls(
             seat=SeatView.of(seat, term_ended(seat.term_end, now)),
             recipient_sub=seat.recipient_sub,
@@ -138,7 +136,7 @@ class PurchaseView(NamedTuple):
     created_at: str
 
     @classmethod
-    def of(cls, purchase: m.Purchase, now: datetime) -> PurchaseView:
+    def of(cls, purchase: m.Purchase, now: datetime) -> "PurchaseView":
         ended = term_ended(purchase.term_end, now)
         counts = purchase.seat_counts.as_dict() if purchase.seat_counts is not None else {}
         return cls(
@@ -172,7 +170,7 @@ class SupportPurchaseView(NamedTuple):
     amount_refunded: int
 
     @classmethod
-    def of(cls, purchase: m.Purchase, now: datetime) -> SupportPurchaseView:
+    def of(cls, purchase: m.Purchase, now: datetime) -> "SupportPurchaseView":
         return cls(
             purchase=PurchaseView.of(purchase, now),
             buyer_id=purchase.buyer_id,
@@ -199,7 +197,7 @@ class AuditEventView(NamedTuple):
     detail: dict[str, Any]
 
     @classmethod
-    def of(cls, event: m.AuditEvent) -> AuditEventView:
+    def of(cls, event: m.AuditEvent) -> "AuditEventView":
         return cls(
             at=event.at,
             kind=event.kind,

@@ -20,7 +20,7 @@ from giftplans.errors import Conflict, DomainError, Forbidden, Gone, NotFound
 from giftplans.identity import Caller
 from giftplans.invitations import recipient
 from giftplans.observability import Metric, count
-from giftplans.seats import Action, SeatState, allowed_from
+from giftplans.seats import Action, SeatState, can
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
@@ -57,7 +57,7 @@ def _link_refusal(seat: m.Item | None, token: tokens.InviteToken, now: datetime)
         return NotFound(LINK_NOT_FOUND, code="invitation_not_found")
     if terms.has_ended(seat.term_end_ts, now) or seat.state == S.EXPIRED:
         return Gone(f"This invitation's plan ended on {seat.term_end}.", code="invitation_expired")
-    if _is_current(seat, token) and seat.state in allowed_from(Action.ACCEPT):
+    if _is_current(seat, token) and can(Action.ACCEPT, seat.state):
         return None
     if seat.state in (S.ACCEPTED, S.UPGRADED):
         return Conflict("This invitation has already been accepted.", code="invitation_already_accepted")

@@ -67,7 +67,6 @@ class _Step(NamedTuple):
     name: str
     operation: str  # ConditionCheck | Put | Update | Delete
     kwargs: dict[str, Any]
-    conditioned: bool
     returning_old: bool = False
 
 
@@ -82,14 +81,14 @@ class Steps:
     ) -> None:
         kwargs = model_cls.get_operation_kwargs_from_class(hash_key, range_key, condition=condition)
         kwargs["ReturnValuesOnConditionCheckFailure"] = ALL_OLD
-        self.steps.append(_Step(name, "ConditionCheck", kwargs, True))
+        self.steps.append(_Step(name, "ConditionCheck", kwargs))
 
     def put(self, name: str, item: m.Item, condition: Condition | None = None) -> None:
         old = ALL_OLD if condition is not None else None
         kwargs = item.get_save_kwargs_from_instance(
             condition=condition, return_values_on_condition_failure=old
         )
-        self.steps.append(_Step(name, "Put", kwargs, condition is not None))
+        self.steps.append(_Step(name, "Put", kwargs))
 
     def update(
         self,
@@ -105,14 +104,14 @@ class Steps:
         kwargs = item.get_update_kwargs_from_instance(
             actions=actions, condition=condition, return_values_on_condition_failure=old
         )
-        self.steps.append(_Step(name, "Update", kwargs, condition is not None, returning_old))
+        self.steps.append(_Step(name, "Update", kwargs, returning_old))
 
     def delete(self, name: str, item: m.Item, condition: Condition | None = None) -> None:
         old = ALL_OLD if condition is not None else None
         kwargs = item.get_delete_kwargs_from_instance(
             condition=condition, return_values_on_condition_failure=old
         )
-        self.steps.append(_Step(name, "Delete", kwargs, condition is not None))
+        self.steps.append(_Step(name, "Delete", kwargs))
 
     @property
     def names(self) -> list[str]:
