@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from giftplans.http import caller, error_responses, make_app
 from giftplans.observability import HTTP_REQUEST_ID, entry
 from giftplans.purchases import checkout
-from giftplans.schemas import CheckoutSessionOut
+from giftplans.schemas.checkout import CheckoutSessionOut
 from giftplans.settings import get as settings
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 

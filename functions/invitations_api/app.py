@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from giftplans.http import caller, error_responses, make_app
 from giftplans.invitations import link
 from giftplans.observability import HTTP_REQUEST_ID, entry
-from giftplans.schemas import EntitlementOut
+from giftplans.schemas.entitlements import EntitlementOut
 from pydantic import BaseModel, ConfigDict, Field
 
 app = make_app()

@@ -7,7 +7,7 @@ from typing import Any
 from giftplans import entitlements, verification
 from giftplans.http import caller, error_responses, make_app
 from giftplans.observability import HTTP_REQUEST_ID, entry
-from giftplans.schemas import EntitlementOut
+from giftplans.schemas.entitlements import EntitlementOut
 from pydantic import BaseModel, ConfigDict, Field
 
 app = make_app()

@@ -10,7 +10,7 @@ from giftplans import claims
 from giftplans.http import caller, error_responses
 from giftplans.invitations import buyer
 from giftplans.invitations.addresses import Row
-from giftplans.schemas import SeatOut
+from giftplans.schemas.purchases import SeatOut
 from pydantic import BaseModel, ConfigDict, Field
 
 router = APIGatewayHttpRouter()

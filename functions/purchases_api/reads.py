@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from giftplans.http import caller, error_responses
 from giftplans.purchases import billing
-from giftplans.schemas import PurchaseDetailOut, PurchaseListOut
+from giftplans.schemas.purchases import PurchaseDetailOut, PurchaseListOut
 
 router = APIGatewayHttpRouter()
 

@@ -1,9 +1,4 @@
-"""The HTTP API's response shapes as pydantic models (SPEC section 4), for OpenAPI and response validation.
-
-The domain returns typed results (`giftplans.views`) whose `as_json()` is the SPEC JSON;
-routes annotate their return type with these models so the OpenAPI document shows the
-contract. Field names are part of the contract.
-"""
+"""Purchases, seats and the audit trail (`GET /purchases`, `GET /purchases/{id}`, the seat actions)."""
 
 from __future__ import annotations
 
@@ -76,18 +71,3 @@ class PurchaseDetailOut(BaseModel):
 
     purchase: PurchaseOut
     seats: list[SeatOut]
-
-
-class CheckoutSessionOut(BaseModel):
-    session_id: str
-    url: str
-
-
-class EntitlementOut(BaseModel):
-    """What an account has now (`giftplans.entitlements.current`), for GET /me/entitlement and accept."""
-
-    active: bool
-    plan: str | None
-    source: str | None
-    term_end: str | None
-    auto_renew: bool

@@ -1,0 +1,15 @@
+"""What an account has (`GET /me/entitlement`, and accept's answer)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class EntitlementOut(BaseModel):
+    """What an account has now (`giftplans.entitlements.current`), for GET /me/entitlement and accept."""
+
+    active: bool
+    plan: str | None
+    source: str | None
+    term_end: str | None
+    auto_renew: bool
