@@ -10,9 +10,10 @@ from typing import Any
 import boto3
 import pytest
 from giftplans import purchases
-from giftplans.store import Store, get_store
+from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.store.table import Store
 
 from tests.conftest import TEST_TABLE
 from tests.support import stripe_events as se

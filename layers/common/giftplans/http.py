@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from giftplans.errors import AWS_ERRORS, DomainError, Forbidden, Unauthorized
 from giftplans.identity import Caller
 from giftplans.observability import logger
+
+if TYPE_CHECKING:  # routers are only named in annotations: most functions never import them
+    from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+    Routes = APIGatewayHttpResolver | APIGatewayHttpRouter  # a function's resolver, or a router of its routes
 
 UNAVAILABLE = "The service is busy right now; nothing was changed. Please try again in a moment."
 
@@ -162,9 +166,6 @@ def aws_error_code(error: Exception) -> str | None:
 
 def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-Routes = APIGatewayHttpResolver | APIGatewayHttpRouter  # a function's resolver, or a router of its routes
 
 
 def caller(app: Routes) -> Caller:

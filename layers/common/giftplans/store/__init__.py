@@ -12,16 +12,23 @@ Capability modules say *what* changes; this package says how DynamoDB spells it.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from giftplans.store.table import Store
+if TYPE_CHECKING:
+    from giftplans.store.table import Store
 
 
 @cache
 def get_store() -> Store:
-    """The process's one data layer (cached; `get_store.cache_clear()` in tests)."""
+    """The process's one data layer (cached; `get_store.cache_clear()` in tests).
+
+    Imported on first use: a module that only reads items (the stream readers' notices) loads
+    the models without the data layer and its writes.
+    """
     from giftplans.settings import get as settings
+    from giftplans.store.table import Store
 
     return Store(settings().table_name)
 
 
-__all__ = ["Store", "get_store"]
+__all__ = ["get_store"]
