@@ -41,6 +41,7 @@ def _environment() -> None:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "GiftPlans",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "true",  # the handlers' EMF lines would bury the table
         }
     )
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "STRIPE_API_BASE"):

@@ -197,3 +197,20 @@ def gifts_purchase() -> Any:
 class _Bus:
     def put_events(self, **request: Any) -> dict[str, Any]:
         return {"Entries": [{"EventId": str(i)} for i, _ in enumerate(request["Entries"])]}
+
+
+def test_given_metrics_disabled_as_on_the_local_server_when_invoked_then_nothing_is_printed_or_kept(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from giftplans.observability import Metric, count, entry, metrics
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+    @entry()
+    def handler(event: Any, context: Any) -> None:
+        count(Metric.EMAILS_SENT)
+
+    handler({}, context("quiet"))
+
+    assert emf(capsys.readouterr().out) == []
+    assert not metrics.metric_set

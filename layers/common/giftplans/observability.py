@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities import jmespath_utils
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "gift-plans"
@@ -105,6 +106,10 @@ def _context_keys(context: Any) -> dict[str, Any]:
 
 
 def _cold_start(context: Any) -> None:
+    if (
+        is_metrics_disabled()
+    ):  # Powertools' single_metric prints even then (the local server disables metrics)
+        return
     name = str(getattr(context, "function_name", "") or "unknown")
     with single_metric(
         name="ColdStart",
@@ -119,4 +124,5 @@ def _cold_start(context: Any) -> None:
 def _flush() -> None:
     """Publish this invocation's business metrics (Powertools warns when there are none: skip then)."""
     if metrics.metric_set:
-        metrics.flush_metrics()
+        metrics.flush_metrics()  # prints the EMF line (unless POWERTOOLS_METRICS_DISABLED) and clears
+        metrics.clear_metrics()  # disabled: nothing printed, and nothing kept for the next invocation
