@@ -76,9 +76,9 @@ class Aws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        from local.moto_speedups import apply as patch_moto_transactions
+        from local import dynamodb
 
-        patch_moto_transactions()  # one table copy per transaction; a refused one stays out of the stream
+        dynamodb.apply()  # each DynamoDB request atomic and isolated; a refused one undone item by item
         self._server.start()
 
     def stop(self) -> None:

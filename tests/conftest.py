@@ -43,9 +43,9 @@ def create_table() -> None:
 def aws() -> Iterator[None]:
     from moto import mock_aws
 
-    from local.moto_speedups import apply as one_table_copy_per_transaction
+    from local.dynamodb import apply as dynamodb_requests_atomic
 
-    one_table_copy_per_transaction()
+    dynamodb_requests_atomic()
     with mock_aws():
         import boto3
         from giftplans import settings
