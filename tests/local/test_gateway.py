@@ -238,6 +238,55 @@ def test_given_handler_raises_when_invoked_then_500_like_api_gateway():
     assert json.loads(response.get_data()) == {"message": "Internal Server Error"}
 
 
+def aws_error(status: int, code: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op"
+    )
+
+
+def failing_with(error: Exception) -> Response:
+    def handler(route: Any, event: dict[str, Any]) -> Any:
+        raise error
+
+    gateway = Gateway(ROUTES, handler)
+    return gateway(Request(EnvironBuilder(path="/invitations/tok").get_environ()))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        aws_error(500, "InternalServerError"),
+        aws_error(400, "ThrottlingException"),
+        aws_error(400, "ProvisionedThroughputExceededException"),
+    ],
+    ids=["moto-500", "throttled", "throughput"],
+)
+def test_given_emulated_aws_fails_under_a_handler_when_invoked_then_503_in_spec_error_shape(error):
+    response = failing_with(error)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    body = json.loads(response.get_data())
+    assert set(body) == {"error"} and body["error"]["code"] == "service_unavailable"
+    assert body["error"]["message"].endswith(".")
+
+
+def test_given_pynamodb_error_caused_by_an_unreachable_emulation_when_invoked_then_503():
+    from botocore.exceptions import EndpointConnectionError
+    from pynamodb.exceptions import PutError
+
+    assert failing_with(PutError("put failed", cause=EndpointConnectionError(endpoint_url="x"))).status_code == 503
+
+
+def test_given_aws_refusal_that_is_the_callers_when_unhandled_then_still_500_like_api_gateway():
+    """A ConditionalCheckFailed the handler did not catch is a handler bug, not the emulation failing."""
+    response = failing_with(aws_error(400, "ConditionalCheckFailedException"))
+
+    assert response.status_code == 500
+
+
 # ---- JWT authorizer stand-in --------------------------------------------------------------------------
 
 
