@@ -3,7 +3,7 @@
 One process: moto's server (DynamoDB and its stream, SES, EventBridge, SNS, SSM) on a
 free loopback port, the table created from template.yaml, and an HTTP server that
 serves every route of template.yaml through the real handlers (local.adapter), with
-stand-ins for the JWT and IAM authorizers (local.auth) and for Stripe (local.stripe_stub),
+stand-ins for the JWT and IAM authorizers (local.auth) and for Stripe (local.stripe_fake),
 the stream poller that feeds the mail and events functions (local.streams), and the
 local-only `/_local/...` routes of SPEC section 6.
 
@@ -26,14 +26,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from local import functions as fn
@@ -42,7 +40,8 @@ from local.auth import DEFAULT_SUPPORT_ACCESS_KEY, IamAuthorizer, JwtAuthorizer
 from local.bus import EventLog
 from local.mail import Outbox
 from local.streams import LOCAL_RETRY_CAP, Consumer, StreamDriver
-from local.stripe_stub import Price, StripeApi, StripeError, StripeEvents
+from local.stripe_fake import Delivery, LocalStripe, StripeError, configured_price
+from local.stripe_fake.pages import StripePages
 
 log = logging.getLogger("local")
 
@@ -162,27 +161,13 @@ DOCS_HTML = """<!DOCTYPE html>
 <body><div id="swagger-ui"></div>
 <script src="/_local/docs/swagger-ui-bundle.min.js"></script>
 <script>
-window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
-  persistAuthorization: true});
+// The document names the default local port; "Try it out" must go to this server, whatever PORT says.
+fetch("/openapi.json").then((answer) => answer.json()).then((spec) => {
+  const here = {url: window.location.origin, description: "this local server (make dev)"};
+  spec.servers = [here, ...(spec.servers || []).filter((s) => !s.url.startsWith("http://127.0.0.1"))];
+  window.ui = SwaggerUIBundle({spec, dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true});
+});
 </script></body></html>"""
-
-PAY_HTML = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Local Stripe Checkout</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1a1f36;
-line-height:1.5}}.card{{border:1px solid #d8dde6;border-radius:8px;padding:1rem 1.25rem;margin:1rem 0}}
-.total{{font-size:1.5rem;font-weight:600}}
-button{{font:inherit;padding:.6rem 1.2rem;margin:.25rem .5rem .25rem 0;
-border-radius:6px;border:1px solid #8792a2;background:#fff;cursor:pointer}}
-#pay{{background:#0a7d33;color:#fff;border-color:#0a7d33}}
-button:focus-visible{{outline:3px solid #635bff;outline-offset:2px}}</style></head>
-<body><h1>Local Stripe Checkout</h1>
-<p>Nothing is charged: this page stands in for Stripe Checkout while running <code>make dev</code>.</p>
-<div class="card"><p><strong>{items}</strong><br>
-<span class="total">{total} {currency}</span><br>Email: {email}</p></div>
-<form method="post"><button name="payment_status" value="paid" id="pay">Pay</button>
-<button name="payment_status" value="unpaid" id="pay-later">Pay later (bank transfer)</button></form>
-</body></html>"""
 
 
 class LocalRoutes:
@@ -196,8 +181,7 @@ class LocalRoutes:
         driver: StreamDriver | None,
         jwt: JwtAuthorizer,
         outbox: Outbox,
-        stripe: StripeApi,
-        events: StripeEvents,
+        stripe: LocalStripe,
         purchase_id_for: Callable[[str], str],
         event_log: EventLog | None = None,
     ) -> None:
@@ -207,7 +191,7 @@ class LocalRoutes:
         self.jwt = jwt
         self.outbox = outbox
         self.stripe = stripe
-        self.events = events
+        self.pages = StripePages(stripe.stripe, stripe.act)
         self.purchase_id_for = purchase_id_for
         self.event_log = event_log
         self.map = Map(
@@ -223,6 +207,9 @@ class LocalRoutes:
                 Rule("/_local/checkout/<session_id>/async", methods=["POST"], endpoint="settle"),
                 Rule("/_local/refund/<purchase_id>", methods=["POST"], endpoint="refund"),
                 Rule("/_local/pay/<session_id>", methods=["GET", "POST"], endpoint="pay"),
+                Rule("/_local/portal/<portal_id>", methods=["GET", "POST"], endpoint="portal"),
+                Rule("/_local/invoices/<invoice_id>", methods=["GET"], endpoint="invoice"),
+                Rule("/_local/invoices/<invoice_id>/pdf", methods=["GET"], endpoint="invoice_pdf"),
                 Rule("/_local/docs/<name>", methods=["GET"], endpoint="asset"),
                 Rule("/docs", methods=["GET"], endpoint="docs"),
                 Rule("/_stripe/<path:path>", endpoint="stripe"),
@@ -248,9 +235,11 @@ class LocalRoutes:
             )
         try:
             return getattr(self, f"_{endpoint}")(request, **args)  # type: ignore[no-any-return]
-        except StripeError as error:
-            body = error.body["error"]
-            return error_response(error.status, body.get("code") or "stripe_error", body["message"])
+        except (
+            StripeError
+        ) as error:  # Stripe's shape ({type, code, param, message}) has the SPEC's code and message
+            body = {**error.body["error"], "code": error.code or "stripe_error"}
+            return json_response(error.status, {"error": body})
         except BadInput as error:
             return error_response(400, error.code, str(error))
 
@@ -312,19 +301,27 @@ class LocalRoutes:
     def _clock(self, request: Request) -> Response:
         from giftplans import clock
 
+        deliveries: list[Delivery] = []
         if request.method == "POST":
             now = self._json_body(request, required=True).get("now")
             try:
-                clock.set_now(clock.parse_iso(str(now)))
+                target = clock.parse_iso(str(now))
             except (TypeError, ValueError):
                 raise BadInput(
                     "invalid_field",
                     "The field 'now' must be an ISO-8601 instant with a time zone, "
                     "e.g. 2027-02-20T09:00:00Z.",
                 ) from None
+            if self.config.stripe_stub and target > clock.now():
+                # Forward, as a Stripe test clock moves: what falls due on the way happens at its time.
+                deliveries = self.stripe.move_clock(clock.epoch(target))
+            clock.set_now(target)
         elif request.method == "DELETE":
             clock.reset()
-        return json_response(200, {"now": clock.iso(clock.now())})
+        body: dict[str, Any] = {"now": clock.iso(clock.now())}
+        if deliveries:
+            body["stripe"] = [d.summary() for d in deliveries]
+        return json_response(200, body)
 
     def _sweep(self, request: Request) -> Response:
         from giftplans import clock
@@ -347,48 +344,67 @@ class LocalRoutes:
         return json_response(200, result)
 
     def _complete(self, request: Request, session_id: str) -> Response:
-        status = self._json_body(request).get("payment_status", "paid")
-        return self._deliveries(self.events.complete(session_id, str(status)))
+        status = str(self._json_body(request).get("payment_status", "paid"))
+        stripe = self._local_stripe()
+        return self._deliveries(stripe.act(lambda: stripe.stripe.complete(session_id, status)))
 
     def _settle(self, request: Request, session_id: str) -> Response:
         succeeded = self._json_body(request, required=True).get("succeeded")
         if not isinstance(succeeded, bool):
             raise BadInput("invalid_field", "The field 'succeeded' must be true or false.")
-        return self._deliveries(self.events.settle(session_id, succeeded))
+        stripe = self._local_stripe()
+        return self._deliveries(stripe.act(lambda: stripe.stripe.settle(session_id, succeeded)))
 
     def _refund(self, request: Request, purchase_id: str) -> Response:
-        session = self.stripe.session_for_purchase(purchase_id, self.purchase_id_for)
-        if session is None:
-            return error_response(
-                404, "not_found", "No checkout session of the local Stripe made this purchase."
-            )
+        """As support refunding the purchase's payment in Stripe's dashboard: a refund, `charge.refunded`."""
+        stripe = self._local_stripe()
         amount = self._json_body(request).get("amount")
-        return self._deliveries(self.events.refund(session, int(amount) if amount is not None else None))
+        if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool) or amount < 1):
+            raise BadInput(
+                "invalid_field", "The field 'amount' must be a positive whole number of minor units."
+            )
+        with stripe.stripe.lock:
+            sessions = [
+                s
+                for s in stripe.stripe.all("checkout.session")
+                if self.purchase_id_for(s["id"]) == purchase_id
+            ]
+        if not sessions or not sessions[0].get("payment_intent"):
+            return error_response(
+                404, "not_found", "No paid checkout session of the local Stripe made this purchase."
+            )
+        params: dict[str, Any] = {"payment_intent": sessions[0]["payment_intent"]}
+        if amount is not None:
+            params["amount"] = str(amount)
+        return self._deliveries(stripe.act(lambda: stripe.stripe.create_refund(params)[1]))
 
-    def _deliveries(self, deliveries: list[dict[str, Any]]) -> Response:
-        first = deliveries[0]
-        body = {**first, "also": deliveries[1:]} if len(deliveries) > 1 else first
-        return json_response(int(first["webhook"]["status"]), body)
+    def _deliveries(self, deliveries: list[Delivery]) -> Response:
+        """The first delivery's answer (and the others under `also`); 504 when Stripe's 30 s ran out."""
+        if not deliveries:
+            return json_response(200, {"event": None, "webhook": None})
+        first, *more = [d.summary() for d in deliveries]
+        body = {**first, "also": more} if more else first
+        status = deliveries[0].status
+        return json_response(504 if status is None else int(status), body)
+
+    def _local_stripe(self) -> LocalStripe:
+        if not self.config.stripe_stub:
+            raise BadInput(
+                "stripe_test_mode", "Real Stripe test mode is on: Stripe itself completes and refunds."
+            )
+        return self.stripe
 
     def _pay(self, request: Request, session_id: str) -> Response:
-        session = self.stripe.session(session_id)
-        if session is None:
-            return error_response(404, "not_found", "There is no such checkout session.")
-        if request.method == "POST":
-            status = request.form.get("payment_status", "paid")
-            self.events.complete(session_id, status)
-            target = (session.get("success_url") or f"{self.config.base_url}/").replace(
-                "{CHECKOUT_SESSION_ID}", session_id
-            )
-            return redirect(target, code=303)
-        items = ", ".join(f"{li['quantity']} x {li['price']['id']}" for li in session["line_items"]["data"])
-        html = PAY_HTML.format(
-            items=escape(items),
-            total=f"{session['amount_total'] / 100:,.2f}",
-            currency=escape(str(session.get("currency") or "").upper()),
-            email=escape(str(session.get("customer_email") or "")),
-        )
-        return Response(html, content_type="text/html; charset=utf-8")
+        return self.pages.pay(request, session_id)
+
+    def _portal(self, request: Request, portal_id: str) -> Response:
+        return self.pages.portal(request, portal_id)
+
+    def _invoice(self, request: Request, invoice_id: str) -> Response:
+        return self.pages.invoice(request, invoice_id)
+
+    def _invoice_pdf(self, request: Request, invoice_id: str) -> Response:
+        return self.pages.invoice(request, invoice_id, pdf=True)
 
     def _docs(self, request: Request) -> Response:
         return Response(DOCS_HTML, content_type="text/html; charset=utf-8")
@@ -402,7 +418,7 @@ class LocalRoutes:
     def _stripe(self, request: Request, path: str) -> Response:
         if not self.config.stripe_stub:
             return error_response(404, "not_found", "Real Stripe test mode is on: there is no local Stripe.")
-        return self.stripe(request, path)
+        return self.stripe.api(request, path)
 
 
 def first_due_day(table: str, today: date) -> str:
@@ -442,11 +458,12 @@ class BadInput(Exception):
 class App:
     """The WSGI application: local routes first, then the API routes of template.yaml."""
 
-    def __init__(self, local_routes: LocalRoutes, gateway: Gateway) -> None:
+    def __init__(self, local_routes: LocalRoutes, gateway: Gateway, functions: fn.Functions) -> None:
         from local.web import WebRoutes
 
         self.local = local_routes
         self.gateway = gateway
+        self.functions = functions
         self.web = WebRoutes(local_routes.outbox, REGION)  # web/ at "/", the outbox as a page
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -469,7 +486,7 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
     import boto3
 
     fn.put_layer_on_path()
-    from giftplans import clock, settings
+    from giftplans import clock
 
     try:
         from giftplans.purchases import purchase_id_for
@@ -483,12 +500,6 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
 
     def epoch_now() -> int:
         return clock.epoch(clock.now())
-
-    def price(price_id: str) -> Price | None:
-        plan = settings.get().plan_by_price(price_id)
-        if plan is None:
-            return None
-        return Price(price_id, plan.amount, plan.currency, recurring=price_id == plan.recurring_price_id)
 
     functions_info = {f.job: f for f in template.functions()}
     functions = fn.Functions(
@@ -539,12 +550,13 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
     outbox.install()
     event_log = EventLog(clock.now, clock.iso)
     event_log.install()
-    stripe = StripeApi(config.base_url, now=epoch_now, prices=price)
-    events = StripeEvents(
-        stripe,
-        f"{config.base_url}/webhooks/stripe",
+    stripe = LocalStripe(
+        base_url=config.base_url,
+        webhook_url=f"{config.base_url}/webhooks/stripe",
         secret=lambda: os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local_dev"),
         now=epoch_now,
+        set_now=lambda ts: clock.set_now(clock.from_epoch(ts)),
+        prices=configured_price,
     )
     local_routes = LocalRoutes(
         config=config,
@@ -553,13 +565,10 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
         jwt=jwt,
         outbox=outbox,
         stripe=stripe,
-        events=events,
         purchase_id_for=purchase_id_for,
         event_log=event_log,
     )
-    app = App(local_routes, gateway)
-    app.functions = functions  # type: ignore[attr-defined]
-    return app, driver
+    return App(local_routes, gateway, functions), driver
 
 
 def banner(config: Config, started_s: float) -> str:
@@ -644,6 +653,7 @@ def main(argv: list[str] | None = None) -> int:
 
     aws = Aws()
     driver: StreamDriver | None = None
+    stripe: LocalStripe | None = None
     stopping = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
@@ -662,13 +672,11 @@ def main(argv: list[str] | None = None) -> int:
         app, driver = build(config, template)
         server.app = app  # type: ignore[assignment]
         driver.start()
+        if config.stripe_stub:
+            stripe = app.local.stripe
+            stripe.start()
         warm = [f.job for f in template.functions()]
-        threading.Thread(
-            target=app.functions.warm,
-            args=(warm,),
-            daemon=True,  # type: ignore[attr-defined]
-            name="warm",
-        ).start()
+        threading.Thread(target=app.functions.warm, args=(warm,), daemon=True, name="warm").start()
         print(banner(config, time.monotonic() - started), flush=True)
         server.serve_forever()  # returns on Ctrl-C or SIGTERM
     except KeyboardInterrupt:
@@ -677,6 +685,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nstopping...", flush=True)
         if driver:
             driver.stop()
+        if stripe:
+            stripe.stop()
         server.server_close()
         aws.stop()
     return 0

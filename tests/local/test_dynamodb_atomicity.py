@@ -136,7 +136,9 @@ def test_given_many_writers_and_refused_transactions_racing_when_done_then_every
             pk = f"w{n}-{i}"
             try:
                 if i % 2:
-                    table.transact_write_items(TransactItems=[put(pk), put("taken", "attribute_not_exists(PK)")])
+                    table.transact_write_items(
+                        TransactItems=[put(pk), put("taken", "attribute_not_exists(PK)")]
+                    )
                 else:
                     table.transact_write_items(TransactItems=[put(pk), add_one("counter")])
             except ClientError as error:

@@ -277,7 +277,10 @@ def test_given_pynamodb_error_caused_by_an_unreachable_emulation_when_invoked_th
     from botocore.exceptions import EndpointConnectionError
     from pynamodb.exceptions import PutError
 
-    assert failing_with(PutError("put failed", cause=EndpointConnectionError(endpoint_url="x"))).status_code == 503
+    assert (
+        failing_with(PutError("put failed", cause=EndpointConnectionError(endpoint_url="x"))).status_code
+        == 503
+    )
 
 
 def test_given_aws_refusal_that_is_the_callers_when_unhandled_then_still_500_like_api_gateway():
@@ -443,124 +446,6 @@ def test_given_always_failing_consumer_when_drained_then_dropped_after_max_attem
     assert calls == [2, 2, 2]
     assert [r["eventID"] for r in driver.dropped] == ["1", "2"]
     assert driver.drain() == 0
-
-
-# ---- Stripe stand-in ----------------------------------------------------------------------------------
-
-
-def stripe_client(api: Any) -> Client:
-    from local.stripe_stub import StripeApi
-
-    assert isinstance(api, StripeApi)
-
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        return api(request, request.path.removeprefix("/_stripe"))(environ, start_response)
-
-    return Client(app, use_cookies=False)
-
-
-def stub() -> Any:
-    from local.stripe_stub import Price, StripeApi
-
-    prices = {"price_pro": Price("price_pro", 24000, "usd", recurring=False)}
-    return StripeApi("http://127.0.0.1:3000", now=lambda: 1_800_000_000, prices=prices.get)
-
-
-CHECKOUT_FORM = (
-    "mode=payment&line_items[0][price]=price_pro&line_items[0][quantity]=3"
-    "&metadata[buyer_id]=u1&metadata[plan]=pro&customer_email=b%40example.com"
-)
-
-
-def test_given_form_encoded_checkout_when_created_then_stripe_shaped_session_priced_from_plans():
-    response = stripe_client(stub()).post(
-        "/_stripe/v1/checkout/sessions", data=CHECKOUT_FORM, content_type="application/x-www-form-urlencoded"
-    )
-    session = response.json
-    assert response.status_code == 200
-    assert session["id"].startswith("cs_test_")
-    assert session["object"] == "checkout.session"
-    assert (session["status"], session["payment_status"]) == ("open", "unpaid")
-    assert session["amount_subtotal"] == session["amount_total"] == 72000
-    assert session["metadata"] == {"buyer_id": "u1", "plan": "pro"}
-    assert session["customer_email"] == "b@example.com"
-    assert session["payment_intent"].startswith("pi_test_")
-    assert session["url"] == f"http://127.0.0.1:3000/_local/pay/{session['id']}"
-
-
-def test_given_payment_checkout_with_intent_metadata_when_intent_read_then_metadata_shown():
-    client = stripe_client(stub())
-    form = CHECKOUT_FORM + "&payment_intent_data[metadata][kind]=gift"
-    session = client.post(
-        "/_stripe/v1/checkout/sessions", data=form, content_type="application/x-www-form-urlencoded"
-    ).json
-
-    response = client.get(f"/_stripe/v1/payment_intents/{session['payment_intent']}")
-
-    assert response.status_code == 200
-    assert response.json["object"] == "payment_intent"
-    assert response.json["metadata"] == {"kind": "gift"}
-    assert client.get("/_stripe/v1/payment_intents/pi_test_unknown").status_code == 404
-
-
-def test_given_same_idempotency_key_when_created_twice_then_same_session():
-    client = stripe_client(stub())
-    headers = {"Idempotency-Key": "k-1"}
-    first = client.post(
-        "/_stripe/v1/checkout/sessions",
-        data=CHECKOUT_FORM,
-        headers=headers,
-        content_type="application/x-www-form-urlencoded",
-    ).json
-    second = client.post(
-        "/_stripe/v1/checkout/sessions",
-        data=CHECKOUT_FORM,
-        headers=headers,
-        content_type="application/x-www-form-urlencoded",
-    ).json
-    third = client.post(
-        "/_stripe/v1/checkout/sessions", data=CHECKOUT_FORM, content_type="application/x-www-form-urlencoded"
-    ).json
-    assert first["id"] == second["id"] != third["id"]
-
-
-def test_given_unknown_price_when_checkout_created_then_stripe_error_400():
-    response = stripe_client(stub()).post(
-        "/_stripe/v1/checkout/sessions",
-        data="mode=payment&line_items[0][price]=price_nope",
-        content_type="application/x-www-form-urlencoded",
-    )
-    assert response.status_code == 400
-    assert response.json["error"]["type"] == "invalid_request_error"
-
-
-def test_given_coupon_when_checkout_discounted_then_total_drops_and_subtotal_stays():
-    client = stripe_client(stub())
-    coupon = client.post(
-        "/_stripe/v1/coupons",
-        data="amount_off=5000&currency=usd&duration=once",
-        content_type="application/x-www-form-urlencoded",
-    ).json
-    session = client.post(
-        "/_stripe/v1/checkout/sessions",
-        data=f"{CHECKOUT_FORM}&discounts[0][coupon]={coupon['id']}",
-        content_type="application/x-www-form-urlencoded",
-    ).json
-    assert (session["amount_subtotal"], session["amount_total"]) == (72000, 67000)
-    assert session["total_details"]["amount_discount"] == 5000
-
-
-def test_given_local_signature_when_service_verifies_then_accepted_and_tampering_refused():
-    from giftplans.stripe_gateway import SignatureError, _check_signature
-
-    from local.stripe_stub import sign
-
-    payload = json.dumps({"id": "evt_1", "type": "checkout.session.completed"})
-    header = sign(payload, "whsec_local_dev")
-    _check_signature(payload.encode(), header, "whsec_local_dev", 300)
-    with pytest.raises(SignatureError):
-        _check_signature(payload.encode() + b" ", header, "whsec_local_dev", 300)
 
 
 # ---- outbox -------------------------------------------------------------------------------------------
