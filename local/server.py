@@ -505,6 +505,7 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
     functions = fn.Functions(
         memory={j: f.memory for j, f in functions_info.items()},
         timeouts={j: float(f.timeout) for j, f in functions_info.items()},
+        names={j: f.name for j, f in functions_info.items()},
     )
 
     def invoke_route(route: Any, event: dict[str, Any]) -> Any:
@@ -517,7 +518,7 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
                 ),
             }
         name = str(route.handler).rsplit(".", 1)[-1]
-        return functions.invoke(route.job, event, handler_name=name, function_name=f"gift-plans-{route.job}")
+        return functions.invoke(route.job, event, handler_name=name)
 
     jwt = JwtAuthorizer(issuer=f"{config.base_url}/_local")
     iam = IamAuthorizer(os.environ.get("LOCAL_SUPPORT_ACCESS_KEY") or DEFAULT_SUPPORT_ACCESS_KEY)
@@ -531,7 +532,7 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
         name = str(spec.handler).rsplit(".", 1)[-1]
 
         def invoke(event: dict[str, Any], job: str = spec.job, handler_name: str = name) -> Any:
-            return functions.invoke(job, event, handler_name=handler_name, function_name=f"gift-plans-{job}")
+            return functions.invoke(job, event, handler_name=handler_name)
 
         consumers.append(
             Consumer(

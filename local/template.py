@@ -4,7 +4,8 @@ The template is the single source of truth for routes, the table and each functi
 environment; nothing here repeats it. What this module offers (a stable interface):
 
     load(path=None) -> dict                 the template, CloudFormation short tags as dicts
-    functions() -> list[Function]           every AWS::Serverless::Function: logical id, job, handler, timeout
+    functions() -> list[Function]           every AWS::Serverless::Function: logical id, job, handler,
+                                            timeout, memory, and its FunctionName locally (`name`)
     routes() -> list[Route]                 every HTTP API route: method, path, function, job, handler, auth
     table_definition(table_name=None)       kwargs for boto3 `create_table`, from the table resource
     time_to_live()                          kwargs for boto3 `update_time_to_live`
@@ -35,6 +36,7 @@ import yaml
 
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
 DEFAULT_TABLE_NAME = "gift-plans"
+LOCAL_STACK_NAME = "gift-plans-local"  # what ${AWS::StackName} is in `make dev`
 
 Auth = Literal["jwt", "none", "iam"]
 
@@ -124,6 +126,7 @@ class Function:
     handler: str  # "app.handler"
     timeout: int  # seconds
     memory: int  # MB
+    name: str = ""  # its FunctionName in the local stack, e.g. "gift-plans-local-purchases-api"
 
 
 @dataclass(frozen=True)
@@ -157,9 +160,20 @@ def functions(path: str | os.PathLike[str] | None = None) -> list[Function]:
                 handler=str(props.get("Handler") or _global(template, "Handler", "app.handler")),
                 timeout=int(props.get("Timeout") or _global(template, "Timeout", 3)),
                 memory=int(props.get("MemorySize") or _global(template, "MemorySize", 128)),
+                name=_stack_name(props.get("FunctionName"), lid, LOCAL_STACK_NAME),
             )
         )
     return out
+
+
+def _stack_name(value: Any, logical_id: str, stack: str) -> str:
+    """A resource's name in stack `stack`: its `!Sub "${AWS::StackName}-..."`, else CloudFormation's own
+    `<stack>-<LogicalId>` (without the random suffix CloudFormation adds)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return str(value["Fn::Sub"]).replace("${AWS::StackName}", stack)
+    return f"{stack}-{logical_id}"
 
 
 def _default_auth(template: dict[str, Any], api: Any) -> Auth:
