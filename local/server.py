@@ -39,6 +39,8 @@ from local.adapter import Gateway, error_response, json_response
 from local.auth import DEFAULT_SUPPORT_ACCESS_KEY, IamAuthorizer, JwtAuthorizer
 from local.bus import EventLog
 from local.mail import Outbox
+from local.ses_simulator import Destination, MailboxSimulator
+from local.sns import SnsToLambda, Subscriber
 from local.streams import LOCAL_RETRY_CAP, Consumer, StreamDriver
 from local.stripe_fake import Delivery, LocalStripe, StripeError, configured_price
 from local.stripe_fake.pages import StripePages
@@ -99,6 +101,14 @@ class Aws:
         bus = os.environ.get("EVENT_BUS_NAME", "default")
         if bus and bus != "default":
             boto3.client("events").create_event_bus(Name=bus)
+        names = template.resource_names()
+        for destination in template.mail_event_destinations():
+            boto3.client("sesv2").create_configuration_set(
+                ConfigurationSetName=names[destination.configuration_set]
+            )
+            boto3.client("sns").create_topic(Name=names[destination.topic])
+        for subscription in template.sns_subscriptions():
+            boto3.client("sns").create_topic(Name=names[subscription.topic])  # idempotent
 
 
 def _free_port() -> int:
@@ -133,8 +143,9 @@ def configure_environment(config: Config, aws_endpoint: str, template: Any) -> N
     for key, value in local.items():
         env.setdefault(key, value)
     merged: dict[str, str] = {}
+    names = template.resource_names()  # what !Ref gives for the topics and configuration sets locally
     for function in template.functions():
-        for key, value in template.environment(function.job).items():
+        for key, value in template.environment(function.job, overrides=names).items():
             if key in merged and merged[key] != value:
                 log.warning("functions disagree on %s; local runs use one process-wide value", key)
             merged.setdefault(key, value)
@@ -184,6 +195,7 @@ class LocalRoutes:
         stripe: LocalStripe,
         purchase_id_for: Callable[[str], str],
         event_log: EventLog | None = None,
+        sns: SnsToLambda | None = None,
     ) -> None:
         self.config = config
         self.functions = functions
@@ -194,6 +206,7 @@ class LocalRoutes:
         self.pages = StripePages(stripe.stripe, stripe.act)
         self.purchase_id_for = purchase_id_for
         self.event_log = event_log
+        self.sns = sns
         self.map = Map(
             [
                 Rule("/_local/health", methods=["GET"], endpoint="health"),
@@ -260,9 +273,19 @@ class LocalRoutes:
             raise BadInput("malformed_body", "The request body must be a JSON object.")
         return body
 
+    def deliver_pending(self) -> int:
+        """Deliver what is committed now: stream records (mail, events), then SNS messages they caused
+        (SES feedback), until nothing is left; the number of deliveries."""
+        delivered = 0
+        for _ in range(20):
+            done = (self.driver.drain() if self.driver else 0) + (self.sns.drain() if self.sns else 0)
+            delivered += done
+            if not done:
+                break
+        return delivered
+
     def _drain(self, request: Request | None = None) -> Response:
-        delivered = self.driver.drain() if self.driver else 0
-        return json_response(200, {"delivered": delivered})
+        return json_response(200, {"delivered": self.deliver_pending()})
 
     # ---- endpoints -----------------------------------------------------------------------------
 
@@ -287,14 +310,11 @@ class LocalRoutes:
         return json_response(200, {"token": token, "token_type": "Bearer", "expires_in": 12 * 3600})
 
     def _mail(self, request: Request) -> Response:
-        if self.driver:
-            # What is committed is mailed before the outbox is read: no race with the poller.
-            self.driver.drain()
+        self.deliver_pending()  # what is committed is mailed before the outbox is read: no race
         return json_response(200, {"messages": self.outbox.messages(request.args.get("to"), REGION)})
 
     def _published(self, request: Request) -> Response:
-        if self.driver:
-            self.driver.drain()  # what is committed is published before the log is read, as for mail
+        self.deliver_pending()  # what is committed is published before the log is read, as for mail
         found = self.event_log.events(request.args.get("detail_type")) if self.event_log else []
         return json_response(200, {"events": found})
 
@@ -335,12 +355,10 @@ class LocalRoutes:
             except ValueError:
                 raise BadInput("invalid_field", "The field 'from' must be a day, e.g. 2027-02-20.") from None
         now = clock.now()
-        if self.driver:
-            self.driver.drain()  # what happened before the sweep is delivered before the sweep runs
+        self.deliver_pending()  # what happened before the sweep is delivered before the sweep runs
         event = {"now": clock.iso(now), "from": since or first_due_day(os.environ["TABLE_NAME"], now.date())}
         result = self.functions.invoke("expiry_sweep", event)
-        if self.driver:
-            self.driver.drain()
+        self.deliver_pending()
         return json_response(200, result)
 
     def _complete(self, request: Request, session_id: str) -> Response:
@@ -549,6 +567,9 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
 
     outbox = Outbox(clock.now, clock.iso)
     outbox.install()
+    sns = sns_to_lambda(template, functions)
+    sns.install()
+    mailbox_simulator(template).install()  # after the outbox: SES's events for what SES accepted
     event_log = EventLog(clock.now, clock.iso)
     event_log.install()
     stripe = LocalStripe(
@@ -568,8 +589,46 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
         stripe=stripe,
         purchase_id_for=purchase_id_for,
         event_log=event_log,
+        sns=sns,
     )
     return App(local_routes, gateway, functions), driver
+
+
+def _topic_arn(name: str) -> str:
+    return f"arn:aws:sns:{REGION}:{fn.ACCOUNT_ID}:{name}"
+
+
+def sns_to_lambda(template: Any, functions: fn.Functions) -> SnsToLambda:
+    """The template's SNS -> function subscriptions, fed by moto's SNS (local.sns)."""
+    names = template.resource_names()
+    subscriptions: dict[str, list[Subscriber]] = {}
+    for spec in template.sns_subscriptions():
+        if not functions.exists(spec.job):
+            continue
+        handler_name = str(spec.handler).rsplit(".", 1)[-1]
+
+        def invoke(event: dict[str, Any], job: str = spec.job, handler_name: str = handler_name) -> Any:
+            return functions.invoke(job, event, handler_name=handler_name)
+
+        subscriber = Subscriber(spec.job, invoke, max_attempts=spec.maximum_retry_attempts + 1)
+        subscriptions.setdefault(_topic_arn(names[spec.topic]), []).append(subscriber)
+    return SnsToLambda(subscriptions, REGION)
+
+
+def mailbox_simulator(template: Any) -> MailboxSimulator:
+    """SES's configuration-set events (the template's event destinations) and mailbox simulator."""
+    from moto.sns.models import sns_backends
+
+    names = template.resource_names()
+    destinations: dict[str, list[Destination]] = {}
+    for spec in template.mail_event_destinations():
+        destination = Destination(frozenset(spec.event_types), _topic_arn(names[spec.topic]))
+        destinations.setdefault(names[spec.configuration_set], []).append(destination)
+
+    def publish(topic_arn: str, message: str) -> None:
+        sns_backends[fn.ACCOUNT_ID][REGION].publish(message=message, arn=topic_arn)
+
+    return MailboxSimulator(destinations, publish, account=fn.ACCOUNT_ID, region=REGION)
 
 
 def banner(config: Config, started_s: float) -> str:
@@ -655,6 +714,7 @@ def main(argv: list[str] | None = None) -> int:
     aws = Aws()
     driver: StreamDriver | None = None
     stripe: LocalStripe | None = None
+    sns: SnsToLambda | None = None
     stopping = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
@@ -673,6 +733,9 @@ def main(argv: list[str] | None = None) -> int:
         app, driver = build(config, template)
         server.app = app  # type: ignore[assignment]
         driver.start()
+        sns = app.local.sns
+        if sns:
+            sns.start()
         if config.stripe_stub:
             stripe = app.local.stripe
             stripe.start()
@@ -688,6 +751,8 @@ def main(argv: list[str] | None = None) -> int:
             driver.stop()
         if stripe:
             stripe.stop()
+        if sns:
+            sns.stop()
         server.server_close()
         aws.stop()
     return 0

@@ -10,6 +10,9 @@ environment; nothing here repeats it. What this module offers (a stable interfac
     table_definition(table_name=None)       kwargs for boto3 `create_table`, from the table resource
     time_to_live()                          kwargs for boto3 `update_time_to_live`
     stream_consumers() -> list[StreamConsumer]   the table-stream functions with batch size and filters
+    sns_subscriptions() -> list[SnsSubscription] functions subscribed to an SNS topic, with their retries
+    mail_event_destinations() -> list[MailEventDestination]  SES configuration-set events sent to SNS
+    resource_names(stack) -> dict[str, str] the names Ref gives for the topics and configuration sets
     environment(job, overrides=None)        Globals + function variables, resolvable values only
                                             (secret parameter names only with include_secret_params=True)
     parameters() -> dict[str, str]          parameter defaults
@@ -304,6 +307,89 @@ def stream_consumers(path: str | os.PathLike[str] | None = None) -> list[StreamC
                     report_batch_item_failures="ReportBatchItemFailures" in response_types,
                 )
             )
+    return out
+
+
+# ---- SNS and SES ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnsSubscription:
+    topic: str  # the topic's logical id
+    function: str
+    job: str
+    handler: str
+    maximum_retry_attempts: (
+        int  # EventInvokeConfig (an SNS invocation is asynchronous); Lambda's default is 2
+    )
+
+
+def sns_subscriptions(path: str | os.PathLike[str] | None = None) -> list[SnsSubscription]:
+    """Functions with an `SNS` event, in template order."""
+    template = load(path)
+    by_id = {f.function: f for f in functions(path)}
+    out = []
+    for lid, res in _resources(template, "AWS::Serverless::Function"):
+        props = res["Properties"]
+        retries = (props.get("EventInvokeConfig") or {}).get("MaximumRetryAttempts", 2)
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") != "SNS":
+                continue
+            topic = event["Properties"]["Topic"]
+            out.append(
+                SnsSubscription(
+                    topic=str(topic.get("Ref") if isinstance(topic, dict) else topic),
+                    function=lid,
+                    job=by_id[lid].job,
+                    handler=by_id[lid].handler,
+                    maximum_retry_attempts=int(retries),
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class MailEventDestination:
+    configuration_set: str  # the configuration set's logical id
+    event_types: tuple[str, ...]  # SES's lower-case names: "bounce", "complaint", "delivery", "send", ...
+    topic: str  # the SNS topic's logical id
+
+
+def mail_event_destinations(path: str | os.PathLike[str] | None = None) -> list[MailEventDestination]:
+    """SES configuration-set event destinations that publish to an SNS topic."""
+    template = load(path)
+    out = []
+    for _, res in _resources(template, "AWS::SES::ConfigurationSetEventDestination"):
+        props = res["Properties"]
+        destination = props.get("EventDestination") or {}
+        sns = destination.get("SnsDestination") or {}
+        topic, config = sns.get("TopicARN"), props.get("ConfigurationSetName")
+        if (
+            not destination.get("Enabled", True)
+            or not isinstance(topic, dict)
+            or not isinstance(config, dict)
+        ):
+            continue
+        out.append(
+            MailEventDestination(
+                configuration_set=str(config.get("Ref")),
+                event_types=tuple(str(t).lower() for t in destination.get("MatchingEventTypes") or []),
+                topic=str(topic.get("Ref")),
+            )
+        )
+    return out
+
+
+def resource_names(
+    stack: str = LOCAL_STACK_NAME, path: str | os.PathLike[str] | None = None
+) -> dict[str, str]:
+    """logical id -> the name `!Ref` gives, for the SNS topics and SES configuration sets of stack `stack`."""
+    template = load(path)
+    out = {}
+    for lid, res in _resources(template, "AWS::SES::ConfigurationSet"):
+        out[lid] = _stack_name((res.get("Properties") or {}).get("Name"), lid, stack)
+    for lid, res in _resources(template, "AWS::SNS::Topic"):
+        out[lid] = _stack_name((res.get("Properties") or {}).get("TopicName"), lid, stack)
     return out
 
 
