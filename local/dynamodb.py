@@ -53,6 +53,8 @@ log = logging.getLogger("local.dynamodb")
 
 LOCK = threading.RLock()  # one DynamoDB request at a time, in the whole process
 TOKEN_TTL_S = 600  # DynamoDB honours a ClientRequestToken for 10 minutes
+ITERATOR_TTL_S = 900  # a shard iterator expires after 15 minutes
+STREAM_TAIL = 1000  # records a shard keeps after every open reader has read them
 
 _state = threading.local()
 _failures = 0  # emulator failures answered as InternalServerError, for the logs and tests
@@ -281,11 +283,61 @@ def _idempotent_transactions(original: Callable[..., Any]) -> Callable[..., Any]
     return transact_write_items
 
 
+def _stream_reads(original: Callable[..., Any]) -> Callable[..., Any]:
+    """DynamoDBStreamsBackend.get_records with DynamoDB's limits, so that reading costs no memory.
+
+    moto keeps every shard iterator it ever made (one per GetRecords, five a second for a
+    poller) and every stream record forever. DynamoDB expires an iterator after 15 minutes
+    (ExpiredIteratorException) and trims records (TrimmedDataAccessException for an
+    iterator before the trim horizon). Here iterators expire after 15 minutes, and a shard
+    forgets the records every open reader has read, keeping the newest STREAM_TAIL: a
+    poller that keeps up (the local stream driver) loses nothing; a reader that falls
+    behind a trimmed record is told so, as by DynamoDB.
+    """
+    from moto.core.exceptions import JsonRESTError
+
+    @functools.wraps(original)
+    def get_records(backend: Any, iterator_arn: str, limit: int) -> Any:
+        now = time.monotonic()
+        iterators: dict[str, Any] = backend.shard_iterators
+        for arn, iterator in list(iterators.items()):
+            created = iterator.__dict__.setdefault("_local_created", now)
+            if now - created > ITERATOR_TTL_S:
+                del iterators[arn]
+        iterator = iterators.get(iterator_arn)
+        if iterator is None:
+            raise JsonRESTError(
+                "ExpiredIteratorException", "Iterator expired. The iterator was created over 15 minutes ago."
+            )
+        shard = iterator.stream_shard
+        if iterator.sequence_number < shard.starting_sequence_number:
+            raise JsonRESTError(
+                "TrimmedDataAccessException",
+                "The operation attempted to read past the oldest stream record in a shard.",
+            )
+        answer = original(backend, iterator_arn, limit)
+        iterator._local_read = True  # its reader has moved on to the next iterator
+        open_readers = [
+            i.sequence_number
+            for i in iterators.values()
+            if i.stream_shard is shard and not getattr(i, "_local_read", False)
+        ]
+        if open_readers:
+            forget = min(min(open_readers) - shard.starting_sequence_number, len(shard.items) - STREAM_TAIL)
+            if forget > 0:
+                del shard.items[:forget]
+                shard.starting_sequence_number += forget  # sequence numbers stay as they were
+        return answer
+
+    return get_records
+
+
 def apply() -> None:
     """Patch moto's DynamoDB in this process (see the module docstring). Idempotent."""
     from moto.dynamodb import models
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     if getattr(DynamoHandler.call_action, "_local_atomic", False):
@@ -294,7 +346,7 @@ def apply() -> None:
     Table.delete_item = _remember_table_write(Table.delete_item, delete=True)  # type: ignore[method-assign]
     backend = models.DynamoDBBackend
     backend.update_item = _remember_update(backend.update_item)  # type: ignore[method-assign]
-    models.copy = _NoTableCopies()  # type: ignore[assignment]
+    models.copy = _NoTableCopies()  # type: ignore[attr-defined,assignment]
     DynamoHandler.transact_write_items = _idempotent_transactions(  # type: ignore[method-assign]
         DynamoHandler.transact_write_items
     )
@@ -302,3 +354,5 @@ def apply() -> None:
     DynamoDBStreamsHandler.call_action = _atomic_request(  # type: ignore[method-assign]
         DynamoDBStreamsHandler.call_action, journaled=False
     )
+    streams = DynamoDBStreamsBackend
+    streams.get_records = _stream_reads(streams.get_records)  # type: ignore[method-assign]

@@ -77,9 +77,10 @@ class Aws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        from local import dynamodb
+        from local import dynamodb, moto_memory
 
         dynamodb.apply()  # each DynamoDB request atomic and isolated; a refused one undone item by item
+        moto_memory.forget_instances()  # moto would keep every object it ever made
         self._server.start()
 
     def stop(self) -> None:
@@ -731,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
         configure_environment(config, aws.endpoint, template)
         aws.provision(template)
         app, driver = build(config, template)
-        server.app = app  # type: ignore[assignment]
+        server.app = app
         driver.start()
         sns = app.local.sns
         if sns:

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 from moto.dynamodbstreams.models import dynamodbstreams_backends
 
 TABLE = "atomicity-test"
@@ -25,7 +25,7 @@ TABLE = "atomicity-test"
 @pytest.fixture
 def table(aws: None) -> Any:
     """A stream-enabled table (PK, SK) and a boto3 client that does not retry (to see each answer)."""
-    client = boto3.client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
+    client: Any = boto3.client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
     arn = client.create_table(
         TableName=TABLE,
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
@@ -260,3 +260,97 @@ def test_given_transaction_retried_with_its_token_when_sent_again_then_applied_o
     table.transact_write_items(TransactItems=[add_one("counter")], ClientRequestToken="token-2")
     counter = item(table, "counter")
     assert counter is not None and counter["n"] == {"N": "2"}
+
+
+def test_given_a_poller_that_keeps_up_when_it_has_read_then_the_shard_keeps_a_tail_and_numbering_goes_on(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto kept every record and every iterator forever: the local server's memory grew with each write."""
+    from local import dynamodb
+
+    monkeypatch.setattr(dynamodb, "STREAM_TAIL", 3)
+    streams = dynamodbstreams_backends[ACCOUNT_ID]["us-east-1"]
+    shard_id = streams.describe_stream(table.stream_arn)["Shards"][0]["ShardId"]
+    poller = streams.get_shard_iterator(table.stream_arn, shard_id, "TRIM_HORIZON").arn
+    for n in range(10):
+        table.put_item(TableName=TABLE, Item=key(f"k{n}"))
+
+    page = streams.get_records(poller, 100)
+    more = streams.get_records(page["NextShardIterator"], 100)
+
+    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in page["Records"]] == [f"k{n}" for n in range(10)]
+    assert more["Records"] == []
+    shard = table_shard(table)
+    assert len(shard.items) == 3  # what every open reader has read is forgotten, but for the tail
+    table.put_item(TableName=TABLE, Item=key("k10"))
+    after = streams.get_records(more["NextShardIterator"], 100)["Records"]
+    assert [(r["dynamodb"]["Keys"]["PK"]["S"], int(r["dynamodb"]["SequenceNumber"])) for r in after] == [
+        ("k10", int(page["Records"][0]["dynamodb"]["SequenceNumber"]) + 10)
+    ]
+    with pytest.raises(Exception, match="TrimmedDataAccess"):
+        streams.get_records(poller, 100)  # reused after its records were trimmed
+
+
+def test_given_a_reader_that_lags_when_another_has_read_everything_then_nothing_it_has_not_read_is_trimmed(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from local import dynamodb
+
+    monkeypatch.setattr(dynamodb, "STREAM_TAIL", 0)
+    streams = dynamodbstreams_backends[ACCOUNT_ID]["us-east-1"]
+    shard_id = streams.describe_stream(table.stream_arn)["Shards"][0]["ShardId"]
+    fast = streams.get_shard_iterator(table.stream_arn, shard_id, "TRIM_HORIZON").arn
+    slow = streams.get_shard_iterator(table.stream_arn, shard_id, "TRIM_HORIZON").arn
+    for n in range(5):
+        table.put_item(TableName=TABLE, Item=key(f"k{n}"))
+
+    streams.get_records(fast, 100)
+    late = streams.get_records(slow, 100)["Records"]
+
+    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in late] == [f"k{n}" for n in range(5)]
+    assert table_shard(table).items == []  # now both have read them
+
+
+def table_shard(table: Any) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[ACCOUNT_ID]["us-east-1"].tables[TABLE].stream_shard
+
+
+def test_given_an_iterator_older_than_15_minutes_when_used_then_expired(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from local import dynamodb
+
+    streams = dynamodbstreams_backends[ACCOUNT_ID]["us-east-1"]
+    shard_id = streams.describe_stream(table.stream_arn)["Shards"][0]["ShardId"]
+    old = streams.get_shard_iterator(table.stream_arn, shard_id, "TRIM_HORIZON").arn
+    streams.get_records(old, 10)
+    monkeypatch.setattr(dynamodb, "ITERATOR_TTL_S", -1)
+
+    with pytest.raises(Exception, match="ExpiredIterator"):
+        streams.get_records(old, 10)
+    assert streams.shard_iterators == {}  # moto kept every iterator it ever made
+
+
+def test_given_moto_told_to_forget_when_items_are_written_and_read_then_it_keeps_no_copies(table: Any) -> None:
+    """moto tracked every model object it made (each Item, each copy a Query returns): memory only grew."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import StreamRecord
+
+    from local.moto_memory import forget_instances
+
+    forget_instances()
+    tracked = (len(Item.instances_tracked), len(StreamRecord.instances_tracked))  # type: ignore[attr-defined]
+    for n in range(20):
+        table.put_item(TableName=TABLE, Item={**key(f"k{n}"), "n": {"N": str(n)}})
+        table.update_item(
+            TableName=TABLE,
+            Key=key(f"k{n}"),
+            UpdateExpression="SET n = :v",
+            ExpressionAttributeValues={":v": {"N": "0"}},
+        )
+    assert table.scan(TableName=TABLE)["Count"] == 20
+
+    after = (len(Item.instances_tracked), len(StreamRecord.instances_tracked))  # type: ignore[attr-defined]
+    assert after == tracked
