@@ -33,9 +33,12 @@ TEXT_SUFFIXES = ("+json", "+xml")
 
 
 class RouteLike(Protocol):
-    method: str
-    path: str
-    auth: str
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def auth(self) -> str: ...
 
 
 class AuthFailure(Exception):

@@ -208,4 +208,4 @@ class MailboxSimulator:
 
         send_email._local_ses_simulator = True  # type: ignore[attr-defined]
         send_email._local_outbox = getattr(original, "_local_outbox", False)  # type: ignore[attr-defined]
-        SESV2Response.send_email = send_email  # type: ignore[method-assign]
+        SESV2Response.send_email = send_email  # type: ignore[method-assign,assignment]

@@ -109,7 +109,7 @@ class SnsToLambda:
             return message_id
 
         publish._local_sns = True  # type: ignore[attr-defined]
-        Topic.publish = publish  # type: ignore[method-assign]
+        Topic.publish = publish  # type: ignore[method-assign,assignment]
 
     def drain(self) -> int:
         """Deliver everything pending now (retrying failures at once, up to their limit); how many went."""

@@ -195,12 +195,14 @@ class StripeApi:
                 replay = self._replay(key, fingerprint)
                 if replay is not None:
                     return replay
+            events: list[Obj] = []
             try:
                 if route.handler == "retrieve":  # GET /v1/<collection>/<id>
-                    status, obj, events = 200, self.stripe.get(KINDS[path.split("/")[2]], args["id"]), []
+                    obj = self.stripe.get(KINDS[path.split("/")[2]], args["id"])
                 else:
-                    status, obj, events = 200, *getattr(self, "_" + route.handler)(params, **args)
-                body = json.dumps(self._expand(obj, params.get("expand") or []))
+                    endpoint: Callable[..., tuple[Obj, list[Obj]]] = getattr(self, "_" + route.handler)
+                    obj, events = endpoint(params, **args)
+                status, body = 200, json.dumps(self._expand(obj, params.get("expand") or []))
             except StripeError as error:
                 if error.status >= 500:
                     raise

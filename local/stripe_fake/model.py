@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from local.stripe_fake import periods
@@ -176,7 +177,7 @@ NULL_FIELDS = {
         "transfer_group",
     ),
 }
-EMPTY_FIELDS = {
+EMPTY_FIELDS: dict[str, dict[str, Any]] = {
     "subscription": {
         "billing_schedules": [],
         "default_tax_rates": [],
@@ -1271,14 +1272,14 @@ class Stripe:
         for obj in list(self.objects.values()):
             kind = obj.get("object")
             if kind == "checkout.session" and obj["status"] == "open" and obj["expires_at"] <= until:
-                found.append((obj["expires_at"], obj["id"], lambda s=obj: self._expire(s, s["expires_at"])))
+                found.append((obj["expires_at"], obj["id"], partial(self._expire, obj, obj["expires_at"])))
             elif (
                 kind == "coupon"
                 and obj["valid"]
                 and obj["redeem_by"] is not None
                 and obj["redeem_by"] <= until
             ):
-                found.append((obj["redeem_by"], obj["id"], lambda c=obj: self._invalidate(c)))
+                found.append((obj["redeem_by"], obj["id"], partial(self._invalidate, obj)))
             elif kind == "subscription" and obj["status"] in ("active", "trialing"):
                 extra = self.extra[obj["id"]]
                 end = int(obj["items"]["data"][0]["current_period_end"])
@@ -1289,11 +1290,9 @@ class Stripe:
                     and warn > obj["created"]
                     and warn <= until
                 ):
-                    found.append(
-                        (warn, obj["id"] + "/warn", lambda s=obj, t=warn: self._trial_will_end(s, t))
-                    )
+                    found.append((warn, obj["id"] + "/warn", partial(self._trial_will_end, obj, warn)))
                 elif end <= until:
-                    found.append((end, obj["id"], lambda s=obj, t=end: self._period_end(s, t)))
+                    found.append((end, obj["id"], partial(self._period_end, obj, end)))
         if not found:
             return None
         at, _, apply = min(found, key=lambda f: (f[0], f[1]))

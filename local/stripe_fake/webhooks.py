@@ -35,7 +35,7 @@ def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
     """Stripe's own header for `payload`, signed at `timestamp` (default: the wall clock, as Stripe does)."""
     import stripe
 
-    return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp)
+    return str(stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp))
 
 
 @dataclass

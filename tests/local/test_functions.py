@@ -42,7 +42,9 @@ def functions(tmp_path: Path) -> Functions:
     return Functions(tmp_path, names=names)
 
 
-def test_given_functions_in_one_process_when_invoked_then_each_context_names_its_own_function(functions):
+def test_given_functions_in_one_process_when_invoked_then_each_context_names_its_own_function(
+    functions: Functions,
+) -> None:
     assert functions.invoke("mailer", {}) == "gift-plans-local-mailer"
     assert functions.invoke("ses_feedback", {}) == "gift-plans-local-ses-feedback"
 

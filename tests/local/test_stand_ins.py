@@ -77,7 +77,7 @@ def entitlement(server: Server, person: Person) -> dict[str, Any]:
 
 def test_given_simulator_addresses_when_invited_then_bounce_and_complaint_come_back_through_sns_to_the_seat(
     server: Server,
-):
+) -> None:
     buyer = Person(server, "buyer")
     purchase_id = server.buy(buyer.token, quantity=3)
     invite(
@@ -106,7 +106,7 @@ def test_given_simulator_addresses_when_invited_then_bounce_and_complaint_come_b
 
 def test_given_an_upgrade_session_when_paid_three_hours_later_then_refused_as_expired_and_nothing_upgraded(
     server: Server,
-):
+) -> None:
     _, recipient, _ = accepted_gift(server)
     checkout = server.ok(server.post("/me/upgrade/checkout", {"plan": "team"}, recipient.token), 201)
 
@@ -125,7 +125,7 @@ def test_given_an_upgrade_session_when_paid_three_hours_later_then_refused_as_ex
 
 def test_given_a_renewal_when_the_gift_ends_and_a_year_passes_then_the_subscription_stays_active(
     server: Server,
-):
+) -> None:
     _, recipient, _ = accepted_gift(server)
     gift_end = entitlement(server, recipient)["term_end"]
     move(server, days=340)
@@ -154,7 +154,7 @@ def test_given_a_renewal_when_the_gift_ends_and_a_year_passes_then_the_subscript
 
 def test_given_a_request_with_one_wrong_parameter_when_sent_to_the_local_stripe_then_stripes_400(
     server: Server,
-):
+) -> None:
     answer = requests.post(
         f"{server.url}/_stripe/v1/checkout/sessions",
         data={"mode": "payment", "line_items[0][price]": "price_pro_yearly_gift", "quantity": "3"},
@@ -174,7 +174,7 @@ def test_given_a_request_with_one_wrong_parameter_when_sent_to_the_local_stripe_
 
 def test_given_a_checkout_when_its_pay_page_is_opened_then_plan_names_amounts_and_a_cancel_back(
     server: Server,
-):
+) -> None:
     buyer = Person(server, "buyer")
     session = server.ok(server.post("/checkout/sessions", {"plan": "pro", "quantity": 3}, buyer.token), 201)
 
@@ -194,7 +194,7 @@ def test_given_a_checkout_when_its_pay_page_is_opened_then_plan_names_amounts_an
     assert (cancel.status_code, cancel.headers["Location"]) == (303, f"{server.url}/")
 
 
-def test_given_any_port_when_the_api_docs_open_then_try_it_out_targets_this_server(server: Server):
+def test_given_any_port_when_the_api_docs_open_then_try_it_out_targets_this_server(server: Server) -> None:
     page = server.get("/docs")
 
     assert "window.location.origin" in page.text
@@ -206,7 +206,7 @@ def test_given_any_port_when_the_api_docs_open_then_try_it_out_targets_this_serv
 
 def test_given_functions_ran_concurrently_when_their_logs_are_read_then_each_line_names_its_own_function(
     server: Server,
-):
+) -> None:
     expected = {
         "gift checkout recorded": "gift-plans-local-stripe-webhook",
         "invitation marked": "gift-plans-local-ses-feedback",

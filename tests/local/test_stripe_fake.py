@@ -98,8 +98,8 @@ def fake() -> Iterator[Fake]:
     yield Fake()
 
 
-def ts(*args: int) -> int:
-    return int(datetime(*args, tzinfo=UTC).timestamp())  # type: ignore[misc]
+def ts(year: int, month: int, day: int, hour: int = 0) -> int:
+    return int(datetime(year, month, day, hour, tzinfo=UTC).timestamp())
 
 
 def period(subscription: dict[str, Any]) -> tuple[int, int]:
@@ -111,8 +111,8 @@ def period(subscription: dict[str, Any]) -> tuple[int, int]:
 
 
 def test_given_a_misspelt_parameter_when_a_session_is_created_then_400_parameter_unknown_in_stripes_shape(
-    fake,
-):
+    fake: Fake,
+) -> None:
     status, body = fake.post(
         "/v1/checkout/sessions", {"mode": "payment", "line_items[0][price]": "price_pro", "sucess_url": "x"}
     )
@@ -149,7 +149,9 @@ def test_given_a_misspelt_parameter_when_a_session_is_created_then_400_parameter
     ],
     ids=["enum", "nested-unknown", "boolean", "integer", "request-option-as-parameter"],
 )
-def test_given_a_value_the_types_refuse_when_sent_then_400_naming_the_parameter(fake, form, param, message):
+def test_given_a_value_the_types_refuse_when_sent_then_400_naming_the_parameter(
+    fake: Fake, form: dict[str, Any], param: str, message: str
+) -> None:
     status, body = fake.post("/v1/checkout/sessions", form)
 
     assert status == 400
@@ -157,7 +159,7 @@ def test_given_a_value_the_types_refuse_when_sent_then_400_naming_the_parameter(
     assert (body["error"]["param"], body["error"]["message"]) == (param, message)
 
 
-def test_given_a_required_parameter_missing_when_sent_then_400_parameter_missing(fake):
+def test_given_a_required_parameter_missing_when_sent_then_400_parameter_missing(fake: Fake) -> None:
     customer = fake.post("/v1/customers", {"email": "a@example.com"})[1]
 
     status, body = fake.post(f"/v1/customers/{customer['id']}/balance_transactions", {"amount": "-500"})
@@ -166,7 +168,7 @@ def test_given_a_required_parameter_missing_when_sent_then_400_parameter_missing
     assert (body["error"]["code"], body["error"]["param"]) == ("parameter_missing", "currency")
 
 
-def test_given_no_api_key_when_called_then_401_and_unknown_url_404(fake):
+def test_given_no_api_key_when_called_then_401_and_unknown_url_404(fake: Fake) -> None:
     assert fake.client.get("/v1/customers/cus_x").status_code == 401
     status, body = fake.get("/v1/no/such/thing")
     assert status == 404
@@ -176,7 +178,9 @@ def test_given_no_api_key_when_called_then_401_and_unknown_url_404(fake):
 # ---- Checkout Sessions ----------------------------------------------------------------------------------
 
 
-def test_given_a_payment_session_when_created_then_priced_from_the_plans_and_shaped_like_stripes(fake):
+def test_given_a_payment_session_when_created_then_priced_from_the_plans_and_shaped_like_stripes(
+    fake: Fake,
+) -> None:
     session = fake.session()
 
     assert session["id"].startswith("cs_test_")
@@ -194,8 +198,8 @@ def test_given_a_payment_session_when_created_then_priced_from_the_plans_and_sha
 
 
 def test_given_a_session_when_read_with_expand_line_items_then_price_and_quantity_and_list_endpoint_agrees(
-    fake,
-):
+    fake: Fake,
+) -> None:
     session = fake.session()
 
     status, read = fake.get(f"/v1/checkout/sessions/{session['id']}", "expand[]=line_items")
@@ -208,7 +212,7 @@ def test_given_a_session_when_read_with_expand_line_items_then_price_and_quantit
     assert fake.get(f"/v1/checkout/sessions/{session['id']}", "expand[]=secrets")[0] == 400
 
 
-def test_given_unknown_objects_when_read_then_404_resource_missing(fake):
+def test_given_unknown_objects_when_read_then_404_resource_missing(fake: Fake) -> None:
     for path, kind in [
         ("/v1/checkout/sessions/cs_nope", "checkout.session"),
         ("/v1/customers/cus_nope", "customer"),
@@ -221,7 +225,9 @@ def test_given_unknown_objects_when_read_then_404_resource_missing(fake):
         assert body["error"]["message"] == f"No such {kind}: '{path.rsplit('/', 1)[1]}'"
 
 
-def test_given_an_idempotency_key_when_repeated_then_same_answer_and_other_parameters_refused(fake):
+def test_given_an_idempotency_key_when_repeated_then_same_answer_and_other_parameters_refused(
+    fake: Fake,
+) -> None:
     form = {"mode": "payment", "line_items[0][price]": "price_pro"}
     first = fake.post("/v1/checkout/sessions", form, **{"Idempotency-Key": "k-1"})[1]
     again = fake.post("/v1/checkout/sessions", form, **{"Idempotency-Key": "k-1"})[1]
@@ -236,8 +242,8 @@ def test_given_an_idempotency_key_when_repeated_then_same_answer_and_other_param
 
 
 def test_given_automatic_tax_and_invoice_creation_when_paid_then_taxed_at_the_local_rate_and_invoice_hosted(
-    fake,
-):
+    fake: Fake,
+) -> None:
     session = fake.session(**{"automatic_tax[enabled]": "true", "invoice_creation[enabled]": "true"})
 
     assert session["total_details"]["amount_tax"] == 7200  # 10 % of 720.00, the documented local rate
@@ -250,7 +256,7 @@ def test_given_automatic_tax_and_invoice_creation_when_paid_then_taxed_at_the_lo
     assert invoice["invoice_pdf"] == f"http://127.0.0.1:3000/_local/invoices/{invoice['id']}/pdf"
 
 
-def test_given_a_session_past_expires_at_when_paid_then_refused_and_the_clock_expires_it(fake):
+def test_given_a_session_past_expires_at_when_paid_then_refused_and_the_clock_expires_it(fake: Fake) -> None:
     session = fake.session(expires_at=str(START + 31 * 60))
 
     fake.now = START + 3 * 3600
@@ -264,7 +270,7 @@ def test_given_a_session_past_expires_at_when_paid_then_refused_and_the_clock_ex
     assert fake.stripe.session(session["id"])["status"] == "expired"
 
 
-def test_given_expires_at_outside_30_minutes_to_24_hours_when_created_then_400(fake):
+def test_given_expires_at_outside_30_minutes_to_24_hours_when_created_then_400(fake: Fake) -> None:
     for expires_at in (START + 10 * 60, START + 25 * 3600):
         status, body = fake.post(
             "/v1/checkout/sessions",
@@ -273,7 +279,9 @@ def test_given_expires_at_outside_30_minutes_to_24_hours_when_created_then_400(f
         assert (status, body["error"]["param"]) == (400, "expires_at")
 
 
-def test_given_a_coupon_past_redeem_by_when_used_then_coupon_expired_both_at_creation_and_at_payment(fake):
+def test_given_a_coupon_past_redeem_by_when_used_then_coupon_expired_both_at_creation_and_at_payment(
+    fake: Fake,
+) -> None:
     coupon = fake.post(
         "/v1/coupons",
         {
@@ -303,7 +311,7 @@ def test_given_a_coupon_past_redeem_by_when_used_then_coupon_expired_both_at_cre
 # ---- subscriptions on the calendar ----------------------------------------------------------------------
 
 
-def test_given_periods_when_counted_then_calendar_months_and_years_clamped_to_the_month():
+def test_given_periods_when_counted_then_calendar_months_and_years_clamped_to_the_month() -> None:
     jan31 = ts(2026, 1, 31, 12)
     assert [datetime.fromtimestamp(add(jan31, "month", n), UTC).date().isoformat() for n in (1, 2, 3)] == [
         "2026-02-28",
@@ -316,8 +324,8 @@ def test_given_periods_when_counted_then_calendar_months_and_years_clamped_to_th
 
 
 def test_given_a_yearly_subscription_when_the_clock_passes_its_period_end_then_it_renews_on_the_same_date(
-    fake,
-):
+    fake: Fake,
+) -> None:
     subscription = fake.subscription()
     assert period(subscription) == (START, ts(2027, 1, 31, 12))
 
@@ -337,7 +345,9 @@ def test_given_a_yearly_subscription_when_the_clock_passes_its_period_end_then_i
     assert events[3]["data"]["object"]["amount_paid"] == 24000
 
 
-def test_given_a_renewed_subscription_when_the_clock_moves_three_years_then_three_renewals_in_order(fake):
+def test_given_a_renewed_subscription_when_the_clock_moves_three_years_then_three_renewals_in_order(
+    fake: Fake,
+) -> None:
     subscription = fake.subscription()
 
     events = fake.move(ts(2029, 6, 1))
@@ -352,7 +362,9 @@ def test_given_a_renewed_subscription_when_the_clock_moves_three_years_then_thre
     assert fake.stripe.get("subscription", subscription["id"])["status"] == "active"
 
 
-def test_given_a_monthly_subscription_from_the_31st_when_months_pass_then_clamped_and_back_to_the_31st(fake):
+def test_given_a_monthly_subscription_from_the_31st_when_months_pass_then_clamped_and_back_to_the_31st(
+    fake: Fake,
+) -> None:
     fake.subscription(price="price_pro_monthly")
 
     events = fake.move(ts(2026, 4, 1))
@@ -361,7 +373,9 @@ def test_given_a_monthly_subscription_from_the_31st_when_months_pass_then_clampe
     assert ends == [ts(2026, 3, 31, 12), ts(2026, 4, 30, 12)]
 
 
-def test_given_a_trial_when_it_ends_then_warned_three_days_before_and_active_with_a_paid_invoice(fake):
+def test_given_a_trial_when_it_ends_then_warned_three_days_before_and_active_with_a_paid_invoice(
+    fake: Fake,
+) -> None:
     trial_end = ts(2026, 3, 1, 12)
     subscription = fake.subscription(**{"subscription_data[trial_end]": str(trial_end)})
     assert (subscription["status"], period(subscription)) == ("trialing", (START, trial_end))
@@ -377,7 +391,7 @@ def test_given_a_trial_when_it_ends_then_warned_three_days_before_and_active_wit
     assert period(updated["object"]) == (trial_end, ts(2027, 3, 1, 12))
 
 
-def test_given_cancel_at_period_end_when_the_period_ends_then_deleted_and_not_renewed(fake):
+def test_given_cancel_at_period_end_when_the_period_ends_then_deleted_and_not_renewed(fake: Fake) -> None:
     subscription = fake.subscription()
     status, updated = fake.post(f"/v1/subscriptions/{subscription['id']}", {"cancel_at_period_end": "true"})
     assert status == 200 and updated["cancel_at"] == ts(2027, 1, 31, 12)
@@ -393,8 +407,8 @@ def test_given_cancel_at_period_end_when_the_period_ends_then_deleted_and_not_re
 
 
 def test_given_a_customer_when_credited_then_balance_transactions_listed_and_the_credit_pays_the_next_invoice(
-    fake,
-):
+    fake: Fake,
+) -> None:
     subscription = fake.subscription()
     customer_id = subscription["customer"]
 
@@ -420,7 +434,7 @@ def test_given_a_customer_when_credited_then_balance_transactions_listed_and_the
     ]
 
 
-def test_given_a_customer_when_a_portal_session_is_made_then_a_local_portal_page(fake):
+def test_given_a_customer_when_a_portal_session_is_made_then_a_local_portal_page(fake: Fake) -> None:
     customer = fake.post("/v1/customers", {"email": "rosa@example.com"})[1]
 
     status, portal = fake.post(
@@ -435,8 +449,8 @@ def test_given_a_customer_when_a_portal_session_is_made_then_a_local_portal_page
 
 
 def test_given_a_paid_payment_when_refunded_in_parts_then_charge_refunded_carries_the_new_amount_refunded(
-    fake,
-):
+    fake: Fake,
+) -> None:
     session = fake.session()
     fake.stripe.complete(session["id"])
     intent = fake.stripe.session(session["id"])["payment_intent"]
@@ -465,7 +479,9 @@ FIXTURE_EXTRAS = {
 }
 
 
-def test_given_the_fakes_objects_when_compared_with_stripes_own_examples_then_the_same_fields(fake):
+def test_given_the_fakes_objects_when_compared_with_stripes_own_examples_then_the_same_fields(
+    fake: Fake,
+) -> None:
     examples = json.loads(shared_file("data/stripe-openapi-fixtures3.json").read_text())["resources"]
     subscription = fake.subscription()
     session = fake.session(**{"invoice_creation[enabled]": "true"})
@@ -493,7 +509,7 @@ def test_given_the_fakes_objects_when_compared_with_stripes_own_examples_then_th
         assert (sorted(ours - theirs), sorted(theirs - ours)) == ([], []), f"{kind}: (invented, missing)"
 
 
-def test_given_the_local_signature_when_the_service_verifies_it_then_accepted_and_tampering_refused():
+def test_given_the_local_signature_when_the_service_verifies_it_then_accepted_and_tampering_refused() -> None:
     from giftplans.stripe_gateway import SignatureError, _check_signature
 
     payload = json.dumps({"id": "evt_1", "type": "checkout.session.completed"})
