@@ -14,6 +14,9 @@ environment; nothing here repeats it. What this module offers (a stable interfac
                                             (secret parameter names only with include_secret_params=True)
     parameters() -> dict[str, str]          parameter defaults
 
+`python -m local.template` prints the expanded template as JSON (`make checkov` scans it:
+checkov does not read Fn::ForEach).
+
 `job` is the function's folder under functions/ (its CodeUri), e.g. "purchases_api";
 `function` is its logical id in the template, e.g. "PurchasesApiFunction".
 Short tags are parsed as CloudFormation's long forms: `!Ref X` -> {"Ref": "X"},
@@ -35,6 +38,7 @@ import copy
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -458,3 +462,8 @@ def environment(
         if resolved is not None:
             out[name] = resolved
     return out
+
+
+if __name__ == "__main__":
+    json.dump(load(), sys.stdout, indent=1)
+    sys.stdout.write("\n")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -404,6 +407,66 @@ def test_given_globals_when_read_then_runtime_arch_tracing_and_layer_are_shared(
     layer = RESOURCES["CommonLayer"]
     assert layer["Properties"]["ContentUri"] == "layers/common/"
     assert layer["Metadata"]["BuildMethod"] == "makefile"  # layers/common/Makefile: test_layer_build.py
+
+
+# ---- what the template generates (Fn::ForEach) and who must know -----------------------------------------
+
+
+def test_given_the_template_when_read_as_written_then_language_extensions_run_before_sam():
+    # CloudFormation applies the transforms in order: the loops must be expanded before SAM's.
+    assert tpl.load(expand=False)["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+
+
+def test_given_loops_in_the_template_when_sam_reads_it_then_samconfig_expands_them_for_every_command():
+    # Without language_extensions, `sam build` stops at the first loop ('list' object has no
+    # attribute 'get'); `make build` and `sam build && sam deploy` read these sections.
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    sections = {
+        f"[{env}.{command}.parameters]": body.get("parameters", {})
+        for env, commands in config.items()
+        if isinstance(commands, dict)
+        for command, body in commands.items()
+        if command in {"build", "package", "deploy", "sync", "validate", "local_start_api"}
+    }
+
+    assert {"[default.build.parameters]", "[dev.deploy.parameters]", "[prod.deploy.parameters]"} <= set(
+        sections
+    )
+    assert [name for name, params in sections.items() if params.get("language_extensions") is not True] == []
+
+
+def test_given_make_checkov_when_it_writes_the_template_it_scans_then_that_is_the_expanded_template():
+    # checkov reads no Fn::ForEach: `make checkov` scans what `python -m local.template` prints.
+    done = subprocess.run(
+        [sys.executable, "-m", "local.template"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    scanned = json.loads(done.stdout)
+
+    assert scanned == T
+    assert not [lid for lid in scanned["Resources"] if lid.startswith("Fn::ForEach")]
+    assert "CheckoutErrorsAlarm" in scanned["Resources"]
+
+
+def test_given_the_template_when_expanded_here_and_by_cfn_lint_then_the_resources_agree():
+    from cfnlint.decode import decode
+    from cfnlint.template import Template
+
+    path = str(tpl.TEMPLATE_PATH)
+    decoded, problems = decode(path)
+    assert not problems
+    theirs = Template(path, decoded, ["us-east-1"])
+    assert not theirs.transform()
+
+    # cfn-lint also merges SAM's Globals into the SAM resources: compare everything else.
+    def plain(resources: dict[str, Any]) -> dict[str, Any]:
+        return {lid: r for lid, r in resources.items() if not r["Type"].startswith("AWS::Serverless::")}
+
+    assert plain(RESOURCES) == plain(theirs.template["Resources"])
 
 
 # ---- the loader itself ---------------------------------------------------------------------------------
