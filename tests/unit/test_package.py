@@ -7,6 +7,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from local import template as tpl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,3 +86,16 @@ def test_given_the_sar_metadata_when_packaged_then_its_licence_and_readme_are_fi
     for name in (SAR["LicenseUrl"], SAR["ReadmeUrl"]):
         assert (ROOT / name).is_file()
         assert (ROOT / name).stat().st_size < 5 * 1024 * 1024  # the repository's limit per file
+
+
+# ---- contributors' tools ----------------------------------------------------------------------------------
+
+
+def test_given_the_pre_commit_hooks_when_compared_with_pyproject_then_they_run_the_pinned_ruff():
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    (ruff,) = [r for r in config["repos"] if r["repo"] == "https://github.com/astral-sh/ruff-pre-commit"]
+    pins = [d for d in PYPROJECT["dependency-groups"]["dev"] if re.match(r"ruff==", d)]
+
+    assert pins == [f"ruff=={ruff['rev'].removeprefix('v')}"]
+    assert [hook["id"] for hook in ruff["hooks"]] == ["ruff-check", "ruff-format"]
+    assert all("args" not in hook for hook in ruff["hooks"]), "pyproject.toml's [tool.ruff] is the one config"
