@@ -99,3 +99,23 @@ def test_given_the_pre_commit_hooks_when_compared_with_pyproject_then_they_run_t
     assert pins == [f"ruff=={ruff['rev'].removeprefix('v')}"]
     assert [hook["id"] for hook in ruff["hooks"]] == ["ruff-check", "ruff-format"]
     assert all("args" not in hook for hook in ruff["hooks"]), "pyproject.toml's [tool.ruff] is the one config"
+
+
+def test_given_the_ci_workflow_when_read_then_it_runs_ci_run_on_a_fresh_checkout_with_apt_chromium():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    (job,) = workflow["jobs"].values()
+    steps = job["steps"]
+    runs = [step.get("run", "") for step in steps]
+    text = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+
+    assert {"push", "pull_request"} <= set(triggers)
+    assert workflow["permissions"] == {"contents": "read"}
+    assert steps[0]["uses"].startswith("actions/checkout@")
+    assert re.fullmatch(r"actions/checkout@[0-9a-f]{40}", steps[0]["uses"]), "pinned to a commit"
+    # Python 3.13 is the container's own; chromium is Debian's, from apt, at /usr/bin/chromium.
+    assert re.fullmatch(r"python:3\.13-(bookworm|trixie)", job["container"])
+    assert any("apt-get install" in run and "chromium" in run for run in runs)
+    assert "playwright install" not in text
+    assert runs[-1].split()[:2] == ["bash", ".ci/run"]
+    assert steps[-1]["env"]["CI"] == "true"
