@@ -119,3 +119,24 @@ def test_given_the_ci_workflow_when_read_then_it_runs_ci_run_on_a_fresh_checkout
     assert "playwright install" not in text
     assert runs[-1].split()[:2] == ["bash", ".ci/run"]
     assert steps[-1]["env"]["CI"] == "true"
+
+
+def test_given_contributing_when_read_then_it_starts_with_the_two_commands_and_names_every_check():
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    first_block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+
+    assert [line.split("#")[0].strip() for line in first_block.strip().splitlines()] == [
+        "make dev",
+        "make test",
+    ]
+    for check in ("make lint", "make e2e", "make bench", "bash .ci/run", "CHANGELOG.md", "docs/design.md"):
+        assert check in text, check
+
+
+def test_given_the_front_page_docs_when_their_links_are_followed_then_every_file_exists():
+    for doc in ("README.md", "CONTRIBUTING.md", "CHANGELOG.md"):
+        for target in re.findall(r"\]\(([^)#:]+)\)", (ROOT / doc).read_text()):
+            assert (ROOT / target).exists(), f"{doc} links to {target}, which is not there"
+    readme = (ROOT / "README.md").read_text()
+    for name in ("LICENSE", "CHANGELOG.md", "CONTRIBUTING.md"):
+        assert f"]({name})" in readme, f"README does not point to {name}"
