@@ -5,6 +5,9 @@ upgrade -> renew -> decline -> ending soon -> term end -> pending, failed and re
 a checkout Stripe never confirms -> an unknown address; then the invite and accept forms by
 keyboard alone.
 
+The tests run in file order against one server, each going on from where the one before left
+the buyer's purchase (as a person's day would).
+
 Drives Debian's chromium (`make e2e-deps` installs it; never `playwright install`) against
 `python -m local.server` in a subprocess, in the America/New_York time zone so that every time
 shown is checked to be the reader's, with UTC named where it matters. At every step `Walk.step`
@@ -27,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+import stripe
 from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -128,6 +132,17 @@ class Walk:
                 assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {NARROW}px wide"
         page.set_viewport_size({"width": WIDE, "height": 900})
 
+    def next_to(self, message: Locator, control: Locator, within_px: int = 120) -> None:
+        """An action's message starts right under its control, at both widths (not far up the page)."""
+        for width in (WIDE, NARROW):
+            self.page.set_viewport_size({"width": width, "height": 900 if width == WIDE else 800})
+            below = message.bounding_box()
+            above = control.bounding_box()
+            assert below and above, "both are on the page"
+            gap = below["y"] - (above["y"] + above["height"])
+            assert 0 <= gap <= within_px, f"at {width}px the message is {gap:.0f}px from its control"
+        self.page.set_viewport_size({"width": WIDE, "height": 900})
+
     def sign_in(self, email: str, verified: bool = True) -> None:
         page = self.page
         if page.locator("#sign-out").count():
@@ -213,12 +228,45 @@ def reader_day(iso: str) -> str:
     return f"{at:%b} {at.day}, {at.year}"
 
 
-def api_buy(running: Server, email: str, quantity: int, plan: str = "pro") -> str:
-    """A paid purchase by the web account of `email`, made through the API (where buying is not the step)."""
+def api_buy(running: Server, email: str, quantity: int, plan: str = "pro") -> tuple[str, str]:
+    """A paid purchase by the web account of `email`, made through the API; (token, session id)."""
     token = web_token(running, email)
     session = running.ok(running.post("/checkout/sessions", {"plan": plan, "quantity": quantity}, token), 201)
     running.ok(running.post(f"/_local/checkout/{session['session_id']}/complete", {"payment_status": "paid"}))
-    return token
+    return token, str(session["session_id"])
+
+
+def open_dispute(running: Server, session_id: str) -> None:
+    """Stripe's `charge.dispute.created` for the session's payment, signed as Stripe signs it."""
+    session = running.ok(
+        requests.get(
+            f"{running.url}/_stripe/v1/checkout/sessions/{session_id}",
+            headers={"Authorization": "Bearer sk_test_local_stub"},
+            timeout=10,
+        )
+    )
+    dispute = {
+        "id": f"dp_test_{session_id[-8:]}",
+        "object": "dispute",
+        "payment_intent": session["payment_intent"],
+    }
+    event = {
+        "id": f"evt_test_dispute_{session_id[-8:]}",
+        "object": "event",
+        "type": "charge.dispute.created",
+        "created": int(datetime.now(UTC).timestamp()),
+        "livemode": False,
+        "data": {"object": {**dispute, "amount": session["amount_total"], "reason": "fraudulent"}},
+    }
+    body = json.dumps(event)
+    signature = stripe.WebhookSignature.generate_signature_header(body, "whsec_local_dev")
+    answer = requests.post(
+        f"{running.url}/webhooks/stripe",
+        data=body,
+        headers={"stripe-signature": signature, "content-type": "application/json"},
+        timeout=30,
+    )
+    assert "frozen" in running.ok(answer)["result"]
 
 
 def purchase_of(running: Server, email: str) -> dict[str, Any]:
@@ -303,6 +351,7 @@ def test_given_unverified_buyer_when_buying_verifying_inviting_revoking_resendin
     send.click()
     invite_error = purchase.locator(".invite-form .action-error")
     walk.step("invite-unverified", (invite_error, "Verify your email address before inviting people"))
+    walk.next_to(invite_error, send)
     invite_error.get_by_role("button", name="Email me a verification link").click()
     expect(invite_error.locator(".verify-sent")).to_contain_text(f"We sent a link to {BUYER}")
 
@@ -446,6 +495,7 @@ def test_given_recipient_when_accepting_signed_out_then_in_unverified_then_upgra
         (accept_error, "This invitation was sent to another address (a***@e***.com)"),
         (accept_error, f"You are signed in as {MALLORY}"),
     )
+    walk.next_to(accept_error, page.locator("#accept"))
     page.click("#switch-account")
     expect(page.locator("#signin-prompt")).to_be_visible()
 
@@ -642,8 +692,20 @@ def test_given_pending_failed_and_refunded_purchases_when_billing_read_then_each
         (section.locator(".state-note a"), "Buy them again"),
     )
 
+    # A disputed payment: the purchase says invitations are paused, and offers none.
+    _, disputed_session = api_buy(svc, other, 3)
+    open_dispute(svc, disputed_session)
+    page.reload()
+    section = page.locator("section.purchase").first
+    walk.step(
+        "billing-disputed",
+        (section.locator(".badge.warn"), "Dispute open"),
+        (section.locator(".frozen-note"), "new invitations and claims are paused"),
+    )
+    expect(section.locator(".invite-form")).to_have_count(0)
+
     # A paid purchase, a recipient using it, then a full refund.
-    token = api_buy(svc, other, 2)
+    token, _ = api_buy(svc, other, 2)
     purchase_id = purchase_of(svc, other)["purchase_id"]
     svc.ok(svc.post(f"/purchases/{purchase_id}/invitations", {"invitations": [{"email": frank}]}, token), 201)
     walk.open_from_mail(frank, "/accept?token=")
