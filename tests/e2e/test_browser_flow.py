@@ -32,7 +32,7 @@ import pytest
 import requests
 import stripe
 from axe_playwright_python.base import AXE_SCRIPT
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.local.conftest import Server, server  # noqa: F401 - the module-scoped fixture
@@ -168,7 +168,16 @@ class Walk:
     def open_from_mail(self, email: str, link: str, name: str | None = None) -> None:
         """Open the newest mail to `email` and follow its link containing `link`."""
         page = self.page
-        self.server.drain()
+        # The mailer runs on the table's stream; a record the background poller holds may still be
+        # on its way when drain() returns, so wait (bounded) until the mail is there and no more
+        # arrives, as a person would wait for their inbox.
+        seen = -1
+        for _ in range(50):
+            messages = self.server.mail(email)
+            if len(messages) == seen and any(link in (m.get("text") or "") for m in messages):
+                break
+            seen = len(messages)
+            page.wait_for_timeout(150)
         page.goto(f"{self.url}/_local/mail?to={quote(email)}")
         found = page.locator(f"article.message a[href*='{link}']").first
         expect(found).to_be_visible()
@@ -736,6 +745,19 @@ def test_given_checkout_stripe_never_confirms_when_a_minute_passes_then_pages_st
     page, url = walk.page, walk.url
     page.goto(f"{url}/billing")
     walk.sign_in("waiting.e2e@example.com")
+    # While the purchases load, the page says so (the request is held until the sentence is seen).
+    held: list[Route] = []
+    page.route(re.compile(r"/purchases\?limit=10"), lambda route: held.append(route))
+    page.reload()
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert held, "the page asked for the purchases"
+    expect(page.locator("#content .loading")).to_have_text("Loading your purchases…")
+    held[0].continue_()
+    page.unroute(re.compile(r"/purchases\?limit=10"))
+    expect(page.locator("#content .empty")).to_contain_text("You have not bought any plans for others yet")
     page.clock.install()
     page.goto(f"{url}/billing?session_id=cs_test_never_confirmed")
     expect(page.locator("#checkout-note")).to_contain_text("confirming your payment with Stripe")
@@ -761,6 +783,20 @@ def test_given_unknown_address_when_browsed_then_html_page_not_found_with_favico
     assert (icon.status_code, icon.headers["content-type"]) == (200, "image/svg+xml")
     api = requests.get(f"{url}/no-such-page", headers={"accept": "application/json"}, timeout=10)
     assert api.json()["error"]["code"] == "not_found"  # API clients still get the error shape
+
+
+def test_given_buyer_with_eleven_purchases_when_showing_older_then_the_eleventh_appears(walk: Walk) -> None:
+    page, url, svc = walk.page, walk.url, walk.server
+    many = "many.buyer.e2e@example.com"
+    for n in range(1, 12):  # distinct quantities: the same checkout twice is one session
+        api_buy(svc, many, n, plan="connect")
+    page.goto(f"{url}/billing")
+    walk.sign_in(many)
+    expect(page.locator("section.purchase")).to_have_count(10)
+    walk.step("billing-more", (page.locator("#more"), "Show older purchases"))
+    page.click("#more")
+    expect(page.locator("section.purchase")).to_have_count(11)
+    expect(page.locator("#more")).to_have_count(0)
 
 
 # ---- keyboard only ---------------------------------------------------------------------------------

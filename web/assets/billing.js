@@ -99,20 +99,23 @@ async function load() {
   await Promise.all([syncClock(), loadEntitlement()]);
   const note = el("div", { id: "checkout-note" });
   const purchases = el("div", { id: "purchases" });
-  const page = await fetchPage(purchases);
-  content.replaceChildren(note, purchases);
-  if (page) markBuyer(page.purchases.length > 0 || Boolean(sessionId));
+  const listArea = el("div", {}, purchases); // "Show older purchases" goes after the list, inside this
+  let page;
+  try {
+    page = await fetchPage(purchases);
+  } catch (error) {
+    content.replaceChildren(el("p", { class: "error", id: "load-error" }, error.message));
+    return;
+  }
+  content.replaceChildren(note, listArea);
+  markBuyer(page.purchases.length > 0 || Boolean(sessionId));
   if (sessionId) await confirmCheckout(note, purchases);
 }
 
+// One page of purchases into `container`; a failure is thrown to the caller (the page, or the
+// "Show older purchases" button, which says it next to itself).
 async function fetchPage(container) {
-  let page;
-  try {
-    page = await api(`/purchases?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-  } catch (error) {
-    content.replaceChildren(el("p", { class: "error", id: "load-error" }, error.message));
-    return null;
-  }
+  const page = await api(`/purchases?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
   if (!cursor) {
     container.replaceChildren();
     plansBought = 0;
@@ -125,12 +128,12 @@ async function fetchPage(container) {
       el("a", { href: "/" }, "Choose a plan"), "."));
   }
   for (const purchase of page.purchases) container.append(purchaseSection(purchase));
-  document.getElementById("more")?.remove();
+  document.getElementById("more-area")?.remove();
   cursor = page.next_cursor;
   if (cursor) {
     const more = el("button", { type: "button", id: "more", class: "secondary" }, "Show older purchases");
     more.addEventListener("click", () => busy(more, () => fetchPage(container), { label: "Loading…" }));
-    container.after(el("div", { class: "action-group" }, more));
+    container.after(el("div", { id: "more-area" }, el("div", { class: "action-group" }, more)));
   }
   return page;
 }
