@@ -1,9 +1,9 @@
 """The reference web client in a real browser, read as a buyer and a recipient would.
 
 The walk: buy -> verify -> invite -> revoke -> resend -> claim -> accept signed out and in ->
-upgrade -> renew -> decline -> ending soon -> term end -> pending, failed and refunded purchases ->
-a checkout Stripe never confirms -> an unknown address; then the invite and accept forms by
-keyboard alone.
+upgrade -> renew -> decline -> ending soon -> term end -> pending, failed, disputed and refunded
+purchases -> a checkout Stripe never confirms -> an unknown address -> more than ten purchases;
+then the invite and accept forms by keyboard alone.
 
 The tests run in file order against one server, each going on from where the one before left
 the buyer's purchase (as a person's day would).
