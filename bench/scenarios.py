@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import stripe
 from giftplans import clock
 
 from tests.support import factories
 from tests.support import gifts as g
 from tests.support.apigw import call, http_event
 from tests.support.ddb_calls import Calls, counting
+from tests.support.stripe_events import sign
 
 WEBHOOK_SECRET = "whsec_local_dev"  # noqa: S105 - giftplans.secrets' local default; the bench sets nothing else
 
@@ -131,7 +131,7 @@ def gift_checkout_event(seats: int, n: int, buyer: str = "bench-buyer") -> dict[
 
 def signed_webhook_request(evt: dict[str, Any]) -> dict[str, Any]:
     raw = json.dumps(evt)
-    signature = stripe.WebhookSignature.generate_signature_header(raw, WEBHOOK_SECRET)  # real time, as Stripe
+    signature = sign(raw.encode(), WEBHOOK_SECRET)  # at the wall clock, as Stripe signs
     return http_event("POST", "/webhooks/stripe", raw_body=raw, headers={"stripe-signature": signature})
 
 
