@@ -333,7 +333,7 @@ def test_given_an_iterator_older_than_15_minutes_when_used_then_expired(
     assert streams.shard_iterators == {}  # moto kept every iterator it ever made
 
 
-def test_given_moto_told_to_forget_when_items_are_written_and_read_then_it_keeps_no_copies(table: Any) -> None:
+def test_given_moto_told_to_forget_when_items_are_written_and_read_then_no_copies_kept(table: Any) -> None:
     """moto tracked every model object it made (each Item, each copy a Query returns): memory only grew."""
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import StreamRecord
