@@ -99,7 +99,8 @@ def _resolve(tp: Any, module: str) -> Any:
     if isinstance(tp, str):
         tp = ForwardRef(tp)
     if isinstance(tp, ForwardRef):
-        return eval(tp.__forward_arg__, _namespace(module))  # noqa: S307  # nosec B307 - the stripe library's own annotations
+        # A forward reference in the stripe library's own annotations, read in its module's namespace.
+        return eval(tp.__forward_arg__, _namespace(module))  # noqa: S307  # nosec B307
     return tp
 
 
