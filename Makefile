@@ -18,7 +18,7 @@ TOOLS := .tools
 BIN := $(VENV)/bin
 TEMPLATE := template.yaml
 # Code that bandit checks; those that do not exist yet are left out.
-BANDIT_DIRS := $(wildcard layers functions local)
+BANDIT_DIRS := $(wildcard layers functions local tools)
 
 UV_VERSION := 0.13.9
 SAM_VERSION := 1.170.0
@@ -31,7 +31,7 @@ TOOLS_AS_OF := 2026-11-27
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-n 2 -x"`.
 PYTEST_ARGS ?=
 # The module that writes the OpenAPI document.
-OPENAPI_MODULE ?= local.openapi_gen
+OPENAPI_MODULE ?= tools.openapi_gen
 
 # Run the project's modules the way Lambda sees them: the layer's packages on the path.
 RUN := PYTHONPATH=layers/common:. $(BIN)/python

@@ -5,11 +5,15 @@ environment; nothing here repeats it. What this module offers (a stable interfac
 
     load(path=None) -> dict                 the template, CloudFormation short tags as dicts,
                                             Fn::ForEach expanded (expand=False: as written)
-    functions() -> list[Function]           every AWS::Serverless::Function: logical id, job, handler, timeout
+    functions() -> list[Function]           every AWS::Serverless::Function: logical id, job, handler,
+                                            timeout, memory, and its FunctionName locally (`name`)
     routes() -> list[Route]                 every HTTP API route: method, path, function, job, handler, auth
     table_definition(table_name=None)       kwargs for boto3 `create_table`, from the table resource
     time_to_live()                          kwargs for boto3 `update_time_to_live`
     stream_consumers() -> list[StreamConsumer]   the table-stream functions with batch size and filters
+    sns_subscriptions() -> list[SnsSubscription] functions subscribed to an SNS topic, with their retries
+    mail_event_destinations() -> list[MailEventDestination]  SES configuration-set events sent to SNS
+    resource_names(stack) -> dict[str, str] the names Ref gives for the topics and configuration sets
     environment(job, overrides=None)        Globals + function variables, resolvable values only
                                             (secret parameter names only with include_secret_params=True)
     parameters() -> dict[str, str]          parameter defaults
@@ -48,6 +52,7 @@ import yaml
 
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
 DEFAULT_TABLE_NAME = "gift-plans"
+LOCAL_STACK_NAME = "gift-plans-local"  # what ${AWS::StackName} is in `make dev`
 
 Auth = Literal["jwt", "none", "iam"]
 
@@ -228,6 +233,7 @@ class Function:
     handler: str  # "app.handler"
     timeout: int  # seconds
     memory: int  # MB
+    name: str = ""  # its FunctionName in the local stack, e.g. "gift-plans-local-purchases-api"
 
 
 @dataclass(frozen=True)
@@ -261,9 +267,20 @@ def functions(path: str | os.PathLike[str] | None = None) -> list[Function]:
                 handler=str(props.get("Handler") or _global(template, "Handler", "app.handler")),
                 timeout=int(props.get("Timeout") or _global(template, "Timeout", 3)),
                 memory=int(props.get("MemorySize") or _global(template, "MemorySize", 128)),
+                name=_stack_name(props.get("FunctionName"), lid, LOCAL_STACK_NAME),
             )
         )
     return out
+
+
+def _stack_name(value: Any, logical_id: str, stack: str) -> str:
+    """A resource's name in stack `stack`: its `!Sub "${AWS::StackName}-..."`, else CloudFormation's own
+    `<stack>-<LogicalId>` (without the random suffix CloudFormation adds)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return str(value["Fn::Sub"]).replace("${AWS::StackName}", stack)
+    return f"{stack}-{logical_id}"
 
 
 def _default_auth(template: dict[str, Any], api: Any) -> Auth:
@@ -394,6 +411,89 @@ def stream_consumers(path: str | os.PathLike[str] | None = None) -> list[StreamC
                     report_batch_item_failures="ReportBatchItemFailures" in response_types,
                 )
             )
+    return out
+
+
+# ---- SNS and SES ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnsSubscription:
+    topic: str  # the topic's logical id
+    function: str
+    job: str
+    handler: str
+    maximum_retry_attempts: (
+        int  # EventInvokeConfig (an SNS invocation is asynchronous); Lambda's default is 2
+    )
+
+
+def sns_subscriptions(path: str | os.PathLike[str] | None = None) -> list[SnsSubscription]:
+    """Functions with an `SNS` event, in template order."""
+    template = load(path)
+    by_id = {f.function: f for f in functions(path)}
+    out = []
+    for lid, res in _resources(template, "AWS::Serverless::Function"):
+        props = res["Properties"]
+        retries = (props.get("EventInvokeConfig") or {}).get("MaximumRetryAttempts", 2)
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") != "SNS":
+                continue
+            topic = event["Properties"]["Topic"]
+            out.append(
+                SnsSubscription(
+                    topic=str(topic.get("Ref") if isinstance(topic, dict) else topic),
+                    function=lid,
+                    job=by_id[lid].job,
+                    handler=by_id[lid].handler,
+                    maximum_retry_attempts=int(retries),
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class MailEventDestination:
+    configuration_set: str  # the configuration set's logical id
+    event_types: tuple[str, ...]  # SES's lower-case names: "bounce", "complaint", "delivery", "send", ...
+    topic: str  # the SNS topic's logical id
+
+
+def mail_event_destinations(path: str | os.PathLike[str] | None = None) -> list[MailEventDestination]:
+    """SES configuration-set event destinations that publish to an SNS topic."""
+    template = load(path)
+    out = []
+    for _, res in _resources(template, "AWS::SES::ConfigurationSetEventDestination"):
+        props = res["Properties"]
+        destination = props.get("EventDestination") or {}
+        sns = destination.get("SnsDestination") or {}
+        topic, config = sns.get("TopicARN"), props.get("ConfigurationSetName")
+        if (
+            not destination.get("Enabled", True)
+            or not isinstance(topic, dict)
+            or not isinstance(config, dict)
+        ):
+            continue
+        out.append(
+            MailEventDestination(
+                configuration_set=str(config.get("Ref")),
+                event_types=tuple(str(t).lower() for t in destination.get("MatchingEventTypes") or []),
+                topic=str(topic.get("Ref")),
+            )
+        )
+    return out
+
+
+def resource_names(
+    stack: str = LOCAL_STACK_NAME, path: str | os.PathLike[str] | None = None
+) -> dict[str, str]:
+    """logical id -> the name `!Ref` gives, for the SNS topics and SES configuration sets of stack `stack`."""
+    template = load(path)
+    out = {}
+    for lid, res in _resources(template, "AWS::SES::ConfigurationSet"):
+        out[lid] = _stack_name((res.get("Properties") or {}).get("Name"), lid, stack)
+    for lid, res in _resources(template, "AWS::SNS::Topic"):
+        out[lid] = _stack_name((res.get("Properties") or {}).get("TopicName"), lid, stack)
     return out
 
 
