@@ -1,12 +1,14 @@
 """`make bench` (python -m bench.run): measure, print a table beside the targets, write bench/results.json.
 
     python -m bench.run                  everything (about 5 minutes on 2 cores)
-    python -m bench.run --skip package   leave out a part: init, calls, sweep, package, large
+    python -m bench.run --skip package   leave out a part: init, calls, sweep, package, large, local
     python -m bench.run --runs 3         fewer cold starts per function
 
 Parts: cold starts (bench.coldstart), DynamoDB round trips per action and the webhook's
-wall time (bench.scenarios, under moto), sweep reads at 20,000 and 200,000 seats, and
-artefact sizes (bench.package). No AWS account is used: moto emulates the account.
+wall time (bench.scenarios, under moto), sweep reads at 20,000 and 200,000 seats,
+artefact sizes (bench.package), and the local server's peak memory and speed with a
+1000-seat purchase over two identical rounds (bench.local_server). No AWS account is used:
+moto emulates the account.
 """
 
 from __future__ import annotations
@@ -56,8 +58,10 @@ def emulated_account() -> Iterator[None]:
     from giftplans.store import get_store
     from moto import mock_aws
 
+    from local.dynamodb import apply as dynamodb_requests_atomic
     from local.template import table_definition
 
+    dynamodb_requests_atomic()  # as the tests and the local server run moto: no table copy per transaction
     with mock_aws():
         settings.get.cache_clear()
         get_store.cache_clear()
@@ -134,6 +138,12 @@ def measure_sweep(results: dict[str, Any], large: bool) -> None:
     results.setdefault("scan_calls_by_part", {})["sweep"] = scans
 
 
+def measure_local(results: dict[str, Any]) -> None:
+    from bench import local_server
+
+    results["local_server"] = local_server.measure()
+
+
 def measure_package(results: dict[str, Any]) -> None:
     from bench.package import package_mb
 
@@ -178,6 +188,23 @@ def table(results: dict[str, Any]) -> str:
             )
     if "webhook_1000_seats_s" in results:
         lines += ["", f"webhook, 1000 seats, under moto: {results['webhook_1000_seats_s']} s (trend figure)"]
+    if "local_server" in results:
+        local = results["local_server"]
+        lines += [
+            "",
+            f"local server, {local['seats']}-seat purchase, {local['invitations']} invitations, full refund "
+            f"(address space capped at {local['address_space_cap_mb']} MB)",
+            f"{'round':<8}{'peak RSS MB':>12}{'fulfil s':>10}{'invite+mail s':>15}{'refund s':>10}",
+        ]
+        for n, r in enumerate(local["rounds"], start=1):
+            lines.append(
+                f"{n:<8}{r['peak_rss_mb']:>12}{r['fulfil_s']:>10}{r['invite_and_mail_s']:>15}{r['refund_s']:>10}"
+            )
+        lines.append(
+            f"peak {local['peak_rss_mb']} MB (target < {local['peak_target_mb']}), second round / first "
+            f"{local['second_round_vs_first']} (target <= {1 + local['flat_tolerance']}): "
+            f"{'yes' if local['within_target'] else 'NO'}"
+        )
     if "package_mb" in results:
         lines += [
             "",
@@ -192,7 +219,10 @@ def table(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--skip", action="append", default=[], choices=["init", "calls", "sweep", "package", "large"]
+        "--skip",
+        action="append",
+        default=[],
+        choices=["init", "calls", "sweep", "package", "large", "local"],
     )
     parser.add_argument("--runs", type=int, default=5, help="cold starts per function (median)")
     args = parser.parse_args(argv)
@@ -207,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         ("calls", lambda: measure_calls(results)),
         ("sweep", lambda: measure_sweep(results, "large" not in args.skip)),
         ("package", lambda: measure_package(results)),
+        ("local", lambda: measure_local(results)),
     ]
     for name, step in steps:
         if name in args.skip:

@@ -33,9 +33,12 @@ TEXT_SUFFIXES = ("+json", "+xml")
 
 
 class RouteLike(Protocol):
-    method: str
-    path: str
-    auth: str
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def auth(self) -> str: ...
 
 
 class AuthFailure(Exception):
@@ -308,8 +311,51 @@ class Gateway:
         event = build_event(request, match, authorizer=authorizer_output, now=self._now())
         try:
             result = self._invoke(match.route, event)
-        except Exception:
+        except Exception as error:
+            if emulation_failed(error):
+                # The emulated AWS failed (moto answered 5xx, or could not be reached): that is the
+                # emulation's failure, never the client's, and it must not look like a handler bug.
+                log.exception("the AWS emulation failed under %s %s", match.route.method, match.route.path)
+                response = error_response(503, "service_unavailable", EMULATION_FAILED)
+                response.headers["Retry-After"] = "1"
+                return response
             # Lambda reports an unhandled error and API Gateway answers 500.
             log.exception("handler for %s %s raised", match.route.method, match.route.path)
             return json_response(500, {"message": "Internal Server Error"})
         return to_response(result)
+
+
+EMULATION_FAILED = (
+    "A service this request needs is not answering right now (the local AWS emulation failed). "
+    "Please try again in a moment."
+)
+_AWS_BUSY_CODES = frozenset(
+    {
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ThrottlingException",
+        "Throttling",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+    }
+)
+
+
+def emulation_failed(error: BaseException) -> bool:
+    """True when `error` (or what caused it) is the emulated AWS failing: a 5xx, throttling, no answer."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, BotoCoreError):
+            return True
+        if isinstance(current, ClientError):
+            status = int(current.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            code = str(current.response.get("Error", {}).get("Code", ""))
+            return status >= 500 or code in _AWS_BUSY_CODES
+        cause = getattr(current, "cause", None)  # PynamoDB keeps botocore's error as `cause`
+        current = cause if isinstance(cause, BaseException) else (current.__cause__ or current.__context__)
+    return False

@@ -66,4 +66,4 @@ class EventLog:
             return answer
 
         put_events._local_event_log = True  # type: ignore[attr-defined]
-        EventsHandler.put_events = put_events  # type: ignore[method-assign]
+        EventsHandler.put_events = put_events  # type: ignore[method-assign,assignment]

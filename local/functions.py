@@ -6,6 +6,15 @@ only while its module is imported, under a unique module name, so two functions 
 `models.py` of their own do not see each other's. One lock per function: a Lambda
 execution environment runs one invocation at a time, and module-level state (a
 Powertools resolver's `current_event`) relies on it.
+
+Every invocation gets a Lambda context naming its own function (the template's
+FunctionName for the local stack), whatever path invokes it: routes, stream consumers,
+SNS subscriptions, the sweep. Deployed, each function has a process of its own; here all
+share one, and with it the `logging` module and Powertools' shared logger state, where one
+function's appended keys would tag another's lines. So while a handler runs, every log
+record its thread creates carries that invocation's `function_name`, `function_arn`,
+`function_request_id` and `function_memory_size` (Powertools lets a record's own
+attributes win over appended keys).
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from types import ModuleType
 from typing import Any
 
 log = logging.getLogger("local.functions")
+_current = threading.local()  # the invocation running on this thread, if any
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
@@ -64,6 +74,33 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def current_context() -> LambdaContext | None:
+    """The context of the invocation running on this thread."""
+    return getattr(_current, "context", None)
+
+
+def _tag_records(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def tagged(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        context = current_context()
+        if context is not None:
+            record.function_name = context.function_name
+            record.function_arn = context.invoked_function_arn
+            record.function_request_id = context.aws_request_id
+            record.function_memory_size = context.memory_limit_in_mb
+        return record
+
+    tagged._local_functions = True  # type: ignore[attr-defined]
+    return tagged
+
+
+def tag_log_records() -> None:
+    """Make each log record name the function whose invocation created it (idempotent)."""
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "_local_functions", False):
+        logging.setLogRecordFactory(_tag_records(factory))
 
 
 def exists(job: str, functions_dir: Path = FUNCTIONS) -> bool:
@@ -109,10 +146,13 @@ class Functions:
         *,
         memory: dict[str, int] | None = None,
         timeouts: dict[str, float] | None = None,
+        names: dict[str, str] | None = None,
     ) -> None:
         self._dir = functions_dir
         self._memory = memory or {}
         self._timeouts = timeouts or {}
+        self._names = names or {}
+        tag_log_records()
         self._modules: dict[str, ModuleType] = {}
         self._import_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
@@ -132,17 +172,25 @@ class Functions:
     def handler(self, job: str, name: str = "handler") -> Callable[[dict[str, Any], Any], Any]:
         return getattr(self._import(job), name)  # type: ignore[no-any-return]
 
-    def invoke(
-        self, job: str, event: Any, *, handler_name: str = "handler", function_name: str | None = None
-    ) -> Any:
+    def name(self, job: str) -> str:
+        """The function's name (its FunctionName in the template), what its context and log lines carry."""
+        return self._names.get(job) or f"gift-plans-local-{job.replace('_', '-')}"
+
+    def invoke(self, job: str, event: Any, *, handler_name: str = "handler") -> Any:
+        """Call `job`'s handler as Lambda does: with a context naming that function, one call at a time."""
         handler = self.handler(job, handler_name)
         context = LambdaContext(
-            function_name=function_name or f"gift-plans-{job}",
+            function_name=self.name(job),
             memory_limit_in_mb=self._memory.get(job, 256),
             timeout_s=self._timeouts.get(job, 30.0),
         )
         with self._locks[job]:
-            return handler(event, context)
+            outer = current_context()
+            _current.context = context
+            try:
+                return handler(event, context)
+            finally:
+                _current.context = outer
 
     def warm(self, jobs: list[str]) -> None:
         """Import what exists now, so the first request does not pay the cold start."""

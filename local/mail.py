@@ -110,7 +110,7 @@ class Outbox:
             return answer
 
         send_email._local_outbox = True  # type: ignore[attr-defined]
-        SESV2Response.send_email = send_email  # type: ignore[method-assign]
+        SESV2Response.send_email = send_email  # type: ignore[method-assign,assignment]
 
     def _sync_v1(self, region: str) -> None:
         """Messages that reached moto's SES backend some other way (SES v1, raw)."""

@@ -3,7 +3,7 @@
 One process: moto's server (DynamoDB and its stream, SES, EventBridge, SNS, SSM) on a
 free loopback port, the table created from template.yaml, and an HTTP server that
 serves every route of template.yaml through the real handlers (local.adapter), with
-stand-ins for the JWT and IAM authorizers (local.auth) and for Stripe (local.stripe_stub),
+stand-ins for the JWT and IAM authorizers (local.auth) and for Stripe (local.stripe_fake),
 the stream poller that feeds the mail and events functions (local.streams), and the
 local-only `/_local/...` routes of SPEC section 6.
 
@@ -26,14 +26,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from local import functions as fn
@@ -41,8 +39,11 @@ from local.adapter import Gateway, error_response, json_response
 from local.auth import DEFAULT_SUPPORT_ACCESS_KEY, IamAuthorizer, JwtAuthorizer
 from local.bus import EventLog
 from local.mail import Outbox
+from local.ses_simulator import Destination, MailboxSimulator
+from local.sns import SnsToLambda, Subscriber
 from local.streams import LOCAL_RETRY_CAP, Consumer, StreamDriver
-from local.stripe_stub import Price, StripeApi, StripeError, StripeEvents
+from local.stripe_fake import Delivery, LocalStripe, StripeError, configured_price
+from local.stripe_fake.pages import StripePages
 
 log = logging.getLogger("local")
 
@@ -76,9 +77,10 @@ class Aws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        from local.moto_speedups import apply as patch_moto_transactions
+        from local import dynamodb, moto_memory
 
-        patch_moto_transactions()  # one table copy per transaction; a refused one stays out of the stream
+        dynamodb.apply()  # each DynamoDB request atomic and isolated; a refused one undone item by item
+        moto_memory.forget_instances()  # moto would keep every object it ever made
         self._server.start()
 
     def stop(self) -> None:
@@ -100,6 +102,14 @@ class Aws:
         bus = os.environ.get("EVENT_BUS_NAME", "default")
         if bus and bus != "default":
             boto3.client("events").create_event_bus(Name=bus)
+        names = template.resource_names()
+        for destination in template.mail_event_destinations():
+            boto3.client("sesv2").create_configuration_set(
+                ConfigurationSetName=names[destination.configuration_set]
+            )
+            boto3.client("sns").create_topic(Name=names[destination.topic])
+        for subscription in template.sns_subscriptions():
+            boto3.client("sns").create_topic(Name=names[subscription.topic])  # idempotent
 
 
 def _free_port() -> int:
@@ -134,8 +144,9 @@ def configure_environment(config: Config, aws_endpoint: str, template: Any) -> N
     for key, value in local.items():
         env.setdefault(key, value)
     merged: dict[str, str] = {}
+    names = template.resource_names()  # what !Ref gives for the topics and configuration sets locally
     for function in template.functions():
-        for key, value in template.environment(function.job).items():
+        for key, value in template.environment(function.job, overrides=names).items():
             if key in merged and merged[key] != value:
                 log.warning("functions disagree on %s; local runs use one process-wide value", key)
             merged.setdefault(key, value)
@@ -162,27 +173,13 @@ DOCS_HTML = """<!DOCTYPE html>
 <body><div id="swagger-ui"></div>
 <script src="/_local/docs/swagger-ui-bundle.min.js"></script>
 <script>
-window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
-  persistAuthorization: true});
+// The document names the default local port; "Try it out" must go to this server, whatever PORT says.
+fetch("/openapi.json").then((answer) => answer.json()).then((spec) => {
+  const here = {url: window.location.origin, description: "this local server (make dev)"};
+  spec.servers = [here, ...(spec.servers || []).filter((s) => !s.url.startsWith("http://127.0.0.1"))];
+  window.ui = SwaggerUIBundle({spec, dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true});
+});
 </script></body></html>"""
-
-PAY_HTML = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Local Stripe Checkout</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1a1f36;
-line-height:1.5}}.card{{border:1px solid #d8dde6;border-radius:8px;padding:1rem 1.25rem;margin:1rem 0}}
-.total{{font-size:1.5rem;font-weight:600}}
-button{{font:inherit;padding:.6rem 1.2rem;margin:.25rem .5rem .25rem 0;
-border-radius:6px;border:1px solid #8792a2;background:#fff;cursor:pointer}}
-#pay{{background:#0a7d33;color:#fff;border-color:#0a7d33}}
-button:focus-visible{{outline:3px solid #635bff;outline-offset:2px}}</style></head>
-<body><h1>Local Stripe Checkout</h1>
-<p>Nothing is charged: this page stands in for Stripe Checkout while running <code>make dev</code>.</p>
-<div class="card"><p><strong>{items}</strong><br>
-<span class="total">{total} {currency}</span><br>Email: {email}</p></div>
-<form method="post"><button name="payment_status" value="paid" id="pay">Pay</button>
-<button name="payment_status" value="unpaid" id="pay-later">Pay later (bank transfer)</button></form>
-</body></html>"""
 
 
 class LocalRoutes:
@@ -196,10 +193,10 @@ class LocalRoutes:
         driver: StreamDriver | None,
         jwt: JwtAuthorizer,
         outbox: Outbox,
-        stripe: StripeApi,
-        events: StripeEvents,
+        stripe: LocalStripe,
         purchase_id_for: Callable[[str], str],
         event_log: EventLog | None = None,
+        sns: SnsToLambda | None = None,
     ) -> None:
         self.config = config
         self.functions = functions
@@ -207,9 +204,10 @@ class LocalRoutes:
         self.jwt = jwt
         self.outbox = outbox
         self.stripe = stripe
-        self.events = events
+        self.pages = StripePages(stripe.stripe, stripe.act)
         self.purchase_id_for = purchase_id_for
         self.event_log = event_log
+        self.sns = sns
         self.map = Map(
             [
                 Rule("/_local/health", methods=["GET"], endpoint="health"),
@@ -223,6 +221,9 @@ class LocalRoutes:
                 Rule("/_local/checkout/<session_id>/async", methods=["POST"], endpoint="settle"),
                 Rule("/_local/refund/<purchase_id>", methods=["POST"], endpoint="refund"),
                 Rule("/_local/pay/<session_id>", methods=["GET", "POST"], endpoint="pay"),
+                Rule("/_local/portal/<portal_id>", methods=["GET", "POST"], endpoint="portal"),
+                Rule("/_local/invoices/<invoice_id>", methods=["GET"], endpoint="invoice"),
+                Rule("/_local/invoices/<invoice_id>/pdf", methods=["GET"], endpoint="invoice_pdf"),
                 Rule("/_local/docs/<name>", methods=["GET"], endpoint="asset"),
                 Rule("/docs", methods=["GET"], endpoint="docs"),
                 Rule("/_stripe/<path:path>", endpoint="stripe"),
@@ -248,9 +249,11 @@ class LocalRoutes:
             )
         try:
             return getattr(self, f"_{endpoint}")(request, **args)  # type: ignore[no-any-return]
-        except StripeError as error:
-            body = error.body["error"]
-            return error_response(error.status, body.get("code") or "stripe_error", body["message"])
+        except (
+            StripeError
+        ) as error:  # Stripe's shape ({type, code, param, message}) has the SPEC's code and message
+            body = {**error.body["error"], "code": error.code or "stripe_error"}
+            return json_response(error.status, {"error": body})
         except BadInput as error:
             return error_response(400, error.code, str(error))
 
@@ -271,9 +274,19 @@ class LocalRoutes:
             raise BadInput("malformed_body", "The request body must be a JSON object.")
         return body
 
+    def deliver_pending(self) -> int:
+        """Deliver what is committed now: stream records (mail, events), then SNS messages they caused
+        (SES feedback), until nothing is left; the number of deliveries."""
+        delivered = 0
+        for _ in range(20):
+            done = (self.driver.drain() if self.driver else 0) + (self.sns.drain() if self.sns else 0)
+            delivered += done
+            if not done:
+                break
+        return delivered
+
     def _drain(self, request: Request | None = None) -> Response:
-        delivered = self.driver.drain() if self.driver else 0
-        return json_response(200, {"delivered": delivered})
+        return json_response(200, {"delivered": self.deliver_pending()})
 
     # ---- endpoints -----------------------------------------------------------------------------
 
@@ -298,33 +311,38 @@ class LocalRoutes:
         return json_response(200, {"token": token, "token_type": "Bearer", "expires_in": 12 * 3600})
 
     def _mail(self, request: Request) -> Response:
-        if self.driver:
-            # What is committed is mailed before the outbox is read: no race with the poller.
-            self.driver.drain()
+        self.deliver_pending()  # what is committed is mailed before the outbox is read: no race
         return json_response(200, {"messages": self.outbox.messages(request.args.get("to"), REGION)})
 
     def _published(self, request: Request) -> Response:
-        if self.driver:
-            self.driver.drain()  # what is committed is published before the log is read, as for mail
+        self.deliver_pending()  # what is committed is published before the log is read, as for mail
         found = self.event_log.events(request.args.get("detail_type")) if self.event_log else []
         return json_response(200, {"events": found})
 
     def _clock(self, request: Request) -> Response:
         from giftplans import clock
 
+        deliveries: list[Delivery] = []
         if request.method == "POST":
             now = self._json_body(request, required=True).get("now")
             try:
-                clock.set_now(clock.parse_iso(str(now)))
+                target = clock.parse_iso(str(now))
             except (TypeError, ValueError):
                 raise BadInput(
                     "invalid_field",
                     "The field 'now' must be an ISO-8601 instant with a time zone, "
                     "e.g. 2027-02-20T09:00:00Z.",
                 ) from None
+            if self.config.stripe_stub and target > clock.now():
+                # Forward, as a Stripe test clock moves: what falls due on the way happens at its time.
+                deliveries = self.stripe.move_clock(clock.epoch(target))
+            clock.set_now(target)
         elif request.method == "DELETE":
             clock.reset()
-        return json_response(200, {"now": clock.iso(clock.now())})
+        body: dict[str, Any] = {"now": clock.iso(clock.now())}
+        if deliveries:
+            body["stripe"] = [d.summary() for d in deliveries]
+        return json_response(200, body)
 
     def _sweep(self, request: Request) -> Response:
         from giftplans import clock
@@ -338,57 +356,74 @@ class LocalRoutes:
             except ValueError:
                 raise BadInput("invalid_field", "The field 'from' must be a day, e.g. 2027-02-20.") from None
         now = clock.now()
-        if self.driver:
-            self.driver.drain()  # what happened before the sweep is delivered before the sweep runs
+        self.deliver_pending()  # what happened before the sweep is delivered before the sweep runs
         event = {"now": clock.iso(now), "from": since or first_due_day(os.environ["TABLE_NAME"], now.date())}
         result = self.functions.invoke("expiry_sweep", event)
-        if self.driver:
-            self.driver.drain()
+        self.deliver_pending()
         return json_response(200, result)
 
     def _complete(self, request: Request, session_id: str) -> Response:
-        status = self._json_body(request).get("payment_status", "paid")
-        return self._deliveries(self.events.complete(session_id, str(status)))
+        status = str(self._json_body(request).get("payment_status", "paid"))
+        stripe = self._local_stripe()
+        return self._deliveries(stripe.act(lambda: stripe.stripe.complete(session_id, status)))
 
     def _settle(self, request: Request, session_id: str) -> Response:
         succeeded = self._json_body(request, required=True).get("succeeded")
         if not isinstance(succeeded, bool):
             raise BadInput("invalid_field", "The field 'succeeded' must be true or false.")
-        return self._deliveries(self.events.settle(session_id, succeeded))
+        stripe = self._local_stripe()
+        return self._deliveries(stripe.act(lambda: stripe.stripe.settle(session_id, succeeded)))
 
     def _refund(self, request: Request, purchase_id: str) -> Response:
-        session = self.stripe.session_for_purchase(purchase_id, self.purchase_id_for)
-        if session is None:
-            return error_response(
-                404, "not_found", "No checkout session of the local Stripe made this purchase."
-            )
+        """As support refunding the purchase's payment in Stripe's dashboard: a refund, `charge.refunded`."""
+        stripe = self._local_stripe()
         amount = self._json_body(request).get("amount")
-        return self._deliveries(self.events.refund(session, int(amount) if amount is not None else None))
+        if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool) or amount < 1):
+            raise BadInput(
+                "invalid_field", "The field 'amount' must be a positive whole number of minor units."
+            )
+        with stripe.stripe.lock:
+            sessions = [
+                s
+                for s in stripe.stripe.all("checkout.session")
+                if self.purchase_id_for(s["id"]) == purchase_id
+            ]
+        if not sessions or not sessions[0].get("payment_intent"):
+            return error_response(
+                404, "not_found", "No paid checkout session of the local Stripe made this purchase."
+            )
+        params: dict[str, Any] = {"payment_intent": sessions[0]["payment_intent"]}
+        if amount is not None:
+            params["amount"] = str(amount)
+        return self._deliveries(stripe.act(lambda: stripe.stripe.create_refund(params)[1]))
 
-    def _deliveries(self, deliveries: list[dict[str, Any]]) -> Response:
-        first = deliveries[0]
-        body = {**first, "also": deliveries[1:]} if len(deliveries) > 1 else first
-        return json_response(int(first["webhook"]["status"]), body)
+    def _deliveries(self, deliveries: list[Delivery]) -> Response:
+        """The first delivery's answer (and the others under `also`); 504 when Stripe's 30 s ran out."""
+        if not deliveries:
+            return json_response(200, {"event": None, "webhook": None})
+        first, *more = [d.summary() for d in deliveries]
+        body = {**first, "also": more} if more else first
+        status = deliveries[0].status
+        return json_response(504 if status is None else int(status), body)
+
+    def _local_stripe(self) -> LocalStripe:
+        if not self.config.stripe_stub:
+            raise BadInput(
+                "stripe_test_mode", "Real Stripe test mode is on: Stripe itself completes and refunds."
+            )
+        return self.stripe
 
     def _pay(self, request: Request, session_id: str) -> Response:
-        session = self.stripe.session(session_id)
-        if session is None:
-            return error_response(404, "not_found", "There is no such checkout session.")
-        if request.method == "POST":
-            status = request.form.get("payment_status", "paid")
-            self.events.complete(session_id, status)
-            target = (session.get("success_url") or f"{self.config.base_url}/").replace(
-                "{CHECKOUT_SESSION_ID}", session_id
-            )
-            return redirect(target, code=303)
-        items = ", ".join(f"{li['quantity']} x {li['price']['id']}" for li in session["line_items"]["data"])
-        html = PAY_HTML.format(
-            items=escape(items),
-            total=f"{session['amount_total'] / 100:,.2f}",
-            currency=escape(str(session.get("currency") or "").upper()),
-            email=escape(str(session.get("customer_email") or "")),
-        )
-        return Response(html, content_type="text/html; charset=utf-8")
+        return self.pages.pay(request, session_id)
+
+    def _portal(self, request: Request, portal_id: str) -> Response:
+        return self.pages.portal(request, portal_id)
+
+    def _invoice(self, request: Request, invoice_id: str) -> Response:
+        return self.pages.invoice(request, invoice_id)
+
+    def _invoice_pdf(self, request: Request, invoice_id: str) -> Response:
+        return self.pages.invoice(request, invoice_id, pdf=True)
 
     def _docs(self, request: Request) -> Response:
         return Response(DOCS_HTML, content_type="text/html; charset=utf-8")
@@ -402,7 +437,7 @@ class LocalRoutes:
     def _stripe(self, request: Request, path: str) -> Response:
         if not self.config.stripe_stub:
             return error_response(404, "not_found", "Real Stripe test mode is on: there is no local Stripe.")
-        return self.stripe(request, path)
+        return self.stripe.api(request, path)
 
 
 def first_due_day(table: str, today: date) -> str:
@@ -442,11 +477,12 @@ class BadInput(Exception):
 class App:
     """The WSGI application: local routes first, then the API routes of template.yaml."""
 
-    def __init__(self, local_routes: LocalRoutes, gateway: Gateway) -> None:
+    def __init__(self, local_routes: LocalRoutes, gateway: Gateway, functions: fn.Functions) -> None:
         from local.web import WebRoutes
 
         self.local = local_routes
         self.gateway = gateway
+        self.functions = functions
         self.web = WebRoutes(local_routes.outbox, REGION)  # web/ at "/", the outbox as a page
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -469,7 +505,7 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
     import boto3
 
     fn.put_layer_on_path()
-    from giftplans import clock, settings
+    from giftplans import clock
 
     try:
         from giftplans.purchases import purchase_id_for
@@ -484,16 +520,11 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
     def epoch_now() -> int:
         return clock.epoch(clock.now())
 
-    def price(price_id: str) -> Price | None:
-        plan = settings.get().plan_by_price(price_id)
-        if plan is None:
-            return None
-        return Price(price_id, plan.amount, plan.currency, recurring=price_id == plan.recurring_price_id)
-
     functions_info = {f.job: f for f in template.functions()}
     functions = fn.Functions(
         memory={j: f.memory for j, f in functions_info.items()},
         timeouts={j: float(f.timeout) for j, f in functions_info.items()},
+        names={j: f.name for j, f in functions_info.items()},
     )
 
     def invoke_route(route: Any, event: dict[str, Any]) -> Any:
@@ -506,7 +537,7 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
                 ),
             }
         name = str(route.handler).rsplit(".", 1)[-1]
-        return functions.invoke(route.job, event, handler_name=name, function_name=f"gift-plans-{route.job}")
+        return functions.invoke(route.job, event, handler_name=name)
 
     jwt = JwtAuthorizer(issuer=f"{config.base_url}/_local")
     iam = IamAuthorizer(os.environ.get("LOCAL_SUPPORT_ACCESS_KEY") or DEFAULT_SUPPORT_ACCESS_KEY)
@@ -520,7 +551,7 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
         name = str(spec.handler).rsplit(".", 1)[-1]
 
         def invoke(event: dict[str, Any], job: str = spec.job, handler_name: str = name) -> Any:
-            return functions.invoke(job, event, handler_name=handler_name, function_name=f"gift-plans-{job}")
+            return functions.invoke(job, event, handler_name=handler_name)
 
         consumers.append(
             Consumer(
@@ -537,14 +568,18 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
 
     outbox = Outbox(clock.now, clock.iso)
     outbox.install()
+    sns = sns_to_lambda(template, functions)
+    sns.install()
+    mailbox_simulator(template).install()  # after the outbox: SES's events for what SES accepted
     event_log = EventLog(clock.now, clock.iso)
     event_log.install()
-    stripe = StripeApi(config.base_url, now=epoch_now, prices=price)
-    events = StripeEvents(
-        stripe,
-        f"{config.base_url}/webhooks/stripe",
+    stripe = LocalStripe(
+        base_url=config.base_url,
+        webhook_url=f"{config.base_url}/webhooks/stripe",
         secret=lambda: os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local_dev"),
         now=epoch_now,
+        set_now=lambda ts: clock.set_now(clock.from_epoch(ts)),
+        prices=configured_price,
     )
     local_routes = LocalRoutes(
         config=config,
@@ -553,13 +588,48 @@ def build(config: Config, template: Any) -> tuple[App, StreamDriver]:
         jwt=jwt,
         outbox=outbox,
         stripe=stripe,
-        events=events,
         purchase_id_for=purchase_id_for,
         event_log=event_log,
+        sns=sns,
     )
-    app = App(local_routes, gateway)
-    app.functions = functions  # type: ignore[attr-defined]
-    return app, driver
+    return App(local_routes, gateway, functions), driver
+
+
+def _topic_arn(name: str) -> str:
+    return f"arn:aws:sns:{REGION}:{fn.ACCOUNT_ID}:{name}"
+
+
+def sns_to_lambda(template: Any, functions: fn.Functions) -> SnsToLambda:
+    """The template's SNS -> function subscriptions, fed by moto's SNS (local.sns)."""
+    names = template.resource_names()
+    subscriptions: dict[str, list[Subscriber]] = {}
+    for spec in template.sns_subscriptions():
+        if not functions.exists(spec.job):
+            continue
+        handler_name = str(spec.handler).rsplit(".", 1)[-1]
+
+        def invoke(event: dict[str, Any], job: str = spec.job, handler_name: str = handler_name) -> Any:
+            return functions.invoke(job, event, handler_name=handler_name)
+
+        subscriber = Subscriber(spec.job, invoke, max_attempts=spec.maximum_retry_attempts + 1)
+        subscriptions.setdefault(_topic_arn(names[spec.topic]), []).append(subscriber)
+    return SnsToLambda(subscriptions, REGION)
+
+
+def mailbox_simulator(template: Any) -> MailboxSimulator:
+    """SES's configuration-set events (the template's event destinations) and mailbox simulator."""
+    from moto.sns.models import sns_backends
+
+    names = template.resource_names()
+    destinations: dict[str, list[Destination]] = {}
+    for spec in template.mail_event_destinations():
+        destination = Destination(frozenset(spec.event_types), _topic_arn(names[spec.topic]))
+        destinations.setdefault(names[spec.configuration_set], []).append(destination)
+
+    def publish(topic_arn: str, message: str) -> None:
+        sns_backends[fn.ACCOUNT_ID][REGION].publish(message=message, arn=topic_arn)
+
+    return MailboxSimulator(destinations, publish, account=fn.ACCOUNT_ID, region=REGION)
 
 
 def banner(config: Config, started_s: float) -> str:
@@ -644,6 +714,8 @@ def main(argv: list[str] | None = None) -> int:
 
     aws = Aws()
     driver: StreamDriver | None = None
+    stripe: LocalStripe | None = None
+    sns: SnsToLambda | None = None
     stopping = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
@@ -660,15 +732,16 @@ def main(argv: list[str] | None = None) -> int:
         configure_environment(config, aws.endpoint, template)
         aws.provision(template)
         app, driver = build(config, template)
-        server.app = app  # type: ignore[assignment]
+        server.app = app
         driver.start()
+        sns = app.local.sns
+        if sns:
+            sns.start()
+        if config.stripe_stub:
+            stripe = app.local.stripe
+            stripe.start()
         warm = [f.job for f in template.functions()]
-        threading.Thread(
-            target=app.functions.warm,
-            args=(warm,),
-            daemon=True,  # type: ignore[attr-defined]
-            name="warm",
-        ).start()
+        threading.Thread(target=app.functions.warm, args=(warm,), daemon=True, name="warm").start()
         print(banner(config, time.monotonic() - started), flush=True)
         server.serve_forever()  # returns on Ctrl-C or SIGTERM
     except KeyboardInterrupt:
@@ -677,6 +750,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\nstopping...", flush=True)
         if driver:
             driver.stop()
+        if stripe:
+            stripe.stop()
+        if sns:
+            sns.stop()
         server.server_close()
         aws.stop()
     return 0

@@ -224,7 +224,7 @@ class StreamDriver:
             result = consumer.invoke({"Records": batch})
         except Exception:
             log.exception("%s raised on a batch of %d stream record(s)", consumer.job, len(batch))
-            return batch[0]["dynamodb"].get("SequenceNumber", "")
+            return str(batch[0]["dynamodb"].get("SequenceNumber", ""))
         if not consumer.report_failures or not isinstance(result, dict):
             return None
         failures = result.get("batchItemFailures") or []
@@ -236,7 +236,7 @@ class StreamDriver:
             if seq in failed:
                 return str(seq)
         # Lambda treats an identifier it does not know as the whole batch failing.
-        return batch[0]["dynamodb"].get("SequenceNumber", "")
+        return str(batch[0]["dynamodb"].get("SequenceNumber", ""))
 
     def _trim(self) -> None:
         if not self.consumers:

@@ -3,21 +3,37 @@
 The template is the single source of truth for routes, the table and each function's
 environment; nothing here repeats it. What this module offers (a stable interface):
 
-    load(path=None) -> dict                 the template, CloudFormation short tags as dicts
-    functions() -> list[Function]           every AWS::Serverless::Function: logical id, job, handler, timeout
+    load(path=None) -> dict                 the template, CloudFormation short tags as dicts,
+                                            Fn::ForEach expanded (expand=False: as written)
+    functions() -> list[Function]           every AWS::Serverless::Function: logical id, job, handler,
+                                            timeout, memory, and its FunctionName locally (`name`)
     routes() -> list[Route]                 every HTTP API route: method, path, function, job, handler, auth
     table_definition(table_name=None)       kwargs for boto3 `create_table`, from the table resource
     time_to_live()                          kwargs for boto3 `update_time_to_live`
     stream_consumers() -> list[StreamConsumer]   the table-stream functions with batch size and filters
+    sns_subscriptions() -> list[SnsSubscription] functions subscribed to an SNS topic, with their retries
+    mail_event_destinations() -> list[MailEventDestination]  SES configuration-set events sent to SNS
+    resource_names(stack) -> dict[str, str] the names Ref gives for the topics and configuration sets
     environment(job, overrides=None)        Globals + function variables, resolvable values only
                                             (secret parameter names only with include_secret_params=True)
     parameters() -> dict[str, str]          parameter defaults
+
+`python -m local.template` prints the expanded template as JSON (`make checkov` scans it:
+checkov does not read Fn::ForEach).
 
 `job` is the function's folder under functions/ (its CodeUri), e.g. "purchases_api";
 `function` is its logical id in the template, e.g. "PurchasesApiFunction".
 Short tags are parsed as CloudFormation's long forms: `!Ref X` -> {"Ref": "X"},
 `!GetAtt A.B` -> {"Fn::GetAtt": ["A", "B"]}, `!Sub s` -> {"Fn::Sub": s}, `!If [...]` ->
 {"Fn::If": [...]}, and so on.
+
+`Fn::ForEach` (the AWS::LanguageExtensions transform; template.yaml generates its alarms with
+it) is expanded as CloudFormation does before anything else reads the template: each loop
+becomes one copy of its fragment per item of its collection, `${Identifier}` (and `&{...}`)
+replaced in keys and in `Fn::Sub` strings, `Ref: Identifier` replaced by the item. Only what
+that transform resolves before deployment is done here; a form this reader does not know
+(a collection that is not a literal list, a placeholder outside `Fn::Sub`) raises ValueError
+rather than guess.
 """
 
 from __future__ import annotations
@@ -26,6 +42,7 @@ import copy
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -35,6 +52,7 @@ import yaml
 
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
 DEFAULT_TABLE_NAME = "gift-plans"
+LOCAL_STACK_NAME = "gift-plans-local"  # what ${AWS::StackName} is in `make dev`
 
 Auth = Literal["jwt", "none", "iam"]
 
@@ -105,9 +123,100 @@ def _parsed(path: str) -> dict[str, Any]:
     return data
 
 
-def load(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The template as plain data (a fresh copy: callers may change it)."""
-    return copy.deepcopy(_parsed(str(path or TEMPLATE_PATH)))
+@cache
+def _expanded(path: str) -> dict[str, Any]:
+    return expand_for_each(_parsed(path))
+
+
+def load(path: str | os.PathLike[str] | None = None, *, expand: bool = True) -> dict[str, Any]:
+    """The template as plain data (a fresh copy: callers may change it).
+
+    With `expand` (the default) every Fn::ForEach is expanded: the resources CloudFormation
+    creates. `expand=False` gives the template as written.
+    """
+    name = str(path or TEMPLATE_PATH)
+    return copy.deepcopy(_expanded(name) if expand else _parsed(name))
+
+
+# ---- Fn::ForEach (AWS::LanguageExtensions) -------------------------------------------------------------
+
+_FOR_EACH = "Fn::ForEach::"
+_PLACEHOLDER = re.compile(r"[$&]\{(?!!)\s*([^}]+?)\s*\}")
+
+
+def expand_for_each(template: dict[str, Any]) -> dict[str, Any]:
+    """`template` with every Fn::ForEach loop replaced by its copies (a new dict)."""
+    return {
+        section: _walk(body, {}) if section in ("Resources", "Conditions", "Outputs") else copy.deepcopy(body)
+        for section, body in template.items()
+    }
+
+
+def _substitute(text: str, items: dict[str, str]) -> str:
+    for identifier, item in items.items():
+        text = text.replace(f"${{{identifier}}}", item)
+        text = text.replace(f"&{{{identifier}}}", re.sub(r"[^0-9A-Za-z]+", "", item))
+    return text
+
+
+def _walk(node: Any, items: dict[str, str]) -> Any:
+    """A copy of `node` with the loops inside it expanded and the identifiers in `items` replaced."""
+    if isinstance(node, list):
+        return [_walk(v, items) for v in node]
+    if isinstance(node, str):
+        if any(m.group(1) in items for m in _PLACEHOLDER.finditer(node)):
+            raise ValueError(f"{node!r}: a loop identifier outside Fn::Sub (write it as !Sub)")
+        return node
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Ref"} and isinstance(node["Ref"], str) and node["Ref"] in items:
+        return items[node["Ref"]]
+    if set(node) == {"Ref"} and isinstance(node["Ref"], dict):
+        target = _walk(node["Ref"], items)  # LanguageExtensions resolves Ref: !Sub "..." to a name
+        if not isinstance(target, str):
+            raise ValueError(f"Ref to {node['Ref']!r} does not resolve to a name")
+        return {"Ref": target}
+    if set(node) == {"Fn::Sub"}:
+        return _sub(node["Fn::Sub"], items)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key.startswith(_FOR_EACH):
+            copies = _loop(key, value, items)
+        else:
+            copies = {_substitute(key, items): _walk(value, items)}
+        for new_key, new_value in copies.items():
+            if new_key in out:
+                raise ValueError(f"{new_key}: defined twice (by a Fn::ForEach loop or beside one)")
+            out[new_key] = new_value
+    return out
+
+
+def _sub(value: Any, items: dict[str, str]) -> Any:
+    """Fn::Sub with the loop identifiers replaced; a plain string once nothing is left to substitute."""
+    if isinstance(value, str):
+        text = _substitute(value, items)
+        return text if items and "${" not in text else {"Fn::Sub": text}
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+        return {"Fn::Sub": [_substitute(value[0], items), _walk(value[1], items)]}
+    raise ValueError(f"Fn::Sub {value!r}: expected a string or [string, variables]")
+
+
+def _loop(key: str, value: Any, items: dict[str, str]) -> dict[str, Any]:
+    if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)):
+        raise ValueError(f"{key}: expected [Identifier, [items...], {{OutputKey: OutputValue}}]")
+    identifier, collection, fragment = value
+    collection = _walk(collection, items)
+    if not (isinstance(collection, list) and all(isinstance(c, str) for c in collection)):
+        raise ValueError(f"{key}: only a literal list of strings is expanded here, not {collection!r}")
+    if not isinstance(fragment, dict):
+        raise ValueError(f"{key}: the fragment must be a mapping")
+    out: dict[str, Any] = {}
+    for item in collection:
+        for new_key, new_value in _walk(fragment, {**items, identifier: item}).items():
+            if new_key in out:
+                raise ValueError(f"{key}: {new_key} generated twice")
+            out[new_key] = new_value
+    return out
 
 
 def _resources(template: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -124,6 +233,7 @@ class Function:
     handler: str  # "app.handler"
     timeout: int  # seconds
     memory: int  # MB
+    name: str = ""  # its FunctionName in the local stack, e.g. "gift-plans-local-purchases-api"
 
 
 @dataclass(frozen=True)
@@ -157,9 +267,20 @@ def functions(path: str | os.PathLike[str] | None = None) -> list[Function]:
                 handler=str(props.get("Handler") or _global(template, "Handler", "app.handler")),
                 timeout=int(props.get("Timeout") or _global(template, "Timeout", 3)),
                 memory=int(props.get("MemorySize") or _global(template, "MemorySize", 128)),
+                name=_stack_name(props.get("FunctionName"), lid, LOCAL_STACK_NAME),
             )
         )
     return out
+
+
+def _stack_name(value: Any, logical_id: str, stack: str) -> str:
+    """A resource's name in stack `stack`: its `!Sub "${AWS::StackName}-..."`, else CloudFormation's own
+    `<stack>-<LogicalId>` (without the random suffix CloudFormation adds)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return str(value["Fn::Sub"]).replace("${AWS::StackName}", stack)
+    return f"{stack}-{logical_id}"
 
 
 def _default_auth(template: dict[str, Any], api: Any) -> Auth:
@@ -293,6 +414,89 @@ def stream_consumers(path: str | os.PathLike[str] | None = None) -> list[StreamC
     return out
 
 
+# ---- SNS and SES ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnsSubscription:
+    topic: str  # the topic's logical id
+    function: str
+    job: str
+    handler: str
+    maximum_retry_attempts: (
+        int  # EventInvokeConfig (an SNS invocation is asynchronous); Lambda's default is 2
+    )
+
+
+def sns_subscriptions(path: str | os.PathLike[str] | None = None) -> list[SnsSubscription]:
+    """Functions with an `SNS` event, in template order."""
+    template = load(path)
+    by_id = {f.function: f for f in functions(path)}
+    out = []
+    for lid, res in _resources(template, "AWS::Serverless::Function"):
+        props = res["Properties"]
+        retries = (props.get("EventInvokeConfig") or {}).get("MaximumRetryAttempts", 2)
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") != "SNS":
+                continue
+            topic = event["Properties"]["Topic"]
+            out.append(
+                SnsSubscription(
+                    topic=str(topic.get("Ref") if isinstance(topic, dict) else topic),
+                    function=lid,
+                    job=by_id[lid].job,
+                    handler=by_id[lid].handler,
+                    maximum_retry_attempts=int(retries),
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class MailEventDestination:
+    configuration_set: str  # the configuration set's logical id
+    event_types: tuple[str, ...]  # SES's lower-case names: "bounce", "complaint", "delivery", "send", ...
+    topic: str  # the SNS topic's logical id
+
+
+def mail_event_destinations(path: str | os.PathLike[str] | None = None) -> list[MailEventDestination]:
+    """SES configuration-set event destinations that publish to an SNS topic."""
+    template = load(path)
+    out = []
+    for _, res in _resources(template, "AWS::SES::ConfigurationSetEventDestination"):
+        props = res["Properties"]
+        destination = props.get("EventDestination") or {}
+        sns = destination.get("SnsDestination") or {}
+        topic, config = sns.get("TopicARN"), props.get("ConfigurationSetName")
+        if (
+            not destination.get("Enabled", True)
+            or not isinstance(topic, dict)
+            or not isinstance(config, dict)
+        ):
+            continue
+        out.append(
+            MailEventDestination(
+                configuration_set=str(config.get("Ref")),
+                event_types=tuple(str(t).lower() for t in destination.get("MatchingEventTypes") or []),
+                topic=str(topic.get("Ref")),
+            )
+        )
+    return out
+
+
+def resource_names(
+    stack: str = LOCAL_STACK_NAME, path: str | os.PathLike[str] | None = None
+) -> dict[str, str]:
+    """logical id -> the name `!Ref` gives, for the SNS topics and SES configuration sets of stack `stack`."""
+    template = load(path)
+    out = {}
+    for lid, res in _resources(template, "AWS::SES::ConfigurationSet"):
+        out[lid] = _stack_name((res.get("Properties") or {}).get("Name"), lid, stack)
+    for lid, res in _resources(template, "AWS::SNS::Topic"):
+        out[lid] = _stack_name((res.get("Properties") or {}).get("TopicName"), lid, stack)
+    return out
+
+
 # ---- environment --------------------------------------------------------------------------------------
 
 
@@ -358,3 +562,8 @@ def environment(
         if resolved is not None:
             out[name] = resolved
     return out
+
+
+if __name__ == "__main__":
+    json.dump(load(), sys.stdout, indent=1)
+    sys.stdout.write("\n")

@@ -2,20 +2,24 @@
 
 Pages have clean addresses (`/billing` is web/billing.html), as CloudFront serves them
 deployed (web/template.yaml rewrites the same way); their scripts and styles are under
-`/assets/`. `GET /_local/mail` answers a browser (Accept: text/html) with a readable page
-whose links can be clicked; `/_local/mail/view` is that page for any client.
+`/assets/`. A browser asking for an address that is neither a page, an asset, an API route
+nor a local route gets web/404.html with status 404, as CloudFront answers deployed
+(`CustomErrorResponses`). `GET /_local/mail` answers a browser (Accept: text/html) with a
+readable page whose links can be clicked; `/_local/mail/view` is that page for any client.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from functools import cache
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from local.adapter import error_response
+from local.adapter import NoRoute, Router, WrongMethod, error_response
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 PAGES = {
@@ -41,6 +45,27 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 URL = re.compile(r"https?://[^\s<>\"']+")
+NOT_FOUND_PAGE = "404.html"
+# Addresses the local server answers itself (local.server.LocalRoutes): never a "page not found".
+LOCAL_PREFIXES = ("/_local", "/_stripe", "/docs")
+
+
+@cache
+def api_router() -> Router:
+    """The HTTP API's routes, from template.yaml (read once): an address it serves is not a missing page."""
+    from local import template
+
+    return Router(template.routes())
+
+
+def _is_api_route(path: str) -> bool:
+    try:
+        api_router().match("GET", path)
+    except WrongMethod:
+        return True
+    except NoRoute:
+        return False
+    return True
 
 
 class WebRoutes:
@@ -57,7 +82,17 @@ class WebRoutes:
             return request.method in ("GET", "HEAD")
         if path.rstrip("/") == "/_local/mail" and request.method == "GET":
             return _prefers_html(request)
-        return False
+        return self._is_missing_page(request)
+
+    @staticmethod
+    def _is_missing_page(request: Request) -> bool:
+        """A browser's GET of an address nothing serves: the HTML "page not found", not the API's JSON."""
+        if request.method not in ("GET", "HEAD") or not _prefers_html(request):
+            return False
+        path = request.path
+        if path == "/openapi.json" or path.startswith(LOCAL_PREFIXES):
+            return False
+        return not _is_api_route(path)
 
     def __call__(self, request: Request) -> Response:
         path = request.path
@@ -65,7 +100,14 @@ class WebRoutes:
             return self.mail_page(request)
         if path in PAGES:
             return self._file(self.root / PAGES[path], "text/html; charset=utf-8")
-        return self._asset(path.removeprefix("/assets/"))
+        if path.startswith("/assets/"):
+            return self._asset(path.removeprefix("/assets/"))
+        return self.not_found_page()
+
+    def not_found_page(self) -> Response:
+        response = self._file(self.root / NOT_FOUND_PAGE, "text/html; charset=utf-8")
+        response.status_code = 404
+        return response
 
     def _asset(self, relative: str) -> Response:
         target = (self.root / "assets" / relative).resolve()
@@ -119,6 +161,15 @@ def _linkify(text: str) -> str:
     return "".join(out)
 
 
+def _sent_at(iso: str) -> str:
+    """When the message went out, for a person: "1 Dec 2026, 22:48:29 UTC" (the raw instant in `datetime`)."""
+    try:
+        at = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return f"<time>{escape(iso)}</time>"
+    return f'<time datetime="{escape(iso, quote=True)}">{at.day} {at:%b %Y, %H:%M:%S} UTC</time>'
+
+
 def _message_html(index: int, message: dict[str, Any]) -> str:
     text = message.get("text") or ""
     html = message.get("html") or ""
@@ -136,7 +187,7 @@ def _message_html(index: int, message: dict[str, Any]) -> str:
     return f"""<article class="message" aria-labelledby="m{index}">
 <h2 id="m{index}">{escape(message.get("subject") or "(no subject)")}</h2>
 <p class="meta">To <strong>{escape(recipients)}</strong> &middot;
-<time>{escape(message.get("sent_at") or "")}</time></p>
+{_sent_at(message.get("sent_at") or "")}</p>
 <pre class="body">{_linkify(text)}</pre>
 {html_part}
 </article>"""
@@ -146,6 +197,7 @@ MAIL_HTML = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Local mail{who}</title>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/styles.css"></head>
 <body>
 <header class="site"><a class="brand" href="/">Gift plans</a>

@@ -43,9 +43,9 @@ def create_table() -> None:
 def aws() -> Iterator[None]:
     from moto import mock_aws
 
-    from local.moto_speedups import apply as one_table_copy_per_transaction
+    from local.dynamodb import apply as dynamodb_requests_atomic
 
-    one_table_copy_per_transaction()
+    dynamodb_requests_atomic()
     with mock_aws():
         import boto3
         from giftplans import observability, settings
@@ -109,17 +109,17 @@ def settings() -> Iterator[None]:
 
 @pytest.fixture
 def stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Stripe answered and recorded by `upgrade_steps.StripeRecorder` (coupons, sessions, charges)."""
-    from tests.support.upgrade_steps import stripe_recorder
+    """The Stripe fake (tests/support/stripe_fake.FakeStripe): ids like `coupon_test_0001`."""
+    from tests.support.stripe_fake import FakeStripe
 
-    with stripe_recorder(monkeypatch) as recorder:
-        yield recorder
+    with FakeStripe().serving(monkeypatch, api_key="sk_test_recorder") as fake:
+        yield fake
 
 
 @pytest.fixture
 def stripe_stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Stripe answered and recorded by `stripe_stub.StripeStub` (sessions, or `status`); key sk_test_stub."""
-    from tests.support.stripe_stub import StripeStub
+    """The Stripe fake with ids `cs_test_stub_0001`; key sk_test_stub."""
+    from tests.support.stripe_fake import FakeStripe
 
-    with StripeStub().serving(monkeypatch) as stub:
-        yield stub
+    with FakeStripe(tag="stub_").serving(monkeypatch) as fake:
+        yield fake

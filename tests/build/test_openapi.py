@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from local import openapi_gen, template
+from local import template
 from tests.support.apigw import FakeContext, http_event, load_handler
+from tools import openapi_gen
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
@@ -23,7 +24,7 @@ def test_given_the_handlers_when_document_regenerated_then_committed_file_is_ide
 ) -> None:
     committed = openapi_gen.OUTPUT.read_text(encoding="utf-8")
     assert committed == openapi_gen.render(generated), (
-        "functions/openapi/openapi.json is stale: run `make openapi` (.venv/bin/python -m local.openapi_gen) "
+        "functions/openapi/openapi.json is stale: run `make openapi` (.venv/bin/python -m tools.openapi_gen) "
         "and commit the result"
     )
 

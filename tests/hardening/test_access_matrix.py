@@ -25,7 +25,7 @@ from tests.support import gifts
 from tests.support import stripe_events as se
 from tests.support.apigw import call, claims, http_event
 from tests.support.factories import paid_purchase
-from tests.support.stripe_stub import StripeStub
+from tests.support.stripe_fake import FakeStripe
 
 pytestmark = pytest.mark.usefixtures("aws", "clock", "settings")
 
@@ -126,7 +126,7 @@ def test_given_the_matrix_when_compared_with_the_template_then_every_route_has_a
 def test_given_each_caller_when_calling_a_route_then_the_status_is_the_matrix_cell(route, clock, monkeypatch):
     """Each caller in a world of its own (a fresh purchase and invitation in the same table)."""
     got = {}
-    with StripeStub().serving(monkeypatch):
+    with FakeStripe(tag="stub_").serving(monkeypatch):
         for caller in CALLERS:
             status, body = request(*route, caller, world(clock))
             got[caller] = status

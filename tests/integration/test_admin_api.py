@@ -9,8 +9,8 @@ from giftplans.store import get_store
 
 from tests.support.apigw import call, claims, http_event
 from tests.support.factories import paid_purchase
+from tests.support.stripe_fake import FakeStripe
 from tests.support.upgrade_steps import (
-    StripeRecorder,
     audit_trail,
     holder,
     invited,
@@ -228,7 +228,7 @@ def test_given_accepted_seat_when_support_cancels_then_409_and_nothing_changes()
 
 
 def test_given_accepted_seat_when_support_carries_out_upgrade_then_same_checkout_and_link_set_for_mail(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     purchase_id = setup_purchase()
     clock.advance(days=100)

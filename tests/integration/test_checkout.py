@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.support.apigw import call, claims, http_event
-from tests.support.stripe_stub import StripeStub
+from tests.support.stripe_fake import FakeStripe
 
 pytestmark = pytest.mark.usefixtures("clock", "settings")
 
@@ -33,7 +33,7 @@ def assert_error(body: Any) -> None:
 
 
 def test_given_signed_in_buyer_when_checkout_then_201_and_stripe_gets_one_payment_session(
-    stripe_stub: StripeStub,
+    stripe_stub: FakeStripe,
 ) -> None:
     status, body = checkout({"plan": "pro", "quantity": 3})
     assert status == 201
@@ -63,7 +63,7 @@ def test_given_signed_in_buyer_when_checkout_then_201_and_stripe_gets_one_paymen
 
 
 def test_given_same_request_within_the_minute_when_repeated_then_same_idempotency_key(
-    stripe_stub: StripeStub, clock: Any
+    stripe_stub: FakeStripe, clock: Any
 ) -> None:
     checkout({"plan": "pro", "quantity": 3})
     clock.advance(seconds=20)
@@ -77,7 +77,7 @@ def test_given_same_request_within_the_minute_when_repeated_then_same_idempotenc
 
 
 def test_given_client_idempotency_key_when_repeated_later_then_same_key_and_other_buyers_differ(
-    stripe_stub: StripeStub, clock: Any
+    stripe_stub: FakeStripe, clock: Any
 ) -> None:
     checkout({"plan": "team", "quantity": 2}, headers={"idempotency-key": "order-77"})
     clock.advance(hours=2)
@@ -125,7 +125,7 @@ def test_given_client_idempotency_key_when_repeated_later_then_same_key_and_othe
     ],
 )
 def test_given_bad_input_when_checkout_then_4xx_in_spec_error_shape_and_no_stripe_call(
-    stripe_stub: StripeStub, body: Any, raw: str | None, status: int
+    stripe_stub: FakeStripe, body: Any, raw: str | None, status: int
 ) -> None:
     got, response = checkout(body, raw=raw)
     assert got == status
@@ -133,21 +133,21 @@ def test_given_bad_input_when_checkout_then_4xx_in_spec_error_shape_and_no_strip
     assert stripe_stub.requests == []
 
 
-def test_given_unknown_plan_when_checkout_then_message_lists_the_plans(stripe_stub: StripeStub) -> None:
+def test_given_unknown_plan_when_checkout_then_message_lists_the_plans(stripe_stub: FakeStripe) -> None:
     status, body = checkout({"plan": "platinum", "quantity": 2})
     assert status == 422
     assert body["error"]["code"] == "unknown_plan"
     assert "connect, pro, team" in body["error"]["message"]
 
 
-def test_given_no_identity_when_checkout_then_401(stripe_stub: StripeStub) -> None:
+def test_given_no_identity_when_checkout_then_401(stripe_stub: FakeStripe) -> None:
     status, body = checkout({"plan": "pro", "quantity": 1}, who=None)
     assert status == 401
     assert_error(body)
     assert stripe_stub.requests == []
 
 
-def test_given_stripe_refuses_when_checkout_then_502_in_error_shape(stripe_stub: StripeStub) -> None:
+def test_given_stripe_refuses_when_checkout_then_502_in_error_shape(stripe_stub: FakeStripe) -> None:
     stripe_stub.status = 400
     status, body = checkout({"plan": "pro", "quantity": 1})
     assert status == 502
@@ -155,7 +155,7 @@ def test_given_stripe_refuses_when_checkout_then_502_in_error_shape(stripe_stub:
 
 
 def test_given_stripe_down_when_checkout_then_503(
-    stripe_stub: StripeStub, monkeypatch: pytest.MonkeyPatch
+    stripe_stub: FakeStripe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STRIPE_API_BASE", "http://127.0.0.1:9")  # nothing listens on the discard port
     status, body = checkout({"plan": "pro", "quantity": 1})

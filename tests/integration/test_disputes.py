@@ -11,8 +11,8 @@ from tests.hardening.faults import snapshot
 from tests.support import stripe_events as se
 from tests.support.apigw import call, claims, http_event
 from tests.support.factories import paid_purchase
+from tests.support.stripe_fake import FakeStripe
 from tests.support.upgrade_steps import (
-    StripeRecorder,
     audit_trail,
     deliver,
     entitlement,
@@ -116,7 +116,7 @@ def test_given_frozen_purchase_when_dispute_lost_then_full_refund() -> None:
 
 
 def test_given_dispute_naming_only_its_charge_when_created_then_charge_looked_up_and_frozen(
-    stripe: StripeRecorder,
+    stripe: FakeStripe,
 ) -> None:
     purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
     charge = se.resource("charge")
@@ -133,7 +133,7 @@ def test_given_dispute_naming_only_its_charge_when_created_then_charge_looked_up
 
 
 def test_given_payment_intent_not_ours_when_dispute_created_then_200_ignored_after_one_stripe_read(
-    stripe: StripeRecorder,
+    stripe: FakeStripe,
 ) -> None:
     purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
     stripe.payment_intents["pi_not_ours"] = payment_intent("pi_not_ours", {"kind": "upgrade"})
@@ -149,7 +149,7 @@ def test_given_payment_intent_not_ours_when_dispute_created_then_200_ignored_aft
 
 
 def test_given_gift_not_fulfilled_yet_when_dispute_created_then_503_and_after_fulfilment_frozen(
-    stripe: StripeRecorder,
+    stripe: FakeStripe,
 ) -> None:
     completion = se.checkout_completed(buyer_id=BUYER, buyer_email=BUYER_EMAIL, quantity=2)
     session = completion["data"]["object"]

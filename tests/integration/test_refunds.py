@@ -14,8 +14,8 @@ from giftplans.stripe_facts import UpgradeCompletion
 from tests.hardening.faults import failing_writes, snapshot
 from tests.support import stripe_events as se
 from tests.support.factories import paid_purchase
+from tests.support.stripe_fake import FakeStripe
 from tests.support.upgrade_steps import (
-    StripeRecorder,
     audit_trail,
     charge_refunded,
     deliver,
@@ -143,7 +143,7 @@ def test_given_partial_then_rest_refunded_when_delivered_then_full_refund() -> N
 
 
 def test_given_payment_intent_not_ours_when_refunded_then_200_ignored_after_one_stripe_read(
-    stripe: StripeRecorder,
+    stripe: FakeStripe,
 ) -> None:
     purchase_id = paid_purchase(BUYER, quantity=1)
     stripe.payment_intents["pi_not_ours"] = payment_intent("pi_not_ours", {"order": "42"})
@@ -159,7 +159,7 @@ def test_given_payment_intent_not_ours_when_refunded_then_200_ignored_after_one_
 # ---- a refund that arrives before its fulfilment (rule 14; Stripe retries and does not keep order) ---------
 
 
-def gift_completion(stripe: StripeRecorder, quantity: int = 2) -> tuple[dict[str, Any], str]:
+def gift_completion(stripe: FakeStripe, quantity: int = 2) -> tuple[dict[str, Any], str]:
     """A gift's `checkout.session.completed` not delivered yet, and its payment intent known to Stripe."""
     evt = se.checkout_completed(buyer_id=BUYER, quantity=quantity)
     session = evt["data"]["object"]
@@ -187,7 +187,7 @@ def refund_of(intent: str, amount: int) -> dict[str, Any]:
 
 
 def test_given_gift_completion_failing_when_its_refund_arrives_then_503_and_nothing_written(
-    stripe: StripeRecorder, monkeypatch: pytest.MonkeyPatch
+    stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     completion, intent = gift_completion(stripe)
     with failing_writes(monkeypatch, "ThrottlingException") as refused:
@@ -204,7 +204,7 @@ def test_given_gift_completion_failing_when_its_refund_arrives_then_503_and_noth
 
 
 def test_given_refund_refused_before_fulfilment_when_completion_then_refund_redelivered_then_refunded(
-    stripe: StripeRecorder,
+    stripe: FakeStripe,
 ) -> None:
     completion, intent = gift_completion(stripe)
     refund = refund_of(intent, 48000)
@@ -224,7 +224,7 @@ def test_given_refund_refused_before_fulfilment_when_completion_then_refund_rede
 
 
 def test_given_stripe_cannot_say_whose_payment_when_unknown_intent_refunded_then_503_and_nothing_written(
-    stripe: StripeRecorder,
+    stripe: FakeStripe,
 ) -> None:
     before = snapshot()
 

@@ -13,7 +13,8 @@ from giftplans.store import models as m
 from tests.support import stripe_events as se
 from tests.support.apigw import call, claims, http_event
 from tests.support.factories import paid_purchase
-from tests.support.upgrade_steps import StripeRecorder, audit_trail, deliver, holder
+from tests.support.stripe_fake import FakeStripe
+from tests.support.upgrade_steps import audit_trail, deliver, holder
 
 pytestmark = pytest.mark.usefixtures("aws", "clock")
 
@@ -52,7 +53,7 @@ def completed_renewal(form: dict[str, str], *, session_id: str = "cs_test_renewa
 
 
 def test_given_active_gift_when_renewed_at_same_tier_then_subscription_session_trials_until_term_end(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     purchase_id, seat = gifted_pro_seat()
     clock.advance(days=300)
@@ -80,7 +81,7 @@ def test_given_active_gift_when_renewed_at_same_tier_then_subscription_session_t
 
 
 def test_given_renewal_when_repeated_in_the_minute_then_same_key_and_session_and_next_minute_new_key(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     gifted_pro_seat()
     clock.set(clock.now.replace(hour=12, minute=0, second=5))
@@ -100,7 +101,7 @@ def test_given_renewal_when_repeated_in_the_minute_then_same_key_and_session_and
 
 
 def test_given_term_ending_within_48_hours_when_renewed_then_no_trial_and_billing_starts_now(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     _, seat = gifted_pro_seat()
     clock.set(real_clock.parse_iso(seat.term_end) - timedelta(hours=47))
@@ -114,9 +115,7 @@ def test_given_term_ending_within_48_hours_when_renewed_then_no_trial_and_billin
     assert "48 hours" in body["note"]
 
 
-def test_given_gift_ended_20_days_ago_when_renewed_then_billing_starts_now(
-    clock, stripe: StripeRecorder
-) -> None:
+def test_given_gift_ended_20_days_ago_when_renewed_then_billing_starts_now(clock, stripe: FakeStripe) -> None:
     _, seat = gifted_pro_seat()
     clock.set(real_clock.parse_iso(seat.term_end) + timedelta(days=20))
 
@@ -128,7 +127,7 @@ def test_given_gift_ended_20_days_ago_when_renewed_then_billing_starts_now(
 
 
 def test_given_gift_ended_more_than_30_days_ago_when_renewed_then_404_pointing_to_plans(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     _, seat = gifted_pro_seat()
     clock.set(real_clock.parse_iso(seat.term_end) + timedelta(days=31))
@@ -141,14 +140,14 @@ def test_given_gift_ended_more_than_30_days_ago_when_renewed_then_404_pointing_t
     assert stripe.to("/v1/checkout/sessions") == []
 
 
-def test_given_no_gift_when_renewed_then_404_no_gift(stripe: StripeRecorder) -> None:
+def test_given_no_gift_when_renewed_then_404_no_gift(stripe: FakeStripe) -> None:
     status, body = renew("pro", sub="nobody")
     assert status == 404
     assert body["error"]["code"] == "no_gift"
     assert stripe.to("/v1/checkout/sessions") == []
 
 
-def test_given_unknown_plan_when_renewed_then_422(stripe: StripeRecorder) -> None:
+def test_given_unknown_plan_when_renewed_then_422(stripe: FakeStripe) -> None:
     gifted_pro_seat()
     status, body = renew("platinum")
     assert status == 422
@@ -156,7 +155,7 @@ def test_given_unknown_plan_when_renewed_then_422(stripe: StripeRecorder) -> Non
 
 
 def test_given_renewal_completed_when_event_replayed_then_one_audit_event_and_customer_lookup(
-    stripe: StripeRecorder,
+    stripe: FakeStripe,
 ) -> None:
     purchase_id, _ = gifted_pro_seat()
     renew("pro")

@@ -14,8 +14,8 @@ from giftplans.store import models as m
 from tests.support import stripe_events as se
 from tests.support.apigw import call, claims, http_event
 from tests.support.factories import paid_purchase
+from tests.support.stripe_fake import FakeStripe
 from tests.support.upgrade_steps import (
-    StripeRecorder,
     audit_trail,
     deliver,
     entitlement,
@@ -147,7 +147,7 @@ def test_given_no_identity_when_quoted_then_401() -> None:
 
 
 def test_given_quote_when_checkout_then_coupon_and_subscription_session_with_idempotency_keys(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     purchase_id = gifted_pro_seat()
     clock.advance(days=100)
@@ -179,7 +179,7 @@ def test_given_quote_when_checkout_then_coupon_and_subscription_session_with_ide
 
 
 def test_given_checkout_when_repeated_in_window_then_same_keys_and_session_and_next_window_recomputes(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     gifted_pro_seat()
     clock.advance(days=100)
@@ -199,7 +199,7 @@ def test_given_checkout_when_repeated_in_window_then_same_keys_and_session_and_n
 
 
 def test_given_last_day_of_term_when_checkout_then_no_coupon_and_full_price(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     gifted_pro_seat()
     clock.set(clock.now.replace(year=2027) - timedelta(hours=1))
@@ -216,7 +216,7 @@ def test_given_last_day_of_term_when_checkout_then_no_coupon_and_full_price(
 
 
 def test_given_upgrade_checkout_when_completed_then_seat_upgraded_and_entitlement_from_subscription(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     purchase_id = gifted_pro_seat(quantity=2)
     clock.advance(days=100)
@@ -247,9 +247,7 @@ def test_given_upgrade_checkout_when_completed_then_seat_upgraded_and_entitlemen
     assert [e.kind for e in audit_trail(purchase_id)].count("seat.upgraded") == 1
 
 
-def test_given_upgrade_completed_when_event_replayed_then_nothing_changes(
-    clock, stripe: StripeRecorder
-) -> None:
+def test_given_upgrade_completed_when_event_replayed_then_nothing_changes(clock, stripe: FakeStripe) -> None:
     purchase_id = gifted_pro_seat()
     clock.advance(days=100)
     post("/me/upgrade/checkout", {"plan": "team"})
@@ -268,7 +266,7 @@ def test_given_upgrade_completed_when_event_replayed_then_nothing_changes(
 
 
 def test_given_subscription_created_first_when_checkout_completed_then_real_term_kept_and_seat_upgraded(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     purchase_id = gifted_pro_seat()
     clock.advance(days=100)
@@ -293,7 +291,7 @@ def test_given_subscription_created_first_when_checkout_completed_then_real_term
 
 
 def test_given_provisional_entitlement_when_subscription_event_arrives_later_then_it_refines_term(
-    clock, stripe: StripeRecorder
+    clock, stripe: FakeStripe
 ) -> None:
     gifted_pro_seat()
     clock.advance(days=100)

@@ -151,4 +151,5 @@ def assert_error_shape(response: requests.Response) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     assert isinstance(body["error"]["code"], str) and body["error"]["code"]
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return body["error"]
+    error: dict[str, Any] = body["error"]
+    return error

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from tests.local.conftest import ROOT, assert_error_shape, server_env
+from tests.local.conftest import ROOT, Server, assert_error_shape, server_env
 
 pytestmark = pytest.mark.local
 
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.local
 # ---- the walkthrough ----------------------------------------------------------------------------------
 
 
-def test_given_running_server_when_buyer_checks_out_and_stripe_completes_twice_then_one_paid_purchase(server):
+def test_given_running_server_when_buyer_checks_out_and_stripe_completes_twice_then_one_paid_purchase(
+    server: Server,
+) -> None:
     token, email = server.token()
 
     created = server.post("/checkout/sessions", {"plan": "pro", "quantity": 3}, token)
@@ -52,14 +54,14 @@ def test_given_running_server_when_buyer_checks_out_and_stripe_completes_twice_t
     assert mail[0]["text"] and mail[0]["html"]
 
 
-def test_given_no_token_when_listing_purchases_then_401(server):
+def test_given_no_token_when_listing_purchases_then_401(server: Server) -> None:
     answer = server.get("/purchases")
     assert answer.status_code == 401
     bad = server.get("/purchases", token="not-a-jwt")
     assert bad.status_code == 401
 
 
-def test_given_bad_signature_when_webhook_posted_then_400_and_nothing_fulfilled(server):
+def test_given_bad_signature_when_webhook_posted_then_400_and_nothing_fulfilled(server: Server) -> None:
     event = {
         "id": "evt_forged",
         "object": "event",
@@ -76,7 +78,7 @@ def test_given_bad_signature_when_webhook_posted_then_400_and_nothing_fulfilled(
     assert_error_shape(answer)
 
 
-def test_given_malformed_body_when_checkout_posted_then_4xx_in_spec_error_shape(server):
+def test_given_malformed_body_when_checkout_posted_then_4xx_in_spec_error_shape(server: Server) -> None:
     token, _ = server.token()
     answer = requests.post(
         f"{server.url}/checkout/sessions",
@@ -88,7 +90,7 @@ def test_given_malformed_body_when_checkout_posted_then_4xx_in_spec_error_shape(
     assert_error_shape(answer)
 
 
-def test_given_unknown_path_and_wrong_method_then_404_and_405_in_spec_error_shape(server):
+def test_given_unknown_path_and_wrong_method_then_404_and_405_in_spec_error_shape(server: Server) -> None:
     missing = server.get("/no/such/thing")
     assert missing.status_code == 404
     assert assert_error_shape(missing)["code"] == "not_found"
@@ -97,7 +99,7 @@ def test_given_unknown_path_and_wrong_method_then_404_and_405_in_spec_error_shap
     assert_error_shape(wrong)
 
 
-def test_given_local_clock_when_set_and_reset_then_now_follows(server):
+def test_given_local_clock_when_set_and_reset_then_now_follows(server: Server) -> None:
     moved = server.post("/_local/clock", {"now": "2030-01-02T03:04:05Z"})
     try:
         assert moved.status_code == 200
@@ -111,7 +113,7 @@ def test_given_local_clock_when_set_and_reset_then_now_follows(server):
     assert not reset.json()["now"].startswith("2030")
 
 
-def test_given_running_server_when_docs_opened_then_swagger_ui_served_locally(server):
+def test_given_running_server_when_docs_opened_then_swagger_ui_served_locally(server: Server) -> None:
     page = server.get("/docs")
     assert page.status_code == 200
     assert "SwaggerUIBundle" in page.text
@@ -120,7 +122,7 @@ def test_given_running_server_when_docs_opened_then_swagger_ui_served_locally(se
     assert len(script.content) > 100_000
 
 
-def test_given_busy_port_when_second_server_starts_then_it_says_so_and_exits_1(server):
+def test_given_busy_port_when_second_server_starts_then_it_says_so_and_exits_1(server: Server) -> None:
     port = server.url.rsplit(":", 1)[1]
     result = subprocess.run(
         [sys.executable, "-m", "local.server"],

@@ -86,7 +86,7 @@ def assert_accepted_once(server: Server, buyer: Person, purchase_id: str, recipi
 
 def test_given_invited_seat_when_another_address_accepts_then_403_and_no_accepted_mail_or_event_until_invitee(
     server: Server,
-):
+) -> None:
     buyer, carol, mallory = Person(server, "buyer"), Person(server, "carol"), Person(server, "mallory")
     purchase_id = server.buy(buyer.token, quantity=2)
     _, token = invited_link(server, buyer, purchase_id, carol)
@@ -105,7 +105,7 @@ def test_given_invited_seat_when_another_address_accepts_then_403_and_no_accepte
 
 def test_given_revoked_link_when_invitee_accepts_then_refused_and_no_accepted_mail_or_event_until_a_live_one(
     server: Server,
-):
+) -> None:
     buyer, dave = Person(server, "buyer"), Person(server, "dave")
     purchase_id = server.buy(buyer.token, quantity=2)
     seat_id, dead_token = invited_link(server, buyer, purchase_id, dave)
@@ -126,7 +126,7 @@ def test_given_revoked_link_when_invitee_accepts_then_refused_and_no_accepted_ma
 
 def test_given_recipient_with_an_active_gift_when_accepting_a_second_then_409_and_no_accepted_mail_or_event(
     server: Server,
-):
+) -> None:
     """The seat's write comes after the entitlement's refused put in the same transaction: all or nothing."""
     first_buyer, second_buyer, gus = Person(server, "buyer"), Person(server, "buyer"), Person(server, "gus")
     first = server.buy(first_buyer.token, quantity=2)
@@ -151,7 +151,7 @@ def test_given_recipient_with_an_active_gift_when_accepting_a_second_then_409_an
 
 def test_given_purchase_when_invite_has_an_invalid_row_then_422_and_no_invitation_mail_or_event_until_fixed(
     server: Server,
-):
+) -> None:
     buyer, erin = Person(server, "buyer"), Person(server, "erin")
     purchase_id = server.buy(buyer.token, quantity=2)
 
@@ -173,7 +173,7 @@ def test_given_purchase_when_invite_has_an_invalid_row_then_422_and_no_invitatio
 
 def test_given_buyer_with_a_claimed_plan_when_claiming_on_another_purchase_then_409_and_no_claim_event(
     server: Server,
-):
+) -> None:
     buyer = Person(server, "buyer")
     first = server.buy(buyer.token, quantity=2)
     second = server.buy(buyer.token, quantity=3)  # another quantity: not the same (idempotent) checkout
@@ -194,7 +194,9 @@ def test_given_buyer_with_a_claimed_plan_when_claiming_on_another_purchase_then_
     assert granted["detail"]["source"] == "claim" and granted["detail"]["purchase_id"] == first
 
 
-def test_given_purchase_when_three_claims_race_then_one_wins_and_one_claim_event_is_published(server: Server):
+def test_given_purchase_when_three_claims_race_then_one_wins_and_one_claim_event_is_published(
+    server: Server,
+) -> None:
     buyer = Person(server, "buyer")
     purchase_id = server.buy(buyer.token, quantity=3)
     start = threading.Barrier(3)
@@ -221,7 +223,7 @@ def test_given_purchase_when_three_claims_race_then_one_wins_and_one_claim_event
 
 def test_given_committed_accept_when_stream_drained_twice_then_each_event_and_email_published_once(
     server: Server,
-):
+) -> None:
     buyer, fay = Person(server, "buyer"), Person(server, "fay")
     purchase_id = server.buy(buyer.token, quantity=2)
     _, token = invited_link(server, buyer, purchase_id, fay)

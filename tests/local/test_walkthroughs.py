@@ -101,7 +101,7 @@ def entitlement(server: Server, person: Person) -> dict[str, Any]:
 
 def test_given_unverified_buyer_when_verified_invites_two_revokes_one_other_accepts_then_claim_counts_add_up(
     server: Server,
-):
+) -> None:
     buyer = Person(server, "buyer", verified=False)
     alice, bob = Person(server, "alice"), Person(server, "bob")
     purchase_id = server.buy(buyer.token, quantity=3)
@@ -173,7 +173,7 @@ def test_given_unverified_buyer_when_verified_invites_two_revokes_one_other_acce
     }
 
 
-def test_given_invitation_when_someone_else_accepts_then_403_and_seat_still_invited(server: Server):
+def test_given_invitation_when_someone_else_accepts_then_403_and_seat_still_invited(server: Server) -> None:
     buyer, carol, mallory = Person(server, "buyer"), Person(server, "carol"), Person(server, "mallory")
     purchase_id = server.buy(buyer.token, quantity=2)
     (seat,) = invite(server, buyer, purchase_id, carol)
@@ -190,7 +190,9 @@ def test_given_invitation_when_someone_else_accepts_then_403_and_seat_still_invi
 # ---- issue 5: expiry and reminders through the clock and the sweep ----------------------------------------
 
 
-def test_given_term_over_when_sweep_runs_then_every_seat_expired_and_notices_mailed_once(server: Server):
+def test_given_term_over_when_sweep_runs_then_every_seat_expired_and_notices_mailed_once(
+    server: Server,
+) -> None:
     buyer, dana, erin = Person(server, "buyer"), Person(server, "dana"), Person(server, "erin")
     purchase_id = server.buy(buyer.token, quantity=3)
     dana_seat = invite_and_accept(server, buyer, purchase_id, dana)
@@ -219,7 +221,7 @@ def test_given_term_over_when_sweep_runs_then_every_seat_expired_and_notices_mai
 
 def test_given_months_without_sweep_when_clock_jumps_past_backfill_then_expired_and_no_late_reminders(
     server: Server,
-):
+) -> None:
     buyer, ivan = Person(server, "buyer"), Person(server, "ivan")
     purchase_id = server.buy(buyer.token, quantity=1)
     invite_and_accept(server, buyer, purchase_id, ivan)
@@ -236,7 +238,9 @@ def test_given_months_without_sweep_when_clock_jumps_past_backfill_then_expired_
     assert not [s for s in subjects if "ends in" in s]  # no late "30 days left" after the end
 
 
-def test_given_accepted_gift_when_30_days_left_and_sweep_runs_twice_then_one_reminder_each(server: Server):
+def test_given_accepted_gift_when_30_days_left_and_sweep_runs_twice_then_one_reminder_each(
+    server: Server,
+) -> None:
     buyer, frank = Person(server, "buyer"), Person(server, "frank")
     purchase_id = server.buy(buyer.token, quantity=2)
     invite_and_accept(server, buyer, purchase_id, frank)
@@ -258,7 +262,7 @@ def test_given_accepted_gift_when_30_days_left_and_sweep_runs_twice_then_one_rem
 
 def test_given_accepted_pro_gift_when_upgraded_to_team_after_100_days_then_subscription_and_seat_upgraded(
     server: Server,
-):
+) -> None:
     buyer, gina = Person(server, "buyer"), Person(server, "gina")
     purchase_id = server.buy(buyer.token, plan="pro", quantity=2)
     seat_id = invite_and_accept(server, buyer, purchase_id, gina)
@@ -287,7 +291,9 @@ def test_given_accepted_pro_gift_when_upgraded_to_team_after_100_days_then_subsc
     only(server.mail(gina.email), "You are now on Team")
 
 
-def test_given_accepted_gift_when_purchase_fully_refunded_then_seats_cancelled_and_plan_ends(server: Server):
+def test_given_accepted_gift_when_purchase_fully_refunded_then_seats_cancelled_and_plan_ends(
+    server: Server,
+) -> None:
     buyer, hana = Person(server, "buyer"), Person(server, "hana")
     purchase_id = server.buy(buyer.token, quantity=2)
     invite_and_accept(server, buyer, purchase_id, hana)
@@ -309,7 +315,7 @@ def test_given_accepted_gift_when_purchase_fully_refunded_then_seats_cancelled_a
 
 def test_given_accepted_pro_gift_when_renewed_at_same_tier_then_trialing_subscription_until_gift_ends(
     server: Server,
-):
+) -> None:
     buyer, rosa = Person(server, "buyer"), Person(server, "rosa")
     purchase_id = server.buy(buyer.token, plan="pro", quantity=1)
     invite_and_accept(server, buyer, purchase_id, rosa)

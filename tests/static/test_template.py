@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -406,6 +409,66 @@ def test_given_globals_when_read_then_runtime_arch_tracing_and_layer_are_shared(
     assert layer["Metadata"]["BuildMethod"] == "makefile"  # layers/common/Makefile: test_layer_build.py
 
 
+# ---- what the template generates (Fn::ForEach) and who must know -----------------------------------------
+
+
+def test_given_the_template_when_read_as_written_then_language_extensions_run_before_sam():
+    # CloudFormation applies the transforms in order: the loops must be expanded before SAM's.
+    assert tpl.load(expand=False)["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+
+
+def test_given_loops_in_the_template_when_sam_reads_it_then_samconfig_expands_them_for_every_command():
+    # Without language_extensions, `sam build` stops at the first loop ('list' object has no
+    # attribute 'get'); `make build` and `sam build && sam deploy` read these sections.
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    sections = {
+        f"[{env}.{command}.parameters]": body.get("parameters", {})
+        for env, commands in config.items()
+        if isinstance(commands, dict)
+        for command, body in commands.items()
+        if command in {"build", "package", "deploy", "sync", "validate", "local_start_api"}
+    }
+
+    assert {"[default.build.parameters]", "[dev.deploy.parameters]", "[prod.deploy.parameters]"} <= set(
+        sections
+    )
+    assert [name for name, params in sections.items() if params.get("language_extensions") is not True] == []
+
+
+def test_given_make_checkov_when_it_writes_the_template_it_scans_then_that_is_the_expanded_template():
+    # checkov reads no Fn::ForEach: `make checkov` scans what `python -m local.template` prints.
+    done = subprocess.run(
+        [sys.executable, "-m", "local.template"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    scanned = json.loads(done.stdout)
+
+    assert scanned == T
+    assert not [lid for lid in scanned["Resources"] if lid.startswith("Fn::ForEach")]
+    assert "CheckoutErrorsAlarm" in scanned["Resources"]
+
+
+def test_given_the_template_when_expanded_here_and_by_cfn_lint_then_the_resources_agree():
+    from cfnlint.decode import decode
+    from cfnlint.template import Template
+
+    path = str(tpl.TEMPLATE_PATH)
+    decoded, problems = decode(path)
+    assert not problems
+    theirs = Template(path, decoded, ["us-east-1"])
+    assert not theirs.transform()
+
+    # cfn-lint also merges SAM's Globals into the SAM resources: compare everything else.
+    def plain(resources: dict[str, Any]) -> dict[str, Any]:
+        return {lid: r for lid, r in resources.items() if not r["Type"].startswith("AWS::Serverless::")}
+
+    assert plain(RESOURCES) == plain(theirs.template["Resources"])
+
+
 # ---- the loader itself ---------------------------------------------------------------------------------
 
 
@@ -426,6 +489,125 @@ def test_given_loaded_template_when_caller_changes_it_then_next_load_is_unchange
     first = tpl.load()
     first["Resources"].clear()
     assert tpl.load()["Resources"]
+
+
+# ---- Fn::ForEach, as the AWS::LanguageExtensions transform expands it -----------------------------------
+
+LOOPS = """\
+Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]
+Conditions:
+  HasTopic: !Not [!Equals [!Ref Topic, ""]]
+Resources:
+  AQueue: {Type: AWS::SQS::Queue}
+  BQueue: {Type: AWS::SQS::Queue}
+  Fn::ForEach::QueueAlarms:
+    - Name
+    - [A, B]
+    - ${Name}Alarm:
+        Type: AWS::CloudWatch::Alarm
+        Properties:
+          AlarmDescription: !Sub "${Name}Queue holds ${!literal} work in ${AWS::Region}."
+          Dimensions:
+            - {Name: QueueName, Value: !GetAtt [!Sub "${Name}Queue", QueueName]}
+            - {Name: Own, Value: {Ref: !Sub "${Name}Queue"}}
+            - {Name: Item, Value: !Ref Name}
+          AlarmActions: !If [HasTopic, [!Ref Topic], !Ref AWS::NoValue]
+  Fn::ForEach::Nested:
+    - Outer
+    - [x-1, y.2]
+    - Fn::ForEach::Inner:
+        - Inner
+        - [P, Q]
+        - Topic&{Outer}${Inner}:
+            Type: AWS::SNS::Topic
+            Properties:
+              TopicName: !Sub "${Outer}-${Inner}"
+Outputs:
+  Fn::ForEach::QueueOutputs:
+    - Name
+    - [A, B]
+    - ${Name}QueueArn:
+        Value: !GetAtt [!Sub "${Name}Queue", Arn]
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "loops.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_given_for_each_loops_when_loading_then_each_item_gets_its_copy(tmp_path):
+    resources = tpl.load(_write(tmp_path, LOOPS))["Resources"]
+
+    assert sorted(resources) == [
+        "AAlarm",
+        "AQueue",
+        "BAlarm",
+        "BQueue",
+        "Topicx1P",
+        "Topicx1Q",
+        "Topicy2P",
+        "Topicy2Q",
+    ]
+    assert resources["BAlarm"]["Properties"] == {
+        "AlarmDescription": {"Fn::Sub": "BQueue holds ${!literal} work in ${AWS::Region}."},
+        "Dimensions": [
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": ["BQueue", "QueueName"]}},
+            {"Name": "Own", "Value": {"Ref": "BQueue"}},
+            {"Name": "Item", "Value": "B"},
+        ],
+        "AlarmActions": {"Fn::If": ["HasTopic", [{"Ref": "Topic"}], {"Ref": "AWS::NoValue"}]},
+    }
+    assert resources["Topicy2Q"]["Properties"] == {"TopicName": "y.2-Q"}
+
+
+def test_given_for_each_loops_when_loading_as_written_then_the_loops_are_kept(tmp_path):
+    resources = tpl.load(_write(tmp_path, LOOPS), expand=False)["Resources"]
+
+    assert "Fn::ForEach::QueueAlarms" in resources
+    assert "AAlarm" not in resources
+
+
+def test_given_for_each_loops_when_expanded_here_and_by_cfn_lint_then_both_agree(tmp_path):
+    # cfn-lint carries its own implementation of the transform: a second opinion on ours.
+    from cfnlint.decode import decode
+    from cfnlint.template import Template
+
+    path = _write(tmp_path, LOOPS)
+    decoded, problems = decode(str(path))
+    assert not problems
+    theirs = Template(str(path), decoded, ["us-east-1"])
+    assert not theirs.transform()
+
+    ours = tpl.load(path)
+    assert ours["Resources"] == theirs.template["Resources"]
+    assert ours["Outputs"] == theirs.template["Outputs"]
+
+
+@pytest.mark.parametrize(
+    ("loop", "complaint"),
+    [
+        ("[N, [A], {'${N}X': {Type: T, Properties: {D: '${N} bare'}}}]", "outside Fn::Sub"),
+        ("[N, !Ref Names, {'${N}X': {Type: T}}]", "only a literal list"),
+        ("[N, [A, A], {'${N}X': {Type: T}}]", "generated twice"),
+        ("[N, [A], {'${N}X': {Type: T}}, extra]", "expected [Identifier"),
+    ],
+)
+def test_given_a_loop_this_reader_cannot_expand_faithfully_when_loading_then_it_refuses(
+    tmp_path, loop, complaint
+):
+    path = _write(tmp_path, f"Resources:\n  Fn::ForEach::L: {loop}\n")
+
+    with pytest.raises(ValueError, match=re.escape(complaint)):
+        tpl.load(path)
+
+
+def test_given_a_loop_that_repeats_a_resource_beside_it_when_loading_then_it_refuses(tmp_path):
+    path = _write(tmp_path, "Resources:\n  AX: {Type: T}\n  Fn::ForEach::L: [N, [A], {'${N}X': {Type: T}}]\n")
+
+    with pytest.raises(ValueError, match="defined twice"):
+        tpl.load(path)
 
 
 def test_given_job_environment_when_resolved_then_parameters_resolve_and_resources_are_left_out():

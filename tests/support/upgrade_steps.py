@@ -1,8 +1,6 @@
 """Given-steps and stand-ins for the upgrade, refund, dispute and admin tests.
 
-- `StripeRecorder`: answers the Stripe calls the service makes (coupons, checkout
-  sessions, charges, payment intents) through `stripe_stub.serve` (a real HTTP server on 127.0.0.1) and
-  records each request with its headers and decoded form fields.
+- Stripe itself is the `stripe` fixture: the one fake (tests/support/stripe_fake.FakeStripe).
 - `holder(...)`: a seat accepted (or claimed) by an account, written exactly as the accept
   and claim transitions write it (seat, purchase counts and holders, entitlement).
 - `deliver(event)`: a signed Stripe event through the real webhook function;
@@ -11,9 +9,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from giftplans import clock, tokens
@@ -24,70 +19,6 @@ from pynamodb.transactions import TransactWrite
 
 from tests.support import stripe_events as se
 from tests.support.apigw import call
-from tests.support.stripe_stub import Recorded, serve
-
-
-@dataclass
-class StripeRecorder:
-    base_url: str = ""
-    requests: list[Recorded] = field(default_factory=list)
-    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
-    payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _form_by_key: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
-    _count: int = 0
-
-    def to(self, path_prefix: str) -> list[Recorded]:
-        return [r for r in self.requests if r.path.startswith(path_prefix)]
-
-    def answer(
-        self, method: str, path: str, headers: dict[str, str], form: dict[str, str]
-    ) -> tuple[int, Any]:
-        self.requests.append(Recorded(method, path, headers, form))
-        key = headers.get("idempotency-key")
-        if key and key in self._by_key:
-            if self._form_by_key[key] != (path, form):  # Stripe refuses a key reused with other parameters
-                error = {
-                    "type": "idempotency_error",
-                    "message": "Keys can only be reused with the same parameters.",
-                }
-                return 400, {"error": error}
-            return 200, self._by_key[key]  # Stripe replays the first answer for a key
-        self._count += 1
-        if method == "POST" and path == "/v1/coupons":
-            body: dict[str, Any] = {
-                "id": f"coupon_test_{self._count:04d}",
-                "object": "coupon",
-                "amount_off": int(form["amount_off"]),
-                "currency": form["currency"],
-            }
-        elif method == "POST" and path == "/v1/checkout/sessions":
-            sid = f"cs_test_upgrade_{self._count:04d}"
-            body = {"id": sid, "object": "checkout.session", "url": f"https://checkout.stripe.test/{sid}"}
-        elif method == "GET" and path.startswith("/v1/charges/"):
-            charge = self.charges.get(path.rsplit("/", 1)[-1])
-            if charge is None:
-                return 404, {"error": {"type": "invalid_request_error", "message": "No such charge"}}
-            body = charge
-        elif method == "GET" and path.startswith("/v1/payment_intents/"):
-            intent = self.payment_intents.get(path.rsplit("/", 1)[-1])
-            if intent is None:
-                return 404, {"error": {"type": "invalid_request_error", "message": "No such payment_intent"}}
-            body = intent
-        else:
-            return 404, {"error": {"type": "invalid_request_error", "message": f"Unknown path {path}"}}
-        if key:
-            self._by_key[key] = body
-            self._form_by_key[key] = (path, form)
-        return 200, body
-
-
-@contextmanager
-def stripe_recorder(monkeypatch: Any) -> Iterator[StripeRecorder]:
-    recorder = StripeRecorder()
-    with serve(recorder.answer, monkeypatch, "sk_test_recorder") as url:
-        recorder.base_url = url
-        yield recorder
 
 
 def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str = "accepted") -> m.Seat:
@@ -216,7 +147,7 @@ def charge_refunded(
 
 
 def payment_intent(intent_id: str, metadata: dict[str, str]) -> dict[str, Any]:
-    """A PaymentIntent as GET /v1/payment_intents/<id> answers it (for `StripeRecorder.payment_intents`)."""
+    """A PaymentIntent as GET /v1/payment_intents/<id> answers it (for `FakeStripe.payment_intents`)."""
     return {"id": intent_id, "object": "payment_intent", "status": "succeeded", "metadata": metadata}
 
 

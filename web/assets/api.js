@@ -1,12 +1,14 @@
-// The HTTP API, with the caller's token. Errors carry the API's own sentence (error.message).
+// The HTTP API, with the caller's token. Errors carry the API's code, its sentence (message) and
+// whatever else it said (`details`: per-row reasons in `rows`, `available`, `resets_at`, ...).
 import { bearerToken } from "./auth.js";
 import { apiUrl } from "./config.js";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -32,10 +34,10 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
   }
   const data = await response.json().catch(() => null);
   if (!response.ok) {
-    const error = data?.error ?? {};
-    const message = error.message || data?.message || FALLBACK[response.status]
+    const { code, message, ...details } = data?.error ?? {};
+    const sentence = message || data?.message || FALLBACK[response.status]
       || `The service answered ${response.status}. Try again in a moment.`;
-    throw new ApiError(response.status, error.code || `http_${response.status}`, message);
+    throw new ApiError(response.status, code || `http_${response.status}`, sentence, details);
   }
   return data;
 }

@@ -3,11 +3,12 @@
 // This module is the only place that knows how people sign in. With `make dev` it asks the
 // local stand-in (POST /_local/token) for a token; deployed, replace signIn/signOut and the
 // widget with your identity provider (Cognito, Auth0, ...) and keep the exported names:
-// currentUser(), bearerToken(), mountSignIn(), onAuthChange().
+// currentUser(), bearerToken(), mountSignIn(), onAuthChange(), startSignIn(), markVerified().
 import { apiUrl, config } from "./config.js";
 
 const STORAGE_KEY = "giftplans.session";
-const CHANGED = "giftplans:auth";
+const CHANGED = "giftplans:auth"; // signed in or out: pages load again
+const UPDATED = "giftplans:profile"; // the same person, now verified: only the header changes
 
 // A stable account id for an address: "user-" and the 32-bit FNV-1a hash of it, in hex.
 export function subFor(email) {
@@ -58,6 +59,25 @@ export function signOut() {
   window.dispatchEvent(new Event(CHANGED));
 }
 
+// The service confirmed the address (POST /me/email-verification/confirm): the token's claim may
+// still say otherwise, but the service now treats the address as verified, and so does the header.
+export function markVerified() {
+  const user = currentUser();
+  if (!user) return;
+  sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ ...user, verified: true }));
+  window.dispatchEvent(new Event(UPDATED));
+}
+
+// Where a page's "Sign in" button leads. Locally: the header's form. With an identity provider:
+// redirect to its sign-in page, with location.href as the address to come back to.
+export function startSignIn() {
+  const field = document.getElementById("signin-email");
+  if (field) {
+    field.scrollIntoView({ block: "center" });
+    field.focus();
+  }
+}
+
 // The header's sign-in widget: an email, a "verified" checkbox, and a button; or who is signed in.
 export function mountSignIn(container) {
   const render = () => {
@@ -70,6 +90,13 @@ export function mountSignIn(container) {
       const strong = document.createElement("strong");
       strong.textContent = user.email;
       who.append(strong, user.verified ? " (verified)" : " (not verified)");
+      if (!user.verified && location.pathname !== "/verify") {
+        const verify = document.createElement("a");
+        verify.href = "/verify";
+        verify.id = "header-verify";
+        verify.textContent = "Verify your email";
+        who.append(" ", verify);
+      }
       const out = document.createElement("button");
       out.type = "button";
       out.className = "secondary";
@@ -110,5 +137,6 @@ export function mountSignIn(container) {
     container.append(form);
   };
   window.addEventListener(CHANGED, render);
+  window.addEventListener(UPDATED, render);
   render();
 }

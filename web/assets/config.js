@@ -7,17 +7,26 @@
 // plans: what the plan picker shows; keep it equal to the service's PLANS setting
 //   (amounts in minor units, as the API speaks).
 // localSignIn: true only with `make dev`, whose /_local/token stands in for the identity provider.
+// localClock: true only with `make dev`: pages follow the service's movable clock (GET /_local/clock)
+//   when they count days or minutes themselves (clock.js).
 // resendLimit, resendMinutes: keep equal to the service's resend rule (SPEC rule 10), so the
 //   Billing page offers Resend only when the API would send it.
 // renewUrl: your own app's page where someone subscribes to a plan for themselves. The renewal
 //   reminders link to /plan, which points there; "" shows the explanation without a link.
+// endingSoonDays: from how many days before its end a plan or purchase reads "ends soon" (the
+//   service's first reminder goes out 30 days before).
+// confirmSeconds: how long Billing and My plan wait for Stripe's word after a checkout before they
+//   stop and say what to do.
 export const config = Object.freeze({
   apiBase: "",
   localSignIn: true,
+  localClock: true,
   maxQuantity: 1000,
   resendLimit: 5,
   resendMinutes: 10,
   renewUrl: "",
+  endingSoonDays: 30,
+  confirmSeconds: 60,
   plans: Object.freeze([
     { id: "connect", name: "Connect", rank: 1, amount: 12000, currency: "usd",
       features: ["Messaging and video calls", "Shared calendars"] },

@@ -1,8 +1,11 @@
-// The plan picker: a plan, "For Others" and how many, then Stripe Checkout.
+// The plan picker: a plan, "For others" (or where a plan for yourself comes from), how many, then
+// Stripe Checkout.
 import { api, idempotencyKey } from "./api.js";
-import { currentUser } from "./auth.js";
+import { currentUser, startSignIn } from "./auth.js";
+import { rememberCheckout } from "./checkout.js";
 import { config } from "./config.js";
-import { announce, busy, el, money, mountHeader } from "./ui.js";
+import { count, money, number } from "./format.js";
+import { busy, el, errorBox, mountHeader, showError } from "./ui.js";
 
 mountHeader();
 
@@ -17,59 +20,107 @@ const plans = el("fieldset", { class: "plans" },
         el("span", { class: "price" }, money(plan.amount, plan.currency), el("small", {}, " / year"))),
       el("ul", { id: `plan-${plan.id}-details` }, plan.features.map((f) => el("li", {}, f))))));
 
-const quantity = el("input", { id: "quantity", name: "quantity", type: "number", min: 1,
-  max: config.maxQuantity, value: 1, required: true, inputmode: "numeric", "aria-describedby": "total" });
-const total = el("p", { id: "total", class: "total" });
-
+// Who it is for: this page sells plans for others; a plan for yourself is your own subscription.
+const forOthers = el("input", { type: "radio", name: "for", id: "for-others", value: "others", checked: true,
+  "aria-describedby": "for-others-hint" });
+const forMe = el("input", { type: "radio", name: "for", id: "for-me", value: "me", "aria-describedby": "for-me-hint" });
 const who = el("fieldset", { class: "who-for" },
   el("legend", {}, "2. Who is it for?"),
-  el("div", { class: "choice" },
-    el("input", { type: "radio", name: "for", id: "for-others", value: "others", checked: true }),
-    el("label", { for: "for-others" }, "For Others"),
-    el("p", { class: "hint" }, "Each plan is a seat you can give to someone, or keep one for yourself.")),
-  el("label", { for: "quantity" }, `How many plans? (1 to ${config.maxQuantity})`),
-  quantity,
-  total);
+  el("div", { class: "segmented" },
+    el("div", { class: "option" }, forOthers,
+      el("label", { for: "for-others" }, "For others"),
+      el("p", { class: "hint", id: "for-others-hint" }, "Each plan is a seat you give to someone by email; you can keep one for yourself.")),
+    el("div", { class: "option" }, forMe,
+      el("label", { for: "for-me" }, "For me"),
+      el("p", { class: "hint", id: "for-me-hint" }, "A plan just for you is a subscription of your own."))));
+
+const quantityError = el("p", { class: "field-error", id: "quantity-error" });
+const quantity = el("input", { id: "quantity", name: "quantity", type: "number", min: 1, step: 1,
+  max: config.maxQuantity, value: 1, required: true, inputmode: "numeric", "aria-describedby": "total quantity-error" });
+const total = el("p", { id: "total", class: "total", "aria-live": "polite" });
+const howMany = el("div", { class: "how-many" },
+  el("label", { for: "quantity" }, `3. How many plans? (1 to ${number(config.maxQuantity)})`),
+  quantity, quantityError, total);
 
 const buy = el("button", { type: "submit", id: "buy", class: "primary" }, "Continue to payment");
-const form = el("form", { id: "buy-form", novalidate: true }, plans, who, buy);
+const buyError = errorBox(buy);
+const checkoutPart = el("div", { class: "checkout-part" }, howMany, el("div", { class: "action-group" }, buy), buyError);
+const selfPart = el("div", { class: "notice", id: "for-me-note", hidden: true },
+  el("p", {}, "This page sells plans for other people. To have a plan yourself, subscribe from your account in the app."),
+  config.renewUrl ? el("p", {}, el("a", { class: "button-link", href: config.renewUrl }, "Subscribe for myself")) : null,
+  el("p", { class: "hint" }, "Or buy two or more here and keep one: the Billing page lets you claim one for yourself."));
+const form = el("form", { id: "buy-form", novalidate: true }, plans, who, selfPart, checkoutPart);
 document.getElementById("content").append(form);
 
-function chosen() {
-  const plan = config.plans.find((p) => p.id === form.elements.plan.value) ?? config.plans[0];
-  const count = Number.parseInt(quantity.value, 10);
-  return { plan, count };
+function chosenPlan() {
+  return config.plans.find((p) => p.id === form.elements.plan.value) ?? config.plans[0];
+}
+
+// A whole number from 1 to the limit, or the sentence that says what is wrong with the entry.
+function quantityProblem() {
+  const raw = quantity.value.trim();
+  if (quantity.validity.badInput || raw === "") return `Enter how many plans, as a whole number from 1 to ${number(config.maxQuantity)}.`;
+  const n = Number(raw);
+  if (!Number.isInteger(n)) return `Plans come whole: ${raw} is not a whole number. Enter 1 to ${number(config.maxQuantity)}.`;
+  if (n < 1 || n > config.maxQuantity) return `Enter a number from 1 to ${number(config.maxQuantity)}.`;
+  return null;
 }
 
 function showTotal() {
-  const { plan, count } = chosen();
-  total.textContent = Number.isInteger(count) && count >= 1 && count <= config.maxQuantity
-    ? `${count} × ${money(plan.amount, plan.currency)} = ${money(plan.amount * count, plan.currency)} for one year`
-    : `Enter a whole number from 1 to ${config.maxQuantity}.`;
+  const problem = quantityProblem();
+  const plan = chosenPlan();
+  quantityError.textContent = "";
+  quantity.removeAttribute("aria-invalid");
+  if (problem) {
+    total.textContent = "";
+    return;
+  }
+  const n = Number(quantity.value);
+  total.textContent = `${count(n, `${plan.name} plan`, `${plan.name} plans`)} × ${money(plan.amount, plan.currency)}`
+    + ` = ${money(plan.amount * n, plan.currency)} for one year`;
 }
+
+function showWho() {
+  const me = forMe.checked;
+  selfPart.hidden = !me;
+  checkoutPart.hidden = me;
+}
+
+// "Buy them again" (Billing, after a failed payment) comes back with ?plan=...&quantity=...
+const asked = new URLSearchParams(location.search);
+const askedPlan = config.plans.find((p) => p.id === asked.get("plan"));
+if (askedPlan) document.getElementById(`plan-${askedPlan.id}`).checked = true;
+if (asked.has("quantity")) quantity.value = asked.get("quantity");
+
 form.addEventListener("input", showTotal);
+form.addEventListener("change", showWho);
 showTotal();
+showWho();
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const { plan, count } = chosen();
-  if (!Number.isInteger(count) || count < 1 || count > config.maxQuantity) {
-    announce(`How many plans: enter a whole number from 1 to ${config.maxQuantity}.`, "error");
+  const problem = quantityProblem();
+  if (problem) {
+    quantityError.textContent = problem;
+    quantity.setAttribute("aria-invalid", "true");
     quantity.focus();
     return;
   }
+  const plan = chosenPlan();
+  const n = Number(quantity.value);
   if (!currentUser()) {
-    announce("Sign in first (at the top of the page), then continue to payment.", "error");
-    document.getElementById("signin-email")?.focus();
+    const signIn = el("button", { type: "button", class: "secondary", id: "buy-sign-in" }, "Sign in");
+    signIn.addEventListener("click", startSignIn);
+    showError(buyError, [el("p", {}, "Sign in first: your purchase and its Billing page belong to your account."), signIn]);
     return;
   }
   await busy(buy, async () => {
     const session = await api("/checkout/sessions", {
       method: "POST",
-      body: { plan: plan.id, quantity: count },
+      body: { plan: plan.id, quantity: n },
       headers: { "idempotency-key": idempotencyKey() },
     });
-    announce("Taking you to the payment page…");
+    rememberCheckout(session.session_id, "gift", { plan: plan.id, quantity: n });
     location.assign(session.url);
-  });
+  }, { label: "Opening the payment page…", errors: buyError });
 });

@@ -1,21 +1,62 @@
-// Small shared pieces: the header, the status line, formatting, and safe element building.
-import { mountSignIn } from "./auth.js";
+// Small shared pieces: the header, safe element building, status lines, errors where the action
+// is, busy buttons, confirmations and loading states.
+import { api } from "./api.js";
+import { currentUser, mountSignIn, onAuthChange } from "./auth.js";
 
+// [address, label, who sees it]: Billing and Purchases only for accounts that bought something.
 const NAV = [
-  ["/", "Plans"],
-  ["/billing", "Billing and Purchases"],
-  ["/plan", "My plan"],
+  ["/", "Plans", "all"],
+  ["/billing", "Billing and Purchases", "buyers"],
+  ["/plan", "My plan", "all"],
 ];
+const BUYER_KEY = "giftplans.buyer";
+
+function buyerKey() {
+  const user = currentUser();
+  return user ? `${BUYER_KEY}:${user.sub}` : null;
+}
+
+// Billing knows best: it calls this with what it found, and the header follows.
+export function markBuyer(isBuyer) {
+  const key = buyerKey();
+  if (!key) return;
+  sessionStorage.setItem(key, isBuyer ? "1" : "0");
+  window.dispatchEvent(new Event("giftplans:nav"));
+}
+
+async function isBuyer() {
+  const key = buyerKey();
+  if (!key) return false;
+  if (sessionStorage.getItem(key) === "1") return true;
+  try {
+    const page = await api("/purchases?limit=1");
+    const found = page.purchases.length > 0;
+    sessionStorage.setItem(key, found ? "1" : "0");
+    return found;
+  } catch {
+    return false;
+  }
+}
 
 export function mountHeader() {
   const header = document.querySelector("header.site");
   const here = location.pathname;
-  const nav = el("nav", { "aria-label": "Main" },
-    ...NAV.map(([href, label]) =>
-      el("a", { href, ...(here === href ? { "aria-current": "page" } : {}) }, label)));
+  const nav = el("nav", { "aria-label": "Main" });
+  const render = (buyer) => {
+    nav.replaceChildren(...NAV.filter(([href, , who]) => who === "all" || buyer || here === href)
+      .map(([href, label]) => el("a", { href, ...(here === href ? { "aria-current": "page" } : {}) }, label)));
+  };
+  const refresh = () => {
+    const key = buyerKey();
+    render(key !== null && sessionStorage.getItem(key) === "1");
+    isBuyer().then(render);
+  };
   const account = el("div", { class: "account" });
   header.replaceChildren(el("a", { class: "brand", href: "/" }, "Gift plans"), nav, account);
   mountSignIn(account);
+  refresh();
+  onAuthChange(refresh);
+  window.addEventListener("giftplans:nav", refresh);
 }
 
 // el("p", {class: "x"}, "text", child): attributes set as attributes, children as text or nodes.
@@ -27,63 +68,161 @@ export function el(tag, attrs = {}, ...children) {
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
+    if (child === null || child === undefined || child === false || child === "") continue;
     node.append(child instanceof Node ? child : String(child));
   }
   return node;
 }
 
-// The page's live region (aria-live="polite"): screen readers announce what is written here.
+// The page's live region (aria-live="polite"), under the page title: page-wide news only (loading
+// failed, a payment is being confirmed). What an action did is said next to the action.
 export function announce(message, kind = "info") {
-  const region = document.getElementById("status");
-  region.className = `status ${kind}`;
-  region.textContent = "";
-  // A fresh text node after clearing, so the same sentence twice is announced twice.
-  setTimeout(() => { if (region.dataset.message === message) region.textContent = message; }, 30);
-  region.dataset.message = message;
+  say(document.getElementById("status"), message, kind);
 }
+
+const KINDS = ["info", "ok", "error", "warn"];
 
 export function clearStatus() {
   const region = document.getElementById("status");
-  region.className = "status";
-  region.textContent = "";
+  region.classList.remove(...KINDS);
+  region.replaceChildren();
   delete region.dataset.message;
 }
 
-// Minor units -> "$720.00"; the currency's own exponent (JPY has none), as the API speaks.
-export function money(amount, currency) {
-  const format = new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() });
-  return format.format(amount / 10 ** format.resolvedOptions().maximumFractionDigits);
+// Write into any live region; the same sentence twice is announced twice. `message` may be nodes.
+export function say(region, message, kind = "info") {
+  const nodes = Array.isArray(message) ? message : [message];
+  region.classList.remove(...KINDS);
+  region.classList.add(kind);
+  region.replaceChildren();
+  const text = nodes.map((n) => (n instanceof Node ? n.textContent : String(n))).join("");
+  region.dataset.message = text;
+  setTimeout(() => { if (region.dataset.message === text) region.replaceChildren(...nodes); }, 30);
 }
 
-// The UTC date, "Nov 27, 2027" (every date the API sends is UTC).
-export function day(iso) {
-  if (!iso) return "";
-  return new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC" }).format(new Date(iso));
+let errorIds = 0;
+
+// An error line for one action (a form, a button), placed right after it: role="alert", so it is
+// read out at once; the action's control points at it (aria-describedby).
+export function errorBox(control) {
+  const box = el("div", { class: "action-error", role: "alert", id: `error-${(errorIds += 1)}` });
+  if (control) describedBy(control, box.id);
+  return box;
 }
 
-// The UTC minute, "Nov 27, 2027, 20:27 UTC": when a term ends or a price stops holding.
-export function moment(iso) {
-  if (!iso) return "";
-  const time = new Intl.DateTimeFormat("en-GB", { timeStyle: "short", timeZone: "UTC" }).format(new Date(iso));
-  return `${day(iso)}, ${time} UTC`;
+function describedBy(control, id) {
+  const ids = new Set((control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean));
+  ids.add(id);
+  control.setAttribute("aria-describedby", [...ids].join(" "));
 }
 
-export function titleCase(word) {
-  return word ? word[0].toUpperCase() + word.slice(1) : "";
+export function showError(box, content) {
+  const nodes = (Array.isArray(content) ? content : [content]).filter((n) => n !== null && n !== undefined);
+  box.replaceChildren(...nodes.map((n) => (n instanceof Node ? n : el("p", {}, String(n)))));
 }
 
-// Run an action with its button busy; the API's sentence goes to the status line on failure.
-export async function busy(button, action) {
+export function clearError(box) {
+  box?.replaceChildren();
+}
+
+function boxFor(button) {
+  const group = button.closest(".action-group") ?? button;
+  let box = group.nextElementSibling;
+  if (!box?.classList.contains("action-error")) {
+    box = errorBox(button);
+    group.after(box);
+  }
+  return box;
+}
+
+// Run an action with its button busy ("Sending…"); a failure is shown next to the button, in the
+// words `explain(error)` gives (nodes or a sentence), else the API's own sentence.
+export async function busy(button, action, { label, errors, explain } = {}) {
+  const box = errors ?? boxFor(button);
+  clearError(box);
+  const text = button.textContent;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
+  if (label) button.textContent = label;
   try {
     return await action();
   } catch (error) {
-    announce(error.message, "error");
+    showError(box, (explain && explain(error)) || error.message);
     return undefined;
   } finally {
     button.disabled = false;
     button.removeAttribute("aria-busy");
+    if (label) button.textContent = text;
   }
+}
+
+// A modal question before something that cannot be undone by the same page (revoke, claim,
+// decline). Resolves true for the confirming button; Escape and the other button resolve false.
+// The safe choice has the focus when `danger` is set.
+export function confirmAction({ title, body, confirm, cancel = "Cancel", danger = false }) {
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    const yes = el("button", { type: "button", class: danger ? "danger" : "primary", id: "confirm-yes" }, confirm);
+    const no = el("button", { type: "button", class: "secondary", id: "confirm-no" }, cancel);
+    const dialog = el("dialog", { class: "confirm", "aria-labelledby": "confirm-title", "aria-describedby": "confirm-body" },
+      el("h2", { id: "confirm-title" }, title),
+      el("div", { id: "confirm-body" }, ...(Array.isArray(body) ? body : [body]).map((p) => el("p", {}, p))),
+      el("div", { class: "dialog-actions" }, yes, no));
+    let answer = false;
+    yes.addEventListener("click", () => { answer = true; dialog.close(); });
+    no.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (opener instanceof HTMLElement && document.contains(opener)) opener.focus();
+      resolve(answer);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    (danger ? no : yes).focus();
+  });
+}
+
+// While a page or a part of it loads: a sentence in place of a blank area.
+export function loading(container, text) {
+  container.replaceChildren(el("p", { class: "loading", role: "status" }, text));
+}
+
+// "Verify your email" where a refusal says it is needed: one button that emails the link, and a
+// note of where to come back to once the link is confirmed (the verify page offers it then).
+const AFTER_VERIFY = "giftplans.afterVerify";
+
+export function rememberAfterVerify(url, label) {
+  const user = currentUser();
+  if (user) localStorage.setItem(AFTER_VERIFY, JSON.stringify({ sub: user.sub, url, label }));
+}
+
+export function afterVerify() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(AFTER_VERIFY) || "null");
+    return saved && saved.sub === currentUser()?.sub ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+export function forgetAfterVerify() {
+  localStorage.removeItem(AFTER_VERIFY);
+}
+
+export function verifyEmailAction({ returnTo, returnLabel, id = "send-verification" }) {
+  const user = currentUser();
+  const send = el("button", { type: "button", class: "primary", id }, `Email me a verification link`);
+  const done = el("div", { class: "verify-sent", role: "status" });
+  const group = el("div", { class: "verify-action" }, el("div", { class: "action-group" }, send), done);
+  send.addEventListener("click", () => busy(send, async () => {
+    const answer = await api("/me/email-verification", { method: "POST" });
+    rememberAfterVerify(returnTo, returnLabel);
+    done.replaceChildren(
+      el("p", {}, `We sent a link to ${user?.email ?? answer.email}. Open it in this browser and confirm; `
+        + `it works for a day. Then come back here.`),
+      el("p", { class: "hint" }, "No email? Look in your spam folder, or ", el("a", { href: "/verify" }, "ask for another link"), "."));
+  }, { label: "Sending…", explain: (error) => (error.code === "verification_too_soon"
+    ? "We sent you a link less than a minute ago: look for it in your email, or try again in a minute."
+    : null) }));
+  return group;
 }

@@ -89,6 +89,7 @@ def test_given_browser_accept_header_when_mail_requested_then_html_page_with_cli
     assert "Bob &lt;b&gt;gave&lt;/b&gt; you a Pro plan" in page
     assert 'sandbox="allow-popups' in page  # the HTML part is shown, but cannot run script in this page
     assert "1 message<" in page
+    assert '<time datetime="2026-03-01T12:00:00Z">1 Mar 2026, 12:00:00 UTC</time>' in page
 
 
 def test_given_api_client_accept_header_when_mail_requested_then_not_owned_so_json_route_answers() -> None:
@@ -104,3 +105,54 @@ def test_given_no_messages_when_mail_page_requested_then_says_so() -> None:
     response = client_for(WebRoutes(FakeOutbox([]), "us-east-1")).get("/_local/mail/view")
 
     assert "No messages yet." in response.get_data(as_text=True)
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/billing/extra", "/accept/"])
+def test_given_browser_when_address_with_no_page_requested_then_html_page_not_found_with_status_404(
+    path: str,
+) -> None:
+    response = client_for(WebRoutes(FakeOutbox([]), "us-east-1")).get(path, headers=BROWSER)
+
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert response.get_data() == (WEB_DIR / "404.html").read_bytes()
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/purchases",
+        "/purchases/pur_x",
+        "/me/entitlement",
+        "/invitations/tok",
+        "/openapi.json",
+        "/docs",
+        "/_local/x",
+    ],
+)
+def test_given_browser_when_api_or_local_address_requested_then_not_owned_so_its_own_route_answers(
+    path: str,
+) -> None:
+    routes = WebRoutes(FakeOutbox([]), "us-east-1")
+
+    assert not routes.owns(Request.from_values(path, headers=BROWSER))
+
+
+def test_given_api_client_when_address_with_no_page_requested_then_not_owned_so_json_404_answers() -> None:
+    routes = WebRoutes(FakeOutbox([]), "us-east-1")
+
+    assert not routes.owns(Request.from_values("/no-such-page", headers={"Accept": "application/json"}))
+    assert not routes.owns(Request.from_values("/no-such-page", method="POST", headers=BROWSER))
+
+
+def test_given_every_page_when_read_then_it_links_the_favicon_and_the_favicon_is_served() -> None:
+    client = client_for(WebRoutes(FakeOutbox([]), "us-east-1"))
+
+    for page in {*PAGES.values(), "404.html"}:
+        assert '<link rel="icon" href="/assets/favicon.svg"' in (WEB_DIR / page).read_text(), page
+    icon = client.get("/assets/favicon.svg")
+    assert (icon.status_code, icon.mimetype) == (200, "image/svg+xml")

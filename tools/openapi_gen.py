@@ -1,4 +1,4 @@
-"""Build the one OpenAPI document of the whole HTTP API: `make openapi` (python -m local.openapi_gen).
+"""Build the one OpenAPI document of the whole HTTP API: `make openapi` (python -m tools.openapi_gen).
 
 Every HTTP function of template.yaml whose `functions/<job>/app.py` has a Powertools
 resolver (`app`) contributes its own schema (`app.get_openapi_json_schema()`: routes,
