@@ -9,7 +9,7 @@ replaced by the SPEC error shape, which is what the API really answers. Routes s
 without a resolver (the Stripe webhook, this document) are described by hand below.
 
 The result is written to functions/openapi/openapi.json, which the `openapi` function
-serves at GET /openapi.json. tests/unit/test_openapi.py fails when the committed file
+serves at GET /openapi.json. tests/build/test_openapi.py fails when the committed file
 is stale: run `make openapi` after changing a route or a model.
 """
 
