@@ -56,7 +56,7 @@ SECRETS_READ = {
     "checkout": {"StripeApiKeyParam"},
     "stripe_webhook": {"StripeWebhookSecretParam", "StripeApiKeyParam"},
     "purchases_api": {"TokenKeyParam"},
-    "invitations_api": {"TokenKeyParam"},
+    "invitations_api": {"TokenKeyParam", "StripeApiKeyParam"},
     "me_api": {"TokenKeyParam"},
     "upgrades_api": {"StripeApiKeyParam"},
     "admin_api": {"StripeApiKeyParam", "TokenKeyParam"},

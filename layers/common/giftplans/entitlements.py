@@ -30,7 +30,7 @@ from giftplans.observability import logger
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.writes import Refused, Steps
+from giftplans.store.writes import Refused, Steps, stamp
 from giftplans.views import INACTIVE, EntitlementView
 
 if TYPE_CHECKING:  # the webhook reads Stripe; the functions that never do need not import it
@@ -227,6 +227,7 @@ def on_subscription(subscription: SubscriptionFacts) -> str:
         customer = subscription.customer
         if subscription.account_id and customer:  # learnt from metadata: remember the customer's account
             steps.put("customer", m.CustomerLookup(k.customer_pk(customer), k.CUSTOMER_SK, sub=account))
+            remember_customer(steps, account, customer, actor="stripe")
 
     try:
         get_store().write(build)
@@ -239,3 +240,18 @@ def on_subscription(subscription: SubscriptionFacts) -> str:
         )
         return "ignored: older than the stored entitlement, or not this subscription's"
     return f"{'active' if live else 'ended'} {subscription.plan}"
+
+
+def remember_customer(steps: Steps, sub: str, customer: str, *, actor: str) -> None:
+    """The account's Stripe customer on its profile, unless one is recorded (a gift's credit goes there)."""
+    p = m.Profile
+    steps.update(
+        "profile",
+        m.Profile(k.account_pk(sub), k.PROFILE_SK),
+        [
+            p.type.set(m.Profile),
+            p.sub.set(sub),
+            p.stripe_customer.set(p.stripe_customer | customer),
+            *stamp(m.Profile, "customer", actor),
+        ],
+    )

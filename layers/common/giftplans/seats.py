@@ -80,6 +80,7 @@ class Touch(StrEnum):
     UPGRADE_OFFER = "upgrade_offer"
     BOUNCE = "bounce"
     SENT = "sent"  # bookkeeping (delivery=sent): no new version, no last_action
+    CREDIT = "credit"  # SPEC 8.5: an accepted seat's value reached the holder's Stripe balance
 
 
 CREATE = "create"  # the `last_action` of a seat as fulfilment made it
@@ -93,6 +94,7 @@ TOUCHES: dict[Touch, frozenset[SeatState]] = {
     Touch.UPGRADE_OFFER: IN_USE,
     Touch.BOUNCE: frozenset({S.INVITED}),
     Touch.SENT: frozenset({S.INVITED}),
+    Touch.CREDIT: frozenset({S.ACCEPTED}),
 }
 
 

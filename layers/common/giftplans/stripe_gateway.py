@@ -42,7 +42,12 @@ from giftplans.errors import PaymentProviderError, UpstreamUnavailable
 
 if TYPE_CHECKING:
     import stripe as stripe_module
-    from stripe.params import CouponCreateParams
+    from stripe.params import (
+        CouponCreateParams,
+        CustomerBalanceTransactionCreateParams,
+        CustomerBalanceTransactionListParams,
+        CustomerCreateParams,
+    )
     from stripe.params.checkout import (
         SessionCreateParams,
         SessionCreateParamsLineItem,
@@ -334,3 +339,67 @@ def _create_session(params: SessionCreateParams, idempotency_key: str) -> tuple[
     if not session_id or not url:
         raise PaymentProviderError("The payment provider did not return a checkout page.")
     return str(session_id), str(url)
+
+
+# ---- customers and their balance (SPEC 8.5: a gift accepted as a credit) -------------------------------
+
+
+def create_customer(*, account_id: str, email: str | None, idempotency_key: str) -> str:
+    """A Stripe customer for an account that has none; the key makes racing callers get the same one."""
+    params: CustomerCreateParams = {"metadata": {"account_id": account_id}}
+    if email:
+        params["email"] = email
+    with _refusals():
+        customer = client().v1.customers.create(params=params, options={"idempotency_key": idempotency_key})
+    if not _field(customer, "id"):
+        raise PaymentProviderError("The payment provider did not return a customer.")
+    return str(_field(customer, "id"))
+
+
+def subscription_customer(subscription_id: str) -> str | None:
+    """The customer a subscription bills (the account's own, for a credit to reach its invoices)."""
+    with _refusals():
+        subscription = client().v1.subscriptions.retrieve(subscription_id)
+    customer = _field(subscription, "customer")
+    if customer is not None and not isinstance(customer, str):
+        customer = _field(customer, "id")
+    return str(customer) if customer else None
+
+
+def find_balance_credit(customer: str, credit_key: str) -> str | None:
+    """A balance transaction made earlier with `metadata.credit_key` (a retry after Stripe forgot the key)."""
+    params: CustomerBalanceTransactionListParams = {"limit": 100}
+    with _refusals():
+        page = client().v1.customers.balance_transactions.list(customer, params=params)
+    for transaction in _field(page, "data") or []:
+        if _field(_field(transaction, "metadata"), "credit_key") == credit_key:
+            return str(_field(transaction, "id"))
+    return None
+
+
+def credit_balance(
+    *,
+    customer: str,
+    amount: int,
+    currency: str,
+    description: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> str:
+    """Add `amount` (minor units, > 0) to the customer's credit balance; Stripe applies it to next invoices.
+
+    Stripe's balance is what the customer owes, so a credit is a negative amount.
+    """
+    params: CustomerBalanceTransactionCreateParams = {
+        "amount": -amount,
+        "currency": currency,
+        "description": description[:350],
+        "metadata": metadata,
+    }
+    with _refusals():
+        transaction = client().v1.customers.balance_transactions.create(
+            customer, params=params, options={"idempotency_key": idempotency_key}
+        )
+    if not _field(transaction, "id"):
+        raise PaymentProviderError("The payment provider did not record the credit.")
+    return str(_field(transaction, "id"))

@@ -39,6 +39,7 @@ class SeatView(NamedTuple):
     accepted_at: str | None = None
     delivery: str | None = None
     resend_count: int = 0
+    credited: int | None = None  # SPEC 8.5: accepted as a credit to the holder's Stripe balance
 
     @classmethod
     def of(cls, seat: m.Seat, term_ended: bool) -> "SeatView":
@@ -54,6 +55,7 @@ class SeatView(NamedTuple):
             accepted_at=seat.accepted_at,
             delivery=delivery,
             resend_count=int(seat.resend_count or 0),
+            credited=int(seat.credited) if seat.credited is not None else None,
         )
 
     def as_json(self) -> Json:
@@ -279,6 +281,16 @@ class EntitlementView(NamedTuple):
 
 
 INACTIVE = EntitlementView()
+
+
+class Accepted(NamedTuple):
+    """Accept's answer: the account's entitlement, and what the gift credited (0: it is the plan)."""
+
+    entitlement: EntitlementView
+    credited: int = 0
+
+    def as_json(self) -> Json:
+        return {"entitlement": self.entitlement.as_json(), "credited": self.credited}
 
 
 class Preview(NamedTuple):

@@ -35,7 +35,8 @@ INVITE, REVOKE, DECLINE, ACCEPT, CLAIM = (
     Action.CLAIM,
 )
 EXPIRE, REFUND, CANCEL, UPGRADE = Action.EXPIRE, Action.REFUND, Action.CANCEL, Action.UPGRADE
-RESEND, UPGRADE_OFFER = Touch.RESEND, Touch.UPGRADE_OFFER
+RESEND, UPGRADE_OFFER, CREDIT = Touch.RESEND, Touch.UPGRADE_OFFER, Touch.CREDIT
+CREDIT_DONE = "done"  # giftplans.credits.DONE (notices stay free of the domain's imports)
 REMIND_30, REMIND_7 = Touch.REMIND_30, Touch.REMIND_7  # also the purchase's, for the buyer's reminder
 VERIFY = "verify"  # a profile's (giftplans.verification)
 REMIND_DAYS: dict[str, int] = {REMIND_30.value: 30, REMIND_7.value: 7}
@@ -144,6 +145,20 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
     elif action == DECLINE and before == S.INVITED and after == S.AVAILABLE:
         out.email("invitation_declined", new.buyer_email, **_gift(old), recipient=old.recipient_email or "")
         out.event("seat.declined", buyer_sub=new.buyer_id)
+    elif action == ACCEPT and before == S.INVITED and after == S.ACCEPTED and new.credited is not None:
+        # SPEC 8.5: a credit, not a plan. The people are told once Stripe has it (the credit touch).
+        out.event(
+            "seat.accepted",
+            buyer_sub=new.buyer_id,
+            recipient_sub=new.recipient_sub,
+            accepted_at=new.accepted_at,
+            credited=int(new.credited),
+        )
+        if new.credit_status == CREDIT_DONE:
+            _credited(out, new)
+    elif action == CREDIT and after == S.ACCEPTED and old.credit_status != CREDIT_DONE:
+        if new.credit_status == CREDIT_DONE:
+            _credited(out, new)
     elif action == ACCEPT and before == S.INVITED and after == S.ACCEPTED:
         out.email("invitation_accepted", new.buyer_email, **_gift(new), recipient=new.recipient_email or "")
         out.event(
@@ -205,6 +220,17 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
             offer_url=new.upgrade_offer_url,
         )
     return out.notices
+
+
+def _credited(out: _Out, seat: Seat) -> None:
+    """The recipient and the buyer are told, in words, that the gift became a credit (SPEC 8.5)."""
+    amount = {"credited": int(seat.credited or 0), "currency": seat.currency}
+    if seat.recipient_email:
+        out.email("gift_credited", seat.recipient_email, **_gift(seat), **amount)
+    out.email(
+        "invitation_accepted", seat.buyer_email, **_gift(seat), recipient=seat.recipient_email or "", **amount
+    )
+    out.event("seat.credited", recipient_sub=seat.recipient_sub, **amount)
 
 
 def _gift(seat: Seat) -> dict[str, Any]:

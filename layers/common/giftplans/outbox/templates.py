@@ -200,10 +200,44 @@ def invitation_revoked(p: Values) -> tuple[Layout, Values]:
 
 def invitation_accepted(p: Values) -> tuple[Layout, Values]:
     v = {**_common(p), "recipient": p.get("recipient") or "Your recipient"}
+    if p.get("credited") is not None:  # SPEC 8.5: they already had a plan
+        v["amount"] = money(p.get("credited"), p.get("currency"))
+        return Layout(
+            subject="$recipient accepted your $plan_name plan as a credit",
+            paragraphs=(
+                "$recipient accepted the $plan_name plan you gave them. They already had a plan, so "
+                "your gift of $plan_name was added as a credit of $amount to their account, taken off "
+                "their next invoices.",
+            ),
+            link=("Open your Billing page", "billing_url"),
+        ), v
     return Layout(
         subject="$recipient accepted your $plan_name plan",
         paragraphs=("$recipient accepted the $plan_name plan you gave them. It runs until $term_end_date.",),
         link=("Open your Billing page", "billing_url"),
+    ), v
+
+
+def gift_credited(p: Values) -> tuple[Layout, Values]:
+    """SPEC 8.5: the recipient already had a plan; the gift's remaining value is a credit."""
+    v = {**_common(p), "amount": money(p.get("credited"), p.get("currency"))}
+    if not int(p.get("credited") or 0):
+        return Layout(
+            subject="Your gift of $plan_name from $sender",
+            paragraphs=(
+                "You already have a plan, and your gift of $plan_name from $sender ends on $term_end_date, "
+                "so there was nothing left of it to add as a credit to your account.",
+            ),
+            link=("Open My plan", "renew_url"),
+        ), v
+    return Layout(
+        subject="Your gift of $plan_name was added as a credit of $amount",
+        paragraphs=(
+            "You already have a plan, so your gift of $plan_name from $sender was added as a credit of "
+            "$amount to your account.",
+            "The credit is taken off your next invoices; your current plan stays as it is.",
+        ),
+        link=("Open My plan", "renew_url"),
     ), v
 
 
@@ -355,6 +389,7 @@ TEMPLATES: dict[str, TemplateFn] = {
         invitation,
         invitation_revoked,
         invitation_accepted,
+        gift_credited,
         invitation_declined,
         recipient_reminder,
         buyer_reminder,

@@ -49,6 +49,7 @@ class SeatOut(BaseModel):
     accepted_at: str | None
     delivery: Literal["sent", "bounced"] | None
     resend_count: int
+    credited: int | None = None  # SPEC 8.5: minor units credited to the holder's Stripe balance
 
 
 class AuditEventOut(BaseModel):

@@ -207,6 +207,10 @@ class Seat(Item, discriminator="seat"):
     upgrade_plan = UnicodeAttribute(null=True)
     upgrade_offer_url = UnicodeAttribute(null=True)
     subscription_id = UnicodeAttribute(null=True)
+    # SPEC 8.5: accepted by an account that already had a plan; the value went to its Stripe balance.
+    credited = NumberAttribute(null=True)  # minor units (rule 8's credit at the accept date)
+    credit_status = UnicodeAttribute(null=True)  # pending (accepted, Stripe not yet told) | done
+    credit_txn = UnicodeAttribute(null=True)  # the Stripe customer balance transaction
 
 
 class AuditEvent(Item, discriminator="event"):
