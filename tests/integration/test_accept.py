@@ -33,6 +33,7 @@ def test_given_invited_address_when_accepted_then_200_seat_accepted_and_entitlem
             "source": "gift",
             "term_end": "2027-03-01T12:00:00Z",
             "auto_renew": False,
+            "grace_until": None,
         },
         "credited": 0,
     }

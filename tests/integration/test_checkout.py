@@ -161,3 +161,29 @@ def test_given_stripe_down_when_checkout_then_503(
     status, body = checkout({"plan": "pro", "quantity": 1})
     assert status == 503
     assert body["error"]["code"] == "payment_provider_unavailable"
+
+
+def test_given_defaults_when_checkout_then_an_invoice_is_created_and_tax_is_off(
+    stripe_stub: FakeStripe,
+) -> None:
+    assert checkout({"plan": "pro", "quantity": 2})[0] == 201
+    form = stripe_stub.requests[0].form
+    assert form["invoice_creation[enabled]"] == "true"  # SPEC 8.6
+    assert not any(k.startswith(("automatic_tax", "tax_id_collection")) for k in form)
+
+
+def test_given_tax_switched_on_when_checkout_then_tax_ids_and_automatic_tax_requested(
+    stripe_stub: FakeStripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from giftplans import settings
+
+    monkeypatch.setenv("COLLECT_TAX_IDS", "true")
+    monkeypatch.setenv("AUTOMATIC_TAX", "true")
+    settings.get.cache_clear()
+
+    assert checkout({"plan": "pro", "quantity": 2})[0] == 201
+
+    form = stripe_stub.requests[0].form
+    assert (form["tax_id_collection[enabled]"], form["automatic_tax[enabled]"]) == ("true", "true")
+    session = stripe_stub.stripe.all("checkout.session")[0]
+    assert session["total_details"]["amount_tax"] > 0 and session["amount_subtotal"] == 48000

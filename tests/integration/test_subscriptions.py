@@ -64,6 +64,7 @@ def test_given_subscription_created_when_handled_then_active_renewing_subscripti
         "source": "subscription",
         "term_end": real_clock.iso(real_clock.from_epoch(PERIOD_END)),
         "auto_renew": True,
+        "grace_until": real_clock.iso(real_clock.from_epoch(PERIOD_END + 3 * 86400)),  # SPEC 8.8
     }
 
 

@@ -48,8 +48,21 @@ class Source(StrEnum):
 # ---- the answer ----------------------------------------------------------------------------------------
 
 
+def grace_s() -> int:
+    """SPEC 8.8: a renewing subscription stays active this long past its period end (`GraceDays`)."""
+    from giftplans.settings import get as settings
+
+    return max(0, settings().grace_days) * 86400
+
+
+def _sub_until(e: m.Entitlement) -> int:
+    """Until when the subscription part is active: its period end, plus the grace while it renews."""
+    end = int(e.sub_term_end_ts or 0)
+    return end + grace_s() if e.auto_renew else end
+
+
 def _sub_active(e: m.Entitlement, now_ts: int) -> bool:
-    return bool(e.sub_plan) and e.sub_status == "active" and now_ts < int(e.sub_term_end_ts or 0)
+    return bool(e.sub_plan) and e.sub_status == "active" and now_ts < _sub_until(e)
 
 
 def _gift_active(e: m.Entitlement, now_ts: int) -> bool:
@@ -65,8 +78,9 @@ def answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
     if not isinstance(entitlement, m.Entitlement):
         return INACTIVE
     e, now_ts = entitlement, clock.epoch(now)
+    grace_until = clock.iso(clock.from_epoch(_sub_until(e))) if e.auto_renew and grace_s() else None
     subscription = EntitlementView(
-        True, e.sub_plan, Source.SUBSCRIPTION.value, e.sub_term_end, bool(e.auto_renew)
+        True, e.sub_plan, Source.SUBSCRIPTION.value, e.sub_term_end, bool(e.auto_renew), grace_until
     )
     gift = EntitlementView(True, e.plan, e.source, e.term_end, False)
     if _sub_active(e, now_ts):
@@ -77,7 +91,7 @@ def answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
     parts += [(int(e.term_end_ts or 0), gift)] if e.source else []
     if not parts:
         return INACTIVE
-    return max(parts, key=lambda part: part[0])[1]._replace(active=False, auto_renew=False)
+    return max(parts, key=lambda part: part[0])[1]._replace(active=False, auto_renew=False, grace_until=None)
 
 
 def is_active(entitlement: m.Item | None, now: datetime) -> bool:
@@ -149,8 +163,12 @@ def grant_condition(now: datetime) -> Condition:
         | (e.ended == True)  # noqa: E712 - a DynamoDB condition, not a Python comparison
         | (e.term_end_ts <= now_ts)
     )
+    renewing = e.auto_renew == True  # noqa: E712 - a DynamoDB condition
     no_subscription: Condition = (
-        e.sub_status.does_not_exist() | (e.sub_status != "active") | (e.sub_term_end_ts <= now_ts)
+        e.sub_status.does_not_exist()
+        | (e.sub_status != "active")
+        | (e.sub_term_end_ts <= now_ts - grace_s())
+        | (~renewing & (e.sub_term_end_ts <= now_ts))
     )
     both: Condition = no_gift & no_subscription
     return both

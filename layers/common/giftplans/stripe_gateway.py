@@ -139,7 +139,16 @@ def create_gift_checkout(buyer: Caller, plan: Plan, quantity: int, idempotency_k
         "client_reference_id": buyer.sub,
         "success_url": conf.checkout_success_url,
         "cancel_url": conf.checkout_cancel_url,
+        # SPEC 8.6: an invoice for every gift purchase; tax ids and Stripe Tax when configured.
+        "invoice_creation": {
+            "enabled": True,
+            "invoice_data": {"metadata": {"kind": "gift", "buyer_id": buyer.sub}},
+        },
     }
+    if conf.collect_tax_ids:
+        params["tax_id_collection"] = {"enabled": True}
+    if conf.automatic_tax:
+        params["automatic_tax"] = {"enabled": True}
     if buyer.email:
         params["customer_email"] = buyer.email
     return _create_session(params, idempotency_key)
@@ -247,8 +256,8 @@ def create_upgrade_checkout(
             }
         },
         "client_reference_id": account_id,
-        "success_url": conf.checkout_success_url,
-        "cancel_url": conf.checkout_cancel_url,
+        "success_url": conf.plan_success_url,
+        "cancel_url": conf.plan_cancel_url,
         "expires_at": expires_at,
     }
     if coupon_id:
@@ -286,8 +295,8 @@ def create_renewal_checkout(
         "metadata": metadata,
         "subscription_data": subscription_data,
         "client_reference_id": account_id,
-        "success_url": conf.checkout_success_url,
-        "cancel_url": conf.checkout_cancel_url,
+        "success_url": conf.plan_success_url,
+        "cancel_url": conf.plan_cancel_url,
     }
     if email:
         params["customer_email"] = email

@@ -275,6 +275,7 @@ class EntitlementView(NamedTuple):
     source: str | None = None
     term_end: str | None = None
     auto_renew: bool = False
+    grace_until: str | None = None  # SPEC 8.8: a renewing subscription stays active until then
 
     def as_json(self) -> Json:
         return self._asdict()
