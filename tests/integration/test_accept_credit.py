@@ -13,6 +13,7 @@ from giftplans.identity import Caller
 from giftplans.invitations import link
 from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.store import transitions
 
 from tests.integration.test_races import race
 from tests.integration.test_races import serializable as serializable
@@ -165,7 +166,7 @@ def test_given_crash_after_stripe_credited_when_retried_then_no_second_credit(
 ) -> None:
     _, pro = gifts
     token = g.link(pro, "0001")
-    real_touch = credits.touch
+    real_touch = transitions.touch
 
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the Lambda died after Stripe answered")
@@ -188,7 +189,7 @@ def test_given_crash_and_a_retry_days_later_when_stripe_forgot_the_key_then_meta
 ) -> None:
     _, pro = gifts
     token = g.link(pro, "0001")
-    real_touch = credits.touch
+    real_touch = transitions.touch
     monkeypatch.setattr(credits, "touch", lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("crash")))
     with pytest.raises(RuntimeError):
         link.accept(token, Caller("ann-sub", "ann@example.com", True))

@@ -37,6 +37,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "plan_ended": COMMON,
     "unused_seats": {**COMMON, "unused": 2},
     "seat_cancelled": {**COMMON, "reason": "refund", "was_active": True},
+    "seat_refunded": {**COMMON, "amount_refunded": 24000},
     "upgrade_done": {**COMMON, "upgrade_plan": "team"},
     "upgrade_offer": {**COMMON, "upgrade_plan": "team", "offer_url": "https://pay.example/c?a=1&b=2"},
 }

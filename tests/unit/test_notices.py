@@ -497,3 +497,15 @@ def test_given_credit_settled_when_streamed_then_recipient_and_buyer_told_the_am
 def test_given_nothing_to_credit_when_accepted_then_told_at_once():
     notices = notices_for(record(invited(), change(accepted(), credited=0, credit_status="done")))
     assert kinds(notices) == ["seat.accepted", "gift_credited", "invitation_accepted", "seat.credited"]
+
+
+def test_given_seat_refund_done_when_streamed_then_buyer_told_the_amount():
+    cancelled = change(seat(), state="cancelled", refund_status="pending", last_action="cancel")
+    done = change(cancelled, refund_status="done", refund_id="re_1", last_action="seat_refund")
+
+    notices = notices_for(record(cancelled, done))
+
+    assert kinds(notices) == ["seat_refunded", "seat.refunded"]
+    mail = one_email(notices).email
+    assert mail is not None and mail.to == "buyer@example.com"
+    assert mail.params["amount_refunded"] == int(seat().seat_value)

@@ -81,6 +81,7 @@ class Touch(StrEnum):
     BOUNCE = "bounce"
     SENT = "sent"  # bookkeeping (delivery=sent): no new version, no last_action
     CREDIT = "credit"  # SPEC 8.5: an accepted seat's value reached the holder's Stripe balance
+    SEAT_REFUND = "seat_refund"  # SPEC 8.7: a cancelled, never-used seat's value refunded by Stripe
 
 
 CREATE = "create"  # the `last_action` of a seat as fulfilment made it
@@ -95,6 +96,7 @@ TOUCHES: dict[Touch, frozenset[SeatState]] = {
     Touch.BOUNCE: frozenset({S.INVITED}),
     Touch.SENT: frozenset({S.INVITED}),
     Touch.CREDIT: frozenset({S.ACCEPTED}),
+    Touch.SEAT_REFUND: frozenset({S.CANCELLED}),
 }
 
 

@@ -47,7 +47,9 @@ if TYPE_CHECKING:
         CustomerBalanceTransactionCreateParams,
         CustomerBalanceTransactionListParams,
         CustomerCreateParams,
+        RefundCreateParams,
     )
+    from stripe.params.billing_portal import SessionCreateParams as PortalSessionCreateParams
     from stripe.params.checkout import (
         SessionCreateParams,
         SessionCreateParamsLineItem,
@@ -412,3 +414,34 @@ def credit_balance(
     if not _field(transaction, "id"):
         raise PaymentProviderError("The payment provider did not record the credit.")
     return str(_field(transaction, "id"))
+
+
+# ---- refunds of one seat (SPEC 8.7) -------------------------------------------------------------------
+
+
+def refund_seat(*, payment_intent: str, amount: int, metadata: dict[str, str], idempotency_key: str) -> str:
+    """One refund of `amount` of the purchase's payment; the key is per seat, so a retry refunds once."""
+    params: RefundCreateParams = {
+        "payment_intent": payment_intent,
+        "amount": amount,
+        "reason": "requested_by_customer",
+        "metadata": metadata,
+    }
+    with _refusals():
+        refund = client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+    if not _field(refund, "id"):
+        raise PaymentProviderError("The payment provider did not confirm the refund.")
+    return str(_field(refund, "id"))
+
+
+# ---- the customer portal (SPEC 8.8) ---------------------------------------------------------------------
+
+
+def portal_url(*, customer: str, return_url: str) -> str:
+    """A Stripe customer portal session's URL: cancel, payment method, invoices."""
+    params: PortalSessionCreateParams = {"customer": customer, "return_url": return_url}
+    with _refusals():
+        session = client().v1.billing_portal.sessions.create(params=params)
+    if not _field(session, "url"):
+        raise PaymentProviderError("The payment provider did not open the customer portal.")
+    return str(_field(session, "url"))

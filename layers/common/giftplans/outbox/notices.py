@@ -36,6 +36,7 @@ INVITE, REVOKE, DECLINE, ACCEPT, CLAIM = (
 )
 EXPIRE, REFUND, CANCEL, UPGRADE = Action.EXPIRE, Action.REFUND, Action.CANCEL, Action.UPGRADE
 RESEND, UPGRADE_OFFER, CREDIT = Touch.RESEND, Touch.UPGRADE_OFFER, Touch.CREDIT
+SEAT_REFUND = Touch.SEAT_REFUND
 CREDIT_DONE = "done"  # giftplans.credits.DONE (notices stay free of the domain's imports)
 REMIND_30, REMIND_7 = Touch.REMIND_30, Touch.REMIND_7  # also the purchase's, for the buyer's reminder
 VERIFY = "verify"  # a profile's (giftplans.verification)
@@ -156,6 +157,11 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
         )
         if new.credit_status == CREDIT_DONE:
             _credited(out, new)
+    elif action == SEAT_REFUND and after == S.CANCELLED and old.refund_status != new.refund_status:
+        if new.refund_status == CREDIT_DONE:
+            amount = {"amount_refunded": int(new.seat_value), "currency": new.currency}
+            out.email("seat_refunded", new.buyer_email, **_gift(new), **amount)
+            out.event("seat.refunded", **amount)
     elif action == CREDIT and after == S.ACCEPTED and old.credit_status != CREDIT_DONE:
         if new.credit_status == CREDIT_DONE:
             _credited(out, new)

@@ -353,6 +353,20 @@ def seat_cancelled(p: Values) -> tuple[Layout, Values]:
     ), v
 
 
+def seat_refunded(p: Values) -> tuple[Layout, Values]:
+    """SPEC 8.7: support cancelled one never-used seat and refunded its value."""
+    v = {**_common(p), "amount": money(p.get("amount_refunded"), p.get("currency"))}
+    return Layout(
+        subject="We refunded $amount for one $plan_name plan",
+        paragraphs=(
+            "One unused $plan_name plan of purchase $purchase_id was cancelled, and we refunded its value, "
+            "$amount, to your payment method.",
+            "The other plans of the purchase are unchanged.",
+        ),
+        link=("Open your Billing page", "billing_url"),
+    ), v
+
+
 def upgrade_done(p: Values) -> tuple[Layout, Values]:
     v = {**_common(p), "upgrade_plan_name": plan_name(p.get("upgrade_plan"))}
     return Layout(
@@ -396,6 +410,7 @@ TEMPLATES: dict[str, TemplateFn] = {
         plan_ended,
         unused_seats,
         seat_cancelled,
+        seat_refunded,
         upgrade_done,
         upgrade_offer,
     )

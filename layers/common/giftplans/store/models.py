@@ -211,6 +211,9 @@ class Seat(Item, discriminator="seat"):
     credited = NumberAttribute(null=True)  # minor units (rule 8's credit at the accept date)
     credit_status = UnicodeAttribute(null=True)  # pending (accepted, Stripe not yet told) | done
     credit_txn = UnicodeAttribute(null=True)  # the Stripe customer balance transaction
+    # SPEC 8.7: support cancelled the never-used seat with a refund of its value.
+    refund_status = UnicodeAttribute(null=True)  # pending (cancelled, Stripe not yet told) | done
+    refund_id = UnicodeAttribute(null=True)  # the Stripe refund
 
 
 class AuditEvent(Item, discriminator="event"):
