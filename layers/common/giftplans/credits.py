@@ -72,16 +72,23 @@ def credit_key(seat: m.Seat) -> str:
     return f"gift-credit-{seat.purchase_id}-{seat.seat_id}"
 
 
-def _customer_of(sub: str, email: str | None) -> str:
-    """The account's Stripe customer: recorded on its profile, else its subscription's, else a new one."""
+def known_customer(sub: str) -> tuple[str | None, bool]:
+    """The account's Stripe customer (recorded on its profile, else its subscription's); and if recorded."""
     store = get_store()
     profile = store.profile(sub)
     if profile is not None and profile.stripe_customer:
-        return str(profile.stripe_customer)
-    customer = None
+        return str(profile.stripe_customer), True
     entitlement = store.entitlement(sub)
     if entitlement is not None and entitlement.subscription_id:
-        customer = stripe_gateway.subscription_customer(str(entitlement.subscription_id))
+        return stripe_gateway.subscription_customer(str(entitlement.subscription_id)), False
+    return None, False
+
+
+def _customer_of(sub: str, email: str | None) -> str:
+    """The account's Stripe customer: recorded on its profile, else its subscription's, else a new one."""
+    customer, recorded = known_customer(sub)
+    if recorded and customer:
+        return customer
     if not customer:
         customer = stripe_gateway.create_customer(
             account_id=sub, email=email, idempotency_key=f"customer-{sub}"
@@ -150,3 +157,20 @@ def settle(seat: m.Seat, *, email: str | None, resumed: bool) -> m.Seat:
         )
     stored = get_store().seat(seat.purchase_id, seat.seat_id)
     return stored if stored is not None else seat
+
+
+NO_CUSTOMER = (
+    "There is no subscription or billing account for this account yet; "
+    "renew or upgrade your plan first, then manage it here."
+)
+
+
+def billing_portal(sub: str) -> str:
+    """`POST /me/billing-portal` (SPEC 8.8): Stripe's customer portal for the account's customer."""
+    from giftplans.errors import NotFound
+    from giftplans.settings import get as settings
+
+    customer, _ = known_customer(sub)
+    if not customer:
+        raise NotFound(NO_CUSTOMER, code="no_billing_account")
+    return stripe_gateway.portal_url(customer=customer, return_url=settings().renew_url())

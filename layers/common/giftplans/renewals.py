@@ -174,6 +174,7 @@ def record_completion(done: RenewalCompletion, at: datetime) -> str:
             steps.put(
                 "customer", m.CustomerLookup(k.customer_pk(customer), k.CUSTOMER_SK, sub=done.account_id)
             )
+            entitlements.remember_customer(steps, done.account_id, customer, actor=audit.STRIPE)
 
     try:
         get_store().write(build)

@@ -334,6 +334,7 @@ def _write_upgrade(seat: m.Seat, done: UpgradeCompletion, at: datetime, parts: t
             steps.put(
                 "customer", m.CustomerLookup(k.customer_pk(done.customer), k.CUSTOMER_SK, sub=done.account_id)
             )
+            entitlements.remember_customer(steps, done.account_id, done.customer, actor=audit.STRIPE)
         steps.put(
             "audit",
             audit.event(
