@@ -172,3 +172,12 @@ def test_given_a_gift_credited_when_rendered_then_both_people_read_the_amount_in
 def test_given_nothing_left_to_credit_when_rendered_then_it_says_so_without_an_amount():
     out = rendering.render("gift_credited", {**PARAMS["gift_credited"], "credited": 0})
     assert "nothing left" in out.text and "0.00" not in out.text
+
+
+def test_given_an_invoice_and_tax_when_the_receipt_renders_then_it_links_the_invoice_and_names_the_tax():
+    out = rendering.render(
+        "receipt", {**PARAMS["receipt"], "amount_tax": 7200, "invoice_url": "https://invoice.stripe.test/i/1"}
+    )
+    assert "Your invoice: https://invoice.stripe.test/i/1" in out.text
+    assert "of which tax 72.00 USD" in out.text
+    assert "invoice" not in rendering.render("receipt", PARAMS["receipt"]).text.lower()

@@ -445,3 +445,11 @@ def portal_url(*, customer: str, return_url: str) -> str:
     if not _field(session, "url"):
         raise PaymentProviderError("The payment provider did not open the customer portal.")
     return str(_field(session, "url"))
+
+
+def invoice_url(invoice_id: str) -> str | None:
+    """The hosted page of an invoice (a gift checkout's, SPEC 8.6); None until Stripe finalises it."""
+    with _refusals():
+        invoice = client().v1.invoices.retrieve(invoice_id)
+    url = _field(invoice, "hosted_invoice_url")
+    return str(url) if url else None

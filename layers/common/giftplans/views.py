@@ -136,6 +136,10 @@ class PurchaseView(NamedTuple):
     seat_counts: dict[str, int]
     frozen: bool
     created_at: str
+    # SPEC 8.6 and 8.7 (the buyer index's projection lacks them: null/0 in the list, set in the detail)
+    amount_tax: int = 0
+    amount_refunded: int = 0
+    invoice_url: str | None = None
 
     @classmethod
     def of(cls, purchase: m.Purchase, now: datetime) -> "PurchaseView":
@@ -156,6 +160,9 @@ class PurchaseView(NamedTuple):
             seat_counts=seat_counts(counts, ended),
             frozen=bool(purchase.frozen),
             created_at=purchase.created_at,
+            amount_tax=int(purchase.amount_tax or 0),
+            amount_refunded=int(purchase.amount_refunded or 0),
+            invoice_url=purchase.invoice_url,
         )
 
     def as_json(self) -> Json:

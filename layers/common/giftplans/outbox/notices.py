@@ -366,7 +366,13 @@ def _purchase(old: Purchase | None, new: Purchase, at: str) -> list[Notice]:
 
     if new.status != was:
         if new.status == "paid":
-            email("receipt", amount_total=int(new.amount_total), amount_subtotal=int(new.amount_subtotal))
+            email(
+                "receipt",
+                amount_total=int(new.amount_total),
+                amount_subtotal=int(new.amount_subtotal),
+                amount_tax=int(new.amount_tax or 0),
+                invoice_url=new.invoice_url or "",
+            )
             event("purchase.paid", amount_total=int(new.amount_total), term_start=new.term_start)
         elif new.status == "payment_failed":
             email("payment_failed")

@@ -106,12 +106,17 @@ def receipt(p: Values) -> tuple[Layout, Values]:
         "quantity": n,
         "plans": plural(n, "plan", "plans"),
         "amount": money(p.get("amount_total"), p.get("currency")),
+        "tax": money(p.get("amount_tax"), p.get("currency")),
+        "invoice_url": p.get("invoice_url") or "",
     }
+    paid = "Amount paid: $amount" + (", of which tax $tax" if int(p.get("amount_tax") or 0) else "")
+    invoice = ("Your invoice: $invoice_url",) if v["invoice_url"] else ()  # SPEC 8.6
     return Layout(
         subject="Your receipt: $quantity $plan_name $plans for others",
         paragraphs=(
             "Thank you for your purchase of $quantity $plan_name $plans for others.",
-            "Amount paid: $amount. Purchase reference: $purchase_id.",
+            paid + ". Purchase reference: $purchase_id.",
+            *invoice,
             "Every plan in this purchase runs from $term_start_date to $term_end_date, whenever it "
             "is accepted.",
             "Invite the people you bought them for, or claim one for yourself, from your Billing page.",

@@ -37,6 +37,9 @@ class PurchaseOut(BaseModel):
     seat_counts: SeatCountsOut
     frozen: bool
     created_at: str
+    amount_tax: int = 0  # SPEC 8.6: Stripe's tax, never part of a seat's value
+    amount_refunded: int = 0  # SPEC 8.7
+    invoice_url: str | None = None  # SPEC 8.6: the hosted invoice, once Stripe has one
 
 
 class SeatOut(BaseModel):

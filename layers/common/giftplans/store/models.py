@@ -155,6 +155,9 @@ class Purchase(Item, discriminator="purchase"):
     amount_subtotal = NumberAttribute()  # after discounts, before tax: what the seats are worth
     amount_total = NumberAttribute()
     amount_refunded = NumberAttribute(default=0)
+    amount_tax = NumberAttribute(null=True)  # SPEC 8.6: Stripe's tax on the checkout (not in seat values)
+    invoice_id = UnicodeAttribute(null=True)  # SPEC 8.6: the checkout's Stripe invoice
+    invoice_url = UnicodeAttribute(null=True)  # its hosted page, once Stripe has one
     term_start = UnicodeAttribute()
     term_end = UnicodeAttribute()
     term_end_ts = NumberAttribute()
