@@ -54,6 +54,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/me/upgrade/quote"): (401, 404, 404, 404, 401),
     ("POST", "/me/upgrade/checkout"): (401, 404, 404, 404, 401),
     ("POST", "/me/renewal/checkout"): (401, 404, 404, 404, 401),
+    ("POST", "/me/billing-portal"): (401, 404, 404, 404, 401),  # nobody here has a Stripe customer
     ("GET", "/admin/purchases"): (403, 403, 403, 403, 200),
     ("GET", "/admin/purchases/{purchase_id}"): (403, 403, 403, 403, 200),
     ("GET", "/admin/purchases/{purchase_id}/events"): (403, 403, 403, 403, 200),
