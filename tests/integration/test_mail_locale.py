@@ -76,9 +76,7 @@ def test_given_rows_with_their_own_locale_when_inviting_then_each_recipient_gets
     assert [_seat(pid, s).recipient_locale for s in ("0001", "0002", "0003")] == ["de", "en", "de"]
 
 
-def test_given_german_recipient_and_english_buyer_when_the_seat_changes_then_each_email_is_in_its_readers_language() -> (
-    None
-):
+def test_given_german_recipient_and_english_buyer_when_seat_changes_then_each_reads_their_language() -> None:
     available = seat()
     invited = change(
         available,
@@ -91,8 +89,8 @@ def test_given_german_recipient_and_english_buyer_when_the_seat_changes_then_eac
     )
     accepted = change(invited, state="accepted", last_action="accept", recipient_sub="zoe")
 
-    invitation = [n.email for n in notices_for(record(available, invited)) if n.email][0]
-    to_buyer = [n.email for n in notices_for(record(invited, accepted)) if n.email][0]
+    invitation = next(n.email for n in notices_for(record(available, invited)) if n.email)
+    to_buyer = next(n.email for n in notices_for(record(invited, accepted)) if n.email)
 
     assert invitation.params["locale"] == "de"
     assert "schenkt Ihnen" in rendering.render(invitation.template, invitation.params).subject
@@ -108,7 +106,7 @@ def test_given_an_unknown_buyer_locale_when_a_seat_changes_then_no_locale_is_sen
         available, state="invited", last_action="invite", recipient_email="z@example.com", nonce="n" * 32
     )
 
-    invitation = [n.email for n in notices_for(record(available, invited)) if n.email][0]
+    invitation = next(n.email for n in notices_for(record(available, invited)) if n.email)
 
     assert "locale" not in invitation.params
     assert "gave you" in rendering.render(invitation.template, invitation.params).subject
@@ -157,6 +155,6 @@ def test_given_a_checkout_in_german_when_fulfilled_then_purchase_and_seats_keep_
     bought = m.Purchase.get(k.purchase_pk(pid), k.PURCHASE_SK)
     assert bought.buyer_locale == "de"
     assert {_seat(pid, s).buyer_locale for s in ("0001", "0002")} == {"de"}
-    receipt = [n.email for n in notices_for(record(None, bought)) if n.email][0]
+    receipt = next(n.email for n in notices_for(record(None, bought)) if n.email)
     assert receipt.params["locale"] == "de"
     assert rendering.render(receipt.template, receipt.params).subject.startswith("Ihre Quittung")

@@ -40,7 +40,7 @@ GERMAN_TOO = frozenset(
 )
 
 
-def _catalog(locale: str):  # noqa: ANN202 - babel's Catalog
+def _catalog(locale: str):
     with (CATALOGS / f"{locale}.po").open("rb") as source:
         return read_po(source, locale=locale)
 
