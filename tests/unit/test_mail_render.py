@@ -179,5 +179,5 @@ def test_given_an_invoice_and_tax_when_the_receipt_renders_then_it_links_the_inv
         "receipt", {**PARAMS["receipt"], "amount_tax": 7200, "invoice_url": "https://invoice.stripe.test/i/1"}
     )
     assert "Your invoice: https://invoice.stripe.test/i/1" in out.text
-    assert "of which tax 72.00 USD" in out.text
+    assert "Of which tax: 72.00 USD." in out.text
     assert "invoice" not in rendering.render("receipt", PARAMS["receipt"]).text.lower()

@@ -14,7 +14,7 @@ id or the expanded object: `stripe_id` reads both.
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from giftplans import clock
+from giftplans import clock, locales
 from giftplans.purchases import FAILED, PAID, PENDING, PurchaseStatus
 from giftplans.settings import get as settings
 
@@ -118,6 +118,7 @@ class GiftCheckout(NamedTuple):
     payment_intent: str | None
     amount_tax: int = 0  # SPEC 8.6: never part of a seat's value
     invoice: str | None = None  # the invoice Stripe made for the checkout (invoice_creation)
+    buyer_locale: str | None = None  # en | de, from our metadata (the buyer's request at checkout)
 
 
 def gift_checkout(event: Event) -> GiftCheckout:
@@ -158,6 +159,7 @@ def gift_checkout(event: Event) -> GiftCheckout:
         payment_intent=stripe_id(session.get("payment_intent")),
         amount_tax=integer(_mapping(session.get("total_details")).get("amount_tax")) or 0,
         invoice=stripe_id(session.get("invoice")),
+        buyer_locale=locales.supported(meta.get("buyer_locale")),
     )
 
 
