@@ -420,3 +420,22 @@ def test_given_missed_nights_when_the_sweep_catches_up_after_the_erasure_day_the
         ("expired", "erased"),
         ("expired", None),
     }
+
+
+def test_given_an_erasure_when_its_changes_reach_the_stream_readers_then_nothing_is_mailed_or_published() -> (
+    None
+):
+    from giftplans.outbox.notices import notices_for
+
+    pid = gift_purchase()
+    before = {**seats(pid)}
+    purchase_before = get_store().purchase(pid)
+    erase(RITA)
+    erase(BUYER_EMAIL)
+
+    after = seats(pid)
+    changes = [record(before[s], after[s]) for s in before if after[s].version != before[s].version]
+    changes.append(record(purchase_before, get_store().purchase(pid)))
+
+    assert len(changes) == 4  # three seats' buyer copies (one also rita's address), the purchase
+    assert [notice for change in changes for notice in notices_for(change)] == []
