@@ -1,7 +1,7 @@
 // Small shared pieces: the header, safe element building, status lines, errors where the action
 // is, busy buttons, confirmations and loading states.
 import { api } from "./api.js";
-import { currentUser, mountSignIn, onAuthChange } from "./auth.js";
+import { currentUser, markVerified, mountSignIn, onAuthChange } from "./auth.js";
 
 // [address, label, who sees it]: Billing and Purchases only for accounts that bought something.
 const NAV = [
@@ -50,6 +50,7 @@ export function mountHeader() {
     const key = buyerKey();
     render(key !== null && sessionStorage.getItem(key) === "1");
     isBuyer().then(render);
+    checkAccount();
   };
   const account = el("div", { class: "account" });
   header.replaceChildren(el("a", { class: "brand", href: "/" }, "Gift plans"), nav, account);
@@ -225,4 +226,44 @@ export function verifyEmailAction({ returnTo, returnLabel, id = "send-verificati
     ? "We sent you a link less than a minute ago: look for it in your email, or try again in a minute."
     : null) }));
   return group;
+}
+
+// A link's token (accept, verify) out of the address bar at once: read from the fragment
+// (`#token=`, which never reaches a server's logs) or the query (`?token=`, older emails), kept
+// for this tab in sessionStorage (a reload or a sign-in still finds it), then removed from the
+// address and from the browser's history with history.replaceState.
+export function linkToken(page) {
+  const key = `giftplans.token:${page}`;
+  const fromHash = new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
+  const query = new URLSearchParams(location.search);
+  const fromQuery = query.get("token");
+  const found = fromHash || fromQuery;
+  if (found) {
+    sessionStorage.setItem(key, found);
+    query.delete("token");
+    const rest = query.toString();
+    history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : ""));
+    return found;
+  }
+  return sessionStorage.getItem(key);
+}
+
+export function forgetLinkToken(page) {
+  sessionStorage.removeItem(`giftplans.token:${page}`);
+}
+
+// The service's own word on the address (GET /me): a token that says "not verified" while the
+// service verified the address (another tab, an earlier visit) makes the header say "verified".
+let accountChecked = null;
+export async function checkAccount() {
+  const user = currentUser();
+  if (!user || user.verified) return;
+  if (accountChecked === user.sub) return;
+  accountChecked = user.sub;
+  try {
+    const me = await api("/me");
+    if (me.email_verified && currentUser()?.sub === me.sub) markVerified();
+  } catch {
+    // the header keeps what the token says
+  }
 }
