@@ -815,7 +815,9 @@ def test_given_a_purchase_of_many_seats_when_filtering_searching_and_paging_then
     token, _ = api_buy(svc, big, 30, plan="team")
     purchase_id = purchase_of(svc, big)["purchase_id"]
     rows = [{"email": f"{name}.e2e@example.com"} for name in ("gina", "gus", "hal")]
+    rows.append({"email": "bounce@simulator.amazonses.com"})  # SES's simulator: the email bounces
     svc.ok(svc.post(f"/purchases/{purchase_id}/invitations", {"invitations": rows}, token), 201)
+    svc.drain()
     page.goto(f"{url}/billing")
     walk.sign_in(big)
     section = page.locator(f"#purchase-{purchase_id}")
@@ -832,7 +834,17 @@ def test_given_a_purchase_of_many_seats_when_filtering_searching_and_paging_then
 
     section.get_by_label("State").select_option("invited")
     section.get_by_role("button", name="Find seats").click()
-    expect(seats).to_have_count(3)
+    expect(seats).to_have_count(4)
+    # The bounced invitation: its badge, and its history (read from the seat's route) says when.
+    bounced = section.locator("tr[data-recipient='bounce@simulator.amazonses.com']")
+    expect(bounced.locator(".badge.bounced")).to_have_text("Email bounced")
+    bounced.locator("details.seat-history summary").click()
+    walk.step(
+        "billing-seat-bounced",
+        (bounced.locator("ol.history"), "Invited b***@s***.com"),
+        (bounced.locator("ol.history"), "The invitation email bounced"),
+    )
+    expect(bounced.locator("ol.history time")).to_have_count(2)
     section.get_by_label("Recipient's email (or its start)").fill("gu")
     section.get_by_role("button", name="Find seats").click()
     expect(seats).to_have_count(1)

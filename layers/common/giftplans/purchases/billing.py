@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 from giftplans import clock
@@ -60,6 +61,7 @@ def detail_for_buyer(buyer_id: str, purchase_id: str, include_events: bool = Fal
 
 
 SEAT_NOT_FOUND = "There is no seat with this id on this purchase."
+SEAT_ID = re.compile(r"^[0-9]{4}$")  # fulfilment's seat ids (a key DynamoDB accepts, never a 500)
 
 
 def seat_history(buyer_id: str, purchase_id: str, seat_id: str) -> SeatHistory:
@@ -69,6 +71,8 @@ def seat_history(buyer_id: str, purchase_id: str, seat_id: str) -> SeatHistory:
     """
     if not purchase_id.startswith("pur_") or len(purchase_id) > 64:
         raise NotFound(NOT_FOUND, code="purchase_not_found")
+    if not SEAT_ID.match(seat_id or ""):
+        raise NotFound(SEAT_NOT_FOUND, code="seat_not_found")
     purchase, seat, events = get_store().seat_with_trail(purchase_id, seat_id)
     if purchase is None or purchase.buyer_id != buyer_id:
         raise NotFound(NOT_FOUND, code="purchase_not_found")
