@@ -80,6 +80,7 @@ def request(caller: Caller) -> VerificationSent:
                 m.Profile.verify_nonce.set(nonce),
                 m.Profile.verify_hash.set(token_hash),
                 m.Profile.verify_sent_ts.set(now_ts),
+                *([m.Profile.locale.set(caller.locale)] if caller.locale else []),
             ],
             VERIFY,
             m.Profile.verify_sent_ts.does_not_exist() | (m.Profile.verify_sent_ts <= now_ts - wait),

@@ -148,6 +148,7 @@ class Purchase(Item, discriminator="purchase"):
     buyer_id = UnicodeAttribute()
     buyer_email = UnicodeAttribute()
     buyer_name = UnicodeAttribute(null=True)
+    buyer_locale = UnicodeAttribute(null=True)  # en | de: the buyer's mail language (giftplans.locales)
     plan = UnicodeAttribute()
     quantity = NumberAttribute()
     status = UnicodeAttribute()  # pending_payment | paid | payment_failed | refunded
@@ -190,6 +191,10 @@ class Seat(Item, discriminator="seat"):
     buyer_id = UnicodeAttribute()
     buyer_email = UnicodeAttribute()
     buyer_name = UnicodeAttribute(null=True)
+    buyer_locale = UnicodeAttribute(
+        null=True
+    )  # the buyer's mail language (checkout, then their latest invite)
+    recipient_locale = UnicodeAttribute(null=True)  # the recipient's: the invitation row's, else the buyer's
     recipient_email = UnicodeAttribute(null=True)
     recipient_sub = UnicodeAttribute(null=True)
     message = UnicodeAttribute(null=True)
@@ -226,6 +231,7 @@ class Profile(Item, discriminator="profile"):
     verify_nonce = UnicodeAttribute(null=True)
     verify_hash = UnicodeAttribute(null=True)
     verify_sent_ts = NumberAttribute(null=True)
+    locale = UnicodeAttribute(null=True)  # the account's mail language, from its latest verification request
     stripe_customer = UnicodeAttribute(null=True)
     last_action = UnicodeAttribute(null=True)  # verify | ... : the action that made the current version
     actor = UnicodeAttribute(null=True)
