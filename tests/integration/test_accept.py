@@ -33,6 +33,8 @@ def test_given_invited_address_when_accepted_then_200_seat_accepted_and_entitlem
             "source": "gift",
             "term_end": "2027-03-01T12:00:00Z",
             "auto_renew": False,
+            "days_left": 365,
+            "gift_from": "b***@e***.com",
         }
     }
     seat = g.seat(pid, "0001")

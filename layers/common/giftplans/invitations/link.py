@@ -81,6 +81,11 @@ def _sender(seat: m.Seat) -> str:
     return seat.buyer_name or tokens.mask_email(seat.buyer_email)
 
 
+def sender(seat: m.Seat) -> str:
+    """Who gave the seat, as the link holder and then the recipient see it (preview, `gift_from`)."""
+    return _sender(seat)
+
+
 def preview(token_text: str) -> Preview:
     """`GET /invitations/{token}`: plan, sender, term end and state, and nothing else. One GetItem."""
     token = _parse(token_text)
@@ -104,6 +109,10 @@ def accept(token_text: str, caller: Caller) -> EntitlementView:
         )
     email = caller.email
     term_end = clock.iso(clock.from_epoch(token.term_end_ts))
+    # Who gave it, for My plan (`gift_from`): read once here so `GET /me/entitlement` stays one read.
+    # The sender fields never change after fulfilment, so an eventually consistent read is enough.
+    given = get_store().seat(token.purchase_id, token.seat_id, consistent=False)
+    gift_from = sender(given) if given is not None else None
 
     def attempt() -> EntitlementView:
         now = clock.now()
@@ -116,6 +125,7 @@ def accept(token_text: str, caller: Caller) -> EntitlementView:
             purchase_id=token.purchase_id,
             seat_id=token.seat_id,
             now=now,
+            gift_from=gift_from,
         )
 
         def build(steps: Steps) -> None:

@@ -13,3 +13,5 @@ class EntitlementOut(BaseModel):
     source: str | None
     term_end: str | None
     auto_renew: bool
+    days_left: int | None = None
+    gift_from: str | None = None

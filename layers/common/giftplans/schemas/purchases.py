@@ -49,6 +49,7 @@ class SeatOut(BaseModel):
     accepted_at: str | None
     delivery: Literal["sent", "bounced"] | None
     resend_count: int
+    last_sent_at: str | None = None
 
 
 class AuditEventOut(BaseModel):
@@ -71,3 +72,17 @@ class PurchaseDetailOut(BaseModel):
 
     purchase: PurchaseOut
     seats: list[SeatOut]
+
+
+class HistoryEntryOut(BaseModel):
+    """One thing that happened to a seat: `invited`, `resent`, `revoked`, `declined`, `bounced`, ..."""
+
+    event: str
+    at: str
+    actor: str
+    recipient: str | None = None
+
+
+class SeatHistoryOut(BaseModel):
+    seat: SeatOut
+    history: list[HistoryEntryOut]
