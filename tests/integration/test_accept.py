@@ -34,6 +34,8 @@ def test_given_invited_address_when_accepted_then_200_seat_accepted_and_entitlem
             "term_end": "2027-03-01T12:00:00Z",
             "auto_renew": False,
             "grace_until": None,
+            "days_left": 365,
+            "gift_from": "b***@e***.com",
         },
         "credited": 0,
     }

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from giftplans import clock
+from giftplans import clock, terms
 from giftplans.errors import Conflict
 from giftplans.observability import logger
 from giftplans.store import get_store
@@ -70,11 +70,18 @@ def _gift_active(e: m.Entitlement, now_ts: int) -> bool:
 
 
 def answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
-    """The SPEC entitlement `{active, plan, source, term_end, auto_renew}` from both parts.
+    """The SPEC entitlement `{active, plan, source, term_end, auto_renew, days_left}` from both parts.
 
     An active subscription part wins; else an active gift part; else inactive, naming the part
-    that ended last.
+    that ended last. `days_left` counts whole UTC days to the shown part's end (0 once ended).
     """
+    shown = _answer(entitlement, now)
+    if shown.term_end is None:
+        return shown
+    return shown._replace(days_left=terms.days_left(clock.parse_iso(shown.term_end), now))
+
+
+def _answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
     if not isinstance(entitlement, m.Entitlement):
         return INACTIVE
     e, now_ts = entitlement, clock.epoch(now)
@@ -82,7 +89,7 @@ def answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
     subscription = EntitlementView(
         True, e.sub_plan, Source.SUBSCRIPTION.value, e.sub_term_end, bool(e.auto_renew), grace_until
     )
-    gift = EntitlementView(True, e.plan, e.source, e.term_end, False)
+    gift = EntitlementView(True, e.plan, e.source, e.term_end, False, gift_from=e.gift_from)
     if _sub_active(e, now_ts):
         return subscription
     if _gift_active(e, now_ts):
@@ -99,7 +106,7 @@ def is_active(entitlement: m.Item | None, now: datetime) -> bool:
 
 
 def current(sub: str) -> EntitlementView:
-    """`GET /me/entitlement`: one GetItem."""
+    """`GET /me/entitlement`: one GetItem (who gave a gift was written with it, at accept)."""
     return answer(get_store().entitlement(sub), clock.now())
 
 
@@ -116,8 +123,9 @@ def granted(
     purchase_id: str,
     seat_id: str,
     now: datetime,
+    gift_from: str | None = None,
 ) -> m.Entitlement:
-    """The gift part as written (the key and the gift fields only)."""
+    """The gift part as written (the key and the gift fields only); `gift_from` only for a gift."""
     return m.Entitlement(
         k.account_pk(sub),
         k.ENTITLEMENT_SK,
@@ -129,6 +137,7 @@ def granted(
         ended=False,
         purchase_id=purchase_id,
         seat_id=seat_id,
+        gift_from=gift_from,
         updated_at=clock.iso(now),
     )
 
@@ -149,6 +158,7 @@ def grant(steps: Steps, entitlement: m.Entitlement, now: datetime) -> None:
             e.ended.set(False),
             e.purchase_id.set(entitlement.purchase_id),
             e.seat_id.set(entitlement.seat_id),
+            e.gift_from.set(entitlement.gift_from) if entitlement.gift_from else e.gift_from.remove(),
             e.updated_at.set(entitlement.updated_at),
         ],
         condition=grant_condition(now),

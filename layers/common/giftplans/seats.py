@@ -82,6 +82,7 @@ class Touch(StrEnum):
     SENT = "sent"  # bookkeeping (delivery=sent): no new version, no last_action
     CREDIT = "credit"  # SPEC 8.5: an accepted seat's value reached the holder's Stripe balance
     SEAT_REFUND = "seat_refund"  # SPEC 8.7: a cancelled, never-used seat's value refunded by Stripe
+    ERASE = "erase"  # privacy: an address erased from the seat (docs/privacy.md); announces nothing
 
 
 CREATE = "create"  # the `last_action` of a seat as fulfilment made it
@@ -97,6 +98,7 @@ TOUCHES: dict[Touch, frozenset[SeatState]] = {
     Touch.SENT: frozenset({S.INVITED}),
     Touch.CREDIT: frozenset({S.ACCEPTED}),
     Touch.SEAT_REFUND: frozenset({S.CANCELLED}),
+    Touch.ERASE: frozenset(SeatState),  # an address goes in whatever state the seat is
 }
 
 

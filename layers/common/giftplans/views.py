@@ -40,6 +40,7 @@ class SeatView(NamedTuple):
     delivery: str | None = None
     resend_count: int = 0
     credited: int | None = None  # SPEC 8.5: accepted as a credit to the holder's Stripe balance
+    last_sent_at: str | None = None  # when its current link was last mailed (the resend wait counts from it)
 
     @classmethod
     def of(cls, seat: m.Seat, term_ended: bool) -> "SeatView":
@@ -56,6 +57,7 @@ class SeatView(NamedTuple):
             delivery=delivery,
             resend_count=int(seat.resend_count or 0),
             credited=int(seat.credited) if seat.credited is not None else None,
+            last_sent_at=clock.iso(clock.from_epoch(int(seat.last_sent_ts))) if seat.last_sent_ts else None,
         )
 
     def as_json(self) -> Json:
@@ -219,6 +221,47 @@ class AuditEventView(NamedTuple):
         return self._asdict()
 
 
+class HistoryEntry(NamedTuple):
+    """One line of a seat's history: what happened (`invited`, `resent`, `bounced`, ...), when, by whom."""
+
+    event: str
+    at: str
+    actor: str
+    recipient: str | None = None  # masked, as the audit trail keeps it
+
+    @classmethod
+    def of(cls, event: m.AuditEvent, seat_id: str) -> "HistoryEntry":
+        detail = event.detail.as_dict() if event.detail is not None else {}
+        recipient = detail.get("recipient")
+        recipients = detail.get("recipients")
+        seat_ids = list(event.seat_ids or [])
+        if recipient is None and isinstance(recipients, list) and seat_id in seat_ids:
+            index = seat_ids.index(seat_id)
+            recipient = recipients[index] if index < len(recipients) else None
+        return cls(
+            event=event.kind.split(".", 1)[-1],
+            at=event.at,
+            actor=event.actor.split(":", 1)[0],  # `support:<arn>` -> `support`: no principal for the buyer
+            recipient=str(recipient) if recipient is not None else None,
+        )
+
+    def as_json(self) -> Json:
+        out: Json = {"event": self.event, "at": self.at, "actor": self.actor}
+        if self.recipient is not None:
+            out["recipient"] = self.recipient
+        return out
+
+
+class SeatHistory(NamedTuple):
+    """`GET /purchases/{id}/seats/{seat_id}`: the seat and its history, oldest first."""
+
+    seat: SeatView
+    history: list[HistoryEntry]
+
+    def as_json(self) -> Json:
+        return {"seat": self.seat.as_json(), "history": [h.as_json() for h in self.history]}
+
+
 class PurchasePage(NamedTuple):
     """`GET /purchases`: one page of the buyer's purchases, newest first."""
 
@@ -283,6 +326,8 @@ class EntitlementView(NamedTuple):
     term_end: str | None = None
     auto_renew: bool = False
     grace_until: str | None = None  # SPEC 8.8: a renewing subscription stays active until then
+    days_left: int | None = None  # whole UTC days to term_end (0 once ended); None without a term
+    gift_from: str | None = None  # a gift's sender: the buyer's chosen name, else their masked address
 
     def as_json(self) -> Json:
         return self._asdict()
@@ -334,6 +379,17 @@ class Verified(NamedTuple):
 
     def as_json(self) -> Json:
         return {"verified": self.verified}
+
+
+class Account(NamedTuple):
+    """`GET /me`: who is signed in, and whether the service treats the address as verified."""
+
+    sub: str
+    email: str | None
+    email_verified: bool
+
+    def as_json(self) -> Json:
+        return self._asdict()
 
 
 # ---- checkouts, quotes ----------------------------------------------------------------------------------

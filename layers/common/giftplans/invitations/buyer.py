@@ -115,8 +115,8 @@ def _write_invites(
     def build(steps: Steps) -> None:
         transition(steps, Action.INVITE, pid, moves, actor=audit.BUYER, purchase=opened)
         count_sends(steps, sub, now, len(moves))
-        steps.put(
-            "audit",
+        audit.put(
+            steps,
             audit.event(
                 pid,
                 now,
@@ -125,6 +125,9 @@ def _write_invites(
                 [move.seat_id for move in moves],
                 {"recipients": [tokens.mask_email(row.email) for row in rows]},
             ),
+            field="recipients",
+            mentions=[(move.seat_id, row.email) for move, row in zip(moves, rows, strict=True)],
+            listed=True,
         )
 
     get_store().write(build)

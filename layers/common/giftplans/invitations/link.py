@@ -90,6 +90,11 @@ def _sender(seat: m.Seat) -> str:
     return seat.buyer_name or tokens.mask_email(seat.buyer_email)
 
 
+def sender(seat: m.Seat) -> str:
+    """Who gave the seat, as the link holder and then the recipient see it (preview, `gift_from`)."""
+    return _sender(seat)
+
+
 def preview(token_text: str) -> Preview:
     """`GET /invitations/{token}`: plan, sender, term end and state, and nothing else. One GetItem."""
     token = _parse(token_text)
@@ -129,6 +134,10 @@ def accept(token_text: str, caller: Caller) -> Accepted:
         )
     email = caller.email
     term_end = clock.iso(clock.from_epoch(token.term_end_ts))
+    # Who gave it, for My plan (`gift_from`): read once here so `GET /me/entitlement` stays one read.
+    # The sender fields never change after fulfilment, so an eventually consistent read is enough.
+    given = get_store().seat(token.purchase_id, token.seat_id, consistent=False)
+    gift_from = sender(given) if given is not None else None
 
     def write(now: datetime, credit: credits.Credit | None, entitlement: m.Entitlement) -> None:
         def build(steps: Steps) -> None:
@@ -147,11 +156,13 @@ def accept(token_text: str, caller: Caller) -> Accepted:
             detail: dict[str, object] = {"recipient": tokens.mask_email(email)}
             if credit is not None:
                 detail["credited"] = credit.amount
-            steps.put(
-                "audit",
+            audit.put(
+                steps,
                 audit.event(
                     token.purchase_id, now, "seat.accepted", audit.RECIPIENT, [token.seat_id], detail
                 ),
+                field="recipient",
+                mentions=[(token.seat_id, email)],
             )
             changes: list[Update] = [
                 m.Seat.recipient_sub.set(caller.sub),
@@ -200,6 +211,7 @@ def accept(token_text: str, caller: Caller) -> Accepted:
             purchase_id=token.purchase_id,
             seat_id=token.seat_id,
             now=now,
+            gift_from=gift_from,
         )
         try:
             for _ in range(2):  # a plan that ends between the two tries: the gift is the plan after all

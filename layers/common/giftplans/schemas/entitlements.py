@@ -14,3 +14,5 @@ class EntitlementOut(BaseModel):
     term_end: str | None
     auto_renew: bool
     grace_until: str | None = None  # SPEC 8.8: a renewing subscription stays active until then
+    days_left: int | None = None
+    gift_from: str | None = None

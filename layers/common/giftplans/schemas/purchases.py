@@ -53,6 +53,7 @@ class SeatOut(BaseModel):
     delivery: Literal["sent", "bounced"] | None
     resend_count: int
     credited: int | None = None  # SPEC 8.5: minor units credited to the holder's Stripe balance
+    last_sent_at: str | None = None
 
 
 class AuditEventOut(BaseModel):
@@ -75,3 +76,17 @@ class PurchaseDetailOut(BaseModel):
 
     purchase: PurchaseOut
     seats: list[SeatOut]
+
+
+class HistoryEntryOut(BaseModel):
+    """One thing that happened to a seat: `invited`, `resent`, `revoked`, `declined`, `bounced`, ..."""
+
+    event: str
+    at: str
+    actor: str
+    recipient: str | None = None
+
+
+class SeatHistoryOut(BaseModel):
+    seat: SeatOut
+    history: list[HistoryEntryOut]

@@ -176,6 +176,7 @@ class Purchase(Item, discriminator="purchase"):
     expired_at = UnicodeAttribute(null=True)
     last_action = UnicodeAttribute(null=True)  # the action that made the current version
     actor = UnicodeAttribute(null=True)
+    buyer_erased_at = UnicodeAttribute(null=True)  # the buyer's address was erased (privacy)
     version = NumberAttribute(default=0)  # +1 on every write
     invite_version = NumberAttribute(default=0)  # +1 on every invite: serialises invites (rule 11)
 
@@ -222,6 +223,7 @@ class Seat(Item, discriminator="seat"):
     # SPEC 8.7: support cancelled the never-used seat with a refund of its value.
     refund_status = UnicodeAttribute(null=True)  # pending (cancelled, Stripe not yet told) | done
     refund_id = UnicodeAttribute(null=True)  # the Stripe refund
+    erased_at = UnicodeAttribute(null=True)  # the recipient's address was erased (privacy)
 
 
 class AuditEvent(Item, discriminator="event"):
@@ -243,6 +245,7 @@ class Profile(Item, discriminator="profile"):
     verify_sent_ts = NumberAttribute(null=True)
     locale = UnicodeAttribute(null=True)  # the account's mail language, from its latest verification request
     stripe_customer = UnicodeAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)  # its addresses were erased (privacy)
     last_action = UnicodeAttribute(null=True)  # verify | ... : the action that made the current version
     actor = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
@@ -260,6 +263,7 @@ class Entitlement(Item, discriminator="entitlement"):
     ended = BooleanAttribute(default=False)
     purchase_id = UnicodeAttribute(null=True)
     seat_id = UnicodeAttribute(null=True)
+    gift_from = UnicodeAttribute(null=True)  # a gift's sender as the recipient sees it (link.sender)
     # The subscription part: the account's own Stripe subscription.
     sub_plan = UnicodeAttribute(null=True)
     sub_term_end = UnicodeAttribute(null=True)
@@ -290,8 +294,24 @@ class MailMarker(Item, discriminator="mail"):
     status = UnicodeAttribute()  # sending | sent
     message_id = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+    erased_at = UnicodeAttribute(null=True)  # the address it went to was erased: message id dropped
 
 
 class SweepCursor(Item, discriminator="sweep_cursor"):
     last_done_day = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+class Mention(Item, discriminator="mention"):
+    """An audit event of the purchase names an address (masked): found by the address (GSI3) to erase it.
+
+    PK `PURCHASE#<id>`, SK `MENTION#<event SK>#<email key>`; GSI3 `EMAIL#<email key>` /
+    `MENTION#<purchase id>#<event SK>`. `field` is the detail key that holds the masked
+    address, `index` its position when that field is a list (aligned with `seat_ids`).
+    """
+
+    purchase_id = UnicodeAttribute()
+    event_sk = UnicodeAttribute()
+    field = UnicodeAttribute()
+    index = NumberAttribute(null=True)
+    seat_id = UnicodeAttribute(null=True)
