@@ -41,7 +41,7 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, Steps
-from giftplans.views import RenewalCheckout
+from giftplans.views_checkout import RenewalCheckout
 
 if TYPE_CHECKING:  # the webhook reads Stripe; the functions that never do need not import it
     from giftplans.stripe_facts import RenewalCompletion
