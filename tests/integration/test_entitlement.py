@@ -24,6 +24,7 @@ def test_given_no_entitlement_when_asked_then_inactive_nulls(aws: None, clock: o
             "source": None,
             "term_end": None,
             "auto_renew": False,
+            "grace_until": None,
             "days_left": None,
             "gift_from": None,
         },
