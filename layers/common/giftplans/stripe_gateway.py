@@ -289,10 +289,37 @@ def create_renewal_checkout(
     return _create_session(params, idempotency_key)
 
 
+def _missing(error: Exception) -> bool:
+    """Stripe's 404 `resource_missing`: the object is not in this account (not ours)."""
+    import stripe
+
+    return isinstance(error, stripe.InvalidRequestError) and (
+        error.code == "resource_missing" or error.http_status == 404
+    )
+
+
+def _unavailable(error: Exception) -> bool:
+    """A failure worth retrying: no answer (network, timeout), a rate limit, or Stripe's own 5xx."""
+    return isinstance(_translate(error), UpstreamUnavailable)
+
+
 def charge_payment_intent(charge_id: str) -> str | None:
-    """The payment intent of a charge (a dispute may name only its charge)."""
-    with _refusals():
+    """The payment intent of a charge (a dispute may name only its charge); None when Stripe has no such charge.
+
+    A 404 `resource_missing` means the charge is not this account's: not ours, logged, and the
+    caller answers 200. Only Stripe's 5xx, timeouts and rate limits are `UpstreamUnavailable`.
+    """
+    import stripe
+
+    try:
         charge = client().v1.charges.retrieve(charge_id)
+    except stripe.StripeError as error:
+        if _missing(error):
+            from giftplans.observability import logger
+
+            logger.warning("Stripe has no such charge: not ours", extra={"charge_id": charge_id})
+            return None
+        raise _translate(error) from error
     intent = _field(charge, "payment_intent")
     if intent is not None and not isinstance(intent, str):
         intent = _field(intent, "id")
@@ -303,15 +330,28 @@ def payment_intent_kind(payment_intent_id: str) -> str:
     """`metadata.kind` of a payment intent ("gift" for our gift checkouts), "" when it has none.
 
     A refund or dispute may name a payment intent whose fulfilment has not landed yet;
-    this one read tells ours from somebody else's. Any failure, including a refusal, is
-    `UpstreamUnavailable` (503): the webhook cannot decide without the answer, and
-    Stripe's retry will ask again.
+    this one read tells ours from somebody else's. Stripe's 404 `resource_missing` means
+    the payment intent is not this account's: "" (not ours), logged. Stripe's 5xx, a
+    timeout or a rate limit is `UpstreamUnavailable` (503): the webhook cannot decide
+    without the answer, and Stripe's retry will ask again. Any other refusal (a bad key)
+    is `PaymentProviderError` (502): an operator must look, Stripe still retries.
     """
     import stripe
 
     try:
         intent = client().v1.payment_intents.retrieve(payment_intent_id)
     except stripe.StripeError as error:
+        if _missing(error):
+            from giftplans.observability import logger
+
+            logger.warning(
+                "Stripe has no such payment intent: not ours", extra={"payment_intent": payment_intent_id}
+            )
+            return ""
+        if not _unavailable(error):
+            raise PaymentProviderError(
+                "The payment provider refused to say whose payment this is."
+            ) from error
         raise UpstreamUnavailable(
             "The payment provider did not tell whose payment this is; Stripe will retry.",
             code="payment_provider_unavailable",
