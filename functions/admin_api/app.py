@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from giftplans import admin
 from giftplans.http import error_responses, make_app, support_identity
 from giftplans.observability import HTTP_REQUEST_ID, entry
+from giftplans.purchases import attention
 from pydantic import BaseModel, ConfigDict, Field
 
 app = make_app()
@@ -94,6 +95,17 @@ def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
 def upgrade(request: UpgradeOfferRequest) -> dict[str, Any]:
     arn = support_identity(app)
     return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn).as_json()
+
+
+@app.get(
+    "/admin/attention",
+    summary="Paid checkouts that need attention (could not be fulfilled)",
+    tags=["admin"],
+    responses=error_responses(403, 503),
+)
+def needs_attention() -> dict[str, Any]:
+    support_identity(app)
+    return {"items": attention.open_items()}
 
 
 @entry(correlation_id_path=HTTP_REQUEST_ID)

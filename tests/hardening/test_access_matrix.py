@@ -60,6 +60,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/admin/purchases/{purchase_id}/seats/{seat_id}/resend"): (403, 403, 403, 403, 202),
     ("POST", "/admin/purchases/{purchase_id}/seats/{seat_id}/cancel"): (403, 403, 403, 403, 200),
     ("POST", "/admin/upgrades"): (403, 403, 403, 403, 409),  # seat 0001 is invited, not in use
+    ("GET", "/admin/attention"): (403, 403, 403, 403, 200),
     ("GET", "/openapi.json"): (200, 200, 200, 200, 200),
 }
 ROUTES = {(r.method, r.path): r for r in template.routes()}

@@ -226,7 +226,7 @@ def test_given_refund_refused_before_fulfilment_when_completion_then_refund_rede
 def test_given_stripe_has_no_such_payment_intent_when_refunded_then_200_not_ours_logged_nothing_written(
     stripe: FakeStripe, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Issue 14: Stripe's 404 resource_missing means "not ours", not "Stripe unavailable" (no 3 days of 503s)."""
+    """Issue 14: Stripe's 404 resource_missing is "not ours", not "Stripe unavailable" (no 3 days of 503s)."""
     before = snapshot()
 
     status, body = deliver(refund_of("pi_test_stripe_does_not_know", 24000))  # Stripe answers 404

@@ -258,7 +258,7 @@ def test_given_expiry_of_a_seat_fails_when_found_on_reminder_key_after_term_then
             if calls["n"] != 2:
                 return real_write(self, build)
             error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
-            raise ClientError(error, "TransactWriteItems")
+            raise ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
         return real_write(self, build)
 
     monkeypatch.setattr(type(get_store()), "write", second_seat_fails)

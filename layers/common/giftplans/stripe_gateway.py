@@ -303,8 +303,15 @@ def _unavailable(error: Exception) -> bool:
     return isinstance(_translate(error), UpstreamUnavailable)
 
 
+def checkout_line_items(session_id: str) -> list[Any]:
+    """A Checkout Session's line items (price and quantity), as Stripe charged them."""
+    with _refusals():
+        page = client().v1.checkout.sessions.line_items.list(session_id)
+    return list(_field(page, "data") or [])
+
+
 def charge_payment_intent(charge_id: str) -> str | None:
-    """The payment intent of a charge (a dispute may name only its charge); None when Stripe has no such charge.
+    """The payment intent of a charge (a dispute may name only its charge); None for no such charge.
 
     A 404 `resource_missing` means the charge is not this account's: not ours, logged, and the
     caller answers 200. Only Stripe's 5xx, timeouts and rate limits are `UpstreamUnavailable`.

@@ -16,6 +16,7 @@ PAYMENT_SK = "PAYMENT"
 CUSTOMER_SK = "CUSTOMER"
 MAIL_SK = "MAIL"
 SWEEP_PK, CURSOR_SK = "SWEEP", "CURSOR"
+ATTENTION_PK = "ATTENTION"  # what support must look at: unfulfillable paid checkouts (issue 14)
 SEAT_PREFIX = "SEAT#"
 EVENT_PREFIX = "EVENT#"
 
@@ -93,3 +94,8 @@ def purchase_email_sk(purchase_id: str) -> str:
 def seat_email_sk(purchase_id: str, seat_id: str) -> str:
     """GSI3SK of a seat (by its recipient's address)."""
     return f"{SEAT_PREFIX}{purchase_id}#{seat_id}"
+
+
+def attention_sk(session_id: str) -> str:
+    """An unfulfillable checkout in the `ATTENTION` partition: `CHECKOUT#<session_id>`."""
+    return f"CHECKOUT#{session_id}"
