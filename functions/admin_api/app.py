@@ -1,4 +1,5 @@
-"""The support team's API under /admin (AWS_IAM): find, read, resend, cancel, carry out an upgrade.
+"""The support team's API under /admin (AWS_IAM): find, read, resend, cancel, carry out an upgrade;
+what is kept about a person, and its erasure (docs/privacy.md).
 
 Every route first asks `support_identity`: a caller without an IAM identity (the web
 client's JWT) gets 403 `support_only`. Actions are audited as `support:<IAM ARN>`.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from giftplans import admin
+from giftplans import admin, audit, privacy
 from giftplans.http import error_responses, make_app, support_identity
 from giftplans.observability import HTTP_REQUEST_ID, entry
 from giftplans.purchases import attention
@@ -95,6 +96,34 @@ def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
 def upgrade(request: UpgradeOfferRequest) -> dict[str, Any]:
     arn = support_identity(app)
     return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn).as_json()
+
+
+class EraseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+
+
+@app.get(
+    "/admin/people",
+    summary="Everything kept about an email address",
+    tags=["admin"],
+    responses=error_responses(403, 422, 503),
+)
+def find_person(email: Annotated[str, Query(max_length=320)]) -> dict[str, Any]:
+    support_identity(app)
+    return privacy.kept(email).as_json()
+
+
+@app.post(
+    "/admin/people/erase",
+    summary="Erase an email address from everything kept (idempotent)",
+    tags=["admin"],
+    responses=error_responses(400, 403, 422, 503),
+)
+def erase_person(request: EraseRequest) -> dict[str, Any]:
+    arn = support_identity(app)
+    return privacy.erase(request.email, audit.support(arn)).as_json()
 
 
 @app.get(

@@ -60,6 +60,8 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/admin/purchases/{purchase_id}/seats/{seat_id}/resend"): (403, 403, 403, 403, 202),
     ("POST", "/admin/purchases/{purchase_id}/seats/{seat_id}/cancel"): (403, 403, 403, 403, 200),
     ("POST", "/admin/upgrades"): (403, 403, 403, 403, 409),  # seat 0001 is invited, not in use
+    ("GET", "/admin/people"): (403, 403, 403, 403, 200),
+    ("POST", "/admin/people/erase"): (403, 403, 403, 403, 200),
     ("GET", "/admin/attention"): (403, 403, 403, 403, 200),
     ("GET", "/openapi.json"): (200, 200, 200, 200, 200),
 }
@@ -99,6 +101,7 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> Any:
         "/me/upgrade/checkout": {"plan": "team"},
         "/me/renewal/checkout": {"plan": "pro"},
         "/admin/upgrades": {"purchase_id": ids["purchase_id"], "seat_id": "0001", "plan": "team"},
+        "/admin/people/erase": {"email": RECIPIENT_EMAIL},
     }.get(path)
 
 
@@ -107,6 +110,8 @@ def request(method: str, route_path: str, caller: str, ids: dict[str, str]) -> t
     params = {k: v for k, v in ids.items() if "{" + k + "}" in route_path}
     path = route_path.format(**params)
     query = {"buyer_email": BUYER_EMAIL} if route_path == "/admin/purchases" else None
+    if route_path == "/admin/people":
+        query = {"email": RECIPIENT_EMAIL}
     event = http_event(
         method,
         path,

@@ -44,12 +44,21 @@ TABLE_ACTIONS = {
     "invitations_api": {"GetItem", "UpdateItem", "PutItem", "ConditionCheckItem"},
     "me_api": {"GetItem", "UpdateItem", "PutItem"},
     "upgrades_api": {"GetItem", "UpdateItem", "PutItem"},
-    "admin_api": {"GetItem", "BatchGetItem", "Query", "UpdateItem", "PutItem", "ConditionCheckItem"},
+    # DeleteItem: erasure deletes an audit mention once its event is scrubbed (docs/privacy.md)
+    "admin_api": {
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "UpdateItem",
+        "PutItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+    },
     "openapi": set(),
     "mailer": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
     "events_publisher": set(),
     "ses_feedback": {"GetItem", "UpdateItem"},
-    "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"},
+    "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
 }
 INDEXES_QUERIED = {"purchases_api": {"GSI1"}, "admin_api": {"GSI3"}, "expiry_sweep": {"GSI2"}}
 SECRETS_READ = {

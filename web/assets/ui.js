@@ -2,12 +2,13 @@
 // is, busy buttons, confirmations and loading states.
 import { api } from "./api.js";
 import { currentUser, mountSignIn, onAuthChange } from "./auth.js";
+import { languageSwitcher, t } from "./i18n.js";
 
 // [address, label, who sees it]: Billing and Purchases only for accounts that bought something.
 const NAV = [
-  ["/", "Plans", "all"],
-  ["/billing", "Billing and Purchases", "buyers"],
-  ["/plan", "My plan", "all"],
+  ["/", "nav.plans", "all"],
+  ["/billing", "nav.billing", "buyers"],
+  ["/plan", "nav.plan", "all"],
 ];
 const BUYER_KEY = "giftplans.buyer";
 
@@ -41,10 +42,10 @@ async function isBuyer() {
 export function mountHeader() {
   const header = document.querySelector("header.site");
   const here = location.pathname;
-  const nav = el("nav", { "aria-label": "Main" });
+  const nav = el("nav", { "aria-label": t("header.navLabel") });
   const render = (buyer) => {
     nav.replaceChildren(...NAV.filter(([href, , who]) => who === "all" || buyer || here === href)
-      .map(([href, label]) => el("a", { href, ...(here === href ? { "aria-current": "page" } : {}) }, label)));
+      .map(([href, label]) => el("a", { href, ...(here === href ? { "aria-current": "page" } : {}) }, t(label))));
   };
   const refresh = () => {
     const key = buyerKey();
@@ -52,7 +53,7 @@ export function mountHeader() {
     isBuyer().then(render);
   };
   const account = el("div", { class: "account" });
-  header.replaceChildren(el("a", { class: "brand", href: "/" }, "Gift plans"), nav, account);
+  header.replaceChildren(el("a", { class: "brand", href: "/" }, t("header.brand")), nav, account, languageSwitcher());
   mountSignIn(account);
   refresh();
   onAuthChange(refresh);
@@ -159,7 +160,7 @@ export async function busy(button, action, { label, errors, explain } = {}) {
 // A modal question before something that cannot be undone by the same page (revoke, claim,
 // decline). Resolves true for the confirming button; Escape and the other button resolve false.
 // The safe choice has the focus when `danger` is set.
-export function confirmAction({ title, body, confirm, cancel = "Cancel", danger = false }) {
+export function confirmAction({ title, body, confirm, cancel = t("ui.cancel"), danger = false }) {
   return new Promise((resolve) => {
     const opener = document.activeElement;
     const yes = el("button", { type: "button", class: danger ? "danger" : "primary", id: "confirm-yes" }, confirm);
@@ -211,18 +212,17 @@ export function forgetAfterVerify() {
 
 export function verifyEmailAction({ returnTo, returnLabel, id = "send-verification" }) {
   const user = currentUser();
-  const send = el("button", { type: "button", class: "primary", id }, `Email me a verification link`);
+  const send = el("button", { type: "button", class: "primary", id }, t("ui.sendVerification"));
   const done = el("div", { class: "verify-sent", role: "status" });
   const group = el("div", { class: "verify-action" }, el("div", { class: "action-group" }, send), done);
   send.addEventListener("click", () => busy(send, async () => {
     const answer = await api("/me/email-verification", { method: "POST" });
     rememberAfterVerify(returnTo, returnLabel);
     done.replaceChildren(
-      el("p", {}, `We sent a link to ${user?.email ?? answer.email}. Open it in this browser and confirm; `
-        + `it works for a day. Then come back here.`),
-      el("p", { class: "hint" }, "No email? Look in your spam folder, or ", el("a", { href: "/verify" }, "ask for another link"), "."));
-  }, { label: "Sending…", explain: (error) => (error.code === "verification_too_soon"
-    ? "We sent you a link less than a minute ago: look for it in your email, or try again in a minute."
+      el("p", {}, t("ui.verificationSent", { email: user?.email ?? answer.email })),
+      el("p", { class: "hint" }, t("ui.noEmail"), " ", el("a", { href: "/verify" }, t("ui.askAnother")), "."));
+  }, { label: t("ui.sending"), explain: (error) => (error.code === "verification_too_soon"
+    ? t("ui.verificationTooSoon")
     : null) }));
   return group;
 }

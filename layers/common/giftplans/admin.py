@@ -48,6 +48,11 @@ def is_seat(key: tuple[str, str]) -> bool:
     return key[1].startswith(k.SEAT_PREFIX)
 
 
+def _wanted(key: tuple[str, str], seats: bool) -> bool:
+    """A seat, or a purchase (GSI3 also holds profiles, audit mentions and mail markers: docs/privacy.md)."""
+    return is_seat(key) if seats else key[1] == k.PURCHASE_SK
+
+
 # ---- reads ----------------------------------------------------------------------------------------------
 
 
@@ -74,7 +79,7 @@ def find(buyer_email: str | None, recipient_email: str | None) -> SupportMatches
         raise Invalid("That is not an email address.", code="invalid_email")
     want_seats = bool(recipient_email)
     store = get_store()
-    keys = [key for key in store.keys_by_email(email_key(address), MAX_MATCHES) if is_seat(key) == want_seats]
+    keys = [key for key in store.keys_by_email(email_key(address), MAX_MATCHES) if _wanted(key, want_seats)]
     found = store.items(keys)
     owners = store.items(sorted({(item.PK, k.PURCHASE_SK) for item in found if isinstance(item, m.Seat)}))
     now = clock.now()

@@ -80,6 +80,7 @@ class Touch(StrEnum):
     UPGRADE_OFFER = "upgrade_offer"
     BOUNCE = "bounce"
     SENT = "sent"  # bookkeeping (delivery=sent): no new version, no last_action
+    ERASE = "erase"  # privacy: an address erased from the seat (docs/privacy.md); announces nothing
 
 
 CREATE = "create"  # the `last_action` of a seat as fulfilment made it
@@ -93,6 +94,7 @@ TOUCHES: dict[Touch, frozenset[SeatState]] = {
     Touch.UPGRADE_OFFER: IN_USE,
     Touch.BOUNCE: frozenset({S.INVITED}),
     Touch.SENT: frozenset({S.INVITED}),
+    Touch.ERASE: frozenset(SeatState),  # an address goes in whatever state the seat is
 }
 
 

@@ -62,6 +62,9 @@ class Settings:
     quote_valid_minutes: int = 30
     due_shards: int = 8
     sweep_backfill_days: int = 31  # with no sweep cursor yet, the first run starts this many days back
+    erase_after_days: int = (
+        90  # recipients' addresses of an ended purchase are erased this long after term_end
+    )
     web_base_url: str = "http://127.0.0.1:3000"
     checkout_success_url: str = "http://127.0.0.1:3000/billing?session_id={CHECKOUT_SESSION_ID}"
     checkout_cancel_url: str = "http://127.0.0.1:3000/"
@@ -139,6 +142,7 @@ def get() -> Settings:
         daily_invite_limit=_int("DAILY_INVITE_LIMIT", 200),
         due_shards=_int("DUE_SHARDS", 8),
         sweep_backfill_days=_int("SWEEP_BACKFILL_DAYS", 31),
+        erase_after_days=max(2, _int("ERASE_AFTER_DAYS", 90)),  # after the expiry day, never on it
         web_base_url=web,
         checkout_success_url=env.get(
             "CHECKOUT_SUCCESS_URL", f"{web}/billing?session_id={{CHECKOUT_SESSION_ID}}"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from giftplans import clock
+from giftplans import clock, locales
 from giftplans.errors import DomainError
 from giftplans.purchases import FAILED, PAID, PENDING, PurchaseStatus
 from giftplans.settings import get as settings
@@ -118,6 +118,7 @@ class GiftCheckout(NamedTuple):
     amount_subtotal: int  # after discounts, before tax: what the seats are worth together
     amount_total: int
     payment_intent: str | None
+    buyer_locale: str | None = None  # en | de, from our metadata (the buyer's request at checkout)
 
 
 class Unfulfillable(DomainError):
@@ -200,6 +201,7 @@ def gift_checkout(event: Event) -> GiftCheckout:
         amount_subtotal=max(0, subtotal - discount),
         amount_total=total,
         payment_intent=stripe_id(session.get("payment_intent")),
+        buyer_locale=locales.supported(meta.get("buyer_locale")),
     )
 
 

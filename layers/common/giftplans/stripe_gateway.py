@@ -125,6 +125,7 @@ def create_gift_checkout(buyer: Caller, plan: Plan, quantity: int, idempotency_k
         "buyer_email": buyer.email or "",
         "plan": plan.name,
         "quantity": str(quantity),
+        "buyer_locale": buyer.locale or "",
     }
     params: SessionCreateParams = {
         "mode": "payment",

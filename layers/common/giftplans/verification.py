@@ -73,6 +73,10 @@ def request(caller: Caller) -> VerificationSent:
                 m.Profile.verify_nonce.set(nonce),
                 m.Profile.verify_hash.set(token_hash),
                 m.Profile.verify_sent_ts.set(now_ts),
+                *([m.Profile.locale.set(caller.locale)] if caller.locale else []),
+                # found by its address for support and erasure (docs/privacy.md)
+                m.Profile.GSI3PK.set(k.email_gsi(tokens.email_key(email))),
+                m.Profile.GSI3SK.set(k.profile_email_sk(caller.sub)),
             ],
             VERIFY,
             m.Profile.verify_sent_ts.does_not_exist() | (m.Profile.verify_sent_ts <= now_ts - wait),

@@ -128,8 +128,8 @@ def accept(token_text: str, caller: Caller) -> EntitlementView:
                     condition=m.Profile.verified_email == tokens.normalise_email(email),
                 )
             entitlements.grant(steps, entitlement, now)
-            steps.put(
-                "audit",
+            audit.put(
+                steps,
                 audit.event(
                     token.purchase_id,
                     now,
@@ -138,6 +138,8 @@ def accept(token_text: str, caller: Caller) -> EntitlementView:
                     [token.seat_id],
                     {"recipient": tokens.mask_email(email)},
                 ),
+                field="recipient",
+                mentions=[(token.seat_id, email)],
             )
             move = Move(
                 token.seat_id,

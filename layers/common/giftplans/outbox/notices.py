@@ -142,10 +142,14 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
         out.email("invitation_revoked", old.recipient_email, **_gift(old))
         out.event("seat.revoked", buyer_sub=new.buyer_id)
     elif action == DECLINE and before == S.INVITED and after == S.AVAILABLE:
-        out.email("invitation_declined", new.buyer_email, **_gift(old), recipient=old.recipient_email or "")
+        out.email(
+            "invitation_declined", new.buyer_email, **_to_buyer(old), recipient=old.recipient_email or ""
+        )
         out.event("seat.declined", buyer_sub=new.buyer_id)
     elif action == ACCEPT and before == S.INVITED and after == S.ACCEPTED:
-        out.email("invitation_accepted", new.buyer_email, **_gift(new), recipient=new.recipient_email or "")
+        out.email(
+            "invitation_accepted", new.buyer_email, **_to_buyer(new), recipient=new.recipient_email or ""
+        )
         out.event(
             "seat.accepted",
             buyer_sub=new.buyer_id,
@@ -216,7 +220,19 @@ def _gift(seat: Seat) -> dict[str, Any]:
         "term_start": seat.term_start,
         "term_end": seat.term_end,
         "sender": seat.buyer_name or seat.buyer_email,
+        **_locale(seat.recipient_locale or seat.buyer_locale),  # the reader's: the recipient's language
     }
+
+
+def _to_buyer(seat: Seat) -> dict[str, Any]:
+    """A seat email the buyer reads (accepted, declined): in the buyer's language."""
+    gift = {name: value for name, value in _gift(seat).items() if name != "locale"}
+    return {**gift, **_locale(seat.buyer_locale)}
+
+
+def _locale(locale: str | None) -> dict[str, str]:
+    """The `locale` param of an email (en | de), absent when the reader's is not known (English)."""
+    return {"locale": locale} if locale else {}
 
 
 def _invitation(seat: Seat) -> dict[str, Any]:
@@ -319,13 +335,14 @@ def _purchase(old: Purchase | None, new: Purchase, at: str) -> list[Notice]:
         "term_start": new.term_start,
         "term_end": new.term_end,
     }
+    to_buyer = _locale(new.buyer_locale)
 
     def email(template: str, **params: Any) -> None:
         out.append(
             Notice(
                 template,
                 _key(new, version, template),
-                email=Email(new.buyer_email, template, {**common, **params}),
+                email=Email(new.buyer_email, template, {**common, **to_buyer, **params}),
             )
         )
 
@@ -371,7 +388,9 @@ def _profile(old: Profile | None, new: Profile) -> list[Notice]:
         Notice(
             template,
             _key(new, int(new.version or 0), template),
-            email=Email(new.verify_email, template, {"sub": new.sub, "nonce": new.verify_nonce}),
+            email=Email(
+                new.verify_email, template, {"sub": new.sub, "nonce": new.verify_nonce, **_locale(new.locale)}
+            ),
         )
     ]
 

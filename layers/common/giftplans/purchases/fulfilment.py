@@ -77,6 +77,7 @@ def _seat(purchase: m.Purchase, seat_no: int) -> m.Seat:
         buyer_id=purchase.buyer_id,
         buyer_email=purchase.buyer_email,
         buyer_name=purchase.buyer_name,
+        buyer_locale=purchase.buyer_locale,
     )
 
 
@@ -108,6 +109,7 @@ def _create(facts: GiftCheckout, purchase_id: str, status: PurchaseStatus, at: d
         buyer_id=facts.buyer_id,
         buyer_email=facts.buyer_email,
         buyer_name=facts.buyer_name,
+        buyer_locale=facts.buyer_locale,
         plan=facts.plan,
         quantity=facts.quantity,
         status=status,

@@ -148,6 +148,7 @@ class Purchase(Item, discriminator="purchase"):
     buyer_id = UnicodeAttribute()
     buyer_email = UnicodeAttribute()
     buyer_name = UnicodeAttribute(null=True)
+    buyer_locale = UnicodeAttribute(null=True)  # en | de: the buyer's mail language (giftplans.locales)
     plan = UnicodeAttribute()
     quantity = NumberAttribute()
     status = UnicodeAttribute()  # pending_payment | paid | payment_failed | refunded
@@ -172,6 +173,7 @@ class Purchase(Item, discriminator="purchase"):
     expired_at = UnicodeAttribute(null=True)
     last_action = UnicodeAttribute(null=True)  # the action that made the current version
     actor = UnicodeAttribute(null=True)
+    buyer_erased_at = UnicodeAttribute(null=True)  # the buyer's address was erased (privacy)
     version = NumberAttribute(default=0)  # +1 on every write
     invite_version = NumberAttribute(default=0)  # +1 on every invite: serialises invites (rule 11)
 
@@ -190,6 +192,10 @@ class Seat(Item, discriminator="seat"):
     buyer_id = UnicodeAttribute()
     buyer_email = UnicodeAttribute()
     buyer_name = UnicodeAttribute(null=True)
+    buyer_locale = UnicodeAttribute(
+        null=True
+    )  # the buyer's mail language (checkout, then their latest invite)
+    recipient_locale = UnicodeAttribute(null=True)  # the recipient's: the invitation row's, else the buyer's
     recipient_email = UnicodeAttribute(null=True)
     recipient_sub = UnicodeAttribute(null=True)
     message = UnicodeAttribute(null=True)
@@ -207,6 +213,7 @@ class Seat(Item, discriminator="seat"):
     upgrade_plan = UnicodeAttribute(null=True)
     upgrade_offer_url = UnicodeAttribute(null=True)
     subscription_id = UnicodeAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)  # the recipient's address was erased (privacy)
 
 
 class AuditEvent(Item, discriminator="event"):
@@ -226,7 +233,9 @@ class Profile(Item, discriminator="profile"):
     verify_nonce = UnicodeAttribute(null=True)
     verify_hash = UnicodeAttribute(null=True)
     verify_sent_ts = NumberAttribute(null=True)
+    locale = UnicodeAttribute(null=True)  # the account's mail language, from its latest verification request
     stripe_customer = UnicodeAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)  # its addresses were erased (privacy)
     last_action = UnicodeAttribute(null=True)  # verify | ... : the action that made the current version
     actor = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
@@ -274,11 +283,27 @@ class MailMarker(Item, discriminator="mail"):
     status = UnicodeAttribute()  # sending | sent
     message_id = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+    erased_at = UnicodeAttribute(null=True)  # the address it went to was erased: message id dropped
 
 
 class SweepCursor(Item, discriminator="sweep_cursor"):
     last_done_day = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+class Mention(Item, discriminator="mention"):
+    """An audit event of the purchase names an address (masked): found by the address (GSI3) to erase it.
+
+    PK `PURCHASE#<id>`, SK `MENTION#<event SK>#<email key>`; GSI3 `EMAIL#<email key>` /
+    `MENTION#<purchase id>#<event SK>`. `field` is the detail key that holds the masked
+    address, `index` its position when that field is a list (aligned with `seat_ids`).
+    """
+
+    purchase_id = UnicodeAttribute()
+    event_sk = UnicodeAttribute()
+    field = UnicodeAttribute()
+    index = NumberAttribute(null=True)
+    seat_id = UnicodeAttribute(null=True)
 
 
 class Attention(Item, discriminator="attention"):

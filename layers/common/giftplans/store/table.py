@@ -50,6 +50,9 @@ class Store:
     def profile(self, sub: str) -> m.Profile | None:
         return self._get(m.Profile, k.account_pk(sub), k.PROFILE_SK)
 
+    def audit_event(self, pk: str, sk: str) -> m.AuditEvent | None:
+        return self._get(m.AuditEvent, pk, sk)
+
     def mail_marker(self, key: str) -> m.MailMarker | None:
         return self._get(m.MailMarker, k.mail_pk(key), k.MAIL_SK)
 
@@ -128,6 +131,24 @@ class Store:
         with read_errors():
             page = m.Item._get_connection().query(k.email_gsi(email_key), index_name="GSI3", limit=limit)
         return [(raw["PK"]["S"], raw["SK"]["S"]) for raw in page.get("Items", [])]
+
+    def all_keys_by_email(self, email_key: str) -> list[Key]:
+        """Every key GSI3 holds for an address key, page by page (privacy: all that names the address)."""
+        keys: list[Key] = []
+        start: Any = None
+        with read_errors():
+            while True:
+                page = m.Item._get_connection().query(
+                    k.email_gsi(email_key), index_name="GSI3", exclusive_start_key=start
+                )
+                keys += [(raw["PK"]["S"], raw["SK"]["S"]) for raw in page.get("Items", [])]
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    return keys
+
+    def mentions_in(self, purchase_id: str) -> list[m.Mention]:
+        """The purchase's audit mentions of addresses (`MENTION#` items of its partition)."""
+        return self._partition(m.Mention, purchase_id, k.MENTION_PREFIX)
 
     def items(self, keys: Iterable[Key]) -> list[m.Item]:
         """Eventually consistent BatchGetItem of `keys` (support's look-ups)."""
