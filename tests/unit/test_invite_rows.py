@@ -11,10 +11,10 @@ from giftplans.invitations.addresses import Row, validate_rows
     "address",
     [
         "ana@example.com",
-        "zoe+gift@example.com",
+        "zoë+gift@example.com",
         "o'brien@example.co.uk",
         "a.b-c_d@sub.example.org",
-        "ana@例子.公司",  # an internationalised domain is fine (SES sends to its punycode)
+        "用户@例子.公司",
     ],
 )
 def test_given_deliverable_address_when_validated_then_accepted(address):
@@ -42,13 +42,6 @@ def test_given_address_that_could_split_a_header_or_is_malformed_when_validated_
 
     assert refused.value.code == "invalid_rows"
     assert refused.value.details["rows"][0]["code"] == "invalid_email"
-
-
-@pytest.mark.parametrize("address", ["josé@example.com", "müller@example.de", "日本@example.jp"])
-def test_given_non_ascii_local_part_when_validated_then_422_row_ses_cannot_send(address: str) -> None:
-    with pytest.raises(Invalid) as refused:
-        validate_rows([Row(address)])
-    assert refused.value.details["rows"][0]["code"] == "unsupported_email"
 
 
 @pytest.mark.parametrize("bad", ["\u202egnp.exe", "a\x00b", "hi\u2066there\u2069", "bell\x07", "\x9bcsi"])
