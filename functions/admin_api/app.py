@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from giftplans import admin, audit, privacy
+from giftplans.errors import BadRequest
 from giftplans.http import error_responses, make_app, support_identity
 from giftplans.observability import HTTP_REQUEST_ID, entry
 from giftplans.purchases import attention
@@ -19,6 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 app = make_app()
 PURCHASE_ID = Annotated[str, Path(max_length=64)]
 SEAT_ID = Annotated[str, Path(pattern=r"^\d{4}$")]
+
+
+class CancelRequest(BaseModel):
+    """The cancel's optional body: `refund` asks Stripe to refund the seat's value (SPEC 8.7)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refund: bool = False
 
 
 class UpgradeOfferRequest(BaseModel):
@@ -83,7 +92,15 @@ def resend(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
     responses=error_responses(403, 404, 409, 503),
 )
 def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
-    return admin.cancel_seat(purchase_id, seat_id, support_identity(app)).as_json()
+    arn = support_identity(app)
+    body = app.current_event.body  # optional: `{"refund": true}` (SPEC 8.7)
+    try:
+        refund = CancelRequest.model_validate_json(body).refund if body and body.strip() else False
+    except ValueError as error:  # pydantic's ValidationError: a body that is not {"refund": bool}
+        raise BadRequest(
+            'The body is optional; when sent it is {"refund": true} or {"refund": false}.'
+        ) from error
+    return admin.cancel_seat(purchase_id, seat_id, arn, refund=refund).as_json()
 
 
 @app.post(

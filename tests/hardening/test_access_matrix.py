@@ -41,6 +41,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/webhooks/stripe"): (400, 400, 400, 400, 400),  # Stripe's signature, whoever calls
     ("GET", "/purchases"): (401, 200, 200, 200, 401),
     ("GET", "/purchases/{purchase_id}"): (401, 404, 404, 200, 401),
+    ("GET", "/purchases/{purchase_id}/seats/{seat_id}"): (401, 404, 404, 200, 401),
     ("POST", "/purchases/{purchase_id}/invitations"): (401, 404, 404, 201, 401),
     ("POST", "/purchases/{purchase_id}/seats/{seat_id}/revoke"): (401, 404, 404, 200, 401),
     ("POST", "/purchases/{purchase_id}/seats/{seat_id}/resend"): (401, 404, 404, 202, 401),
@@ -48,12 +49,14 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/invitations/{token}"): (200, 200, 200, 200, 200),  # the link is the capability
     ("POST", "/invitations/accept"): (401, 403, 200, 403, 401),
     ("POST", "/invitations/decline"): (200, 200, 200, 200, 200),  # the link is the capability
+    ("GET", "/me"): (401, 200, 200, 200, 401),
     ("GET", "/me/entitlement"): (401, 200, 200, 200, 401),
     ("POST", "/me/email-verification"): (401, 202, 202, 202, 401),
     ("POST", "/me/email-verification/confirm"): (401, 422, 422, 422, 401),  # a token never sent
     ("POST", "/me/upgrade/quote"): (401, 404, 404, 404, 401),
     ("POST", "/me/upgrade/checkout"): (401, 404, 404, 404, 401),
     ("POST", "/me/renewal/checkout"): (401, 404, 404, 404, 401),
+    ("POST", "/me/billing-portal"): (401, 404, 404, 404, 401),  # nobody here has a Stripe customer
     ("GET", "/admin/purchases"): (403, 403, 403, 403, 200),
     ("GET", "/admin/purchases/{purchase_id}"): (403, 403, 403, 403, 200),
     ("GET", "/admin/purchases/{purchase_id}/events"): (403, 403, 403, 403, 200),

@@ -45,7 +45,7 @@ NEEDS: dict[str, set[str]] = {
     | table("GetItem", "PutItem", "UpdateItem", "DeleteItem")
     | {"ses:SendEmail", "sqs:SendMessage"},
     "events_publisher": STREAM | OWN_ROLE | {"events:PutEvents", "sqs:SendMessage"},
-    "ses_feedback": table("GetItem", "UpdateItem"),
+    "ses_feedback": table("GetItem", "UpdateItem", "PutItem"),
     # Metrics go out as EMF through the log, so no cloudwatch:PutMetricData
     "expiry_sweep": table("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem")
     | {"lambda:InvokeFunction"},

@@ -57,7 +57,7 @@ TABLE_ACTIONS = {
     "openapi": set(),
     "mailer": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
     "events_publisher": set(),
-    "ses_feedback": {"GetItem", "UpdateItem"},
+    "ses_feedback": {"GetItem", "UpdateItem", "PutItem"},  # the bounce and its audit event
     "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
 }
 INDEXES_QUERIED = {"purchases_api": {"GSI1"}, "admin_api": {"GSI3"}, "expiry_sweep": {"GSI2"}}
@@ -65,7 +65,7 @@ SECRETS_READ = {
     "checkout": {"StripeApiKeyParam"},
     "stripe_webhook": {"StripeWebhookSecretParam", "StripeApiKeyParam"},
     "purchases_api": {"TokenKeyParam"},
-    "invitations_api": {"TokenKeyParam"},
+    "invitations_api": {"TokenKeyParam", "StripeApiKeyParam"},
     "me_api": {"TokenKeyParam"},
     "upgrades_api": {"StripeApiKeyParam"},
     "admin_api": {"StripeApiKeyParam", "TokenKeyParam"},

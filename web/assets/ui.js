@@ -1,7 +1,7 @@
 // Small shared pieces: the header, safe element building, status lines, errors where the action
 // is, busy buttons, confirmations and loading states.
 import { api } from "./api.js";
-import { currentUser, mountSignIn, onAuthChange } from "./auth.js";
+import { currentUser, markVerified, mountSignIn, onAuthChange } from "./auth.js";
 import { languageSwitcher, t } from "./i18n.js";
 
 // [address, label, who sees it]: Billing and Purchases only for accounts that bought something.
@@ -51,6 +51,7 @@ export function mountHeader() {
     const key = buyerKey();
     render(key !== null && sessionStorage.getItem(key) === "1");
     isBuyer().then(render);
+    checkAccount();
   };
   const account = el("div", { class: "account" });
   header.replaceChildren(el("a", { class: "brand", href: "/" }, t("header.brand")), nav, account, languageSwitcher());
@@ -225,4 +226,44 @@ export function verifyEmailAction({ returnTo, returnLabel, id = "send-verificati
     ? t("ui.verificationTooSoon")
     : null) }));
   return group;
+}
+
+// A link's token (accept, verify) out of the address bar at once: read from the fragment
+// (`#token=`, which never reaches a server's logs) or the query (`?token=`, older emails), kept
+// for this tab in sessionStorage (a reload or a sign-in still finds it), then removed from the
+// address and from the browser's history with history.replaceState.
+export function linkToken(page) {
+  const key = `giftplans.token:${page}`;
+  const fromHash = new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
+  const query = new URLSearchParams(location.search);
+  const fromQuery = query.get("token");
+  const found = fromHash || fromQuery;
+  if (found) {
+    sessionStorage.setItem(key, found);
+    query.delete("token");
+    const rest = query.toString();
+    history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : ""));
+    return found;
+  }
+  return sessionStorage.getItem(key);
+}
+
+export function forgetLinkToken(page) {
+  sessionStorage.removeItem(`giftplans.token:${page}`);
+}
+
+// The service's own word on the address (GET /me): a token that says "not verified" while the
+// service verified the address (another tab, an earlier visit) makes the header say "verified".
+let accountChecked = null;
+export async function checkAccount() {
+  const user = currentUser();
+  if (!user || user.verified) return;
+  if (accountChecked === user.sub) return;
+  accountChecked = user.sub;
+  try {
+    const me = await api("/me");
+    if (me.email_verified && currentUser()?.sub === me.sub) markVerified();
+  } catch {
+    // the header keeps what the token says
+  }
 }

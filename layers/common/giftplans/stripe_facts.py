@@ -118,6 +118,8 @@ class GiftCheckout(NamedTuple):
     amount_subtotal: int  # after discounts, before tax: what the seats are worth together
     amount_total: int
     payment_intent: str | None
+    amount_tax: int = 0  # SPEC 8.6: never part of a seat's value
+    invoice: str | None = None  # the invoice Stripe made for the checkout (invoice_creation)
     buyer_locale: str | None = None  # en | de, from our metadata (the buyer's request at checkout)
 
 
@@ -201,6 +203,8 @@ def gift_checkout(event: Event) -> GiftCheckout:
         amount_subtotal=max(0, subtotal - discount),
         amount_total=total,
         payment_intent=stripe_id(session.get("payment_intent")),
+        amount_tax=integer(_mapping(session.get("total_details")).get("amount_tax")) or 0,
+        invoice=stripe_id(session.get("invoice")),
         buyer_locale=locales.supported(meta.get("buyer_locale")),
     )
 

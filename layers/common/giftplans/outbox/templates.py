@@ -89,12 +89,19 @@ def receipt(p: Values, lang: Language) -> tuple[Layout, Values]:
         **_common(p, lang),
         "quantity": lang.number(n),
         "amount": lang.money(p.get("amount_total"), p.get("currency")),
+        "tax": lang.money(p.get("amount_tax"), p.get("currency")),
+        "invoice_url": p.get("invoice_url") or "",
     }
+    # SPEC 8.6: the tax, and a link to the invoice.
+    taxed = (lang.t("receipt.tax"),) if int(p.get("amount_tax") or 0) else ()
+    invoice = (lang.t("receipt.invoice"),) if v["invoice_url"] else ()
     return Layout(
         subject=lang.n("receipt.subject", n),
         paragraphs=(
             lang.n("receipt.thanks", n),
             lang.t("receipt.amount"),
+            *taxed,
+            *invoice,
             lang.t("receipt.term"),
             lang.t("receipt.next"),
         ),
@@ -167,10 +174,33 @@ def invitation_revoked(p: Values, lang: Language) -> tuple[Layout, Values]:
 
 def invitation_accepted(p: Values, lang: Language) -> tuple[Layout, Values]:
     v = {**_common(p, lang), "recipient": p.get("recipient") or lang.t("common.your_recipient")}
+    if p.get("credited") is not None:  # SPEC 8.5: they already had a plan
+        v["amount"] = lang.money(p.get("credited"), p.get("currency"))
+        return Layout(
+            subject=lang.t("invitation_accepted.credit_subject"),
+            paragraphs=(lang.t("invitation_accepted.credit_body"),),
+            link=_billing_link(lang),
+        ), v
     return Layout(
         subject=lang.t("invitation_accepted.subject"),
         paragraphs=(lang.t("invitation_accepted.body"),),
         link=_billing_link(lang),
+    ), v
+
+
+def gift_credited(p: Values, lang: Language) -> tuple[Layout, Values]:
+    """SPEC 8.5: the recipient already had a plan; the gift's remaining value is a credit ."""
+    v = {**_common(p, lang), "amount": lang.money(p.get("credited"), p.get("currency"))}
+    if not int(p.get("credited") or 0):
+        return Layout(
+            subject=lang.t("gift_credited.none_subject"),
+            paragraphs=(lang.t("gift_credited.none_body"),),
+            link=(lang.t("gift_credited.link"), "renew_url"),
+        ), v
+    return Layout(
+        subject=lang.t("gift_credited.subject"),
+        paragraphs=(lang.t("gift_credited.body"), lang.t("gift_credited.next")),
+        link=(lang.t("gift_credited.link"), "renew_url"),
     ), v
 
 
@@ -258,6 +288,16 @@ def seat_cancelled(p: Values, lang: Language) -> tuple[Layout, Values]:
     ), v
 
 
+def seat_refunded(p: Values, lang: Language) -> tuple[Layout, Values]:
+    """SPEC 8.7: support cancelled one never-used seat and refunded its value ."""
+    v = {**_common(p, lang), "amount": lang.money(p.get("amount_refunded"), p.get("currency"))}
+    return Layout(
+        subject=lang.t("seat_refunded.subject"),
+        paragraphs=(lang.t("seat_refunded.body"), lang.t("seat_refunded.rest")),
+        link=_billing_link(lang),
+    ), v
+
+
 def upgrade_done(p: Values, lang: Language) -> tuple[Layout, Values]:
     v = {**_common(p, lang), "upgrade_plan_name": plan_name(p.get("upgrade_plan"))}
     return Layout(
@@ -290,12 +330,14 @@ TEMPLATES: dict[str, TemplateFn] = {
         invitation,
         invitation_revoked,
         invitation_accepted,
+        gift_credited,
         invitation_declined,
         recipient_reminder,
         buyer_reminder,
         plan_ended,
         unused_seats,
         seat_cancelled,
+        seat_refunded,
         upgrade_done,
         upgrade_offer,
     )

@@ -156,6 +156,9 @@ class Purchase(Item, discriminator="purchase"):
     amount_subtotal = NumberAttribute()  # after discounts, before tax: what the seats are worth
     amount_total = NumberAttribute()
     amount_refunded = NumberAttribute(default=0)
+    amount_tax = NumberAttribute(null=True)  # SPEC 8.6: Stripe's tax on the checkout (not in seat values)
+    invoice_id = UnicodeAttribute(null=True)  # SPEC 8.6: the checkout's Stripe invoice
+    invoice_url = UnicodeAttribute(null=True)  # its hosted page, once Stripe has one
     term_start = UnicodeAttribute()
     term_end = UnicodeAttribute()
     term_end_ts = NumberAttribute()
@@ -213,6 +216,13 @@ class Seat(Item, discriminator="seat"):
     upgrade_plan = UnicodeAttribute(null=True)
     upgrade_offer_url = UnicodeAttribute(null=True)
     subscription_id = UnicodeAttribute(null=True)
+    # SPEC 8.5: accepted by an account that already had a plan; the value went to its Stripe balance.
+    credited = NumberAttribute(null=True)  # minor units (rule 8's credit at the accept date)
+    credit_status = UnicodeAttribute(null=True)  # pending (accepted, Stripe not yet told) | done
+    credit_txn = UnicodeAttribute(null=True)  # the Stripe customer balance transaction
+    # SPEC 8.7: support cancelled the never-used seat with a refund of its value.
+    refund_status = UnicodeAttribute(null=True)  # pending (cancelled, Stripe not yet told) | done
+    refund_id = UnicodeAttribute(null=True)  # the Stripe refund
     erased_at = UnicodeAttribute(null=True)  # the recipient's address was erased (privacy)
 
 
@@ -253,6 +263,7 @@ class Entitlement(Item, discriminator="entitlement"):
     ended = BooleanAttribute(default=False)
     purchase_id = UnicodeAttribute(null=True)
     seat_id = UnicodeAttribute(null=True)
+    gift_from = UnicodeAttribute(null=True)  # a gift's sender as the recipient sees it (link.sender)
     # The subscription part: the account's own Stripe subscription.
     sub_plan = UnicodeAttribute(null=True)
     sub_term_end = UnicodeAttribute(null=True)

@@ -90,6 +90,38 @@ class Store:
                     seats.append(item)
         return purchase, seats
 
+    def seat_with_trail(
+        self, purchase_id: str, seat_id: str
+    ) -> tuple[m.Purchase | None, m.Seat | None, list[m.AuditEvent]]:
+        """The purchase, one seat and the audit events naming it, from one Query (oldest first).
+
+        Events (`EVENT#`) sort before the purchase (`PURCHASE`) and its seats (`SEAT#`): the Query
+        runs from the first event to this seat's key, and a filter keeps the purchase, this seat and
+        the events whose `seat_ids` hold it (other seats are read and dropped by DynamoDB).
+        """
+        purchase: m.Purchase | None = None
+        seat: m.Seat | None = None
+        events: list[m.AuditEvent] = []
+        wanted = (
+            (m.Item.type == m.Purchase)
+            | (m.Seat.seat_id == seat_id)
+            | m.AuditEvent.seat_ids.contains(seat_id)
+        )
+        with read_errors():
+            for item in m.Item.query(
+                k.purchase_pk(purchase_id),
+                m.Item.SK.between(k.EVENT_PREFIX, k.seat_sk(seat_id)),
+                filter_condition=wanted,
+                consistent_read=True,
+            ):
+                if isinstance(item, m.Purchase):
+                    purchase = item
+                elif isinstance(item, m.Seat) and item.seat_id == seat_id:
+                    seat = item
+                elif isinstance(item, m.AuditEvent):
+                    events.append(item)
+        return purchase, seat, events
+
     def seats_of(self, purchase_id: str) -> list[m.Seat]:
         return self._partition(m.Seat, purchase_id, k.SEAT_PREFIX)
 
