@@ -14,6 +14,7 @@ from giftplans import admin, audit, privacy
 from giftplans.errors import BadRequest
 from giftplans.http import error_responses, make_app, support_identity
 from giftplans.observability import HTTP_REQUEST_ID, entry
+from giftplans.purchases import attention
 from pydantic import BaseModel, ConfigDict, Field
 
 app = make_app()
@@ -140,6 +141,17 @@ def find_person(email: Annotated[str, Query(max_length=320)]) -> dict[str, Any]:
 def erase_person(request: EraseRequest) -> dict[str, Any]:
     arn = support_identity(app)
     return privacy.erase(request.email, audit.support(arn)).as_json()
+
+
+@app.get(
+    "/admin/attention",
+    summary="Paid checkouts that need attention (could not be fulfilled)",
+    tags=["admin"],
+    responses=error_responses(403, 503),
+)
+def needs_attention() -> dict[str, Any]:
+    support_identity(app)
+    return {"items": attention.open_items()}
 
 
 @entry(correlation_id_path=HTTP_REQUEST_ID)

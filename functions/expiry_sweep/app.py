@@ -4,7 +4,10 @@ Events:
 - the schedule's event: runs for `giftplans.clock.now()` (not the event's `time`, so the
   local server's clock and the tests' clock decide what "now" is);
 - `{"now": "<ISO-8601>"}`: a manual run as of that instant; `"from": "YYYY-MM-DD"` also
-  re-processes every day from that one (a backfill);
+  re-processes every day from that one (a backfill). A `now` later than `clock.now()` plus
+  `MAX_SKEW` (5 minutes) is refused (`SweepRefused`, nothing changed): deployed the clock is
+  the real one, so a typo'd future date cannot expire anything; the local server and the
+  tests move `clock` itself;
 - `{"now": ..., "from": ..., "hop": n}`: this function's own continuation (see below).
 
 When more is due than one invocation can finish, the run stops a minute before the
@@ -19,7 +22,7 @@ the Errors alarm fire; the failed day stays undone and the next run retries it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -28,6 +31,7 @@ from giftplans.observability import entry, logger, metrics
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_HOPS = 24  # continuations of one run; more means something is wrong: stop and alarm
+MAX_SKEW = timedelta(minutes=5)  # a payload `now` may run ahead of the clock by this much, no more
 
 
 class SweepRequest(BaseModel):
@@ -59,6 +63,13 @@ def build(
 def _run(event: dict[str, Any], context: Any, continue_with: Continue) -> dict[str, Any]:
     request = SweepRequest.model_validate(event or {})
     now = clock.as_utc(request.now) if request.now else clock.now()
+    if now > clock.now() + MAX_SKEW:
+        # A typo'd future date would expire seats for good and mail "plan ended": refuse, change nothing.
+        logger.error("sweep refused: its `now` is ahead of the clock", extra={"now": clock.iso(now)})
+        raise sweep.SweepRefused(
+            f"The sweep's now ({clock.iso(now)}) is later than the clock ({clock.iso(clock.now())}) "
+            f"plus {int(MAX_SKEW.total_seconds() // 60)} minutes; nothing was changed."
+        )
     result = sweep.run(now, deadline=_seconds_left(context), since=request.since)
     for name, value in (
         ("Due", result.due),

@@ -65,6 +65,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/admin/upgrades"): (403, 403, 403, 403, 409),  # seat 0001 is invited, not in use
     ("GET", "/admin/people"): (403, 403, 403, 403, 200),
     ("POST", "/admin/people/erase"): (403, 403, 403, 403, 200),
+    ("GET", "/admin/attention"): (403, 403, 403, 403, 200),
     ("GET", "/openapi.json"): (200, 200, 200, 200, 200),
 }
 ROUTES = {(r.method, r.path): r for r in template.routes()}

@@ -112,6 +112,15 @@ EXPECTED_ALARMS: dict[str, dict[str, Any]] = {
         )
         for name in QUEUES_ALARMED
     },
+    # Business metrics that mean a person must act (issue 14): one Fn::ForEach over the metric names.
+    "UnfulfillableCheckoutAlarm": _alarm(
+        "UnfulfillableCheckout was counted: see docs/runbook.md and GET /admin/attention.",
+        "GiftPlans",
+        "UnfulfillableCheckout",
+        [{"Name": "service", "Value": "gift-plans"}],
+        "Sum",
+        300,
+    ),
     "Api5xxAlarm": _alarm(
         "The HTTP API answered 5xx (never expected for client input).",
         "AWS/ApiGateway",
@@ -126,7 +135,7 @@ EXPECTED_ALARMS: dict[str, dict[str, Any]] = {
 def test_given_the_template_when_its_alarms_are_read_then_they_are_exactly_the_alarms_of_0_1_0():
     alarms = {lid: r for lid, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
 
-    assert len(EXPECTED_ALARMS) == 29
+    assert len(EXPECTED_ALARMS) == 30
     assert sorted(alarms) == sorted(EXPECTED_ALARMS), "an alarm was lost, renamed or added"
     for lid, expected in EXPECTED_ALARMS.items():
         assert alarms[lid] == expected, lid

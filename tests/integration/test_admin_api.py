@@ -266,3 +266,33 @@ def test_given_available_seat_when_support_upgrades_then_409() -> None:
         body={"purchase_id": purchase_id, "seat_id": "0003", "plan": "team"},
     )
     assert status == 409 and body["error"]["code"] == "seat_not_in_use"
+
+
+def test_given_unfulfillable_checkout_when_support_lists_attention_then_it_is_there_until_fulfilled(
+    monkeypatch: pytest.MonkeyPatch, settings: None
+) -> None:
+    from tests.support import stripe_events as se
+
+    evt = se.checkout_completed(
+        metadata={
+            "kind": "gift",
+            "buyer_id": BUYER,
+            "buyer_email": BUYER_EMAIL,
+            "plan": "pro-2025",
+            "quantity": "2",
+        },
+        line_items={"data": [{"price": {"id": "price_old"}, "quantity": 2}]},
+    )
+    assert call("stripe_webhook", se.webhook_request(evt))[0] == 503
+    assert admin("GET", "/admin/attention", "/admin/attention", iam=False)[0] == 403
+
+    status, body = admin("GET", "/admin/attention", "/admin/attention")
+
+    assert status == 200 and [i["session_id"] for i in body["items"]] == [evt["data"]["object"]["id"]]
+    assert body["items"][0]["amount_total"] == evt["data"]["object"]["amount_total"]
+    monkeypatch.setenv("RETIRED_PRICES", '{"price_old": "pro"}')  # the operator's fix; Stripe retries
+    from giftplans import settings as s
+
+    s.get.cache_clear()
+    assert call("stripe_webhook", se.webhook_request(evt))[0] == 200
+    assert admin("GET", "/admin/attention", "/admin/attention")[1] == {"items": []}

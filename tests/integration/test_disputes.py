@@ -201,3 +201,21 @@ def test_given_dispute_closed_won_first_when_created_arrives_then_purchase_is_no
 
     assert status == 200
     assert get_store().purchase(purchase_id).frozen is False  # type: ignore[union-attr]
+
+
+def test_given_stripe_has_no_such_charge_when_dispute_names_only_it_then_200_not_ours(
+    stripe: FakeStripe,
+) -> None:
+    """Issue 14: a dispute whose charge Stripe answers 404 for is somebody else's: 200, nothing written."""
+    dispute = se.resource("dispute")
+    dispute.update(
+        {"id": "dp_test_stranger", "amount": 1000, "status": "needs_response", "charge": "ch_unknown"}
+    )
+    dispute.pop("payment_intent", None)
+    before = snapshot()
+
+    status, body = deliver(se.event("charge.dispute.created", dispute))
+
+    assert status == 200 and body["result"].startswith("ignored"), body
+    assert snapshot() == before
+    assert [(r.method, r.path) for r in stripe.requests] == [("GET", "/v1/charges/ch_unknown")]

@@ -226,13 +226,28 @@ def test_given_refund_refused_before_fulfilment_when_completion_then_refund_rede
     assert len(stripe.to("/v1/payment_intents/")) == 1  # the retry found the purchase without asking
 
 
-def test_given_stripe_cannot_say_whose_payment_when_unknown_intent_refunded_then_503_and_nothing_written(
-    stripe: FakeStripe,
+def test_given_stripe_has_no_such_payment_intent_when_refunded_then_200_not_ours_logged_nothing_written(
+    stripe: FakeStripe, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Issue 14: Stripe's 404 resource_missing is "not ours", not "Stripe unavailable" (no 3 days of 503s)."""
     before = snapshot()
 
     status, body = deliver(refund_of("pi_test_stripe_does_not_know", 24000))  # Stripe answers 404
 
-    assert status == 503, body
+    assert status == 200 and body["result"].startswith("ignored"), body
     assert snapshot() == before
     assert len(stripe.to("/v1/payment_intents/")) == 1
+    assert "no such payment intent" in caplog.text
+
+
+@pytest.mark.parametrize("stripe_status", [500, 503])
+def test_given_stripe_failing_when_unknown_intent_refunded_then_503_and_nothing_written(
+    stripe: FakeStripe, stripe_status: int
+) -> None:
+    stripe.status = stripe_status  # Stripe's own 5xx: only this (and timeouts) is worth Stripe's retries
+    before = snapshot()
+
+    status, body = deliver(refund_of("pi_test_stripe_is_down", 24000))
+
+    assert status == 503, body
+    assert snapshot() == before

@@ -7,6 +7,7 @@ and expire on 2027-03-02.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from giftplans.clock import parse_iso
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.store.transitions import transition
 from giftplans.tokens import email_key
 from pynamodb.transactions import TransactWrite
 
@@ -38,6 +40,9 @@ def few_shards(monkeypatch: pytest.MonkeyPatch, settings: None) -> None:
 REMIND_30_NIGHT = datetime(2027, 1, 30, 3, 0, tzinfo=UTC)
 REMIND_7_NIGHT = datetime(2027, 2, 22, 3, 0, tzinfo=UTC)
 EXPIRE_NIGHT = datetime(2027, 3, 2, 3, 0, tzinfo=UTC)
+
+
+BEFORE_EXPIRY = (terms.REMIND_30, terms.REMIND_7, terms.EXPIRE)  # after expiry: no key, or privacy's erase
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
@@ -221,6 +226,75 @@ def test_given_all_nights_missed_until_after_term_when_sweep_runs_then_it_expire
 
 
 # ---- expiry ----------------------------------------------------------------------------------------------
+
+
+def test_given_nights_missed_across_the_term_end_when_swept_after_it_then_expired_at_once_and_key_gone() -> (
+    None
+):
+    """Issue 14: found on its reminder key an hour after term_end (expire day not yet due): expire now."""
+    pid = paid_purchase(quantity=2)
+    hold(pid, 1, "sub-ann", "ann@example.com")
+    an_hour_after = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
+
+    first = sweep.run(an_hour_after, since=date(2027, 1, 29))
+    next_day = sweep.run(datetime(2027, 3, 2, 13, 0, tzinfo=UTC))
+
+    assert (first.due, first.reminded, first.expired, first.failed) == (1, 0, 2, 0)
+    assert [seat(pid, n).state for n in (1, 2)] == ["expired", "expired"]
+    assert seat(pid, 1).reminders is None  # no late reminder after the term ended
+    got = purchase(pid)
+    assert (got.status, got.last_action) == ("paid", "expire") and got.due_kind not in BEFORE_EXPIRY
+    assert got.expired_at == "2027-03-01T13:00:00Z" and entitlement("sub-ann").ended
+    assert next_day.due == 0
+
+
+def test_given_expiry_of_a_seat_fails_when_found_on_reminder_key_after_term_then_due_key_kept_for_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pid = paid_purchase(quantity=2)
+    real_write = type(get_store()).write
+    calls = {"n": 0}
+
+    def second_seat_fails(self: Any, build: Any) -> Any:
+        if isinstance(build, functools.partial) and build.func is transition:
+            calls["n"] += 1
+            if calls["n"] != 2:
+                return real_write(self, build)
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
+            raise ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
+        return real_write(self, build)
+
+    monkeypatch.setattr(type(get_store()), "write", second_seat_fails)
+    failed = sweep.run(datetime(2027, 3, 1, 13, 0, tzinfo=UTC), since=date(2027, 1, 29))
+    monkeypatch.setattr(type(get_store()), "write", real_write)
+
+    assert (
+        failed.failed == 1 and purchase(pid).due_kind == "remind_30"
+    )  # the key stays until expiry is recorded
+    assert [seat(pid, n).state for n in (1, 2)] == ["expired", "available"]
+    retried = sweep.run(datetime(2027, 3, 2, 13, 0, tzinfo=UTC))
+    assert (retried.failed, retried.expired) == (0, 1)
+    assert [seat(pid, n).state for n in (1, 2)] == ["expired", "expired"]
+    assert purchase(pid).due_kind not in BEFORE_EXPIRY
+
+
+def test_given_manual_now_beyond_the_clock_plus_skew_when_handler_runs_then_refused_and_nothing_changed() -> (
+    None
+):
+    pid = paid_purchase(quantity=1)
+    hold(pid, 1, "sub-ann", "ann@example.com")
+    app = load_handler("expiry_sweep")
+    before = versions()
+
+    with clock_at(EXPIRE_NIGHT), pytest.raises(sweep.SweepRefused):
+        app.handler({"now": "2027-03-02T03:05:01Z"}, LongContext())  # 5 minutes and 1 second ahead
+    with pytest.raises(sweep.SweepRefused):
+        app.handler({"now": "2027-03-02T03:00:00Z"}, LongContext())  # the clock is still at the purchase
+
+    assert moved(before, versions()) == {} and sweep.read_cursor() is None
+    with clock_at(EXPIRE_NIGHT):
+        result = app.handler({"now": "2027-03-02T03:04:59Z", "from": "2027-01-29"}, LongContext())
+    assert result["expired"] == 1 and seat(pid, 1).state == "expired"  # within the skew: runs
 
 
 def test_given_due_purchases_when_expiry_night_swept_twice_then_every_transition_happens_once() -> None:
@@ -455,13 +529,14 @@ def test_given_a_purchase_fails_when_swept_then_it_is_counted_the_day_stays_undo
 
     monkeypatch.setattr(sweep, "handle", flaky)
     app = load_handler("expiry_sweep")
-    with pytest.raises(sweep.SweepIncomplete):
+    with clock_at(EXPIRE_NIGHT), pytest.raises(sweep.SweepIncomplete):
         app.handler({"now": "2027-03-02T03:00:00Z"}, LongContext())
     assert seat(ok, 1).state == "expired" and seat(bad, 1).state == "available"
     assert sweep.read_cursor() == "2027-03-01"
 
     monkeypatch.setattr(sweep, "handle", real_handle)
-    result = app.handler({"now": "2027-03-02T03:00:00Z"}, LongContext())
+    with clock_at(EXPIRE_NIGHT):
+        result = app.handler({"now": "2027-03-02T03:00:00Z"}, LongContext())
 
     assert (result["due"], result["expired"], result["failed"]) == (1, 1, 0)
     assert seat(bad, 1).state == "expired" and sweep.read_cursor() == "2027-03-02"

@@ -326,53 +326,10 @@ def test_given_unrelated_event_type_when_delivered_then_200_and_nothing_written(
 
 @pytest.mark.parametrize(
     "change",
-    [
-        {"metadata": {}},
-        {
-            "metadata": {
-                "kind": "gift",
-                "buyer_id": "b",
-                "buyer_email": "b@example.com",
-                "plan": "platinum",
-                "quantity": "2",
-            }
-        },
-        {
-            "metadata": {
-                "kind": "gift",
-                "buyer_id": "b",
-                "buyer_email": "b@example.com",
-                "plan": "pro",
-                "quantity": "0",
-            }
-        },
-        {
-            "metadata": {
-                "kind": "gift",
-                "buyer_id": "b",
-                "buyer_email": "b@example.com",
-                "plan": "pro",
-                "quantity": "lots",
-            }
-        },
-        {
-            "metadata": {"kind": "gift", "buyer_email": "b@example.com", "plan": "pro", "quantity": "2"},
-            "client_reference_id": None,
-        },
-        {"mode": "subscription"},
-        {"metadata": {"kind": "something_else"}},
-    ],
-    ids=[
-        "no-metadata",
-        "unknown-plan",
-        "zero-quantity",
-        "word-quantity",
-        "no-buyer",
-        "subscription-mode",
-        "other-kind",
-    ],
+    [{"metadata": {}}, {"mode": "subscription"}, {"metadata": {"kind": "something_else"}}],
+    ids=["no-metadata", "subscription-mode", "other-kind"],
 )
-def test_given_checkout_session_that_is_not_a_gift_we_can_fulfil_when_completed_then_200_ignored(
+def test_given_checkout_session_that_is_not_a_gift_when_completed_then_200_ignored(
     change: dict[str, Any],
 ) -> None:
     evt = se.checkout_completed(**change)
@@ -380,6 +337,110 @@ def test_given_checkout_session_that_is_not_a_gift_we_can_fulfil_when_completed_
     assert status == 200
     assert body["result"] == "ignored"
     assert table_count() == 0
+
+
+def line_items(price: str, quantity: int) -> dict[str, Any]:
+    """The session's line items as Stripe expands them (`expand[]=line_items`)."""
+    return {"object": "list", "data": [{"object": "item", "price": {"id": price}, "quantity": quantity}]}
+
+
+GIFT_META = {"kind": "gift", "buyer_id": "b", "buyer_email": "b@example.com"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {
+            "metadata": {**GIFT_META, "plan": "platinum", "quantity": "2"},
+            "line_items": line_items("price_x", 2),
+        },
+        {"metadata": {**GIFT_META, "plan": "pro", "quantity": "0"}},
+        {
+            "metadata": {**GIFT_META, "plan": "pro", "quantity": "lots"},
+            "line_items": {"object": "list", "data": []},
+        },
+        {
+            "metadata": {"kind": "gift", "buyer_email": "b@example.com", "plan": "pro", "quantity": "2"},
+            "client_reference_id": None,
+        },
+        {
+            "metadata": {"kind": "gift", "buyer_id": "b", "plan": "pro", "quantity": "2"},
+            "customer_email": None,
+        },
+    ],
+    ids=["unknown-plan-and-price", "zero-quantity", "word-quantity", "no-buyer", "no-buyer-email"],
+)
+def test_given_paid_gift_checkout_that_cannot_be_fulfilled_when_completed_then_503_alarmed_and_listed(
+    change: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14: never 200 without a purchase: 5xx (Stripe retries), an error log, the admin list."""
+    from giftplans.observability import metrics
+    from giftplans.purchases import attention
+
+    evt = se.checkout_completed(**change)
+    if "customer_email" in change:
+        evt["data"]["object"]["customer_details"]["email"] = None
+    metrics.clear_metrics()
+
+    status, body = deliver(evt)
+    again, _ = deliver(evt)  # Stripe's retry
+
+    assert (status, again) == (503, 503), body
+    assert body["error"]["code"] == "temporarily_unavailable"
+    assert get_store().purchase(purchases.purchase_id_for(evt["data"]["object"]["id"])) is None
+    assert "cannot be fulfilled" in caplog.text
+    listed = attention.open_items()
+    assert [(i["session_id"], i["deliveries"]) for i in listed] == [(evt["data"]["object"]["id"], 2)]
+    assert listed[0]["payment_intent"] == evt["data"]["object"]["payment_intent"]
+
+
+def test_given_unfulfillable_checkout_when_delivered_then_unfulfillable_metric_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from giftplans.observability import metrics
+
+    counted: list[str] = []
+    real = metrics.add_metric
+
+    def add_metric(name: str, **kw: Any) -> None:
+        counted.append(name)
+        real(name=name, **kw)
+
+    monkeypatch.setattr(metrics, "add_metric", add_metric)
+    evt = se.checkout_completed(metadata={**GIFT_META, "plan": "pro", "quantity": "0"})
+
+    assert deliver(evt)[0] == 503
+    assert "UnfulfillableCheckout" in counted
+
+
+def test_given_session_for_a_retired_price_when_completed_then_fulfilled_with_the_plan_it_grants(
+    monkeypatch: pytest.MonkeyPatch, settings: None
+) -> None:
+    """A plan renamed or repriced while sessions were open (up to 24 h): the line item's price decides."""
+    monkeypatch.setenv("RETIRED_PRICES", '{"price_pro_yearly_gift_2025": "pro"}')
+    evt = se.checkout_completed(
+        metadata={**GIFT_META, "plan": "pro-2025", "quantity": "2"},
+        line_items=line_items("price_pro_yearly_gift_2025", 2),
+    )
+
+    status, body = deliver(evt)
+
+    assert status == 200 and body["result"].startswith("paid"), body
+    purchase = stored(evt)
+    assert (purchase.plan, int(purchase.quantity)) == ("pro", 2)
+
+
+def test_given_session_above_max_quantity_that_stripe_charged_when_completed_then_fulfilled(
+    monkeypatch: pytest.MonkeyPatch, settings: None
+) -> None:
+    """The limit changed while the session was open: the money was taken, so the seats are made."""
+    monkeypatch.setenv("MAX_QUANTITY", "5")
+    evt = se.checkout_completed(quantity=6, unit_amount=100)
+
+    status, body = deliver(evt)
+
+    assert status == 200 and body["result"].startswith("paid"), body
+    assert int(stored(evt).quantity) == 6 and len(seats_of(stored(evt).purchase_id)) == 6
 
 
 def test_given_fixture_session_as_stripe_sends_it_when_completed_then_ignored() -> None:
@@ -406,3 +467,18 @@ def test_given_registered_handler_when_event_delivered_then_it_runs() -> None:
         del webhooks.HANDLERS["test.custom"]
     assert (status, body["result"], seen) == (200, "custom", [evt["id"]])
     assert json.loads(json.dumps(body))["received"] is True
+
+
+def test_given_unfulfillable_checkout_when_its_payment_is_refunded_then_200_not_three_days_of_503(
+    stripe: Any,
+) -> None:
+    evt = se.checkout_completed(metadata={**GIFT_META, "plan": "pro", "quantity": "0"})
+    assert deliver(evt)[0] == 503
+    charge = se.resource("charge")
+    intent = evt["data"]["object"]["payment_intent"]
+    charge.update({"payment_intent": intent, "amount": 48000, "amount_refunded": 48000, "refunded": True})
+
+    status, body = deliver(se.event("charge.refunded", charge))
+
+    assert status == 200 and body["result"].startswith("ignored"), body
+    assert stripe.requests == []  # the record answered; Stripe was not asked

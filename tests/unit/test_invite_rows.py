@@ -42,3 +42,15 @@ def test_given_address_that_could_split_a_header_or_is_malformed_when_validated_
 
     assert refused.value.code == "invalid_rows"
     assert refused.value.details["rows"][0]["code"] == "invalid_email"
+
+
+@pytest.mark.parametrize("bad", ["\u202egnp.exe", "a\x00b", "hi\u2066there\u2069", "bell\x07", "\x9bcsi"])
+def test_given_message_with_control_or_bidi_characters_when_validated_then_422_row(bad: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        validate_rows([Row("ann@example.com", f"Happy birthday {bad}")])
+    assert refused.value.details["rows"][0]["code"] == "invalid_message"
+
+
+def test_given_message_with_newlines_tabs_and_accents_when_validated_then_accepted() -> None:
+    [row] = validate_rows([Row("ann@example.com", "Liebe Jösé,\n\tviel Spaß! 🎉")])
+    assert row.message == "Liebe Jösé,\n\tviel Spaß! 🎉"

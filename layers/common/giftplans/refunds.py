@@ -64,7 +64,15 @@ def purchase_or_retry(payment_intent: str | None) -> m.Purchase | None:
     purchase = get_store().purchase_for_payment(payment_intent) if payment_intent else None
     if purchase is None and payment_intent:
         from giftplans import stripe_gateway
+        from giftplans.purchases import attention
 
+        if attention.for_payment(payment_intent) is not None:
+            # Its checkout could not be fulfilled (support has it): no purchase will ever come, so
+            # retrying for three days helps nobody. Acknowledged, logged for support.
+            logger.error(
+                "refund or dispute of an unfulfillable checkout", extra={"payment_intent": payment_intent}
+            )
+            return None
         if stripe_gateway.payment_intent_kind(payment_intent) == GIFT_KIND:
             logger.info("refund or dispute before fulfilment", extra={"payment_intent": payment_intent})
             raise UpstreamUnavailable(NOT_RECORDED_YET, code="payment_not_recorded")

@@ -79,6 +79,9 @@ class Settings:
     stripe_webhook_tolerance_s: int = 300
     grace_days: int = 3  # SPEC 8.8: a renewing subscription stays active this long past its period end
     extra: dict[str, str] = field(default_factory=dict)
+    # Gift prices no longer in `plans` (retired, or replaced), each -> the plan it still grants, so a
+    # Checkout Session opened before a price change is fulfilled (issue 14). `RETIRED_PRICES`, JSON.
+    retired_prices: dict[str, str] = field(default_factory=dict)
 
     def plan(self, name: str) -> Plan | None:
         return self.plans.get(name)
@@ -97,7 +100,8 @@ class Settings:
         for plan in self.plans.values():
             if price_id in (plan.price_id, plan.recurring_price_id):
                 return plan
-        return None
+        retired = self.retired_prices.get(price_id)
+        return self.plans.get(retired) if retired else None
 
     def accept_url(self, token: str) -> str:
         return f"{self.web_base_url}/accept?token={token}"
@@ -160,4 +164,5 @@ def get() -> Settings:
         mail_from=env.get("MAIL_FROM", "gifts@example.com"),
         event_bus_name=env.get("EVENT_BUS_NAME", "default"),
         service_name=env.get("POWERTOOLS_SERVICE_NAME", "gift-plans"),
+        retired_prices={str(k): str(v) for k, v in json.loads(env.get("RETIRED_PRICES") or "{}").items()},
     )

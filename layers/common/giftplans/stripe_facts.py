@@ -11,10 +11,12 @@ Expandable fields (`payment_intent`, `customer`, `charge`, `subscription`) are e
 id or the expanded object: `stripe_id` reads both.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from giftplans import clock, locales
+from giftplans.errors import DomainError
 from giftplans.purchases import FAILED, PAID, PENDING, PurchaseStatus
 from giftplans.settings import get as settings
 
@@ -121,8 +123,48 @@ class GiftCheckout(NamedTuple):
     buyer_locale: str | None = None  # en | de, from our metadata (the buyer's request at checkout)
 
 
+class Unfulfillable(DomainError):
+    """A paid gift checkout this service cannot turn into a purchase (issue 14): never acknowledged.
+
+    The webhook records it for support (`purchases.attention`), logs an error, counts the
+    `UnfulfillableCheckout` metric (alarmed) and answers 503, so Stripe keeps the event and
+    retries: once the cause is fixed (a retired price added to `RetiredPrices`), a retry fulfils it.
+    """
+
+    status = 503
+    code = "unfulfillable_checkout"
+
+    def __init__(self, reason: str, session: Mapping[str, Any]) -> None:
+        super().__init__("This checkout cannot be fulfilled now; support has been told. Stripe will retry.")
+        self.reason, self.session = reason, session
+
+
+def _line_item(session: Mapping[str, Any], session_id: str) -> tuple[str | None, int | None]:
+    """The session's own (first) line item: its price id and quantity (asked of Stripe unless expanded)."""
+    expanded = _mapping(session.get("line_items")).get("data")
+    if isinstance(expanded, list):
+        items: list[Any] = expanded
+    else:
+        from giftplans import stripe_gateway
+
+        items = stripe_gateway.checkout_line_items(session_id)
+    if not items:
+        return None, None
+    first = _mapping(items[0])
+    price = first.get("price")
+    price_id = stripe_id(price if isinstance(price, str) else _mapping(price).get("id"))
+    return price_id, integer(first.get("quantity"))
+
+
 def gift_checkout(event: Event) -> GiftCheckout:
-    """Read a gift Checkout Session; `NotOurs` when it lacks what fulfilment needs."""
+    """Read a gift Checkout Session; `NotOurs` when it is no gift payment, `Unfulfillable` when it is one
+    this service cannot fulfil.
+
+    The plan and quantity are the ones Stripe charged: the metadata's plan when it is still
+    configured, else the line item's price (current or `retired_prices`); the metadata's
+    quantity, else the line item's, with no upper bound (MaxQuantity is checked when the
+    session is created; money taken after the limit changed is still fulfilled).
+    """
     conf, session, meta = settings(), event.object, event.metadata
     if session.get("mode") != "payment":
         raise NotOurs("ignored", f"mode {session.get('mode')!r} is not payment")
@@ -131,20 +173,24 @@ def gift_checkout(event: Event) -> GiftCheckout:
         raise NotOurs("ignored", "session has no id")
     buyer_id = _text(meta.get("buyer_id") or session.get("client_reference_id"))
     if not buyer_id:
-        raise NotOurs("ignored", "no buyer_id in metadata")
+        raise Unfulfillable("no buyer_id in metadata", session)
     details = _mapping(session.get("customer_details"))
     buyer_email = _text(meta.get("buyer_email") or details.get("email") or session.get("customer_email"))
     if "@" not in buyer_email:
-        raise NotOurs("ignored", "no buyer email")
+        raise Unfulfillable("no buyer email", session)
     plan = conf.plan(_text(meta.get("plan")))
-    if plan is None:
-        raise NotOurs("ignored", f"unknown plan {meta.get('plan')!r}")
     quantity = integer(meta.get("quantity"))
-    if quantity is None or not 1 <= quantity <= max(conf.max_quantity, 1):
-        raise NotOurs("ignored", f"quantity {meta.get('quantity')!r} is not in 1..{conf.max_quantity}")
+    if plan is None or quantity is None:
+        price_id, line_quantity = _line_item(session, session_id)
+        plan = plan or (conf.plan_by_price(price_id) if price_id else None)
+        quantity = quantity if quantity is not None else line_quantity
+        if plan is None:
+            raise Unfulfillable(f"plan {meta.get('plan')!r} / price {price_id!r} is not configured", session)
+    if quantity is None or quantity < 1:
+        raise Unfulfillable(f"quantity {meta.get('quantity')!r} is not a positive number", session)
     subtotal, total = integer(session.get("amount_subtotal")), integer(session.get("amount_total"))
     if subtotal is None or total is None:
-        raise NotOurs("ignored", "session has no amounts")
+        raise Unfulfillable("session has no amounts", session)
     discount = integer(_mapping(session.get("total_details")).get("amount_discount")) or 0
     return GiftCheckout(
         session_id=session_id,

@@ -13,18 +13,13 @@ functions never call Stripe and should not pay for the import on a cold start.
   clash) is a `PaymentProviderError` (502); a network failure, rate limit or Stripe
   5xx is `UpstreamUnavailable` (503) and the client may retry.
 
-Idempotency key of a gift checkout (`gift_checkout_idempotency_key`): SHA-256 over the
-buyer's sub, the plan, the quantity and a *scope*. The scope is the client's
-`Idempotency-Key` header when it sends one (the client decides what "the same
-request" is); otherwise the current UTC minute, so a double click or an automatic
-retry within the minute gets the same Checkout Session back, and a deliberate new
-purchase a minute later gets a new one. Stripe keeps keys for 24 hours.
+Idempotency key of a gift checkout (`gift_checkout_idempotency_key`): SHA-256 over the buyer's
+sub, the plan, the quantity and a *scope*: the client's `Idempotency-Key` header, else the
+current UTC minute (a double click gets the same Session back; a purchase a minute later a new one).
 
-Webhook signatures are checked here too (`verify_webhook`), by Stripe's own
-`WebhookSignature.verify_header` against the wall clock, never the service's clock:
-Stripe signs with real time, so a moved test clock (or `stripe listen` forwarding to
-`make dev`) must not change the answer. `verify_header` refuses only old timestamps;
-one further in the future than the tolerance is refused here as well.
+Webhook signatures (`verify_webhook`): Stripe's own `WebhookSignature.verify_header` against the
+wall clock, never the service's (Stripe signs with real time); a timestamp further in the future
+than the tolerance is refused here as well (`verify_header` refuses only old ones).
 """
 
 from __future__ import annotations
@@ -33,7 +28,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -306,34 +301,42 @@ def create_renewal_checkout(
     return _create_session(params, idempotency_key)
 
 
-def charge_payment_intent(charge_id: str) -> str | None:
-    """The payment intent of a charge (a dispute may name only its charge)."""
+def _found(fetch: Callable[[], Any], what: str, object_id: str) -> Any | None:
+    """The object, or None (logged) on 404 `resource_missing`: not ours. 5xx/timeouts 503, else 502."""
+    import stripe
+
+    try:
+        return fetch()
+    except stripe.StripeError as error:
+        if isinstance(error, stripe.InvalidRequestError) and error.code == "resource_missing":
+            from giftplans.observability import logger
+
+            logger.warning(f"Stripe has no such {what}: not ours", extra={"stripe_id": object_id})
+            return None
+        raise _translate(error) from error
+
+
+def checkout_line_items(session_id: str) -> list[Any]:
+    """A Checkout Session's line items (price and quantity), as Stripe charged them."""
     with _refusals():
-        charge = client().v1.charges.retrieve(charge_id)
-    intent = _field(charge, "payment_intent")
+        page = client().v1.checkout.sessions.line_items.list(session_id)
+    return list(_field(page, "data") or [])
+
+
+def charge_payment_intent(charge_id: str) -> str | None:
+    """The payment intent of a charge (a dispute may name only its charge); None: no such charge."""
+    charge = _found(lambda: client().v1.charges.retrieve(charge_id), "charge", charge_id)
+    intent = _field(charge, "payment_intent") if charge is not None else None
     if intent is not None and not isinstance(intent, str):
         intent = _field(intent, "id")
     return str(intent) if intent else None
 
 
 def payment_intent_kind(payment_intent_id: str) -> str:
-    """`metadata.kind` of a payment intent ("gift" for our gift checkouts), "" when it has none.
-
-    A refund or dispute may name a payment intent whose fulfilment has not landed yet;
-    this one read tells ours from somebody else's. Any failure, including a refusal, is
-    `UpstreamUnavailable` (503): the webhook cannot decide without the answer, and
-    Stripe's retry will ask again.
-    """
-    import stripe
-
-    try:
-        intent = client().v1.payment_intents.retrieve(payment_intent_id)
-    except stripe.StripeError as error:
-        raise UpstreamUnavailable(
-            "The payment provider did not tell whose payment this is; Stripe will retry.",
-            code="payment_provider_unavailable",
-        ) from error
-    kind = _field(_field(intent, "metadata"), "kind")
+    """`metadata.kind` of a payment intent ("gift" for ours, maybe not fulfilled yet); "" if none/not ours."""
+    intents = client().v1.payment_intents
+    intent = _found(lambda: intents.retrieve(payment_intent_id), "payment intent", payment_intent_id)
+    kind = _field(_field(intent, "metadata"), "kind") if intent is not None else None
     return str(kind) if kind else ""
 
 

@@ -29,7 +29,9 @@ one committed transition (keyed on the item's new version), no notice is sent tw
 
 Late work. When nights were missed, a purchase acts on the latest of its milestones that
 is due by today and skips earlier ones (no "30 days left" when 7 are left, no reminder
-after the term ended): the key is moved with `last_action=due_moved`, which sends nothing.
+after the term ended). A purchase found on a reminder's key after its term has ended is
+expired then and there, whichever day it is; its due key goes in the purchase's final
+write, after every seat's expiry, so a run that dies half-way leaves the key for the next.
 
 Between the seat writes of an expiry and the purchase's final write, the purchase's
 `seat_counts` still show the live counts; the final write folds them into `expired`.
@@ -94,6 +96,10 @@ class SweepResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class SweepRefused(Exception):
+    """A manual run's `now` is later than the clock allows (expiry_sweep's MAX_SKEW): nothing is done."""
 
 
 class SweepIncomplete(Exception):
@@ -198,10 +204,11 @@ def handle(purchase: m.Purchase, now: datetime, result: SweepResult) -> None:
         return
     end = clock.parse_iso(purchase.term_end)
     act = _acting_kind(end, found, now.date())
-    if act == terms.EXPIRE:
+    if act == terms.EXPIRE or not terms.is_active(end, now):
+        # The term has ended (even when the expire day itself is not due yet, or the nights in
+        # between were missed): expire now, no late reminder. `_expire` removes the due key in
+        # its last write, only after every seat's expiry is recorded (issue 14, missed nights).
         _expire(purchase, found, now, result)
-    elif not terms.is_active(end, now):
-        _move_due(purchase, found, terms.REMIND_7, DUE_MOVED, now)  # the term ended: no reminder; expiry next
     else:
         _remind(purchase, found, act, now, result)
 

@@ -32,8 +32,31 @@ Handler = Callable[[Event], str]
 
 
 def _gift(event: Event) -> str:
-    """Fulfilment (SPEC rule 2): the purchase and its seats exist in the status Stripe reports."""
-    checkout, status = facts.gift_checkout(event), facts.gift_status(event)
+    """Fulfilment (SPEC rule 2): the purchase and its seats exist in the status Stripe reports.
+
+    A paid gift checkout is never acknowledged without its purchase: one that cannot be
+    fulfilled (`facts.Unfulfillable`) is recorded for support, logged as an error, counted
+    (`UnfulfillableCheckout`, alarmed) and answered 503, so Stripe keeps retrying.
+    """
+    try:
+        checkout, status = facts.gift_checkout(event), facts.gift_status(event)
+    except facts.Unfulfillable as unfulfillable:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        from giftplans.observability import metrics
+        from giftplans.purchases import attention
+
+        attention.record(unfulfillable.reason, unfulfillable.session, event.at)
+        metrics.add_metric(name="UnfulfillableCheckout", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "paid gift checkout cannot be fulfilled; not acknowledged",
+            extra={
+                "event_id": event.id,
+                "session_id": event.object.get("id"),
+                "reason": unfulfillable.reason,
+            },
+        )
+        raise
     purchase_id = fulfilment.record_checkout(checkout, status, event.at)
     logger.info(
         "gift checkout recorded",

@@ -26,6 +26,10 @@ _NOT_IN_ADDRESS = r'\s@,;:<>()\[\]\\"\x00-\x1f\x7f'
 _LOCAL = rf"[^{_NOT_IN_ADDRESS}]{{1,64}}"
 _DOMAIN = rf"[^{_NOT_IN_ADDRESS}.][^{_NOT_IN_ADDRESS}]*\.[^{_NOT_IN_ADDRESS}.]{{2,}}"
 _EMAIL = re.compile(rf"^{_LOCAL}@{_DOMAIN}$")
+# Issue 14: a buyer's message must not carry control characters (but newline and tab) or the bidi
+# controls that make text read in another order than it is written (U+202A-202E, U+2066-2069,
+# U+200E/200F, U+061C): refused, so what the buyer sees is what the recipient gets.
+_CONTROL_IN_MESSAGE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,15 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
         message = (row.message or "").strip() or None
         if len(email) > 254 or not _EMAIL.match(email):
             problems.append(_row_error(index, email, "invalid_email", "This is not an email address."))
+        elif message is not None and _CONTROL_IN_MESSAGE.search(message):
+            problems.append(
+                _row_error(
+                    index,
+                    email,
+                    "invalid_message",
+                    "The message contains control or text-direction characters.",
+                )
+            )
         elif tokens.normalise_email(email) in seen:
             first = seen[tokens.normalise_email(email)]
             problems.append(

@@ -16,6 +16,7 @@ PAYMENT_SK = "PAYMENT"
 CUSTOMER_SK = "CUSTOMER"
 MAIL_SK = "MAIL"
 SWEEP_PK, CURSOR_SK = "SWEEP", "CURSOR"
+ATTENTION_PK = "ATTENTION"  # what support must look at: unfulfillable paid checkouts (issue 14)
 SEAT_PREFIX = "SEAT#"
 EVENT_PREFIX = "EVENT#"
 
@@ -118,3 +119,8 @@ def profile_email_sk(sub: str) -> str:
 def mail_email_sk(key: str) -> str:
     """GSI3SK of a mail marker (by the address the mail went to)."""
     return f"{MAIL_SK}#{key}"
+
+
+def attention_sk(session_id: str) -> str:
+    """An unfulfillable checkout in the `ATTENTION` partition: `CHECKOUT#<session_id>`."""
+    return f"CHECKOUT#{session_id}"

@@ -315,3 +315,17 @@ class Mention(Item, discriminator="mention"):
     field = UnicodeAttribute()
     index = NumberAttribute(null=True)
     seat_id = UnicodeAttribute(null=True)
+
+
+class Attention(Item, discriminator="attention"):
+    """A paid gift checkout that could not be fulfilled (`purchases.attention`); support reads them."""
+
+    session_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    payment_intent = UnicodeAttribute(null=True)
+    amount_total = NumberAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    buyer_email = UnicodeAttribute(null=True)
+    first_seen = UnicodeAttribute()
+    last_seen = UnicodeAttribute()
+    deliveries = NumberAttribute(default=0)

@@ -129,6 +129,15 @@ class Store:
         """The purchase's audit events, oldest first."""
         return self._partition(m.AuditEvent, purchase_id, k.EVENT_PREFIX)
 
+    def attention(self) -> list[m.Attention]:
+        """Every unfulfillable checkout recorded for support (one small partition), by session id."""
+        with read_errors():
+            return [
+                item
+                for item in m.Item.query(k.ATTENTION_PK, consistent_read=True)
+                if isinstance(item, m.Attention)
+            ]
+
     # ---- indexes ------------------------------------------------------------------------------------------
 
     def buyer_purchases(
