@@ -135,17 +135,14 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> SupportSeatAction:
             from_state=state,
             version=int(seat.version),
         )
-        transition(steps, Action.CANCEL, purchase_id, [move], actor=who)
-        steps.put(
-            "audit",
-            audit.event(
-                purchase_id,
-                now,
-                "seat.cancelled",
-                who,
-                seat_ids=[seat_id],
-                detail={"previous_state": state.value},
-            ),
+        transition(
+            steps,
+            Action.CANCEL,
+            purchase_id,
+            [move],
+            actor=who,
+            detail={"previous_state": state.value},
+            at=now,
         )
 
     try:
@@ -176,22 +173,13 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> Suppor
             seat,
             [m.Seat.upgrade_offer_url.set(checkout.url), m.Seat.upgrade_plan.set(checkout.quote.plan)],
             actor=who,
-        )
-        steps.put(
-            "audit",
-            audit.event(
-                purchase_id,
-                now,
-                "seat.upgrade_offered",
-                who,
-                seat_ids=[seat_id],
-                detail={
-                    "plan": checkout.quote.plan,
-                    "credit": checkout.quote.credit,
-                    "amount_due": checkout.quote.amount_due,
-                    "session_id": checkout.session_id,
-                },
-            ),
+            detail={
+                "plan": checkout.quote.plan,
+                "credit": checkout.quote.credit,
+                "amount_due": checkout.quote.amount_due,
+                "session_id": checkout.session_id,
+            },
+            at=now,
         )
 
     try:

@@ -58,7 +58,7 @@ from pynamodb.expressions.update import Action as Update
 from giftplans import clock, terms
 from giftplans.errors import AWS_ERRORS, DomainError
 from giftplans.observability import logger
-from giftplans.seats import IN_USE, Action, Touch, target
+from giftplans.seats import IN_USE, Action, SeatState, Touch, allowed_from, target
 from giftplans.settings import get as settings
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -223,6 +223,8 @@ def _remind(purchase: m.Purchase, found: str, kind: str, now: datetime, result: 
                     changes=[m.Seat.reminders.add({number})],
                     actor=ACTOR,
                     condition=~m.Seat.reminders.contains(number),
+                    detail={"days": int(number)},
+                    at=now,
                 )
             )
             result.reminded += 1
@@ -257,33 +259,10 @@ def _move_due(
 def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult) -> None:
     """Every live seat -> expired (ending its holder's entitlement), then the purchase, last."""
     ended_at = clock.iso(now)
+    held = set(_holder_seats(purchase))
     for seat_no in range(1, int(purchase.quantity) + 1):
         seat_id = k.seat_id_of(seat_no)
-        move = Move(seat_id, [m.Seat.ended_at.set(ended_at)])
-        try:
-            written = get_store().write(
-                partial(
-                    transition,
-                    action=Action.EXPIRE,
-                    purchase_id=purchase.purchase_id,
-                    moves=[move],
-                    actor=ACTOR,
-                    purchase=None,
-                    returning_old=True,
-                )
-            )
-            result.expired += 1
-            old = written.old("seat")
-            holder = old.recipient_sub if isinstance(old, m.Seat) and old.state in IN_USE else None
-        except Refused as refused:
-            # Already expired by an earlier run that may have died before ending the entitlement.
-            was = refused.old("seat")
-            done_by_us = (
-                isinstance(was, m.Seat)
-                and was.state == target(Action.EXPIRE)
-                and was.last_action == Action.EXPIRE
-            )
-            holder = was.recipient_sub if done_by_us else None
+        holder = _expire_seat(purchase.purchase_id, seat_id, seat_id in held, now, result)
         if holder:
             _end_entitlement(holder, purchase.purchase_id, seat_id, ended_at)
 
@@ -304,6 +283,49 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
         return expiry_fold(counts, int(fresh.quantity))[1]
 
     _write_purchase(purchase, found, actions, now, paid_only=True, condition=exact)
+
+
+def _expire_seat(
+    purchase_id: str, seat_id: str, held: bool, now: datetime, result: SweepResult
+) -> str | None:
+    """One seat -> expired with its audit event (one transaction); the holder whose entitlement ends, if any.
+
+    No read: a transaction cannot hand back the old item on success, so the seat is learnt
+    from a refusal (ALL_OLD). A seat nobody holds (the purchase's `holders`) is tried as
+    available; a held one is first probed with version 0 (never a seat's: they start at 1),
+    whose refusal names its state, version and holder; the next try is exact.
+    """
+    expirable = allowed_from(Action.EXPIRE)
+    state, version, holder = SeatState.AVAILABLE, (0 if held else None), None
+    for _ in range(3):
+        move = Move(seat_id, [m.Seat.ended_at.set(clock.iso(now))], from_state=state, version=version)
+        try:
+            get_store().write(
+                partial(
+                    transition,
+                    action=Action.EXPIRE,
+                    purchase_id=purchase_id,
+                    moves=[move],
+                    actor=ACTOR,
+                    purchase=None,
+                    detail={"previous_state": state.value},
+                    at=now,
+                )
+            )
+        except Refused as refused:
+            was = refused.old("seat")
+            if not isinstance(was, m.Seat):
+                return None  # no such seat
+            if was.state not in expirable:
+                # Already expired by an earlier run that may have died before ending the entitlement.
+                done_by_us = was.state == target(Action.EXPIRE) and was.last_action == Action.EXPIRE
+                return was.recipient_sub if done_by_us else None
+            state, version = SeatState(was.state), int(was.version)
+            holder = was.recipient_sub
+            continue
+        result.expired += 1
+        return holder if state in IN_USE else None
+    raise _Stuck(purchase_id)
 
 
 def _end_entitlement(sub: str, purchase_id: str, seat_id: str, ended_at: str) -> None:

@@ -39,6 +39,7 @@ class SeatView(NamedTuple):
     accepted_at: str | None = None
     delivery: str | None = None
     resend_count: int = 0
+    from_name: str | None = None
 
     @classmethod
     def of(cls, seat: m.Seat, term_ended: bool) -> "SeatView":
@@ -54,6 +55,7 @@ class SeatView(NamedTuple):
             accepted_at=seat.accepted_at,
             delivery=delivery,
             resend_count=int(seat.resend_count or 0),
+            from_name=seat.from_name,
         )
 
     def as_json(self) -> Json:
@@ -288,6 +290,8 @@ class Preview(NamedTuple):
     sender: str
     term_end: str
     state: str
+    from_name: str | None = None  # SPEC 8.4: the name the buyer chose, when they chose one
+    from_email: str | None = None  # the buyer's address: shown to a holder of a valid link
 
     def as_json(self) -> Json:
         return self._asdict()

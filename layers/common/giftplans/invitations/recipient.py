@@ -19,6 +19,7 @@ def recorded(
     token_hash: str,
     at: str,
     at_ts: int,
+    from_name: str | None = None,
 ) -> list[Update]:
     """An invited seat: its address (and GSI3 key, for support), the link's nonce and hash, the note."""
     changes: list[Update] = [
@@ -28,6 +29,7 @@ def recorded(
         m.Seat.invited_at.set(at),
         m.Seat.nonce.set(nonce),
         m.Seat.token_hash.set(token_hash),
+        m.Seat.link_hashes.add({token_hash}),
         m.Seat.resend_count.set(0),
         m.Seat.last_sent_ts.set(at_ts),
         m.Seat.delivery.remove(),
@@ -35,6 +37,7 @@ def recorded(
     ]
     if message:
         changes.append(m.Seat.message.set(message))
+    changes.append(m.Seat.from_name.set(from_name) if from_name else m.Seat.from_name.remove())
     return changes
 
 
@@ -49,5 +52,6 @@ def removed() -> list[Update]:
         m.Seat.nonce.remove(),
         m.Seat.token_hash.remove(),
         m.Seat.message.remove(),
+        m.Seat.from_name.remove(),
         m.Seat.delivery.remove(),
     ]

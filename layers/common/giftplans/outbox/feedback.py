@@ -85,6 +85,7 @@ def _mark(feedback: Feedback) -> bool:
                 seat_key(feedback.purchase_id, feedback.seat_id),
                 [m.Seat.delivery.set(feedback.outcome)],
                 actor=SES,
+                detail={"outcome": feedback.outcome, "type": feedback.detail},
                 condition=m.Seat.nonce == feedback.nonce,  # the link the email carried is still the seat's
             )
         )

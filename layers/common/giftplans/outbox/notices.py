@@ -208,14 +208,14 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
 
 
 def _gift(seat: Seat) -> dict[str, Any]:
-    """What every seat email may show: plan, term, who gave it (the buyer's name, else address)."""
+    """What every seat email may show: plan, term, who gave it (`from_name`, buyer name, else address)."""
     return {
         "purchase_id": seat.purchase_id,
         "seat_id": seat.seat_id,
         "plan": seat.plan,
         "term_start": seat.term_start,
         "term_end": seat.term_end,
-        "sender": seat.buyer_name or seat.buyer_email,
+        "sender": seat.from_name or seat.buyer_name or seat.buyer_email,
     }
 
 

@@ -207,6 +207,10 @@ class Seat(Item, discriminator="seat"):
     upgrade_plan = UnicodeAttribute(null=True)
     upgrade_offer_url = UnicodeAttribute(null=True)
     subscription_id = UnicodeAttribute(null=True)
+    from_name = UnicodeAttribute(null=True)  # SPEC 8.4: who the buyer says the gift is from (1-80 chars)
+    link_hashes = UnicodeSetAttribute(
+        null=True
+    )  # sha256 of every link issued for the seat (preview's MAC check)
 
 
 class AuditEvent(Item, discriminator="event"):
