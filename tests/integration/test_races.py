@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -112,8 +113,8 @@ def test_given_invitations_when_revoke_races_accept_then_one_consistent_outcome_
         token = g.link(pid, seat_id)
         person = Caller(f"r{i}", email, True)
         revoked, accepted = race(
-            lambda sid=seat_id: buyer.revoke(pid, sid, BUYER),
-            lambda tok=token, who=person: link.accept(tok, who),
+            partial(buyer.revoke, pid, seat_id, BUYER),
+            partial(link.accept, token, person),
         )
 
         seat = g.seat(pid, seat_id)
