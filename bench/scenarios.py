@@ -38,7 +38,7 @@ def webhook_target(seats: int) -> int:
 FIXED_TARGETS: dict[str, tuple[int, str]] = {
     "invite_1": (2, "<= 2"),
     "invite_25": (2, "<= 2"),
-    "accept": (1, "1"),
+    "accept": (2, "2"),  # one read of the seat for `gift_from`, so get_entitlement stays 1
     "revoke": (1, "1"),
     "decline": (1, "1"),
     "resend": (1, "1"),

@@ -28,6 +28,12 @@ class InvitationIn(BaseModel):
         max_length=400,
         description="Who the gift is from, as the email and the accept page show it (1-80 characters).",
     )
+    locale: str | None = Field(
+        default=None,
+        max_length=35,
+        description="The recipient's language for the email (en, de; anything else reads English). "
+        "Without it, the inviting buyer's.",
+    )
 
 
 class InviteRequest(BaseModel):
@@ -62,7 +68,7 @@ class ResentOut(BaseModel):
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503),
 )
 def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
-    rows = [Row(r.email, r.message, r.from_name) for r in request.invitations]
+    rows = [Row(r.email, r.message, r.from_name, r.locale) for r in request.invitations]
     seats = buyer.invite(purchase_id, caller(router), rows)
     return SeatsOut.model_validate({"seats": [seat.as_json() for seat in seats]})
 

@@ -37,9 +37,13 @@ def test_given_budget_when_each_transition_runs_then_it_costs_its_round_trips(
     assert calls == ["BatchGetItem", "TransactWriteItems"]
 
     token, other = g.link(pid, "0001"), g.link(pid, "0003")
+    with counted(monkeypatch) as calls:
+        link.preview(token)
+    assert len(calls) == 1, calls
+    with counted(monkeypatch) as calls:  # the sender is read once, so My plan's read stays one
+        link.accept(token, Caller("p0", "p0@example.com", True))
+    assert calls == ["GetItem", "TransactWriteItems"]
     for action in (
-        lambda: link.preview(token),
-        lambda: link.accept(token, Caller("p0", "p0@example.com", True)),
         lambda: buyer.revoke(pid, "0002", BUYER),
         lambda: link.decline(other),
         lambda: (clock.advance(minutes=10), buyer.resend(pid, "0004", BUYER)),

@@ -1,4 +1,5 @@
-"""The nightly sweep: reminders 30 and 7 days before `term_end`, and expiry after it.
+"""The nightly sweep: reminders 30 and 7 days before `term_end`, expiry after it, and erasure
+(expiry moves the due key on to the last milestone, `erase`: `privacy.erase_ended`).
 
 What is due is found through the sparse due index (GSI2, `DUE#<yyyy-mm-dd>#<shard>` /
 `PURCHASE#<purchase_id>`): only a purchase with a milestone still ahead carries the key,
@@ -15,31 +16,27 @@ shard, page by page. A day is marked done only when all its shards and pages wen
 without a failure, and only right after the day before it (the cursor's write is
 conditional on that), so a failed or half-done day is retried by the next run. With no
 cursor yet (a fresh table or a lost cursor) the first run starts `sweep_backfill_days`
-(default 31) days back: a purchase's first milestone is ~335 days after it was bought, so
-on a fresh deployment nothing can be due earlier; `run(since=...)` / `{"from": ...}`
-backfills further by hand.
+(default 31) days back (a first milestone is ~335 days after the purchase, so nothing can be
+due earlier); `run(since=...)` / `{"from": ...}` backfills further by hand.
 
-Idempotency. Every step moves something under a condition: a reminded seat carries the
-reminder in `reminders`; an expired seat is `expired`; the purchase's write moves (or
-removes) its due key under `due_kind = <the kind found>`. Running a night twice, or again
-after a crash half-way, repeats no transition, and as the mailer derives each notice from
-one committed transition (keyed on the item's new version), no notice is sent twice.
+Idempotency. Every step moves something under a condition (a reminded seat carries the reminder
+in `reminders`; an expired seat is `expired`; the purchase's due key moves under `due_kind =
+<the kind found>`): a night run twice, or again after a crash, repeats no transition and, as
+each notice derives from one committed transition, sends no notice twice.
 
-Late work. When nights were missed, a purchase acts on the latest of its milestones that
-is due by today and skips earlier ones (no "30 days left" when 7 are left, no reminder
-after the term ended): the key is moved with `last_action=due_moved`, which sends nothing.
+Late work. After missed nights a purchase acts on its latest milestone due by today and skips
+earlier ones (the key moves with `last_action=due_moved`, which sends nothing).
 
-Between the seat writes of an expiry and the purchase's final write, the purchase's
-`seat_counts` still show the live counts; the final write folds them into `expired`.
-Readers never depend on this: past `term_end` every live seat reads `expired` anyway.
+Between an expiry's seat writes and the purchase's final write, `seat_counts` still show the
+live counts (the final write folds them into `expired`); past `term_end` every live seat reads
+`expired` anyway.
 
 More than one invocation's worth. `run` stops before starting a purchase when the
 `deadline` callable says fewer than `STOP_MARGIN_S` seconds are left (or after
 `max_items` purchases) and reports `continued=True` with `resume_day`. The handler then
 re-invokes its own function asynchronously with the same `now`. No queue or state
-machine is needed: all progress lives in the table (the cursor and the due keys), so the
-next invocation just carries on from there, and an invocation that dies without warning
-loses nothing either (the next nightly run resumes at the first undone day).
+machine is needed: all progress lives in the table (the cursor and the due keys); an
+invocation that dies loses nothing (the next nightly run resumes at the first undone day).
 """
 
 from __future__ import annotations
@@ -55,7 +52,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as Update
 
-from giftplans import clock, terms
+from giftplans import clock, privacy, terms
 from giftplans.errors import AWS_ERRORS, DomainError
 from giftplans.observability import logger
 from giftplans.seats import IN_USE, Action, SeatState, Touch, allowed_from, target
@@ -83,6 +80,7 @@ class SweepResult:
     purchases: int = 0  # due purchases handled (acted on, moved or found done)
     reminded: int = 0  # recipient reminders recorded on seats + buyer reminders recorded on purchases
     expired: int = 0  # seats moved to `expired`
+    erased: int = 0  # seats whose recipient's address was erased (privacy)
     failed: int = 0  # due purchases that raised; their day stays undone
     days_done: int = 0  # days marked done on the cursor by this run
     continued: bool = False  # stopped early: more is due than this invocation could finish
@@ -186,6 +184,9 @@ def handle(purchase: m.Purchase, now: datetime, result: SweepResult) -> None:
     found = purchase.due_kind
     if found not in terms.MILESTONE_KINDS:
         return
+    if found == terms.ERASE:  # whatever became of the purchase since it ended
+        result.erased += privacy.erase_ended(purchase, ACTOR, now)
+        return
     if purchase.status != PAID:
         # Never paid, or refunded (its seats were cancelled then): nothing to remind or expire.
         _write_purchase(purchase, found, lambda _p: [*_touch(DUE_MOVED), *_remove_due()], now)
@@ -195,14 +196,18 @@ def handle(purchase: m.Purchase, now: datetime, result: SweepResult) -> None:
     if act == terms.EXPIRE:
         _expire(purchase, found, now, result)
     elif not terms.is_active(end, now):
-        _move_due(purchase, found, terms.EXPIRE, DUE_MOVED, now)  # the term ended: no reminder now
+        _move_due(purchase, found, terms.REMIND_7, DUE_MOVED, now)  # the term ended: no reminder; expiry next
     else:
         _remind(purchase, found, act, now, result)
 
 
 def _acting_kind(end: datetime, found: str, today: date) -> str:
-    """The latest milestone from `found` on that is due by `today` (earlier, late ones are skipped)."""
-    steps = terms.milestones(end)
+    """The latest milestone from `found` on that is due by `today` (earlier, late ones are skipped).
+
+    Never past the expiry: the erasure comes after it as a milestone of its own.
+    """
+    steps = terms.milestones(end, settings().erase_after_days)
+    steps = steps[: [kind for kind, _ in steps].index(terms.EXPIRE) + 1]
     kinds = [kind for kind, _ in steps]
     act = found
     for kind, day in steps[kinds.index(found) + 1 :]:
@@ -238,7 +243,7 @@ def _move_due(
     purchase: m.Purchase, found: str, done: str, action: str, now: datetime, extra: list[Update] | None = None
 ) -> bool:
     """Record `action` on the purchase and move its due key to the milestone after `done`."""
-    nxt = terms.next_milestone(clock.parse_iso(purchase.term_end), done)
+    nxt = terms.next_milestone(clock.parse_iso(purchase.term_end), done, settings().erase_after_days)
 
     def actions(_fresh: m.Purchase) -> list[Update]:
         if nxt is None:
@@ -274,7 +279,7 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
             *stamp(m.Purchase, terms.EXPIRE, ACTOR),
             m.Purchase.available.remove(),
             m.Purchase.holders.remove(),
-            *_remove_due(),
+            *privacy.erase_due(purchase),
         ]
 
     def exact(fresh: m.Purchase) -> Condition:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from giftplans import tokens
+from giftplans import locales, tokens
 from giftplans.errors import Conflict, Invalid
 from giftplans.identity import Caller
 from giftplans.store import models as m
@@ -37,6 +37,7 @@ class Row:
     email: str
     message: str | None = None
     from_name: str | None = None  # SPEC 8.4: 1-80 characters, no control or format (bidi) characters
+    locale: str | None = None  # the recipient's mail language (en | de); an unknown one reads English
 
 
 def from_name_problem(name: str | None) -> str | None:
@@ -89,7 +90,8 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
         elif (why := from_name_problem(_trimmed(row.from_name))) is not None:
             problems.append(_row_error(index, email, "invalid_from_name", why))
         seen.setdefault(tokens.normalise_email(email), index)
-        clean.append(Row(email, message, _trimmed(row.from_name)))
+        locale = locales.or_default(row.locale) if row.locale else None
+        clean.append(Row(email, message, _trimmed(row.from_name), locale))
     if problems:
         raise Invalid(
             f"{len(problems)} of the {len(rows)} rows cannot be invited; nothing was sent.",

@@ -66,7 +66,7 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[SeatVi
         if sent_today(found.get(counter_key(caller.sub, now))) + len(wanted) > limit:
             raise daily_limit_reached(now, limit)
         try:
-            return _write_invites(purchase, wanted, free[: len(wanted)], caller.sub, now)
+            return _write_invites(purchase, wanted, free[: len(wanted)], caller.sub, now, caller.locale)
         except Refused as refused:
             if refused.failed("purchase"):
                 open_for(refused.old("purchase"), caller.sub, now)  # raises when it was not a race
@@ -78,7 +78,12 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[SeatVi
 
 
 def _write_invites(
-    purchase: m.Purchase, rows: list[Row], numbers: list[int], sub: str, now: datetime
+    purchase: m.Purchase,
+    rows: list[Row],
+    numbers: list[int],
+    sub: str,
+    now: datetime,
+    locale: str | None = None,
 ) -> list[SeatView]:
     pid, invited_at, now_ts = purchase.purchase_id, clock.iso(now), clock.epoch(now)
     plan, term_end_ts = purchase.plan, int(purchase.term_end_ts)
@@ -97,6 +102,8 @@ def _write_invites(
             token_hash=token_hash,
             at=invited_at,
             at_ts=now_ts,
+            locale=row.locale or locale or purchase.buyer_locale,
+            buyer_locale=locale,
         )
         key = tokens.email_key(row.email)
         moves.append(Move(seat_id, changes, holder=key))
@@ -109,7 +116,17 @@ def _write_invites(
     def build(steps: Steps) -> None:
         recipients = {"recipients": [tokens.mask_email(row.email) for row in rows]}
         transition(
-            steps, Action.INVITE, pid, moves, actor=audit.BUYER, purchase=opened, detail=recipients, at=now
+            steps,
+            Action.INVITE,
+            pid,
+            moves,
+            actor=audit.BUYER,
+            purchase=opened,
+            detail=recipients,
+            at=now,
+            field="recipients",
+            mentions=[(move.seat_id, row.email) for move, row in zip(moves, rows, strict=True)],
+            listed=True,
         )
         count_sends(steps, sub, now, len(moves))
 

@@ -20,6 +20,8 @@ def recorded(
     at: str,
     at_ts: int,
     from_name: str | None = None,
+    locale: str | None = None,
+    buyer_locale: str | None = None,
 ) -> list[Update]:
     """An invited seat: its address (and GSI3 key, for support), the link's nonce and hash, the note."""
     changes: list[Update] = [
@@ -38,6 +40,10 @@ def recorded(
     if message:
         changes.append(m.Seat.message.set(message))
     changes.append(m.Seat.from_name.set(from_name) if from_name else m.Seat.from_name.remove())
+    # The recipient's mail language (the row's, else the buyer's); the buyer's as of this request.
+    changes.append(m.Seat.recipient_locale.set(locale) if locale else m.Seat.recipient_locale.remove())
+    if buyer_locale:
+        changes.append(m.Seat.buyer_locale.set(buyer_locale))
     return changes
 
 
@@ -53,5 +59,6 @@ def removed() -> list[Update]:
         m.Seat.token_hash.remove(),
         m.Seat.message.remove(),
         m.Seat.from_name.remove(),
+        m.Seat.recipient_locale.remove(),
         m.Seat.delivery.remove(),
     ]

@@ -77,6 +77,9 @@ def record_feedback(message: str | dict[str, Any]) -> bool:
 
 
 def _mark(feedback: Feedback) -> bool:
+    # touch() writes the seat's `seat.bounced` audit event in the same write: the buyer's seat
+    # history shows when it bounced (a complaint reads as a bounce, rule 12).
+    detail = {"outcome": feedback.outcome, **({"type": feedback.detail} if feedback.detail else {})}
     try:
         get_store().write(
             lambda steps: touch(
@@ -85,7 +88,7 @@ def _mark(feedback: Feedback) -> bool:
                 seat_key(feedback.purchase_id, feedback.seat_id),
                 [m.Seat.delivery.set(feedback.outcome)],
                 actor=SES,
-                detail={"outcome": feedback.outcome, "type": feedback.detail},
+                detail=detail,
                 condition=m.Seat.nonce == feedback.nonce,  # the link the email carried is still the seat's
             )
         )

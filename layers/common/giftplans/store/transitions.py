@@ -73,12 +73,17 @@ def transition(
     purchase: PurchaseSide | None = IN_STEP,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
+    field: str | None = None,
+    mentions: Sequence[tuple[str | None, str]] = (),
+    listed: bool = False,
 ) -> None:
     """Add the steps of `action` on `moves` (one step per seat, the purchase's, the audit event) to `steps`.
 
     `purchase=None` leaves the purchase's item alone (a refund and the sweep settle it after
     all its seats moved). A single seat's step is named "seat", several "seat <id>"; the
     audit event's step is "audit" (`detail` is what it says beyond the seats and the actor).
+    `field`/`mentions`/`listed` go to `audit.put`: the addresses `detail[field]` masks get
+    their `Mention` items in the same write (docs/privacy.md).
     """
     allowed, target = TRANSITIONS[action]
     for move in moves:
@@ -97,7 +102,8 @@ def transition(
         _purchase_follows(steps, action, purchase_id, moves, target, actor, purchase)
     when = at if at is not None else clock.now()
     seat_ids = [move.seat_id for move in moves]
-    steps.put("audit", audit.event(purchase_id, when, audit.SEAT_EVENTS[action], actor, seat_ids, detail))
+    event = audit.event(purchase_id, when, audit.SEAT_EVENTS[action], actor, seat_ids, detail)
+    audit.put(steps, event, field=field, mentions=mentions, listed=listed)
 
 
 def _state_condition(action: Action, read: SeatState | None, allowed: frozenset[SeatState]) -> Condition:
@@ -171,12 +177,16 @@ def touch(
     condition: Condition | None = None,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
+    field: str | None = None,
+    mentions: Sequence[tuple[str | None, str]] = (),
+    event_kind: str | None = None,
 ) -> None:
     """A write to one seat in one of the states `seats.TOUCHES[kind]` allows, keeping its state.
 
     Stamped (version + 1, `last_action` = the touch, `actor`) and audited (step "audit") unless
     `actor` is None: a bookkeeping write (`Touch.SENT`) that must not look like a new version to
-    the stream readers.
+    the stream readers. `event_kind` picks one of `audit.OTHER_TOUCH_EVENTS[kind]` over the
+    touch's usual event; `field`/`mentions` go to `audit.put` as in `transition`.
     """
     allowed = TOUCHES[kind]
     state: Condition = m.Seat.state.is_in(*sorted(s.value for s in allowed))
@@ -190,7 +200,13 @@ def touch(
     if actor is not None:
         purchase_id, seat_id = _ids(item)
         when = at if at is not None else clock.now()
-        steps.put("audit", audit.event(purchase_id, when, audit.TOUCH_EVENTS[kind], actor, [seat_id], detail))
+        said = audit.TOUCH_EVENTS[kind]
+        if event_kind is not None and event_kind != said:
+            if event_kind not in audit.OTHER_TOUCH_EVENTS.get(kind, frozenset()):
+                raise ValueError(f"a {kind.value} touch cannot be audited as {event_kind}")
+            said = event_kind
+        event = audit.event(purchase_id, when, said, actor, [seat_id], detail)
+        audit.put(steps, event, field=field, mentions=mentions)
 
 
 def _ids(item: m.Seat) -> tuple[str, str]:
