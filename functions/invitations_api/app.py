@@ -25,6 +25,10 @@ class PreviewOut(BaseModel):
     sender: str
     term_end: str
     state: str
+    from_name: str | None = Field(default=None, description="The sender's chosen name (SPEC 8.4), if any.")
+    from_email: str | None = Field(
+        default=None, description="The buyer's address, for a holder of a valid link."
+    )
 
 
 class AcceptedOut(BaseModel):

@@ -23,6 +23,11 @@ class InvitationIn(BaseModel):
 
     email: str = Field(max_length=320, description="The recipient's address.")
     message: str | None = Field(default=None, max_length=4000, description="A note shown in the email.")
+    from_name: str | None = Field(
+        default=None,
+        max_length=400,
+        description="Who the gift is from, as the email and the accept page show it (1-80 characters).",
+    )
     locale: str | None = Field(
         default=None,
         max_length=35,
@@ -63,7 +68,7 @@ class ResentOut(BaseModel):
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503),
 )
 def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
-    rows = [Row(r.email, r.message, r.locale) for r in request.invitations]
+    rows = [Row(r.email, r.message, r.from_name, r.locale) for r in request.invitations]
     seats = buyer.invite(purchase_id, caller(router), rows)
     return SeatsOut.model_validate({"seats": [seat.as_json() for seat in seats]})
 

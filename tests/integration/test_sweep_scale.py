@@ -100,7 +100,9 @@ def test_given_20000_seats_of_which_200_due_when_swept_then_reads_follow_the_due
     assert calls["Scan"] == 0
     assert calls["Query"] == 8  # one page per shard of the one day: the hook saw the index reads
     assert counted.items_read <= DUE_PURCHASES + 1  # the due index items, plus the cursor
-    assert calls["UpdateItem"] == DUE_PURCHASES * (DUE_SEATS_EACH + 1)  # blind seat writes + purchase
+    # Each seat's blind write is one transaction with its audit event; then the purchase's update.
+    assert calls["TransactWriteItems"] == DUE_PURCHASES * DUE_SEATS_EACH
+    assert calls["UpdateItem"] == DUE_PURCHASES
     some_due = m.Seat.get(k.purchase_pk(due[-1]), k.seat_sk("0020"), consistent_read=True)
     filler = m.Seat.get(k.purchase_pk("pur_filler0003"), k.seat_sk("0500"), consistent_read=True)
     assert (some_due.state, filler.state, filler.version) == ("expired", "available", 1)

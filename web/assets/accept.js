@@ -23,12 +23,12 @@ function planName(id) {
   return planById(id)?.name ?? titleCase(id);
 }
 
-// Who it is from, as honestly as the API tells it. Today's preview gives a masked address
-// (`sender`); a `from_name` (the buyer's chosen name) is shown first when the API sends one.
+// Who it is from (SPEC 8.4): the buyer's chosen `from_name` first, then the buyer's address
+// (`from_email`), which a holder of a valid link may see in full.
 function senderLine() {
-  if (preview.from_name) return [el("strong", { id: "sender" }, preview.from_name), preview.sender ? ` (${preview.sender})` : null];
-  return [el("strong", { id: "sender" }, preview.sender), el("span", { class: "hint sender-note" },
-    " (part of the address is hidden on this page; your invitation email shows it in full)")];
+  const name = preview.from_name || preview.sender;
+  const address = preview.from_email && preview.from_email !== name ? ` (${preview.from_email})` : null;
+  return [el("strong", { id: "sender" }, name), address ? el("span", { class: "sender-email" }, address) : null];
 }
 
 async function start() {

@@ -153,17 +153,14 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str, *, refund: bool = Fals
         if refund:
             changes.append(m.Seat.refund_status.set(PENDING))
         move = Move(seat_id, changes, from_state=state, version=int(seat.version))
-        transition(steps, Action.CANCEL, purchase_id, [move], actor=who)
-        steps.put(
-            "audit",
-            audit.event(
-                purchase_id,
-                now,
-                "seat.cancelled",
-                who,
-                seat_ids=[seat_id],
-                detail={"previous_state": state.value, "refund": refund},
-            ),
+        transition(
+            steps,
+            Action.CANCEL,
+            purchase_id,
+            [move],
+            actor=who,
+            detail={"previous_state": state.value, "refund": refund},
+            at=now,
         )
 
     try:
@@ -206,17 +203,8 @@ def _refund_seat(purchase: m.Purchase, seat: m.Seat, who: str) -> SupportSeatAct
             [m.Seat.refund_status.set(DONE), m.Seat.refund_id.set(refund_id)],
             actor=who,
             condition=m.Seat.refund_status == PENDING,
-        )
-        steps.put(
-            "audit",
-            audit.event(
-                seat.purchase_id,
-                now,
-                "seat.refunded",
-                who,
-                seat_ids=[seat.seat_id],
-                detail={"amount": amount, "currency": seat.currency, "refund_id": refund_id},
-            ),
+            detail={"amount": amount, "currency": seat.currency, "refund_id": refund_id},
+            at=now,
         )
 
     try:
@@ -262,22 +250,13 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> Suppor
             seat,
             [m.Seat.upgrade_offer_url.set(checkout.url), m.Seat.upgrade_plan.set(checkout.quote.plan)],
             actor=who,
-        )
-        steps.put(
-            "audit",
-            audit.event(
-                purchase_id,
-                now,
-                "seat.upgrade_offered",
-                who,
-                seat_ids=[seat_id],
-                detail={
-                    "plan": checkout.quote.plan,
-                    "credit": checkout.quote.credit,
-                    "amount_due": checkout.quote.amount_due,
-                    "session_id": checkout.session_id,
-                },
-            ),
+            detail={
+                "plan": checkout.quote.plan,
+                "credit": checkout.quote.credit,
+                "amount_due": checkout.quote.amount_due,
+                "session_id": checkout.session_id,
+            },
+            at=now,
         )
 
     try:

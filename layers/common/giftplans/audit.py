@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from giftplans import clock
+from giftplans.seats import Action, Touch
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.tokens import email_key, new_nonce
@@ -23,6 +24,35 @@ if TYPE_CHECKING:
 
 # Actors: who made a change (the audit event's `actor`, and the item's).
 BUYER, RECIPIENT, STRIPE, SWEEP, SES = "buyer", "recipient", "stripe", "sweep", "ses"
+
+
+# The audit kind of every seat write (`store.transitions` writes it in the seat's own transaction).
+SEAT_EVENTS: dict[Action, str] = {
+    Action.INVITE: "seat.invited",
+    Action.ACCEPT: "seat.accepted",
+    Action.DECLINE: "seat.declined",
+    Action.REVOKE: "seat.revoked",
+    Action.CLAIM: "seat.claimed",
+    Action.UPGRADE: "seat.upgraded",
+    Action.EXPIRE: "seat.expired",
+    Action.CANCEL: "seat.cancelled",
+    Action.REFUND: "seat.refunded",
+}
+TOUCH_EVENTS: dict[Touch, str] = {
+    Touch.RESEND: "seat.resent",
+    Touch.REMIND_30: "seat.reminded",
+    Touch.REMIND_7: "seat.reminded",
+    Touch.UPGRADE_OFFER: "seat.upgrade_offered",
+    Touch.BOUNCE: "seat.bounced",
+    Touch.CREDIT: "seat.credited",  # SPEC 8.5: Stripe took the accepted gift's credit
+    # SPEC 8.7: Stripe refunded a cancelled seat's value ("seat.refunded" is the full refund's move)
+    Touch.SEAT_REFUND: "seat.refund_paid",
+    Touch.ERASE: "seat.recipient_erased",  # privacy: an address on the seat went
+}
+# Touches whose event may say more precisely what happened (`transitions.touch(..., kind=...)`).
+OTHER_TOUCH_EVENTS: dict[Touch, frozenset[str]] = {
+    Touch.ERASE: frozenset({"seat.buyer_erased"}),  # the buyer's copy on the seat, not the recipient's
+}
 
 
 def support(arn: str) -> str:
@@ -40,9 +70,11 @@ def event(
 ) -> m.AuditEvent:
     """An audit item for `purchase_id` (kind like "seat.invited"), to save inside the transaction."""
     stamp = clock.iso(at)
+    # Sub-second digits first in the suffix: events of one second still sort in the order they happened.
+    suffix = f"{clock.as_utc(at).microsecond:06d}{new_nonce()[:8]}"
     return m.AuditEvent(
         k.purchase_pk(purchase_id),
-        k.event_sk(stamp, new_nonce()[:8]),
+        k.event_sk(stamp, suffix),
         purchase_id=purchase_id,
         at=stamp,
         kind=kind,

@@ -99,8 +99,7 @@ def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: datetim
             "profile", m.Profile, k.account_pk(caller.sub), k.PROFILE_SK, condition=m.Profile.plans_bought > 1
         )
         entitlements.grant(steps, entitlement, now)
-        steps.put("audit", audit.event(pid, now, "seat.claimed", audit.BUYER, [seat_id]))
-        transition(steps, Action.CLAIM, pid, [move], actor=audit.BUYER, purchase=still_holding)
+        transition(steps, Action.CLAIM, pid, [move], actor=audit.BUYER, purchase=still_holding, at=now)
 
     get_store().write(build)
     return SeatView(seat_id, target(Action.CLAIM).value, recipient_email=email, accepted_at=accepted_at)

@@ -134,17 +134,8 @@ def settle(seat: m.Seat, *, email: str | None, resumed: bool) -> m.Seat:
             [m.Seat.credit_status.set(DONE), m.Seat.credit_txn.set(transaction)],
             actor=audit.STRIPE,
             condition=m.Seat.credit_status == PENDING,
-        )
-        steps.put(
-            "audit",
-            audit.event(
-                seat.purchase_id,
-                now,
-                "seat.credited",
-                audit.STRIPE,
-                [seat.seat_id],
-                {"credited": amount, "currency": seat.currency, "balance_transaction": transaction},
-            ),
+            detail={"credited": amount, "currency": seat.currency, "balance_transaction": transaction},
+            at=now,
         )
 
     try:

@@ -300,12 +300,8 @@ def _erase_recipient(seat: m.Seat, key: str, actor: str, now: datetime) -> int:
             _recipient_changes(now),
             actor=actor,
             condition=m.Seat.GSI3PK.is_in(k.email_gsi(key)),
-        )
-        steps.put(
-            "audit",
-            audit.event(
-                seat.purchase_id, now, "seat.recipient_erased", actor, [seat.seat_id], {"state": seat.state}
-            ),
+            detail={"state": seat.state},
+            at=now,
         )
 
     return _written(build)
@@ -325,6 +321,8 @@ def _erase_buyer(purchase: m.Purchase, key: str, actor: str, now: datetime) -> t
                 [m.Seat.buyer_email.set(ERASED), m.Seat.buyer_name.remove()],
                 actor=actor,
                 condition=m.Seat.buyer_email != ERASED,
+                at=now,
+                event_kind="seat.buyer_erased",
             )
         )
 
@@ -386,6 +384,7 @@ def erase_ended(purchase: m.Purchase, actor: str, now: datetime) -> int:
                 _recipient_changes(now),
                 actor=actor,
                 condition=m.Seat.recipient_email.exists() & (m.Seat.recipient_email != ERASED),
+                at=now,
             )
 
         erased += _written(build)

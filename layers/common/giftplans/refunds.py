@@ -110,7 +110,16 @@ def cancel_seat(seat: m.Seat, at: datetime, actor: str) -> bool:
     for with_entitlement in (True, False) if in_use else (False,):
 
         def build(steps: Steps, ending: bool = with_entitlement) -> None:
-            transition(steps, Action.REFUND, seat.purchase_id, [move], actor=actor, purchase=None)
+            transition(
+                steps,
+                Action.REFUND,
+                seat.purchase_id,
+                [move],
+                actor=actor,
+                purchase=None,
+                detail={"previous_state": seat.state},
+                at=at,
+            )
             if ending:
                 end_entitlement(steps, seat, at)
 

@@ -1,6 +1,5 @@
-"""The nightly sweep: reminders 30 and 7 days before `term_end`, expiry after it, and erasure.
-
-Expiry moves the due key on to the last milestone, `erase` (`privacy.erase_ended`).
+"""The nightly sweep: reminders 30 and 7 days before `term_end`, expiry after it, and erasure
+(expiry moves the due key on to the last milestone, `erase`: `privacy.erase_ended`).
 
 What is due is found through the sparse due index (GSI2, `DUE#<yyyy-mm-dd>#<shard>` /
 `PURCHASE#<purchase_id>`): only a purchase with a milestone still ahead carries the key,
@@ -17,33 +16,29 @@ shard, page by page. A day is marked done only when all its shards and pages wen
 without a failure, and only right after the day before it (the cursor's write is
 conditional on that), so a failed or half-done day is retried by the next run. With no
 cursor yet (a fresh table or a lost cursor) the first run starts `sweep_backfill_days`
-(default 31) days back: a purchase's first milestone is ~335 days after it was bought, so
-on a fresh deployment nothing can be due earlier; `run(since=...)` / `{"from": ...}`
-backfills further by hand.
+(default 31) days back (a first milestone is ~335 days after the purchase, so nothing can be
+due earlier); `run(since=...)` / `{"from": ...}` backfills further by hand.
 
-Idempotency. Every step moves something under a condition: a reminded seat carries the
-reminder in `reminders`; an expired seat is `expired`; the purchase's write moves (or
-removes) its due key under `due_kind = <the kind found>`. Running a night twice, or again
-after a crash half-way, repeats no transition, and as the mailer derives each notice from
-one committed transition (keyed on the item's new version), no notice is sent twice.
+Idempotency. Every step moves something under a condition (a reminded seat carries the reminder
+in `reminders`; an expired seat is `expired`; the purchase's due key moves under `due_kind =
+<the kind found>`): a night run twice, or again after a crash, repeats no transition and, as
+each notice derives from one committed transition, sends no notice twice.
 
-Late work. When nights were missed, a purchase acts on the latest of its milestones that
-is due by today and skips earlier ones (no "30 days left" when 7 are left, no reminder
-after the term ended). A purchase found on a reminder's key after its term has ended is
-expired then and there, whichever day it is; its due key goes in the purchase's final
-write, after every seat's expiry, so a run that dies half-way leaves the key for the next.
+Late work. After missed nights a purchase acts on its latest milestone due by today and skips
+earlier ones. A purchase found on a reminder's key after its term ended is expired then and
+there; its due key goes in the final write, after every seat's expiry, so a run that dies
+half-way leaves the key for the next.
 
-Between the seat writes of an expiry and the purchase's final write, the purchase's
-`seat_counts` still show the live counts; the final write folds them into `expired`.
-Readers never depend on this: past `term_end` every live seat reads `expired` anyway.
+Between an expiry's seat writes and the purchase's final write, `seat_counts` still show the
+live counts (the final write folds them into `expired`); past `term_end` every live seat reads
+`expired` anyway.
 
 More than one invocation's worth. `run` stops before starting a purchase when the
 `deadline` callable says fewer than `STOP_MARGIN_S` seconds are left (or after
 `max_items` purchases) and reports `continued=True` with `resume_day`. The handler then
 re-invokes its own function asynchronously with the same `now`. No queue or state
-machine is needed: all progress lives in the table (the cursor and the due keys), so the
-next invocation just carries on from there, and an invocation that dies without warning
-loses nothing either (the next nightly run resumes at the first undone day).
+machine is needed: all progress lives in the table (the cursor and the due keys); an
+invocation that dies loses nothing (the next nightly run resumes at the first undone day).
 """
 
 from __future__ import annotations
@@ -62,7 +57,7 @@ from pynamodb.expressions.update import Action as Update
 from giftplans import clock, privacy, terms
 from giftplans.errors import AWS_ERRORS, DomainError
 from giftplans.observability import logger
-from giftplans.seats import IN_USE, Action, Touch, target
+from giftplans.seats import IN_USE, Action, SeatState, Touch, allowed_from, target
 from giftplans.settings import get as settings
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -240,6 +235,8 @@ def _remind(purchase: m.Purchase, found: str, kind: str, now: datetime, result: 
                     changes=[m.Seat.reminders.add({number})],
                     actor=ACTOR,
                     condition=~m.Seat.reminders.contains(number),
+                    detail={"days": int(number)},
+                    at=now,
                 )
             )
             result.reminded += 1
@@ -274,33 +271,10 @@ def _move_due(
 def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult) -> None:
     """Every live seat -> expired (ending its holder's entitlement), then the purchase, last."""
     ended_at = clock.iso(now)
+    held = set(_holder_seats(purchase))
     for seat_no in range(1, int(purchase.quantity) + 1):
         seat_id = k.seat_id_of(seat_no)
-        move = Move(seat_id, [m.Seat.ended_at.set(ended_at)])
-        try:
-            written = get_store().write(
-                partial(
-                    transition,
-                    action=Action.EXPIRE,
-                    purchase_id=purchase.purchase_id,
-                    moves=[move],
-                    actor=ACTOR,
-                    purchase=None,
-                    returning_old=True,
-                )
-            )
-            result.expired += 1
-            old = written.old("seat")
-            holder = old.recipient_sub if isinstance(old, m.Seat) and old.state in IN_USE else None
-        except Refused as refused:
-            # Already expired by an earlier run that may have died before ending the entitlement.
-            was = refused.old("seat")
-            done_by_us = (
-                isinstance(was, m.Seat)
-                and was.state == target(Action.EXPIRE)
-                and was.last_action == Action.EXPIRE
-            )
-            holder = was.recipient_sub if done_by_us else None
+        holder = _expire_seat(purchase.purchase_id, seat_id, seat_id in held, now, result)
         if holder:
             _end_entitlement(holder, purchase.purchase_id, seat_id, ended_at)
 
@@ -321,6 +295,49 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
         return expiry_fold(counts, int(fresh.quantity))[1]
 
     _write_purchase(purchase, found, actions, now, paid_only=True, condition=exact)
+
+
+def _expire_seat(
+    purchase_id: str, seat_id: str, held: bool, now: datetime, result: SweepResult
+) -> str | None:
+    """One seat -> expired with its audit event (one transaction); the holder whose entitlement ends, if any.
+
+    No read: a transaction cannot hand back the old item on success, so the seat is learnt
+    from a refusal (ALL_OLD). A seat nobody holds (the purchase's `holders`) is tried as
+    available; a held one is first probed with version 0 (never a seat's: they start at 1),
+    whose refusal names its state, version and holder; the next try is exact.
+    """
+    expirable = allowed_from(Action.EXPIRE)
+    state, version, holder = SeatState.AVAILABLE, (0 if held else None), None
+    for _ in range(3):
+        move = Move(seat_id, [m.Seat.ended_at.set(clock.iso(now))], from_state=state, version=version)
+        try:
+            get_store().write(
+                partial(
+                    transition,
+                    action=Action.EXPIRE,
+                    purchase_id=purchase_id,
+                    moves=[move],
+                    actor=ACTOR,
+                    purchase=None,
+                    detail={"previous_state": state.value},
+                    at=now,
+                )
+            )
+        except Refused as refused:
+            was = refused.old("seat")
+            if not isinstance(was, m.Seat):
+                return None  # no such seat
+            if was.state not in expirable:
+                # Already expired by an earlier run that may have died before ending the entitlement.
+                done_by_us = was.state == target(Action.EXPIRE) and was.last_action == Action.EXPIRE
+                return was.recipient_sub if done_by_us else None
+            state, version = SeatState(was.state), int(was.version)
+            holder = was.recipient_sub
+            continue
+        result.expired += 1
+        return holder if state in IN_USE else None
+    raise _Stuck(purchase_id)
 
 
 def _end_entitlement(sub: str, purchase_id: str, seat_id: str, ended_at: str) -> None:

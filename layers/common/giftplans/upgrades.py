@@ -314,7 +314,20 @@ def _write_upgrade(seat: m.Seat, done: UpgradeCompletion, at: datetime, parts: t
             from_state=SeatState(old_state),
             version=int(seat.version),
         )
-        transition(steps, Action.UPGRADE, seat.purchase_id, [move], actor=audit.STRIPE)
+        transition(
+            steps,
+            Action.UPGRADE,
+            seat.purchase_id,
+            [move],
+            actor=audit.STRIPE,
+            detail={
+                "from_plan": seat.plan,
+                "plan": done.plan,
+                "subscription_id": done.subscription_id,
+                "previous_state": old_state,
+            },
+            at=at,
+        )
         write_sub, end_gift = parts
         if write_sub or end_gift:
             actions = _provisional_actions(done, at) if write_sub else []
@@ -335,21 +348,5 @@ def _write_upgrade(seat: m.Seat, done: UpgradeCompletion, at: datetime, parts: t
                 "customer", m.CustomerLookup(k.customer_pk(done.customer), k.CUSTOMER_SK, sub=done.account_id)
             )
             entitlements.remember_customer(steps, done.account_id, done.customer, actor=audit.STRIPE)
-        steps.put(
-            "audit",
-            audit.event(
-                seat.purchase_id,
-                at,
-                "seat.upgraded",
-                "stripe",
-                seat_ids=[seat.seat_id],
-                detail={
-                    "from_plan": seat.plan,
-                    "plan": done.plan,
-                    "subscription_id": done.subscription_id,
-                    "previous_state": old_state,
-                },
-            ),
-        )
 
     get_store().write(build)

@@ -40,6 +40,7 @@ class SeatView(NamedTuple):
     accepted_at: str | None = None
     delivery: str | None = None
     resend_count: int = 0
+    from_name: str | None = None
     credited: int | None = None  # SPEC 8.5: accepted as a credit to the holder's Stripe balance
     last_sent_at: str | None = None  # when its current link was last mailed (the resend wait counts from it)
 
@@ -57,6 +58,7 @@ class SeatView(NamedTuple):
             accepted_at=seat.accepted_at,
             delivery=delivery,
             resend_count=int(seat.resend_count or 0),
+            from_name=seat.from_name,
             credited=int(seat.credited) if seat.credited is not None else None,
             last_sent_at=clock.iso(clock.from_epoch(int(seat.last_sent_ts))) if seat.last_sent_ts else None,
         )
@@ -354,6 +356,8 @@ class Preview(NamedTuple):
     sender: str
     term_end: str
     state: str
+    from_name: str | None = None  # SPEC 8.4: the name the buyer chose, when they chose one
+    from_email: str | None = None  # the buyer's address: shown to a holder of a valid link
 
     def as_json(self) -> Json:
         return self._asdict()

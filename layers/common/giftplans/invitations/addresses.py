@@ -9,6 +9,7 @@ the whole request. Addresses compare by `tokens.email_key` (trimmed, lower-cased
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from giftplans.store import models as m
 
 MAX_ROWS = 25
 MAX_MESSAGE = 1000
+MAX_FROM_NAME = 80
 # Not RFC 5322 in full: a deliverable address without the characters that would let one
 # field become several (",;<>" and quotes split or rewrite headers) or control characters.
 _NOT_IN_ADDRESS = r'\s@,;:<>()\[\]\\"\x00-\x1f\x7f'
@@ -38,7 +40,23 @@ class Row:
 
     email: str
     message: str | None = None
+    from_name: str | None = None  # SPEC 8.4: 1-80 characters, no control or format (bidi) characters
     locale: str | None = None  # the recipient's mail language (en | de); an unknown one reads English
+
+
+def from_name_problem(name: str | None) -> str | None:
+    """Why a row's `from_name` cannot be used, or None (absent or fine)."""
+    if name is None:
+        return None
+    if not 1 <= len(name) <= MAX_FROM_NAME:
+        return f"The sender's name must be 1 to {MAX_FROM_NAME} characters."
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        return "The sender's name may not contain control or direction characters."
+    return None
+
+
+def _trimmed(name: str | None) -> str | None:
+    return name.strip() if isinstance(name, str) else None
 
 
 def _row_error(index: int, email: str, code: str, message: str) -> dict[str, Any]:
@@ -82,8 +100,11 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
                     index, email, "message_too_long", f"The message is longer than {MAX_MESSAGE} characters."
                 )
             )
+        elif (why := from_name_problem(_trimmed(row.from_name))) is not None:
+            problems.append(_row_error(index, email, "invalid_from_name", why))
         seen.setdefault(tokens.normalise_email(email), index)
-        clean.append(Row(email, message, locales.or_default(row.locale) if row.locale else None))
+        locale = locales.or_default(row.locale) if row.locale else None
+        clean.append(Row(email, message, _trimmed(row.from_name), locale))
     if problems:
         raise Invalid(
             f"{len(problems)} of the {len(rows)} rows cannot be invited; nothing was sent.",

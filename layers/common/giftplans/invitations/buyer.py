@@ -97,6 +97,7 @@ def _write_invites(
             seat_id,
             row.email,
             row.message,
+            from_name=row.from_name,
             nonce=nonce,
             token_hash=token_hash,
             at=invited_at,
@@ -113,28 +114,29 @@ def _write_invites(
     opened = PurchaseSide([m.Purchase.invite_version.add(1)], unchanged & still_open(sub, now))
 
     def build(steps: Steps) -> None:
-        transition(steps, Action.INVITE, pid, moves, actor=audit.BUYER, purchase=opened)
-        count_sends(steps, sub, now, len(moves))
-        audit.put(
+        recipients = {"recipients": [tokens.mask_email(row.email) for row in rows]}
+        transition(
             steps,
-            audit.event(
-                pid,
-                now,
-                "seat.invited",
-                audit.BUYER,
-                [move.seat_id for move in moves],
-                {"recipients": [tokens.mask_email(row.email) for row in rows]},
-            ),
+            Action.INVITE,
+            pid,
+            moves,
+            actor=audit.BUYER,
+            purchase=opened,
+            detail=recipients,
+            at=now,
             field="recipients",
             mentions=[(move.seat_id, row.email) for move, row in zip(moves, rows, strict=True)],
             listed=True,
         )
+        count_sends(steps, sub, now, len(moves))
 
     get_store().write(build)
     count(Metric.INVITATIONS_SENT, len(moves))
     state = target(Action.INVITE).value
     return [
-        SeatView(move.seat_id, state, recipient_email=row.email, invited_at=invited_at)
+        SeatView(
+            move.seat_id, state, recipient_email=row.email, invited_at=invited_at, from_name=row.from_name
+        )
         for move, row in zip(moves, rows, strict=True)
     ]
 
@@ -179,8 +181,7 @@ def revoke(purchase_id: str, seat_id: str, caller: Caller) -> SeatView:
 
         def build(steps: Steps) -> None:
             move = Move(seat_id, recipient.removed(), _owned_in_term(caller.sub, now))
-            transition(steps, Action.REVOKE, purchase_id, [move], actor=audit.BUYER)
-            steps.put("audit", audit.event(purchase_id, now, "seat.revoked", audit.BUYER, [seat_id]))
+            transition(steps, Action.REVOKE, purchase_id, [move], actor=audit.BUYER, at=now)
 
         try:
             get_store().write(build)
@@ -219,16 +220,17 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
                 [
                     m.Seat.nonce.set(nonce),
                     m.Seat.token_hash.set(token_hash),
+                    m.Seat.link_hashes.add({token_hash}),
                     m.Seat.resend_count.add(1),
                     m.Seat.last_sent_ts.set(now_ts),
                 ],
                 actor=actor,
+                at=now,
                 condition=_owned_in_term(caller.sub, now)
                 & (m.Seat.resend_count.does_not_exist() | (m.Seat.resend_count < conf.resend_limit))
                 & (m.Seat.last_sent_ts.does_not_exist() | (m.Seat.last_sent_ts <= now_ts - interval)),
             )
             count_sends(steps, caller.sub, now, 1)
-            steps.put("audit", audit.event(purchase_id, now, "seat.resent", actor, [seat_id]))
 
         try:
             get_store().write(build)

@@ -1,11 +1,15 @@
 """The link holder's side: preview (one GetItem), accept (rules 3 and 6), decline.
 
 A link names its seat and carries the plan and term end in clear, then a MAC; it is the
-seat's current link while the seat is invited and holds that MAC's hash. Answers:
-unknown, malformed or tampered -> 404 `invitation_not_found`; no longer the seat's
-current link (revoked, declined, replaced by a resend, seat since claimed) -> 410
-`invitation_revoked`; term ended -> 410 `invitation_expired`; already accepted -> 409
-on accept and decline, and the preview shows `state: accepted`.
+seat's current link while the seat is invited and holds that MAC's hash. The MAC is
+checked first, in constant time, against every link ever issued for the seat
+(`Seat.link_hashes`): a link whose secret does not match, for any seat in any state
+(and for seats that do not exist), answers one uniform 404 `invitation_not_found`, so
+nothing (the quantity, a seat's state, its sender) leaks to a guesser (SPEC 8.4).
+Only a link we issued hears more: no longer the seat's current link (revoked,
+declined, replaced by a resend, seat since claimed) -> 410 `invitation_revoked`; term
+ended -> 410 `invitation_expired`; already accepted -> 409 on accept and decline, and
+the preview shows `state: accepted`.
 """
 
 from __future__ import annotations
@@ -60,9 +64,23 @@ def _names_seat(seat: m.Item | None, token: tokens.InviteToken) -> bool:
     return isinstance(seat, m.Seat) and seat.plan == token.plan and int(seat.term_end_ts) == token.term_end_ts
 
 
+def _was_issued(seat: m.Seat, token: tokens.InviteToken) -> bool:
+    """The link's MAC is one we issued for this seat (current or past): every hash compared, constant-time."""
+    issued = {str(seat.token_hash)} if seat.token_hash else set()
+    issued |= set(seat.link_hashes or ())
+    wanted = token.mac_hash
+    matched = False
+    for known in sorted(issued):
+        matched |= hmac.compare_digest(known, wanted)
+    return matched
+
+
 def _link_refusal(seat: m.Item | None, token: tokens.InviteToken, now: datetime) -> DomainError | None:
-    """Why a link cannot be used, from the seat as it stands; None while it is a live invitation."""
-    if not isinstance(seat, m.Seat) or not _names_seat(seat, token):
+    """Why a link cannot be used, from the seat as it stands; None while it is a live invitation.
+
+    A secret that does not match is the same 404 whatever the seat (or its absence) is.
+    """
+    if not isinstance(seat, m.Seat) or not _was_issued(seat, token) or not _names_seat(seat, token):
         return NotFound(LINK_NOT_FOUND, code="invitation_not_found")
     if terms.has_ended(seat.term_end_ts, now) or seat.state == S.EXPIRED:
         return Gone(f"This invitation's plan ended on {seat.term_end}.", code="invitation_expired")
@@ -87,12 +105,13 @@ def _live_link(token: tokens.InviteToken, now: datetime) -> Condition:
 
 
 def _sender(seat: m.Seat) -> str:
-    return seat.buyer_name or tokens.mask_email(seat.buyer_email)
+    """Who the gift is from, to a holder of a valid link: the chosen name, Stripe's, else the address."""
+    return seat.from_name or seat.buyer_name or seat.buyer_email
 
 
 def sender(seat: m.Seat) -> str:
-    """Who gave the seat, as the link holder and then the recipient see it (preview, `gift_from`)."""
-    return _sender(seat)
+    """Who gave the seat, as the recipient's My plan shows it (`gift_from`): the address masked."""
+    return seat.from_name or seat.buyer_name or tokens.mask_email(seat.buyer_email)
 
 
 def preview(token_text: str) -> Preview:
@@ -105,7 +124,14 @@ def preview(token_text: str) -> Preview:
         raise refusal
     assert isinstance(seat, m.Seat)
     state = S.INVITED.value if refusal is None else S.ACCEPTED.value
-    return Preview(plan=seat.plan, sender=_sender(seat), term_end=seat.term_end, state=state)
+    return Preview(
+        plan=seat.plan,
+        sender=_sender(seat),
+        term_end=seat.term_end,
+        state=state,
+        from_name=seat.from_name,
+        from_email=seat.buyer_email,
+    )
 
 
 class _HoldsAPlan(Exception):
@@ -156,14 +182,6 @@ def accept(token_text: str, caller: Caller) -> Accepted:
             detail: dict[str, object] = {"recipient": tokens.mask_email(email)}
             if credit is not None:
                 detail["credited"] = credit.amount
-            audit.put(
-                steps,
-                audit.event(
-                    token.purchase_id, now, "seat.accepted", audit.RECIPIENT, [token.seat_id], detail
-                ),
-                field="recipient",
-                mentions=[(token.seat_id, email)],
-            )
             changes: list[Update] = [
                 m.Seat.recipient_sub.set(caller.sub),
                 m.Seat.accepted_at.set(clock.iso(now)),
@@ -177,7 +195,17 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                 changes,
                 _live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
             )
-            transition(steps, Action.ACCEPT, token.purchase_id, [move], actor=audit.RECIPIENT)
+            transition(
+                steps,
+                Action.ACCEPT,
+                token.purchase_id,
+                [move],
+                actor=audit.RECIPIENT,
+                detail=detail,
+                at=now,
+                field="recipient",
+                mentions=[(token.seat_id, email)],
+            )
 
         try:
             get_store().write(build)
@@ -291,11 +319,7 @@ def decline(token_text: str) -> Declined:
 
         def build(steps: Steps) -> None:
             move = Move(token.seat_id, recipient.removed(), _live_link(token, now))
-            transition(steps, Action.DECLINE, token.purchase_id, [move], actor=audit.RECIPIENT)
-            steps.put(
-                "audit",
-                audit.event(token.purchase_id, now, "seat.declined", audit.RECIPIENT, [token.seat_id]),
-            )
+            transition(steps, Action.DECLINE, token.purchase_id, [move], actor=audit.RECIPIENT, at=now)
 
         try:
             get_store().write(build)

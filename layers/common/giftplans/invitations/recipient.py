@@ -19,6 +19,7 @@ def recorded(
     token_hash: str,
     at: str,
     at_ts: int,
+    from_name: str | None = None,
     locale: str | None = None,
     buyer_locale: str | None = None,
 ) -> list[Update]:
@@ -30,6 +31,7 @@ def recorded(
         m.Seat.invited_at.set(at),
         m.Seat.nonce.set(nonce),
         m.Seat.token_hash.set(token_hash),
+        m.Seat.link_hashes.add({token_hash}),
         m.Seat.resend_count.set(0),
         m.Seat.last_sent_ts.set(at_ts),
         m.Seat.delivery.remove(),
@@ -37,6 +39,7 @@ def recorded(
     ]
     if message:
         changes.append(m.Seat.message.set(message))
+    changes.append(m.Seat.from_name.set(from_name) if from_name else m.Seat.from_name.remove())
     # The recipient's mail language (the row's, else the buyer's); the buyer's as of this request.
     changes.append(m.Seat.recipient_locale.set(locale) if locale else m.Seat.recipient_locale.remove())
     if buyer_locale:
@@ -55,6 +58,7 @@ def removed() -> list[Update]:
         m.Seat.nonce.remove(),
         m.Seat.token_hash.remove(),
         m.Seat.message.remove(),
+        m.Seat.from_name.remove(),
         m.Seat.recipient_locale.remove(),
         m.Seat.delivery.remove(),
     ]

@@ -235,14 +235,14 @@ def _credited(out: _Out, seat: Seat) -> None:
 
 
 def _gift(seat: Seat) -> dict[str, Any]:
-    """What every seat email may show: plan, term, who gave it (the buyer's name, else address)."""
+    """What every seat email may show: plan, term, who gave it (`from_name`, buyer name, else address)."""
     return {
         "purchase_id": seat.purchase_id,
         "seat_id": seat.seat_id,
         "plan": seat.plan,
         "term_start": seat.term_start,
         "term_end": seat.term_end,
-        "sender": seat.buyer_name or seat.buyer_email,
+        "sender": seat.from_name or seat.buyer_name or seat.buyer_email,
         **_locale(seat.recipient_locale or seat.buyer_locale),  # the reader's: the recipient's language
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 PurchaseStatus = Literal["pending_payment", "paid", "payment_failed", "refunded"]
 SeatStateName = Literal["available", "invited", "accepted", "claimed", "upgraded", "expired", "cancelled"]
@@ -52,6 +52,7 @@ class SeatOut(BaseModel):
     accepted_at: str | None
     delivery: Literal["sent", "bounced"] | None
     resend_count: int
+    from_name: str | None = Field(default=None, description="Who the buyer said the gift is from (SPEC 8.4).")
     credited: int | None = None  # SPEC 8.5: minor units credited to the holder's Stripe balance
     last_sent_at: str | None = None
 

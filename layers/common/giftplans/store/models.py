@@ -216,6 +216,10 @@ class Seat(Item, discriminator="seat"):
     upgrade_plan = UnicodeAttribute(null=True)
     upgrade_offer_url = UnicodeAttribute(null=True)
     subscription_id = UnicodeAttribute(null=True)
+    from_name = UnicodeAttribute(null=True)  # SPEC 8.4: who the buyer says the gift is from (1-80 chars)
+    link_hashes = UnicodeSetAttribute(
+        null=True
+    )  # sha256 of every link issued for the seat (preview's MAC check)
     # SPEC 8.5: accepted by an account that already had a plan; the value went to its Stripe balance.
     credited = NumberAttribute(null=True)  # minor units (rule 8's credit at the accept date)
     credit_status = UnicodeAttribute(null=True)  # pending (accepted, Stripe not yet told) | done

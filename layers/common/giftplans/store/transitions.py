@@ -14,6 +14,12 @@ an upgrade offer, a bounce): the states it applies in come from `seats.TOUCHES`.
 
 What else a transition changes (a recipient's address, a token's hash, an end date) is
 the capability's to say: it passes those actions in, and conditions beyond the state.
+
+Every stamped seat write also writes its audit event (`audit.SEAT_EVENTS`, `audit.TOUCH_EVENTS`)
+as a step named "audit" of the same write, so no path can change a seat without leaving its
+trail: a transition's event names every seat it moved, a touch's its one seat. The caller adds
+what the event says beyond that (`detail`). A seat's version minus one is the number of audit
+events naming it (fulfilment creates it at version 1 under `purchase.created`).
 Nowhere else in the layer is a seat state spelt in a condition or a SET (a test reads
 the source to keep it so).
 """
@@ -21,11 +27,13 @@ the source to keep it so).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as Update
 
+from giftplans import audit, clock
 from giftplans.seats import CREATE, HOLDING, INITIAL, TOUCHES, TRANSITIONS, Action, SeatState, Touch
 from giftplans.store import keys as k
 from giftplans.store import models as m
@@ -63,12 +71,19 @@ def transition(
     *,
     actor: str,
     purchase: PurchaseSide | None = IN_STEP,
-    returning_old: bool = False,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+    field: str | None = None,
+    mentions: Sequence[tuple[str | None, str]] = (),
+    listed: bool = False,
 ) -> None:
-    """Add the steps of `action` on `moves` (one step per seat, then the purchase's) to `steps`.
+    """Add the steps of `action` on `moves` (one step per seat, the purchase's, the audit event) to `steps`.
 
     `purchase=None` leaves the purchase's item alone (a refund and the sweep settle it after
-    all its seats moved). A single seat's step is named "seat", several "seat <id>".
+    all its seats moved). A single seat's step is named "seat", several "seat <id>"; the
+    audit event's step is "audit" (`detail` is what it says beyond the seats and the actor).
+    `field`/`mentions`/`listed` go to `audit.put`: the addresses `detail[field]` masks get
+    their `Mention` items in the same write (docs/privacy.md).
     """
     allowed, target = TRANSITIONS[action]
     for move in moves:
@@ -82,10 +97,13 @@ def transition(
             seat_key(purchase_id, move.seat_id),
             [m.Seat.state.set(target.value), *move.changes, *stamp(m.Seat, action.value, actor)],
             condition=condition,
-            returning_old=returning_old,
         )
     if purchase is not None:
         _purchase_follows(steps, action, purchase_id, moves, target, actor, purchase)
+    when = at if at is not None else clock.now()
+    seat_ids = [move.seat_id for move in moves]
+    event = audit.event(purchase_id, when, audit.SEAT_EVENTS[action], actor, seat_ids, detail)
+    audit.put(steps, event, field=field, mentions=mentions, listed=listed)
 
 
 def _state_condition(action: Action, read: SeatState | None, allowed: frozenset[SeatState]) -> Condition:
@@ -157,11 +175,18 @@ def touch(
     *,
     actor: str | None,
     condition: Condition | None = None,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+    field: str | None = None,
+    mentions: Sequence[tuple[str | None, str]] = (),
+    event_kind: str | None = None,
 ) -> None:
     """A write to one seat in one of the states `seats.TOUCHES[kind]` allows, keeping its state.
 
-    Stamped (version + 1, `last_action` = the touch, `actor`) unless `actor` is None: a
-    bookkeeping write (`Touch.SENT`) that must not look like a new version to the stream readers.
+    Stamped (version + 1, `last_action` = the touch, `actor`) and audited (step "audit") unless
+    `actor` is None: a bookkeeping write (`Touch.SENT`) that must not look like a new version to
+    the stream readers. `event_kind` picks one of `audit.OTHER_TOUCH_EVENTS[kind]` over the
+    touch's usual event; `field`/`mentions` go to `audit.put` as in `transition`.
     """
     allowed = TOUCHES[kind]
     state: Condition = m.Seat.state.is_in(*sorted(s.value for s in allowed))
@@ -172,6 +197,21 @@ def touch(
         [*changes, *stamped],
         condition=state & condition if condition is not None else state,
     )
+    if actor is not None:
+        purchase_id, seat_id = _ids(item)
+        when = at if at is not None else clock.now()
+        said = audit.TOUCH_EVENTS[kind]
+        if event_kind is not None and event_kind != said:
+            if event_kind not in audit.OTHER_TOUCH_EVENTS.get(kind, frozenset()):
+                raise ValueError(f"a {kind.value} touch cannot be audited as {event_kind}")
+            said = event_kind
+        event = audit.event(purchase_id, when, said, actor, [seat_id], detail)
+        audit.put(steps, event, field=field, mentions=mentions)
+
+
+def _ids(item: m.Seat) -> tuple[str, str]:
+    """The purchase and seat a seat's key names (a key-only item carries no other attribute)."""
+    return str(item.PK).removeprefix(k.purchase_pk("")), str(item.SK).removeprefix(k.SEAT_PREFIX)
 
 
 # ---- seats as fulfilment makes them, and the counts of settled purchases ---------------------------------

@@ -169,6 +169,9 @@ def run(connection: Connection, build: Callable[[Steps], None]) -> Written:
         return Written()
     if len(steps.steps) == 1:
         return _single(connection, steps.steps[0])
+    if any(step.returning_old for step in steps.steps):
+        # TransactWriteItems hands nothing back: read first and condition on the version instead.
+        raise ValueError("only a write of one step can hand back the item as it stood")
     _transaction(connection, steps)
     return Written()
 
