@@ -29,16 +29,9 @@ earlier ones. A purchase found on a reminder's key after its term ended is expir
 there; its due key goes in the final write, after every seat's expiry, so a run that dies
 half-way leaves the key for the next.
 
-Between an expiry's seat writes and the purchase's final write, `seat_counts` still show the
-live counts (the final write folds them into `expired`); past `term_end` every live seat reads
-`expired` anyway.
-
-More than one invocation's worth. `run` stops before starting a purchase when the
-`deadline` callable says fewer than `STOP_MARGIN_S` seconds are left (or after
-`max_items` purchases) and reports `continued=True` with `resume_day`. The handler then
-re-invokes its own function asynchronously with the same `now`. No queue or state
-machine is needed: all progress lives in the table (the cursor and the due keys); an
-invocation that dies loses nothing (the next nightly run resumes at the first undone day).
+More than one invocation's worth. `run` stops before a purchase when `deadline` leaves under
+`STOP_MARGIN_S` seconds (or after `max_items`) and reports `continued=True` with `resume_day`; the
+handler re-invokes itself with the same `now`. All progress lives in the table (cursor, due keys).
 """
 
 from __future__ import annotations
