@@ -83,6 +83,7 @@ def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: datetim
         seat_id,
         [
             m.Seat.recipient_email.set(email),
+            m.Seat.recipient_lc.set(tokens.normalise_email(email)),
             m.Seat.recipient_sub.set(caller.sub),
             m.Seat.accepted_at.set(accepted_at),
             m.Seat.GSI3PK.set(k.email_gsi(key)),

@@ -71,3 +71,4 @@ class PurchaseDetailOut(BaseModel):
 
     purchase: PurchaseOut
     seats: list[SeatOut]
+    next_cursor: str | None

@@ -191,6 +191,9 @@ class Seat(Item, discriminator="seat"):
     buyer_email = UnicodeAttribute()
     buyer_name = UnicodeAttribute(null=True)
     recipient_email = UnicodeAttribute(null=True)
+    recipient_lc = UnicodeAttribute(
+        null=True
+    )  # the address normalised (tokens.normalise_email): the buyer's search
     recipient_sub = UnicodeAttribute(null=True)
     message = UnicodeAttribute(null=True)
     invited_at = UnicodeAttribute(null=True)

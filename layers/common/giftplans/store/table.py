@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.expressions.condition import Condition
 
 from giftplans.store import keys as k
 from giftplans.store import models as m
@@ -86,6 +87,41 @@ class Store:
                 elif isinstance(item, m.Seat):
                     seats.append(item)
         return purchase, seats
+
+    def seats_page(
+        self,
+        purchase_id: str,
+        *,
+        limit: int,
+        after: str | None = None,
+        condition: Condition | None = None,
+        scan_up_to: int = 1000,
+    ) -> tuple[list[m.Seat], str | None]:
+        """One page of a purchase's seats in seat order (one Query), and the seat id to go on after, or None.
+
+        Without `condition` the Query reads exactly `limit` seats. With one (a state or address
+        filter), DynamoDB filters after reading, so the Query reads up to `scan_up_to` seats and the
+        first `limit` matches are the page: a sparse filter over a large purchase can give a short
+        page that still has a next one. Still one request.
+        """
+        start = {"PK": {"S": k.purchase_pk(purchase_id)}, "SK": {"S": k.seat_sk(after)}} if after else None
+        reads = limit + 1 if condition is None else max(scan_up_to, limit + 1)
+        with read_errors():
+            page = m.Item._get_connection().query(
+                k.purchase_pk(purchase_id),
+                range_key_condition=m.Item.SK.startswith(k.SEAT_PREFIX),
+                filter_condition=condition,
+                consistent_read=True,
+                exclusive_start_key=start,
+                limit=reads,
+            )
+        seats = [s for s in map(m.Item.from_raw_data, page.get("Items", [])) if isinstance(s, m.Seat)]
+        last_read: str | None = (page.get("LastEvaluatedKey") or {}).get("SK", {}).get("S")
+        if len(seats) > limit:
+            return seats[:limit], seats[limit - 1].seat_id
+        if last_read is None:
+            return seats, None
+        return seats, last_read.removeprefix(k.SEAT_PREFIX)
 
     def seats_of(self, purchase_id: str) -> list[m.Seat]:
         return self._partition(m.Seat, purchase_id, k.SEAT_PREFIX)
