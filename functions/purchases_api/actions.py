@@ -28,7 +28,9 @@ class InvitationIn(BaseModel):
 class InviteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    invitations: list[InvitationIn] = Field(max_length=200, description="1 to 25 addresses, one seat each.")
+    invitations: list[InvitationIn] = Field(
+        max_length=2000, description="1 to 1000 addresses (no more than the seats available), one seat each."
+    )
 
 
 class SeatsOut(BaseModel):
@@ -54,11 +56,18 @@ class ResentOut(BaseModel):
     status_code=201,
     tags=["seats"],
     summary="Invite people by email, one available seat each (all or nothing)",
+    description=(
+        "Up to 1000 rows, all checked before anything is written (422 with a reason per row). "
+        "With an `Idempotency-Key` header, a repeat of the same request answers the same seats and "
+        "mails nothing again, and finishes a list that stopped half way; the same key with another "
+        "body is a 409 `idempotency_key_reused`."
+    ),
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503),
 )
 def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
     rows = [Row(r.email, r.message) for r in request.invitations]
-    seats = buyer.invite(purchase_id, caller(router), rows)
+    key = buyer.check_idempotency_key(router.current_event.headers.get("idempotency-key"))
+    seats = buyer.invite(purchase_id, caller(router), rows, idempotency_key=key)
     return SeatsOut.model_validate({"seats": [seat.as_json() for seat in seats]})
 
 

@@ -18,7 +18,7 @@ from giftplans.errors import Conflict, Invalid
 from giftplans.identity import Caller
 from giftplans.store import models as m
 
-MAX_ROWS = 25
+MAX_ROWS = 1000  # SPEC 8.3: a list of up to 1000 rows
 MAX_MESSAGE = 1000
 # Not RFC 5322 in full: a deliverable address without the characters that would let one
 # field become several (",;<>" and quotes split or rewrite headers) or control characters.
@@ -41,7 +41,7 @@ def _row_error(index: int, email: str, code: str, message: str) -> dict[str, Any
 
 
 def validate_rows(rows: Sequence[Row]) -> list[Row]:
-    """1..25 well-formed, distinct addresses, or a 422 that says which rows are wrong and why."""
+    """1..MAX_ROWS well-formed, distinct addresses, or a 422 that says which rows are wrong and why."""
     if not rows:
         raise Invalid("Add at least one address to invite.", code="no_invitations")
     if len(rows) > MAX_ROWS:

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
 
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action as Update
 
 from giftplans import audit, clock, entitlements, terms, tokens, verification
-from giftplans.errors import Conflict, DomainError, Forbidden, Gone, NotFound, TooMany
+from giftplans.errors import BadRequest, Conflict, DomainError, Forbidden, Gone, NotFound, TooMany
 from giftplans.identity import Caller
 from giftplans.invitations import recipient
 from giftplans.invitations.addresses import Row, check_addresses, validate_rows
-from giftplans.invitations.limits import count_sends, counter_key, daily_limit_reached, sent_today
+from giftplans.invitations.limits import (
+    count_sends,
+    counter_key,
+    daily_limit,
+    daily_limit_reached,
+    limit_of,
+    sent_today,
+)
 from giftplans.observability import Metric, count
 from giftplans.purchases.handout import open_for, still_open
 from giftplans.seats import TOUCHES, Action, SeatState, Touch, allowed_from, target
@@ -31,25 +42,56 @@ _SEAT_ID = re.compile(r"^\d{4}$")
 
 # ---- invite ---------------------------------------------------------------------------------------------
 
+CHUNK = 25  # seats per transaction of a list (SPEC 8.3): well inside DynamoDB's 100 items and 4 MB
+LEASE_S = 120  # how long a list being written holds its purchase against other invites and claims
+KEY_MAX = 255
 
-def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[SeatView]:
-    """SPEC rule 3 (with 11 and 13): one available seat per address, all or nothing."""
+
+def invite(
+    purchase_id: str, caller: Caller, rows: Sequence[Row], *, idempotency_key: str | None = None
+) -> list[SeatView]:
+    """SPEC rule 3 (with 11 and 13) and 8.3: one available seat per address, all or nothing.
+
+    Every row is checked before anything is read (422 with a reason per row), and the purchase,
+    the buyer's limits and rule 11 before anything is written. Up to `CHUNK` rows without a key
+    are one transaction. A longer list, or any list with an `Idempotency-Key`, is a batch
+    (`m.InviteBatch`): its first transaction writes the batch item (pending), takes the purchase's
+    lease and counts every email of the list; each chunk of `CHUNK` seats is one transaction that
+    moves the batch on; the last marks it done and lets the purchase go. A retry with the same key
+    answers the same seats once done (nothing is written, nothing mailed again) and finishes a
+    list that stopped half way; the same key with another body is a 409.
+    """
     wanted = validate_rows(rows)
-    now = clock.now()
-    limit = settings().daily_invite_limit
+    key_hash = _key_hash(idempotency_key) if idempotency_key is not None else None
+    request_hash = _request_hash(wanted)
     account = k.account_pk(caller.sub)
     purchase_key = (k.purchase_pk(purchase_id), k.PURCHASE_SK)
+    batch_key = (k.purchase_pk(purchase_id), k.batch_sk(key_hash)) if key_hash is not None else None
 
     def attempt() -> list[SeatView]:  # a racing invite or claim on the same purchase: read again, once
-        found = get_store().many(
+        now = clock.now()
+        keys = [
             purchase_key,
             (account, k.ENTITLEMENT_SK),
             (account, k.PROFILE_SK),
             counter_key(caller.sub, now),
-        )
+        ]
+        found = get_store().many(*keys, *([batch_key] if batch_key is not None else []))
+        batch = found.get(batch_key) if batch_key is not None else None
+        if isinstance(batch, m.InviteBatch):
+            if batch.request_hash != request_hash or batch.buyer_id != caller.sub:
+                raise Conflict(
+                    "This Idempotency-Key was used for a different list; use a new key for a new list.",
+                    code="idempotency_key_reused",
+                )
+            if batch.done:
+                return _answer(batch, wanted)
+            purchase = open_for(found.get(purchase_key), caller.sub, now, batch=batch.SK)
+            return _write_batch(purchase, wanted, batch, caller.sub, now)
         purchase = open_for(found.get(purchase_key), caller.sub, now)
         subscriber = entitlements.is_active(found.get((account, k.ENTITLEMENT_SK)), now)
-        if not subscriber and not verification.is_verified(caller, found.get((account, k.PROFILE_SK))):
+        profile = found.get((account, k.PROFILE_SK))
+        if not subscriber and not verification.is_verified(caller, profile):
             raise Forbidden(
                 "Verify your email address before inviting people (subscribers can invite directly).",
                 code="email_not_verified",
@@ -63,32 +105,90 @@ def invite(purchase_id: str, caller: Caller, rows: Sequence[Row]) -> list[SeatVi
                 code="no_seats_available",
                 details={"available": len(free)},
             )
-        if sent_today(found.get(counter_key(caller.sub, now))) + len(wanted) > limit:
-            raise daily_limit_reached(now, limit)
+        limit = daily_limit(profile)
+        sent = sent_today(found.get(counter_key(caller.sub, now)))
+        if sent + len(wanted) > limit:
+            raise daily_limit_reached(now, limit, sent)
+        numbers = free[: len(wanted)]
         try:
-            return _write_invites(purchase, wanted, free[: len(wanted)], caller.sub, now)
+            if key_hash is None and len(wanted) <= CHUNK:
+                return _write_invites(purchase, wanted, numbers, caller.sub, now, limit)
+            plan = m.InviteBatch(
+                k.purchase_pk(purchase_id),
+                k.batch_sk(key_hash or _key_hash(tokens.new_nonce())),
+                purchase_id=purchase_id,
+                buyer_id=caller.sub,
+                request_hash=request_hash,
+                seat_ids=[k.seat_id_of(n) for n in numbers],
+                invited_at=clock.iso(now),
+                chunks=(len(wanted) + CHUNK - 1) // CHUNK,
+                chunks_done=0,
+                done=False,
+                expires_at=clock.epoch(now) + BATCH_KEPT_S,
+            )
+            return _write_batch(purchase, wanted, plan, caller.sub, now, limit=limit)
         except Refused as refused:
             if refused.failed("purchase"):
                 open_for(refused.old("purchase"), caller.sub, now)  # raises when it was not a race
             if refused.failed("counter"):
-                raise daily_limit_reached(now, limit) from refused
+                old = refused.old("counter")
+                raise daily_limit_reached(now, limit, sent_today(old)) from refused
+            if refused.failed("batch"):  # the same key, sent twice at once: the other one is writing it
+                raise Conflict(BUSY, code="concurrent_change") from refused
             raise
 
     return retry_on_conflict(attempt)
 
 
-def _write_invites(
-    purchase: m.Purchase, rows: list[Row], numbers: list[int], sub: str, now: datetime
-) -> list[SeatView]:
-    pid, invited_at, now_ts = purchase.purchase_id, clock.iso(now), clock.epoch(now)
-    plan, term_end_ts = purchase.plan, int(purchase.term_end_ts)
+BATCH_KEPT_S = 86400  # a batch item (an Idempotency-Key's answer) is kept a day, like Stripe's keys
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _request_hash(rows: Sequence[Row]) -> str:
+    """What a repeat must match: every field of every row, in order."""
+    text = json.dumps([dataclasses.asdict(r) for r in rows], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    """The header as given, or a 400 when it is empty, too long or not printable."""
+    if key is None:
+        return None
+    if not 0 < len(key) <= KEY_MAX or not key.isprintable():
+        raise BadRequest(
+            f"The Idempotency-Key header must be 1 to {KEY_MAX} printable characters.",
+            code="invalid_idempotency_key",
+        )
+    return key
+
+
+def _answer(batch: m.InviteBatch, rows: Sequence[Row]) -> list[SeatView]:
+    """A finished list's answer again: the same seats, as they were answered; nothing is written."""
+    state = target(Action.INVITE).value
+    return [
+        SeatView(seat_id, state, recipient_email=row.email, invited_at=batch.invited_at)
+        for seat_id, row in zip(batch.seat_ids, rows, strict=True)
+    ]
+
+
+def _moves(
+    purchase_id: str,
+    plan: str,
+    term_end_ts: int,
+    rows: Sequence[Row],
+    seat_ids: Sequence[str],
+    invited_at: str,
+    now_ts: int,
+) -> list[Move]:
     moves = []
-    for row, number in zip(rows, numbers, strict=True):
-        seat_id = k.seat_id_of(number)
+    for row, seat_id in zip(rows, seat_ids, strict=True):
         nonce = tokens.new_nonce()
-        token_hash = tokens.invite_token(pid, seat_id, plan, term_end_ts, nonce).mac_hash
+        token_hash = tokens.invite_token(purchase_id, seat_id, plan, term_end_ts, nonce).mac_hash
         changes = recipient.recorded(
-            pid,
+            purchase_id,
             seat_id,
             row.email,
             row.message,
@@ -97,28 +197,47 @@ def _write_invites(
             at=invited_at,
             at_ts=now_ts,
         )
-        key = tokens.email_key(row.email)
-        moves.append(Move(seat_id, changes, holder=key))
+        moves.append(Move(seat_id, changes, holder=tokens.email_key(row.email)))
+    return moves
+
+
+def _invited_event(
+    purchase_id: str, now: datetime, moves: Sequence[Move], rows: Sequence[Row]
+) -> m.AuditEvent:
+    return audit.event(
+        purchase_id,
+        now,
+        "seat.invited",
+        audit.BUYER,
+        [move.seat_id for move in moves],
+        {"recipients": [tokens.mask_email(row.email) for row in rows]},
+    )
+
+
+def _serialised(purchase: m.Purchase) -> tuple[Condition, list[Update]]:
+    """Invites of one purchase one at a time (rule 11's check holds against what was read)."""
     seen = int(purchase.invite_version or 0)
-    unchanged = m.Purchase.invite_version == seen  # serialises invites of one purchase (rule 11)
+    unchanged: Condition = m.Purchase.invite_version == seen
     if seen == 0:
         unchanged = unchanged | m.Purchase.invite_version.does_not_exist()
-    opened = PurchaseSide([m.Purchase.invite_version.add(1)], unchanged & still_open(sub, now))
+    return unchanged, [m.Purchase.invite_version.add(1)]
+
+
+def _write_invites(
+    purchase: m.Purchase, rows: list[Row], numbers: list[int], sub: str, now: datetime, limit: int
+) -> list[SeatView]:
+    pid, invited_at = purchase.purchase_id, clock.iso(now)
+    seat_ids = [k.seat_id_of(n) for n in numbers]
+    moves = _moves(
+        pid, purchase.plan, int(purchase.term_end_ts), rows, seat_ids, invited_at, clock.epoch(now)
+    )
+    unchanged, bump = _serialised(purchase)
+    opened = PurchaseSide(bump, unchanged & still_open(sub, now))
 
     def build(steps: Steps) -> None:
         transition(steps, Action.INVITE, pid, moves, actor=audit.BUYER, purchase=opened)
-        count_sends(steps, sub, now, len(moves))
-        steps.put(
-            "audit",
-            audit.event(
-                pid,
-                now,
-                "seat.invited",
-                audit.BUYER,
-                [move.seat_id for move in moves],
-                {"recipients": [tokens.mask_email(row.email) for row in rows]},
-            ),
-        )
+        count_sends(steps, sub, now, len(moves), limit)
+        steps.put("audit", _invited_event(pid, now, moves, rows))
 
     get_store().write(build)
     count(Metric.INVITATIONS_SENT, len(moves))
@@ -127,6 +246,70 @@ def _write_invites(
         SeatView(move.seat_id, state, recipient_email=row.email, invited_at=invited_at)
         for move, row in zip(moves, rows, strict=True)
     ]
+
+
+def _write_batch(
+    purchase: m.Purchase,
+    rows: list[Row],
+    batch: m.InviteBatch,
+    sub: str,
+    now: datetime,
+    *,
+    limit: int | None = None,
+) -> list[SeatView]:
+    """Write a list chunk by chunk from where its batch item stands (a new batch starts at 0).
+
+    The first chunk puts the batch item (only if absent), counts the whole list against the
+    daily limit and takes the purchase's lease; the others move the batch on under the
+    condition that it stood where it was read; the last one marks it done and drops the lease.
+    """
+    pid = purchase.purchase_id
+    invited_at, now_ts = batch.invited_at, clock.epoch(now)
+    plan, term_end_ts = purchase.plan, int(purchase.term_end_ts)
+    chunks, start = int(batch.chunks), int(batch.chunks_done or 0)
+    lease = m.Purchase.batch_lease_until.set(now_ts + LEASE_S)
+    for index in range(start, chunks):
+        part = rows[index * CHUNK : (index + 1) * CHUNK]
+        seat_ids = batch.seat_ids[index * CHUNK : (index + 1) * CHUNK]
+        moves = _moves(pid, plan, term_end_ts, part, seat_ids, invited_at, now_ts)
+        last = index == chunks - 1
+        changes: list[Update] = [m.Purchase.invite_version.add(1)]
+        if last:
+            changes += [m.Purchase.batch_lock.remove(), m.Purchase.batch_lease_until.remove()]
+        else:
+            changes += [m.Purchase.batch_lock.set(batch.SK), lease]
+        if index == 0:
+            unchanged, _ = _serialised(purchase)
+            condition = unchanged & still_open(sub, now)
+        else:
+            condition = still_open(sub, now, batch=batch.SK)
+        side = PurchaseSide(changes, condition)
+
+        def build(
+            steps: Steps,
+            moves: list[Move] = moves,
+            part: list[Row] = part,
+            index: int = index,
+            last: bool = last,
+            side: PurchaseSide = side,
+        ) -> None:
+            transition(steps, Action.INVITE, pid, moves, actor=audit.BUYER, purchase=side)
+            if index == 0:
+                assert limit is not None  # a new batch: its limit was read with the profile
+                count_sends(steps, sub, now, len(rows), limit)
+                batch.chunks_done = 1
+                batch.done = last
+                steps.put("batch", batch, condition=m.InviteBatch.PK.does_not_exist())
+            else:
+                actions = [m.InviteBatch.chunks_done.set(index + 1)]
+                if last:
+                    actions.append(m.InviteBatch.done.set(True))
+                steps.update("batch", batch, actions, condition=m.InviteBatch.chunks_done == index)
+            steps.put("audit", _invited_event(pid, now, moves, part))
+
+        get_store().write(build)
+        count(Metric.INVITATIONS_SENT, len(moves))
+    return _answer(batch, rows)
 
 
 # ---- revoke and resend ----------------------------------------------------------------------------------
@@ -228,7 +411,8 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
                     refused.old("seat"), caller.sub, now, conf.resend_limit, interval
                 ) from refused
             if refused.failed("counter"):
-                raise daily_limit_reached(now, conf.daily_invite_limit) from refused
+                old = refused.old("counter")
+                raise daily_limit_reached(now, limit_of(old), sent_today(old)) from refused
             raise
         count(Metric.INVITATIONS_SENT)
         return Resent(seat_id, last_sent_at=clock.iso(now))

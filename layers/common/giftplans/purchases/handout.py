@@ -19,7 +19,7 @@ from giftplans.store import models as m
 NOT_FOUND = "There is no purchase with this id on your account."
 
 
-def open_for(purchase: m.Item | None, sub: str, now: datetime) -> m.Purchase:
+def open_for(purchase: m.Item | None, sub: str, now: datetime, *, batch: str | None = None) -> m.Purchase:
     """The purchase, if it is the caller's and its seats can be handed out now; else the reason why not."""
     if not isinstance(purchase, m.Purchase) or purchase.buyer_id != sub:
         raise NotFound(NOT_FOUND, code="purchase_not_found")
@@ -41,6 +41,15 @@ def open_for(purchase: m.Item | None, sub: str, now: datetime) -> m.Purchase:
             f"This purchase's term ended on {purchase.term_end}; its seats can no longer be handed out.",
             code="term_ended",
         )
+    if (
+        purchase.batch_lock
+        and purchase.batch_lock != batch
+        and int(purchase.batch_lease_until or 0) > clock.epoch(now)
+    ):
+        raise Conflict(
+            "A list of invitations is being sent on this purchase right now; try again in a minute.",
+            code="list_in_progress",
+        )
     if purchase.frozen:
         raise Conflict(
             "A payment dispute is open on this purchase; new invitations and claims are paused "
@@ -50,12 +59,20 @@ def open_for(purchase: m.Item | None, sub: str, now: datetime) -> m.Purchase:
     return purchase
 
 
-def still_open(sub: str, now: datetime) -> Condition:
-    """`open_for` as the purchase's condition in the write: DynamoDB checks it again."""
+def still_open(sub: str, now: datetime, *, batch: str | None = None) -> Condition:
+    """`open_for` as the purchase's condition in the write: DynamoDB checks it again.
+
+    A list of invitations being written holds the purchase for its lease (`batch_lock`);
+    its own chunks pass `batch` (its SK) to go on while it holds it.
+    """
+    unlocked = m.Purchase.batch_lock.does_not_exist() | (m.Purchase.batch_lease_until <= clock.epoch(now))
+    if batch is not None:
+        unlocked = unlocked | (m.Purchase.batch_lock == batch)
     condition: Condition = (
         (m.Purchase.buyer_id == sub)
         & (m.Purchase.status == PAID)
         & (m.Purchase.frozen.does_not_exist() | (m.Purchase.frozen == False))  # noqa: E712
         & (m.Purchase.term_end_ts > clock.epoch(now))
+        & unlocked
     )
     return condition

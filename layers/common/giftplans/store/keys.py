@@ -38,6 +38,14 @@ def event_sk(stamp: str, suffix: str) -> str:
     return f"{EVENT_PREFIX}{stamp}#{suffix}"
 
 
+BATCH_PREFIX = "BATCH#"
+
+
+def batch_sk(idempotency_key_hash: str) -> str:
+    """A list of invitations within its purchase, by the hash of its Idempotency-Key."""
+    return f"{BATCH_PREFIX}{idempotency_key_hash}"
+
+
 def account_pk(sub: str) -> str:
     return f"ACCOUNT#{sub}"
 

@@ -174,6 +174,8 @@ class Purchase(Item, discriminator="purchase"):
     actor = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)  # +1 on every write
     invite_version = NumberAttribute(default=0)  # +1 on every invite: serialises invites (rule 11)
+    batch_lock = UnicodeAttribute(null=True)  # a list of invitations being written (its batch SK)
+    batch_lease_until = NumberAttribute(null=True)  # until when the list holds the purchase alone (epoch s)
 
 
 class Seat(Item, discriminator="seat"):
@@ -263,6 +265,25 @@ class InviteCounter(Item, discriminator="invite_counter"):
     # Invitation emails sent that day. Stored as `count`; named `sent` here because
     # Model.count (a Query count) would be shadowed.
     sent = NumberAttribute(attr_name="count", default=0)
+    cap = NumberAttribute(null=True)  # the day's limit an invite computed (rule 13): a resend is held to it
+
+
+class InviteBatch(Item, discriminator="invite_batch"):
+    """A list of invitations sent under an `Idempotency-Key` or over one transaction (SPEC 8.3).
+
+    Written with the first chunk of seats, moved on by every chunk, `done` with the last; a
+    retry with the same key answers from it (done) or resumes it (pending). It keeps the
+    request's hash and the seats it chose, never the addresses or notes (the retry brings them).
+    """
+
+    purchase_id = UnicodeAttribute()
+    buyer_id = UnicodeAttribute()
+    request_hash = UnicodeAttribute()
+    seat_ids = ListAttribute[str]()  # row i's seat
+    invited_at = UnicodeAttribute()
+    chunks = NumberAttribute()  # transactions the list takes
+    chunks_done = NumberAttribute(default=0)
+    done = BooleanAttribute(default=False)
 
 
 class PaymentLookup(Item, discriminator="payment"):
