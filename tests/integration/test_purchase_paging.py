@@ -1,4 +1,4 @@
-"""GET /purchases/{id} pages its seats: limit, cursor, state, email; ownership first; two round trips a page."""
+"""GET /purchases/{id} pages its seats: limit, cursor, state, email; ownership first; 2 round trips a page."""
 
 from __future__ import annotations
 

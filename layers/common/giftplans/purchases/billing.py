@@ -108,7 +108,7 @@ def encode_seat_cursor(seat_id: str | None) -> str | None:
 
 
 def decode_seat_cursor(cursor: str | None) -> str | None:
-    """The seat id a page goes on after; `BadRequest` (invalid_cursor) for anything this API did not give out."""
+    """The seat id a page goes on after; 400 `invalid_cursor` for anything this API did not give out."""
     if cursor is None or cursor == "":
         return None
     try:
