@@ -1,4 +1,4 @@
-"""SPEC 8.3: lists of up to 1000 invitations: checked first, all or nothing, idempotent with Idempotency-Key."""
+"""SPEC 8.3: lists of up to 1000 invitations: checked first, all or nothing, idempotent by key."""
 
 from __future__ import annotations
 

@@ -173,4 +173,4 @@ def test_given_two_invites_of_different_addresses_when_they_race_then_both_get_d
 
     assert [_status(r) for r in results] == [200, 200]
     assert {r[0].seat_id for r in results} == {"0001", "0002"}
-    assert g.purchase(pid).available == {3}
+    assert g.free_numbers(pid) == {3}

@@ -158,8 +158,6 @@ def _mark_refunded(
                 m.Purchase.status.set(purchases.REFUNDED),
                 m.Purchase.amount_refunded.set(amount),
                 recounted(counts),
-                m.Purchase.available.remove(),
-                m.Purchase.holders.remove(),
                 m.Purchase.GSI2PK.remove(),
                 m.Purchase.GSI2SK.remove(),
                 m.Purchase.due_kind.remove(),

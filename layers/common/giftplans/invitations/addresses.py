@@ -16,6 +16,8 @@ from typing import Any
 from giftplans import tokens
 from giftplans.errors import Conflict, Invalid
 from giftplans.identity import Caller
+from giftplans.seats import HOLDING
+from giftplans.store import keys as k
 from giftplans.store import models as m
 
 MAX_ROWS = 1000  # SPEC 8.3: a list of up to 1000 rows
@@ -79,13 +81,11 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
     return clean
 
 
-def check_addresses(purchase: m.Purchase, caller: Caller, rows: list[Row]) -> None:
-    """Rule 11: not the buyer's own address, not an address that already holds a seat of this purchase."""
+def check_addresses(purchase: m.Purchase, caller: Caller, rows: list[Row], holders: set[str]) -> None:
+    """Rule 11: not the buyer's own address, nor one (`holders`: email keys) that holds a seat of it."""
     own = {tokens.email_key(purchase.buyer_email)} | (
         {tokens.email_key(caller.email)} if caller.email else set()
     )
-    held: dict[str, str] = purchase.holders.as_dict() if purchase.holders is not None else {}
-    holders = set(held.values())
     _refuse_rows(
         rows,
         own,
@@ -113,3 +113,8 @@ def _refuse_rows(
     ]
     if hits:
         raise Conflict(message(len(hits)), code=code, details={"rows": hits})
+
+
+def holding(seat: m.Item | None, key: str) -> bool:
+    """Whether a Holder item's seat still holds that address (the item outlives a revoke)."""
+    return isinstance(seat, m.Seat) and seat.state in HOLDING and k.email_gsi(key) == seat.GSI3PK

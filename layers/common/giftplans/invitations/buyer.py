@@ -16,7 +16,7 @@ from giftplans import audit, clock, entitlements, terms, tokens, verification
 from giftplans.errors import BadRequest, Conflict, DomainError, Forbidden, Gone, NotFound, TooMany
 from giftplans.identity import Caller
 from giftplans.invitations import recipient
-from giftplans.invitations.addresses import Row, check_addresses, validate_rows
+from giftplans.invitations.addresses import Row, check_addresses, holding, validate_rows
 from giftplans.invitations.limits import (
     count_sends,
     counter_key,
@@ -26,7 +26,7 @@ from giftplans.invitations.limits import (
     sent_today,
 )
 from giftplans.observability import Metric, count
-from giftplans.purchases.handout import open_for, still_open
+from giftplans.purchases.handout import Picked, available_count, open_for, pick_seats, still_open
 from giftplans.seats import TOUCHES, Action, SeatState, Touch, allowed_from, target
 from giftplans.settings import get as settings
 from giftplans.store import get_store
@@ -68,6 +68,10 @@ def invite(
     purchase_key = (k.purchase_pk(purchase_id), k.PURCHASE_SK)
     batch_key = (k.purchase_pk(purchase_id), k.batch_sk(key_hash)) if key_hash is not None else None
 
+    row_keys = [tokens.email_key(row.email) for row in wanted]
+    one_write = key_hash is None and len(wanted) <= CHUNK
+    holder_keys = [(k.purchase_pk(purchase_id), k.holder_sk(key)) for key in row_keys] if one_write else []
+
     def attempt() -> list[SeatView]:  # a racing invite or claim on the same purchase: read again, once
         now = clock.now()
         keys = [
@@ -76,7 +80,9 @@ def invite(
             (account, k.PROFILE_SK),
             counter_key(caller.sub, now),
         ]
-        found = get_store().many(*keys, *([batch_key] if batch_key is not None else []))
+        keys += holder_keys
+        store = get_store()
+        found = store.many(*keys, *([batch_key] if batch_key is not None else []))
         batch = found.get(batch_key) if batch_key is not None else None
         if isinstance(batch, m.InviteBatch):
             if batch.request_hash != request_hash or batch.buyer_id != caller.sub:
@@ -87,7 +93,8 @@ def invite(
             if batch.done:
                 return _answer(batch, wanted)
             purchase = open_for(found.get(purchase_key), caller.sub, now, batch=batch.SK)
-            return _write_batch(purchase, wanted, batch, caller.sub, now)
+            versions = {key: int(h.version or 0) for key, h in store.holders(purchase_id).items()}
+            return _write_batch(purchase, wanted, batch, caller.sub, now, holders=versions)
         purchase = open_for(found.get(purchase_key), caller.sub, now)
         subscriber = entitlements.is_active(found.get((account, k.ENTITLEMENT_SK)), now)
         profile = found.get((account, k.PROFILE_SK))
@@ -96,37 +103,43 @@ def invite(
                 "Verify your email address before inviting people (subscribers can invite directly).",
                 code="email_not_verified",
             )
-        check_addresses(purchase, caller, wanted)
-        free = sorted(int(n) for n in (purchase.available or ()))
-        if len(free) < len(wanted):
-            raise Conflict(
-                f"This purchase has {len(free)} seat(s) available and {len(wanted)} were asked for; "
-                "nothing was sent.",
-                code="no_seats_available",
-                details={"available": len(free)},
-            )
+        if one_write:
+            held = {
+                key: h
+                for key, h in zip(row_keys, map(found.get, holder_keys), strict=True)
+                if isinstance(h, m.Holder)
+            }
+        else:
+            wanted_keys = set(row_keys)
+            held = {key: h for key, h in store.holders(purchase_id).items() if key in wanted_keys}
+        live = _live(purchase_id, held)
+        check_addresses(purchase, caller, wanted, live)
         limit = daily_limit(profile)
         sent = sent_today(found.get(counter_key(caller.sub, now)))
-        if sent + len(wanted) > limit:
+        free = available_count(purchase)
+        if free >= len(wanted) and sent + len(wanted) > limit:
             raise daily_limit_reached(now, limit, sent)
-        numbers = free[: len(wanted)]
+        picked = pick_seats(purchase, len(wanted))
+        versions = {key: int(h.version or 0) for key, h in held.items()}
         try:
-            if key_hash is None and len(wanted) <= CHUNK:
-                return _write_invites(purchase, wanted, numbers, caller.sub, now, limit)
+            if one_write:
+                return _write_invites(purchase, wanted, picked, caller.sub, now, limit, versions)
             plan = m.InviteBatch(
                 k.purchase_pk(purchase_id),
                 k.batch_sk(key_hash or _key_hash(tokens.new_nonce())),
                 purchase_id=purchase_id,
                 buyer_id=caller.sub,
                 request_hash=request_hash,
-                seat_ids=[k.seat_id_of(n) for n in numbers],
+                seat_ids=[k.seat_id_of(n) for n in picked.numbers],
                 invited_at=clock.iso(now),
                 chunks=(len(wanted) + CHUNK - 1) // CHUNK,
                 chunks_done=0,
                 done=False,
                 expires_at=clock.epoch(now) + BATCH_KEPT_S,
             )
-            return _write_batch(purchase, wanted, plan, caller.sub, now, limit=limit)
+            return _write_batch(
+                purchase, wanted, plan, caller.sub, now, limit=limit, picked=picked, holders=versions
+            )
         except Refused as refused:
             if refused.failed("purchase"):
                 open_for(refused.old("purchase"), caller.sub, now)  # raises when it was not a race
@@ -135,9 +148,18 @@ def invite(
                 raise daily_limit_reached(now, limit, sent_today(old)) from refused
             if refused.failed("batch"):  # the same key, sent twice at once: the other one is writing it
                 raise Conflict(BUSY, code="concurrent_change") from refused
-            raise
+            raise  # a seat, a marker or a Holder item changed meanwhile: read again (once)
 
     return retry_on_conflict(attempt)
+
+
+def _live(purchase_id: str, held: dict[str, m.Holder]) -> set[str]:
+    """The addresses among `held` whose Holder item's seat still holds them (one BatchGetItem, if any)."""
+    if not held:
+        return set()
+    pk = k.purchase_pk(purchase_id)
+    seats = get_store().many(*[(pk, k.seat_sk(h.seat_id)) for h in held.values()])
+    return {key for key, h in held.items() if holding(seats.get((pk, k.seat_sk(h.seat_id))), key)}
 
 
 BATCH_KEPT_S = 86400  # a batch item (an Idempotency-Key's answer) is kept a day, like Stripe's keys
@@ -182,6 +204,8 @@ def _moves(
     seat_ids: Sequence[str],
     invited_at: str,
     now_ts: int,
+    holders: dict[str, int],
+    markers: frozenset[int],
 ) -> list[Move]:
     moves = []
     for row, seat_id in zip(rows, seat_ids, strict=True):
@@ -197,7 +221,16 @@ def _moves(
             at=invited_at,
             at_ts=now_ts,
         )
-        moves.append(Move(seat_id, changes, holder=tokens.email_key(row.email)))
+        key = tokens.email_key(row.email)
+        moves.append(
+            Move(
+                seat_id,
+                changes,
+                holder=key,
+                holder_seen=holders.get(key),
+                free_marker=int(seat_id) in markers,
+            )
+        )
     return moves
 
 
@@ -224,15 +257,29 @@ def _serialised(purchase: m.Purchase) -> tuple[Condition, list[Update]]:
 
 
 def _write_invites(
-    purchase: m.Purchase, rows: list[Row], numbers: list[int], sub: str, now: datetime, limit: int
+    purchase: m.Purchase,
+    rows: list[Row],
+    picked: Picked,
+    sub: str,
+    now: datetime,
+    limit: int,
+    holders: dict[str, int],
 ) -> list[SeatView]:
     pid, invited_at = purchase.purchase_id, clock.iso(now)
-    seat_ids = [k.seat_id_of(n) for n in numbers]
+    seat_ids = [k.seat_id_of(n) for n in picked.numbers]
     moves = _moves(
-        pid, purchase.plan, int(purchase.term_end_ts), rows, seat_ids, invited_at, clock.epoch(now)
+        pid,
+        purchase.plan,
+        int(purchase.term_end_ts),
+        rows,
+        seat_ids,
+        invited_at,
+        clock.epoch(now),
+        holders,
+        picked.from_markers,
     )
     unchanged, bump = _serialised(purchase)
-    opened = PurchaseSide(bump, unchanged & still_open(sub, now))
+    opened = PurchaseSide([*bump, *picked.changes], unchanged & picked.condition & still_open(sub, now))
 
     def build(steps: Steps) -> None:
         transition(steps, Action.INVITE, pid, moves, actor=audit.BUYER, purchase=opened)
@@ -256,6 +303,8 @@ def _write_batch(
     now: datetime,
     *,
     limit: int | None = None,
+    picked: Picked | None = None,
+    holders: dict[str, int],
 ) -> list[SeatView]:
     """Write a list chunk by chunk from where its batch item stands (a new batch starts at 0).
 
@@ -271,9 +320,12 @@ def _write_batch(
     for index in range(start, chunks):
         part = rows[index * CHUNK : (index + 1) * CHUNK]
         seat_ids = batch.seat_ids[index * CHUNK : (index + 1) * CHUNK]
-        moves = _moves(pid, plan, term_end_ts, part, seat_ids, invited_at, now_ts)
+        markers = picked.from_markers if picked is not None else frozenset()
+        moves = _moves(pid, plan, term_end_ts, part, seat_ids, invited_at, now_ts, holders, markers)
         last = index == chunks - 1
         changes: list[Update] = [m.Purchase.invite_version.add(1)]
+        if index == 0 and picked is not None:
+            changes += picked.changes  # the whole list's seats are taken off the fresh ones at once
         if last:
             changes += [m.Purchase.batch_lock.remove(), m.Purchase.batch_lease_until.remove()]
         else:
@@ -281,6 +333,8 @@ def _write_batch(
         if index == 0:
             unchanged, _ = _serialised(purchase)
             condition = unchanged & still_open(sub, now)
+            if picked is not None:
+                condition = condition & picked.condition
         else:
             condition = still_open(sub, now, batch=batch.SK)
         side = PurchaseSide(changes, condition)

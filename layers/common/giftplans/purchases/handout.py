@@ -8,12 +8,15 @@ it against whatever happened in between.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action as Update
 
 from giftplans import clock, terms
 from giftplans.errors import Conflict, Gone, NotFound
 from giftplans.purchases import FAILED, PAID, PENDING, REFUNDED
+from giftplans.store import get_store
 from giftplans.store import models as m
 
 NOT_FOUND = "There is no purchase with this id on your account."
@@ -76,3 +79,64 @@ def still_open(sub: str, now: datetime, *, batch: str | None = None) -> Conditio
         & unlocked
     )
     return condition
+
+
+# ---- which seats to hand out ----------------------------------------------------------------------------
+
+
+class Picked(NamedTuple):
+    """The seats an invite or claim takes, lowest first, and what the purchase's write must say."""
+
+    numbers: list[int]
+    from_markers: frozenset[int]  # taken through a FreeSeat marker (deleted in the same write)
+    changes: list[Update]  # fresh_from / holes moved on
+    condition: Condition  # they stood as read
+
+
+def available_count(purchase: m.Purchase) -> int:
+    return int(purchase.seat_counts.available or 0) if purchase.seat_counts else 0
+
+
+def pick_seats(purchase: m.Purchase, wanted: int) -> Picked:
+    """The `wanted` lowest available seats of `purchase`; `no_seats_available` when there are fewer.
+
+    No read while every available seat is one never handed out (the common case: seats from
+    `fresh_from` up, no `holes`); else one Query of the FreeSeat markers (seats given back), and
+    only after support cancelled unused seats, a read of the seats from `fresh_from` on.
+    """
+    free = available_count(purchase)
+    if free < wanted:
+        raise Conflict(
+            f"This purchase has {free} seat(s) available and {wanted} were asked for; nothing was sent.",
+            code="no_seats_available",
+            details={"available": free},
+        )
+    first, holes, quantity = int(purchase.fresh_from or 1), int(purchase.holes or 0), int(purchase.quantity)
+    never_used = quantity - first + 1 - holes
+    from_markers: list[int] = []
+    if free > never_used:
+        from_markers = get_store().free_markers(purchase.purchase_id, wanted)
+    need = wanted - len(from_markers)
+    fresh: list[int] = []
+    new_first, new_holes = first, holes
+    if need > 0 and holes == 0:
+        fresh = list(range(first, first + need))
+        new_first = first + need
+    elif need > 0:
+        fresh, last = get_store().available_from(purchase.purchase_id, first, need)
+        new_first = last + 1
+        new_holes = holes - ((last - first + 1) - len(fresh))
+    if len(from_markers) + len(fresh) < wanted:
+        raise Conflict(BUSY_SEATS, code="concurrent_change")
+    condition: Condition = (m.Purchase.fresh_from == first) & (m.Purchase.holes == holes)
+    changes: list[Update] = []
+    if new_first != first:
+        changes.append(m.Purchase.fresh_from.set(new_first))
+    if new_holes != holes:
+        changes.append(m.Purchase.holes.set(new_holes))
+    return Picked(from_markers + fresh, frozenset(from_markers), changes, condition)
+
+
+BUSY_SEATS = (
+    "The purchase's seats changed while they were being chosen; nothing was changed. Please try again."
+)

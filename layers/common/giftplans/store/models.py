@@ -17,7 +17,6 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
-    NumberSetAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
@@ -85,7 +84,6 @@ class DueIndex(GlobalSecondaryIndex["Item"]):
                 "due_kind",
                 "status",
                 "seat_counts",
-                "holders",
             ]
         )
 
@@ -162,8 +160,11 @@ class Purchase(Item, discriminator="purchase"):
     # Map constructors here and in AuditEvent run MapAttribute's unannotated __init__ (PynamoDB
     # 6.1) through a subclass or a subscripted generic, which untyped_calls_exclude cannot name.
     seat_counts = SeatCounts(default=SeatCounts)  # type: ignore[no-untyped-call]
-    available = NumberSetAttribute(null=True)  # free seat numbers (DynamoDB drops an empty set)
-    holders = MapAttribute[str, Any](null=True)  # type: ignore[no-untyped-call]  # seat_id -> email key of whoever holds it
+    # No field grows with the quantity (docs/design.md, "The one table"): seats numbered from
+    # `fresh_from` up were never handed out and are available unless counted in `holes`
+    # (support cancelled them); available seats below it each have a `FreeSeat` marker.
+    fresh_from = NumberAttribute(default=1)
+    holes = NumberAttribute(default=0)
     seats_written = NumberAttribute(default=0)
     frozen = BooleanAttribute(default=False)  # dispute open: no new invitations or claims
     disputes_closed = UnicodeSetAttribute(null=True)  # disputes closed in our favour (no refreeze)
@@ -284,6 +285,25 @@ class InviteBatch(Item, discriminator="invite_batch"):
     chunks = NumberAttribute()  # transactions the list takes
     chunks_done = NumberAttribute(default=0)
     done = BooleanAttribute(default=False)
+
+
+class FreeSeat(Item, discriminator="free_seat"):
+    """`PURCHASE#<id>` / `FREE#<seat_id>`: an available seat below the purchase's `fresh_from`."""
+
+    seat_no = NumberAttribute()
+
+
+class Holder(Item, discriminator="holder"):
+    """`PURCHASE#<id>` / `HOLDER#<email key>`: the seat an address was last given in this purchase (rule 11).
+
+    Written by the move into a holding state (invite, claim) and left behind when the seat moves
+    on (a revoke is one blind write that does not know the address): it holds only while its seat
+    is still in a holding state for that address (`GSI3PK`), which the invite checks before
+    replacing it (`version` serialises two invites of one address).
+    """
+
+    seat_id = UnicodeAttribute()
+    version = NumberAttribute(default=1)
 
 
 class PaymentLookup(Item, discriminator="payment"):
