@@ -31,7 +31,7 @@ UNIT = 24000
 def filler_items(n: int, quantity: int) -> list[dict[str, Any]]:
     """Purchase `n` (paid, due 2027-07-02) and its `quantity` available seats, as DynamoDB JSON."""
     pid = f"pur_filler{n:06d}"
-    common = {**COMMON, "buyer_id": f"filler-{n}", "buyer_email": f"filler{n}@example.com"}
+    common: dict[str, Any] = {**COMMON, "buyer_id": f"filler-{n}", "buyer_email": f"filler{n}@example.com"}
     purchase = m.Purchase(
         k.purchase_pk(pid),
         k.PURCHASE_SK,
@@ -42,7 +42,7 @@ def filler_items(n: int, quantity: int) -> list[dict[str, Any]]:
         amount_subtotal=UNIT * quantity,
         amount_total=UNIT * quantity,
         created_at="2026-08-01T00:00:00Z",
-        seat_counts=m.SeatCounts(available=quantity),
+        seat_counts=m.SeatCounts(available=quantity),  # type: ignore[no-untyped-call]
         seats_written=quantity,
         due_kind="remind_30",
         GSI2PK=k.due_gsi("2027-07-02", n % 8),
@@ -89,7 +89,7 @@ def write_with_batches(table_name: str) -> Any:
         for n, quantity in _purchases(seats):
             items = filler_items(n, quantity)
             for start in range(0, len(items), 25):
-                puts = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+                puts: list[Any] = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
                 if client.batch_write_item(RequestItems={table_name: puts}).get("UnprocessedItems"):
                     raise RuntimeError("moto left items unprocessed")
 

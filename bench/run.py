@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     # Parts left out keep their figures from the last run (each part says when it was measured).
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update({"python": sys.version.split()[0], "cpus": os.cpu_count()})
-    steps = [
+    steps: list[tuple[str, Callable[[], None]]] = [
         ("init", lambda: measure_init(results, args.runs)),
         ("calls", lambda: measure_calls(results)),
         ("sweep", lambda: measure_sweep(results, "large" not in args.skip)),

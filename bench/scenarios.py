@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from giftplans import clock
@@ -174,7 +175,7 @@ def seat_actions(measured: Measured, invite_sizes: tuple[int, ...] = (1, 25)) ->
     for size in invite_sizes:
         pid = factories.paid_purchase(quantity=size + 4)
         emails = [f"r{size}-{i}@example.com" for i in range(size)]
-        _counted(f"invite_{size}", measured, lambda pid=pid, emails=emails: g.invite(pid, *emails))
+        _counted(f"invite_{size}", measured, partial(g.invite, pid, *emails))
 
     pid = factories.paid_purchase(quantity=6)
     g.invite(pid, "accepts@example.com", "revoked@example.com", "declines@example.com", "resent@example.com")

@@ -111,7 +111,9 @@ def test_given_stale_timestamp_pyc_when_byte_compile_then_unchecked_hash_pyc_rep
     source = tmp_path / "pkg" / "mod.py"
     source.parent.mkdir()
     source.write_text("ANSWER = 42\n")
-    pyc = Path(py_compile.compile(str(source)))  # pip's kind: timestamp-checked
+    compiled = py_compile.compile(str(source))
+    assert compiled is not None
+    pyc = Path(compiled)  # pip's kind: timestamp-checked
     assert pyc.name == f"mod.{PYC}" and pyc_flags(pyc) == 0
 
     done = make("-f", str(LAYER_MAKEFILE), "byte-compile", f"DIR={tmp_path}", f"PYTHON={sys.executable}")

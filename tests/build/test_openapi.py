@@ -32,7 +32,11 @@ def test_given_the_handlers_when_document_regenerated_then_committed_file_is_ide
 def test_given_template_routes_when_their_function_exists_then_each_is_documented_with_its_auth(
     generated: dict[str, Any],
 ) -> None:
-    expected_security = {"jwt": [{"jwt": []}], "iam": [{"sigv4": []}], "none": []}
+    expected_security: dict[str, list[dict[str, list[str]]]] = {
+        "jwt": [{"jwt": []}],
+        "iam": [{"sigv4": []}],
+        "none": [],
+    }
     for route in template.routes():
         if not (openapi_gen.FUNCTIONS / route.job / "app.py").is_file():
             continue

@@ -195,7 +195,7 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's violations on the page as it is now (the script is added once per document)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE_SCRIPT)
-    return page.evaluate(AXE_RUN)  # type: ignore[no-any-return]
+    return page.evaluate(AXE_RUN)
 
 
 @pytest.fixture
@@ -281,7 +281,7 @@ def open_dispute(running: Server, session_id: str) -> None:
 def purchase_of(running: Server, email: str) -> dict[str, Any]:
     """The newest purchase of the web account of `email`."""
     page = running.ok(running.get("/purchases?limit=1", token=web_token(running, email)))
-    return page["purchases"][0]  # type: ignore[no-any-return]
+    return page["purchases"][0]
 
 
 def web_token(running: Server, email: str) -> str:

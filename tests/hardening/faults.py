@@ -43,7 +43,7 @@ def _raise(fault: str, operation: str) -> None:
     raise ClientError(
         {
             "Error": {"Code": fault, "Message": "Rate of requests exceeds the allowed throughput."},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
+            "ResponseMetadata": {"HTTPStatusCode": 400},  # type: ignore[typeddict-item]
         },
         operation,
     )
@@ -55,7 +55,7 @@ CALL_FAULTS = ["AccessDeniedException", "ResourceNotFoundException", "EndpointCo
 @contextmanager
 def failing_calls(monkeypatch: pytest.MonkeyPatch, fault: str) -> Iterator[list[str]]:
     """Every DynamoDB call, read or write, raises `fault`; yields the operations refused."""
-    real = BaseClient._make_api_call
+    real = BaseClient._make_api_call  # type: ignore[attr-defined]
     refused: list[str] = []
 
     def call(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
@@ -72,7 +72,7 @@ def failing_calls(monkeypatch: pytest.MonkeyPatch, fault: str) -> Iterator[list[
 @contextmanager
 def failing_writes(monkeypatch: pytest.MonkeyPatch, fault: str) -> Iterator[list[str]]:
     """Every DynamoDB write raises `fault` (reads still work); yields the write operations refused."""
-    real = BaseClient._make_api_call
+    real = BaseClient._make_api_call  # type: ignore[attr-defined]
     refused: list[str] = []
 
     def call(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:

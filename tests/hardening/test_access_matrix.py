@@ -128,7 +128,8 @@ def test_given_each_caller_when_calling_a_route_then_the_status_is_the_matrix_ce
     got = {}
     with FakeStripe(tag="stub_").serving(monkeypatch):
         for caller in CALLERS:
-            status, body = request(*route, caller, world(clock))
+            method, path = route
+            status, body = request(method, path, caller, world(clock))
             got[caller] = status
             if status >= 400:
                 assert isinstance(body, dict) and set(body) == {"error"}, (caller, body)

@@ -86,13 +86,14 @@ def test_given_a_valid_event_when_its_signature_is_stale_or_foreign_then_400_and
     victims_seat()
     evt = se.checkout_completed(buyer_id=ATTACKER, buyer_email="mallory@example.com", quantity=5)
     now = int(time.time())  # Stripe signs with real time; the test clock plays no part
-    kw: dict[str, Any] = {
+    kws: dict[str, dict[str, Any]] = {
         "replayed-after-tolerance": {"t": now - 301},
         "signed-in-the-future": {"t": now + 600},  # beyond the 300 s tolerance, however slow the call
         "other-endpoint-secret": {"secret": "whsec_another_endpoint"},
         "no-signature": {"signature": None},
         "garbled-signature": {"signature": "t=abc,v1=zz"},
-    }[case]
+    }
+    kw = kws[case]
     before = snapshot()
 
     status, body = post(evt, **kw)

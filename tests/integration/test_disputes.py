@@ -125,9 +125,9 @@ def test_given_dispute_naming_only_its_charge_when_created_then_charge_looked_up
 ) -> None:
     purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=1)
     charge = se.resource("charge")
-    charge.update(
-        {"id": "ch_test_disputed", "payment_intent": get_store().purchase(purchase_id).payment_intent}
-    )  # type: ignore[union-attr]
+    bought = get_store().purchase(purchase_id)
+    assert bought is not None
+    charge.update({"id": "ch_test_disputed", "payment_intent": bought.payment_intent})
     stripe.charges["ch_test_disputed"] = charge
 
     status, _ = deliver(dispute_event("charge.dispute.created", purchase_id, by_charge=True))

@@ -34,7 +34,7 @@ def bus(aws: None, clock: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def drain(url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
-    out = []
+    out: list[dict[str, Any]] = []
     while True:
         answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
         messages = answer.get("Messages", [])
@@ -47,7 +47,7 @@ def drain(url: str) -> list[dict[str, Any]]:
 
 def run(*records: dict[str, Any]) -> dict[str, Any]:
     handler = load_handler("events_publisher").build(publishing.EventBridge())  # a client in this test's moto
-    return handler(stream_event(*records), FakeContext())  # type: ignore[no-any-return]
+    return handler(stream_event(*records), FakeContext())
 
 
 def accept_record() -> dict[str, Any]:

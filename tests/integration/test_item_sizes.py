@@ -24,7 +24,7 @@ def partition_sizes(purchase_id: str) -> dict[str, int]:
     sizes: dict[str, int] = {}
     start: dict[str, Any] | None = None
     while True:
-        extra = {"ExclusiveStartKey": start} if start else {}
+        extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
         page = client.query(
             TableName=TEST_TABLE,
             KeyConditionExpression="PK = :pk",

@@ -61,7 +61,7 @@ def ses(aws: None, clock: Any) -> Iterator[sending.SesSender]:
 
 
 def run(*records: dict[str, Any]) -> dict[str, Any]:
-    return _handler(stream_event(*records), FakeContext())  # type: ignore[no-any-return]
+    return _handler(stream_event(*records), FakeContext())
 
 
 def invited_seat() -> tuple[m.Seat, m.Seat]:
@@ -172,7 +172,7 @@ def throttled_once(ses: sending.SesSender, monkeypatch: pytest.MonkeyPatch) -> l
         calls[0] += 1
         if calls[0] == 1:
             error = {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}
-            raise ClientError(error, "SendEmail")
+            raise ClientError(error, "SendEmail")  # type: ignore[arg-type]
         return real(**request)
 
     monkeypatch.setattr(ses.client, "send_email", flaky)
@@ -234,14 +234,20 @@ def test_given_a_stale_sending_claim_when_record_arrives_then_it_is_taken_over(s
 
     assert run(record(old, new)) == {"batchItemFailures": []}
     assert to_addresses() == [RECIPIENT]
-    assert marker(key).status == "sent"
+    sent = marker(key)
+    assert sent is not None and sent.status == "sent"
 
 
 def test_given_configuration_set_when_sent_then_request_names_it(aws, clock, monkeypatch):
     monkeypatch.setenv("SES_CONFIGURATION_SET", "gift-plans-mail")
     sender = sending.SesSender()
     seen: list[dict[str, Any]] = []
-    monkeypatch.setattr(sender.client, "send_email", lambda **r: seen.append(r) or {"MessageId": "m-1"})
+
+    def send_email(**r: Any) -> dict[str, str]:
+        seen.append(r)
+        return {"MessageId": "m-1"}
+
+    monkeypatch.setattr(sender.client, "send_email", send_email)
     old, new = invited_seat()
 
     assert sending.handle_record(record(old, new), via=sender) == 1

@@ -18,7 +18,7 @@ BUYER = claims("buyer-1", "buyer@example.com")
 OTHER = claims("buyer-2", "other@example.com")
 
 
-def get_purchase(purchase_id: str, who: dict[str, str] | None = BUYER, **query: str) -> tuple[int, Any]:
+def get_purchase(purchase_id: str, *, who: dict[str, str] | None = BUYER, **query: str) -> tuple[int, Any]:
     event = http_event(
         "GET",
         f"/purchases/{purchase_id}",
@@ -36,7 +36,7 @@ def all_pages(purchase_id: str, **query: str) -> tuple[list[str], int]:
     cursor: str | None = None
     while True:
         extra = {**query, **({"cursor": cursor} if cursor else {})}
-        status, body = get_purchase(purchase_id, **extra)
+        status, body = get_purchase(purchase_id, **extra)  # type: ignore[arg-type]
         assert status == 200, body
         pages += 1
         seen += [s["seat_id"] for s in body["seats"]]
@@ -68,7 +68,7 @@ def test_given_a_page_when_read_then_at_most_two_round_trips_purchase_first() ->
     g.invite(pid, "a@example.com", "b@example.com")
     for query in ({}, {"state": "invited"}, {"email": "a@"}, {"limit": "5"}):
         with counting() as calls:
-            status, _ = get_purchase(pid, **query)
+            status, _ = get_purchase(pid, **query)  # type: ignore[arg-type]
         assert status == 200
         assert calls.names == ["GetItem", "Query"], (query, calls.names)
 
@@ -133,5 +133,5 @@ def test_given_a_cursor_not_given_out_when_read_then_400_invalid_cursor(cursor: 
 @pytest.mark.parametrize(("name", "value"), [("limit", "0"), ("limit", "101"), ("state", "lost")])
 def test_given_bad_query_when_read_then_422(name: str, value: str) -> None:
     pid = paid_purchase(quantity=2)
-    status, _ = get_purchase(pid, **{name: value})
+    status, _ = get_purchase(pid, **{name: value})  # type: ignore[arg-type]
     assert status == 422

@@ -113,7 +113,7 @@ def test_given_seven_purchases_when_paged_by_three_then_each_exactly_once_newest
     seen: list[str] = []
     cursor: str | None = None
     for _ in range(10):
-        status, body = list_purchases(limit="3", **({"cursor": cursor} if cursor else {}))
+        status, body = list_purchases(BUYER, limit="3", **({"cursor": cursor} if cursor else {}))
         assert status == 200
         assert len(body["purchases"]) <= 3
         seen += [p["purchase_id"] for p in body["purchases"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import unicodedata
+from collections.abc import Mapping
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_given_token_with_a_term_end_beyond_any_date_when_accepting_then_404_not
     assert (status, body["error"]["code"]) == (404, "invitation_not_found")
 
 
-def _cursor(key: dict[str, object]) -> str:
+def _cursor(key: Mapping[str, object]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 

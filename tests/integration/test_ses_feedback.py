@@ -120,7 +120,12 @@ def test_given_mailed_invitation_when_its_tags_bounce_then_the_seat_is_marked(in
     seen: list[dict[str, Any]] = []
     client = sender.client
     real = client.send_email
-    client.send_email = lambda **r: seen.append(r) or real(**r)
+
+    def send_email(**r: Any) -> Any:
+        seen.append(r)
+        return real(**r)
+
+    client.send_email = send_email
     sending.handle_record(record(seat(), invited), sender)
     assert len(sent_mail()) == 1
     tags = {t["Name"]: t["Value"] for t in seen[0]["EmailTags"]}

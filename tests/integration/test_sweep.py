@@ -99,7 +99,7 @@ def hold(purchase_id: str, seat_no: int, sub: str, email: str, state: str = "acc
         tx.update(
             p,
             actions=[
-                m.Purchase.seat_counts.available.add(-1),
+                m.Purchase.seat_counts.available.add(-1),  # type: ignore[attr-defined]
                 getattr(m.Purchase.seat_counts, state).add(1),
                 m.Purchase.holes.add(1),  # taken out of the fresh run directly
                 m.Purchase.version.add(1),
@@ -141,8 +141,8 @@ def invite(purchase_id: str, seat_no: int, email: str) -> None:
         tx.update(
             purchase(purchase_id),
             actions=[
-                m.Purchase.seat_counts.available.add(-1),
-                m.Purchase.seat_counts.invited.add(1),
+                m.Purchase.seat_counts.available.add(-1),  # type: ignore[attr-defined]
+                m.Purchase.seat_counts.invited.add(1),  # type: ignore[attr-defined]
                 m.Purchase.holes.add(1),  # taken out of the fresh run directly
                 m.Purchase.version.add(1),
                 m.Purchase.last_action.set("invite"),
@@ -447,7 +447,7 @@ def test_given_a_purchase_fails_when_swept_then_it_is_counted_the_day_stays_undo
     def flaky(item: m.Purchase, *args: Any) -> None:
         if item.purchase_id == bad:
             error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
-            raise ClientError(error, "UpdateItem")
+            raise ClientError(error, "UpdateItem")  # type: ignore[arg-type]
         real_handle(item, *args)
 
     monkeypatch.setattr(sweep, "handle", flaky)

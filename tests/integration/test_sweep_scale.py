@@ -9,6 +9,7 @@ purchases due months later). Every DynamoDB call the sweep makes is counted, whi
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import boto3
 import pytest
@@ -31,7 +32,7 @@ def write_filler(n: int) -> None:
     """A purchase of FILLER_SEATS_EACH seats, due months later, written straight to the table."""
     pid = f"pur_filler{n:04d}"
     quantity = FILLER_SEATS_EACH
-    common = {
+    common: dict[str, Any] = {
         "plan": "pro",
         "currency": "usd",
         "term_start": "2026-08-01T00:00:00Z",
@@ -40,7 +41,7 @@ def write_filler(n: int) -> None:
         "buyer_id": f"filler-{n}",
         "buyer_email": f"filler{n}@example.com",
     }
-    items = [
+    items: list[m.Item] = [
         m.Purchase(
             k.purchase_pk(pid),
             k.PURCHASE_SK,
@@ -75,7 +76,7 @@ def write_filler(n: int) -> None:
     ]
     client = boto3.client("dynamodb")  # raw batches: the PynamoDB batch writer is twice as slow under moto
     for start in range(0, len(items), 25):
-        puts = [{"PutRequest": {"Item": item.serialize()}} for item in items[start : start + 25]]
+        puts: list[Any] = [{"PutRequest": {"Item": item.serialize()}} for item in items[start : start + 25]]
         assert not client.batch_write_item(RequestItems={TEST_TABLE: puts}).get("UnprocessedItems")
 
 

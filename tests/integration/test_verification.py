@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -19,11 +20,11 @@ from tests.support.apigw import call, http_event
 UNVERIFIED = g.who(verified=False)
 
 
-def ask(as_: dict[str, str] = UNVERIFIED) -> tuple[int, object]:
+def ask(as_: dict[str, str] = UNVERIFIED) -> tuple[int, Any]:
     return call("me_api", http_event("POST", "/me/email-verification", claims=as_))
 
 
-def confirm(token: str, as_: dict[str, str] = UNVERIFIED) -> tuple[int, object]:
+def confirm(token: str, as_: dict[str, str] = UNVERIFIED) -> tuple[int, Any]:
     return call(
         "me_api", http_event("POST", "/me/email-verification/confirm", body={"token": token}, claims=as_)
     )

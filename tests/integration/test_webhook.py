@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("aws", "clock")
 
 def table_count() -> int:
     client = boto3.client("dynamodb")
-    total, kwargs = 0, {"TableName": TEST_TABLE, "Select": "COUNT"}
+    total, kwargs = 0, dict[str, Any](TableName=TEST_TABLE, Select="COUNT")
     while True:
         page = client.scan(**kwargs)
         total += page["Count"]
@@ -34,7 +34,7 @@ def table_count() -> int:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def deliver(evt: dict[str, Any], **kwargs: Any) -> tuple[int, Any]:
+def deliver(evt: dict[str, Any] | None, **kwargs: Any) -> tuple[int, Any]:
     return call("stripe_webhook", se.webhook_request(evt, **kwargs))
 
 
@@ -393,8 +393,13 @@ def test_given_fixture_session_as_stripe_sends_it_when_completed_then_ignored() 
 def test_given_registered_handler_when_event_delivered_then_it_runs() -> None:
     from giftplans import webhooks
 
-    seen: list[str] = []
-    webhooks.HANDLERS["test.custom"] = lambda e: seen.append(e.id) or "custom"
+    seen: list[str | None] = []
+
+    def custom(e: Any) -> str:
+        seen.append(e.id)
+        return "custom"
+
+    webhooks.HANDLERS["test.custom"] = custom
     try:
         evt = se.event("test.custom", {"object": "thing"})
         status, body = deliver(evt)

@@ -41,10 +41,11 @@ def breaches(source: str) -> list[str]:
     found = _redefined(tree)
     for node in ast.walk(tree):
         dotted = _names(node) if isinstance(node, ast.Attribute) else ""
+        line = getattr(node, "lineno", 0)
         if dotted.endswith("Seat.state"):
-            found.append(f"line {node.lineno}: {dotted} (a seat state by hand)")
+            found.append(f"line {line}: {dotted} (a seat state by hand)")
         if dotted.endswith("Purchase.seat_counts"):
-            found.append(f"line {node.lineno}: {dotted} (seat counts by hand)")
+            found.append(f"line {line}: {dotted} (seat counts by hand)")
         if isinstance(node, ast.Call):
             callee = _names(node.func)
             if callee.endswith("Seat") and any(kw.arg == "state" for kw in node.keywords):

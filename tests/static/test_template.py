@@ -105,7 +105,7 @@ def _design_routes() -> set[tuple[str, str, str, str]]:
     text = DESIGN.read_text(encoding="utf-8")
     section = text.split("## Functions and routes", 1)[1].split("\n## ", 1)[0]
     auth_of = {"JWT": "jwt", "none": "none", "AWS_IAM": "iam"}
-    out = set()
+    out: set[tuple[str, str, str, str]] = set()
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) != 3 or cells[1] != "HTTP":
@@ -209,7 +209,9 @@ def test_given_table_definition_when_creating_it_in_moto_then_boto3_accepts_it()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(**tpl.table_definition(table_name="shape-check"))
-        client.update_time_to_live(**tpl.time_to_live(table_name="shape-check"))
+        ttl = tpl.time_to_live(table_name="shape-check")
+        assert ttl is not None
+        client.update_time_to_live(**ttl)
         described = client.describe_table(TableName="shape-check")["Table"]
     assert {g["IndexName"] for g in described["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3"}
     assert described["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"

@@ -61,7 +61,7 @@ def counting() -> Iterator[Calls]:
     """Record every DynamoDB request made while the block runs (nested blocks each see all calls)."""
     calls = Calls()
     with _lock:
-        original = botocore.client.BaseClient._make_api_call
+        original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
 
         def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
             if self.meta.service_model.service_name != "dynamodb":
@@ -72,9 +72,9 @@ def counting() -> Iterator[Calls]:
                 calls.items_read += items_in(operation_name, response)
             return response
 
-        botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]
     try:
         yield calls
     finally:
         with _lock:
-            botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+            botocore.client.BaseClient._make_api_call = original  # type: ignore[attr-defined]

@@ -121,7 +121,7 @@ def metering() -> Iterator[Metered]:
     """Add up the write units of every DynamoDB write made while the block runs."""
     metered = Metered()
     with _lock:
-        original = botocore.client.BaseClient._make_api_call
+        original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
 
         def _get(client: Any, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
             answer = original(client, "GetItem", {"TableName": table, "Key": key, "ConsistentRead": True})
@@ -172,9 +172,9 @@ def metering() -> Iterator[Metered]:
                 metered.largest_item = max(metered.largest_item, item_size(after))
             return response
 
-        botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]
     try:
         yield metered
     finally:
         with _lock:
-            botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+            botocore.client.BaseClient._make_api_call = original  # type: ignore[attr-defined]

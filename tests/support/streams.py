@@ -71,7 +71,7 @@ def seat(**fields: Any) -> m.Seat:
     return m.Seat(k.purchase_pk(values["purchase_id"]), k.seat_sk(values["seat_id"]), **values)
 
 
-def change(item: m.Item, **fields: Any) -> m.Item:
+def change[ItemT: m.Item](item: ItemT, **fields: Any) -> ItemT:
     """A copy of `item` one version later with `fields` set (None removes an attribute)."""
     raw = item.serialize()
     copy = type(item).from_raw_data(raw)
@@ -114,7 +114,7 @@ def profile(**fields: Any) -> m.Profile:
 def sent_mail(region: str = "us-east-1") -> list[Any]:
     """What moto's SES (v1 and v2 share one backend) was asked to send: Message objects with `.id`,
     `.source`, `.destinations` ({"ToAddresses": [...]}), `.subject`, `.body` (the HTML part if any)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
     return list(ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages)

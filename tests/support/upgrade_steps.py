@@ -47,7 +47,7 @@ def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str =
         tx.update(
             m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK),
             actions=[
-                m.Purchase.seat_counts.available.add(-1),
+                m.Purchase.seat_counts.available.add(-1),  # type: ignore[attr-defined]
                 getattr(m.Purchase.seat_counts, state).add(1),
                 m.Purchase.holes.add(1),  # taken out of the fresh run directly
                 m.Purchase.version.add(1),
@@ -106,8 +106,8 @@ def invited(purchase_id: str, seat_no: int, email: str) -> None:
         tx.update(
             m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK),
             actions=[
-                m.Purchase.seat_counts.available.add(-1),
-                m.Purchase.seat_counts.invited.add(1),
+                m.Purchase.seat_counts.available.add(-1),  # type: ignore[attr-defined]
+                m.Purchase.seat_counts.invited.add(1),  # type: ignore[attr-defined]
                 m.Purchase.holes.add(1),  # taken out of the fresh run directly
                 m.Purchase.version.add(1),
             ],

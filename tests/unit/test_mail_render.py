@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -11,7 +12,7 @@ from giftplans.outbox.templates import TEMPLATES, money
 
 from tests.support.streams import PURCHASE_ID, TERM_END_TS
 
-COMMON = {
+COMMON: dict[str, Any] = {
     "purchase_id": PURCHASE_ID,
     "seat_id": "0001",
     "plan": "pro",
@@ -21,7 +22,7 @@ COMMON = {
     "quantity": 3,
     "currency": "usd",
 }
-PARAMS = {
+PARAMS: dict[str, dict[str, Any]] = {
     "receipt": {**COMMON, "amount_total": 72000, "amount_subtotal": 72000},
     "payment_failed": COMMON,
     "purchase_refunded": {**COMMON, "amount_refunded": 72000},

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
-from giftplans.outbox.notices import Notice, notices_for
+from giftplans.outbox.notices import Email, Notice, notices_for
 from giftplans.store import keys as k
 from giftplans.store import models as m
 
@@ -22,6 +23,12 @@ def one_email(notices: list[Notice]) -> Notice:
     emails = [n for n in notices if n.email]
     assert len(emails) == 1, kinds(notices)
     return emails[0]
+
+
+def mail(notices: list[Notice]) -> Email:
+    email = one_email(notices).email
+    assert email is not None
+    return email
 
 
 def event(notices: list[Notice], detail_type: str) -> dict:
@@ -79,9 +86,9 @@ def test_given_paid_fulfilment_when_purchase_inserted_then_receipt_to_buyer_and_
     notices = notices_for(record(None, purchase()))
 
     assert kinds(notices) == ["receipt", "purchase.paid"]
-    receipt = one_email(notices)
-    assert receipt.email.to == "buyer@example.com"
-    assert receipt.email.params["quantity"] == 3 and receipt.email.params["amount_total"] == 72000
+    receipt = mail(notices)
+    assert receipt.to == "buyer@example.com"
+    assert receipt.params["quantity"] == 3 and receipt.params["amount_total"] == 72000
     paid = event(notices, "purchase.paid")
     assert paid["version"] == "1" and paid["purchase_id"] == PURCHASE_ID and paid["buyer_sub"] == "buyer-sub"
     assert paid["plan"] == "pro" and paid["term_end"] == "2027-03-01T12:00:00Z"
@@ -111,8 +118,8 @@ def test_given_pending_purchase_when_payment_fails_then_buyer_told():
     old = purchase(status="pending_payment")
     notices = notices_for(record(old, change(old, status="payment_failed", last_action="payment_failed")))
 
-    assert one_email(notices).email.template == "payment_failed"
-    assert one_email(notices).email.to == "buyer@example.com"
+    assert mail(notices).template == "payment_failed"
+    assert mail(notices).to == "buyer@example.com"
 
 
 def test_given_paid_purchase_when_more_seats_written_then_nothing():
@@ -126,7 +133,7 @@ def test_given_paid_purchase_when_refunded_then_buyer_told_and_purchase_refunded
     notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["purchase_refunded", "purchase.refunded"]
-    assert one_email(notices).email.to == "buyer@example.com"
+    assert mail(notices).to == "buyer@example.com"
 
 
 @pytest.mark.parametrize(("action", "days"), [("remind_30", 30), ("remind_7", 7)])
@@ -134,7 +141,7 @@ def test_given_unassigned_seats_when_purchase_reminded_then_buyer_told_how_many(
     old = purchase(seat_counts=m.SeatCounts(available=2, accepted=1))
     notices = notices_for(record(old, change(old, reminders={str(days)}, last_action=action, actor="sweep")))
 
-    email = one_email(notices).email
+    email = mail(notices)
     assert (email.template, email.params["days"], email.params["unassigned"]) == ("buyer_reminder", days, 2)
 
 
@@ -149,7 +156,7 @@ def test_given_never_used_seats_when_purchase_expires_then_buyer_gets_summary():
         old, seat_counts=m.SeatCounts(expired=3), expired_at="2027-03-02T00:00:00Z", last_action="expire"
     )
 
-    email = one_email(notices_for(record(old, new))).email
+    email = mail(notices_for(record(old, new)))
     assert (email.template, email.params["unused"], email.to) == ("unused_seats", 2, "buyer@example.com")
 
 
@@ -173,7 +180,7 @@ def test_given_available_seat_when_invited_then_invitation_to_recipient_and_seat
     notices = notices_for(record(seat(), new))
 
     assert kinds(notices) == ["invitation", "seat.invited"]
-    email = one_email(notices).email
+    email = mail(notices)
     assert email.to == RECIPIENT
     assert email.params["nonce"] == new.nonce and email.params["term_end_ts"] == new.term_end_ts
     assert email.params["message"] == "Happy birthday!" and email.params["sender"] == "buyer@example.com"
@@ -189,7 +196,7 @@ def test_given_available_seat_when_invited_then_invitation_to_recipient_and_seat
 def test_given_buyer_name_when_invited_then_sender_is_the_name():
     old = seat(buyer_name="Ana Buyer")
     new = change(old, state="invited", recipient_email=RECIPIENT, nonce="x" * 32, last_action="invite")
-    assert one_email(notices_for(record(old, new))).email.params["sender"] == "Ana Buyer"
+    assert mail(notices_for(record(old, new))).params["sender"] == "Ana Buyer"
 
 
 def test_given_invited_seat_when_resent_then_invitation_again_with_the_new_nonce():
@@ -198,7 +205,7 @@ def test_given_invited_seat_when_resent_then_invitation_again_with_the_new_nonce
     notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["invitation"]
-    assert one_email(notices).email.params["nonce"] == "n2" * 16
+    assert mail(notices).params["nonce"] == "n2" * 16
     assert one_email(notices).key != one_email(notices_for(record(seat(), old))).key
 
 
@@ -222,7 +229,7 @@ def test_given_invited_seat_when_revoked_then_old_recipient_told_and_seat_revoke
     notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["invitation_revoked", "seat.revoked"]
-    assert one_email(notices).email.to == RECIPIENT
+    assert mail(notices).to == RECIPIENT
 
 
 def test_given_invited_seat_when_declined_then_buyer_told_and_seat_declined():
@@ -239,7 +246,7 @@ def test_given_invited_seat_when_declined_then_buyer_told_and_seat_declined():
     notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["invitation_declined", "seat.declined"]
-    email = one_email(notices).email
+    email = mail(notices)
     assert email.to == "buyer@example.com" and email.params["recipient"] == RECIPIENT
 
 
@@ -247,7 +254,7 @@ def test_given_invited_seat_when_accepted_then_buyer_told_and_seat_accepted_and_
     notices = notices_for(record(invited(), accepted()))
 
     assert kinds(notices) == ["invitation_accepted", "seat.accepted", "entitlement.granted"]
-    assert one_email(notices).email.to == "buyer@example.com"
+    assert mail(notices).to == "buyer@example.com"
     assert event(notices, "seat.accepted")["recipient_sub"] == "rcpt-sub"
     granted = event(notices, "entitlement.granted")
     assert granted["recipient_sub"] == "rcpt-sub" and granted["source"] == "gift"
@@ -264,7 +271,7 @@ def test_given_available_seat_when_claimed_then_events_only():
 @pytest.mark.parametrize(("action", "days"), [("remind_30", 30), ("remind_7", 7)])
 def test_given_accepted_seat_when_reminded_then_recipient_reminder(action, days):
     old = accepted()
-    email = one_email(notices_for(record(old, change(old, reminders={str(days)}, last_action=action)))).email
+    email = mail(notices_for(record(old, change(old, reminders={str(days)}, last_action=action))))
 
     assert (email.template, email.to, email.params["days"]) == ("recipient_reminder", RECIPIENT, days)
 
@@ -276,15 +283,15 @@ def test_given_accepted_seat_when_expired_then_plan_ended_and_entitlement_ended(
     )
 
     assert kinds(notices) == ["plan_ended", "seat.expired", "entitlement.ended"]
-    assert one_email(notices).email.to == RECIPIENT
+    assert mail(notices).to == RECIPIENT
     ended = event(notices, "entitlement.ended")
     assert ended["reason"] == "expired" and ended["recipient_sub"] == "rcpt-sub"
 
 
 def test_given_claimed_seat_when_expired_then_plan_ended_says_claimed():
     old, gift = claimed(), accepted()
-    ended = one_email(notices_for(record(old, change(old, state="expired", last_action="expire")))).email
-    given = one_email(notices_for(record(gift, change(gift, state="expired", last_action="expire")))).email
+    ended = mail(notices_for(record(old, change(old, state="expired", last_action="expire"))))
+    given = mail(notices_for(record(gift, change(gift, state="expired", last_action="expire"))))
 
     assert (ended.template, ended.params["claimed"]) == ("plan_ended", True)
     assert given.params["claimed"] is False
@@ -301,7 +308,7 @@ def test_given_accepted_seat_when_refunded_then_recipient_told_and_entitlement_e
     notices = notices_for(record(old, change(old, state="cancelled", last_action="refund", actor="stripe")))
 
     assert kinds(notices) == ["seat_cancelled", "seat.cancelled", "entitlement.ended"]
-    assert one_email(notices).email.to == RECIPIENT
+    assert mail(notices).to == RECIPIENT
     assert event(notices, "entitlement.ended")["reason"] == "refunded"
 
 
@@ -318,7 +325,7 @@ def test_given_invited_seat_when_support_cancels_then_recipient_told():
     notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["seat_cancelled", "seat.cancelled"]
-    assert one_email(notices).email.params["reason"] == "cancel"
+    assert mail(notices).params["reason"] == "cancel"
 
 
 def test_given_available_seat_when_support_cancels_then_no_email():
@@ -334,7 +341,7 @@ def test_given_accepted_seat_when_upgraded_then_upgrade_done_to_recipient():
     notices = notices_for(record(old, new))
 
     assert kinds(notices) == ["upgrade_done", "seat.upgraded"]
-    assert one_email(notices).email.params["upgrade_plan"] == "team"
+    assert mail(notices).params["upgrade_plan"] == "team"
 
 
 def test_given_accepted_seat_when_support_offers_upgrade_then_link_mailed():
@@ -345,7 +352,7 @@ def test_given_accepted_seat_when_support_offers_upgrade_then_link_mailed():
         upgrade_plan="team",
         last_action="upgrade_offer",
     )
-    email = one_email(notices_for(record(old, new))).email
+    email = mail(notices_for(record(old, new)))
 
     assert (email.template, email.to, email.params["offer_url"]) == (
         "upgrade_offer",
@@ -362,7 +369,7 @@ def test_given_profile_when_verification_asked_then_link_mailed_to_the_address_t
     new = change(
         old, verify_email="buyer@example.com", verify_nonce="v" * 32, verify_hash="h", last_action="verify"
     )
-    email = one_email(notices_for(record(old, new))).email
+    email = mail(notices_for(record(old, new)))
 
     assert (email.template, email.to, email.params) == (
         "verification",
@@ -428,7 +435,7 @@ def test_given_every_event_when_serialised_then_no_email_address_in_it():
 
 
 def subscription(**fields) -> m.Entitlement:
-    values = {
+    values: dict[str, Any] = {
         "sub": "rcpt-sub",
         "sub_plan": "team",
         "sub_status": "active",
