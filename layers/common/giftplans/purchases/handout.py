@@ -98,11 +98,12 @@ def available_count(purchase: m.Purchase) -> int:
 
 
 def pick_seats(purchase: m.Purchase, wanted: int) -> Picked:
-    """The `wanted` lowest available seats of `purchase`; `no_seats_available` when there are fewer.
+    """`wanted` available seats of `purchase`; `no_seats_available` when there are fewer.
 
-    No read while every available seat is one never handed out (the common case: seats from
-    `fresh_from` up, no `holes`); else one Query of the FreeSeat markers (seats given back), and
-    only after support cancelled unused seats, a read of the seats from `fresh_from` on.
+    Seats never handed out come first, lowest first (seats from `fresh_from` up: no read, so
+    invite and claim stay two round trips while any remain); seats given back (FreeSeat
+    markers) only once those run out (one Query). After support cancelled unused seats
+    (`holes`), the fresh ones are found by reading the seats from `fresh_from` on.
     """
     free = available_count(purchase)
     if free < wanted:
@@ -113,19 +114,18 @@ def pick_seats(purchase: m.Purchase, wanted: int) -> Picked:
         )
     first, holes, quantity = int(purchase.fresh_from or 1), int(purchase.holes or 0), int(purchase.quantity)
     never_used = quantity - first + 1 - holes
-    from_markers: list[int] = []
-    if free > never_used:
-        from_markers = get_store().free_markers(purchase.purchase_id, wanted)
-    need = wanted - len(from_markers)
     fresh: list[int] = []
     new_first, new_holes = first, holes
-    if need > 0 and holes == 0:
-        fresh = list(range(first, first + need))
-        new_first = first + need
-    elif need > 0:
-        fresh, last = get_store().available_from(purchase.purchase_id, first, need)
+    take_fresh = min(wanted, never_used)
+    if take_fresh > 0 and holes == 0:
+        fresh = list(range(first, first + take_fresh))
+        new_first = first + take_fresh
+    elif take_fresh > 0:
+        fresh, last = get_store().available_from(purchase.purchase_id, first, take_fresh)
         new_first = last + 1
         new_holes = holes - ((last - first + 1) - len(fresh))
+    need = wanted - len(fresh)
+    from_markers = get_store().free_markers(purchase.purchase_id, need) if need > 0 else []
     if len(from_markers) + len(fresh) < wanted:
         raise Conflict(BUSY_SEATS, code="concurrent_change")
     condition: Condition = (m.Purchase.fresh_from == first) & (m.Purchase.holes == holes)
@@ -134,7 +134,7 @@ def pick_seats(purchase: m.Purchase, wanted: int) -> Picked:
         changes.append(m.Purchase.fresh_from.set(new_first))
     if new_holes != holes:
         changes.append(m.Purchase.holes.set(new_holes))
-    return Picked(from_markers + fresh, frozenset(from_markers), changes, condition)
+    return Picked(sorted(from_markers + fresh), frozenset(from_markers), changes, condition)
 
 
 BUSY_SEATS = (
