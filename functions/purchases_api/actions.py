@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from giftplans import claims
 from giftplans.http import caller, error_responses
-from giftplans.invitations import buyer
+from giftplans.invitations import batches, buyer
 from giftplans.invitations.addresses import Row
 from giftplans.schemas.purchases import SeatOut
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,7 +66,7 @@ class ResentOut(BaseModel):
 )
 def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
     rows = [Row(r.email, r.message) for r in request.invitations]
-    key = buyer.check_idempotency_key(router.current_event.headers.get("idempotency-key"))
+    key = batches.check_idempotency_key(router.current_event.headers.get("idempotency-key"))
     seats = buyer.invite(purchase_id, caller(router), rows, idempotency_key=key)
     return SeatsOut.model_validate({"seats": [seat.as_json() for seat in seats]})
 

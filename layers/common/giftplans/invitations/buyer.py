@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,10 +10,11 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as Update
 
 from giftplans import audit, clock, entitlements, terms, tokens, verification
-from giftplans.errors import BadRequest, Conflict, DomainError, Forbidden, Gone, NotFound, TooMany
+from giftplans.errors import Conflict, DomainError, Forbidden, Gone, NotFound, TooMany
 from giftplans.identity import Caller
 from giftplans.invitations import recipient
 from giftplans.invitations.addresses import Row, check_addresses, holding, validate_rows
+from giftplans.invitations.batches import answer, hash_of_key, request_hash_of
 from giftplans.invitations.limits import (
     count_sends,
     counter_key,
@@ -44,7 +42,6 @@ _SEAT_ID = re.compile(r"^\d{4}$")
 
 CHUNK = 25  # seats per transaction of a list (SPEC 8.3): well inside DynamoDB's 100 items and 4 MB
 LEASE_S = 120  # how long a list being written holds its purchase against other invites and claims
-KEY_MAX = 255
 
 
 def invite(
@@ -62,8 +59,8 @@ def invite(
     list that stopped half way; the same key with another body is a 409.
     """
     wanted = validate_rows(rows)
-    key_hash = _key_hash(idempotency_key) if idempotency_key is not None else None
-    request_hash = _request_hash(wanted)
+    key_hash = hash_of_key(idempotency_key) if idempotency_key is not None else None
+    request_hash = request_hash_of(wanted)
     account = k.account_pk(caller.sub)
     purchase_key = (k.purchase_pk(purchase_id), k.PURCHASE_SK)
     batch_key = (k.purchase_pk(purchase_id), k.batch_sk(key_hash)) if key_hash is not None else None
@@ -91,7 +88,7 @@ def invite(
                     code="idempotency_key_reused",
                 )
             if batch.done:
-                return _answer(batch, wanted)
+                return answer(batch, wanted)
             purchase = open_for(found.get(purchase_key), caller.sub, now, batch=batch.SK)
             versions = {key: int(h.version or 0) for key, h in store.holders(purchase_id).items()}
             return _write_batch(purchase, wanted, batch, caller.sub, now, holders=versions)
@@ -126,7 +123,7 @@ def invite(
                 return _write_invites(purchase, wanted, picked, caller.sub, now, limit, versions)
             plan = m.InviteBatch(
                 k.purchase_pk(purchase_id),
-                k.batch_sk(key_hash or _key_hash(tokens.new_nonce())),
+                k.batch_sk(key_hash or hash_of_key(tokens.new_nonce())),
                 purchase_id=purchase_id,
                 buyer_id=caller.sub,
                 request_hash=request_hash,
@@ -163,37 +160,6 @@ def _live(purchase_id: str, held: dict[str, m.Holder]) -> set[str]:
 
 
 BATCH_KEPT_S = 86400  # a batch item (an Idempotency-Key's answer) is kept a day, like Stripe's keys
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def _request_hash(rows: Sequence[Row]) -> str:
-    """What a repeat must match: every field of every row, in order."""
-    text = json.dumps([dataclasses.asdict(r) for r in rows], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def check_idempotency_key(key: str | None) -> str | None:
-    """The header as given, or a 400 when it is empty, too long or not printable."""
-    if key is None:
-        return None
-    if not 0 < len(key) <= KEY_MAX or not key.isprintable():
-        raise BadRequest(
-            f"The Idempotency-Key header must be 1 to {KEY_MAX} printable characters.",
-            code="invalid_idempotency_key",
-        )
-    return key
-
-
-def _answer(batch: m.InviteBatch, rows: Sequence[Row]) -> list[SeatView]:
-    """A finished list's answer again: the same seats, as they were answered; nothing is written."""
-    state = target(Action.INVITE).value
-    return [
-        SeatView(seat_id, state, recipient_email=row.email, invited_at=batch.invited_at)
-        for seat_id, row in zip(batch.seat_ids, rows, strict=True)
-    ]
 
 
 def _moves(
@@ -306,12 +272,7 @@ def _write_batch(
     picked: Picked | None = None,
     holders: dict[str, int],
 ) -> list[SeatView]:
-    """Write a list chunk by chunk from where its batch item stands (a new batch starts at 0).
-
-    The first chunk puts the batch item (only if absent), counts the whole list against the
-    daily limit and takes the purchase's lease; the others move the batch on under the
-    condition that it stood where it was read; the last one marks it done and drops the lease.
-    """
+    """Write a list chunk by chunk from where its batch item stands (see `invite`)."""
     pid = purchase.purchase_id
     invited_at, now_ts = batch.invited_at, clock.epoch(now)
     plan, term_end_ts = purchase.plan, int(purchase.term_end_ts)
@@ -363,7 +324,7 @@ def _write_batch(
 
         get_store().write(build)
         count(Metric.INVITATIONS_SENT, len(moves))
-    return _answer(batch, rows)
+    return answer(batch, rows)
 
 
 # ---- revoke and resend ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from giftplans.seats import TERMINAL, SeatState
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.store.transitions import in_states
 from giftplans.views import AuditEventView, PurchaseDetail, PurchasePage, PurchaseView, SeatView, term_ended
 
 NOT_FOUND = "There is no purchase with this id on your account."
@@ -89,9 +90,9 @@ def seat_filter(state: str | None, email: str | None, ended: bool) -> tuple[Cond
             return None, True  # past term_end a reader sees every unended seat as expired
         if ended and wanted == SeatState.EXPIRED:
             shown = [s.value for s in SeatState if s not in TERMINAL or s == SeatState.EXPIRED]
-            condition = m.Seat.state.is_in(*shown)
+            condition = in_states(*shown)
         else:
-            condition = m.Seat.state == wanted.value
+            condition = in_states(wanted.value)
     if email:
         match = m.Seat.recipient_lc.startswith(tokens.normalise_email(email))
         condition = match if condition is None else condition & match

@@ -166,13 +166,15 @@ class Store:
 
     def seat_ids_in(self, purchase_id: str, states: list[str]) -> list[str]:
         """Ids of the purchase's seats in `states` (a filtered Query, page by page; matches only)."""
+        from giftplans.store.transitions import in_states  # transitions imports the store
+
         with read_errors():
             return [
                 seat.seat_id
                 for seat in m.Item.query(
                     k.purchase_pk(purchase_id),
                     m.Item.SK.startswith(k.SEAT_PREFIX),
-                    filter_condition=m.Seat.state.is_in(*states),
+                    filter_condition=in_states(*states),
                     consistent_read=True,
                     attributes_to_get=["type", "seat_id", "PK", "SK"],
                 )

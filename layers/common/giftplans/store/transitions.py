@@ -270,3 +270,12 @@ def seat_key(purchase_id: str, seat_id: str) -> m.Seat:
 
 def purchase_key(purchase_id: str) -> m.Purchase:
     return m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK)
+
+
+# ---- reads by state ---------------------------------------------------------------------------------------
+
+
+def in_states(*states: str) -> Condition:
+    """A read's filter: seats in any of `states` (the one place a filter spells a seat state)."""
+    condition: Condition = m.Seat.state.is_in(*states)
+    return condition
