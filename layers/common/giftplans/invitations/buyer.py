@@ -67,7 +67,9 @@ def invite(
 
     row_keys = [tokens.email_key(row.email) for row in wanted]
     one_write = key_hash is None and len(wanted) <= CHUNK
-    holder_keys = [(k.purchase_pk(purchase_id), k.holder_sk(key)) for key in row_keys] if one_write else []
+    holder_keys = (
+        [(k.purchase_pk(purchase_id), k.holder_sk(key)) for key in row_keys] if len(wanted) <= CHUNK else []
+    )
 
     def attempt() -> list[SeatView]:  # a racing invite or claim on the same purchase: read again, once
         now = clock.now()
@@ -100,7 +102,7 @@ def invite(
                 "Verify your email address before inviting people (subscribers can invite directly).",
                 code="email_not_verified",
             )
-        if one_write:
+        if holder_keys:  # a short list: its Holder items came with the first read
             held = {
                 key: h
                 for key, h in zip(row_keys, map(found.get, holder_keys), strict=True)
