@@ -54,9 +54,7 @@ def invite(
     are one transaction. A longer list, or any list with an `Idempotency-Key`, is a batch
     (`m.InviteBatch`): its first transaction writes the batch item (pending), takes the purchase's
     lease and counts every email of the list; each chunk of `CHUNK` seats is one transaction that
-    moves the batch on; the last marks it done and lets the purchase go. A retry with the same key
-    answers the same seats once done (nothing is written, nothing mailed again) and finishes a
-    list that stopped half way; the same key with another body is a 409.
+    moves the batch on; the last marks it done and lets the purchase go (docs/design.md, Lists).
     """
     wanted = validate_rows(rows)
     key_hash = hash_of_key(idempotency_key) if idempotency_key is not None else None
