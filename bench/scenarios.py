@@ -38,7 +38,7 @@ def webhook_target(seats: int) -> int:
 FIXED_TARGETS: dict[str, tuple[int, str]] = {
     "invite_1": (2, "<= 2"),
     "invite_25": (2, "<= 2"),
-    "accept": (1, "1"),
+    "accept": (2, "2"),  # one read of the seat for `gift_from`, so get_entitlement stays 1
     "revoke": (1, "1"),
     "decline": (1, "1"),
     "resend": (1, "1"),
@@ -306,13 +306,19 @@ def write_units_at(quantity: int) -> dict[str, int]:
     metered("accept", lambda: g.accept(g.link(pid, f"{first:04d}"), g.who(f"{buyer}-a", "a@example.com")))
     _ok("invite b", *g.invite(pid, "b@example.com", as_=who))
     metered("decline", lambda: g.decline(g.link(pid, f"{second:04d}")))
-    _ok("invite c", *g.invite(pid, "c@example.com", as_=who))
-    metered("revoke", lambda: g.seat_action(pid, f"{second:04d}", "revoke", as_=who))
-    _ok("invite d", *g.invite(pid, "d@example.com", as_=who))
+    # a seat given back waits behind the fresh ones (FREE# markers): act on the seat each invite got
+    c_seat = _invited_seat("invite c", g.invite(pid, "c@example.com", as_=who))
+    metered("revoke", lambda: g.seat_action(pid, c_seat, "revoke", as_=who))
+    d_seat = _invited_seat("invite d", g.invite(pid, "d@example.com", as_=who))
     clock.freeze(clock.now() + timedelta(minutes=10))  # past the resend spacing
-    metered("resend", lambda: g.seat_action(pid, f"{second:04d}", "resend", as_=who))
+    metered("resend", lambda: g.seat_action(pid, d_seat, "resend", as_=who))
     metered("claim", lambda: g.claim(pid, as_=who))
     return out
+
+
+def _invited_seat(key: str, answer: tuple[int, Any]) -> str:
+    _ok(key, *answer)
+    return str(answer[1]["seats"][0]["seat_id"])
 
 
 def write_unit_ratios(figures: dict[str, int], large: int = 1000) -> dict[str, float]:

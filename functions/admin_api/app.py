@@ -1,4 +1,5 @@
-"""The support team's API under /admin (AWS_IAM): find, read, resend, cancel, carry out an upgrade.
+"""The support team's API under /admin (AWS_IAM): find, read, resend, cancel, carry out an upgrade;
+what is kept about a person, and its erasure (docs/privacy.md).
 
 Every route first asks `support_identity`: a caller without an IAM identity (the web
 client's JWT) gets 403 `support_only`. Actions are audited as `support:<IAM ARN>`.
@@ -9,7 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from giftplans import admin
+from giftplans import admin, audit, privacy
+from giftplans.errors import BadRequest
 from giftplans.http import error_responses, make_app, support_identity
 from giftplans.observability import HTTP_REQUEST_ID, entry
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 app = make_app()
 PURCHASE_ID = Annotated[str, Path(max_length=64)]
 SEAT_ID = Annotated[str, Path(pattern=r"^\d{4}$")]
+
+
+class CancelRequest(BaseModel):
+    """The cancel's optional body: `refund` asks Stripe to refund the seat's value (SPEC 8.7)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refund: bool = False
 
 
 class UpgradeOfferRequest(BaseModel):
@@ -81,7 +91,15 @@ def resend(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
     responses=error_responses(403, 404, 409, 503),
 )
 def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
-    return admin.cancel_seat(purchase_id, seat_id, support_identity(app)).as_json()
+    arn = support_identity(app)
+    body = app.current_event.body  # optional: `{"refund": true}` (SPEC 8.7)
+    try:
+        refund = CancelRequest.model_validate_json(body).refund if body and body.strip() else False
+    except ValueError as error:  # pydantic's ValidationError: a body that is not {"refund": bool}
+        raise BadRequest(
+            'The body is optional; when sent it is {"refund": true} or {"refund": false}.'
+        ) from error
+    return admin.cancel_seat(purchase_id, seat_id, arn, refund=refund).as_json()
 
 
 @app.post(
@@ -94,6 +112,34 @@ def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
 def upgrade(request: UpgradeOfferRequest) -> dict[str, Any]:
     arn = support_identity(app)
     return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn).as_json()
+
+
+class EraseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+
+
+@app.get(
+    "/admin/people",
+    summary="Everything kept about an email address",
+    tags=["admin"],
+    responses=error_responses(403, 422, 503),
+)
+def find_person(email: Annotated[str, Query(max_length=320)]) -> dict[str, Any]:
+    support_identity(app)
+    return privacy.kept(email).as_json()
+
+
+@app.post(
+    "/admin/people/erase",
+    summary="Erase an email address from everything kept (idempotent)",
+    tags=["admin"],
+    responses=error_responses(400, 403, 422, 503),
+)
+def erase_person(request: EraseRequest) -> dict[str, Any]:
+    arn = support_identity(app)
+    return privacy.erase(request.email, audit.support(arn)).as_json()
 
 
 @entry(correlation_id_path=HTTP_REQUEST_ID)

@@ -29,6 +29,10 @@ class PreviewOut(BaseModel):
 
 class AcceptedOut(BaseModel):
     entitlement: EntitlementOut
+    credited: int = Field(
+        description="Minor units of the gift credited to the account's Stripe balance (SPEC 8.5); "
+        "0 when the gift became the account's plan."
+    )
 
 
 class DeclinedOut(BaseModel):
@@ -53,7 +57,7 @@ def preview(token: Annotated[str, Path(max_length=200)]) -> PreviewOut:
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 503),
 )
 def accept(request: TokenIn) -> AcceptedOut:
-    return AcceptedOut.model_validate({"entitlement": link.accept(request.token, caller(app)).as_json()})
+    return AcceptedOut.model_validate(link.accept(request.token, caller(app)).as_json())
 
 
 @app.post(

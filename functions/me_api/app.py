@@ -28,6 +28,26 @@ class VerifiedOut(BaseModel):
     verified: bool
 
 
+class MeOut(BaseModel):
+    """The signed-in account; `email_verified`: the identity provider or this service verified it."""
+
+    model_config = ConfigDict(extra="allow")  # more fields may follow (the account's `locale`)
+
+    sub: str
+    email: str | None
+    email_verified: bool
+
+
+@app.get(
+    "/me",
+    tags=["me"],
+    summary="Who is signed in, and whether the service treats the address as verified",
+    responses=error_responses(401, 503),
+)
+def me() -> MeOut:
+    return MeOut.model_validate(verification.account(caller(app)).as_json())
+
+
 @app.get(
     "/me/entitlement",
     tags=["me"],

@@ -23,6 +23,12 @@ class InvitationIn(BaseModel):
 
     email: str = Field(max_length=320, description="The recipient's address.")
     message: str | None = Field(default=None, max_length=4000, description="A note shown in the email.")
+    locale: str | None = Field(
+        default=None,
+        max_length=35,
+        description="The recipient's language for the email (en, de; anything else reads English). "
+        "Without it, the inviting buyer's.",
+    )
 
 
 class InviteRequest(BaseModel):
@@ -65,7 +71,7 @@ class ResentOut(BaseModel):
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503),
 )
 def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
-    rows = [Row(r.email, r.message) for r in request.invitations]
+    rows = [Row(r.email, r.message, r.locale) for r in request.invitations]
     key = batches.check_idempotency_key(router.current_event.headers.get("idempotency-key"))
     seats = buyer.invite(purchase_id, caller(router), rows, idempotency_key=key)
     return SeatsOut.model_validate({"seats": [seat.as_json() for seat in seats]})

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from giftplans.http import caller, error_responses
 from giftplans.purchases import billing
-from giftplans.schemas.purchases import PurchaseDetailOut, PurchaseListOut, SeatStateName
+from giftplans.schemas.purchases import PurchaseDetailOut, PurchaseListOut, SeatHistoryOut, SeatStateName
 
 router = APIGatewayHttpRouter()
 
@@ -55,3 +55,17 @@ def get_purchase(
         email=email,
     )
     return PurchaseDetailOut.model_validate(detail.as_json())
+
+
+@router.get(
+    "/purchases/<purchase_id>/seats/<seat_id>",
+    summary="One seat and its history (invited, sent again, revoked, declined, bounced, accepted, ...)",
+    tags=["purchases"],
+    responses=error_responses(400, 401, 404, 422, 429, 503),
+)
+def get_seat(
+    purchase_id: Annotated[str, Path(max_length=64)],
+    seat_id: Annotated[str, Path(max_length=8)],
+) -> SeatHistoryOut:
+    me = caller(router)
+    return SeatHistoryOut.model_validate(billing.seat_history(me.sub, purchase_id, seat_id).as_json())

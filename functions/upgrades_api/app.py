@@ -1,13 +1,15 @@
 """POST /me/upgrade/quote and POST /me/upgrade/checkout: a recipient's upgrade (SPEC rule 8).
 
 POST /me/renewal/checkout: a recipient's own subscription when the gift ends (SPEC rule 7).
+
+POST /me/billing-portal: Stripe's customer portal to manage that subscription (SPEC 8.8).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from giftplans import renewals, upgrades
+from giftplans import credits, renewals, upgrades
 from giftplans.http import caller, error_responses, make_app
 from giftplans.observability import HTTP_REQUEST_ID, entry
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,6 +95,20 @@ def renewal_checkout(request: RenewalRequest) -> RenewalCheckoutOut:
     return RenewalCheckoutOut.model_validate(
         renewals.renewal_checkout(me.sub, me.email, request.plan).as_json()
     )
+
+
+class PortalOut(BaseModel):
+    url: str = Field(description="Stripe's customer portal: cancel, payment method, invoices.")
+
+
+@app.post(
+    "/me/billing-portal",
+    summary="Stripe's customer portal for the account's subscription (SPEC 8.8)",
+    tags=["upgrades"],
+    responses=error_responses(401, 404, 503),
+)
+def billing_portal() -> PortalOut:
+    return PortalOut(url=credits.billing_portal(caller(app).sub))
 
 
 @entry(correlation_id_path=HTTP_REQUEST_ID)

@@ -157,3 +157,23 @@ def test_given_make_build_when_dry_run_then_sam_gets_the_found_python_313_as_pyt
     assert done.returncode == 0, done.stderr
     sam = next(line for line in done.stdout.splitlines() if " build --template-file" in line)
     assert 'PYTHON="/opt/py/bin/python3.13"' in sam
+
+
+def test_given_layer_build_when_its_copy_steps_run_then_the_email_catalogs_ship_and_babel_is_pinned(tmp_path):
+    """The mailer reads outbox/locales/*.po at run time (giftplans.outbox.language): the build's own
+    copy and clean-up steps, run for real, keep them; Babel, which reads them, is a layer requirement."""
+    lines = dry_run_lines(tmp_path)
+    (tmp_path / "python").mkdir()
+    for line in (
+        lines[index_of(lines, "cp -R", "giftplans")],
+        lines[index_of(lines, "-name __pycache__", "rm -rf")],
+        lines[index_of(lines, "-name tests", "rm -rf")],
+    ):
+        subprocess.run(["bash", "-c", line], check=True, timeout=60)
+    shipped = tmp_path / "python" / "giftplans" / "outbox" / "locales"
+    source = ROOT / "layers" / "common" / "giftplans" / "outbox" / "locales"
+    assert sorted(p.name for p in shipped.glob("*.po")) == ["de.po", "en.po"]
+    for po in source.glob("*.po"):
+        assert (shipped / po.name).read_bytes() == po.read_bytes()
+    requirements = (ROOT / "layers" / "common" / "requirements.txt").read_text()
+    assert any(line.startswith("babel==") for line in requirements.splitlines())

@@ -366,6 +366,7 @@ def test_given_unverified_buyer_when_buying_verifying_inviting_revoking_resendin
 
     # The link in the email: confirm once; the header follows; a reload does not offer it again.
     walk.open_from_mail(BUYER, "/verify?token=", name="mail-verify")
+    expect(page).to_have_url(f"{url}/verify")  # the token leaves the address bar and the history at once
     walk.step("verify-confirm", (page.locator("#confirm"), f"Confirm {BUYER}"))
     page.click("#confirm")
     walk.step(
@@ -381,6 +382,12 @@ def test_given_unverified_buyer_when_buying_verifying_inviting_revoking_resendin
     page.goto(f"{url}/verify")
     expect(page.locator("#already-verified")).to_be_visible()
     walk.click_and_land("#after-verify", r"/billing$")
+    # A fresh sign-in whose token still says "not verified": the header asks the service (GET /me).
+    page.click("#sign-out")
+    page.fill("#signin-email", BUYER)
+    page.set_checked("#signin-verified", False)
+    page.click("#sign-in")
+    expect(page.locator("header .who")).to_contain_text(f"Signed in as {BUYER} (verified)")
 
     # Addresses are counted against the seats left before anything is sent.
     purchase = page.locator("section.purchase").first
@@ -483,6 +490,7 @@ def test_given_recipient_when_accepting_signed_out_then_in_unverified_then_upgra
     # Signed out: what it is, from whom (masked, and saying so), until when, which address, and
     # "Sign in to accept"; no Accept button yet.
     walk.open_from_mail(ALICE, "/accept?token=", name="mail-invitation")
+    expect(page).to_have_url(f"{url}/accept")  # the token is kept for this tab, not in the history
     walk.step(
         "accept-signed-out",
         (page.locator("#gift-title"), "A Pro plan for you"),
@@ -518,7 +526,7 @@ def test_given_recipient_when_accepting_signed_out_then_in_unverified_then_upgra
     page.click("#confirm")
     expect(page.locator("#verified")).to_contain_text(f"{ALICE} is verified")
     expect(page.locator("#after-verify")).to_have_text("Back to your invitation")
-    walk.click_and_land("#after-verify", r"/accept\?token=")
+    walk.click_and_land("#after-verify", r"/accept$")  # back by `#token=`, dropped on arrival
     page.click("#accept")
     walk.step(
         "accepted", (page.locator("#accepted"), f"Your Pro plan is active until {reader_day(term_end)}")
@@ -532,7 +540,7 @@ def test_given_recipient_when_accepting_signed_out_then_in_unverified_then_upgra
     walk.step(
         "plan-gift",
         (page.locator("#current"), "Pro plan"),
-        (page.locator("#source"), "A gift"),
+        (page.locator("#source"), "A gift from b***@e***.com (part of the address is hidden)"),
         (page.locator("#term-end"), reader_time(term_end)),
         (page.locator("#days-left"), re.compile(r"^36[45] days$")),
         (page.locator("#continue-plan"), "Renew as Pro"),
@@ -797,6 +805,53 @@ def test_given_buyer_with_eleven_purchases_when_showing_older_then_the_eleventh_
     page.click("#more")
     expect(page.locator("section.purchase")).to_have_count(11)
     expect(page.locator("#more")).to_have_count(0)
+
+
+def test_given_a_purchase_of_many_seats_when_filtering_searching_and_paging_then_the_table_follows(
+    walk: Walk,
+) -> None:
+    page, url, svc = walk.page, walk.url, walk.server
+    big = "big.buyer.e2e@example.com"
+    token, _ = api_buy(svc, big, 30, plan="team")
+    purchase_id = purchase_of(svc, big)["purchase_id"]
+    rows = [{"email": f"{name}.e2e@example.com"} for name in ("gina", "gus", "hal")]
+    rows.append({"email": "bounce@simulator.amazonses.com"})  # SES's simulator: the email bounces
+    svc.ok(svc.post(f"/purchases/{purchase_id}/invitations", {"invitations": rows}, token), 201)
+    svc.drain()
+    page.goto(f"{url}/billing")
+    walk.sign_in(big)
+    section = page.locator(f"#purchase-{purchase_id}")
+    seats = section.locator("table.seats tbody tr[data-seat]")
+    expect(seats).to_have_count(25)
+    walk.step(
+        "billing-many-seats",
+        (section.locator("table.seats caption"), f"Team {TIMES} 30: showing 25 of 30"),
+        (section.locator(".more-seats"), "Show more seats"),
+    )
+    section.locator(".more-seats").click()
+    expect(seats).to_have_count(30)
+    expect(section.locator(".more-seats")).to_have_count(0)
+
+    section.get_by_label("State").select_option("invited")
+    section.get_by_role("button", name="Find seats").click()
+    expect(seats).to_have_count(4)
+    # The bounced invitation: its badge, and its history (read from the seat's route) says when.
+    bounced = section.locator("tr[data-recipient='bounce@simulator.amazonses.com']")
+    expect(bounced.locator(".badge.bounced")).to_have_text("Email bounced")
+    bounced.locator("details.seat-history summary").click()
+    walk.step(
+        "billing-seat-bounced",
+        (bounced.locator("ol.history"), "Invited b***@s***.com"),
+        (bounced.locator("ol.history"), "The invitation email bounced"),
+    )
+    expect(bounced.locator("ol.history time")).to_have_count(2)
+    section.get_by_label("Recipient's email (or its start)").fill("gu")
+    section.get_by_role("button", name="Find seats").click()
+    expect(seats).to_have_count(1)
+    walk.step("billing-seat-search", (seats.first, "gus.e2e@example.com"))
+    section.get_by_label("Recipient's email (or its start)").fill("nobody")
+    section.get_by_role("button", name="Find seats").click()
+    expect(section.locator("tr.no-seats")).to_contain_text("No seat matches")
 
 
 # ---- keyboard only ---------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/webhooks/stripe"): (400, 400, 400, 400, 400),  # Stripe's signature, whoever calls
     ("GET", "/purchases"): (401, 200, 200, 200, 401),
     ("GET", "/purchases/{purchase_id}"): (401, 404, 404, 200, 401),
+    ("GET", "/purchases/{purchase_id}/seats/{seat_id}"): (401, 404, 404, 200, 401),
     ("POST", "/purchases/{purchase_id}/invitations"): (401, 404, 404, 201, 401),
     ("POST", "/purchases/{purchase_id}/seats/{seat_id}/revoke"): (401, 404, 404, 200, 401),
     ("POST", "/purchases/{purchase_id}/seats/{seat_id}/resend"): (401, 404, 404, 202, 401),
@@ -48,18 +49,22 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/invitations/{token}"): (200, 200, 200, 200, 200),  # the link is the capability
     ("POST", "/invitations/accept"): (401, 403, 200, 403, 401),
     ("POST", "/invitations/decline"): (200, 200, 200, 200, 200),  # the link is the capability
+    ("GET", "/me"): (401, 200, 200, 200, 401),
     ("GET", "/me/entitlement"): (401, 200, 200, 200, 401),
     ("POST", "/me/email-verification"): (401, 202, 202, 202, 401),
     ("POST", "/me/email-verification/confirm"): (401, 422, 422, 422, 401),  # a token never sent
     ("POST", "/me/upgrade/quote"): (401, 404, 404, 404, 401),
     ("POST", "/me/upgrade/checkout"): (401, 404, 404, 404, 401),
     ("POST", "/me/renewal/checkout"): (401, 404, 404, 404, 401),
+    ("POST", "/me/billing-portal"): (401, 404, 404, 404, 401),  # nobody here has a Stripe customer
     ("GET", "/admin/purchases"): (403, 403, 403, 403, 200),
     ("GET", "/admin/purchases/{purchase_id}"): (403, 403, 403, 403, 200),
     ("GET", "/admin/purchases/{purchase_id}/events"): (403, 403, 403, 403, 200),
     ("POST", "/admin/purchases/{purchase_id}/seats/{seat_id}/resend"): (403, 403, 403, 403, 202),
     ("POST", "/admin/purchases/{purchase_id}/seats/{seat_id}/cancel"): (403, 403, 403, 403, 200),
     ("POST", "/admin/upgrades"): (403, 403, 403, 403, 409),  # seat 0001 is invited, not in use
+    ("GET", "/admin/people"): (403, 403, 403, 403, 200),
+    ("POST", "/admin/people/erase"): (403, 403, 403, 403, 200),
     ("GET", "/openapi.json"): (200, 200, 200, 200, 200),
 }
 ROUTES = {(r.method, r.path): r for r in template.routes()}
@@ -98,6 +103,7 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> Any:
         "/me/upgrade/checkout": {"plan": "team"},
         "/me/renewal/checkout": {"plan": "pro"},
         "/admin/upgrades": {"purchase_id": ids["purchase_id"], "seat_id": "0001", "plan": "team"},
+        "/admin/people/erase": {"email": RECIPIENT_EMAIL},
     }.get(path)
 
 
@@ -106,6 +112,8 @@ def request(method: str, route_path: str, caller: str, ids: dict[str, str]) -> t
     params = {k: v for k, v in ids.items() if "{" + k + "}" in route_path}
     path = route_path.format(**params)
     query = {"buyer_email": BUYER_EMAIL} if route_path == "/admin/purchases" else None
+    if route_path == "/admin/people":
+        query = {"email": RECIPIENT_EMAIL}
     event = http_event(
         method,
         path,

@@ -35,8 +35,8 @@ NEEDS: dict[str, set[str]] = {
     "invitations_api": SECRETS | table("GetItem", "UpdateItem", "PutItem", "ConditionCheckItem"),
     "me_api": SECRETS | table("GetItem", "UpdateItem", "PutItem"),
     "upgrades_api": SECRETS | table("GetItem", "UpdateItem", "PutItem"),
-    "admin_api": SECRETS
-    | table("GetItem", "BatchGetItem", "Query", "UpdateItem", "PutItem", "ConditionCheckItem"),
+    "admin_api": SECRETS  # DeleteItem: erasure's audit mentions (docs/privacy.md)
+    | table("GetItem", "BatchGetItem", "Query", "UpdateItem", "PutItem", "DeleteItem", "ConditionCheckItem"),
     "openapi": set(),  # serves a file
     # explicit roles (stream consumers): their own log group, tracing, the stream, the failure queue
     "mailer": SECRETS
@@ -45,9 +45,9 @@ NEEDS: dict[str, set[str]] = {
     | table("GetItem", "PutItem", "UpdateItem", "DeleteItem")
     | {"ses:SendEmail", "sqs:SendMessage"},
     "events_publisher": STREAM | OWN_ROLE | {"events:PutEvents", "sqs:SendMessage"},
-    "ses_feedback": table("GetItem", "UpdateItem"),
+    "ses_feedback": table("GetItem", "UpdateItem", "PutItem"),
     # Metrics go out as EMF through the log, so no cloudwatch:PutMetricData
-    "expiry_sweep": table("GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem")
+    "expiry_sweep": table("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem")
     | {"lambda:InvokeFunction"},
 }
 # Actions AWS offers no resource-level permission for: "*" is the only resource there is.

@@ -161,3 +161,53 @@ def test_given_stripe_down_when_checkout_then_503(
     status, body = checkout({"plan": "pro", "quantity": 1})
     assert status == 503
     assert body["error"]["code"] == "payment_provider_unavailable"
+
+
+def test_given_defaults_when_checkout_then_an_invoice_is_created_and_tax_is_off(
+    stripe_stub: FakeStripe,
+) -> None:
+    assert checkout({"plan": "pro", "quantity": 2})[0] == 201
+    form = stripe_stub.requests[0].form
+    assert form["invoice_creation[enabled]"] == "true"  # SPEC 8.6
+    assert not any(k.startswith(("automatic_tax", "tax_id_collection")) for k in form)
+
+
+def test_given_tax_switched_on_when_checkout_then_tax_ids_and_automatic_tax_requested(
+    stripe_stub: FakeStripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from giftplans import settings
+
+    monkeypatch.setenv("COLLECT_TAX_IDS", "true")
+    monkeypatch.setenv("AUTOMATIC_TAX", "true")
+    settings.get.cache_clear()
+
+    assert checkout({"plan": "pro", "quantity": 2})[0] == 201
+
+    form = stripe_stub.requests[0].form
+    assert (form["tax_id_collection[enabled]"], form["automatic_tax[enabled]"]) == ("true", "true")
+    session = stripe_stub.stripe.all("checkout.session")[0]
+    assert session["total_details"]["amount_tax"] > 0 and session["amount_subtotal"] == 48000
+
+
+def test_given_automatic_tax_when_the_local_stripe_completes_the_checkout_then_seats_are_worth_pre_tax(
+    aws: None, stripe_stub: FakeStripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from giftplans import settings, webhooks
+    from giftplans.purchases import purchase_id_for
+    from giftplans.store import get_store
+
+    monkeypatch.setenv("AUTOMATIC_TAX", "true")
+    settings.get.cache_clear()
+    status, body = checkout({"plan": "pro", "quantity": 3})
+    assert status == 201
+
+    for event in stripe_stub.stripe.complete(body["session_id"]):
+        webhooks.handle(event)
+
+    purchase, seats = get_store().purchase_and_seats(purchase_id_for(body["session_id"]))
+    assert purchase is not None
+    assert (int(purchase.amount_subtotal), int(purchase.amount_tax or 0)) == (72000, 7200)  # the fake's 10 %
+    assert int(purchase.amount_total) == 79200
+    assert [int(s.seat_value) for s in seats] == [24000, 24000, 24000]  # SPEC 8.6: before tax
+    invoice = stripe_stub.stripe.all("invoice")[0]
+    assert purchase.invoice_id == invoice["id"] and purchase.invoice_url == invoice["hosted_invoice_url"]

@@ -40,6 +40,9 @@ def test_given_buyer_of_three_when_claiming_then_lowest_available_seat_is_claime
         "source": "claim",
         "term_end": "2027-03-01T12:00:00Z",
         "auto_renew": False,
+        "grace_until": None,
+        "days_left": 365,
+        "gift_from": None,
     }
     assert "seat.claimed" in g.audit_kinds(pid)
 

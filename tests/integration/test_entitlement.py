@@ -18,7 +18,15 @@ ANN = g.who("ann-sub", "ann@example.com")
 def test_given_no_entitlement_when_asked_then_inactive_nulls(aws: None, clock: object) -> None:
     assert g.entitlement(ANN) == (
         200,
-        {"active": False, "plan": None, "source": None, "term_end": None, "auto_renew": False},
+        {
+            "active": False,
+            "plan": None,
+            "source": None,
+            "term_end": None,
+            "auto_renew": False,
+            "days_left": None,
+            "gift_from": None,
+        },
     )
 
 
@@ -86,3 +94,38 @@ def test_given_gift_or_claim_when_asked_then_it_never_renews(aws: None, clock: o
         who = g.who()
     body = g.entitlement(who)[1]
     assert (body["source"], body["auto_renew"], body["active"]) == (source, False, True)
+
+
+def test_given_an_accepted_gift_when_asked_then_days_left_counts_down_and_gift_from_names_the_buyer(
+    aws: None, clock: object
+) -> None:
+    pid = factories.paid_purchase(quantity=2)
+    g.invite(pid, "ann@example.com")
+    g.accept(g.link(pid, "0001"), ANN)
+    body = g.entitlement(ANN)[1]
+    assert (body["days_left"], body["gift_from"]) == (365, "b***@e***.com")
+
+    real_clock.freeze(real_clock.now() + timedelta(days=100))
+    assert g.entitlement(ANN)[1]["days_left"] == 265
+
+    real_clock.freeze(real_clock.parse_iso(g.purchase(pid).term_end) + timedelta(seconds=1))
+    body = g.entitlement(ANN)[1]
+    assert (body["active"], body["days_left"], body["gift_from"]) == (False, 0, "b***@e***.com")
+
+
+def test_given_the_buyer_chose_a_name_when_the_recipient_asks_then_gift_from_is_that_name(
+    aws: None, clock: object
+) -> None:
+    pid = factories.paid_purchase(quantity=2)
+    g.invite(pid, "ann@example.com")
+    seat = g.seat(pid, "0001")
+    seat.update(actions=[m.Seat.buyer_name.set("Bea from Acme")])
+    g.accept(g.link(pid, "0001"), ANN)
+    assert g.entitlement(ANN)[1]["gift_from"] == "Bea from Acme"
+
+
+def test_given_a_claimed_seat_when_asked_then_no_gift_from(aws: None, clock: object) -> None:
+    pid = factories.paid_purchase(quantity=2)
+    g.claim(pid)
+    body = g.entitlement(g.who())[1]
+    assert (body["source"], body["gift_from"], body["days_left"]) == ("claim", None, 365)

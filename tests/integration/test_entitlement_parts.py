@@ -124,20 +124,17 @@ def test_given_provisional_upgrade_when_its_own_subscription_event_arrives_then_
     )
 
 
-def test_given_subscriber_when_accepting_or_claiming_then_409_and_nothing_written(t0: int) -> None:
+def test_given_subscriber_when_claiming_then_409_and_nothing_written(t0: int) -> None:
+    # Accepting as a subscriber is a credit now (SPEC 8.5, tests/integration/test_accept_credit.py).
     pid = factories.paid_purchase(quantity=2)
     factories.paid_purchase(quantity=1)
-    g.invite(pid, "ann@example.com")
-    webhooks.handle(sub_event("created", created=t0))
     webhooks.handle(sub_event("created", created=t0, metadata=BUYER_SUB))
 
-    accepted = g.accept(g.link(pid, "0001"), ANN)
     claimed = g.claim(pid)
 
-    assert (accepted[0], accepted[1]["error"]["code"]) == (409, "already_subscribed")
     assert (claimed[0], claimed[1]["error"]["code"]) == (409, "already_subscribed")
-    assert (g.seat(pid, "0001").state, g.seat(pid, "0002").state) == ("invited", "available")
-    assert g.entitlement(ANN)[1]["source"] == "subscription"
+    assert (g.seat(pid, "0001").state, g.seat(pid, "0002").state) == ("available", "available")
+    assert g.entitlement(g.who())[1]["source"] == "subscription"
 
 
 def test_given_active_gift_when_refused_as_already_subscribed_then_sentence_names_plan_and_end_for_people():

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from giftplans.errors import UpstreamUnavailable
+from giftplans.invitations import batches
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.table import Store
@@ -150,7 +151,7 @@ def test_given_a_crash_half_way_when_retried_with_its_key_then_finished_once_and
     monkeypatch.setattr(Store, "write", real_write)
 
     half = g.purchase(pid)
-    assert half.seat_counts.invited == 50  # two chunks of 25 committed
+    assert half.seat_counts.invited == 2 * batches.CHUNK  # two chunks committed
     assert half.batch_lock is not None
     status, body = send(pid, [{"email": "other@example.com"}])  # the list holds the purchase meanwhile
     assert (status, body["error"]["code"]) == (409, "list_in_progress")

@@ -264,3 +264,66 @@ def test_given_term_ended_and_sweep_late_when_read_then_seats_and_counts_show_ex
 def test_given_no_identity_when_read_then_401() -> None:
     pid = paid_purchase("buyer-1", quantity=1)
     assert get_purchase(pid, None)[0] == 401
+
+
+# ---- GET /purchases/{purchase_id}/seats/{seat_id}: one seat and its history ----------------------------
+
+
+def get_seat(purchase_id: str, seat_id: str, who: dict[str, str] | None = BUYER) -> tuple[int, Any]:
+    event = http_event(
+        "GET",
+        f"/purchases/{purchase_id}/seats/{seat_id}",
+        route="/purchases/{purchase_id}/seats/{seat_id}",
+        path_params={"purchase_id": purchase_id, "seat_id": seat_id},
+        claims=who,
+    )
+    return call("purchases_api", event)
+
+
+def test_given_a_seat_sent_resent_revoked_and_declined_when_asked_then_its_history_in_order_with_times(
+    clock: Any,
+) -> None:
+    from tests.support import gifts as g
+
+    pid = paid_purchase(quantity=3)
+    t0 = clock.now
+    g.invite(pid, "ann@example.com", "bob@example.com")
+    clock.advance(minutes=11)
+    g.seat_action(pid, "0001", "resend")
+    clock.advance(minutes=1)
+    g.seat_action(pid, "0001", "revoke")
+    g.decline(g.link(pid, "0002"))
+
+    status, body = get_seat(pid, "0001")
+
+    assert status == 200
+    assert body["seat"]["seat_id"] == "0001" and body["seat"]["state"] == "available"
+    assert [(h["event"], h["at"], h["actor"]) for h in body["history"]] == [
+        ("invited", t0.strftime("%Y-%m-%dT%H:%M:%SZ"), "buyer"),
+        ("resent", (t0 + timedelta(minutes=11)).strftime("%Y-%m-%dT%H:%M:%SZ"), "buyer"),
+        ("revoked", (t0 + timedelta(minutes=12)).strftime("%Y-%m-%dT%H:%M:%SZ"), "buyer"),
+    ]
+    assert body["history"][0]["recipient"] == "a***@e***.com"
+    other = get_seat(pid, "0002")[1]["history"]
+    assert [(h["event"], h["actor"]) for h in other] == [("invited", "buyer"), ("declined", "recipient")]
+    assert other[0]["recipient"] == "b***@e***.com"
+
+
+def test_given_a_resent_seat_when_read_then_last_sent_at_says_when_its_link_went_out(clock: Any) -> None:
+    from tests.support import gifts as g
+
+    pid = paid_purchase(quantity=2)
+    g.invite(pid, "ann@example.com")
+    clock.advance(minutes=15)
+    g.seat_action(pid, "0001", "resend")
+    seat = get_seat(pid, "0001")[1]["seat"]
+    assert seat["last_sent_at"] == clock.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert get_seat(pid, "0002")[1]["seat"]["last_sent_at"] is None
+
+
+def test_given_another_buyers_purchase_or_an_unknown_seat_when_asked_then_404(clock: Any) -> None:
+    pid = paid_purchase(quantity=2)
+    assert get_seat(pid, "0001", who=OTHER)[0] == 404
+    assert get_seat(pid, "0009")[1]["error"]["code"] == "seat_not_found"
+    assert get_seat("pur_nope", "0001")[1]["error"]["code"] == "purchase_not_found"
+    assert get_seat(pid, "0001", who=None)[0] == 401

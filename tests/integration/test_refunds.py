@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from giftplans import upgrades
+from giftplans import terms, upgrades
+from giftplans.clock import parse_iso
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
@@ -62,7 +63,8 @@ def test_given_used_purchase_when_fully_refunded_then_every_seat_cancelled_and_e
     assert (purchase.status, int(purchase.amount_refunded)) == ("refunded", 96000)
     assert purchase.seat_counts.as_dict()["cancelled"] == 4
     assert purchase.seat_counts.as_dict()["accepted"] == 0
-    assert purchase.GSI2PK is None
+    assert purchase.due_kind == "erase"  # no reminders or expiry; its recipients are erased 90 days on
+    assert str(purchase.GSI2PK).startswith(f"DUE#{terms.milestones(parse_iso(purchase.term_end))[-1][1]}#")
     assert int(profile(BUYER).plans_bought) == 0
     [event] = [e for e in audit_trail(purchase_id) if e.kind == "purchase.refunded"]
     assert event.actor == "stripe" and sorted(event.seat_ids or []) == ["0001", "0002", "0003", "0004"]

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from giftplans import clock as real_clock
 from giftplans import tokens
 from giftplans.outbox import feedback, sending
 from giftplans.store import models as m
@@ -132,3 +133,11 @@ def test_given_mailed_invitation_when_its_tags_bounce_then_the_seat_is_marked(in
 
     assert run(sns(ses_event("Bounce", tags))) == {"marked": 1}
     assert stored(invited).delivery == "bounced"
+
+
+def test_given_a_bounce_when_recorded_then_the_audit_trail_names_it_with_its_time(invited, clock):
+    run(sns(ses_event("Bounce", TAGS)))
+    events = [e for e in m.AuditEvent.query(invited.PK) if isinstance(e, m.AuditEvent)]
+    assert [(e.kind, e.actor, e.seat_ids, e.at) for e in events] == [
+        ("seat.bounced", "ses", ["0001"], real_clock.iso(real_clock.now()))
+    ]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from giftplans import clock as real_clock
-from giftplans import webhooks
+from giftplans import terms, webhooks
 from giftplans.store import keys as k
 from giftplans.store import models as m
 
@@ -64,6 +64,9 @@ def test_given_subscription_created_when_handled_then_active_renewing_subscripti
         "source": "subscription",
         "term_end": real_clock.iso(real_clock.from_epoch(PERIOD_END)),
         "auto_renew": True,
+        "grace_until": real_clock.iso(real_clock.from_epoch(PERIOD_END + 3 * 86400)),  # SPEC 8.8
+        "days_left": terms.days_left(real_clock.from_epoch(PERIOD_END), real_clock.now()),
+        "gift_from": None,
     }
 
 

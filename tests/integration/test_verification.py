@@ -105,3 +105,26 @@ def test_given_day_old_link_when_confirmed_then_422(env: None) -> None:
 def test_given_no_email_claim_when_verification_asked_then_422(env: None) -> None:
     status, body = ask(g.who(email=None, verified=False))
     assert (status, body["error"]["code"]) == (422, "email_missing")
+
+
+def me(as_: dict[str, str]) -> tuple[int, object]:
+    return call("me_api", http_event("GET", "/me", claims=as_))
+
+
+def test_given_an_unverified_sign_in_when_the_service_confirms_then_get_me_says_verified(env: None) -> None:
+    assert me(UNVERIFIED) == (200, {"sub": g.BUYER, "email": g.BUYER_EMAIL, "email_verified": False})
+    ask()
+    confirm(link_token())
+    assert me(UNVERIFIED) == (200, {"sub": g.BUYER, "email": g.BUYER_EMAIL, "email_verified": True})
+
+
+def test_given_a_verified_claim_or_no_identity_when_get_me_then_claim_answers_or_401(env: None) -> None:
+    assert me(g.who()) == (200, {"sub": g.BUYER, "email": g.BUYER_EMAIL, "email_verified": True})
+    assert call("me_api", http_event("GET", "/me"))[0] == 401
+
+
+def test_given_another_address_was_verified_when_get_me_then_not_verified(env: None) -> None:
+    ask()
+    confirm(link_token())
+    other = g.who(email="someone-else@example.com", verified=False)
+    assert me(other) == (200, {"sub": g.BUYER, "email": "someone-else@example.com", "email_verified": False})

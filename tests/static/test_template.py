@@ -44,19 +44,28 @@ TABLE_ACTIONS = {
     "invitations_api": {"GetItem", "UpdateItem", "PutItem", "ConditionCheckItem"},
     "me_api": {"GetItem", "UpdateItem", "PutItem"},
     "upgrades_api": {"GetItem", "UpdateItem", "PutItem"},
-    "admin_api": {"GetItem", "BatchGetItem", "Query", "UpdateItem", "PutItem", "ConditionCheckItem"},
+    # DeleteItem: erasure deletes an audit mention once its event is scrubbed (docs/privacy.md)
+    "admin_api": {
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "UpdateItem",
+        "PutItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+    },
     "openapi": set(),
     "mailer": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
     "events_publisher": set(),
-    "ses_feedback": {"GetItem", "UpdateItem"},
-    "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"},
+    "ses_feedback": {"GetItem", "UpdateItem", "PutItem"},  # the bounce and its audit event
+    "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
 }
 INDEXES_QUERIED = {"purchases_api": {"GSI1"}, "admin_api": {"GSI3"}, "expiry_sweep": {"GSI2"}}
 SECRETS_READ = {
     "checkout": {"StripeApiKeyParam"},
     "stripe_webhook": {"StripeWebhookSecretParam", "StripeApiKeyParam"},
     "purchases_api": {"TokenKeyParam"},
-    "invitations_api": {"TokenKeyParam"},
+    "invitations_api": {"TokenKeyParam", "StripeApiKeyParam"},
     "me_api": {"TokenKeyParam"},
     "upgrades_api": {"StripeApiKeyParam"},
     "admin_api": {"StripeApiKeyParam", "TokenKeyParam"},

@@ -31,11 +31,13 @@ PARAMS: dict[str, dict[str, Any]] = {
     "invitation_revoked": COMMON,
     "invitation_accepted": {**COMMON, "recipient": "zoë+gift@example.com"},
     "invitation_declined": {**COMMON, "recipient": "zoë+gift@example.com"},
+    "gift_credited": {**COMMON, "plan": "team", "credited": 5934},
     "recipient_reminder": {**COMMON, "days": 30},
     "buyer_reminder": {**COMMON, "days": 7, "unassigned": 2},
     "plan_ended": COMMON,
     "unused_seats": {**COMMON, "unused": 2},
     "seat_cancelled": {**COMMON, "reason": "refund", "was_active": True},
+    "seat_refunded": {**COMMON, "amount_refunded": 24000},
     "upgrade_done": {**COMMON, "upgrade_plan": "team"},
     "upgrade_offer": {**COMMON, "upgrade_plan": "team", "offer_url": "https://pay.example/c?a=1&b=2"},
 }
@@ -153,3 +155,29 @@ def test_given_claimed_seat_when_plan_ended_rendered_then_it_does_not_say_receiv
     assert "The Pro plan you claimed ended" in claimed.text and "received from" not in claimed.text
     assert "received from Ana <b>Buyer</b>" in gift.text
     assert "/plan" in claimed.text and "/plan" in gift.text
+
+
+def test_given_a_gift_credited_when_rendered_then_both_people_read_the_amount_in_words():
+    recipient = rendering.render("gift_credited", PARAMS["gift_credited"])
+    buyer = rendering.render("invitation_accepted", {**PARAMS["invitation_accepted"], "credited": 5934})
+
+    assert "your gift of Team from Ana" in recipient.text
+    assert "was added as a credit of 59.34 USD to your account" in recipient.text
+    assert "as a credit" in buyer.subject
+    assert "added as a credit of 59.34 USD to their account" in buyer.text
+    plain = rendering.render("invitation_accepted", PARAMS["invitation_accepted"])
+    assert "credit" not in plain.text
+
+
+def test_given_nothing_left_to_credit_when_rendered_then_it_says_so_without_an_amount():
+    out = rendering.render("gift_credited", {**PARAMS["gift_credited"], "credited": 0})
+    assert "nothing left" in out.text and "0.00" not in out.text
+
+
+def test_given_an_invoice_and_tax_when_the_receipt_renders_then_it_links_the_invoice_and_names_the_tax():
+    out = rendering.render(
+        "receipt", {**PARAMS["receipt"], "amount_tax": 7200, "invoice_url": "https://invoice.stripe.test/i/1"}
+    )
+    assert "Your invoice: https://invoice.stripe.test/i/1" in out.text
+    assert "Of which tax: 72.00 USD." in out.text
+    assert "invoice" not in rendering.render("receipt", PARAMS["receipt"]).text.lower()

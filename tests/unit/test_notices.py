@@ -469,3 +469,43 @@ def test_given_subscription_when_it_ends_then_entitlement_ended_once():
 def test_given_gift_entitlement_when_written_then_nothing_because_the_seat_announces_it():
     gift = {"plan": "pro", "source": "gift", "term_end": "2027-03-01T12:00:00Z", "term_end_ts": 1803902400}
     assert notices_for(record(None, subscription(sub_plan=None, sub_status=None, **gift))) == []
+
+
+# ---- SPEC 8.5: a gift accepted as a credit ------------------------------------------------------------
+
+
+def test_given_accept_as_credit_pending_when_streamed_then_event_only_nobody_told_yet():
+    notices = notices_for(record(invited(), change(accepted(), credited=10849, credit_status="pending")))
+
+    assert kinds(notices) == ["seat.accepted"]
+    assert event(notices, "seat.accepted")["credited"] == 10849
+
+
+def test_given_credit_settled_when_streamed_then_recipient_and_buyer_told_the_amount():
+    pending = change(accepted(), credited=10849, credit_status="pending")
+    done = change(pending, credit_status="done", credit_txn="cbtxn_1", last_action="credit", actor="stripe")
+
+    notices = notices_for(record(pending, done))
+
+    assert kinds(notices) == ["gift_credited", "invitation_accepted", "seat.credited"]
+    mails = {n.email.to: n.email.params for n in notices if n.email}
+    assert mails[RECIPIENT]["credited"] == 10849 and mails["buyer@example.com"]["credited"] == 10849
+    assert event(notices, "seat.credited")["credited"] == 10849
+    assert notices_for(record(done, change(done, reminders={"30"}, last_action="credit"))) == []
+
+
+def test_given_nothing_to_credit_when_accepted_then_told_at_once():
+    notices = notices_for(record(invited(), change(accepted(), credited=0, credit_status="done")))
+    assert kinds(notices) == ["seat.accepted", "gift_credited", "invitation_accepted", "seat.credited"]
+
+
+def test_given_seat_refund_done_when_streamed_then_buyer_told_the_amount():
+    cancelled = change(seat(), state="cancelled", refund_status="pending", last_action="cancel")
+    done = change(cancelled, refund_status="done", refund_id="re_1", last_action="seat_refund")
+
+    notices = notices_for(record(cancelled, done))
+
+    assert kinds(notices) == ["seat_refunded", "seat.refunded"]
+    mail = one_email(notices).email
+    assert mail is not None and mail.to == "buyer@example.com"
+    assert mail.params["amount_refunded"] == int(seat().seat_value)

@@ -163,14 +163,22 @@ def test_given_later_instant_when_counting_then_remaining_never_grows(
 # --- milestones ---------------------------------------------------------------------------
 
 
-def test_given_term_end_when_listing_milestones_then_30_7_and_day_after() -> None:
+def test_given_term_end_when_listing_milestones_then_30_7_day_after_and_erasure_90_days_on() -> None:
     end = _utc("2027-03-01T12:00:00")
 
     assert terms.milestones(end) == [
         ("remind_30", "2027-01-30"),
         ("remind_7", "2027-02-22"),
         ("expire", "2027-03-02"),
+        ("erase", "2027-05-30"),
     ]
+
+
+@pytest.mark.parametrize(("days", "erase_on"), [(30, "2027-03-31"), (1, "2027-03-03"), (0, "2027-03-03")])
+def test_given_erase_after_days_when_listing_milestones_then_erasure_then_and_never_before_a_day_after_expiry(
+    days: int, erase_on: str
+) -> None:
+    assert terms.milestones(_utc("2027-03-01T12:00:00"), days)[-1] == ("erase", erase_on)
 
 
 def test_given_leap_year_end_when_listing_milestones_then_counts_29_february() -> None:
@@ -180,6 +188,7 @@ def test_given_leap_year_end_when_listing_milestones_then_counts_29_february() -
         ("remind_30", "2028-01-31"),
         ("remind_7", "2028-02-23"),
         ("expire", "2028-03-02"),
+        ("erase", "2028-05-30"),
     ]
 
 
@@ -189,7 +198,8 @@ def test_given_leap_year_end_when_listing_milestones_then_counts_29_february() -
         (None, ("remind_30", "2027-01-30")),
         ("remind_30", ("remind_7", "2027-02-22")),
         ("remind_7", ("expire", "2027-03-02")),
-        ("expire", None),
+        ("expire", ("erase", "2027-05-30")),
+        ("erase", None),
     ],
 )
 def test_given_milestone_when_asking_next_then_following_one(
@@ -209,11 +219,12 @@ def test_given_any_term_when_listing_milestones_then_ordered_and_chained(start: 
 
     steps = terms.milestones(end)
 
-    assert [kind for kind, _ in steps] == ["remind_30", "remind_7", "expire"]
+    assert [kind for kind, _ in steps] == ["remind_30", "remind_7", "expire", "erase"]
     days = [date.fromisoformat(day) for _, day in steps]
-    assert days == sorted(days) and len(set(days)) == 3
+    assert days == sorted(days) and len(set(days)) == 4
     assert start.date() < days[0]
-    assert days[-1] > end.date()  # the sweep expires only after term_end has surely passed
+    assert days[-2] > end.date()  # the sweep expires only after term_end has surely passed
+    assert days[-1] == end.date() + timedelta(days=90)  # and erases the recipients 90 days on
     chained: list[tuple[str, str]] = []
     step = terms.next_milestone(end, None)
     while step is not None:

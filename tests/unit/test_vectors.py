@@ -121,3 +121,36 @@ def test_given_quote_vector_when_quoting_then_every_field_matches(row: dict[str,
         assert terms.remaining_days(end, quoted_at) == row["remaining_days"]
         assert money.credit(row["seat_value"], row["remaining_days"], row["term_days"]) == row["credit"]
     assert money.amount_due(row["target_price"], row["credit"]) == row["amount_due"]
+
+
+@pytest.mark.parametrize("row", _params("seat_value_with_tax"))
+def test_given_a_taxed_checkout_vector_when_read_then_seat_values_are_the_subtotal_after_discounts_before_tax(
+    row: dict[str, Any] | None,
+) -> None:
+    """SPEC 8.6: the checkout's facts keep tax out of the seats' value (stripe_facts.gift_checkout)."""
+    from giftplans.stripe_facts import Event, gift_checkout
+
+    row = _require(row)
+    session = {
+        "id": "cs_test_tax",
+        "mode": "payment",
+        "currency": "usd",
+        "amount_subtotal": row["amount_subtotal"],
+        "amount_total": row["amount_total"],
+        "total_details": {"amount_discount": row["amount_discount"], "amount_tax": row["amount_tax"]},
+        "metadata": {
+            "buyer_id": "b",
+            "buyer_email": "b@example.com",
+            "plan": "pro",
+            "quantity": str(row["quantity"]),
+        },
+    }
+    facts = gift_checkout(
+        Event.of({"id": "evt_1", "type": "checkout.session.completed", "data": {"object": session}})
+    )
+
+    assert facts.amount_tax == row["amount_tax"] and facts.amount_total == row["amount_total"]
+    assert money.split_evenly(facts.amount_subtotal, row["quantity"]) == row["seat_values"]
+    assert [
+        money.seat_value(facts.amount_subtotal, row["quantity"], n) for n in range(1, row["quantity"] + 1)
+    ] == (row["seat_values"])

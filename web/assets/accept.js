@@ -5,12 +5,12 @@ import { currentUser, onAuthChange, signOut, startSignIn } from "./auth.js";
 import { planById } from "./config.js";
 import { day, momentUtc, titleCase } from "./format.js";
 import {
-  busy, clearStatus, confirmAction, el, errorBox, loading, mountHeader, showError, verifyEmailAction,
+  busy, clearStatus, confirmAction, el, errorBox, linkToken, loading, mountHeader, showError, verifyEmailAction,
 } from "./ui.js";
 
 mountHeader();
 const content = document.getElementById("content");
-const token = new URLSearchParams(location.search).get("token");
+const token = linkToken("accept"); // out of the address bar and history at once
 let preview = null;
 let outcome = null; // after accept or decline: what to show instead of the buttons
 
@@ -35,7 +35,7 @@ async function start() {
   if (!token) {
     content.replaceChildren(el("div", { class: "notice warn" },
       el("h2", {}, "This page needs your invitation link"),
-      el("p", {}, "Open the link in your invitation email; it ends in a long code after “token=”.")));
+      el("p", {}, "Open the link in your invitation email; it ends in a long code after “token=”. (This page keeps it only while this tab is open.)")));
     return;
   }
   loading(content, "Loading your invitation…");
@@ -129,7 +129,7 @@ function explainAccept(error) {
   if (error.code === "email_not_verified") {
     return [el("p", {}, `Verify ${user?.email ?? "your address"} to accept: we email a link to it; open it, `
       + "confirm, and come back to this page."),
-    verifyEmailAction({ returnTo: location.pathname + location.search, returnLabel: "Back to your invitation" })];
+    verifyEmailAction({ returnTo: `/accept#token=${encodeURIComponent(token)}`, returnLabel: "Back to your invitation" })];
   }
   if (error.code === "email_mismatch") {
     const out = el("button", { type: "button", class: "secondary", id: "switch-account" }, "Sign out");

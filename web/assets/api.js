@@ -2,6 +2,7 @@
 // whatever else it said (`details`: per-row reasons in `rows`, `available`, `resets_at`, ...).
 import { bearerToken } from "./auth.js";
 import { apiUrl } from "./config.js";
+import { LOCALE, t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, code, message, details = {}) {
@@ -13,12 +14,12 @@ export class ApiError extends Error {
 }
 
 const FALLBACK = {
-  401: "Sign in first: this needs to know who you are.",
-  429: "Too many requests just now. Wait a moment and try again.",
+  401: "api.signInFirst",
+  429: "api.tooMany",
 };
 
 export async function api(path, { method = "GET", body, headers = {} } = {}) {
-  const sent = { accept: "application/json", ...headers };
+  const sent = { accept: "application/json", "accept-language": LOCALE, ...headers };
   const token = bearerToken();
   if (token) sent.authorization = `Bearer ${token}`;
   if (body !== undefined) sent["content-type"] = "application/json";
@@ -30,13 +31,14 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError(0, "network", "The service could not be reached. Check your connection and try again.");
+    throw new ApiError(0, "network", t("api.network"));
   }
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const { code, message, ...details } = data?.error ?? {};
-    const sentence = message || data?.message || FALLBACK[response.status]
-      || `The service answered ${response.status}. Try again in a moment.`;
+    // The API's sentences are English (docs/design.md, "Languages"); its codes are what pages explain.
+    const fallback = FALLBACK[response.status];
+    const sentence = message || data?.message || (fallback ? t(fallback) : t("api.status", { status: response.status }));
     throw new ApiError(response.status, code || `http_${response.status}`, sentence, details);
   }
   return data;

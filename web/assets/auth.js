@@ -5,6 +5,7 @@
 // widget with your identity provider (Cognito, Auth0, ...) and keep the exported names:
 // currentUser(), bearerToken(), mountSignIn(), onAuthChange(), startSignIn(), markVerified().
 import { apiUrl, config } from "./config.js";
+import { t } from "./i18n.js";
 
 const STORAGE_KEY = "giftplans.session";
 const CHANGED = "giftplans:auth"; // signed in or out: pages load again
@@ -46,7 +47,7 @@ export async function signIn(email, verified) {
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new Error(body?.error?.message || "Signing in did not work. Try again.");
+    throw new Error(body?.error?.message || t("auth.signInFailed"));
   }
   const user = { sub: subFor(address), email: address, verified, token: body.token };
   sessionStorage.setItem(STORAGE_KEY, JSON.stringify(user));
@@ -86,22 +87,22 @@ export function mountSignIn(container) {
     if (user) {
       const who = document.createElement("p");
       who.className = "who";
-      who.append("Signed in as ");
+      who.append(t("auth.signedInAs"), " ");
       const strong = document.createElement("strong");
       strong.textContent = user.email;
-      who.append(strong, user.verified ? " (verified)" : " (not verified)");
+      who.append(strong, " ", user.verified ? t("auth.verified") : t("auth.notVerified"));
       if (!user.verified && location.pathname !== "/verify") {
         const verify = document.createElement("a");
         verify.href = "/verify";
         verify.id = "header-verify";
-        verify.textContent = "Verify your email";
+        verify.textContent = t("auth.verifyEmail");
         who.append(" ", verify);
       }
       const out = document.createElement("button");
       out.type = "button";
       out.className = "secondary";
       out.id = "sign-out";
-      out.textContent = "Sign out";
+      out.textContent = t("auth.signOut");
       out.addEventListener("click", () => {
         signOut();
         document.getElementById("signin-email")?.focus();
@@ -110,19 +111,19 @@ export function mountSignIn(container) {
       return;
     }
     if (!config.localSignIn) {
-      container.textContent = "Sign in with your account to continue.";
+      container.textContent = t("auth.signInToContinue");
       return;
     }
     const form = document.createElement("form");
     form.className = "signin";
-    form.setAttribute("aria-label", "Sign in (local stand-in)");
+    form.setAttribute("aria-label", t("auth.formLabel"));
     form.innerHTML = `
-      <label for="signin-email">Email</label>
+      <label for="signin-email">${t("auth.email")}</label>
       <input id="signin-email" name="email" type="email" required autocomplete="email"
-             placeholder="you@example.com">
+             placeholder="${t("auth.placeholder")}">
       <span class="check"><input id="signin-verified" name="verified" type="checkbox" checked>
-      <label for="signin-verified">Email verified</label></span>
-      <button type="submit" id="sign-in">Sign in</button>
+      <label for="signin-verified">${t("auth.emailVerified")}</label></span>
+      <button type="submit" id="sign-in">${t("auth.signIn")}</button>
       <span class="signin-error" role="status" aria-live="polite"></span>`;
     form.addEventListener("submit", async (event) => {
       event.preventDefault();

@@ -16,6 +16,11 @@ const content = document.getElementById("content");
 const sessionId = new URLSearchParams(location.search).get("session_id");
 const PAGE_SIZE = 10;
 const POLL_MS = 2000;
+// Seats per page of the seat table; a purchase with more gets a toolbar: state filter, email search,
+// "Show more seats". The API pages them (`limit`, `cursor`, `state`, `email`, `next_cursor`); where
+// an answer holds more than a page (no paging yet), the page filters and pages what it was given.
+const SEAT_PAGE = 25;
+const seatViews = new Map(); // purchase id -> {state, email, shown, cursor, seats}
 
 const SEAT_LABELS = {
   available: "Available",
@@ -211,14 +216,52 @@ function showArrived(note, purchases, detail) {
 
 // ---- one purchase --------------------------------------------------------------------------------
 
+function seatView(purchaseId) {
+  if (!seatViews.has(purchaseId)) {
+    seatViews.set(purchaseId, { state: "", email: "", shown: SEAT_PAGE, cursor: null, seats: null });
+  }
+  return seatViews.get(purchaseId);
+}
+
+function detailPath(purchaseId, view, cursorValue = null) {
+  const query = new URLSearchParams({ include: "events", limit: String(SEAT_PAGE) });
+  if (view.state) query.set("state", view.state);
+  if (view.email) query.set("email", view.email);
+  if (cursorValue) query.set("cursor", cursorValue);
+  return `/purchases/${encodeURIComponent(purchaseId)}?${query}`;
+}
+
 async function loadDetail(section, purchaseId, focus = false) {
   const area = section.querySelector(".seats-area");
+  const view = seatView(purchaseId);
   try {
-    const detail = await api(`/purchases/${encodeURIComponent(purchaseId)}?include=events`);
+    const detail = await api(detailPath(purchaseId, view));
+    view.cursor = detail.next_cursor ?? null;
+    view.seats = detail.seats;
+    view.shown = SEAT_PAGE;
     renderPurchase(section, detail.purchase, detail.seats, detail.events ?? [], focus);
   } catch (error) {
     area.replaceChildren(el("p", { class: "error" }, error.message));
   }
+}
+
+// The next page of seats: from the API's cursor when it gave one, else from what the page holds.
+async function moreSeats(section, purchase, events) {
+  const view = seatView(purchase.purchase_id);
+  if (view.cursor) {
+    const detail = await api(detailPath(purchase.purchase_id, view, view.cursor));
+    view.cursor = detail.next_cursor ?? null;
+    view.seats = [...view.seats, ...detail.seats];
+  }
+  view.shown += SEAT_PAGE;
+  renderSeats(section, purchase, view.seats, events);
+}
+
+// What the toolbar asks for, applied to the seats the page has (the API may have done it already).
+function matching(seats, view) {
+  const wanted = view.email.trim().toLowerCase();
+  return seats.filter((s) => (!view.state || s.state === view.state)
+    && (!wanted || (s.recipient_email ?? "").toLowerCase().startsWith(wanted)));
 }
 
 function seatCounts(purchase) {
@@ -342,14 +385,34 @@ function renderSeats(section, purchase, seats, events) {
   }
   const refresh = () => loadDetail(section, purchase.purchase_id, true);
   const done = (message) => say(section.querySelector(".purchase-status"), message, "ok");
-  const rows = seats.map((seat) => seatRow(purchase, seat, events, refresh, done));
+  const view = seatView(purchase.purchase_id);
+  const paged = purchase.quantity > SEAT_PAGE;
+  const found = paged ? matching(seats, view) : seats;
+  const shown = paged ? found.slice(0, view.shown) : found;
+  const rows = shown.map((seat) => seatRow(purchase, seat, events, refresh, done));
+  const filtered = Boolean(view.state || view.email);
+  const caption = paged
+    ? `Seats of ${planName(purchase.plan)} × ${purchase.quantity}: showing ${number(shown.length)}`
+      + (filtered ? ` matching` : ` of ${number(purchase.quantity)}`)
+    : `Seats of ${planName(purchase.plan)} × ${purchase.quantity}`;
+  if (rows.length === 0) {
+    rows.push(el("tr", { class: "no-seats" }, el("td", { colspan: 7 }, "No seat matches. Clear the search to see them all.")));
+  }
   const table = el("table", { class: "seats" },
-    el("caption", {}, `Seats of ${planName(purchase.plan)} × ${purchase.quantity}`),
+    el("caption", {}, caption),
     el("thead", {}, el("tr", {},
       ["Seat", "State", "Recipient", "Invited", "Accepted", "History", "Actions"].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, rows));
   const available = purchase.seat_counts.available;
   area.replaceChildren(el("div", { class: "table-wrap" }, table));
+  if (paged) {
+    area.prepend(seatToolbar(section, purchase, view));
+    if (view.cursor || found.length > shown.length) {
+      const more = el("button", { type: "button", class: "secondary more-seats" }, "Show more seats");
+      more.addEventListener("click", () => busy(more, () => moreSeats(section, purchase, events), { label: "Loading…" }));
+      area.append(el("div", { class: "action-group" }, more));
+    }
+  }
   if (state === "active" && available > 0) {
     area.append(inviteForm(purchase, available, refresh, done), claimBox(purchase, refresh, done));
   }
@@ -369,36 +432,67 @@ function seatEvents(seat, events) {
   return events.filter((e) => (e.seat_ids ?? []).includes(seat.seat_id)).sort(byTime);
 }
 
-function seatEventWords(event, seat) {
-  const d = event.detail ?? {};
-  const support = event.actor?.startsWith("support") ? " by support" : "";
-  switch (event.kind) {
-    case "seat.invited": {
-      const who = d.recipients?.[event.seat_ids.indexOf(seat.seat_id)];
-      return who ? `Invited ${who}` : "Invited";
-    }
-    case "seat.resent": return `Sent again${support}`;
-    case "seat.revoked": return "Invitation taken back";
-    case "seat.declined": return "Declined by the recipient";
-    case "seat.accepted": return d.recipient ? `Accepted by ${d.recipient}` : "Accepted";
-    case "seat.claimed": return "Claimed by you";
-    case "seat.upgraded": return `Upgraded to ${planName(d.plan)} by the recipient${support}`;
-    case "seat.renewed": return "The recipient subscribed to keep it after the year";
-    case "seat.upgrade_offered": return "Upgrade offered by support";
-    case "seat.cancelled": return `Cancelled${support}`;
-    case "seat.expired": return "Ended with the purchase's year";
-    case "purchase.refunded": return "Cancelled: the purchase was refunded";
-    default: return event.kind;
-  }
+const FILTER_STATES = ["available", "invited", "accepted", "claimed", "upgraded", "expired", "cancelled"];
+
+// Find seats among many: by state, by the recipient's address (the start of it is enough).
+function seatToolbar(section, purchase, view) {
+  const id = purchase.purchase_id;
+  const state = el("select", { id: `seat-state-${id}`, name: "state" },
+    el("option", { value: "" }, "All states"),
+    FILTER_STATES.map((s) => el("option", { value: s, selected: view.state === s }, SEAT_LABELS[s])));
+  const email = el("input", { type: "search", id: `seat-email-${id}`, name: "email", value: view.email,
+    autocomplete: "off", spellcheck: "false" });
+  const find = el("button", { type: "submit", class: "secondary" }, "Find seats");
+  const form = el("form", { class: "seat-toolbar", role: "search", "aria-label": `Find seats of ${planName(purchase.plan)} × ${purchase.quantity}` },
+    el("div", { class: "field" }, el("label", { for: `seat-state-${id}` }, "State"), state),
+    el("div", { class: "field" }, el("label", { for: `seat-email-${id}` }, "Recipient's email (or its start)"), email),
+    el("div", { class: "action-group" }, find));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    view.state = state.value;
+    view.email = email.value.trim();
+    busy(find, () => loadDetail(section, id), { label: "Finding…" });
+  });
+  return form;
 }
 
-function seatHistory(seat, events) {
-  const items = seatEvents(seat, events).map((e) => historyItem(seatEventWords(e, seat), e.at));
-  if (seat.delivery === "bounced") items.push(historyItem("The invitation email bounced", null));
-  if (items.length === 0) return "—";
-  return el("details", { class: "seat-history" },
-    el("summary", { "aria-label": `History of seat ${seat.seat_id}` }, `${count(items.length, "event", "events")}`),
-    el("ol", { class: "history" }, items));
+const HISTORY_WORDS = {
+  invited: (h) => (h.recipient ? `Invited ${h.recipient}` : "Invited"),
+  resent: (h) => `Sent again${h.actor === "support" ? " by support" : ""}`,
+  revoked: () => "Invitation taken back",
+  declined: () => "Declined by the recipient",
+  bounced: () => "The invitation email bounced",
+  accepted: (h) => (h.recipient ? `Accepted by ${h.recipient}` : "Accepted"),
+  claimed: () => "Claimed by you",
+  upgraded: (h) => `Upgraded by the recipient${h.actor === "support" ? " (by support)" : ""}`,
+  renewed: () => "The recipient subscribed to keep it after the year",
+  upgrade_offered: () => "Upgrade offered by support",
+  cancelled: (h) => `Cancelled${h.actor === "support" ? " by support" : ""}`,
+  expired: () => "Ended with the purchase's year",
+  refunded: () => "Cancelled: the purchase was refunded",
+};
+
+// A seat's history, read when it is opened (GET /purchases/{id}/seats/{seat_id}): every seat,
+// whatever its state now, keeps what happened to it, with times in the reader's zone.
+function lazySeatHistory(purchase, seat) {
+  const list = el("div", { class: "history-body" });
+  const details = el("details", { class: "seat-history" },
+    el("summary", { "aria-label": `History of seat ${seat.seat_id}` }, "History"), list);
+  let loaded = false;
+  details.addEventListener("toggle", async () => {
+    if (!details.open || loaded) return;
+    loaded = true;
+    loading(list, "Loading the history…");
+    try {
+      const answer = await api(`/purchases/${encodeURIComponent(purchase.purchase_id)}/seats/${encodeURIComponent(seat.seat_id)}`);
+      const items = answer.history.map((h) => historyItem((HISTORY_WORDS[h.event] ?? (() => h.event))(h), h.at));
+      list.replaceChildren(items.length ? el("ol", { class: "history" }, items) : el("p", {}, "Nothing has happened to this seat yet."));
+    } catch (error) {
+      loaded = false;
+      list.replaceChildren(el("p", { class: "error" }, error.message));
+    }
+  });
+  return details;
 }
 
 function seatRow(purchase, seat, events, refresh, done) {
@@ -419,7 +513,7 @@ function seatRow(purchase, seat, events, refresh, done) {
       bounced ? el("p", { class: "hint" }, "The invitation email bounced: check the address, revoke it and invite again.") : null),
     el("td", { "data-label": "Invited" }, seat.invited_at ? el("time", { datetime: seat.invited_at }, day(seat.invited_at)) : "—"),
     el("td", { "data-label": "Accepted" }, seat.accepted_at ? el("time", { datetime: seat.accepted_at }, day(seat.accepted_at)) : "—"),
-    el("td", { "data-label": "History", class: "history-cell" }, seatHistory(seat, events)),
+    el("td", { "data-label": "History", class: "history-cell" }, lazySeatHistory(purchase, seat)),
     actions);
   if (bounced) row.classList.add("bounced");
   return row;
@@ -450,6 +544,7 @@ function revokeButton(purchase, seat, refresh, done) {
 // When the seat's current invitation email went out last: its invitation, or a later resend, from
 // the purchase's audit trail (so the wait survives a reload and another device).
 function lastSentAt(seat, events) {
+  if (seat.last_sent_at) return seat.last_sent_at; // the API's own record of the current link
   const since = Date.parse(seat.invited_at ?? 0);
   return seatEvents(seat, events).filter((e) => e.kind === "seat.resent" && Date.parse(e.at) >= since)
     .map((e) => e.at).pop() ?? seat.invited_at;

@@ -5,7 +5,8 @@
 //   "https://abc123.execute-api.us-east-1.amazonaws.com", and deploy template.yaml with
 //   WebBaseUrl set to the distribution's https origin so the API's CORS admits this client.
 // plans: what the plan picker shows; keep it equal to the service's PLANS setting
-//   (amounts in minor units, as the API speaks).
+//   (amounts in minor units, as the API speaks). `features` are keys of the pages' catalogs
+//   (assets/locales/*.json); a text that is no key is shown as written.
 // localSignIn: true only with `make dev`, whose /_local/token stands in for the identity provider.
 // localClock: true only with `make dev`: pages follow the service's movable clock (GET /_local/clock)
 //   when they count days or minutes themselves (clock.js).
@@ -29,11 +30,11 @@ export const config = Object.freeze({
   confirmSeconds: 60,
   plans: Object.freeze([
     { id: "connect", name: "Connect", rank: 1, amount: 12000, currency: "usd",
-      features: ["Messaging and video calls", "Shared calendars"] },
+      features: ["feature.messaging", "feature.calendars"] },
     { id: "pro", name: "Pro", rank: 2, amount: 24000, currency: "usd",
-      features: ["Everything in Connect", "Unlimited history", "Priority support"] },
+      features: ["feature.allConnect", "feature.history", "feature.support"] },
     { id: "team", name: "Team", rank: 3, amount: 48000, currency: "usd",
-      features: ["Everything in Pro", "Admin controls", "Single sign-on"] },
+      features: ["feature.allPro", "feature.admin", "feature.sso"] },
   ]),
 });
 

@@ -3,8 +3,10 @@
 // The API speaks UTC ISO-8601 instants and integer minor units; a person reads dates and times in
 // their own time zone (the browser's), with UTC named beside the instants that matter (when a plan
 // ends, when a price stops holding), and words that agree with their numbers ("1 seat", "2 seats").
-// The pages are English, so the locale is the page's `lang`; German pages change only that.
-export const LOCALE = document.documentElement.lang || "en";
+// The locale is the page's language (i18n.js: English or German), which also sets the page's `lang`.
+import { LOCALE } from "./i18n.js";
+
+export { LOCALE };
 
 const pluralRules = new Intl.PluralRules(LOCALE);
 

@@ -4,51 +4,52 @@ import { api, idempotencyKey } from "./api.js";
 import { currentUser, startSignIn } from "./auth.js";
 import { rememberCheckout } from "./checkout.js";
 import { config } from "./config.js";
-import { count, money, number } from "./format.js";
+import { money, number } from "./format.js";
+import { t } from "./i18n.js";
 import { busy, el, errorBox, mountHeader, showError } from "./ui.js";
 
 mountHeader();
 
 const plans = el("fieldset", { class: "plans" },
-  el("legend", {}, "1. Pick a plan"),
+  el("legend", {}, t("index.pickPlan")),
   config.plans.map((plan, index) =>
     el("div", { class: "plan-card" },
       el("input", { type: "radio", name: "plan", id: `plan-${plan.id}`, value: plan.id,
         checked: index === 1, "aria-describedby": `plan-${plan.id}-details` }),
       el("label", { for: `plan-${plan.id}` },
         el("span", { class: "plan-name" }, plan.name),
-        el("span", { class: "price" }, money(plan.amount, plan.currency), el("small", {}, " / year"))),
-      el("ul", { id: `plan-${plan.id}-details` }, plan.features.map((f) => el("li", {}, f))))));
+        el("span", { class: "price" }, money(plan.amount, plan.currency), el("small", {}, t("index.perYear")))),
+      el("ul", { id: `plan-${plan.id}-details` }, plan.features.map((f) => el("li", {}, t(f)))))));
 
 // Who it is for: this page sells plans for others; a plan for yourself is your own subscription.
 const forOthers = el("input", { type: "radio", name: "for", id: "for-others", value: "others", checked: true,
   "aria-describedby": "for-others-hint" });
 const forMe = el("input", { type: "radio", name: "for", id: "for-me", value: "me", "aria-describedby": "for-me-hint" });
 const who = el("fieldset", { class: "who-for" },
-  el("legend", {}, "2. Who is it for?"),
+  el("legend", {}, t("index.whoFor")),
   el("div", { class: "segmented" },
     el("div", { class: "option" }, forOthers,
-      el("label", { for: "for-others" }, "For others"),
-      el("p", { class: "hint", id: "for-others-hint" }, "Each plan is a seat you give to someone by email; you can keep one for yourself.")),
+      el("label", { for: "for-others" }, t("index.forOthers")),
+      el("p", { class: "hint", id: "for-others-hint" }, t("index.forOthersHint"))),
     el("div", { class: "option" }, forMe,
-      el("label", { for: "for-me" }, "For me"),
-      el("p", { class: "hint", id: "for-me-hint" }, "A plan just for you is a subscription of your own."))));
+      el("label", { for: "for-me" }, t("index.forMe")),
+      el("p", { class: "hint", id: "for-me-hint" }, t("index.forMeHint")))));
 
 const quantityError = el("p", { class: "field-error", id: "quantity-error" });
 const quantity = el("input", { id: "quantity", name: "quantity", type: "number", min: 1, step: 1,
   max: config.maxQuantity, value: 1, required: true, inputmode: "numeric", "aria-describedby": "total quantity-error" });
 const total = el("p", { id: "total", class: "total", "aria-live": "polite" });
 const howMany = el("div", { class: "how-many" },
-  el("label", { for: "quantity" }, `3. How many plans? (1 to ${number(config.maxQuantity)})`),
+  el("label", { for: "quantity" }, t("index.howMany", { max: number(config.maxQuantity) })),
   quantity, quantityError, total);
 
-const buy = el("button", { type: "submit", id: "buy", class: "primary" }, "Continue to payment");
+const buy = el("button", { type: "submit", id: "buy", class: "primary" }, t("index.continue"));
 const buyError = errorBox(buy);
 const checkoutPart = el("div", { class: "checkout-part" }, howMany, el("div", { class: "action-group" }, buy), buyError);
 const selfPart = el("div", { class: "notice", id: "for-me-note", hidden: true },
-  el("p", {}, "This page sells plans for other people. To have a plan yourself, subscribe from your account in the app."),
-  config.renewUrl ? el("p", {}, el("a", { class: "button-link", href: config.renewUrl }, "Subscribe for myself")) : null,
-  el("p", { class: "hint" }, "Or buy two or more here and keep one: the Billing page lets you claim one for yourself."));
+  el("p", {}, t("index.selfNote")),
+  config.renewUrl ? el("p", {}, el("a", { class: "button-link", href: config.renewUrl }, t("index.subscribe"))) : null,
+  el("p", { class: "hint" }, t("index.selfHint")));
 const form = el("form", { id: "buy-form", novalidate: true }, plans, who, selfPart, checkoutPart);
 document.getElementById("content").append(form);
 
@@ -59,10 +60,10 @@ function chosenPlan() {
 // A whole number from 1 to the limit, or the sentence that says what is wrong with the entry.
 function quantityProblem() {
   const raw = quantity.value.trim();
-  if (quantity.validity.badInput || raw === "") return `Enter how many plans, as a whole number from 1 to ${number(config.maxQuantity)}.`;
+  if (quantity.validity.badInput || raw === "") return t("index.enterQuantity", { max: number(config.maxQuantity) });
   const n = Number(raw);
-  if (!Number.isInteger(n)) return `Plans come whole: ${raw} is not a whole number. Enter 1 to ${number(config.maxQuantity)}.`;
-  if (n < 1 || n > config.maxQuantity) return `Enter a number from 1 to ${number(config.maxQuantity)}.`;
+  if (!Number.isInteger(n)) return t("index.notWhole", { raw, max: number(config.maxQuantity) });
+  if (n < 1 || n > config.maxQuantity) return t("index.outOfRange", { max: number(config.maxQuantity) });
   return null;
 }
 
@@ -76,8 +77,9 @@ function showTotal() {
     return;
   }
   const n = Number(quantity.value);
-  total.textContent = `${count(n, `${plan.name} plan`, `${plan.name} plans`)} × ${money(plan.amount, plan.currency)}`
-    + ` = ${money(plan.amount * n, plan.currency)} for one year`;
+  total.textContent = t("index.total", {
+    count: n, n: number(n), plan: plan.name, price: money(plan.amount, plan.currency), total: money(plan.amount * n, plan.currency),
+  });
 }
 
 function showWho() {
@@ -109,9 +111,9 @@ form.addEventListener("submit", async (event) => {
   const plan = chosenPlan();
   const n = Number(quantity.value);
   if (!currentUser()) {
-    const signIn = el("button", { type: "button", class: "secondary", id: "buy-sign-in" }, "Sign in");
+    const signIn = el("button", { type: "button", class: "secondary", id: "buy-sign-in" }, t("auth.signIn"));
     signIn.addEventListener("click", startSignIn);
-    showError(buyError, [el("p", {}, "Sign in first: your purchase and its Billing page belong to your account."), signIn]);
+    showError(buyError, [el("p", {}, t("index.signInFirst")), signIn]);
     return;
   }
   await busy(buy, async () => {
@@ -122,5 +124,5 @@ form.addEventListener("submit", async (event) => {
     });
     rememberCheckout(session.session_id, "gift", { plan: plan.id, quantity: n });
     location.assign(session.url);
-  }, { label: "Opening the payment page…", errors: buyError });
+  }, { label: t("index.opening"), errors: buyError });
 });

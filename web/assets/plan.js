@@ -51,14 +51,29 @@ function render(body, entitlement) {
 
 // ---- an active plan --------------------------------------------------------------------------------
 
+// Where the plan came from; a gift names its giver as the API gives it (`gift_from`: the buyer's
+// chosen name, or their address with part of it hidden, and the page says so).
+function sourceWords(entitlement) {
+  const words = SOURCES[entitlement.source] ?? entitlement.source;
+  if (entitlement.source !== "gift" || !entitlement.gift_from) return [words];
+  const masked = entitlement.gift_from.includes("***");
+  return [`${words} from `, el("strong", { id: "gift-from" }, entitlement.gift_from),
+    masked ? el("span", { class: "hint" }, " (part of the address is hidden)") : null];
+}
+
+// The service's count of days left (GET /me/entitlement's `days_left`), else the page's own.
+function leftOf(entitlement) {
+  return Number.isInteger(entitlement.days_left) ? entitlement.days_left : daysLeft(entitlement.term_end);
+}
+
 function activePlan(entitlement) {
   const plan = planName(entitlement.plan);
-  const left = daysLeft(entitlement.term_end);
+  const left = leftOf(entitlement);
   const gifted = GIFTED.has(entitlement.source);
   const parts = [el("section", { class: "entitlement", "aria-labelledby": "current" },
     el("h2", { id: "current" }, `${plan} plan`),
     el("dl", { class: "facts" },
-      el("div", {}, el("dt", {}, "From"), el("dd", { id: "source" }, SOURCES[entitlement.source] ?? entitlement.source)),
+      el("div", {}, el("dt", {}, "From"), el("dd", { id: "source" }, ...sourceWords(entitlement))),
       el("div", {}, el("dt", {}, entitlement.auto_renew ? "Renews on" : "Until"),
         el("dd", { id: "term-end" }, momentUtc(entitlement.term_end))),
       entitlement.auto_renew ? null : el("div", {}, el("dt", {}, "Days left"), el("dd", { id: "days-left" }, count(left, "day", "days"))),
@@ -188,7 +203,7 @@ function noPlan(entitlement) {
       + "invitation email to accept it."));
   } else if (entitlement.source === "subscription") {
     parts.push(el("p", { id: "no-plan" }, `You have no active plan: your ${plan} subscription's last period ended on ${day(entitlement.term_end)}.`));
-  } else if (daysLeft(entitlement.term_end) > 0) {
+  } else if (leftOf(entitlement) > 0) {
     parts.push(el("p", { id: "no-plan" }, `You have no active plan: your ${plan} plan (${SOURCES[entitlement.source].toLowerCase()}) `
       + "was cancelled before its end date, because the purchase it came from was refunded or cancelled. You were told by email."));
   } else {

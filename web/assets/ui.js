@@ -1,13 +1,14 @@
 // Small shared pieces: the header, safe element building, status lines, errors where the action
 // is, busy buttons, confirmations and loading states.
 import { api } from "./api.js";
-import { currentUser, mountSignIn, onAuthChange } from "./auth.js";
+import { currentUser, markVerified, mountSignIn, onAuthChange } from "./auth.js";
+import { languageSwitcher, t } from "./i18n.js";
 
 // [address, label, who sees it]: Billing and Purchases only for accounts that bought something.
 const NAV = [
-  ["/", "Plans", "all"],
-  ["/billing", "Billing and Purchases", "buyers"],
-  ["/plan", "My plan", "all"],
+  ["/", "nav.plans", "all"],
+  ["/billing", "nav.billing", "buyers"],
+  ["/plan", "nav.plan", "all"],
 ];
 const BUYER_KEY = "giftplans.buyer";
 
@@ -41,18 +42,19 @@ async function isBuyer() {
 export function mountHeader() {
   const header = document.querySelector("header.site");
   const here = location.pathname;
-  const nav = el("nav", { "aria-label": "Main" });
+  const nav = el("nav", { "aria-label": t("header.navLabel") });
   const render = (buyer) => {
     nav.replaceChildren(...NAV.filter(([href, , who]) => who === "all" || buyer || here === href)
-      .map(([href, label]) => el("a", { href, ...(here === href ? { "aria-current": "page" } : {}) }, label)));
+      .map(([href, label]) => el("a", { href, ...(here === href ? { "aria-current": "page" } : {}) }, t(label))));
   };
   const refresh = () => {
     const key = buyerKey();
     render(key !== null && sessionStorage.getItem(key) === "1");
     isBuyer().then(render);
+    checkAccount();
   };
   const account = el("div", { class: "account" });
-  header.replaceChildren(el("a", { class: "brand", href: "/" }, "Gift plans"), nav, account);
+  header.replaceChildren(el("a", { class: "brand", href: "/" }, t("header.brand")), nav, account, languageSwitcher());
   mountSignIn(account);
   refresh();
   onAuthChange(refresh);
@@ -159,7 +161,7 @@ export async function busy(button, action, { label, errors, explain } = {}) {
 // A modal question before something that cannot be undone by the same page (revoke, claim,
 // decline). Resolves true for the confirming button; Escape and the other button resolve false.
 // The safe choice has the focus when `danger` is set.
-export function confirmAction({ title, body, confirm, cancel = "Cancel", danger = false }) {
+export function confirmAction({ title, body, confirm, cancel = t("ui.cancel"), danger = false }) {
   return new Promise((resolve) => {
     const opener = document.activeElement;
     const yes = el("button", { type: "button", class: danger ? "danger" : "primary", id: "confirm-yes" }, confirm);
@@ -211,18 +213,57 @@ export function forgetAfterVerify() {
 
 export function verifyEmailAction({ returnTo, returnLabel, id = "send-verification" }) {
   const user = currentUser();
-  const send = el("button", { type: "button", class: "primary", id }, `Email me a verification link`);
+  const send = el("button", { type: "button", class: "primary", id }, t("ui.sendVerification"));
   const done = el("div", { class: "verify-sent", role: "status" });
   const group = el("div", { class: "verify-action" }, el("div", { class: "action-group" }, send), done);
   send.addEventListener("click", () => busy(send, async () => {
     const answer = await api("/me/email-verification", { method: "POST" });
     rememberAfterVerify(returnTo, returnLabel);
     done.replaceChildren(
-      el("p", {}, `We sent a link to ${user?.email ?? answer.email}. Open it in this browser and confirm; `
-        + `it works for a day. Then come back here.`),
-      el("p", { class: "hint" }, "No email? Look in your spam folder, or ", el("a", { href: "/verify" }, "ask for another link"), "."));
-  }, { label: "Sending…", explain: (error) => (error.code === "verification_too_soon"
-    ? "We sent you a link less than a minute ago: look for it in your email, or try again in a minute."
+      el("p", {}, t("ui.verificationSent", { email: user?.email ?? answer.email })),
+      el("p", { class: "hint" }, t("ui.noEmail"), " ", el("a", { href: "/verify" }, t("ui.askAnother")), "."));
+  }, { label: t("ui.sending"), explain: (error) => (error.code === "verification_too_soon"
+    ? t("ui.verificationTooSoon")
     : null) }));
   return group;
+}
+
+// A link's token (accept, verify) out of the address bar at once: read from the fragment
+// (`#token=`, which never reaches a server's logs) or the query (`?token=`, older emails), kept
+// for this tab in sessionStorage (a reload or a sign-in still finds it), then removed from the
+// address and from the browser's history with history.replaceState.
+export function linkToken(page) {
+  const key = `giftplans.token:${page}`;
+  const fromHash = new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
+  const query = new URLSearchParams(location.search);
+  const fromQuery = query.get("token");
+  const found = fromHash || fromQuery;
+  if (found) {
+    sessionStorage.setItem(key, found);
+    query.delete("token");
+    const rest = query.toString();
+    history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : ""));
+    return found;
+  }
+  return sessionStorage.getItem(key);
+}
+
+export function forgetLinkToken(page) {
+  sessionStorage.removeItem(`giftplans.token:${page}`);
+}
+
+// The service's own word on the address (GET /me): a token that says "not verified" while the
+// service verified the address (another tab, an earlier visit) makes the header say "verified".
+let accountChecked = null;
+export async function checkAccount() {
+  const user = currentUser();
+  if (!user || user.verified) return;
+  if (accountChecked === user.sub) return;
+  accountChecked = user.sub;
+  try {
+    const me = await api("/me");
+    if (me.email_verified && currentUser()?.sub === me.sub) markVerified();
+  } catch {
+    // the header keeps what the token says
+  }
 }

@@ -4,12 +4,13 @@
 import { api } from "./api.js";
 import { currentUser, markVerified, onAuthChange, startSignIn } from "./auth.js";
 import {
-  afterVerify, busy, clearStatus, el, errorBox, forgetAfterVerify, mountHeader, verifyEmailAction,
+  afterVerify, busy, clearStatus, el, errorBox, forgetAfterVerify, forgetLinkToken, linkToken, mountHeader,
+  verifyEmailAction,
 } from "./ui.js";
 
 mountHeader();
 const content = document.getElementById("content");
-let token = new URLSearchParams(location.search).get("token");
+let token = linkToken("verify"); // out of the address bar and history at once
 let confirmed = false;
 
 function nextStep() {
@@ -46,7 +47,7 @@ function render() {
       await api("/me/email-verification/confirm", { method: "POST", body: { token } });
       token = null;
       confirmed = true;
-      history.replaceState(null, "", location.pathname); // a reload must not offer a used link again
+      forgetLinkToken("verify"); // a reload must not offer a used link again
       markVerified();
       render();
     }, {

@@ -16,8 +16,8 @@ whose actor is `support:<IAM ARN>`:
 
 from __future__ import annotations
 
-from giftplans import audit, clock, upgrades
-from giftplans.errors import Conflict, Invalid, NotFound
+from giftplans import audit, clock, stripe_gateway, upgrades
+from giftplans.errors import Conflict, Invalid, NotFound, PaymentProviderError, UpstreamUnavailable
 from giftplans.identity import Caller
 from giftplans.invitations import buyer as buyer_actions
 from giftplans.seats import IN_USE, Action, SeatState, Touch, allowed_from
@@ -25,7 +25,7 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import IN_STEP, Move, PurchaseSide, touch, transition
-from giftplans.store.writes import Refused, Steps
+from giftplans.store.writes import Refused, Steps, stamp
 from giftplans.tokens import email_key
 from giftplans.views import (
     AuditEventView,
@@ -46,6 +46,11 @@ NO_SEAT = "This purchase has no seat with this id."
 
 def is_seat(key: tuple[str, str]) -> bool:
     return key[1].startswith(k.SEAT_PREFIX)
+
+
+def _wanted(key: tuple[str, str], seats: bool) -> bool:
+    """A seat, or a purchase (GSI3 also holds profiles, audit mentions and mail markers: docs/privacy.md)."""
+    return is_seat(key) if seats else key[1] == k.PURCHASE_SK
 
 
 # ---- reads ----------------------------------------------------------------------------------------------
@@ -74,7 +79,7 @@ def find(buyer_email: str | None, recipient_email: str | None) -> SupportMatches
         raise Invalid("That is not an email address.", code="invalid_email")
     want_seats = bool(recipient_email)
     store = get_store()
-    keys = [key for key in store.keys_by_email(email_key(address), MAX_MATCHES) if is_seat(key) == want_seats]
+    keys = [key for key in store.keys_by_email(email_key(address), MAX_MATCHES) if _wanted(key, want_seats)]
     found = store.items(keys)
     owners = store.items(sorted({(item.PK, k.PURCHASE_SK) for item in found if isinstance(item, m.Seat)}))
     now = clock.now()
@@ -112,13 +117,28 @@ def resend(purchase_id: str, seat_id: str, arn: str) -> Resent:
     return buyer_actions.resend(purchase_id, seat_id, buyer, actor=audit.support(arn))
 
 
-def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> SupportSeatAction:
-    """A seat nobody accepted (`available` or `invited`) -> `cancelled`; its link stops working."""
+def cancel_seat(purchase_id: str, seat_id: str, arn: str, *, refund: bool = False) -> SupportSeatAction:
+    """A seat nobody accepted (`available` or `invited`) -> `cancelled`; its link stops working.
+
+    With `refund` (SPEC 8.7) the seat is cancelled with `refund_status=pending` first, then Stripe
+    refunds its value (one refund, idempotency key per seat), then the seat is marked refunded and
+    the purchase's `amount_refunded` grows, in one write. A repeat finishes a pending refund.
+    """
     who = audit.support(arn)
     now = clock.now()
     purchase = _purchase(purchase_id)
     seat = _seat(purchase_id, seat_id)
     state = SeatState(seat.state)
+    if refund and state == SeatState.CANCELLED and seat.refund_status == PENDING:
+        return _refund_seat(purchase, seat, who)
+    if refund and state in IN_USE:
+        raise Conflict(
+            f"This seat is {state.value}: someone uses it, so it cannot be refunded on its own; "
+            "refund the whole purchase in Stripe instead.",
+            code="seat_in_use",
+        )
+    if refund and (purchase.status != "paid" or not purchase.payment_intent):
+        raise Conflict("Only a paid purchase can be refunded.", code="purchase_not_paid")
     never_used = state == SeatState.AVAILABLE and int(seat_id) >= int(purchase.fresh_from or 1)
     if term_ended(seat.term_end, now) and state not in (SeatState.UPGRADED, SeatState.CANCELLED):
         raise Conflict("This seat's term has ended; there is nothing left to cancel.", code="seat_expired")
@@ -130,9 +150,12 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> SupportSeatAction:
         )
 
     def build(steps: Steps) -> None:
+        changes = [m.Seat.ended_at.set(clock.iso(now)), m.Seat.nonce.remove(), m.Seat.token_hash.remove()]
+        if refund:
+            changes.append(m.Seat.refund_status.set(PENDING))
         move = Move(
             seat_id,
-            [m.Seat.ended_at.set(clock.iso(now)), m.Seat.nonce.remove(), m.Seat.token_hash.remove()],
+            changes,
             from_state=state,
             version=int(seat.version),
             free_marker=state == SeatState.AVAILABLE and not never_used,
@@ -154,7 +177,7 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> SupportSeatAction:
                 "seat.cancelled",
                 who,
                 seat_ids=[seat_id],
-                detail={"previous_state": state.value},
+                detail={"previous_state": state.value, "refund": refund},
             ),
         )
 
@@ -164,7 +187,75 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str) -> SupportSeatAction:
         raise Conflict(
             "The seat changed while it was being cancelled; look again and retry.", code="seat_changed"
         ) from None
+    if refund:
+        return _refund_seat(purchase, _seat(purchase_id, seat_id), who)
     return SupportSeatAction(SupportSeatView.of(_seat(purchase_id, seat_id), clock.now()))
+
+
+PENDING, DONE = "pending", "done"
+REFUND_UNFINISHED = (
+    "The seat is cancelled, but the payment provider did not confirm its refund; "
+    "send the same request again to finish it."
+)
+
+
+def _refund_seat(purchase: m.Purchase, seat: m.Seat, who: str) -> SupportSeatAction:
+    """Stripe refunds the cancelled seat's value once; then the seat and the purchase record it."""
+    amount = int(seat.seat_value)
+    try:
+        refund_id = stripe_gateway.refund_seat(
+            payment_intent=str(purchase.payment_intent),
+            amount=amount,
+            metadata={"purchase_id": seat.purchase_id, "seat_id": seat.seat_id, "kind": "seat_refund"},
+            idempotency_key=f"seat-refund-{seat.purchase_id}-{seat.seat_id}",
+        )
+    except (UpstreamUnavailable, PaymentProviderError) as error:
+        raise UpstreamUnavailable(REFUND_UNFINISHED, code="refund_unfinished") from error
+    now = clock.now()
+
+    def build(steps: Steps) -> None:
+        touch(
+            steps,
+            Touch.SEAT_REFUND,
+            seat,
+            [m.Seat.refund_status.set(DONE), m.Seat.refund_id.set(refund_id)],
+            actor=who,
+            condition=m.Seat.refund_status == PENDING,
+        )
+        steps.put(
+            "audit",
+            audit.event(
+                seat.purchase_id,
+                now,
+                "seat.refunded",
+                who,
+                seat_ids=[seat.seat_id],
+                detail={"amount": amount, "currency": seat.currency, "refund_id": refund_id},
+            ),
+        )
+
+    try:
+        get_store().write(build)
+    except Refused as refused:
+        if not refused.failed("seat"):
+            raise
+    # The purchase's total refunded, upwards only: the charge.refunded webhook sets the same number.
+    total = int(purchase.amount_refunded or 0) + amount
+
+    def grow(steps: Steps) -> None:
+        steps.update(
+            "purchase",
+            m.Purchase(k.purchase_pk(seat.purchase_id), k.PURCHASE_SK),
+            [m.Purchase.amount_refunded.set(total), *stamp(m.Purchase, Touch.SEAT_REFUND.value, who)],
+            condition=m.Purchase.amount_refunded.does_not_exist() | (m.Purchase.amount_refunded < total),
+        )
+
+    try:
+        get_store().write(grow)
+    except Refused as refused:
+        if refused.conflict:
+            raise
+    return SupportSeatAction(SupportSeatView.of(_seat(seat.purchase_id, seat.seat_id), clock.now()))
 
 
 def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> SupportSeatAction:

@@ -2,18 +2,24 @@
 
 An audit event is written in the same transaction as the change it records, so the
 trail never shows a change that did not commit. Details never hold a raw address, a
-token or a nonce: addresses are masked (`tokens.mask_email`).
+token or a nonce: addresses are masked (`tokens.mask_email`). An event that masks an
+address is written with one `Mention` per address (`put(..., mentions=...)`), so erasure
+finds it by the address's key (GSI3), never by reading every trail (docs/privacy.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from giftplans import clock
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.tokens import new_nonce
+from giftplans.tokens import email_key, new_nonce
+
+if TYPE_CHECKING:
+    from giftplans.store.writes import Steps
 
 # Actors: who made a change (the audit event's `actor`, and the item's).
 BUYER, RECIPIENT, STRIPE, SWEEP, SES = "buyer", "recipient", "stripe", "sweep", "ses"
@@ -43,4 +49,42 @@ def event(
         actor=actor,
         seat_ids=seat_ids,
         detail=detail,
+    )
+
+
+def put(
+    steps: Steps,
+    event: m.AuditEvent,
+    *,
+    field: str | None = None,
+    mentions: Sequence[tuple[str | None, str]] = (),
+    listed: bool = False,
+) -> None:
+    """Add `event` to the write, with a mention of each (seat id, address) its `detail[field]` masks.
+
+    `listed`: `detail[field]` is a list aligned with `mentions` (an invite's `recipients`);
+    otherwise it holds the one masked address.
+    """
+    steps.put("audit", event)
+    if field is None:
+        return
+    for index, (seat_id, address) in enumerate(mentions):
+        steps.put(f"mention {index}", mention(event, field, address, seat_id, index if listed else None))
+
+
+def mention(
+    event: m.AuditEvent, field: str, address: str, seat_id: str | None = None, index: int | None = None
+) -> m.Mention:
+    """The lookup that ties `address` (by its key) to the audit event that masks it."""
+    key = email_key(address)
+    return m.Mention(
+        event.PK,
+        k.mention_sk(event.SK, key),
+        purchase_id=event.purchase_id,
+        event_sk=event.SK,
+        field=field,
+        index=index,
+        seat_id=seat_id,
+        GSI3PK=k.email_gsi(key),
+        GSI3SK=k.mention_email_sk(event.purchase_id, event.SK),
     )

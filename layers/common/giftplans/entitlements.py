@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from giftplans import clock
+from giftplans import clock, terms
 from giftplans.errors import Conflict
 from giftplans.observability import logger
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.writes import Refused, Steps
+from giftplans.store.writes import Refused, Steps, stamp
 from giftplans.views import INACTIVE, EntitlementView
 
 if TYPE_CHECKING:  # the webhook reads Stripe; the functions that never do need not import it
@@ -48,8 +48,21 @@ class Source(StrEnum):
 # ---- the answer ----------------------------------------------------------------------------------------
 
 
+def grace_s() -> int:
+    """SPEC 8.8: a renewing subscription stays active this long past its period end (`GraceDays`)."""
+    from giftplans.settings import get as settings
+
+    return max(0, settings().grace_days) * 86400
+
+
+def _sub_until(e: m.Entitlement) -> int:
+    """Until when the subscription part is active: its period end, plus the grace while it renews."""
+    end = int(e.sub_term_end_ts or 0)
+    return end + grace_s() if e.auto_renew else end
+
+
 def _sub_active(e: m.Entitlement, now_ts: int) -> bool:
-    return bool(e.sub_plan) and e.sub_status == "active" and now_ts < int(e.sub_term_end_ts or 0)
+    return bool(e.sub_plan) and e.sub_status == "active" and now_ts < _sub_until(e)
 
 
 def _gift_active(e: m.Entitlement, now_ts: int) -> bool:
@@ -57,18 +70,26 @@ def _gift_active(e: m.Entitlement, now_ts: int) -> bool:
 
 
 def answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
-    """The SPEC entitlement `{active, plan, source, term_end, auto_renew}` from both parts.
+    """The SPEC entitlement `{active, plan, source, term_end, auto_renew, days_left}` from both parts.
 
     An active subscription part wins; else an active gift part; else inactive, naming the part
-    that ended last.
+    that ended last. `days_left` counts whole UTC days to the shown part's end (0 once ended).
     """
+    shown = _answer(entitlement, now)
+    if shown.term_end is None:
+        return shown
+    return shown._replace(days_left=terms.days_left(clock.parse_iso(shown.term_end), now))
+
+
+def _answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
     if not isinstance(entitlement, m.Entitlement):
         return INACTIVE
     e, now_ts = entitlement, clock.epoch(now)
+    grace_until = clock.iso(clock.from_epoch(_sub_until(e))) if e.auto_renew and grace_s() else None
     subscription = EntitlementView(
-        True, e.sub_plan, Source.SUBSCRIPTION.value, e.sub_term_end, bool(e.auto_renew)
+        True, e.sub_plan, Source.SUBSCRIPTION.value, e.sub_term_end, bool(e.auto_renew), grace_until
     )
-    gift = EntitlementView(True, e.plan, e.source, e.term_end, False)
+    gift = EntitlementView(True, e.plan, e.source, e.term_end, False, gift_from=e.gift_from)
     if _sub_active(e, now_ts):
         return subscription
     if _gift_active(e, now_ts):
@@ -77,7 +98,7 @@ def answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
     parts += [(int(e.term_end_ts or 0), gift)] if e.source else []
     if not parts:
         return INACTIVE
-    return max(parts, key=lambda part: part[0])[1]._replace(active=False, auto_renew=False)
+    return max(parts, key=lambda part: part[0])[1]._replace(active=False, auto_renew=False, grace_until=None)
 
 
 def is_active(entitlement: m.Item | None, now: datetime) -> bool:
@@ -85,7 +106,7 @@ def is_active(entitlement: m.Item | None, now: datetime) -> bool:
 
 
 def current(sub: str) -> EntitlementView:
-    """`GET /me/entitlement`: one GetItem."""
+    """`GET /me/entitlement`: one GetItem (who gave a gift was written with it, at accept)."""
     return answer(get_store().entitlement(sub), clock.now())
 
 
@@ -102,8 +123,9 @@ def granted(
     purchase_id: str,
     seat_id: str,
     now: datetime,
+    gift_from: str | None = None,
 ) -> m.Entitlement:
-    """The gift part as written (the key and the gift fields only)."""
+    """The gift part as written (the key and the gift fields only); `gift_from` only for a gift."""
     return m.Entitlement(
         k.account_pk(sub),
         k.ENTITLEMENT_SK,
@@ -115,6 +137,7 @@ def granted(
         ended=False,
         purchase_id=purchase_id,
         seat_id=seat_id,
+        gift_from=gift_from,
         updated_at=clock.iso(now),
     )
 
@@ -135,6 +158,7 @@ def grant(steps: Steps, entitlement: m.Entitlement, now: datetime) -> None:
             e.ended.set(False),
             e.purchase_id.set(entitlement.purchase_id),
             e.seat_id.set(entitlement.seat_id),
+            e.gift_from.set(entitlement.gift_from) if entitlement.gift_from else e.gift_from.remove(),
             e.updated_at.set(entitlement.updated_at),
         ],
         condition=grant_condition(now),
@@ -149,8 +173,12 @@ def grant_condition(now: datetime) -> Condition:
         | (e.ended == True)  # noqa: E712 - a DynamoDB condition, not a Python comparison
         | (e.term_end_ts <= now_ts)
     )
+    renewing = e.auto_renew == True  # noqa: E712 - a DynamoDB condition
     no_subscription: Condition = (
-        e.sub_status.does_not_exist() | (e.sub_status != "active") | (e.sub_term_end_ts <= now_ts)
+        e.sub_status.does_not_exist()
+        | (e.sub_status != "active")
+        | (e.sub_term_end_ts <= now_ts - grace_s())
+        | (~renewing & (e.sub_term_end_ts <= now_ts))
     )
     both: Condition = no_gift & no_subscription
     return both
@@ -227,6 +255,7 @@ def on_subscription(subscription: SubscriptionFacts) -> str:
         customer = subscription.customer
         if subscription.account_id and customer:  # learnt from metadata: remember the customer's account
             steps.put("customer", m.CustomerLookup(k.customer_pk(customer), k.CUSTOMER_SK, sub=account))
+            remember_customer(steps, account, customer, actor="stripe")
 
     try:
         get_store().write(build)
@@ -239,3 +268,18 @@ def on_subscription(subscription: SubscriptionFacts) -> str:
         )
         return "ignored: older than the stored entitlement, or not this subscription's"
     return f"{'active' if live else 'ended'} {subscription.plan}"
+
+
+def remember_customer(steps: Steps, sub: str, customer: str, *, actor: str) -> None:
+    """The account's Stripe customer on its profile, unless one is recorded (a gift's credit goes there)."""
+    p = m.Profile
+    steps.update(
+        "profile",
+        m.Profile(k.account_pk(sub), k.PROFILE_SK),
+        [
+            p.type.set(m.Profile),
+            p.sub.set(sub),
+            p.stripe_customer.set(p.stripe_customer | customer),
+            *stamp(m.Profile, "customer", actor),
+        ],
+    )

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from giftplans import locales
 from giftplans.errors import AWS_ERRORS, DomainError, Forbidden, Unauthorized
 from giftplans.identity import Caller
 from giftplans.observability import logger
@@ -180,7 +181,15 @@ def caller(app: Routes) -> Caller:
         sub=str(sub),
         email=str(email).strip() if email else None,
         email_verified=_truthy(claims.get("email_verified")),
+        locale=request_locale(app, claims.get("locale")),
     )
+
+
+def request_locale(app: Routes, claim: object = None) -> str | None:
+    """The reader's language for what this request leads to (mail): the claim, else Accept-Language."""
+    headers = app.current_event.raw_event.get("headers") or {}
+    accept = next((str(v) for k, v in headers.items() if k.lower() == "accept-language"), None)
+    return locales.of_request(claim, accept)
 
 
 def support_identity(app: Routes) -> str:

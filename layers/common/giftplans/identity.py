@@ -15,6 +15,7 @@ class Caller(NamedTuple):
     sub: str
     email: str | None
     email_verified: bool
+    locale: str | None = None  # en | de: the JWT's `locale` claim, else Accept-Language (giftplans.locales)
 
     @classmethod
     def for_buyer(cls, sub: str, email: str) -> "Caller":

@@ -12,9 +12,10 @@ purchase exists; otherwise it is somebody else's charge: ignored (200).
   becomes `cancelled` (one conditional transaction per seat, with the entitlement it
   granted ended in the same transaction when that entitlement still comes from it);
   then the purchase becomes `refunded` with recomputed counts, no free seats, no
-  holders and no sweep milestone, the buyer's plans-bought count drops by the quantity,
-  and an audit event is written. Seats go first and the purchase last, so a crash
-  half-way is finished by Stripe's retry; a replay after the end finds nothing to do.
+  holders and no sweep milestone but the erasure of its recipients (docs/privacy.md),
+  the buyer's plans-bought count drops by the quantity, and an audit event is written.
+  Seats go first and the purchase last, so a crash half-way is finished by Stripe's
+  retry; a replay after the end finds nothing to do.
 - **Partial refund**: the purchase records `amount_refunded` (only ever upwards) and an
   audit event; no seat changes (support cancels the seats it covers, admin API).
 - **Disputes**: `charge.dispute.created` sets `frozen` on the purchase (invitations and
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.expressions.condition import size
 
-from giftplans import audit, clock, purchases
+from giftplans import audit, clock, privacy, purchases
 from giftplans.entitlements import Source
 from giftplans.errors import UpstreamUnavailable
 from giftplans.observability import logger
@@ -160,9 +161,7 @@ def _mark_refunded(
                 m.Purchase.status.set(purchases.REFUNDED),
                 m.Purchase.amount_refunded.set(amount),
                 recounted(counts),
-                m.Purchase.GSI2PK.remove(),
-                m.Purchase.GSI2SK.remove(),
-                m.Purchase.due_kind.remove(),
+                *privacy.erase_due(purchase),  # no reminders or expiry: only its recipients' erasure is due
                 *stamp(m.Purchase, Action.REFUND, ACTOR),
             ],
             condition=(m.Purchase.version == purchase.version) & (m.Purchase.status != purchases.REFUNDED),

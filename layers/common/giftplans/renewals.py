@@ -41,7 +41,7 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, Steps
-from giftplans.views import RenewalCheckout
+from giftplans.views_checkout import RenewalCheckout
 
 if TYPE_CHECKING:  # the webhook reads Stripe; the functions that never do need not import it
     from giftplans.stripe_facts import RenewalCompletion
@@ -174,6 +174,7 @@ def record_completion(done: RenewalCompletion, at: datetime) -> str:
             steps.put(
                 "customer", m.CustomerLookup(k.customer_pk(customer), k.CUSTOMER_SK, sub=done.account_id)
             )
+            entitlements.remember_customer(steps, done.account_id, customer, actor=audit.STRIPE)
 
     try:
         get_store().write(build)

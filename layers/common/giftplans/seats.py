@@ -80,6 +80,9 @@ class Touch(StrEnum):
     UPGRADE_OFFER = "upgrade_offer"
     BOUNCE = "bounce"
     SENT = "sent"  # bookkeeping (delivery=sent): no new version, no last_action
+    CREDIT = "credit"  # SPEC 8.5: an accepted seat's value reached the holder's Stripe balance
+    SEAT_REFUND = "seat_refund"  # SPEC 8.7: a cancelled, never-used seat's value refunded by Stripe
+    ERASE = "erase"  # privacy: an address erased from the seat (docs/privacy.md); announces nothing
 
 
 CREATE = "create"  # the `last_action` of a seat as fulfilment made it
@@ -93,6 +96,9 @@ TOUCHES: dict[Touch, frozenset[SeatState]] = {
     Touch.UPGRADE_OFFER: IN_USE,
     Touch.BOUNCE: frozenset({S.INVITED}),
     Touch.SENT: frozenset({S.INVITED}),
+    Touch.CREDIT: frozenset({S.ACCEPTED}),
+    Touch.SEAT_REFUND: frozenset({S.CANCELLED}),
+    Touch.ERASE: frozenset(SeatState),  # an address goes in whatever state the seat is
 }
 
 

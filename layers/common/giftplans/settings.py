@@ -62,13 +62,22 @@ class Settings:
     quote_valid_minutes: int = 30
     due_shards: int = 8
     sweep_backfill_days: int = 31  # with no sweep cursor yet, the first run starts this many days back
+    erase_after_days: int = (
+        90  # recipients' addresses of an ended purchase are erased this long after term_end
+    )
     web_base_url: str = "http://127.0.0.1:3000"
     checkout_success_url: str = "http://127.0.0.1:3000/billing?session_id={CHECKOUT_SESSION_ID}"
     checkout_cancel_url: str = "http://127.0.0.1:3000/"
+    # Upgrades and renewals start on My plan and come back there (SPEC 8.8; issue 17 item 6).
+    plan_success_url: str = "http://127.0.0.1:3000/plan?checkout=done&session_id={CHECKOUT_SESSION_ID}"
+    plan_cancel_url: str = "http://127.0.0.1:3000/plan?checkout=cancelled"
+    collect_tax_ids: bool = False  # SPEC 8.6: gift checkouts collect tax ids
+    automatic_tax: bool = False  # SPEC 8.6: gift checkouts use Stripe Tax
     mail_from: str = "gifts@example.com"
     event_bus_name: str = "default"
     service_name: str = "gift-plans"
     stripe_webhook_tolerance_s: int = 300
+    grace_days: int = 3  # SPEC 8.8: a renewing subscription stays active this long past its period end
     extra: dict[str, str] = field(default_factory=dict)
 
     def plan(self, name: str) -> Plan | None:
@@ -134,12 +143,20 @@ def get() -> Settings:
         max_quantity=_int("MAX_QUANTITY", 1000),
         daily_invite_limit=_int("DAILY_INVITE_LIMIT", 200),
         due_shards=_int("DUE_SHARDS", 8),
+        grace_days=_int("GRACE_DAYS", 3),
         sweep_backfill_days=_int("SWEEP_BACKFILL_DAYS", 31),
+        erase_after_days=max(2, _int("ERASE_AFTER_DAYS", 90)),  # after the expiry day, never on it
         web_base_url=web,
         checkout_success_url=env.get(
             "CHECKOUT_SUCCESS_URL", f"{web}/billing?session_id={{CHECKOUT_SESSION_ID}}"
         ),
         checkout_cancel_url=env.get("CHECKOUT_CANCEL_URL", f"{web}/"),
+        plan_success_url=env.get(
+            "PLAN_SUCCESS_URL", f"{web}/plan?checkout=done&session_id={{CHECKOUT_SESSION_ID}}"
+        ),
+        plan_cancel_url=env.get("PLAN_CANCEL_URL", f"{web}/plan?checkout=cancelled"),
+        collect_tax_ids=env.get("COLLECT_TAX_IDS", "false").lower() == "true",
+        automatic_tax=env.get("AUTOMATIC_TAX", "false").lower() == "true",
         mail_from=env.get("MAIL_FROM", "gifts@example.com"),
         event_bus_name=env.get("EVENT_BUS_NAME", "default"),
         service_name=env.get("POWERTOOLS_SERVICE_NAME", "gift-plans"),

@@ -14,7 +14,7 @@ id or the expanded object: `stripe_id` reads both.
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from giftplans import clock
+from giftplans import clock, locales
 from giftplans.purchases import FAILED, PAID, PENDING, PurchaseStatus
 from giftplans.settings import get as settings
 
@@ -116,6 +116,9 @@ class GiftCheckout(NamedTuple):
     amount_subtotal: int  # after discounts, before tax: what the seats are worth together
     amount_total: int
     payment_intent: str | None
+    amount_tax: int = 0  # SPEC 8.6: never part of a seat's value
+    invoice: str | None = None  # the invoice Stripe made for the checkout (invoice_creation)
+    buyer_locale: str | None = None  # en | de, from our metadata (the buyer's request at checkout)
 
 
 def gift_checkout(event: Event) -> GiftCheckout:
@@ -154,6 +157,9 @@ def gift_checkout(event: Event) -> GiftCheckout:
         amount_subtotal=max(0, subtotal - discount),
         amount_total=total,
         payment_intent=stripe_id(session.get("payment_intent")),
+        amount_tax=integer(_mapping(session.get("total_details")).get("amount_tax")) or 0,
+        invoice=stripe_id(session.get("invoice")),
+        buyer_locale=locales.supported(meta.get("buyer_locale")),
     )
 
 

@@ -42,7 +42,14 @@ from giftplans.errors import PaymentProviderError, UpstreamUnavailable
 
 if TYPE_CHECKING:
     import stripe as stripe_module
-    from stripe.params import CouponCreateParams
+    from stripe.params import (
+        CouponCreateParams,
+        CustomerBalanceTransactionCreateParams,
+        CustomerBalanceTransactionListParams,
+        CustomerCreateParams,
+        RefundCreateParams,
+    )
+    from stripe.params.billing_portal import SessionCreateParams as PortalSessionCreateParams
     from stripe.params.checkout import (
         SessionCreateParams,
         SessionCreateParamsLineItem,
@@ -125,6 +132,7 @@ def create_gift_checkout(buyer: Caller, plan: Plan, quantity: int, idempotency_k
         "buyer_email": buyer.email or "",
         "plan": plan.name,
         "quantity": str(quantity),
+        "buyer_locale": buyer.locale or "",
     }
     params: SessionCreateParams = {
         "mode": "payment",
@@ -134,7 +142,16 @@ def create_gift_checkout(buyer: Caller, plan: Plan, quantity: int, idempotency_k
         "client_reference_id": buyer.sub,
         "success_url": conf.checkout_success_url,
         "cancel_url": conf.checkout_cancel_url,
+        # SPEC 8.6: an invoice for every gift purchase; tax ids and Stripe Tax when configured.
+        "invoice_creation": {
+            "enabled": True,
+            "invoice_data": {"metadata": {"kind": "gift", "buyer_id": buyer.sub}},
+        },
     }
+    if conf.collect_tax_ids:
+        params["tax_id_collection"] = {"enabled": True}
+    if conf.automatic_tax:
+        params["automatic_tax"] = {"enabled": True}
     if buyer.email:
         params["customer_email"] = buyer.email
     return _create_session(params, idempotency_key)
@@ -242,8 +259,8 @@ def create_upgrade_checkout(
             }
         },
         "client_reference_id": account_id,
-        "success_url": conf.checkout_success_url,
-        "cancel_url": conf.checkout_cancel_url,
+        "success_url": conf.plan_success_url,
+        "cancel_url": conf.plan_cancel_url,
         "expires_at": expires_at,
     }
     if coupon_id:
@@ -281,8 +298,8 @@ def create_renewal_checkout(
         "metadata": metadata,
         "subscription_data": subscription_data,
         "client_reference_id": account_id,
-        "success_url": conf.checkout_success_url,
-        "cancel_url": conf.checkout_cancel_url,
+        "success_url": conf.plan_success_url,
+        "cancel_url": conf.plan_cancel_url,
     }
     if email:
         params["customer_email"] = email
@@ -334,3 +351,106 @@ def _create_session(params: SessionCreateParams, idempotency_key: str) -> tuple[
     if not session_id or not url:
         raise PaymentProviderError("The payment provider did not return a checkout page.")
     return str(session_id), str(url)
+
+
+# ---- customers and their balance (SPEC 8.5: a gift accepted as a credit) -------------------------------
+
+
+def create_customer(*, account_id: str, email: str | None, idempotency_key: str) -> str:
+    """A Stripe customer for an account that has none; the key makes racing callers get the same one."""
+    params: CustomerCreateParams = {"metadata": {"account_id": account_id}}
+    if email:
+        params["email"] = email
+    with _refusals():
+        customer = client().v1.customers.create(params=params, options={"idempotency_key": idempotency_key})
+    if not _field(customer, "id"):
+        raise PaymentProviderError("The payment provider did not return a customer.")
+    return str(_field(customer, "id"))
+
+
+def subscription_customer(subscription_id: str) -> str | None:
+    """The customer a subscription bills (the account's own, for a credit to reach its invoices)."""
+    with _refusals():
+        subscription = client().v1.subscriptions.retrieve(subscription_id)
+    customer = _field(subscription, "customer")
+    if customer is not None and not isinstance(customer, str):
+        customer = _field(customer, "id")
+    return str(customer) if customer else None
+
+
+def find_balance_credit(customer: str, credit_key: str) -> str | None:
+    """A balance transaction made earlier with `metadata.credit_key` (a retry after Stripe forgot the key)."""
+    params: CustomerBalanceTransactionListParams = {"limit": 100}
+    with _refusals():
+        page = client().v1.customers.balance_transactions.list(customer, params=params)
+    for transaction in _field(page, "data") or []:
+        if _field(_field(transaction, "metadata"), "credit_key") == credit_key:
+            return str(_field(transaction, "id"))
+    return None
+
+
+def credit_balance(
+    *,
+    customer: str,
+    amount: int,
+    currency: str,
+    description: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> str:
+    """Add `amount` (minor units, > 0) to the customer's credit balance; Stripe applies it to next invoices.
+
+    Stripe's balance is what the customer owes, so a credit is a negative amount.
+    """
+    params: CustomerBalanceTransactionCreateParams = {
+        "amount": -amount,
+        "currency": currency,
+        "description": description[:350],
+        "metadata": metadata,
+    }
+    with _refusals():
+        transaction = client().v1.customers.balance_transactions.create(
+            customer, params=params, options={"idempotency_key": idempotency_key}
+        )
+    if not _field(transaction, "id"):
+        raise PaymentProviderError("The payment provider did not record the credit.")
+    return str(_field(transaction, "id"))
+
+
+# ---- refunds of one seat (SPEC 8.7) -------------------------------------------------------------------
+
+
+def refund_seat(*, payment_intent: str, amount: int, metadata: dict[str, str], idempotency_key: str) -> str:
+    """One refund of `amount` of the purchase's payment; the key is per seat, so a retry refunds once."""
+    params: RefundCreateParams = {
+        "payment_intent": payment_intent,
+        "amount": amount,
+        "reason": "requested_by_customer",
+        "metadata": metadata,
+    }
+    with _refusals():
+        refund = client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+    if not _field(refund, "id"):
+        raise PaymentProviderError("The payment provider did not confirm the refund.")
+    return str(_field(refund, "id"))
+
+
+# ---- the customer portal (SPEC 8.8) ---------------------------------------------------------------------
+
+
+def portal_url(*, customer: str, return_url: str) -> str:
+    """A Stripe customer portal session's URL: cancel, payment method, invoices."""
+    params: PortalSessionCreateParams = {"customer": customer, "return_url": return_url}
+    with _refusals():
+        session = client().v1.billing_portal.sessions.create(params=params)
+    if not _field(session, "url"):
+        raise PaymentProviderError("The payment provider did not open the customer portal.")
+    return str(_field(session, "url"))
+
+
+def invoice_url(invoice_id: str) -> str | None:
+    """The hosted page of an invoice (a gift checkout's, SPEC 8.6); None until Stripe finalises it."""
+    with _refusals():
+        invoice = client().v1.invoices.retrieve(invoice_id)
+    url = _field(invoice, "hosted_invoice_url")
+    return str(url) if url else None

@@ -1,4 +1,6 @@
-"""The nightly sweep: reminders 30 and 7 days before `term_end`, and expiry after it.
+"""The nightly sweep: reminders 30 and 7 days before `term_end`, expiry after it, and erasure.
+
+Expiry moves the due key on to the last milestone, `erase` (`privacy.erase_ended`).
 
 What is due is found through the sparse due index (GSI2, `DUE#<yyyy-mm-dd>#<shard>` /
 `PURCHASE#<purchase_id>`): only a purchase with a milestone still ahead carries the key,
@@ -55,7 +57,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as Update
 
-from giftplans import clock, terms
+from giftplans import clock, privacy, terms
 from giftplans.errors import AWS_ERRORS, DomainError
 from giftplans.observability import logger
 from giftplans.seats import IN_USE, Action, Touch, target
@@ -83,6 +85,7 @@ class SweepResult:
     purchases: int = 0  # due purchases handled (acted on, moved or found done)
     reminded: int = 0  # recipient reminders recorded on seats + buyer reminders recorded on purchases
     expired: int = 0  # seats moved to `expired`
+    erased: int = 0  # seats whose recipient's address was erased (privacy)
     failed: int = 0  # due purchases that raised; their day stays undone
     days_done: int = 0  # days marked done on the cursor by this run
     continued: bool = False  # stopped early: more is due than this invocation could finish
@@ -186,6 +189,9 @@ def handle(purchase: m.Purchase, now: datetime, result: SweepResult) -> None:
     found = purchase.due_kind
     if found not in terms.MILESTONE_KINDS:
         return
+    if found == terms.ERASE:  # whatever became of the purchase since it ended
+        result.erased += privacy.erase_ended(purchase, ACTOR, now)
+        return
     if purchase.status != PAID:
         # Never paid, or refunded (its seats were cancelled then): nothing to remind or expire.
         _write_purchase(purchase, found, lambda _p: [*_touch(DUE_MOVED), *_remove_due()], now)
@@ -195,14 +201,18 @@ def handle(purchase: m.Purchase, now: datetime, result: SweepResult) -> None:
     if act == terms.EXPIRE:
         _expire(purchase, found, now, result)
     elif not terms.is_active(end, now):
-        _move_due(purchase, found, terms.EXPIRE, DUE_MOVED, now)  # the term ended: no reminder now
+        _move_due(purchase, found, terms.REMIND_7, DUE_MOVED, now)  # the term ended: no reminder; expiry next
     else:
         _remind(purchase, found, act, now, result)
 
 
 def _acting_kind(end: datetime, found: str, today: date) -> str:
-    """The latest milestone from `found` on that is due by `today` (earlier, late ones are skipped)."""
-    steps = terms.milestones(end)
+    """The latest milestone from `found` on that is due by `today` (earlier, late ones are skipped).
+
+    Never past the expiry: the erasure comes after it as a milestone of its own.
+    """
+    steps = terms.milestones(end, settings().erase_after_days)
+    steps = steps[: [kind for kind, _ in steps].index(terms.EXPIRE) + 1]
     kinds = [kind for kind, _ in steps]
     act = found
     for kind, day in steps[kinds.index(found) + 1 :]:
@@ -239,7 +249,7 @@ def _move_due(
     purchase: m.Purchase, found: str, done: str, action: str, now: datetime, extra: list[Update] | None = None
 ) -> bool:
     """Record `action` on the purchase and move its due key to the milestone after `done`."""
-    nxt = terms.next_milestone(clock.parse_iso(purchase.term_end), done)
+    nxt = terms.next_milestone(clock.parse_iso(purchase.term_end), done, settings().erase_after_days)
 
     def actions(_fresh: m.Purchase) -> list[Update]:
         if nxt is None:
@@ -296,7 +306,7 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
             *expiry_fold(counts, int(fresh.quantity))[0],
             m.Purchase.expired_at.set(ended_at),
             *stamp(m.Purchase, terms.EXPIRE, ACTOR),
-            *_remove_due(),
+            *privacy.erase_due(purchase),
         ]
 
     def exact(fresh: m.Purchase) -> Condition:

@@ -7,8 +7,9 @@
   `term_end`'s UTC date and is 0 once the term has ended.
 - A term is active while `now < term_end`; nothing is active at or after `term_end`.
 - Milestones are the days the nightly sweep acts on a purchase: reminders 30 and 7
-  days before `term_end`, and expiry on the day after `term_end` (when it has surely
-  passed, whatever time of day the sweep runs).
+  days before `term_end`, expiry on the day after `term_end` (when it has surely
+  passed, whatever time of day the sweep runs), and the erasure of its recipients'
+  addresses `erase_after_days` (90) after `term_end` (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from giftplans.seats import Action, Touch
 REMIND_30 = Touch.REMIND_30.value
 REMIND_7 = Touch.REMIND_7.value
 EXPIRE = Action.EXPIRE.value
-MILESTONE_KINDS: tuple[str, ...] = (REMIND_30, REMIND_7, EXPIRE)
+ERASE = Touch.ERASE.value
+MILESTONE_KINDS: tuple[str, ...] = (REMIND_30, REMIND_7, EXPIRE, ERASE)
+ERASE_AFTER_DAYS = 90  # the default; the sweep passes settings().erase_after_days
 
 
 def has_ended(term_end_ts: int | float, now: datetime) -> bool:
@@ -63,20 +66,27 @@ def is_active(term_end: datetime, now: datetime) -> bool:
     return as_utc(now) < as_utc(term_end)
 
 
-def milestones(term_end: datetime) -> list[tuple[str, str]]:
-    """The sweep's due days for a term, in order, as (kind, 'YYYY-MM-DD') pairs."""
+def milestones(term_end: datetime, erase_after_days: int = ERASE_AFTER_DAYS) -> list[tuple[str, str]]:
+    """The sweep's due days for a term, in order, as (kind, 'YYYY-MM-DD') pairs.
+
+    The erasure comes at least a day after the expiry, whatever `erase_after_days` says.
+    """
     end = as_utc(term_end)
+    expiry = end.date() + timedelta(days=1)
     days: list[tuple[str, date]] = [
         (REMIND_30, (end - timedelta(days=30)).date()),
         (REMIND_7, (end - timedelta(days=7)).date()),
-        (EXPIRE, end.date() + timedelta(days=1)),
+        (EXPIRE, expiry),
+        (ERASE, max(expiry + timedelta(days=1), end.date() + timedelta(days=erase_after_days))),
     ]
     return [(kind, day.isoformat()) for kind, day in days]
 
 
-def next_milestone(term_end: datetime, after_kind: str | None) -> tuple[str, str] | None:
-    """The milestone that follows `after_kind` (None: the first one); None after `expire`."""
-    steps = milestones(term_end)
+def next_milestone(
+    term_end: datetime, after_kind: str | None, erase_after_days: int = ERASE_AFTER_DAYS
+) -> tuple[str, str] | None:
+    """The milestone that follows `after_kind` (None: the first one); None after `erase`."""
+    steps = milestones(term_end, erase_after_days)
     if after_kind is None:
         return steps[0]
     if after_kind not in MILESTONE_KINDS:

@@ -49,7 +49,7 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, transition
 from giftplans.store.writes import Refused, Steps
-from giftplans.views import Quote, UpgradeCheckout
+from giftplans.views_checkout import Quote, UpgradeCheckout
 
 if TYPE_CHECKING:  # the webhook reads Stripe; the functions that never do need not import it
     from giftplans.stripe_facts import UpgradeCompletion
@@ -334,6 +334,7 @@ def _write_upgrade(seat: m.Seat, done: UpgradeCompletion, at: datetime, parts: t
             steps.put(
                 "customer", m.CustomerLookup(k.customer_pk(done.customer), k.CUSTOMER_SK, sub=done.account_id)
             )
+            entitlements.remember_customer(steps, done.account_id, done.customer, actor=audit.STRIPE)
         steps.put(
             "audit",
             audit.event(

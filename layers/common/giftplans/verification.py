@@ -23,7 +23,7 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Refused, stamp
-from giftplans.views import VerificationSent, Verified
+from giftplans.views import Account, VerificationSent, Verified
 
 RESEND_AFTER = timedelta(minutes=1)
 VALID_FOR = timedelta(days=1)
@@ -37,6 +37,13 @@ def is_verified(caller: Caller, profile: m.Item | None) -> bool:
     if caller.email_verified:
         return True
     return isinstance(profile, m.Profile) and profile.verified_email == tokens.normalise_email(caller.email)
+
+
+def account(caller: Caller) -> Account:
+    """`GET /me`: the caller, `email_verified` as `is_verified` decides it (the profile read if needed)."""
+    if not caller.email or caller.email_verified:
+        return Account(caller.sub, caller.email, bool(caller.email))
+    return Account(caller.sub, caller.email, is_verified(caller, get_store().profile(caller.sub)))
 
 
 def _require_email(caller: Caller) -> str:
@@ -73,6 +80,10 @@ def request(caller: Caller) -> VerificationSent:
                 m.Profile.verify_nonce.set(nonce),
                 m.Profile.verify_hash.set(token_hash),
                 m.Profile.verify_sent_ts.set(now_ts),
+                *([m.Profile.locale.set(caller.locale)] if caller.locale else []),
+                # found by its address for support and erasure (docs/privacy.md)
+                m.Profile.GSI3PK.set(k.email_gsi(tokens.email_key(email))),
+                m.Profile.GSI3SK.set(k.profile_email_sk(caller.sub)),
             ],
             VERIFY,
             m.Profile.verify_sent_ts.does_not_exist() | (m.Profile.verify_sent_ts <= now_ts - wait),

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from giftplans import clock, terms
 from giftplans.seats import TRANSITIONS, Action, SeatState, effective_state
 from giftplans.store import models as m
+from giftplans.views_checkout import UpgradeCheckout
 
 Json = dict[str, Any]
 PAID = "paid"
@@ -39,6 +40,8 @@ class SeatView(NamedTuple):
     accepted_at: str | None = None
     delivery: str | None = None
     resend_count: int = 0
+    credited: int | None = None  # SPEC 8.5: accepted as a credit to the holder's Stripe balance
+    last_sent_at: str | None = None  # when its current link was last mailed (the resend wait counts from it)
 
     @classmethod
     def of(cls, seat: m.Seat, term_ended: bool) -> "SeatView":
@@ -54,6 +57,8 @@ class SeatView(NamedTuple):
             accepted_at=seat.accepted_at,
             delivery=delivery,
             resend_count=int(seat.resend_count or 0),
+            credited=int(seat.credited) if seat.credited is not None else None,
+            last_sent_at=clock.iso(clock.from_epoch(int(seat.last_sent_ts))) if seat.last_sent_ts else None,
         )
 
     def as_json(self) -> Json:
@@ -134,6 +139,10 @@ class PurchaseView(NamedTuple):
     seat_counts: dict[str, int]
     frozen: bool
     created_at: str
+    # SPEC 8.6 and 8.7 (the buyer index's projection lacks them: null/0 in the list, set in the detail)
+    amount_tax: int = 0
+    amount_refunded: int = 0
+    invoice_url: str | None = None
 
     @classmethod
     def of(cls, purchase: m.Purchase, now: datetime) -> "PurchaseView":
@@ -154,6 +163,9 @@ class PurchaseView(NamedTuple):
             seat_counts=seat_counts(counts, ended),
             frozen=bool(purchase.frozen),
             created_at=purchase.created_at,
+            amount_tax=int(purchase.amount_tax or 0),
+            amount_refunded=int(purchase.amount_refunded or 0),
+            invoice_url=purchase.invoice_url,
         )
 
     def as_json(self) -> Json:
@@ -208,6 +220,47 @@ class AuditEventView(NamedTuple):
 
     def as_json(self) -> Json:
         return self._asdict()
+
+
+class HistoryEntry(NamedTuple):
+    """One line of a seat's history: what happened (`invited`, `resent`, `bounced`, ...), when, by whom."""
+
+    event: str
+    at: str
+    actor: str
+    recipient: str | None = None  # masked, as the audit trail keeps it
+
+    @classmethod
+    def of(cls, event: m.AuditEvent, seat_id: str) -> "HistoryEntry":
+        detail = event.detail.as_dict() if event.detail is not None else {}
+        recipient = detail.get("recipient")
+        recipients = detail.get("recipients")
+        seat_ids = list(event.seat_ids or [])
+        if recipient is None and isinstance(recipients, list) and seat_id in seat_ids:
+            index = seat_ids.index(seat_id)
+            recipient = recipients[index] if index < len(recipients) else None
+        return cls(
+            event=event.kind.split(".", 1)[-1],
+            at=event.at,
+            actor=event.actor.split(":", 1)[0],  # `support:<arn>` -> `support`: no principal for the buyer
+            recipient=str(recipient) if recipient is not None else None,
+        )
+
+    def as_json(self) -> Json:
+        out: Json = {"event": self.event, "at": self.at, "actor": self.actor}
+        if self.recipient is not None:
+            out["recipient"] = self.recipient
+        return out
+
+
+class SeatHistory(NamedTuple):
+    """`GET /purchases/{id}/seats/{seat_id}`: the seat and its history, oldest first."""
+
+    seat: SeatView
+    history: list[HistoryEntry]
+
+    def as_json(self) -> Json:
+        return {"seat": self.seat.as_json(), "history": [h.as_json() for h in self.history]}
 
 
 class PurchasePage(NamedTuple):
@@ -278,12 +331,25 @@ class EntitlementView(NamedTuple):
     source: str | None = None
     term_end: str | None = None
     auto_renew: bool = False
+    grace_until: str | None = None  # SPEC 8.8: a renewing subscription stays active until then
+    days_left: int | None = None  # whole UTC days to term_end (0 once ended); None without a term
+    gift_from: str | None = None  # a gift's sender: the buyer's chosen name, else their masked address
 
     def as_json(self) -> Json:
         return self._asdict()
 
 
 INACTIVE = EntitlementView()
+
+
+class Accepted(NamedTuple):
+    """Accept's answer: the account's entitlement, and what the gift credited (0: it is the plan)."""
+
+    entitlement: EntitlementView
+    credited: int = 0
+
+    def as_json(self) -> Json:
+        return {"entitlement": self.entitlement.as_json(), "credited": self.credited}
 
 
 class Preview(NamedTuple):
@@ -321,63 +387,15 @@ class Verified(NamedTuple):
         return {"verified": self.verified}
 
 
-# ---- checkouts, quotes ----------------------------------------------------------------------------------
+class Account(NamedTuple):
+    """`GET /me`: who is signed in, and whether the service treats the address as verified."""
 
-
-class CheckoutSession(NamedTuple):
-    session_id: str
-    url: str
-
-    def as_json(self) -> Json:
-        return self._asdict()
-
-
-class Quote(NamedTuple):
-    """The SPEC upgrade quote, plus what the checkout needs to link the seat."""
-
-    plan: str
-    target_price: int
-    credit: int
-    amount_due: int
-    currency: str
-    remaining_days: int
-    term_days: int
-    quote_expires_at: str
-    from_plan: str
-    term_end: str
-    purchase_id: str
-    seat_id: str
+    sub: str
+    email: str | None
+    email_verified: bool
 
     def as_json(self) -> Json:
         return self._asdict()
-
-
-class UpgradeCheckout(NamedTuple):
-    session_id: str
-    url: str
-    quote: Quote
-
-    def as_json(self) -> Json:
-        return {"session_id": self.session_id, "url": self.url, "quote": self.quote.as_json()}
-
-
-class RenewalCheckout(NamedTuple):
-    session_id: str
-    url: str
-    plan: str
-    starts_billing_at: str
-    note: str | None = None
-
-    def as_json(self) -> Json:
-        out: Json = {
-            "session_id": self.session_id,
-            "url": self.url,
-            "plan": self.plan,
-            "starts_billing_at": self.starts_billing_at,
-        }
-        if self.note:
-            out["note"] = self.note
-        return out
 
 
 class SupportSeatAction(NamedTuple):

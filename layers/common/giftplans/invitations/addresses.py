@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from giftplans import tokens
+from giftplans import locales, tokens
 from giftplans.errors import Conflict, Invalid
 from giftplans.identity import Caller
 from giftplans.seats import HOLDING
@@ -36,6 +36,7 @@ class Row:
 
     email: str
     message: str | None = None
+    locale: str | None = None  # the recipient's mail language (en | de); an unknown one reads English
 
 
 def _row_error(index: int, email: str, code: str, message: str) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
                 )
             )
         seen.setdefault(tokens.normalise_email(email), index)
-        clean.append(Row(email, message))
+        clean.append(Row(email, message, locales.or_default(row.locale) if row.locale else None))
     if problems:
         raise Invalid(
             f"{len(problems)} of the {len(rows)} rows cannot be invited; nothing was sent.",

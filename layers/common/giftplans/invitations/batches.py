@@ -10,14 +10,24 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
+from giftplans import audit, tokens
 from giftplans.errors import BadRequest
 from giftplans.invitations.addresses import Row
 from giftplans.seats import Action, target
 from giftplans.store import models as m
+from giftplans.store.transitions import Move
+from giftplans.store.writes import Steps
 from giftplans.views import SeatView
 
 KEY_MAX = 255
+
+
+# seats per transaction of a list (SPEC 8.3). Each seat can cost four items (the seat, its Holder, the
+# FreeSeat marker it is taken from, its audit Mention) beside the purchase, counter, audit event and
+# batch item: 24 * 4 + 4 = 100, DynamoDB's TransactWriteItems limit.
+CHUNK = 24
 
 
 def hash_of_key(key: str) -> str:
@@ -49,3 +59,23 @@ def answer(batch: m.InviteBatch, rows: Sequence[Row]) -> list[SeatView]:
         SeatView(seat_id, state, recipient_email=row.email, invited_at=batch.invited_at)
         for seat_id, row in zip(batch.seat_ids, rows, strict=True)
     ]
+
+
+def put_invited(
+    steps: Steps, purchase_id: str, now: datetime, moves: Sequence[Move], rows: Sequence[Row]
+) -> None:
+    """The `seat.invited` audit event, with a `Mention` of each address it masks (privacy)."""
+    audit.put(
+        steps,
+        audit.event(
+            purchase_id,
+            now,
+            "seat.invited",
+            audit.BUYER,
+            [move.seat_id for move in moves],
+            {"recipients": [tokens.mask_email(row.email) for row in rows]},
+        ),
+        field="recipients",
+        mentions=[(move.seat_id, row.email) for move, row in zip(moves, rows, strict=True)],
+        listed=True,
+    )

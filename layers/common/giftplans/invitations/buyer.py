@@ -14,7 +14,7 @@ from giftplans.errors import Conflict, DomainError, Forbidden, Gone, NotFound, T
 from giftplans.identity import Caller
 from giftplans.invitations import recipient
 from giftplans.invitations.addresses import Row, check_addresses, holding, validate_rows
-from giftplans.invitations.batches import answer, hash_of_key, request_hash_of
+from giftplans.invitations.batches import CHUNK, answer, hash_of_key, put_invited, request_hash_of
 from giftplans.invitations.limits import (
     count_sends,
     counter_key,
@@ -40,7 +40,6 @@ _SEAT_ID = re.compile(r"^\d{4}$")
 
 # ---- invite ---------------------------------------------------------------------------------------------
 
-CHUNK = 25  # seats per transaction of a list (SPEC 8.3): well inside DynamoDB's 100 items and 4 MB
 LEASE_S = 120  # how long a list being written holds its purchase against other invites and claims
 
 
@@ -120,7 +119,9 @@ def invite(
         versions = {key: int(h.version or 0) for key, h in held.items()}
         try:
             if one_write:
-                return _write_invites(purchase, wanted, picked, caller.sub, now, limit, versions)
+                return _write_invites(
+                    purchase, wanted, picked, caller.sub, now, limit, versions, caller.locale
+                )
             plan = m.InviteBatch(
                 k.purchase_pk(purchase_id),
                 k.batch_sk(key_hash or hash_of_key(tokens.new_nonce())),
@@ -133,6 +134,7 @@ def invite(
                 chunks_done=0,
                 done=False,
                 expires_at=clock.epoch(now) + BATCH_KEPT_S,
+                locale=caller.locale,
             )
             return _write_batch(
                 purchase, wanted, plan, caller.sub, now, limit=limit, picked=picked, holders=versions
@@ -163,16 +165,16 @@ BATCH_KEPT_S = 86400  # a batch item (an Idempotency-Key's answer) is kept a day
 
 
 def _moves(
-    purchase_id: str,
-    plan: str,
-    term_end_ts: int,
+    purchase: m.Purchase,
     rows: Sequence[Row],
     seat_ids: Sequence[str],
     invited_at: str,
     now_ts: int,
     holders: dict[str, int],
     markers: frozenset[int],
+    locale: str | None,
 ) -> list[Move]:
+    purchase_id, plan, term_end_ts = purchase.purchase_id, purchase.plan, int(purchase.term_end_ts)
     moves = []
     for row, seat_id in zip(rows, seat_ids, strict=True):
         nonce = tokens.new_nonce()
@@ -186,6 +188,8 @@ def _moves(
             token_hash=token_hash,
             at=invited_at,
             at_ts=now_ts,
+            locale=row.locale or locale or purchase.buyer_locale,
+            buyer_locale=locale,
         )
         key = tokens.email_key(row.email)
         moves.append(
@@ -198,19 +202,6 @@ def _moves(
             )
         )
     return moves
-
-
-def _invited_event(
-    purchase_id: str, now: datetime, moves: Sequence[Move], rows: Sequence[Row]
-) -> m.AuditEvent:
-    return audit.event(
-        purchase_id,
-        now,
-        "seat.invited",
-        audit.BUYER,
-        [move.seat_id for move in moves],
-        {"recipients": [tokens.mask_email(row.email) for row in rows]},
-    )
 
 
 def _serialised(purchase: m.Purchase) -> tuple[Condition, list[Update]]:
@@ -230,19 +221,12 @@ def _write_invites(
     now: datetime,
     limit: int,
     holders: dict[str, int],
+    locale: str | None = None,
 ) -> list[SeatView]:
     pid, invited_at = purchase.purchase_id, clock.iso(now)
     seat_ids = [k.seat_id_of(n) for n in picked.numbers]
     moves = _moves(
-        pid,
-        purchase.plan,
-        int(purchase.term_end_ts),
-        rows,
-        seat_ids,
-        invited_at,
-        clock.epoch(now),
-        holders,
-        picked.from_markers,
+        purchase, rows, seat_ids, invited_at, clock.epoch(now), holders, picked.from_markers, locale
     )
     unchanged, bump = _serialised(purchase)
     opened = PurchaseSide([*bump, *picked.changes], unchanged & picked.condition & still_open(sub, now))
@@ -250,7 +234,7 @@ def _write_invites(
     def build(steps: Steps) -> None:
         transition(steps, Action.INVITE, pid, moves, actor=audit.BUYER, purchase=opened)
         count_sends(steps, sub, now, len(moves), limit)
-        steps.put("audit", _invited_event(pid, now, moves, rows))
+        put_invited(steps, pid, now, moves, rows)
 
     get_store().write(build)
     count(Metric.INVITATIONS_SENT, len(moves))
@@ -275,14 +259,13 @@ def _write_batch(
     """Write a list chunk by chunk from where its batch item stands (see `invite`)."""
     pid = purchase.purchase_id
     invited_at, now_ts = batch.invited_at, clock.epoch(now)
-    plan, term_end_ts = purchase.plan, int(purchase.term_end_ts)
     chunks, start = int(batch.chunks), int(batch.chunks_done or 0)
     lease = m.Purchase.batch_lease_until.set(now_ts + LEASE_S)
     for index in range(start, chunks):
         part = rows[index * CHUNK : (index + 1) * CHUNK]
         seat_ids = batch.seat_ids[index * CHUNK : (index + 1) * CHUNK]
         markers = picked.from_markers if picked is not None else frozenset()
-        moves = _moves(pid, plan, term_end_ts, part, seat_ids, invited_at, now_ts, holders, markers)
+        moves = _moves(purchase, part, seat_ids, invited_at, now_ts, holders, markers, batch.locale)
         last = index == chunks - 1
         changes: list[Update] = [m.Purchase.invite_version.add(1)]
         if index == 0 and picked is not None:
@@ -320,7 +303,7 @@ def _write_batch(
                 if last:
                     actions.append(m.InviteBatch.done.set(True))
                 steps.update("batch", batch, actions, condition=m.InviteBatch.chunks_done == index)
-            steps.put("audit", _invited_event(pid, now, moves, part))
+            put_invited(steps, pid, now, moves, part)
 
         get_store().write(build)
         count(Metric.INVITATIONS_SENT, len(moves))

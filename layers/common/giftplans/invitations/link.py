@@ -14,9 +14,18 @@ import hmac
 from datetime import datetime
 
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action as Update
 
-from giftplans import audit, clock, entitlements, terms, tokens
-from giftplans.errors import Conflict, DomainError, Forbidden, Gone, NotFound
+from giftplans import audit, clock, credits, entitlements, terms, tokens
+from giftplans.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Gone,
+    NotFound,
+    PaymentProviderError,
+    UpstreamUnavailable,
+)
 from giftplans.identity import Caller
 from giftplans.invitations import recipient
 from giftplans.observability import Metric, count
@@ -26,7 +35,7 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, transition
 from giftplans.store.writes import BUSY, Refused, Steps, retry_on_conflict
-from giftplans.views import Declined, EntitlementView, Preview
+from giftplans.views import Accepted, Declined, Preview
 
 S = SeatState
 LAST_TERM_END_TS = 253402300799  # 9999-12-31T23:59:59Z, the last instant a datetime can hold
@@ -81,6 +90,11 @@ def _sender(seat: m.Seat) -> str:
     return seat.buyer_name or tokens.mask_email(seat.buyer_email)
 
 
+def sender(seat: m.Seat) -> str:
+    """Who gave the seat, as the link holder and then the recipient see it (preview, `gift_from`)."""
+    return _sender(seat)
+
+
 def preview(token_text: str) -> Preview:
     """`GET /invitations/{token}`: plan, sender, term end and state, and nothing else. One GetItem."""
     token = _parse(token_text)
@@ -94,8 +108,24 @@ def preview(token_text: str) -> Preview:
     return Preview(plan=seat.plan, sender=_sender(seat), term_end=seat.term_end, state=state)
 
 
-def accept(token_text: str, caller: Caller) -> EntitlementView:
-    """SPEC rules 3 and 6: the invited, verified address takes the seat and the rest of its term."""
+class _HoldsAPlan(Exception):
+    """The account already holds an active plan: the gift becomes a credit (SPEC 8.5)."""
+
+    def __init__(self, entitlement: m.Item | None) -> None:
+        super().__init__("the account holds an active plan")
+        self.entitlement = entitlement
+
+
+class _NoPlanAnyMore(Exception):
+    """The account's plan ended between the two tries: accept the gift as its plan after all."""
+
+
+def accept(token_text: str, caller: Caller) -> Accepted:
+    """SPEC rules 3 and 6: the invited, verified address takes the seat and the rest of its term.
+
+    An account that already holds an active plan accepts the gift as a credit instead (SPEC 8.5,
+    `giftplans.credits`): the seat is accepted with `credited`, the entitlement keeps its source.
+    """
     token = _parse(token_text)
     if not caller.email:
         raise Forbidden(
@@ -104,8 +134,73 @@ def accept(token_text: str, caller: Caller) -> EntitlementView:
         )
     email = caller.email
     term_end = clock.iso(clock.from_epoch(token.term_end_ts))
+    # Who gave it, for My plan (`gift_from`): read once here so `GET /me/entitlement` stays one read.
+    # The sender fields never change after fulfilment, so an eventually consistent read is enough.
+    given = get_store().seat(token.purchase_id, token.seat_id, consistent=False)
+    gift_from = sender(given) if given is not None else None
 
-    def attempt() -> EntitlementView:
+    def write(now: datetime, credit: credits.Credit | None, entitlement: m.Entitlement) -> None:
+        def build(steps: Steps) -> None:
+            if not caller.email_verified:
+                steps.check(
+                    "profile",
+                    m.Profile,
+                    k.account_pk(caller.sub),
+                    k.PROFILE_SK,
+                    condition=m.Profile.verified_email == tokens.normalise_email(email),
+                )
+            if credit is None:
+                entitlements.grant(steps, entitlement, now)
+            else:
+                credits.holds_a_plan(steps, caller.sub, now)
+            detail: dict[str, object] = {"recipient": tokens.mask_email(email)}
+            if credit is not None:
+                detail["credited"] = credit.amount
+            audit.put(
+                steps,
+                audit.event(
+                    token.purchase_id, now, "seat.accepted", audit.RECIPIENT, [token.seat_id], detail
+                ),
+                field="recipient",
+                mentions=[(token.seat_id, email)],
+            )
+            changes: list[Update] = [
+                m.Seat.recipient_sub.set(caller.sub),
+                m.Seat.accepted_at.set(clock.iso(now)),
+                m.Seat.nonce.remove(),
+                m.Seat.token_hash.remove(),
+            ]
+            if credit is not None:
+                changes += credits.accepted_changes(credit.amount)
+            move = Move(
+                token.seat_id,
+                changes,
+                _live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
+            )
+            transition(steps, Action.ACCEPT, token.purchase_id, [move], actor=audit.RECIPIENT)
+
+        try:
+            get_store().write(build)
+        except Refused as refused:
+            if refused.failed("seat"):
+                old = refused.old("seat")
+                if _credit_pending_for(old, caller):
+                    raise _Resume(old) from refused
+                refusal = _link_refusal(old, token, now)
+                if refusal is None:  # a live link for another address
+                    raise _email_mismatch(old) from refused
+                raise refusal from refused
+            if refused.failed("profile"):
+                raise Forbidden(
+                    "Verify your email address before accepting this invitation.", code="email_not_verified"
+                ) from refused
+            if refused.failed("entitlement"):
+                if credit is None:
+                    raise _HoldsAPlan(refused.old("entitlement")) from refused
+                raise _NoPlanAnyMore from refused
+            raise
+
+    def attempt() -> Accepted:
         now = clock.now()
         entitlement = entitlements.granted(
             caller.sub,
@@ -116,61 +211,67 @@ def accept(token_text: str, caller: Caller) -> EntitlementView:
             purchase_id=token.purchase_id,
             seat_id=token.seat_id,
             now=now,
+            gift_from=gift_from,
         )
-
-        def build(steps: Steps) -> None:
-            if not caller.email_verified:
-                steps.check(
-                    "profile",
-                    m.Profile,
-                    k.account_pk(caller.sub),
-                    k.PROFILE_SK,
-                    condition=m.Profile.verified_email == tokens.normalise_email(email),
-                )
-            entitlements.grant(steps, entitlement, now)
-            steps.put(
-                "audit",
-                audit.event(
-                    token.purchase_id,
-                    now,
-                    "seat.accepted",
-                    audit.RECIPIENT,
-                    [token.seat_id],
-                    {"recipient": tokens.mask_email(email)},
-                ),
-            )
-            move = Move(
-                token.seat_id,
-                [
-                    m.Seat.recipient_sub.set(caller.sub),
-                    m.Seat.accepted_at.set(clock.iso(now)),
-                    m.Seat.nonce.remove(),
-                    m.Seat.token_hash.remove(),
-                ],
-                _live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
-            )
-            transition(steps, Action.ACCEPT, token.purchase_id, [move], actor=audit.RECIPIENT)
-
         try:
-            get_store().write(build)
-        except Refused as refused:
-            if refused.failed("seat"):
-                old = refused.old("seat")
-                refusal = _link_refusal(old, token, now)
-                if refusal is None:  # a live link for another address
-                    raise _email_mismatch(old) from refused
-                raise refusal from refused
-            if refused.failed("profile"):
-                raise Forbidden(
-                    "Verify your email address before accepting this invitation.", code="email_not_verified"
-                ) from refused
-            if refused.failed("entitlement"):
-                raise entitlements.already_subscribed(refused.old("entitlement")) from refused
-            raise
-        count(Metric.INVITATIONS_ACCEPTED)
-        return entitlements.answer(entitlement, now)
+            for _ in range(2):  # a plan that ends between the two tries: the gift is the plan after all
+                try:
+                    write(now, None, entitlement)
+                    count(Metric.INVITATIONS_ACCEPTED)
+                    return Accepted(entitlements.answer(entitlement, now), 0)
+                except _HoldsAPlan as held:
+                    seat = get_store().seat(token.purchase_id, token.seat_id)
+                    if isinstance(seat, m.Seat) and _credit_pending_for(seat, caller):
+                        raise _Resume(seat) from held
+                    refusal = _link_refusal(seat, token, now)
+                    if refusal is not None:
+                        raise refusal from held
+                    assert isinstance(seat, m.Seat)
+                    credit = credits.credit_at(int(seat.seat_value), seat.term_start, seat.term_end, now)
+                    try:
+                        write(now, credit, entitlement)
+                    except _NoPlanAnyMore:
+                        continue
+                    count(Metric.INVITATIONS_ACCEPTED)
+                    seat.recipient_sub, seat.credited = caller.sub, credit.amount
+                    seat.credit_status = credits.PENDING if credit.amount > 0 else credits.DONE
+                    return _credited(seat, held.entitlement, email, resumed=False)
+            raise Conflict(BUSY, code="concurrent_change")
+        except _Resume as resume:
+            return _credited(resume.seat, get_store().entitlement(caller.sub), email, resumed=True)
 
     return retry_on_conflict(attempt)
+
+
+class _Resume(Exception):
+    """The caller's own earlier accept-as-credit whose Stripe step did not finish: finish it."""
+
+    def __init__(self, seat: m.Seat) -> None:
+        super().__init__("credit pending")
+        self.seat = seat
+
+
+def _credit_pending_for(seat: m.Item | None, caller: Caller) -> bool:
+    return (
+        isinstance(seat, m.Seat)
+        and seat.state == S.ACCEPTED
+        and seat.recipient_sub == caller.sub
+        and seat.credit_status == credits.PENDING
+    )
+
+
+CREDIT_UNFINISHED = (
+    "Your gift was accepted, but adding its value to your account as a credit did not finish; "
+    "open the invitation link again in a moment to finish it."
+)
+
+
+def _credited(seat: m.Seat, entitlement: m.Item | None, email: str, *, resumed: bool) -> Accepted:
+    try:
+        settled = credits.settle(seat, email=email, resumed=resumed)
+    except (UpstreamUnavailable, PaymentProviderError) as error:
+        raise UpstreamUnavailable(CREDIT_UNFINISHED, code="credit_unfinished") from error
+    return Accepted(entitlements.answer(entitlement, clock.now()), int(settled.credited or 0))
 
 
 def _email_mismatch(seat: m.Item | None) -> Forbidden:

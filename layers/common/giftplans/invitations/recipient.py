@@ -19,6 +19,8 @@ def recorded(
     token_hash: str,
     at: str,
     at_ts: int,
+    locale: str | None = None,
+    buyer_locale: str | None = None,
 ) -> list[Update]:
     """An invited seat: its address (and GSI3 key, for support), the link's nonce and hash, the note."""
     changes: list[Update] = [
@@ -36,6 +38,10 @@ def recorded(
     ]
     if message:
         changes.append(m.Seat.message.set(message))
+    # The recipient's mail language (the row's, else the buyer's); the buyer's as of this request.
+    changes.append(m.Seat.recipient_locale.set(locale) if locale else m.Seat.recipient_locale.remove())
+    if buyer_locale:
+        changes.append(m.Seat.buyer_locale.set(buyer_locale))
     return changes
 
 
@@ -51,5 +57,6 @@ def removed() -> list[Update]:
         m.Seat.nonce.remove(),
         m.Seat.token_hash.remove(),
         m.Seat.message.remove(),
+        m.Seat.recipient_locale.remove(),
         m.Seat.delivery.remove(),
     ]

@@ -16,12 +16,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from giftplans import audit, clock
 from giftplans.observability import logger
 from giftplans.seats import Touch
 from giftplans.store import get_store
 from giftplans.store import models as m
 from giftplans.store.transitions import seat_key, touch
-from giftplans.store.writes import Refused
+from giftplans.store.writes import Refused, Steps
 
 SENT, BOUNCED, COMPLAINED = "sent", "bounced", "complained"
 SES = "ses"  # the actor of a bounce or complaint
@@ -77,17 +78,26 @@ def record_feedback(message: str | dict[str, Any]) -> bool:
 
 
 def _mark(feedback: Feedback) -> bool:
-    try:
-        get_store().write(
-            lambda steps: touch(
-                steps,
-                Touch.BOUNCE,
-                seat_key(feedback.purchase_id, feedback.seat_id),
-                [m.Seat.delivery.set(feedback.outcome)],
-                actor=SES,
-                condition=m.Seat.nonce == feedback.nonce,  # the link the email carried is still the seat's
-            )
+    def build(steps: Steps) -> None:
+        touch(
+            steps,
+            Touch.BOUNCE,
+            seat_key(feedback.purchase_id, feedback.seat_id),
+            [m.Seat.delivery.set(feedback.outcome)],
+            actor=SES,
+            condition=m.Seat.nonce == feedback.nonce,  # the link the email carried is still the seat's
         )
+        # The buyer's seat history shows when it bounced (a complaint reads as a bounce, rule 12).
+        detail = {"outcome": feedback.outcome, **({"type": feedback.detail} if feedback.detail else {})}
+        steps.put(
+            "audit",
+            audit.event(
+                feedback.purchase_id, clock.now(), "seat.bounced", audit.SES, [feedback.seat_id], detail
+            ),
+        )
+
+    try:
+        get_store().write(build)
     except Refused:
         logger.info(
             "ses feedback for a link that is no longer current",

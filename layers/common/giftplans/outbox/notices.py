@@ -35,7 +35,9 @@ INVITE, REVOKE, DECLINE, ACCEPT, CLAIM = (
     Action.CLAIM,
 )
 EXPIRE, REFUND, CANCEL, UPGRADE = Action.EXPIRE, Action.REFUND, Action.CANCEL, Action.UPGRADE
-RESEND, UPGRADE_OFFER = Touch.RESEND, Touch.UPGRADE_OFFER
+RESEND, UPGRADE_OFFER, CREDIT = Touch.RESEND, Touch.UPGRADE_OFFER, Touch.CREDIT
+SEAT_REFUND = Touch.SEAT_REFUND
+CREDIT_DONE = "done"  # credits.DONE; SPEC 8.5: people are told once Stripe has the credit (the credit touch)
 REMIND_30, REMIND_7 = Touch.REMIND_30, Touch.REMIND_7  # also the purchase's, for the buyer's reminder
 VERIFY = "verify"  # a profile's (giftplans.verification)
 REMIND_DAYS: dict[str, int] = {REMIND_30.value: 30, REMIND_7.value: 7}
@@ -142,10 +144,25 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
         out.email("invitation_revoked", old.recipient_email, **_gift(old))
         out.event("seat.revoked", buyer_sub=new.buyer_id)
     elif action == DECLINE and before == S.INVITED and after == S.AVAILABLE:
-        out.email("invitation_declined", new.buyer_email, **_gift(old), recipient=old.recipient_email or "")
+        out.email(
+            "invitation_declined", new.buyer_email, **_to_buyer(old), recipient=old.recipient_email or ""
+        )
         out.event("seat.declined", buyer_sub=new.buyer_id)
+    elif action == ACCEPT and before == S.INVITED and after == S.ACCEPTED and new.credited is not None:
+        accepted = {"recipient_sub": new.recipient_sub, "accepted_at": new.accepted_at}
+        out.event("seat.accepted", buyer_sub=new.buyer_id, credited=int(new.credited), **accepted)
+        if new.credit_status == CREDIT_DONE:
+            _credited(out, new)
+    elif action == SEAT_REFUND and old.refund_status != CREDIT_DONE and new.refund_status == CREDIT_DONE:
+        refunded = {"amount_refunded": int(new.seat_value), "currency": new.currency}
+        out.email("seat_refunded", new.buyer_email, **_gift(new), **refunded)
+        out.event("seat.refunded", **refunded)
+    elif action == CREDIT and old.credit_status != CREDIT_DONE and new.credit_status == CREDIT_DONE:
+        _credited(out, new)
     elif action == ACCEPT and before == S.INVITED and after == S.ACCEPTED:
-        out.email("invitation_accepted", new.buyer_email, **_gift(new), recipient=new.recipient_email or "")
+        out.email(
+            "invitation_accepted", new.buyer_email, **_to_buyer(new), recipient=new.recipient_email or ""
+        )
         out.event(
             "seat.accepted",
             buyer_sub=new.buyer_id,
@@ -207,6 +224,16 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
     return out.notices
 
 
+def _credited(out: _Out, seat: Seat) -> None:
+    """The recipient and the buyer are told, in words, that the gift became a credit (SPEC 8.5)."""
+    amount = {"credited": int(seat.credited or 0), "currency": seat.currency}
+    if seat.recipient_email:
+        out.email("gift_credited", seat.recipient_email, **_gift(seat), **amount)
+    to_buyer = {**_gift(seat), "recipient": seat.recipient_email or "", **amount}
+    out.email("invitation_accepted", seat.buyer_email, **to_buyer)
+    out.event("seat.credited", recipient_sub=seat.recipient_sub, **amount)
+
+
 def _gift(seat: Seat) -> dict[str, Any]:
     """What every seat email may show: plan, term, who gave it (the buyer's name, else address)."""
     return {
@@ -216,7 +243,19 @@ def _gift(seat: Seat) -> dict[str, Any]:
         "term_start": seat.term_start,
         "term_end": seat.term_end,
         "sender": seat.buyer_name or seat.buyer_email,
+        **_locale(seat.recipient_locale or seat.buyer_locale),  # the reader's: the recipient's language
     }
+
+
+def _to_buyer(seat: Seat) -> dict[str, Any]:
+    """A seat email the buyer reads (accepted, declined): in the buyer's language."""
+    gift = {name: value for name, value in _gift(seat).items() if name != "locale"}
+    return {**gift, **_locale(seat.buyer_locale)}
+
+
+def _locale(locale: str | None) -> dict[str, str]:
+    """The `locale` param of an email (en | de), absent when the reader's is not known (English)."""
+    return {"locale": locale} if locale else {}
 
 
 def _invitation(seat: Seat) -> dict[str, Any]:
@@ -319,13 +358,14 @@ def _purchase(old: Purchase | None, new: Purchase, at: str) -> list[Notice]:
         "term_start": new.term_start,
         "term_end": new.term_end,
     }
+    to_buyer = _locale(new.buyer_locale)
 
     def email(template: str, **params: Any) -> None:
         out.append(
             Notice(
                 template,
                 _key(new, version, template),
-                email=Email(new.buyer_email, template, {**common, **params}),
+                email=Email(new.buyer_email, template, {**common, **to_buyer, **params}),
             )
         )
 
@@ -334,7 +374,8 @@ def _purchase(old: Purchase | None, new: Purchase, at: str) -> list[Notice]:
 
     if new.status != was:
         if new.status == "paid":
-            email("receipt", amount_total=int(new.amount_total), amount_subtotal=int(new.amount_subtotal))
+            totals = {"amount_total": int(new.amount_total), "amount_subtotal": int(new.amount_subtotal)}
+            email("receipt", **totals, amount_tax=int(new.amount_tax or 0), invoice_url=new.invoice_url or "")
             event("purchase.paid", amount_total=int(new.amount_total), term_start=new.term_start)
         elif new.status == "payment_failed":
             email("payment_failed")
@@ -371,7 +412,9 @@ def _profile(old: Profile | None, new: Profile) -> list[Notice]:
         Notice(
             template,
             _key(new, int(new.version or 0), template),
-            email=Email(new.verify_email, template, {"sub": new.sub, "nonce": new.verify_nonce}),
+            email=Email(
+                new.verify_email, template, {"sub": new.sub, "nonce": new.verify_nonce, **_locale(new.locale)}
+            ),
         )
     ]
 

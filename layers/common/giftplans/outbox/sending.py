@@ -138,7 +138,10 @@ def deliver(notice: Notice, via: Sender) -> bool:
     """Send one notice's email unless its key was already sent; True when it was sent by this call."""
     email = notice.email
     assert email is not None
-    if not _claim(notice.key):
+    if "@" not in (email.to or ""):
+        return False  # an erased address (docs/privacy.md) is never mailed
+    to = tokens.email_key(email.to)  # the marker is found by its address (erasure)
+    if not _claim(notice.key, to):
         return False
     try:
         rendered = rendering.render(email.template, email.params)
@@ -158,7 +161,7 @@ def deliver(notice: Notice, via: Sender) -> bool:
                     "code": error.code,
                 },
             )
-            _finish(notice.key, FAILED, None)
+            _finish(notice.key, FAILED, None, to)
             return False
         _release(notice.key)
         logger.warning(
@@ -174,7 +177,7 @@ def deliver(notice: Notice, via: Sender) -> bool:
     except BaseException:
         _release(notice.key)  # a bug or a crash in rendering/sending: let the retry send it
         raise
-    _finish(notice.key, SENT, message_id)
+    _finish(notice.key, SENT, message_id, to)
     count(Metric.EMAILS_SENT)
     logger.info(
         "email sent",
@@ -201,45 +204,51 @@ def deliver(notice: Notice, via: Sender) -> bool:
 # ---- the marker -----------------------------------------------------------------------------------------
 
 
-def _marker(key: str, status: str) -> m.MailMarker:
+def _marker(key: str, status: str, to: str | None = None) -> m.MailMarker:
+    """The marker of notice `key`; `to` (the address's key) puts it on GSI3 so erasure finds it."""
     now = clock.now()
-    return m.MailMarker(
+    marker = m.MailMarker(
         k.mail_pk(key), k.MAIL_SK, status=status, at=clock.iso(now), expires_at=clock.epoch(now + MARKER_TTL)
     )
+    if to is not None:
+        marker.GSI3PK, marker.GSI3SK = k.email_gsi(to), k.mail_email_sk(key)
+    return marker
 
 
-def _put_marker(key: str, status: str, condition: Any = None, message_id: str | None = None) -> None:
-    marker = _marker(key, status)
+def _put_marker(
+    key: str, status: str, condition: Any = None, message_id: str | None = None, to: str | None = None
+) -> None:
+    marker = _marker(key, status, to)
     marker.message_id = message_id
     get_store().write(lambda steps: steps.put("marker", marker, condition=condition))
 
 
-def _claim(key: str) -> bool:
+def _claim(key: str, to: str | None = None) -> bool:
     """True when this call may send `key`; False when it was already sent (or failed for good)."""
     try:
-        _put_marker(key, SENDING, condition=m.MailMarker.PK.does_not_exist())
+        _put_marker(key, SENDING, condition=m.MailMarker.PK.does_not_exist(), to=to)
         return True
     except Refused as refused:
         existing = refused.old("marker")  # the marker as it stood: no second read
     if not isinstance(existing, m.MailMarker):
         existing = get_store().mail_marker(key)
         if existing is None:
-            return _claim(key)  # released in between: try once more
+            return _claim(key, to)  # released in between: try once more
     if existing.status != SENDING:
         return False
     if clock.now() - clock.parse_iso(existing.at) < STALE_AFTER:
         raise InFlight(key)
     try:  # a crashed attempt's claim: take it over, unless someone else just did
         _put_marker(
-            key, SENDING, condition=(m.MailMarker.status == SENDING) & (m.MailMarker.at == existing.at)
+            key, SENDING, condition=(m.MailMarker.status == SENDING) & (m.MailMarker.at == existing.at), to=to
         )
     except Refused as refused:
         raise InFlight(key) from refused
     return True
 
 
-def _finish(key: str, status: str, message_id: str | None) -> None:
-    _put_marker(key, status, message_id=message_id)
+def _finish(key: str, status: str, message_id: str | None, to: str | None = None) -> None:
+    _put_marker(key, status, message_id=message_id, to=to)
 
 
 def _release(key: str) -> None:

@@ -1,39 +1,25 @@
-"""Every email the service sends (SPEC section 5), as small `string.Template` layouts.
+"""Every email the service sends (SPEC section 5), as small `string.Template` layouts, in English and German.
 
-A template function takes the notice's params and returns a `Layout` and the values it
-substitutes. Placeholders are `$name`. The renderer escapes every value for HTML; the
-layouts themselves are trusted text. Links are built here, from settings and, for the
-accept and verification links, from the token key (the table never stores a link).
+A template function takes the notice's params and the reader's `Language` and returns a `Layout`
+and the values it substitutes. The words are gettext catalog entries (`outbox/locales/*.po`, keys
+such as `receipt.subject`), looked up through `lang.t(key)` or, where a count decides the form,
+`lang.n(key, count)`; placeholders are `$name`. Dates and money are formatted by Babel for the
+reader's locale (`lang.day`, `lang.moment`, `lang.money`). The renderer escapes every value for
+HTML; the catalogs' text is trusted. Links are built here, from settings and, for the accept and
+verification links, from the token key (the table never stores a link).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from string import Template
+from typing import TYPE_CHECKING, Any
 
-from giftplans import clock, settings, tokens
+from giftplans import settings, tokens
 
-ZERO_DECIMAL = frozenset(
-    {
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    }
-)
+if TYPE_CHECKING:
+    from giftplans.outbox.language import Language
 
 
 @dataclass(frozen=True)
@@ -46,302 +32,291 @@ class Layout:
 
 
 Values = dict[str, Any]
-TemplateFn = Callable[[Values], tuple[Layout, Values]]
+TemplateFn = Callable[[Values, "Language"], tuple[Layout, Values]]
 
 
-# ---- formatting ------------------------------------------------------------------------------------------
+# ---- formatting (English; for words outside email, e.g. an error's sentence) -----------------------------
 
 
 def plan_name(plan: str | None) -> str:
+    """A plan's name is a name: 'pro' -> 'Pro' in every language."""
     return (plan or "").replace("_", " ").title()
+
+
+def _english() -> Language:
+    from giftplans.outbox.language import Language
+
+    return Language("en")
 
 
 def day(iso_instant: str | None) -> str:
     """'2027-03-01T12:00:00Z' -> '1 March 2027' (the UTC date)."""
-    if not iso_instant:
-        return ""
-    instant = clock.parse_iso(iso_instant)
-    return f"{instant.day} {instant.strftime('%B %Y')}"
+    return _english().day(iso_instant)
 
 
 def moment(iso_instant: str | None) -> str:
     """'2027-03-01T12:00:00Z' -> '1 March 2027 at 12:00 UTC': a term ends at that minute, not at midnight."""
-    if not iso_instant:
-        return ""
-    instant = clock.parse_iso(iso_instant)
-    return f"{day(iso_instant)} at {instant.strftime('%H:%M')} UTC"
+    return _english().moment(iso_instant)
 
 
 def money(amount: int | None, currency: str | None) -> str:
-    code = (currency or "").lower()
-    units = int(amount or 0)
-    if code in ZERO_DECIMAL:
-        return f"{units:,} {code.upper()}"
-    return f"{units // 100:,}.{units % 100:02d} {code.upper()}"
+    """Minor units -> '720.00 USD' (the currency's own exponent)."""
+    return _english().money(amount, currency)
 
 
-def plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
-
-
-def _common(p: Values) -> Values:
+def _common(p: Values, lang: Language) -> Values:
     return {
         "plan_name": plan_name(p.get("plan")),
-        "term_start_date": moment(p.get("term_start")),
-        "term_end_date": moment(p.get("term_end")),
-        "sender": p.get("sender") or "Someone",
+        "term_start_date": lang.moment(p.get("term_start")),
+        "term_end_date": lang.moment(p.get("term_end")),
+        "sender": p.get("sender") or lang.t("common.someone"),
         "purchase_id": p.get("purchase_id", ""),
         "billing_url": settings.get().billing_url(),
         "renew_url": settings.get().renew_url(),
     }
 
 
+def _billing_link(lang: Language) -> tuple[str, str]:
+    return (lang.t("common.open_billing"), "billing_url")
+
+
 # ---- buyer: purchases ------------------------------------------------------------------------------------
 
 
-def receipt(p: Values) -> tuple[Layout, Values]:
+def receipt(p: Values, lang: Language) -> tuple[Layout, Values]:
     n = int(p["quantity"])
     v = {
-        **_common(p),
-        "quantity": n,
-        "plans": plural(n, "plan", "plans"),
-        "amount": money(p.get("amount_total"), p.get("currency")),
+        **_common(p, lang),
+        "quantity": lang.number(n),
+        "amount": lang.money(p.get("amount_total"), p.get("currency")),
+        "tax": lang.money(p.get("amount_tax"), p.get("currency")),
+        "invoice_url": p.get("invoice_url") or "",
     }
+    # SPEC 8.6: the tax, and a link to the invoice.
+    taxed = (lang.t("receipt.tax"),) if int(p.get("amount_tax") or 0) else ()
+    invoice = (lang.t("receipt.invoice"),) if v["invoice_url"] else ()
     return Layout(
-        subject="Your receipt: $quantity $plan_name $plans for others",
+        subject=lang.n("receipt.subject", n),
         paragraphs=(
-            "Thank you for your purchase of $quantity $plan_name $plans for others.",
-            "Amount paid: $amount. Purchase reference: $purchase_id.",
-            "Every plan in this purchase runs from $term_start_date to $term_end_date, whenever it "
-            "is accepted.",
-            "Invite the people you bought them for, or claim one for yourself, from your Billing page.",
+            lang.n("receipt.thanks", n),
+            lang.t("receipt.amount"),
+            *taxed,
+            *invoice,
+            lang.t("receipt.term"),
+            lang.t("receipt.next"),
         ),
-        link=("Open your Billing page", "billing_url"),
+        link=_billing_link(lang),
     ), v
 
 
-def payment_failed(p: Values) -> tuple[Layout, Values]:
+def payment_failed(p: Values, lang: Language) -> tuple[Layout, Values]:
     n = int(p["quantity"])
-    v = {**_common(p), "quantity": n, "plans": plural(n, "plan", "plans")}
+    v = {**_common(p, lang), "quantity": lang.number(n)}
     return Layout(
-        subject="Your payment for $quantity $plan_name $plans did not go through",
-        paragraphs=(
-            "Your payment for $quantity $plan_name $plans (purchase $purchase_id) failed, so the "
-            "plans cannot be used.",
-            "You were not charged. You can buy again from your Billing page.",
-        ),
-        link=("Open your Billing page", "billing_url"),
+        subject=lang.n("payment_failed.subject", n),
+        paragraphs=(lang.n("payment_failed.failed", n), lang.t("payment_failed.not_charged")),
+        link=_billing_link(lang),
     ), v
 
 
-def purchase_refunded(p: Values) -> tuple[Layout, Values]:
+def purchase_refunded(p: Values, lang: Language) -> tuple[Layout, Values]:
     n = int(p["quantity"])
     v = {
-        **_common(p),
-        "quantity": n,
-        "plans": plural(n, "plan", "plans"),
-        "amount": money(p.get("amount_refunded"), p.get("currency")),
+        **_common(p, lang),
+        "quantity": lang.number(n),
+        "amount": lang.money(p.get("amount_refunded"), p.get("currency")),
     }
     return Layout(
-        subject="Your purchase of $quantity $plan_name $plans was refunded",
-        paragraphs=(
-            "We refunded $amount for purchase $purchase_id.",
-            "Its $quantity $plan_name $plans are cancelled: open invitations no longer work, and "
-            "anyone who was using one of them has been told.",
-        ),
-        link=("Open your Billing page", "billing_url"),
+        subject=lang.n("purchase_refunded.subject", n),
+        paragraphs=(lang.t("purchase_refunded.refunded"), lang.n("purchase_refunded.cancelled", n)),
+        link=_billing_link(lang),
     ), v
 
 
-def verification(p: Values) -> tuple[Layout, Values]:
+def verification(p: Values, lang: Language) -> tuple[Layout, Values]:
     token = tokens.verification_token(str(p["sub"]), str(p["nonce"]))
     v = {"verify_url": settings.get().verify_url(token)}
     return Layout(
-        subject="Confirm your email address",
-        paragraphs=("Confirm this address to invite people to the plans you bought.",),
-        link=("Confirm my email address", "verify_url"),
-        after=("If you did not ask for this, ignore this email.",),
+        subject=lang.t("verification.subject"),
+        paragraphs=(lang.t("verification.body"),),
+        link=(lang.t("verification.link"), "verify_url"),
+        after=(lang.t("verification.ignore"),),
     ), v
 
 
 # ---- recipient: invitations ------------------------------------------------------------------------------
 
 
-def invitation(p: Values) -> tuple[Layout, Values]:
+def invitation(p: Values, lang: Language) -> tuple[Layout, Values]:
     token = tokens.invite_token(
         str(p["purchase_id"]), str(p["seat_id"]), str(p["plan"]), int(p["term_end_ts"]), str(p["nonce"])
     )
-    v = {**_common(p), "accept_url": settings.get().accept_url(str(token)), "message": p.get("message") or ""}
+    v = {
+        **_common(p, lang),
+        "accept_url": settings.get().accept_url(str(token)),
+        "message": p.get("message") or "",
+    }
     return Layout(
-        subject="$sender gave you a $plan_name plan",
-        paragraphs=("$sender has given you a $plan_name plan, until $term_end_date.",),
+        subject=lang.t("invitation.subject"),
+        paragraphs=(lang.t("invitation.body"),),
         quote="message" if v["message"] else None,
-        link=("Accept your plan", "accept_url"),
-        after=(
-            "The plan's year started when it was bought, on $term_start_date, and ends on $term_end_date, "
-            "whatever day you accept it: accepting later does not extend it, so the sooner you accept, "
-            "the more of the year you get.",
-            "If you do not want it, you can decline it from the same page. This link is personal: do not "
-            "forward it.",
-        ),
+        link=(lang.t("invitation.link"), "accept_url"),
+        after=(lang.t("invitation.term"), lang.t("invitation.decline")),
     ), v
 
 
-def invitation_revoked(p: Values) -> tuple[Layout, Values]:
+def invitation_revoked(p: Values, lang: Language) -> tuple[Layout, Values]:
     return Layout(
-        subject="Your $plan_name invitation from $sender was withdrawn",
-        paragraphs=(
-            "$sender withdrew the $plan_name plan they invited you to. The link in their invitation "
-            "no longer works.",
-            "If you think this is a mistake, ask $sender to invite you again.",
-        ),
-    ), _common(p)
+        subject=lang.t("invitation_revoked.subject"),
+        paragraphs=(lang.t("invitation_revoked.body"), lang.t("invitation_revoked.mistake")),
+    ), _common(p, lang)
 
 
-def invitation_accepted(p: Values) -> tuple[Layout, Values]:
-    v = {**_common(p), "recipient": p.get("recipient") or "Your recipient"}
+def invitation_accepted(p: Values, lang: Language) -> tuple[Layout, Values]:
+    v = {**_common(p, lang), "recipient": p.get("recipient") or lang.t("common.your_recipient")}
+    if p.get("credited") is not None:  # SPEC 8.5: they already had a plan
+        v["amount"] = lang.money(p.get("credited"), p.get("currency"))
+        return Layout(
+            subject=lang.t("invitation_accepted.credit_subject"),
+            paragraphs=(lang.t("invitation_accepted.credit_body"),),
+            link=_billing_link(lang),
+        ), v
     return Layout(
-        subject="$recipient accepted your $plan_name plan",
-        paragraphs=("$recipient accepted the $plan_name plan you gave them. It runs until $term_end_date.",),
-        link=("Open your Billing page", "billing_url"),
+        subject=lang.t("invitation_accepted.subject"),
+        paragraphs=(lang.t("invitation_accepted.body"),),
+        link=_billing_link(lang),
     ), v
 
 
-def invitation_declined(p: Values) -> tuple[Layout, Values]:
-    v = {**_common(p), "recipient": p.get("recipient") or "Your recipient"}
+def gift_credited(p: Values, lang: Language) -> tuple[Layout, Values]:
+    """SPEC 8.5: the recipient already had a plan; the gift's remaining value is a credit ."""
+    v = {**_common(p, lang), "amount": lang.money(p.get("credited"), p.get("currency"))}
+    if not int(p.get("credited") or 0):
+        return Layout(
+            subject=lang.t("gift_credited.none_subject"),
+            paragraphs=(lang.t("gift_credited.none_body"),),
+            link=(lang.t("gift_credited.link"), "renew_url"),
+        ), v
     return Layout(
-        subject="$recipient declined your $plan_name plan",
-        paragraphs=(
-            "$recipient declined the $plan_name plan you invited them to.",
-            "The plan is available again: invite someone else or claim it for yourself.",
-        ),
-        link=("Open your Billing page", "billing_url"),
+        subject=lang.t("gift_credited.subject"),
+        paragraphs=(lang.t("gift_credited.body"), lang.t("gift_credited.next")),
+        link=(lang.t("gift_credited.link"), "renew_url"),
+    ), v
+
+
+def invitation_declined(p: Values, lang: Language) -> tuple[Layout, Values]:
+    v = {**_common(p, lang), "recipient": p.get("recipient") or lang.t("common.your_recipient")}
+    return Layout(
+        subject=lang.t("invitation_declined.subject"),
+        paragraphs=(lang.t("invitation_declined.body"), lang.t("invitation_declined.available")),
+        link=_billing_link(lang),
     ), v
 
 
 # ---- reminders and the end of the term -------------------------------------------------------------------
 
 
-def recipient_reminder(p: Values) -> tuple[Layout, Values]:
-    v = {**_common(p), "days": int(p["days"])}
+def recipient_reminder(p: Values, lang: Language) -> tuple[Layout, Values]:
+    days = int(p["days"])
+    v = {**_common(p, lang), "days": lang.number(days)}
     return Layout(
-        subject="Your $plan_name plan ends in $days days",
-        paragraphs=(
-            "Your $plan_name plan ends on $term_end_date. Gifted plans do not renew automatically.",
-            "Renew it, or upgrade to a higher plan: the rest of your gift counts towards the price.",
-        ),
-        link=("Renew or upgrade", "renew_url"),
+        subject=lang.n("recipient_reminder.subject", days),
+        paragraphs=(lang.t("recipient_reminder.ends"), lang.t("recipient_reminder.renew")),
+        link=(lang.t("recipient_reminder.link"), "renew_url"),
     ), v
 
 
-def buyer_reminder(p: Values) -> tuple[Layout, Values]:
+def buyer_reminder(p: Values, lang: Language) -> tuple[Layout, Values]:
     n = int(p["unassigned"])
     quantity = int(p.get("quantity") or n)
+    days = int(p["days"])
     v = {
-        **_common(p),
-        "days": int(p["days"]),
-        "unassigned": n,
-        "quantity": quantity,
-        "plans": plural(n, "plan is", "plans are"),
-        "bought": plural(quantity, "plan", "plans"),
-        "is_are": plural(n, "is", "are"),
+        **_common(p, lang),
+        "days": lang.number(days),
+        "unassigned": lang.number(n),
+        "quantity": lang.number(quantity),
+        "bought": lang.n("buyer_reminder.bought", quantity),
+        "in_days": Template(lang.n("buyer_reminder.in_days", days)).substitute(days=lang.number(days)),
     }
     return Layout(
-        subject="$unassigned $plan_name $plans still unassigned",
-        paragraphs=(
-            "$unassigned of the $quantity $plan_name $bought you bought (purchase $purchase_id) $is_are "
-            "still unassigned, and the term ends in $days days, on $term_end_date.",
-            "Invite someone or claim one for yourself from your Billing page before then: unassigned "
-            "plans end with the term.",
-        ),
-        link=("Open your Billing page", "billing_url"),
+        subject=lang.n("buyer_reminder.subject", n),
+        paragraphs=(lang.n("buyer_reminder.body", n), lang.t("buyer_reminder.next")),
+        link=_billing_link(lang),
     ), v
 
 
-def plan_ended(p: Values) -> tuple[Layout, Values]:
+def plan_ended(p: Values, lang: Language) -> tuple[Layout, Values]:
     # A claimed seat's holder is the buyer: "received from" would name the reader.
-    whose = (
-        "The $plan_name plan you claimed"
-        if p.get("claimed")
-        else "The $plan_name plan you received from $sender"
-    )
+    ended = lang.t("plan_ended.claimed") if p.get("claimed") else lang.t("plan_ended.received")
     return Layout(
-        subject="Your $plan_name plan has ended",
-        paragraphs=(
-            f"{whose} ended on $term_end_date.",
-            "Gifted plans do not renew by themselves. You can renew it, or choose another plan, whenever "
-            "you like.",
-        ),
-        link=("Renew your plan", "renew_url"),
-    ), _common(p)
+        subject=lang.t("plan_ended.subject"),
+        paragraphs=(ended, lang.t("plan_ended.renew")),
+        link=(lang.t("plan_ended.link"), "renew_url"),
+    ), _common(p, lang)
 
 
-def unused_seats(p: Values) -> tuple[Layout, Values]:
+def unused_seats(p: Values, lang: Language) -> tuple[Layout, Values]:
     n = int(p["unused"])
-    v = {
-        **_common(p),
-        "unused": n,
-        "quantity": int(p["quantity"]),
-        "were": plural(n, "plan was", "plans were"),
-    }
+    v = {**_common(p, lang), "unused": lang.number(n), "quantity": lang.number(int(p["quantity"]))}
     return Layout(
-        subject="Your $plan_name plans have ended: $unused never used",
-        paragraphs=(
-            "The term of purchase $purchase_id ended on $term_end_date.",
-            "$unused of its $quantity $plan_name $were never accepted or claimed.",
-        ),
-        link=("Open your Billing page", "billing_url"),
+        subject=lang.n("unused_seats.subject", n),
+        paragraphs=(lang.t("unused_seats.ended"), lang.n("unused_seats.unused", n)),
+        link=_billing_link(lang),
     ), v
 
 
 # ---- cancellations and upgrades --------------------------------------------------------------------------
 
 
-def seat_cancelled(p: Values) -> tuple[Layout, Values]:
+def seat_cancelled(p: Values, lang: Language) -> tuple[Layout, Values]:
     active = bool(p.get("was_active"))
-    why = "the purchase was refunded" if p.get("reason") == "refund" else "support cancelled it"
-    v = {**_common(p), "why": why}
+    why = (
+        lang.t("seat_cancelled.why_refund")
+        if p.get("reason") == "refund"
+        else lang.t("seat_cancelled.why_cancel")
+    )
+    v = {**_common(p, lang), "why": why}
     if active:
         return Layout(
-            subject="Your $plan_name plan has been cancelled",
-            paragraphs=(
-                "The $plan_name plan you received from $sender has been cancelled because $why.",
-                "It has ended now. You can choose a plan of your own at any time.",
-            ),
-            link=("See plans", "renew_url"),
+            subject=lang.t("seat_cancelled.active_subject"),
+            paragraphs=(lang.t("seat_cancelled.active_body"), lang.t("seat_cancelled.active_ended")),
+            link=(lang.t("seat_cancelled.see_plans"), "renew_url"),
         ), v
     return Layout(
-        subject="Your $plan_name invitation from $sender was cancelled",
-        paragraphs=(
-            "The $plan_name plan $sender invited you to has been cancelled because $why.",
-            "The link in the invitation no longer works.",
-        ),
+        subject=lang.t("seat_cancelled.invited_subject"),
+        paragraphs=(lang.t("seat_cancelled.invited_body"), lang.t("seat_cancelled.invited_link")),
     ), v
 
 
-def upgrade_done(p: Values) -> tuple[Layout, Values]:
-    v = {**_common(p), "upgrade_plan_name": plan_name(p.get("upgrade_plan"))}
+def seat_refunded(p: Values, lang: Language) -> tuple[Layout, Values]:
+    """SPEC 8.7: support cancelled one never-used seat and refunded its value ."""
+    v = {**_common(p, lang), "amount": lang.money(p.get("amount_refunded"), p.get("currency"))}
     return Layout(
-        subject="You are now on $upgrade_plan_name",
-        paragraphs=(
-            "Your upgrade from $plan_name to $upgrade_plan_name is done.",
-            "Your new plan is a yearly subscription that renews automatically; you can manage or "
-            "cancel it from your Billing page.",
-        ),
-        link=("Open your Billing page", "billing_url"),
+        subject=lang.t("seat_refunded.subject"),
+        paragraphs=(lang.t("seat_refunded.body"), lang.t("seat_refunded.rest")),
+        link=_billing_link(lang),
     ), v
 
 
-def upgrade_offer(p: Values) -> tuple[Layout, Values]:
-    v = {**_common(p), "upgrade_plan_name": plan_name(p.get("upgrade_plan")), "offer_url": p["offer_url"]}
+def upgrade_done(p: Values, lang: Language) -> tuple[Layout, Values]:
+    v = {**_common(p, lang), "upgrade_plan_name": plan_name(p.get("upgrade_plan"))}
     return Layout(
-        subject="Your upgrade to $upgrade_plan_name",
-        paragraphs=(
-            "Here is the link to upgrade your $plan_name plan to $upgrade_plan_name, as you asked "
-            "our support team.",
-            "What is left of your gift counts towards the price.",
-        ),
-        link=("Upgrade now", "offer_url"),
+        subject=lang.t("upgrade_done.subject"),
+        paragraphs=(lang.t("upgrade_done.body"), lang.t("upgrade_done.renews")),
+        link=_billing_link(lang),
+    ), v
+
+
+def upgrade_offer(p: Values, lang: Language) -> tuple[Layout, Values]:
+    v = {
+        **_common(p, lang),
+        "upgrade_plan_name": plan_name(p.get("upgrade_plan")),
+        "offer_url": p["offer_url"],
+    }
+    return Layout(
+        subject=lang.t("upgrade_offer.subject"),
+        paragraphs=(lang.t("upgrade_offer.body"), lang.t("upgrade_offer.credit")),
+        link=(lang.t("upgrade_offer.link"), "offer_url"),
     ), v
 
 
@@ -355,12 +330,14 @@ TEMPLATES: dict[str, TemplateFn] = {
         invitation,
         invitation_revoked,
         invitation_accepted,
+        gift_credited,
         invitation_declined,
         recipient_reminder,
         buyer_reminder,
         plan_ended,
         unused_seats,
         seat_cancelled,
+        seat_refunded,
         upgrade_done,
         upgrade_offer,
     )

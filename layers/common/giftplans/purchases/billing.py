@@ -23,7 +23,16 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import in_states
-from giftplans.views import AuditEventView, PurchaseDetail, PurchasePage, PurchaseView, SeatView, term_ended
+from giftplans.views import (
+    AuditEventView,
+    HistoryEntry,
+    PurchaseDetail,
+    PurchasePage,
+    PurchaseView,
+    SeatHistory,
+    SeatView,
+    term_ended,
+)
 
 NOT_FOUND = "There is no purchase with this id on your account."
 BAD_CURSOR = "The cursor is not one this API gave out; start again without it."
@@ -120,6 +129,28 @@ def decode_seat_cursor(cursor: str | None) -> str | None:
     if not text.startswith("seat:") or not _SEAT_ID.match(seat_id):
         raise BadRequest(BAD_CURSOR, code="invalid_cursor")
     return seat_id
+
+
+SEAT_NOT_FOUND = "There is no seat with this id on this purchase."
+SEAT_ID = re.compile(r"^[0-9]{4}$")  # fulfilment's seat ids (a key DynamoDB accepts, never a 500)
+
+
+def seat_history(buyer_id: str, purchase_id: str, seat_id: str) -> SeatHistory:
+    """`GET /purchases/{id}/seats/{seat_id}`: the seat and what happened to it, from one Query.
+
+    Ownership is checked on the purchase read in the same Query: another buyer's purchase is a 404.
+    """
+    if not purchase_id.startswith("pur_") or len(purchase_id) > 64:
+        raise NotFound(NOT_FOUND, code="purchase_not_found")
+    if not SEAT_ID.match(seat_id or ""):
+        raise NotFound(SEAT_NOT_FOUND, code="seat_not_found")
+    purchase, seat, events = get_store().seat_with_trail(purchase_id, seat_id)
+    if purchase is None or purchase.buyer_id != buyer_id:
+        raise NotFound(NOT_FOUND, code="purchase_not_found")
+    if seat is None:
+        raise NotFound(SEAT_NOT_FOUND, code="seat_not_found")
+    view = SeatView.of(seat, term_ended(purchase.term_end, clock.now()))
+    return SeatHistory(view, [HistoryEntry.of(e, seat_id) for e in events])
 
 
 # ---- the cursor -----------------------------------------------------------------------------------------

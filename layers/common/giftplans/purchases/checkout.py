@@ -6,7 +6,7 @@ from giftplans import stripe_gateway
 from giftplans.errors import Invalid
 from giftplans.identity import Caller
 from giftplans.settings import get as settings
-from giftplans.views import CheckoutSession
+from giftplans.views_checkout import CheckoutSession
 
 
 def start_gift_checkout(

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from giftplans import audit, clock, money, terms
-from giftplans.observability import Metric, count
+from giftplans.observability import Metric, count, logger
 from giftplans.purchases import FAILED, PAID, PENDING, PurchaseStatus, purchase_id_for
 from giftplans.seats import CREATE
 from giftplans.settings import get as settings
@@ -77,6 +77,7 @@ def _seat(purchase: m.Purchase, seat_no: int) -> m.Seat:
         buyer_id=purchase.buyer_id,
         buyer_email=purchase.buyer_email,
         buyer_name=purchase.buyer_name,
+        buyer_locale=purchase.buyer_locale,
     )
 
 
@@ -94,6 +95,20 @@ def _count_plans(steps: Steps, buyer_id: str, quantity: int) -> None:
     )
 
 
+def _invoice_url(invoice: str | None) -> str | None:
+    """The invoice's hosted page (one Stripe read per purchase); None when Stripe cannot say now."""
+    if not invoice:
+        return None
+    from giftplans import stripe_gateway
+    from giftplans.errors import DomainError
+
+    try:
+        return stripe_gateway.invoice_url(invoice)
+    except DomainError:  # the purchase matters more than its invoice link: the page shows none yet
+        logger.warning("invoice url not read", extra={"invoice": invoice})
+        return None
+
+
 def _create(facts: GiftCheckout, purchase_id: str, status: PurchaseStatus, at: datetime) -> None:
     start = clock.as_utc(at)
     end = terms.term_end(start)
@@ -108,12 +123,16 @@ def _create(facts: GiftCheckout, purchase_id: str, status: PurchaseStatus, at: d
         buyer_id=facts.buyer_id,
         buyer_email=facts.buyer_email,
         buyer_name=facts.buyer_name,
+        buyer_locale=facts.buyer_locale,
         plan=facts.plan,
         quantity=facts.quantity,
         status=status,
         currency=facts.currency,
         amount_subtotal=facts.amount_subtotal,
         amount_total=facts.amount_total,
+        amount_tax=facts.amount_tax,
+        invoice_id=facts.invoice,
+        invoice_url=_invoice_url(facts.invoice),
         term_start=clock.iso(start),
         term_end=clock.iso(end),
         term_end_ts=clock.epoch(end),

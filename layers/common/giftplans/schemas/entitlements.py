@@ -13,3 +13,6 @@ class EntitlementOut(BaseModel):
     source: str | None
     term_end: str | None
     auto_renew: bool
+    grace_until: str | None = None  # SPEC 8.8: a renewing subscription stays active until then
+    days_left: int | None = None
+    gift_from: str | None = None

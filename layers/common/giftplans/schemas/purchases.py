@@ -37,6 +37,9 @@ class PurchaseOut(BaseModel):
     seat_counts: SeatCountsOut
     frozen: bool
     created_at: str
+    amount_tax: int = 0  # SPEC 8.6: Stripe's tax, never part of a seat's value
+    amount_refunded: int = 0  # SPEC 8.7
+    invoice_url: str | None = None  # SPEC 8.6: the hosted invoice, once Stripe has one
 
 
 class SeatOut(BaseModel):
@@ -49,6 +52,8 @@ class SeatOut(BaseModel):
     accepted_at: str | None
     delivery: Literal["sent", "bounced"] | None
     resend_count: int
+    credited: int | None = None  # SPEC 8.5: minor units credited to the holder's Stripe balance
+    last_sent_at: str | None = None
 
 
 class AuditEventOut(BaseModel):
@@ -72,3 +77,17 @@ class PurchaseDetailOut(BaseModel):
     purchase: PurchaseOut
     seats: list[SeatOut]
     next_cursor: str | None
+
+
+class HistoryEntryOut(BaseModel):
+    """One thing that happened to a seat: `invited`, `resent`, `revoked`, `declined`, `bounced`, ..."""
+
+    event: str
+    at: str
+    actor: str
+    recipient: str | None = None
+
+
+class SeatHistoryOut(BaseModel):
+    seat: SeatOut
+    history: list[HistoryEntryOut]

@@ -113,3 +113,28 @@ def purchase_email_sk(purchase_id: str) -> str:
 def seat_email_sk(purchase_id: str, seat_id: str) -> str:
     """GSI3SK of a seat (by its recipient's address)."""
     return f"{SEAT_PREFIX}{purchase_id}#{seat_id}"
+
+
+# ---- privacy: what ties an address to the items that keep it (docs/privacy.md) -------------------------
+
+MENTION_PREFIX = "MENTION#"
+
+
+def mention_sk(event_sk: str, email_key: str) -> str:
+    """SK of a mention: an audit event (`EVENT#...`) of the purchase names this address key."""
+    return f"{MENTION_PREFIX}{event_sk}#{email_key}"
+
+
+def mention_email_sk(purchase_id: str, event_sk: str) -> str:
+    """GSI3SK of a mention (by the address it names)."""
+    return f"{MENTION_PREFIX}{purchase_id}#{event_sk}"
+
+
+def profile_email_sk(sub: str) -> str:
+    """GSI3SK of a profile (by the address it verifies)."""
+    return f"{PROFILE_SK}#{sub}"
+
+
+def mail_email_sk(key: str) -> str:
+    """GSI3SK of a mail marker (by the address the mail went to)."""
+    return f"{MAIL_SK}#{key}"

@@ -146,6 +146,7 @@ class Purchase(Item, discriminator="purchase"):
     buyer_id = UnicodeAttribute()
     buyer_email = UnicodeAttribute()
     buyer_name = UnicodeAttribute(null=True)
+    buyer_locale = UnicodeAttribute(null=True)  # en | de: the buyer's mail language (giftplans.locales)
     plan = UnicodeAttribute()
     quantity = NumberAttribute()
     status = UnicodeAttribute()  # pending_payment | paid | payment_failed | refunded
@@ -153,6 +154,9 @@ class Purchase(Item, discriminator="purchase"):
     amount_subtotal = NumberAttribute()  # after discounts, before tax: what the seats are worth
     amount_total = NumberAttribute()
     amount_refunded = NumberAttribute(default=0)
+    amount_tax = NumberAttribute(null=True)  # SPEC 8.6: Stripe's tax on the checkout (not in seat values)
+    invoice_id = UnicodeAttribute(null=True)  # SPEC 8.6: the checkout's Stripe invoice
+    invoice_url = UnicodeAttribute(null=True)  # its hosted page, once Stripe has one
     term_start = UnicodeAttribute()
     term_end = UnicodeAttribute()
     term_end_ts = NumberAttribute()
@@ -174,6 +178,7 @@ class Purchase(Item, discriminator="purchase"):
     expired_at = UnicodeAttribute(null=True)
     last_action = UnicodeAttribute(null=True)  # the action that made the current version
     actor = UnicodeAttribute(null=True)
+    buyer_erased_at = UnicodeAttribute(null=True)  # the buyer's address was erased (privacy)
     version = NumberAttribute(default=0)  # +1 on every write
     invite_version = NumberAttribute(default=0)  # +1 on every invite: serialises invites (rule 11)
     batch_lock = UnicodeAttribute(null=True)  # a list of invitations being written (its batch SK)
@@ -194,6 +199,10 @@ class Seat(Item, discriminator="seat"):
     buyer_id = UnicodeAttribute()
     buyer_email = UnicodeAttribute()
     buyer_name = UnicodeAttribute(null=True)
+    buyer_locale = UnicodeAttribute(
+        null=True
+    )  # the buyer's mail language (checkout, then their latest invite)
+    recipient_locale = UnicodeAttribute(null=True)  # the recipient's: the invitation row's, else the buyer's
     recipient_email = UnicodeAttribute(null=True)
     recipient_lc = UnicodeAttribute(
         null=True
@@ -214,6 +223,14 @@ class Seat(Item, discriminator="seat"):
     upgrade_plan = UnicodeAttribute(null=True)
     upgrade_offer_url = UnicodeAttribute(null=True)
     subscription_id = UnicodeAttribute(null=True)
+    # SPEC 8.5: accepted by an account that already had a plan; the value went to its Stripe balance.
+    credited = NumberAttribute(null=True)  # minor units (rule 8's credit at the accept date)
+    credit_status = UnicodeAttribute(null=True)  # pending (accepted, Stripe not yet told) | done
+    credit_txn = UnicodeAttribute(null=True)  # the Stripe customer balance transaction
+    # SPEC 8.7: support cancelled the never-used seat with a refund of its value.
+    refund_status = UnicodeAttribute(null=True)  # pending (cancelled, Stripe not yet told) | done
+    refund_id = UnicodeAttribute(null=True)  # the Stripe refund
+    erased_at = UnicodeAttribute(null=True)  # the recipient's address was erased (privacy)
 
 
 class AuditEvent(Item, discriminator="event"):
@@ -233,7 +250,9 @@ class Profile(Item, discriminator="profile"):
     verify_nonce = UnicodeAttribute(null=True)
     verify_hash = UnicodeAttribute(null=True)
     verify_sent_ts = NumberAttribute(null=True)
+    locale = UnicodeAttribute(null=True)  # the account's mail language, from its latest verification request
     stripe_customer = UnicodeAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)  # its addresses were erased (privacy)
     last_action = UnicodeAttribute(null=True)  # verify | ... : the action that made the current version
     actor = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
@@ -251,6 +270,7 @@ class Entitlement(Item, discriminator="entitlement"):
     ended = BooleanAttribute(default=False)
     purchase_id = UnicodeAttribute(null=True)
     seat_id = UnicodeAttribute(null=True)
+    gift_from = UnicodeAttribute(null=True)  # a gift's sender as the recipient sees it (link.sender)
     # The subscription part: the account's own Stripe subscription.
     sub_plan = UnicodeAttribute(null=True)
     sub_term_end = UnicodeAttribute(null=True)
@@ -286,6 +306,7 @@ class InviteBatch(Item, discriminator="invite_batch"):
     chunks = NumberAttribute()  # transactions the list takes
     chunks_done = NumberAttribute(default=0)
     done = BooleanAttribute(default=False)
+    locale = UnicodeAttribute(null=True)  # the buyer's locale when the list was sent (a resume keeps it)
 
 
 class FreeSeat(Item, discriminator="free_seat"):
@@ -319,8 +340,24 @@ class MailMarker(Item, discriminator="mail"):
     status = UnicodeAttribute()  # sending | sent
     message_id = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+    erased_at = UnicodeAttribute(null=True)  # the address it went to was erased: message id dropped
 
 
 class SweepCursor(Item, discriminator="sweep_cursor"):
     last_done_day = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+class Mention(Item, discriminator="mention"):
+    """An audit event of the purchase names an address (masked): found by the address (GSI3) to erase it.
+
+    PK `PURCHASE#<id>`, SK `MENTION#<event SK>#<email key>`; GSI3 `EMAIL#<email key>` /
+    `MENTION#<purchase id>#<event SK>`. `field` is the detail key that holds the masked
+    address, `index` its position when that field is a list (aligned with `seat_ids`).
+    """
+
+    purchase_id = UnicodeAttribute()
+    event_sk = UnicodeAttribute()
+    field = UnicodeAttribute()
+    index = NumberAttribute(null=True)
+    seat_id = UnicodeAttribute(null=True)

@@ -52,6 +52,9 @@ class Store:
     def profile(self, sub: str) -> m.Profile | None:
         return self._get(m.Profile, k.account_pk(sub), k.PROFILE_SK)
 
+    def audit_event(self, pk: str, sk: str) -> m.AuditEvent | None:
+        return self._get(m.AuditEvent, pk, sk)
+
     def mail_marker(self, key: str) -> m.MailMarker | None:
         return self._get(m.MailMarker, k.mail_pk(key), k.MAIL_SK)
 
@@ -195,6 +198,38 @@ class Store:
                 item.SK.removeprefix(k.HOLDER_PREFIX): item for item in items if isinstance(item, m.Holder)
             }
 
+    def seat_with_trail(
+        self, purchase_id: str, seat_id: str
+    ) -> tuple[m.Purchase | None, m.Seat | None, list[m.AuditEvent]]:
+        """The purchase, one seat and the audit events naming it, from one Query (oldest first).
+
+        Events (`EVENT#`) sort before the purchase (`PURCHASE`) and its seats (`SEAT#`): the Query
+        runs from the first event to this seat's key, and a filter keeps the purchase, this seat and
+        the events whose `seat_ids` hold it (other seats are read and dropped by DynamoDB).
+        """
+        purchase: m.Purchase | None = None
+        seat: m.Seat | None = None
+        events: list[m.AuditEvent] = []
+        wanted = (
+            (m.Item.type == m.Purchase)
+            | (m.Seat.seat_id == seat_id)
+            | m.AuditEvent.seat_ids.contains(seat_id)
+        )
+        with read_errors():
+            for item in m.Item.query(
+                k.purchase_pk(purchase_id),
+                m.Item.SK.between(k.EVENT_PREFIX, k.seat_sk(seat_id)),
+                filter_condition=wanted,
+                consistent_read=True,
+            ):
+                if isinstance(item, m.Purchase):
+                    purchase = item
+                elif isinstance(item, m.Seat) and item.seat_id == seat_id:
+                    seat = item
+                elif isinstance(item, m.AuditEvent):
+                    events.append(item)
+        return purchase, seat, events
+
     def seats_of(self, purchase_id: str) -> list[m.Seat]:
         return self._partition(m.Seat, purchase_id, k.SEAT_PREFIX)
 
@@ -227,6 +262,24 @@ class Store:
         with read_errors():
             page = m.Item._get_connection().query(k.email_gsi(email_key), index_name="GSI3", limit=limit)
         return [(raw["PK"]["S"], raw["SK"]["S"]) for raw in page.get("Items", [])]
+
+    def all_keys_by_email(self, email_key: str) -> list[Key]:
+        """Every key GSI3 holds for an address key, page by page (privacy: all that names the address)."""
+        keys: list[Key] = []
+        start: Any = None
+        with read_errors():
+            while True:
+                page = m.Item._get_connection().query(
+                    k.email_gsi(email_key), index_name="GSI3", exclusive_start_key=start
+                )
+                keys += [(raw["PK"]["S"], raw["SK"]["S"]) for raw in page.get("Items", [])]
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    return keys
+
+    def mentions_in(self, purchase_id: str) -> list[m.Mention]:
+        """The purchase's audit mentions of addresses (`MENTION#` items of its partition)."""
+        return self._partition(m.Mention, purchase_id, k.MENTION_PREFIX)
 
     def items(self, keys: Iterable[Key]) -> list[m.Item]:
         """Eventually consistent BatchGetItem of `keys` (support's look-ups)."""
