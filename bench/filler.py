@@ -43,8 +43,6 @@ def filler_items(n: int, quantity: int) -> list[dict[str, Any]]:
         amount_total=UNIT * quantity,
         created_at="2026-08-01T00:00:00Z",
         seat_counts=m.SeatCounts(available=quantity),  # type: ignore[no-untyped-call]
-        available=set(range(1, quantity + 1)),
-        holders={},
         seats_written=quantity,
         due_kind="remind_30",
         GSI2PK=k.due_gsi("2027-07-02", n % 8),

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,6 +100,15 @@ def measure_calls(results: dict[str, Any]) -> None:
             measured.record(f"checkout_webhook_paid_{seats}", calls, seconds)
     with emulated_account():
         scenarios.seat_actions(measured)
+    with emulated_account():
+        scenarios.invite_list(measured, 1000)
+    units: dict[str, int] = {}
+    for quantity in (3, 1000):
+        with emulated_account():
+            units.update(scenarios.write_units_at(quantity))
+    results["write_units"] = units
+    results["write_unit_ratio"] = scenarios.write_unit_ratios(units)
+    results["write_unit_ratio_target"] = scenarios.UNIT_RATIO_TARGET
     sweep = {k: v for k, v in results.get("ddb_calls", {}).items() if k.startswith("sweep_")}
     results["ddb_calls"] = {**measured.ddb_calls, **sweep}
     results["ddb_operations"] = measured.operations
@@ -178,6 +187,14 @@ def table(results: dict[str, Any]) -> str:
             f"{'scan_calls (whole run)':<36}{results['scan_calls']:>8}  {'0':<26}"
             f"{'yes' if results['scan_calls'] == 0 else 'NO'}"
         )
+    if "write_units" in results:
+        lines += ["", f"{'write units per action (3 / 1000 seats)':<44}{'3':>6}{'1000':>6}{'ratio':>7}  ok"]
+        for action, ratio in results["write_unit_ratio"].items():
+            units = results["write_units"]
+            lines.append(
+                f"{action:<44}{units[action + '_3']:>6}{units[action + '_1000']:>6}{ratio:>7}  "
+                f"{'yes' if ratio <= results['write_unit_ratio_target'] else 'NO'}"
+            )
     if "sweep_items_read" in results:
         lines += ["", f"{'sweep items read':<36}{'read':>8}  {'due seats (purchases)':<26}ok"]
         for key, n in results["sweep_items_read"].items():
@@ -232,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     # Parts left out keep their figures from the last run (each part says when it was measured).
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update({"python": sys.version.split()[0], "cpus": os.cpu_count()})
-    steps = [
+    steps: list[tuple[str, Callable[[], None]]] = [
         ("init", lambda: measure_init(results, args.runs)),
         ("calls", lambda: measure_calls(results)),
         ("sweep", lambda: measure_sweep(results, "large" not in args.skip)),

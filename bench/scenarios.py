@@ -54,6 +54,14 @@ def target(key: str) -> tuple[int | None, str]:
     if key.startswith("checkout_webhook_paid_"):
         seats = int(key.rsplit("_", 1)[1])
         return webhook_target(seats), f"<= ceil({seats}/100)+3 = {webhook_target(seats)}"
+    if key.startswith("invite_list_"):
+        rows = int(key.rsplit("_", 1)[1])
+        most = math.ceil(rows / 25) + 4
+        return most, f"<= ceil({rows}/25)+4 = {most}"
+    if key.startswith("refund_"):
+        seats = int(key.rsplit("_", 1)[1])
+        most = math.ceil(seats / 25) + 5
+        return most, f"<= ceil({seats}/25)+5 = {most}"
     if key in FIXED_TARGETS:
         return FIXED_TARGETS[key]
     return None, "-"
@@ -261,3 +269,79 @@ def sweep_scale(
 def sweep_within_target(figures: SweepFigures) -> bool:
     """Items read within 10% of the due count (one due-index item per due purchase, plus the cursor, fits)."""
     return figures.items_read <= math.ceil(1.1 * figures.due_seats) and "Scan" not in figures.calls
+
+
+# ---- write units per action, at 3 seats and at 1000 ------------------------------------------------------
+
+UNIT_ACTIONS = ("invite", "accept", "revoke", "decline", "resend", "claim")
+UNIT_RATIO_TARGET = 1.25  # each action at 1000 seats within 1.25x of the same action at 3
+
+
+def write_units_at(quantity: int) -> dict[str, int]:
+    """Write units of each seat action on a purchase of `quantity` seats, all but the last 3 already invited.
+
+    The Given state (uncounted) is a purchase whose other seats are all handed out, so that any
+    part of an item that grew with the quantity would show; each action then goes through its
+    real handler and is metered alone (tests/support/ddb_units.py).
+    """
+    from tests.support.ddb_units import metering
+
+    buyer = f"units-{quantity}"
+    who = g.who(buyer, f"{buyer}@example.com")
+    pid = factories.paid_purchase(buyer_sub=buyer, buyer_email=f"{buyer}@example.com", quantity=quantity)
+    rows = [{"email": f"filler-{i}@example.com"} for i in range(quantity - 3)]
+    if rows:
+        _ok("fill", *g.invite(pid, rows=rows, as_=who))
+        clock.freeze(clock.now() + timedelta(days=1))  # the fill used the day's invitations (rule 13)
+    out: dict[str, int] = {}
+
+    def metered(action: str, step: Callable[[], tuple[int, Any]]) -> None:
+        with metering() as meter:
+            status, body = step()
+        _ok(f"{action}_{quantity}", status, body)
+        out[f"{action}_{quantity}"] = meter.write_units
+
+    first, second = quantity - 2, quantity - 1
+    metered("invite", lambda: g.invite(pid, "a@example.com", as_=who))
+    metered("accept", lambda: g.accept(g.link(pid, f"{first:04d}"), g.who(f"{buyer}-a", "a@example.com")))
+    _ok("invite b", *g.invite(pid, "b@example.com", as_=who))
+    metered("decline", lambda: g.decline(g.link(pid, f"{second:04d}")))
+    # a seat given back waits behind the fresh ones (FREE# markers): act on the seat each invite got
+    c_seat = _invited_seat("invite c", g.invite(pid, "c@example.com", as_=who))
+    metered("revoke", lambda: g.seat_action(pid, c_seat, "revoke", as_=who))
+    d_seat = _invited_seat("invite d", g.invite(pid, "d@example.com", as_=who))
+    clock.freeze(clock.now() + timedelta(minutes=10))  # past the resend spacing
+    metered("resend", lambda: g.seat_action(pid, d_seat, "resend", as_=who))
+    metered("claim", lambda: g.claim(pid, as_=who))
+    return out
+
+
+def _invited_seat(key: str, answer: tuple[int, Any]) -> str:
+    _ok(key, *answer)
+    return str(answer[1]["seats"][0]["seat_id"])
+
+
+def write_unit_ratios(figures: dict[str, int], large: int = 1000) -> dict[str, float]:
+    return {a: round(figures[f"{a}_{large}"] / figures[f"{a}_3"], 2) for a in UNIT_ACTIONS}
+
+
+# ---- a list of 1000 invitations -------------------------------------------------------------------------
+
+
+def invite_list(measured: Measured, size: int = 1000) -> None:
+    """`invite_list_<size>`: one request of `size` rows with an Idempotency-Key, all invited."""
+    buyer = f"lists-{size}"
+    who = g.who(buyer, f"{buyer}@example.com")
+    pid = factories.paid_purchase(buyer_sub=buyer, buyer_email=f"{buyer}@example.com", quantity=size)
+    request = http_event(
+        "POST",
+        f"/purchases/{pid}/invitations",
+        route="/purchases/{purchase_id}/invitations",
+        body={"invitations": [{"email": f"l{i}@example.com"} for i in range(size)]},
+        claims=who,
+        path_params={"purchase_id": pid},
+        headers={"Idempotency-Key": f"bench-{size}"},
+    )
+    body = _counted(f"invite_list_{size}", measured, lambda: call("purchases_api", request))
+    if len(body.get("seats") or []) != size:
+        raise AssertionError(f"invite_list_{size} invited {len(body.get('seats') or [])} seats")

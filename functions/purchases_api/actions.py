@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from giftplans import claims
 from giftplans.http import caller, error_responses
-from giftplans.invitations import buyer
+from giftplans.invitations import batches, buyer
 from giftplans.invitations.addresses import Row
 from giftplans.schemas.purchases import SeatOut
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,7 +39,9 @@ class InvitationIn(BaseModel):
 class InviteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    invitations: list[InvitationIn] = Field(max_length=200, description="1 to 25 addresses, one seat each.")
+    invitations: list[InvitationIn] = Field(
+        max_length=2000, description="1 to 1000 addresses (no more than the seats available), one seat each."
+    )
 
 
 class SeatsOut(BaseModel):
@@ -65,11 +67,18 @@ class ResentOut(BaseModel):
     status_code=201,
     tags=["seats"],
     summary="Invite people by email, one available seat each (all or nothing)",
+    description=(
+        "Up to 1000 rows, all checked before anything is written (422 with a reason per row). "
+        "With an `Idempotency-Key` header, a repeat of the same request answers the same seats and "
+        "mails nothing again, and finishes a list that stopped half way; the same key with another "
+        "body is a 409 `idempotency_key_reused`."
+    ),
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503),
 )
 def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
     rows = [Row(r.email, r.message, r.from_name, r.locale) for r in request.invitations]
-    seats = buyer.invite(purchase_id, caller(router), rows)
+    key = batches.check_idempotency_key(router.current_event.headers.get("idempotency-key"))
+    seats = buyer.invite(purchase_id, caller(router), rows, idempotency_key=key)
     return SeatsOut.model_validate({"seats": [seat.as_json() for seat in seats]})
 
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from giftplans.http import caller, error_responses
 from giftplans.purchases import billing
-from giftplans.schemas.purchases import PurchaseDetailOut, PurchaseListOut, SeatHistoryOut
+from giftplans.schemas.purchases import PurchaseDetailOut, PurchaseListOut, SeatHistoryOut, SeatStateName
 
 router = APIGatewayHttpRouter()
 
@@ -29,16 +29,31 @@ def list_purchases(
 
 @router.get(
     "/purchases/<purchase_id>",
-    summary="A purchase, its term and every seat",
+    summary="A purchase, its term and one page of its seats",
     tags=["purchases"],
     responses=error_responses(400, 401, 404, 422, 429, 503),
 )
 def get_purchase(
     purchase_id: Annotated[str, Path(max_length=64)],
     include: Annotated[Literal["events"] | None, Query(description="`events` adds the audit trail.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Seats in a page (1-100).")] = 100,
+    cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page.")] = None,
+    state: Annotated[SeatStateName | None, Query(description="Only seats in this state.")] = None,
+    email: Annotated[
+        str | None,
+        Query(max_length=320, description="Only seats whose recipient address is this or starts so."),
+    ] = None,
 ) -> PurchaseDetailOut:
     me = caller(router)
-    detail = billing.detail_for_buyer(me.sub, purchase_id, include_events=include == "events")
+    detail = billing.detail_for_buyer(
+        me.sub,
+        purchase_id,
+        include_events=include == "events",
+        limit=limit,
+        cursor=cursor,
+        state=state,
+        email=email,
+    )
     return PurchaseDetailOut.model_validate(detail.as_json())
 
 

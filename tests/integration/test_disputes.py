@@ -27,14 +27,19 @@ BUYER, BUYER_EMAIL = "buyer-1", "buyer@example.com"
 
 
 def dispute_event(
-    event_type: str, purchase_id: str, *, status: str = "needs_response", by_charge: bool = False
+    event_type: str,
+    purchase_id: str,
+    *,
+    status: str = "needs_response",
+    by_charge: bool = False,
+    dispute_id: str = "dp_test_1",
 ) -> dict[str, Any]:
     purchase = get_store().purchase(purchase_id)
     assert purchase is not None
     dispute = se.resource("dispute")
     dispute.update(
         {
-            "id": "dp_test_1",
+            "id": dispute_id,
             "amount": int(purchase.amount_total),
             "status": status,
             "charge": "ch_test_disputed",
@@ -219,3 +224,18 @@ def test_given_stripe_has_no_such_charge_when_dispute_names_only_it_then_200_not
     assert status == 200 and body["result"].startswith("ignored"), body
     assert snapshot() == before
     assert [(r.method, r.path) for r in stripe.requests] == [("GET", "/v1/charges/ch_unknown")]
+
+
+def test_given_two_open_disputes_when_the_first_is_won_then_still_frozen_until_the_second_is() -> None:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL, quantity=2)
+    deliver(dispute_event("charge.dispute.created", purchase_id, dispute_id="dp_a"))
+    deliver(dispute_event("charge.dispute.created", purchase_id, dispute_id="dp_b"))
+
+    deliver(dispute_event("charge.dispute.closed", purchase_id, status="won", dispute_id="dp_a"))
+
+    assert get_store().purchase(purchase_id).frozen is True  # type: ignore[union-attr]
+    code, body = invite(purchase_id, "ivan@example.com")
+    assert (code, body["error"]["code"]) == (409, "purchase_frozen")
+    deliver(dispute_event("charge.dispute.closed", purchase_id, status="won", dispute_id="dp_b"))
+    assert get_store().purchase(purchase_id).frozen is False  # type: ignore[union-attr]
+    assert invite(purchase_id, "ivan@example.com")[0] == 201

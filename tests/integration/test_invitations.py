@@ -53,8 +53,8 @@ def test_given_verified_buyer_when_invite_two_then_lowest_seats_are_invited_as_t
     assert k.email_gsi(tokens.email_key("ann@example.com")) == seat.GSI3PK
     purchase = g.purchase(pid)
     assert purchase.seat_counts.as_dict()["available"] == 1 and purchase.seat_counts.invited == 2
-    assert purchase.available == {3} and purchase.invite_version == 1 and purchase.last_action == "invite"
-    assert set(purchase.holders.as_dict()) == {"0001", "0002"}
+    assert g.free_numbers(pid) == {3} and purchase.invite_version == 1 and purchase.last_action == "invite"
+    assert set(g.live_holders(pid)) == {"0001", "0002"}
     events = [
         e
         for e in m.Item.query(k.purchase_pk(pid), m.Item.SK.startswith("EVENT#"))
@@ -139,8 +139,8 @@ def test_given_term_ended_when_invite_then_410(pid: str, clock: object) -> None:
     assert (status, body["error"]["code"]) == (410, "term_ended")
 
 
-def test_given_26_rows_when_invite_then_422_and_nothing_written(pid: str) -> None:
-    status, body = g.invite(pid, *[f"p{i}@example.com" for i in range(26)])
+def test_given_1001_rows_when_invite_then_422_and_nothing_written(pid: str) -> None:
+    status, body = g.invite(pid, *[f"p{i}@example.com" for i in range(1001)])
     assert (status, body["error"]["code"]) == (422, "too_many_invitations")
     assert g.purchase(pid).invite_version == 0
 
@@ -200,7 +200,7 @@ def test_given_daily_limit_when_exceeded_then_429_with_reset_time_and_next_day_a
     aws: None, clock: object, monkeypatch: pytest.MonkeyPatch, settings: None
 ) -> None:
     monkeypatch.setenv("DAILY_INVITE_LIMIT", "3")
-    pid = factories.paid_purchase(quantity=6)
+    pid = factories.paid_purchase(quantity=3)  # 3 seats paid: the limit stays 3
     assert g.invite(pid, "a@example.com", "b@example.com")[0] == 201
     assert g.seat_action(pid, "0001", "resend")[0] == 429  # too soon: not counted
     real_clock.freeze(real_clock.now() + timedelta(minutes=11))
@@ -213,6 +213,7 @@ def test_given_daily_limit_when_exceeded_then_429_with_reset_time_and_next_day_a
         body["error"]["resets_at"] == "2026-03-02T00:00:00Z"
         and "2026-03-02T00:00:00Z" in body["error"]["message"]
     )
+    assert (body["error"]["remaining"], body["error"]["limit"]) == (0, 3)
     real_clock.freeze(real_clock.parse_iso("2026-03-02T00:00:00Z"))
     assert g.invite(pid, "c@example.com")[0] == 201
 
@@ -222,9 +223,10 @@ def test_given_daily_limit_when_exceeded_then_retry_after_header_is_set(
 ) -> None:
     from tests.support.apigw import FakeContext, http_event, load_handler
 
-    monkeypatch.setenv("DAILY_INVITE_LIMIT", "1")
-    pid = factories.paid_purchase(quantity=3)
-    g.invite(pid, "a@example.com")
+    monkeypatch.setenv("DAILY_INVITE_LIMIT", "2")
+    pid = factories.paid_purchase(quantity=2)
+    g.invite(pid, "a@example.com", "c@example.com")
+    g.seat_action(pid, "0001", "revoke")
     event = http_event(
         "POST",
         f"/purchases/{pid}/invitations",
@@ -268,7 +270,7 @@ def test_given_invited_seat_when_revoked_then_available_again_and_old_link_dies(
         None,
     )
     purchase = g.purchase(pid)
-    assert purchase.available == {1, 2, 3} and purchase.holders.as_dict() == {}
+    assert g.free_numbers(pid) == {1, 2, 3} and g.live_holders(pid) == {}
     assert purchase.seat_counts.invited == 0 and purchase.seat_counts.as_dict()["available"] == 3
     assert g.preview(token)[1]["error"]["code"] == "invitation_revoked"
     assert g.accept(token, g.who("ann", "ann@example.com"))[0] == 410
@@ -352,7 +354,7 @@ def test_given_link_when_declined_then_seat_available_buyer_told_and_link_dead(p
         "recipient",
         None,
     )
-    assert g.purchase(pid).available == {1, 2, 3}
+    assert g.free_numbers(pid) == {1, 2, 3}
     assert g.decline(token)[0] == 410
     assert "seat.declined" in g.audit_kinds(pid)
 
@@ -427,3 +429,50 @@ def test_given_term_ended_when_previewed_then_410_invitation_expired(pid: str) -
     real_clock.freeze(real_clock.parse_iso("2027-03-01T12:00:01Z"))
     status, body = g.preview(token)
     assert (status, body["error"]["code"]) == (410, "invitation_expired")
+
+
+# ---- rule 13 (changed): as many a day as the seats paid for, if that is more -----------------------------
+
+
+def test_given_1000_seats_paid_and_limit_200_when_all_are_invited_today_then_201_and_one_more_is_429(
+    aws: None, clock: object, monkeypatch: pytest.MonkeyPatch, settings: None
+) -> None:
+    monkeypatch.setenv("DAILY_INVITE_LIMIT", "200")
+    pid = factories.paid_purchase(quantity=1000)
+    status, body = g.invite(pid, *[f"p{i}@example.com" for i in range(1000)])
+    assert status == 201, body
+    assert len(body["seats"]) == 1000
+    assert g.seat_action(pid, "0001", "revoke")[0] == 200
+    status, body = g.invite(pid, "late@example.com")
+    assert (status, body["error"]["code"]) == (429, "daily_limit_reached")
+    assert (body["error"]["remaining"], body["error"]["limit"]) == (0, 1000)
+
+
+def test_given_seats_paid_over_two_purchases_when_limit_counted_then_both_count(
+    aws: None, clock: object, monkeypatch: pytest.MonkeyPatch, settings: None
+) -> None:
+    monkeypatch.setenv("DAILY_INVITE_LIMIT", "2")
+    first = factories.paid_purchase(quantity=2)
+    second = factories.paid_purchase(quantity=2)  # 4 seats paid in all: the limit is 4
+    assert g.invite(first, "a@example.com", "b@example.com")[0] == 201
+    assert g.invite(second, "c@example.com")[0] == 201
+    assert g.seat_action(first, "0001", "revoke")[0] == 200
+    status, body = g.invite(second, "d@example.com")
+    assert status == 201, body
+    status, body = g.invite(first, "e@example.com")
+    assert (status, body["error"]["code"]) == (429, "daily_limit_reached")
+    assert (body["error"]["remaining"], body["error"]["limit"]) == (0, 4)
+
+
+def test_given_limit_raised_by_seats_paid_when_resent_then_resend_is_held_to_the_same_limit(
+    aws: None, clock: object, monkeypatch: pytest.MonkeyPatch, settings: None
+) -> None:
+    monkeypatch.setenv("DAILY_INVITE_LIMIT", "2")
+    pid = factories.paid_purchase(quantity=4)  # limit 4
+    assert g.invite(pid, "a@example.com", "b@example.com", "c@example.com")[0] == 201
+    real_clock.freeze(real_clock.now() + timedelta(minutes=11))
+    assert g.seat_action(pid, "0001", "resend")[0] == 202  # the 4th email: past 2, within 4
+    real_clock.freeze(real_clock.now() + timedelta(minutes=11))
+    status, body = g.seat_action(pid, "0002", "resend")
+    assert (status, body["error"]["code"]) == (429, "daily_limit_reached")
+    assert (body["error"]["remaining"], body["error"]["limit"]) == (0, 4)

@@ -166,7 +166,8 @@ def test_given_purchase_with_an_invited_seat_when_read_then_purchase_and_every_s
     invite_seat_directly(pid, "0002", "friend@example.com", "2026-03-02T09:00:00Z", delivery="complained")
     status, body = get_purchase(pid)
     assert status == 200
-    assert set(body) == {"purchase", "seats"}
+    assert set(body) == {"purchase", "seats", "next_cursor"}
+    assert body["next_cursor"] is None
     assert body["purchase"]["purchase_id"] == pid
     assert body["purchase"]["seat_counts"]["available"] == 2
     assert body["purchase"]["seat_counts"]["invited"] == 1

@@ -55,16 +55,22 @@ def test_given_tampered_cursor_key_values_when_listing_then_400_invalid_cursor(
     assert (status, body["error"]["code"]) == (400, "invalid_cursor")
 
 
-def test_given_daily_limit_below_the_request_size_when_first_invite_of_the_day_then_429_and_nothing_sent(
+def test_given_daily_limit_below_the_request_size_when_first_count_of_the_day_then_429_and_nothing_sent(
     aws: None, clock: object, monkeypatch: pytest.MonkeyPatch, settings: None
 ) -> None:
+    # Rule 13 lets a buyer send as many as the seats they paid for, so an invite cannot ask for
+    # more than its limit; the counter's own guard (no counter yet: any n would pass) still holds.
+    from giftplans import clock as real_clock
+    from giftplans.errors import TooMany
+    from giftplans.invitations.limits import count_sends
+    from giftplans.store.writes import Steps
+
     monkeypatch.setenv("DAILY_INVITE_LIMIT", "2")
-    purchase_id = factories.paid_purchase(quantity=5)
-
-    status, body = g.invite(purchase_id, "a@example.com", "b@example.com", "c@example.com")
-
-    assert (status, body["error"]["code"]) == (429, "daily_limit_reached")
-    assert g.purchase(purchase_id).seat_counts.invited == 0
+    steps = Steps()
+    with pytest.raises(TooMany) as refused:
+        count_sends(steps, "buyer-1", real_clock.now(), 3, 2)
+    assert refused.value.code == "daily_limit_reached"
+    assert steps.steps == []
 
 
 def test_given_buyer_address_in_decomposed_unicode_when_invite_then_409_use_claim_instead(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from giftplans import claims, entitlements
 from giftplans.identity import Caller
-from giftplans.invitations import buyer, link
+from giftplans.invitations import batches, buyer, link
 from giftplans.invitations.addresses import Row
 
 from tests.support import factories
@@ -30,7 +30,7 @@ def test_given_budget_when_each_transition_runs_then_it_costs_its_round_trips(
     aws: None, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pid = factories.paid_purchase(quantity=30)
-    rows = [Row(f"p{i}@example.com") for i in range(25)]
+    rows = [Row(f"p{i}@example.com") for i in range(batches.CHUNK)]  # the most one transaction takes
 
     with counted(monkeypatch) as calls:
         buyer.invite(pid, BUYER, rows)

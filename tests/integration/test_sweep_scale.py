@@ -53,8 +53,6 @@ def write_filler(n: int) -> None:
             amount_total=24000 * quantity,
             created_at="2026-08-01T00:00:00Z",
             seat_counts=m.SeatCounts(available=quantity),
-            available=set(range(1, quantity + 1)),
-            holders={},
             seats_written=quantity,
             due_kind="remind_30",
             GSI2PK=k.due_gsi("2027-07-02", n % 8),

@@ -112,3 +112,40 @@ def audit_kinds(purchase_id: str) -> list[str]:
         for e in m.Item.query(k.purchase_pk(purchase_id), m.Item.SK.startswith("EVENT#"))
         if isinstance(e, m.AuditEvent)
     ]
+
+
+def free_numbers(purchase_id: str) -> set[int]:
+    """The available seats as the purchase's layout says (fresh run from `fresh_from`, less `holes`, plus
+    the FreeSeat markers), checked against the seats' own states: the layout's invariant, in every test."""
+    p = purchase(purchase_id)
+    seats = [
+        s
+        for s in m.Item.query(k.purchase_pk(purchase_id), m.Item.SK.startswith("SEAT#"))
+        if isinstance(s, m.Seat)
+    ]
+    by_state = {int(s.seat_id) for s in seats if s.state == "available"}
+    if p.status != "paid":
+        return by_state
+    markers = {
+        int(i.seat_no)
+        for i in m.Item.query(k.purchase_pk(purchase_id), m.Item.SK.startswith("FREE#"))
+        if isinstance(i, m.FreeSeat)
+    }
+    first = int(p.fresh_from or 1)
+    fresh = {n for n in by_state if n >= first}
+    assert markers == {n for n in by_state if n < first}, (markers, by_state, first)
+    assert int(p.quantity) - first + 1 - int(p.holes or 0) == len(fresh)
+    assert int(p.seat_counts.available) == len(by_state)
+    return by_state
+
+
+def live_holders(purchase_id: str) -> dict[str, str]:
+    """seat_id -> email key of every Holder item whose seat still holds its address (rule 11's view)."""
+    live: dict[str, str] = {}
+    for item in m.Item.query(k.purchase_pk(purchase_id), m.Item.SK.startswith("HOLDER#")):
+        if isinstance(item, m.Holder):
+            key = item.SK.removeprefix("HOLDER#")
+            s = seat(purchase_id, item.seat_id)
+            if s.state in ("invited", "accepted", "claimed") and k.email_gsi(key) == s.GSI3PK:
+                live[item.seat_id] = key
+    return live

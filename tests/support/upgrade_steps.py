@@ -49,8 +49,7 @@ def holder(purchase_id: str, seat_no: int, sub: str, email: str, *, state: str =
             actions=[
                 m.Purchase.seat_counts.available.add(-1),  # type: ignore[attr-defined]
                 getattr(m.Purchase.seat_counts, state).add(1),
-                m.Purchase.available.delete({seat_no}),
-                m.Purchase.holders[seat_id].set(key),
+                m.Purchase.holes.add(1),  # taken out of the fresh run directly
                 m.Purchase.version.add(1),
             ],
         )
@@ -109,8 +108,7 @@ def invited(purchase_id: str, seat_no: int, email: str) -> None:
             actions=[
                 m.Purchase.seat_counts.available.add(-1),  # type: ignore[attr-defined]
                 m.Purchase.seat_counts.invited.add(1),  # type: ignore[attr-defined]
-                m.Purchase.available.delete({seat_no}),
-                m.Purchase.holders[seat_id].set(key),
+                m.Purchase.holes.add(1),  # taken out of the fresh run directly
                 m.Purchase.version.add(1),
             ],
         )

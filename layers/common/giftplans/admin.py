@@ -24,7 +24,7 @@ from giftplans.seats import IN_USE, Action, SeatState, Touch, allowed_from
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.transitions import Move, touch, transition
+from giftplans.store.transitions import IN_STEP, Move, PurchaseSide, touch, transition
 from giftplans.store.writes import Refused, Steps, stamp
 from giftplans.tokens import email_key
 from giftplans.views import (
@@ -139,6 +139,7 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str, *, refund: bool = Fals
         )
     if refund and (purchase.status != "paid" or not purchase.payment_intent):
         raise Conflict("Only a paid purchase can be refunded.", code="purchase_not_paid")
+    never_used = state == SeatState.AVAILABLE and int(seat_id) >= int(purchase.fresh_from or 1)
     if term_ended(seat.term_end, now) and state not in (SeatState.UPGRADED, SeatState.CANCELLED):
         raise Conflict("This seat's term has ended; there is nothing left to cancel.", code="seat_expired")
     if state not in allowed_from(Action.CANCEL):
@@ -152,13 +153,28 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str, *, refund: bool = Fals
         changes = [m.Seat.ended_at.set(clock.iso(now)), m.Seat.nonce.remove(), m.Seat.token_hash.remove()]
         if refund:
             changes.append(m.Seat.refund_status.set(PENDING))
-        move = Move(seat_id, changes, from_state=state, version=int(seat.version))
+        move = Move(
+            seat_id,
+            changes,
+            from_state=state,
+            version=int(seat.version),
+            free_marker=state == SeatState.AVAILABLE and not never_used,
+        )
+        # A seat never handed out leaves the fresh run (fresh_from on) as a hole; one given back, its marker.
+        side = (
+            PurchaseSide([m.Purchase.holes.add(1)], m.Purchase.fresh_from <= int(seat_id))
+            if never_used
+            else PurchaseSide(condition=m.Purchase.fresh_from > int(seat_id))
+            if state == SeatState.AVAILABLE
+            else IN_STEP
+        )
         transition(
             steps,
             Action.CANCEL,
             purchase_id,
             [move],
             actor=who,
+            purchase=side,
             detail={"previous_state": state.value, "refund": refund},
             at=now,
         )

@@ -15,7 +15,7 @@ from datetime import datetime
 from giftplans import audit, clock, entitlements, tokens
 from giftplans.errors import Conflict, Forbidden
 from giftplans.identity import Caller
-from giftplans.purchases.handout import open_for, still_open
+from giftplans.purchases.handout import Picked, available_count, open_for, pick_seats, still_open
 from giftplans.seats import Action, target
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -44,15 +44,15 @@ def claim(purchase_id: str, caller: Caller) -> SeatView:
         profile = found.get((account, k.PROFILE_SK))
         if not isinstance(profile, m.Profile) or int(profile.plans_bought or 0) <= 1:
             raise Forbidden(NOT_ALLOWED, code="claim_not_allowed")
-        free = sorted(int(n) for n in (purchase.available or ()))
-        if not free:
+        if available_count(purchase) == 0:
             raise Conflict(
                 "Every seat of this purchase is taken; revoke an invitation to free one.",
                 code="no_seats_available",
                 details={"available": 0},
             )
+        picked = pick_seats(purchase, 1)
         try:
-            return _write_claim(purchase, free[0], caller, now)
+            return _write_claim(purchase, picked, caller, now)
         except Refused as refused:
             if refused.failed("purchase"):
                 open_for(refused.old("purchase"), caller.sub, now)  # raises unless the seat was taken
@@ -65,7 +65,8 @@ def claim(purchase_id: str, caller: Caller) -> SeatView:
     return retry_on_conflict(attempt)
 
 
-def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: datetime) -> SeatView:
+def _write_claim(purchase: m.Purchase, picked: Picked, caller: Caller, now: datetime) -> SeatView:
+    number = picked.numbers[0]
     pid, seat_id, accepted_at = purchase.purchase_id, k.seat_id_of(number), clock.iso(now)
     email = purchase.buyer_email
     key = tokens.email_key(email)
@@ -83,16 +84,17 @@ def _write_claim(purchase: m.Purchase, number: int, caller: Caller, now: datetim
         seat_id,
         [
             m.Seat.recipient_email.set(email),
+            m.Seat.recipient_lc.set(tokens.normalise_email(email)),
             m.Seat.recipient_sub.set(caller.sub),
             m.Seat.accepted_at.set(accepted_at),
             m.Seat.GSI3PK.set(k.email_gsi(key)),
             m.Seat.GSI3SK.set(k.seat_email_sk(pid, seat_id)),
         ],
         holder=key,
+        holder_checked=False,  # the buyer's own address: invites refuse it (rule 11), one claim at a time
+        free_marker=number in picked.from_markers,
     )
-    still_holding = PurchaseSide(
-        condition=still_open(caller.sub, now) & m.Purchase.available.contains(number)
-    )
+    still_holding = PurchaseSide(picked.changes, still_open(caller.sub, now) & picked.condition)
 
     def build(steps: Steps) -> None:
         steps.check(

@@ -24,7 +24,6 @@ operator deletes the customer there (docs/runbook.md, "Erasing a person").
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -270,6 +269,7 @@ def _recipient_changes(now: datetime) -> list[Any]:
     """What a seat loses with its recipient's address (its state, dates and holder's account stay)."""
     return [
         m.Seat.recipient_email.set(ERASED),
+        m.Seat.recipient_lc.remove(),  # the paging filter's lower-cased copy (GET /purchases/{id}?email=)
         m.Seat.erased_at.set(clock.iso(now)),
         m.Seat.GSI3PK.remove(),
         m.Seat.GSI3SK.remove(),
@@ -279,18 +279,19 @@ def _recipient_changes(now: datetime) -> list[Any]:
     ]
 
 
+def _drop_holder(purchase_id: str, key: str) -> None:
+    """The address's rule-11 `Holder` item in this purchase (its key names the address): deleted.
+
+    A blind delete, so a repeat is a no-op; the seat it pointed at loses the address in the same
+    erasure (a Holder only holds while its seat's `GSI3PK` is the address's), so rule 11 is unchanged.
+    """
+    holder = m.Holder(k.purchase_pk(purchase_id), k.holder_sk(key))
+    get_store().write(lambda steps: steps.delete("holder", holder))
+
+
 def _erase_recipient(seat: m.Seat, key: str, actor: str, now: datetime) -> int:
     """A seat held by (or invited to) the address: the purchase's holder entry, then the seat, audited."""
-    holder = m.Purchase(k.purchase_pk(seat.purchase_id), k.PURCHASE_SK)
-    with suppress(Refused):  # no entry (settled purchase) or another holder's: nothing to do
-        get_store().write(
-            lambda steps: steps.update(
-                "purchase",
-                holder,
-                [m.Purchase.holders[seat.seat_id].set(ERASED)],
-                condition=m.Purchase.holders[seat.seat_id] == key,
-            )
-        )
+    _drop_holder(seat.purchase_id, key)
 
     def build(steps: Steps) -> None:
         touch(
@@ -390,6 +391,8 @@ def erase_ended(purchase: m.Purchase, actor: str, now: datetime) -> int:
         erased += _written(build)
     for mention in get_store().mentions_in(pid):
         _scrub(mention)
+    for key in get_store().holders(pid):  # the Holder items' keys name the addresses (rule 11 is over)
+        _drop_holder(pid, key)
 
     def done(steps: Steps) -> None:
         steps.update(

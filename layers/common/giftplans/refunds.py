@@ -29,6 +29,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from pynamodb.expressions.condition import size
+
 from giftplans import audit, clock, privacy, purchases
 from giftplans.entitlements import Source
 from giftplans.errors import UpstreamUnavailable
@@ -176,8 +178,6 @@ def _mark_refunded(
                 m.Purchase.status.set(purchases.REFUNDED),
                 m.Purchase.amount_refunded.set(amount),
                 recounted(counts),
-                m.Purchase.available.remove(),
-                m.Purchase.holders.remove(),
                 *privacy.erase_due(purchase),  # no reminders or expiry: only its recipients' erasure is due
                 *stamp(m.Purchase, Action.REFUND, ACTOR),
             ],
@@ -255,20 +255,36 @@ def set_frozen(purchase: m.Purchase, frozen: bool, at: datetime, kind: str, deta
 
     Stripe does not keep order and retries for days: a thaw records the dispute id in
     `disputes_closed`, and a freeze for a dispute already closed (its `created` delivered
-    late or again) changes nothing.
+    late or again) changes nothing. Open disputes are kept in `disputes_open`, so a thaw
+    leaves the purchase frozen while another dispute on it is still open.
     """
     dispute_id = str(detail.get("dispute_id") or "")
     was = m.Purchase.frozen == (not frozen)
     actions: list[Any] = [m.Purchase.frozen.set(frozen)]
-    if frozen:
-        condition = m.Purchase.frozen.does_not_exist() | was
-        if dispute_id:
-            condition = condition & ~m.Purchase.disputes_closed.contains(dispute_id)
+    if not dispute_id:
+        condition = (m.Purchase.frozen.does_not_exist() | was) if frozen else was
+    elif frozen:
+        # Every open dispute is kept (`disputes_open`): a second one on the same payment is recorded too.
+        condition = ~m.Purchase.disputes_open.contains(dispute_id) & ~m.Purchase.disputes_closed.contains(
+            dispute_id
+        )
+        actions.append(m.Purchase.disputes_open.add({dispute_id}))
     else:
-        condition = was
-        if dispute_id:
-            condition = was | ~m.Purchase.disputes_closed.contains(dispute_id)
-            actions.append(m.Purchase.disputes_closed.add({dispute_id}))
+        # The purchase thaws only when no other dispute stays open (two disputes, the first closed: frozen).
+        still_open = set(purchase.disputes_open or ()) - {dispute_id}
+        actions = [
+            m.Purchase.frozen.set(bool(still_open)),
+            m.Purchase.disputes_closed.add({dispute_id}),
+        ]
+        if purchase.disputes_open and dispute_id in purchase.disputes_open:
+            actions.append(m.Purchase.disputes_open.delete({dispute_id}))
+        opened = len(purchase.disputes_open or ())
+        same = (
+            m.Purchase.disputes_open.does_not_exist()
+            if opened == 0
+            else size(m.Purchase.disputes_open) == opened  # type: ignore[no-untyped-call]
+        )
+        condition = ~m.Purchase.disputes_closed.contains(dispute_id) & same
     last_action = kind.replace("purchase.", "")
     return _mark_purchase(purchase, actions, condition, at, last_action, kind, detail)
 

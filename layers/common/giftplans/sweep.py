@@ -216,6 +216,9 @@ def _acting_kind(end: datetime, found: str, today: date) -> str:
     return act
 
 
+REMINDER_STATES = frozenset(s.value for s in IN_USE)  # the states the reminder touches apply in
+
+
 def _remind(purchase: m.Purchase, found: str, kind: str, now: datetime, result: SweepResult) -> None:
     number = REMINDER_NUMBER[kind]
     for seat_id in _holder_seats(purchase):
@@ -277,8 +280,6 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
             *expiry_fold(counts, int(fresh.quantity))[0],
             m.Purchase.expired_at.set(ended_at),
             *stamp(m.Purchase, terms.EXPIRE, ACTOR),
-            m.Purchase.available.remove(),
-            m.Purchase.holders.remove(),
             *privacy.erase_due(purchase),
         ]
 
@@ -396,10 +397,8 @@ def _remove_due() -> list[Update]:
 
 
 def _holder_seats(purchase: m.Purchase) -> list[str]:
-    holders = purchase.holders
-    if holders is None:
-        return []
-    return sorted(k.seat_id_of(int(key)) for key in holders.attribute_values)
+    """The seats a reminder goes to (accepted or claimed): one filtered Query of the partition's seats."""
+    return get_store().seat_ids_in(purchase.purchase_id, sorted(REMINDER_STATES))
 
 
 # ---- single conditional writes --------------------------------------------------------------------------

@@ -281,9 +281,14 @@ class PurchaseDetail(NamedTuple):
     purchase: PurchaseView
     seats: list[SeatView]
     events: list[AuditEventView] | None = None
+    next_cursor: str | None = None  # the next page of seats, None on the last
 
     def as_json(self) -> Json:
-        body: Json = {"purchase": self.purchase.as_json(), "seats": [s.as_json() for s in self.seats]}
+        body: Json = {
+            "purchase": self.purchase.as_json(),
+            "seats": [s.as_json() for s in self.seats],
+            "next_cursor": self.next_cursor,
+        }
         if self.events is not None:
             body["events"] = [e.as_json() for e in self.events]
         return body

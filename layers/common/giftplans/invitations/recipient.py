@@ -26,6 +26,7 @@ def recorded(
     """An invited seat: its address (and GSI3 key, for support), the link's nonce and hash, the note."""
     changes: list[Update] = [
         m.Seat.recipient_email.set(email),
+        m.Seat.recipient_lc.set(tokens.normalise_email(email)),
         m.Seat.GSI3PK.set(k.email_gsi(tokens.email_key(email))),
         m.Seat.GSI3SK.set(k.seat_email_sk(purchase_id, seat_id)),
         m.Seat.invited_at.set(at),
@@ -51,6 +52,7 @@ def removed() -> list[Update]:
     """Revoke and decline: the seat goes back without a trace of its recipient."""
     return [
         m.Seat.recipient_email.remove(),
+        m.Seat.recipient_lc.remove(),
         m.Seat.recipient_sub.remove(),
         m.Seat.GSI3PK.remove(),
         m.Seat.GSI3SK.remove(),

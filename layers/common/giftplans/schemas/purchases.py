@@ -77,6 +77,7 @@ class PurchaseDetailOut(BaseModel):
 
     purchase: PurchaseOut
     seats: list[SeatOut]
+    next_cursor: str | None
 
 
 class HistoryEntryOut(BaseModel):

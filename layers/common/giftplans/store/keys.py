@@ -39,6 +39,26 @@ def event_sk(stamp: str, suffix: str) -> str:
     return f"{EVENT_PREFIX}{stamp}#{suffix}"
 
 
+BATCH_PREFIX = "BATCH#"
+FREE_PREFIX = "FREE#"
+HOLDER_PREFIX = "HOLDER#"
+
+
+def free_sk(seat_id: str) -> str:
+    """A free seat's marker: an available seat below the purchase's `fresh_from` (given back)."""
+    return f"{FREE_PREFIX}{seat_id}"
+
+
+def holder_sk(email_key: str) -> str:
+    """Who holds a seat of the purchase, by address key (rule 11); may outlive it (models.Holder)."""
+    return f"{HOLDER_PREFIX}{email_key}"
+
+
+def batch_sk(idempotency_key_hash: str) -> str:
+    """A list of invitations within its purchase, by the hash of its Idempotency-Key."""
+    return f"{BATCH_PREFIX}{idempotency_key_hash}"
+
+
 def account_pk(sub: str) -> str:
     return f"ACCOUNT#{sub}"
 

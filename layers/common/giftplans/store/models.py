@@ -17,7 +17,6 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
-    NumberSetAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
@@ -85,7 +84,6 @@ class DueIndex(GlobalSecondaryIndex["Item"]):
                 "due_kind",
                 "status",
                 "seat_counts",
-                "holders",
             ]
         )
 
@@ -166,10 +164,14 @@ class Purchase(Item, discriminator="purchase"):
     # Map constructors here and in AuditEvent run MapAttribute's unannotated __init__ (PynamoDB
     # 6.1) through a subclass or a subscripted generic, which untyped_calls_exclude cannot name.
     seat_counts = SeatCounts(default=SeatCounts)  # type: ignore[no-untyped-call]
-    available = NumberSetAttribute(null=True)  # free seat numbers (DynamoDB drops an empty set)
-    holders = MapAttribute[str, Any](null=True)  # type: ignore[no-untyped-call]  # seat_id -> email key of whoever holds it
+    # No field grows with the quantity (docs/design.md, "The one table"): seats numbered from
+    # `fresh_from` up were never handed out and are available unless counted in `holes`
+    # (support cancelled them); available seats below it each have a `FreeSeat` marker.
+    fresh_from = NumberAttribute(default=1)
+    holes = NumberAttribute(default=0)
     seats_written = NumberAttribute(default=0)
     frozen = BooleanAttribute(default=False)  # dispute open: no new invitations or claims
+    disputes_open = UnicodeSetAttribute(null=True)  # disputes created and not closed yet
     disputes_closed = UnicodeSetAttribute(null=True)  # disputes closed in our favour (no refreeze)
     due_kind = UnicodeAttribute(null=True)  # remind_30 | remind_7 | expire (with GSI2)
     reminders = UnicodeSetAttribute(null=True)
@@ -179,6 +181,8 @@ class Purchase(Item, discriminator="purchase"):
     buyer_erased_at = UnicodeAttribute(null=True)  # the buyer's address was erased (privacy)
     version = NumberAttribute(default=0)  # +1 on every write
     invite_version = NumberAttribute(default=0)  # +1 on every invite: serialises invites (rule 11)
+    batch_lock = UnicodeAttribute(null=True)  # a list of invitations being written (its batch SK)
+    batch_lease_until = NumberAttribute(null=True)  # until when the list holds the purchase alone (epoch s)
 
 
 class Seat(Item, discriminator="seat"):
@@ -200,6 +204,9 @@ class Seat(Item, discriminator="seat"):
     )  # the buyer's mail language (checkout, then their latest invite)
     recipient_locale = UnicodeAttribute(null=True)  # the recipient's: the invitation row's, else the buyer's
     recipient_email = UnicodeAttribute(null=True)
+    recipient_lc = UnicodeAttribute(
+        null=True
+    )  # the address normalised (tokens.normalise_email): the buyer's search
     recipient_sub = UnicodeAttribute(null=True)
     message = UnicodeAttribute(null=True)
     invited_at = UnicodeAttribute(null=True)
@@ -284,6 +291,45 @@ class InviteCounter(Item, discriminator="invite_counter"):
     # Invitation emails sent that day. Stored as `count`; named `sent` here because
     # Model.count (a Query count) would be shadowed.
     sent = NumberAttribute(attr_name="count", default=0)
+    cap = NumberAttribute(null=True)  # the day's limit an invite computed (rule 13): a resend is held to it
+
+
+class InviteBatch(Item, discriminator="invite_batch"):
+    """A list of invitations sent under an `Idempotency-Key` or over one transaction (SPEC 8.3).
+
+    Written with the first chunk of seats, moved on by every chunk, `done` with the last; a
+    retry with the same key answers from it (done) or resumes it (pending). It keeps the
+    request's hash and the seats it chose, never the addresses or notes (the retry brings them).
+    """
+
+    purchase_id = UnicodeAttribute()
+    buyer_id = UnicodeAttribute()
+    request_hash = UnicodeAttribute()
+    seat_ids = ListAttribute[str]()  # row i's seat
+    invited_at = UnicodeAttribute()
+    chunks = NumberAttribute()  # transactions the list takes
+    chunks_done = NumberAttribute(default=0)
+    done = BooleanAttribute(default=False)
+    locale = UnicodeAttribute(null=True)  # the buyer's locale when the list was sent (a resume keeps it)
+
+
+class FreeSeat(Item, discriminator="free_seat"):
+    """`PURCHASE#<id>` / `FREE#<seat_id>`: an available seat below the purchase's `fresh_from`."""
+
+    seat_no = NumberAttribute()
+
+
+class Holder(Item, discriminator="holder"):
+    """`PURCHASE#<id>` / `HOLDER#<email key>`: the seat an address was last given in this purchase (rule 11).
+
+    Written by the move into a holding state (invite, claim) and left behind when the seat moves
+    on (a revoke is one blind write that does not know the address): it holds only while its seat
+    is still in a holding state for that address (`GSI3PK`), which the invite checks before
+    replacing it (`version` serialises two invites of one address).
+    """
+
+    seat_id = UnicodeAttribute()
+    version = NumberAttribute(default=1)
 
 
 class PaymentLookup(Item, discriminator="payment"):

@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.expressions.condition import Condition
 
+from giftplans.seats import SeatState
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.writes import Steps, Written, read_errors, run
@@ -89,6 +91,112 @@ class Store:
                 elif isinstance(item, m.Seat):
                     seats.append(item)
         return purchase, seats
+
+    def seats_page(
+        self,
+        purchase_id: str,
+        *,
+        limit: int,
+        after: str | None = None,
+        condition: Condition | None = None,
+        scan_up_to: int = 1000,
+    ) -> tuple[list[m.Seat], str | None]:
+        """One page of a purchase's seats in seat order (one Query), and the seat id to go on after, or None.
+
+        Without `condition` the Query reads exactly `limit` seats. With one (a state or address
+        filter), DynamoDB filters after reading, so the Query reads up to `scan_up_to` seats and the
+        first `limit` matches are the page: a sparse filter over a large purchase can give a short
+        page that still has a next one. Still one request.
+        """
+        start = {"PK": {"S": k.purchase_pk(purchase_id)}, "SK": {"S": k.seat_sk(after)}} if after else None
+        reads = limit + 1 if condition is None else max(scan_up_to, limit + 1)
+        with read_errors():
+            page = m.Item._get_connection().query(
+                k.purchase_pk(purchase_id),
+                range_key_condition=m.Item.SK.startswith(k.SEAT_PREFIX),
+                filter_condition=condition,
+                consistent_read=True,
+                exclusive_start_key=start,
+                limit=reads,
+            )
+        seats = [s for s in map(m.Item.from_raw_data, page.get("Items", [])) if isinstance(s, m.Seat)]
+        last_read: str | None = (page.get("LastEvaluatedKey") or {}).get("SK", {}).get("S")
+        if len(seats) > limit:
+            return seats[:limit], seats[limit - 1].seat_id
+        if last_read is None:
+            return seats, None
+        return seats, last_read.removeprefix(k.SEAT_PREFIX)
+
+    def free_markers(self, purchase_id: str, limit: int) -> list[int]:
+        """The lowest `limit` seat numbers with a FreeSeat marker (one Query, consistent)."""
+        with read_errors():
+            page = m.Item._get_connection().query(
+                k.purchase_pk(purchase_id),
+                range_key_condition=m.Item.SK.startswith(k.FREE_PREFIX),
+                consistent_read=True,
+                limit=limit,
+            )
+        return [int(raw["SK"]["S"].removeprefix(k.FREE_PREFIX)) for raw in page.get("Items", [])]
+
+    def available_from(self, purchase_id: str, first: int, wanted: int) -> tuple[list[int], int]:
+        """The first `wanted` available seats numbered `first` or more, and the highest number read.
+
+        Used only when support cancelled seats that were never handed out (`holes`): reads seat
+        by seat from `first` on, page by page, until `wanted` are found.
+        """
+        found: list[int] = []
+        last = first - 1
+        start: dict[str, Any] | None = None
+        with read_errors():
+            while len(found) < wanted:
+                page = m.Item._get_connection().query(
+                    k.purchase_pk(purchase_id),
+                    range_key_condition=m.Item.SK.between(
+                        k.seat_sk(k.seat_id_of(first)), k.SEAT_PREFIX + "\uffff"
+                    ),
+                    consistent_read=True,
+                    exclusive_start_key=start,
+                )
+                for raw in page.get("Items", []):
+                    number = int(raw["seat_id"]["S"])
+                    if raw.get("state", {}).get("S") == SeatState.AVAILABLE.value and len(found) < wanted:
+                        found.append(number)
+                        last = number
+                start = page.get("LastEvaluatedKey")
+                if start is None:
+                    break
+        return found, last
+
+    def seat_ids_in(self, purchase_id: str, states: list[str]) -> list[str]:
+        """Ids of the purchase's seats in `states` (a filtered Query, page by page; matches only)."""
+        from giftplans.store.transitions import in_states  # transitions imports the store
+
+        with read_errors():
+            return [
+                seat.seat_id
+                for seat in m.Item.query(
+                    k.purchase_pk(purchase_id),
+                    m.Item.SK.startswith(k.SEAT_PREFIX),
+                    filter_condition=in_states(*states),
+                    consistent_read=True,
+                    attributes_to_get=["type", "seat_id", "PK", "SK"],
+                )
+                if isinstance(seat, m.Seat)
+            ]
+
+    def holders(self, purchase_id: str, keys: Iterable[str] | None = None) -> dict[str, m.Holder]:
+        """Holder items by address key: those of `keys` (one BatchGetItem), or all of them (one Query)."""
+        with read_errors():
+            if keys is not None:
+                wanted = [(k.purchase_pk(purchase_id), k.holder_sk(key)) for key in keys]
+                items: Iterable[m.Item] = m.Item.batch_get(wanted, consistent_read=True) if wanted else []
+            else:
+                items = m.Item.query(
+                    k.purchase_pk(purchase_id), m.Item.SK.startswith(k.HOLDER_PREFIX), consistent_read=True
+                )
+            return {
+                item.SK.removeprefix(k.HOLDER_PREFIX): item for item in items if isinstance(item, m.Holder)
+            }
 
     def seat_with_trail(
         self, purchase_id: str, seat_id: str

@@ -6,8 +6,10 @@ moves seats between states. From `seats.TRANSITIONS` it takes each seat's condit
 them) and its new state (`target(action)`); it stamps every item it writes (version + 1,
 `last_action` = the action, `actor`) and, unless told the purchase is settled elsewhere,
 keeps the purchase in step in the same write: `seat_counts` move from the old state to
-the target, a seat leaving or entering `available` leaves or enters the `available` set,
-and one leaving or entering a holding state (`seats.HOLDING`) leaves or enters `holders`.
+the target. No purchase field grows with the quantity: a seat entering `available` gets a
+`FreeSeat` marker item, one leaving it through a marker deletes it, and a move into a
+holding state (`seats.HOLDING`) writes the address's `Holder` item (rule 11), all in the
+same transaction.
 
 `touch(...)` is the same for writes that keep the state (`seats.Touch`: resend, reminders,
 an upgrade offer, a bounce): the states it applies in come from `seats.TOUCHES`.
@@ -51,6 +53,11 @@ class Move(NamedTuple):
     from_state: SeatState | None = None  # the state it was read in: narrows the condition, names the count
     version: int | None = None  # the version it was read at, when the change depends on what was read
     holder: str | None = None  # the email key of whoever holds the seat after a move into a holding state
+    holder_seen: int | None = None  # the version of the address's Holder item as read (None: there was none)
+    holder_checked: bool = True  # False: write the Holder whatever stands (claim: the buyer's own address)
+    free_marker: bool = (
+        False  # leaving `available`: the seat has a FreeSeat marker (below fresh_from) to delete
+    )
 
 
 class PurchaseSide(NamedTuple):
@@ -98,12 +105,56 @@ def transition(
             [m.Seat.state.set(target.value), *move.changes, *stamp(m.Seat, action.value, actor)],
             condition=condition,
         )
+        _markers(steps, action, purchase_id, move, target)
     if purchase is not None:
         _purchase_follows(steps, action, purchase_id, moves, target, actor, purchase)
     when = at if at is not None else clock.now()
     seat_ids = [move.seat_id for move in moves]
     event = audit.event(purchase_id, when, audit.SEAT_EVENTS[action], actor, seat_ids, detail)
     audit.put(steps, event, field=field, mentions=mentions, listed=listed)
+
+
+def _markers(steps: Steps, action: Action, purchase_id: str, move: Move, target: SeatState) -> None:
+    """The partition's small items that follow a seat: its FreeSeat marker and its holder's Holder item.
+
+    A seat back in `available` gets a marker (it is below `fresh_from`: it was handed out once);
+    one leaving `available` through a marker loses it (on condition it is still there: two
+    invites cannot both take it). A move into a holding state writes the address's Holder item,
+    on condition that it stands as read (rule 11 against a racing invite of the same address).
+    """
+    if target == S.AVAILABLE:
+        steps.put(f"free {move.seat_id}", free_marker(purchase_id, move.seat_id))
+    elif move.free_marker:
+        marker = free_key(purchase_id, move.seat_id)
+        steps.delete(f"free {move.seat_id}", marker, condition=m.FreeSeat.PK.exists())
+    source = move.from_state or (
+        next(iter(TRANSITIONS[action][0])) if len(TRANSITIONS[action][0]) == 1 else None
+    )
+    if target in HOLDING and source not in HOLDING:
+        if move.holder is None:
+            raise ValueError(f"seat {move.seat_id} moves to {target.value}: name its holder")
+        holder = m.Holder(k.purchase_pk(purchase_id), k.holder_sk(move.holder))
+        actions: list[Update] = [
+            m.Holder.type.set(m.Holder),
+            m.Holder.seat_id.set(move.seat_id),
+            m.Holder.version.add(1),
+        ]
+        condition: Condition | None = None
+        if move.holder_checked:
+            condition = (
+                m.Holder.PK.does_not_exist()
+                if move.holder_seen is None
+                else m.Holder.version == move.holder_seen
+            )
+        steps.update(f"holder {move.seat_id}", holder, actions, condition=condition)
+
+
+def free_marker(purchase_id: str, seat_id: str) -> m.FreeSeat:
+    return m.FreeSeat(k.purchase_pk(purchase_id), k.free_sk(seat_id), seat_no=int(seat_id))
+
+
+def free_key(purchase_id: str, seat_id: str) -> m.FreeSeat:
+    return m.FreeSeat(k.purchase_pk(purchase_id), k.free_sk(seat_id))
 
 
 def _state_condition(action: Action, read: SeatState | None, allowed: frozenset[SeatState]) -> Condition:
@@ -136,30 +187,12 @@ def _purchase_follows(
     side: PurchaseSide,
 ) -> None:
     deltas: dict[SeatState, int] = {}
-    freed: set[int] = set()
-    taken: set[int] = set()
-    holders: list[Update] = []
     for move in moves:
         source = _from(action, move)
         deltas[source] = deltas.get(source, 0) - 1
         deltas[target] = deltas.get(target, 0) + 1
-        number = int(move.seat_id)
-        if source == S.AVAILABLE:
-            taken.add(number)
-        if target == S.AVAILABLE:
-            freed.add(number)
-        if source in HOLDING and target not in HOLDING:
-            holders.append(m.Purchase.holders[move.seat_id].remove())
-        elif target in HOLDING and source not in HOLDING:
-            if move.holder is None:
-                raise ValueError(f"seat {move.seat_id} moves to {target.value}: name its holder")
-            holders.append(m.Purchase.holders[move.seat_id].set(move.holder))
     actions: list[Any] = [m.Purchase.seat_counts[s.value].add(n) for s, n in deltas.items() if n]
-    if taken:
-        actions.append(m.Purchase.available.delete(taken))
-    if freed:
-        actions.append(m.Purchase.available.add(freed))
-    actions += [*holders, *side.changes, *stamp(m.Purchase, action.value, actor)]
+    actions += [*side.changes, *stamp(m.Purchase, action.value, actor)]
     condition = side.condition if side.condition is not None else m.Purchase.PK.exists()
     steps.update("purchase", purchase_key(purchase_id), actions, condition=condition)
 
@@ -277,3 +310,12 @@ def seat_key(purchase_id: str, seat_id: str) -> m.Seat:
 
 def purchase_key(purchase_id: str) -> m.Purchase:
     return m.Purchase(k.purchase_pk(purchase_id), k.PURCHASE_SK)
+
+
+# ---- reads by state ---------------------------------------------------------------------------------------
+
+
+def in_states(*states: str) -> Condition:
+    """A read's filter: seats in any of `states` (the one place a filter spells a seat state)."""
+    condition: Condition = m.Seat.state.is_in(*states)
+    return condition

@@ -1,0 +1,70 @@
+"""Lists of invitations (SPEC 8.3): the Idempotency-Key, the request's hash, a finished list's answer.
+
+`invitations.buyer.invite` writes a batch (`models.InviteBatch`); this module is what it
+keeps of a request and how it answers one again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from giftplans import tokens
+from giftplans.errors import BadRequest
+from giftplans.invitations.addresses import Row
+from giftplans.seats import Action, target
+from giftplans.store import models as m
+from giftplans.store.transitions import Move
+from giftplans.views import SeatView
+
+KEY_MAX = 255
+
+
+# seats per transaction of a list (SPEC 8.3). Each seat can cost four items (the seat, its Holder, the
+# FreeSeat marker it is taken from, its audit Mention) beside the purchase, counter, audit event and
+# batch item: 24 * 4 + 4 = 100, DynamoDB's TransactWriteItems limit.
+CHUNK = 24
+
+
+def hash_of_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def request_hash_of(rows: Sequence[Row]) -> str:
+    """What a repeat must match: every field of every row, in order."""
+    text = json.dumps([dataclasses.asdict(r) for r in rows], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    """The header as given, or a 400 when it is empty, too long or not printable."""
+    if key is None:
+        return None
+    if not 0 < len(key) <= KEY_MAX or not key.isprintable():
+        raise BadRequest(
+            f"The Idempotency-Key header must be 1 to {KEY_MAX} printable characters.",
+            code="invalid_idempotency_key",
+        )
+    return key
+
+
+def answer(batch: m.InviteBatch, rows: Sequence[Row]) -> list[SeatView]:
+    """A finished list's answer again: the same seats, as they were answered; nothing is written."""
+    state = target(Action.INVITE).value
+    return [
+        SeatView(seat_id, state, recipient_email=row.email, invited_at=batch.invited_at)
+        for seat_id, row in zip(batch.seat_ids, rows, strict=True)
+    ]
+
+
+def invited_audit(moves: Sequence[Move], rows: Sequence[Row]) -> dict[str, Any]:
+    """`transition`'s audit arguments for `seat.invited`: masked recipients, a `Mention` of each (privacy)."""
+    return {
+        "detail": {"recipients": [tokens.mask_email(row.email) for row in rows]},
+        "field": "recipients",
+        "mentions": [(move.seat_id, row.email) for move, row in zip(moves, rows, strict=True)],
+        "listed": True,
+    }
