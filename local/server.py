@@ -137,6 +137,8 @@ def configure_environment(config: Config, aws_endpoint: str, template: Any) -> N
         "WEB_BASE_URL": web,
         "CHECKOUT_SUCCESS_URL": f"{web}/billing?session_id={{CHECKOUT_SESSION_ID}}",
         "CHECKOUT_CANCEL_URL": f"{web}/",
+        "PLAN_SUCCESS_URL": f"{web}/plan?checkout=done&session_id={{CHECKOUT_SESSION_ID}}",
+        "PLAN_CANCEL_URL": f"{web}/plan?checkout=cancelled",
         "STRIPE_WEBHOOK_SECRET": "whsec_local_dev",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
