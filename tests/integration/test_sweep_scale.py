@@ -97,7 +97,7 @@ def test_given_20000_seats_of_which_200_due_when_swept_then_reads_follow_the_due
     assert (result.due, result.expired, result.failed) == (DUE_PURCHASES, DUE_PURCHASES * DUE_SEATS_EACH, 0)
     assert calls["Scan"] == 0
     # one page per shard of the one day (the index reads), then one Query of each due purchase's own
-    # partition (its live seats and holders: no map on the purchase since issue 15): reads follow due purchases
+    # partition (its live seats and holders; no map on the purchase since issue 15)
     assert calls["Query"] == 8 + DUE_PURCHASES
     assert counted.items_read <= DUE_PURCHASES + 1  # the due index items, plus the cursor
     # Each seat's blind write is one transaction with its audit event; then the purchase's update.
