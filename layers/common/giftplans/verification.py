@@ -66,7 +66,7 @@ def request(caller: Caller) -> VerificationSent:
     email = _require_email(caller)
     now = clock.now()
     now_ts = clock.epoch(now)
-    nonce = tokens.new_nonce()
+    nonce = tokens.link_nonce()
     token_hash = tokens.hash_secret(tokens.verification_token(caller.sub, nonce))
     profile = m.Profile(k.account_pk(caller.sub), k.PROFILE_SK)
     wait = int(RESEND_AFTER.total_seconds())
@@ -113,6 +113,7 @@ def confirm(caller: Caller, token: str) -> Verified:
         not profile.verify_hash
         or not profile.verify_email
         or not hmac.compare_digest(given, profile.verify_hash)
+        or not tokens.live_verification_token(str(token))  # its key still in the ring
         or tokens.normalise_email(profile.verify_email) != tokens.normalise_email(email)
         or clock.epoch(now) > int(profile.verify_sent_ts or 0) + int(VALID_FOR.total_seconds())
     ):

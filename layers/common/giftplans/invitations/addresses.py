@@ -118,9 +118,10 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
 
 def check_addresses(purchase: m.Purchase, caller: Caller, rows: list[Row], holders: set[str]) -> None:
     """Rule 11: not the buyer's own address, nor one (`holders`: email keys) that holds a seat of it."""
-    own = {tokens.email_key(purchase.buyer_email)} | (
-        {tokens.email_key(caller.email)} if caller.email else set()
-    )
+    own = {
+        *tokens.email_keys(purchase.buyer_email),
+        *(tokens.email_keys(caller.email) if caller.email else []),
+    }
     _refuse_rows(
         rows,
         own,
@@ -144,7 +145,7 @@ def _refuse_rows(
     hits = [
         _row_error(i, r.email, code, row_message)
         for i, r in enumerate(rows)
-        if tokens.email_key(r.email) in keys
+        if keys.intersection(tokens.email_keys(r.email))  # under any kid of the ring
     ]
     if hits:
         raise Conflict(message(len(hits)), code=code, details={"rows": hits})

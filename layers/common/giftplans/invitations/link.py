@@ -193,7 +193,7 @@ def accept(token_text: str, caller: Caller) -> Accepted:
             move = Move(
                 token.seat_id,
                 changes,
-                _live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
+                _live_link(token, now) & m.Seat.GSI3PK.is_in(*map(k.email_gsi, tokens.email_keys(email))),
             )
             transition(
                 steps,
