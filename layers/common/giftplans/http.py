@@ -119,7 +119,18 @@ class JsonHttpResolver(APIGatewayHttpResolver):
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         refused = unsupported_media_type(event)
-        return refused if refused is not None else super().resolve(event, context)
+        return refused if refused is not None else super().resolve(_json_lowercased(event), context)
+
+
+def _json_lowercased(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`APPLICATION/JSON; Charset=UTF-8` as `application/json; charset=utf-8`: media types are
+    case-insensitive (RFC 9110 8.3.1), but Powertools' body validation compares them exactly."""
+    headers = event.get("headers") or {}
+    named = [k for k in headers if k.lower() == "content-type"]
+    if not named or str(headers[named[0]]) == str(headers[named[0]]).lower():
+        return event
+    kept = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+    return {**event, "headers": {**kept, "content-type": str(headers[named[0]]).lower()}}
 
 
 def make_app() -> APIGatewayHttpResolver:
