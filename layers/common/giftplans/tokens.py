@@ -1,11 +1,12 @@
 """Accept-link and verification tokens, keyed email hashes, and MACs for other links, on a key ring.
 
-The token secret (`TOKEN_KEY`) is a key ring, JSON `{"current": "<kid>", "keys": {"<kid>": "<secret>"},
-"retired": ["<kid>"]}` (`retired` optional); a plain string is the ring `{"current": "k0", "keys":
-{"k0": <it>}}`, so a stack deployed before rotation keeps its links. Every use gets its own key, HMAC-SHA256(secret, "giftplans/<purpose>"),
-and everything made carries the kid of the key that made it: new things always by `current`, and
-every kid in the ring verifies (the rotation window, docs/runbook.md). A retired kid, or one removed
-from the ring, makes what it signed dead: such a link is not shaped like one of ours (404). A retired
+The token secret (`TOKEN_KEY`) is a key ring, JSON `{"current": "<kid>", "keys": {"<kid>":
+"<secret>"}, "retired": ["<kid>"]}` (`retired` optional); a plain string is the ring
+`{"current": "k0", "keys": {"k0": <it>}}`, so a stack deployed before rotation keeps its links.
+Every use gets its own key, HMAC-SHA256(secret, "giftplans/<purpose>"), and everything made
+carries the kid of the key that made it: new things always by `current`, and every kid in the
+ring verifies (the rotation window, docs/runbook.md). A retired kid, or one removed from the
+ring, makes what it signed dead: such a link is not shaped like one of ours (404). A retired
 kid still finds the email keys it made (support's search, erasure) until it is removed.
 
 An invitation token names its seat and carries the plan and term end in clear, then the kid and a
