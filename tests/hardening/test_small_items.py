@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -39,3 +40,34 @@ def test_given_a_body_that_is_not_json_then_still_415_in_the_spec_shape() -> Non
     pid = paid_purchase(quantity=2)
     status, body = _invite_with(pid, "TEXT/PLAIN")
     assert (status, body["error"]["code"]) == (415, "unsupported_media_type")
+
+
+def test_given_less_than_a_day_of_term_left_when_accepting_then_410_too_late_and_decline_still_works(
+    clock: Any,
+) -> None:
+    from giftplans import clock as real_clock
+
+    from tests.support.apigw import claims
+
+    pid = paid_purchase(quantity=3)
+    assert g.invite(pid, "ann@example.com", "bob@example.com", "cat@example.com")[0] == 201
+    ann, bob, cat = (g.link(pid, s) for s in ("0001", "0002", "0003"))
+    end = real_clock.from_epoch(int(g.seat(pid, "0001").term_end_ts))
+
+    clock.set(end - timedelta(hours=24, seconds=1))  # a day and a second left: still accepted
+    assert g.accept(ann, claims("sub-ann", "ann@example.com"))[0] == 200
+    clock.set(end - timedelta(hours=23, minutes=59))
+    status, body = g.accept(bob, claims("sub-bob", "bob@example.com"))
+    assert (status, body["error"]["code"]) == (410, "invitation_too_late")
+    assert g.seat(pid, "0002").state == "invited"  # nothing changed
+    assert g.decline(cat)[0] == 200  # a decline is still heard
+    clock.set(end)
+    assert g.accept(bob, claims("sub-bob", "bob@example.com"))[1]["error"]["code"] == "invitation_expired"
+
+
+def test_given_a_non_ascii_local_part_when_invited_then_422_unsendable_email_and_nothing_sent() -> None:
+    pid = paid_purchase(quantity=2)
+    status, body = g.invite(pid, "ann@example.com", "josé@example.com")
+    assert (status, body["error"]["code"]) == (422, "invalid_rows")
+    assert [(r["index"], r["code"]) for r in body["error"]["rows"]] == [(1, "unsendable_email")]
+    assert g.seat(pid, "0001").state == "available"

@@ -36,6 +36,9 @@ _EMAIL = re.compile(rf"^{_LOCAL}@{_DOMAIN}$")
 _CONTROL_IN_MESSAGE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+UNSENDABLE = "Email cannot be sent to an address with non-ASCII letters before the @."
+
+
 @dataclass(frozen=True)
 class Row:
     """One address to invite, with the buyer's note for it."""
@@ -82,6 +85,8 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
         message = (row.message or "").strip() or None
         if len(email) > 254 or not _EMAIL.match(email):
             problems.append(_row_error(index, email, "invalid_email", "This is not an email address."))
+        elif not email.partition("@")[0].isascii():  # SES has no SMTPUTF8: it cannot send to it
+            problems.append(_row_error(index, email, "unsendable_email", UNSENDABLE))
         elif message is not None and _CONTROL_IN_MESSAGE.search(message):
             problems.append(
                 _row_error(
