@@ -71,3 +71,15 @@ def test_given_a_non_ascii_local_part_when_invited_then_422_unsendable_email_and
     assert (status, body["error"]["code"]) == (422, "invalid_rows")
     assert [(r["index"], r["code"]) for r in body["error"]["rows"]] == [(1, "unsendable_email")]
     assert g.seat(pid, "0001").state == "available"
+
+
+def test_given_purchases_bought_in_one_second_when_listed_then_newest_first(clock: Any) -> None:
+    """GSI1's sort key had whole seconds then the (random) purchase id: one second listed in id order."""
+    at = clock.now
+    made = []
+    for _ in range(6):
+        made.append(paid_purchase("buyer-1", quantity=1, at=at))  # one Stripe second
+        clock.advance(milliseconds=3)
+    status, body = call("purchases_api", http_event("GET", "/purchases", claims=g.who()))
+    assert status == 200
+    assert [p["purchase_id"] for p in body["purchases"]] == list(reversed(made))
