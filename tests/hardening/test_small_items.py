@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -83,3 +83,21 @@ def test_given_purchases_bought_in_one_second_when_listed_then_newest_first(cloc
     status, body = call("purchases_api", http_event("GET", "/purchases", claims=g.who()))
     assert status == 200
     assert [p["purchase_id"] for p in body["purchases"]] == list(reversed(made))
+
+
+def test_given_five_verification_mails_today_when_a_sixth_is_asked_then_429_with_resets_at(clock: Any) -> None:
+    from tests.integration.test_verification import ask
+
+    clock.set(datetime(2026, 3, 1, 20, 0, tzinfo=UTC))
+    assert ask()[0] == 202
+    clock.advance(seconds=10)
+    assert ask()[1]["error"]["code"] == "verification_too_soon"  # refused: counts nothing
+    for _ in range(4):
+        clock.advance(minutes=2)
+        assert ask()[0] == 202
+    clock.advance(minutes=2)
+    status, body = ask()
+    assert (status, body["error"]["code"]) == (429, "verification_limit_reached")
+    assert body["error"]["resets_at"] == "2026-03-02T00:00:00Z"
+    clock.set(datetime(2026, 3, 2, 0, 0, 1, tzinfo=UTC))  # a new UTC day
+    assert ask()[0] == 202

@@ -91,7 +91,7 @@ def _link_refusal(
     if _is_current(seat, token) and can(Action.ACCEPT, seat.state):
         if int(seat.term_end_ts) - clock.epoch(now) < margin:
             return Gone(
-                f"This invitation's plan ends on {seat.term_end}, too soon to accept it now.",
+                "This invitation's plan ends within a day: too soon to accept it now.",
                 code="invitation_too_late",
             )
         return None

@@ -69,6 +69,11 @@ def invites_sk(day: str) -> str:
     return f"INVITES#{day}"
 
 
+def verify_mails_sk(day: str) -> str:
+    """The account's verification emails of a UTC day (an `InviteCounter` item, with a TTL)."""
+    return f"VERIFYMAILS#{day}"
+
+
 def payment_pk(payment_intent: str) -> str:
     return f"PAYMENT#{payment_intent}"
 
