@@ -85,7 +85,7 @@ def test_given_purchases_bought_in_one_second_when_listed_then_newest_first(cloc
     assert [p["purchase_id"] for p in body["purchases"]] == list(reversed(made))
 
 
-def test_given_five_verification_mails_today_when_a_sixth_is_asked_then_429_with_resets_at(clock: Any) -> None:
+def test_given_five_verification_mails_today_when_a_sixth_is_asked_then_429_resets_at(clock: Any) -> None:
     from tests.integration.test_verification import ask
 
     clock.set(datetime(2026, 3, 1, 20, 0, tzinfo=UTC))
