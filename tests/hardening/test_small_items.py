@@ -101,3 +101,68 @@ def test_given_five_verification_mails_today_when_a_sixth_is_asked_then_429_rese
     assert body["error"]["resets_at"] == "2026-03-02T00:00:00Z"
     clock.set(datetime(2026, 3, 2, 0, 0, 1, tzinfo=UTC))  # a new UTC day
     assert ask()[0] == 202
+
+
+@pytest.mark.parametrize(
+    ("arn", "status"),
+    [
+        ("arn:aws:sts::000000000000:assumed-role/gift-plans-support/sam", 200),
+        ("arn:aws:iam::123456789012:user/support", 403),  # any same-account user: no longer enough
+        ("arn:aws:sts::000000000000:assumed-role/gift-plans-dev-mailer/x", 403),  # another role
+        ("arn:aws:sts::999999999999:assumed-role/gift-plans-support/sam", 403),  # another account
+        ("arn:aws:sts::000000000000:assumed-role/gift-plans-support-evil/x", 403),
+        ("", 403),
+    ],
+)
+def test_given_an_iam_principal_when_calling_admin_then_only_support_role_sessions_are_answered(
+    arn: str, status: int
+) -> None:
+    event = http_event("GET", "/admin/purchases", query={"buyer_email": "buyer@example.com"}, iam_arn=arn)
+    answer, body = call("admin_api", event)
+    assert answer == status, body
+    if status == 403:
+        assert body["error"]["code"] == "support_only"
+
+
+def test_given_admin_deployed_without_the_role_then_nobody_is_support(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SUPPORT_ROLE_ARN")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "gift-plans-dev-admin-api")
+    event = http_event(
+        "GET",
+        "/admin/purchases",
+        query={"buyer_email": "buyer@example.com"},
+        iam_arn="arn:aws:sts::000000000000:assumed-role/gift-plans-support/sam",
+    )
+    assert call("admin_api", event)[1]["error"]["code"] == "support_only"
+
+
+def test_given_the_template_then_a_support_role_and_own_throttles_for_unauthenticated_routes() -> None:
+    from local import template as tpl
+
+    t = tpl.load()
+    resources, params = t["Resources"], t["Parameters"]
+    assert params["SupportPrincipalArns"]["Type"] == "CommaDelimitedList"
+    role = resources["SupportRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRole"
+    [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    assert all("/admin" in str(r) for r in statement["Resource"])
+    env = resources["AdminApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SUPPORT_ROLE_ARN"] == {"Fn::GetAtt": ["SupportRole", "Arn"]}
+    api = resources["HttpApi"]["Properties"]
+    default = api["DefaultRouteSettings"]
+    unauthenticated = {
+        f"{e['Properties']['Method']} {e['Properties']['Path']}"
+        for r in resources.values()
+        if r.get("Type") == "AWS::Serverless::Function"
+        for e in (r["Properties"].get("Events") or {}).values()
+        if e.get("Type") == "HttpApi"
+        and (e["Properties"].get("Auth") or {}).get("Authorizer") == "NONE"
+        and e["Properties"]["Path"] != "/openapi.json"  # a static document, cached
+    }
+    assert unauthenticated == set(api["RouteSettings"])
+    for settings in api["RouteSettings"].values():
+        assert settings["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
+        assert settings["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]

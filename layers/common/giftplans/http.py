@@ -12,6 +12,7 @@ sends, and nothing a dependency does, becomes a bare 500.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -203,14 +204,34 @@ def request_locale(app: Routes, claim: object = None) -> str | None:
     return locales.of_request(claim, accept)
 
 
+SUPPORT_ONLY = "The support API is for the support team's IAM role only."
+LOCAL_SUPPORT_ROLE = "arn:aws:iam::000000000000:role/gift-plans-support"  # make dev, tests: never in Lambda
+
+
 def support_identity(app: Routes) -> str:
-    """The IAM principal of a support call (admin routes use AWS_IAM, not the web client's JWT)."""
+    """The IAM principal of a support call: a session of `SupportRole` (SUPPORT_ROLE_ARN), nothing else.
+
+    Admin routes use AWS_IAM, so any principal of the account that may invoke the API reaches the
+    handler; only the support role's sessions (`arn:...:sts::<account>:assumed-role/<name>/<who>`)
+    are answered, others get 403 `support_only`, as does the web client's JWT.
+    """
     ctx = app.current_event.raw_event.get("requestContext") or {}
     iam = (ctx.get("authorizer") or {}).get("iam") or {}
-    arn = iam.get("userArn") or iam.get("callerId")
-    if not arn:
-        raise Forbidden("The support API is for the support team's IAM identities only.", code="support_only")
-    return str(arn)
+    arn = str(iam.get("userArn") or "")
+    if not arn or not arn.startswith(_support_session_prefix()):
+        raise Forbidden(SUPPORT_ONLY, code="support_only")
+    return arn
+
+
+def _support_session_prefix() -> str:
+    """`arn:<partition>:sts::<account>:assumed-role/<role name>/` of the support role."""
+    role = os.environ.get("SUPPORT_ROLE_ARN") or ""
+    if not role and not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        role = LOCAL_SUPPORT_ROLE
+    parts = role.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return "\0"  # deployed without the role: nobody is support (fail closed)
+    return f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{parts[5].rsplit('/', 1)[-1]}/"
 
 
 ERROR_DESCRIPTIONS = {
