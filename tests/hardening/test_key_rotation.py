@@ -144,3 +144,36 @@ def test_given_a_ring_naming_no_current_key_or_a_bad_kid_then_it_fails_loudly(
     monkeypatch.setenv("TOKEN_KEY", raw)
     with pytest.raises(RuntimeError, match="TOKEN_KEY"):
         tokens.current_kid()
+
+
+def test_given_an_invitation_made_by_k1_when_mailed_after_the_switch_then_the_email_carries_its_k1_link(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.integration.test_link_secrecy import _invitation_email
+
+    use_ring(monkeypatch, "k1", k1=OLD)
+    pid = paid_purchase(quantity=2)
+    assert g.invite(pid, "ann@example.com")[0] == 201
+    use_ring(monkeypatch, "k2", k1=OLD, k2=NEW)  # the stream record reaches the mailer after the switch
+
+    email = _invitation_email(g.seat(pid, "0001"))
+
+    link = g.link(pid, "0001")
+    assert kid_of(link) == "k1" and link in email.text
+    assert g.preview(link)[0] == 200
+
+
+def test_given_an_address_keyed_by_k1_when_erased_after_the_switch_then_everything_is_found_and_erased(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_ring(monkeypatch, "k1", k1=OLD)
+    pid = paid_purchase(quantity=3)
+    assert g.invite(pid, "ann@example.com")[0] == 201
+    use_ring(monkeypatch, "k2", ("k1",), k1=OLD, k2=NEW)  # k1 retired: it still finds addresses
+
+    erased = privacy.erase("ann@example.com", "support:test").as_json()
+
+    assert erased["changed"]["seats"] == 1, erased
+    assert g.seat(pid, "0001").recipient_email != "ann@example.com"
+    assert privacy.kept("ann@example.com").seats == []
+    assert g.invite(pid, "ann@example.com")[0] == 201  # her k1 Holder went with her (rule 11 is free)
