@@ -3,7 +3,7 @@
 Rows are validated before anything is read (422 `invalid_rows`, with a reason per row);
 then, against the purchase as read, the buyer's own address (409 `use_claim_instead`)
 and addresses that already hold a seat of the purchase (409 `already_invited`) refuse
-the whole request. Addresses compare by `tokens.email_key` (trimmed, lower-cased, NFC).
+the whole request. Addresses compare by `tokens.email_keys` (trimmed, lower-cased, NFC; every kid).
 """
 
 from __future__ import annotations
