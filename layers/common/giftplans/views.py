@@ -43,6 +43,8 @@ class SeatView(NamedTuple):
     from_name: str | None = None
     credited: int | None = None  # SPEC 8.5: accepted as a credit to the holder's Stripe balance
     last_sent_at: str | None = None  # when its current link was last mailed (the resend wait counts from it)
+    send_at: str | None = None  # SPEC 8.1: when the buyer asked the invitation to be mailed
+    sent_at: str | None = None  # SPEC 8.1: when SES accepted it (null until then)
 
     @classmethod
     def of(cls, seat: m.Seat, term_ended: bool) -> "SeatView":
@@ -61,6 +63,8 @@ class SeatView(NamedTuple):
             from_name=seat.from_name,
             credited=int(seat.credited) if seat.credited is not None else None,
             last_sent_at=clock.iso(clock.from_epoch(int(seat.last_sent_ts))) if seat.last_sent_ts else None,
+            send_at=seat.send_at,
+            sent_at=seat.sent_at,
         )
 
     def as_json(self) -> Json:

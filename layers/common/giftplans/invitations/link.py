@@ -31,7 +31,7 @@ from giftplans.errors import (
     UpstreamUnavailable,
 )
 from giftplans.identity import Caller
-from giftplans.invitations import recipient
+from giftplans.invitations import recipient, schedule
 from giftplans.observability import Metric, count
 from giftplans.seats import Action, SeatState, can
 from giftplans.store import get_store
@@ -187,6 +187,7 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                 m.Seat.accepted_at.set(clock.iso(now)),
                 m.Seat.nonce.remove(),
                 m.Seat.token_hash.remove(),
+                *schedule.removed(),  # accepted: no reminder is due
             ]
             if credit is not None:
                 changes += credits.accepted_changes(credit.amount)
