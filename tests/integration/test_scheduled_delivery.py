@@ -215,6 +215,16 @@ def test_given_a_send_at_within_the_skew_when_invited_then_it_is_mailed_at_once(
     assert mails == [("invitation", "ann@example.com")]
 
 
+@pytest.mark.parametrize("send_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_given_a_send_at_with_no_utc_spelling_when_invited_then_422_for_that_row_not_500(
+    send_at: str,
+) -> None:
+    pid = factories.paid_purchase(quantity=1)
+    status, body = g.invite(pid, rows=[{"email": "ann@example.com", "send_at": send_at}])
+    assert (status, body["error"]["code"]) == (422, "invalid_rows")
+    assert body["error"]["rows"][0]["code"] == "invalid_send_at"
+
+
 def test_given_a_naive_send_at_when_invited_then_422_not_500() -> None:
     pid = factories.paid_purchase(quantity=1)
     status, body = g.invite(pid, rows=[{"email": "ann@example.com", "send_at": "2026-03-05T10:00:00"}])
