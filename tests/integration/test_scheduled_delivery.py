@@ -456,3 +456,43 @@ def test_given_the_template_when_read_then_deliveries_run_every_4_minutes_within
     (schedule,) = [e["Properties"]["Schedule"] for e in props["Events"].values() if e["Type"] == "Schedule"]
     assert schedule == "rate(4 minutes)"
     assert props["Timeout"] < 240  # a run ends before the next one starts
+
+
+# ---- the run: time and failures -------------------------------------------------------------------------------
+
+
+def test_given_a_run_near_its_timeout_when_seats_are_due_then_it_stops_and_the_next_run_takes_them(
+    clock: Any,
+) -> None:
+    pid = factories.paid_purchase(quantity=2)
+    g.invite(pid, rows=[{"email": f"p{i}@example.com", "send_at": at(minutes=5)} for i in range(2)])
+    clock.advance(minutes=6)
+    stopped = deliveries.run(clock.now, deadline=lambda: deliveries.STOP_MARGIN_S - 1)
+    assert (stopped.continued, stopped.delivered) == (True, 0)
+    assert deliveries.run(clock.now).delivered == 2
+
+
+def test_given_a_seat_fails_when_the_handler_runs_then_the_others_go_it_stays_due_and_the_run_raises(
+    clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    pid = factories.paid_purchase(quantity=2)
+    g.invite(pid, rows=[{"email": f"p{i}@example.com", "send_at": at(minutes=5)} for i in range(2)])
+    clock.advance(minutes=6)
+    real = deliveries.act
+
+    def first_fails(seat: m.Seat, now: Any) -> str:
+        if k.seat_sk("0001") == seat.SK:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException"}}, "TransactWriteItems"
+            )
+        return real(seat, now)
+
+    monkeypatch.setattr(deliveries, "act", first_fails)
+    app = load_handler("deliveries")
+    with pytest.raises(app.DeliveriesIncomplete):
+        app.handler({}, FakeContext())
+    assert g.seat(pid, "0001").due_kind == "deliver" and g.seat(pid, "0002").due_kind == "nudge"
+    monkeypatch.setattr(deliveries, "act", real)
+    assert deliver_now()["delivered"] == 1  # the next run retries it
