@@ -458,7 +458,7 @@ def test_given_the_template_when_read_then_deliveries_run_every_4_minutes_within
     assert props["Timeout"] < 240  # a run ends before the next one starts
 
 
-# ---- the run: time and failures -------------------------------------------------------------------------------
+# ---- the run: time and failures ----------------------------------------------------------------------------
 
 
 def test_given_a_run_near_its_timeout_when_seats_are_due_then_it_stops_and_the_next_run_takes_them(
