@@ -118,7 +118,7 @@ async function acceptGift() {
   // SPEC 8.5: an account that already has a plan gets the gift's remaining value as a credit.
   const currency = planById(preview.plan)?.currency ?? "usd";
   const said = credited > 0
-    ? [el("p", { id: "credited" }, t("accept.credited", { plan: planName(preview.plan), sender: preview.from_name || preview.sender,
+    ? [el("p", { id: "credited" }, t("accept.credited", { plan: planName(preview.plan), sender: preview.from_name || preview.from_email || preview.sender,
       amount: money(credited, currency) })), el("p", {}, t("accept.creditedNext"))]
     : [el("p", {}, t("accept.active", { plan: planName(entitlement.plan), date: day(entitlement.term_end) }))];
   outcome = el("div", { class: "ok outcome", id: "accepted", tabindex: -1 },

@@ -231,7 +231,7 @@ function quoteFacts(quote) {
 
 function noPlan(entitlement) {
   const plan = entitlement.plan ? planName(entitlement.plan) : null;
-  const from = SOURCES[entitlement.source] ? t(SOURCES[entitlement.source]) : "";
+  const from = entitlement.source === "claim" ? t("plan.sourceInline.claim") : t("plan.sourceInline.gift");
   const parts = [];
   if (!entitlement.source) {
     parts.push(el("p", { id: "no-plan" }, t("plan.none")));
@@ -301,16 +301,16 @@ function arrivedWords(known, entitlement) {
 async function confirmCheckout(note, body, first) {
   const known = sessionId ? checkoutFor(sessionId) : null;
   const deadline = Date.now() + config.confirmSeconds * 1000;
+  // Stripe sends people back with ?checkout=done only once the payment went through.
+  const done = () => (returned === "done" ? el("p", { id: "checkout-done" }, t("plan.checkoutDone")) : null);
   note.className = "notice ok checkout-note";
   note.setAttribute("role", "status");
-  note.replaceChildren(el("p", { id: "checkout-done" }, t("plan.checkoutDone")),
-    el("p", { class: "loading" }, t("plan.confirming")));
+  note.replaceChildren(done(), el("p", { class: "loading" }, t("plan.confirming")));
   let entitlement = first;
   for (;;) {
     if (arrived(known, entitlement)) {
       render(body, entitlement);
-      note.replaceChildren(el("p", { id: "checkout-done" }, t("plan.checkoutDone")),
-        el("p", { id: "checkout-result" }, arrivedWords(known, entitlement)));
+      note.replaceChildren(done(), el("p", { id: "checkout-result" }, arrivedWords(known, entitlement)));
       history.replaceState(null, "", location.pathname);
       return;
     }
@@ -328,7 +328,7 @@ async function confirmCheckout(note, body, first) {
   again.addEventListener("click", () => confirmCheckout(note, body, entitlement));
   note.className = "notice warn checkout-note";
   note.replaceChildren(
-    el("p", { id: "checkout-done" }, t("plan.checkoutDone")),
+    done(),
     el("h2", { id: "checkout-waiting" }, t("plan.waitingHeading")),
     el("p", {}, t("plan.waitingLead")),
     sessionId ? el("p", { class: "hint" }, t("plan.waitingSupport"), " ", el("code", {}, sessionId)) : null,
