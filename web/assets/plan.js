@@ -288,12 +288,12 @@ function arrived(known, entitlement) {
 function arrivedWords(known, entitlement) {
   const plan = planById(entitlement.plan)?.name ?? entitlement.plan;
   const charge = entitlement.first_charge;
-  const next = charge
-    ? t("plan.doneNextCharge", { amount: money(charge.amount, charge.currency), date: day(charge.at) })
-    : "";
+  const amounts = charge ? { amount: money(charge.amount, charge.currency), date: day(charge.at) } : null;
+  const next = amounts ? t("plan.doneNextCharge", amounts) : "";
   if (known?.kind === "upgrade") {
+    const renewal = amounts ? t("plan.doneUpgradeRenews", amounts) : "";
     const paid = known.amount_due !== undefined ? ` ${t("plan.donePaidToday", { amount: money(known.amount_due, known.currency) })}` : "";
-    return `${t("plan.doneUpgrade", { plan })}${paid} ${next}`.trim();
+    return `${t("plan.doneUpgrade", { plan })}${paid} ${renewal}`.trim();
   }
   return `${t("plan.doneRenewal", { plan })} ${known?.note ?? next}`.trim();
 }
