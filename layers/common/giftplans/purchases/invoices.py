@@ -66,7 +66,8 @@ def _purchase_of(invoice: GiftInvoice) -> m.Purchase | None:
 
 def on_invoice(invoice: GiftInvoice) -> str:
     """Set the purchase's `invoice_url` (and `invoice_id`) once; idempotent, in any order."""
-    if not invoice.url:
+    url = invoice.url
+    if not url:
         return "ignored: the invoice has no page yet"
     purchase = _purchase_of(invoice)
     if purchase is None:
@@ -81,7 +82,7 @@ def on_invoice(invoice: GiftInvoice) -> str:
         steps.update(
             "purchase",
             purchase,
-            [p.invoice_url.set(invoice.url), p.invoice_id.set(invoice.invoice_id), p.actor.set(audit.STRIPE)],
+            [p.invoice_url.set(url), p.invoice_id.set(invoice.invoice_id), p.actor.set(audit.STRIPE)],
             condition=p.invoice_url.does_not_exist(),  # None is never stored: no link yet
         )
 
