@@ -186,3 +186,31 @@ def test_given_a_taxed_purchase_with_an_invoice_when_listed_then_the_list_reads_
     assert row["amount_tax"] == 7200 and row["invoice_url"].endswith(
         by_type(events)["invoice.paid"]["data"]["object"]["id"]
     )
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"payments": 5},
+        {"payments": "pi_x"},
+        {"payments": {"data": 7}},
+        {"payments": {"data": ["x", None, {"payment": "pi_x"}]}},
+        {"hosted_invoice_url": 12},
+        {"id": None},
+        {"metadata": "gift"},
+    ],
+)
+def test_given_a_gift_invoice_of_a_strange_shape_when_handled_then_ignored_or_retried_never_a_crash(
+    stripe_stub: FakeStripe, shape: dict[str, Any]
+) -> None:
+    from giftplans.errors import DomainError
+
+    invoice: dict[str, Any] = {"id": "in_strange", "object": "invoice", "metadata": {"kind": "gift"}}
+    invoice.update(shape)
+    event = {"id": "evt_strange", "type": "invoice.paid", "created": 1, "data": {"object": invoice}}
+    try:
+        result = webhooks.handle(event)
+    except DomainError as retry:  # not recorded yet, or Stripe does not know the invoice: Stripe retries
+        assert retry.status == 503
+    else:
+        assert result.startswith("ignored")

@@ -309,7 +309,8 @@ def gift_invoice(event: Event) -> GiftInvoice:
     if invoice_id is None or event.checkout_kind != "gift" or found.get("subscription"):
         raise NotOurs("ignored", "not a gift checkout's invoice")
     intent = stripe_id(found.get("payment_intent"))  # API versions before 2025-03-31
-    for paid in _mapping(found.get("payments")).get("data") or []:
+    payments = _mapping(found.get("payments")).get("data")
+    for paid in payments if isinstance(payments, list) else []:
         intent = intent or stripe_id(_mapping(_mapping(paid).get("payment")).get("payment_intent"))
     return GiftInvoice(
         invoice_id=invoice_id,

@@ -40,8 +40,12 @@ def _paid_by(invoice_id: str) -> str | None:
     from giftplans import stripe_gateway
     from giftplans.stripe_facts import stripe_id
 
-    with stripe_gateway._refusals():  # the gateway's mapping of Stripe's failures to domain errors
-        found = stripe_gateway.client().v1.invoices.retrieve(invoice_id, params={"expand": ["payments"]})
+    try:
+        with stripe_gateway._refusals():  # the gateway's mapping of Stripe's failures to domain errors
+            found = stripe_gateway.client().v1.invoices.retrieve(invoice_id, params={"expand": ["payments"]})
+    except DomainError:  # Stripe cannot say now: the purchase is not found, and Stripe delivers again
+        logger.warning("invoice payments not read", extra={"invoice": invoice_id})
+        return None
     payments = found.to_dict().get("payments") or {}
     for paid in payments.get("data") or []:
         intent = stripe_id((paid.get("payment") or {}).get("payment_intent"))
