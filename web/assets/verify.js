@@ -22,7 +22,7 @@ function nextStep() {
     return el("p", {}, link);
   }
   return el("p", {}, t("verify.canNow"), " ", el("a", { href: "/billing" }, t("verify.canInvite")),
-    " ", t("verify.or"), " ", el("a", { href: "/plan" }, t("verify.canAccept")), " ", t("verify.withAddress"));
+    " ", t("verify.or"), " ", el("a", { href: "/plan" }, t("verify.canAccept")), t("verify.withAddress"));
 }
 
 function render() {
