@@ -188,13 +188,18 @@ function delivery(seat) {
   return null;
 }
 
+// A shared seat (SPEC 8.2): invited with no address, its link passed on by the buyer.
+function isShared(seat) {
+  return "shared" in seat ? Boolean(seat.shared) : seat.state === "invited" && !seat.recipient_email;
+}
+
 function waiting(seat) {
   return Boolean(seat.send_at && !seat.sent_at);
 }
 
 function seatRow(purchase, seat, events, refresh, done) {
   const bounced = seat.delivery === "bounced";
-  const shared = Boolean(seat.shared);
+  const shared = isShared(seat);
   const state = el("td", { "data-label": t("billing.col.state") },
     el("span", { class: `badge ${seat.state}` }, seatLabel(seat.state)),
     bounced ? el("span", { class: "badge warn bounced" }, t("billing.seat.bounced")) : null,
@@ -222,13 +227,13 @@ function seatRow(purchase, seat, events, refresh, done) {
 }
 
 function revokeButton(purchase, seat, refresh, done) {
-  const who = seat.recipient_email ?? (seat.shared ? t("billing.revoke.theLink") : t("billing.revoke.thisPerson"));
+  const who = seat.recipient_email ?? (isShared(seat) ? t("billing.revoke.theLink") : t("billing.revoke.thisPerson"));
   const scheduled = waiting(seat);
   const button = el("button", { type: "button", class: "secondary revoke",
     "aria-label": t("billing.revoke.label", { who }) }, t("billing.revoke.button"));
   button.addEventListener("click", async () => {
     let first = t("billing.revoke.body");
-    if (seat.shared) first = t("billing.revoke.bodyShared");
+    if (isShared(seat)) first = t("billing.revoke.bodyShared");
     else if (scheduled) first = t("billing.revoke.bodyScheduled");
     const sure = await confirmAction({
       title: t("billing.revoke.title", { who }),
@@ -275,7 +280,7 @@ function resendControl(purchase, seat, events, refresh, done) {
       return hint;
     }
   }
-  if (seat.shared) return newLinkButton(purchase, seat, refresh, done, resendExplain);
+  if (isShared(seat)) return newLinkButton(purchase, seat, refresh, done, resendExplain);
   const label = waiting(seat) ? "billing.resend.sendNow" : "billing.resend.button";
   const button = el("button", { type: "button", class: "secondary resend",
     "aria-label": t(waiting(seat) ? "billing.resend.sendNowLabel" : "billing.resend.label", { who }) }, t(label));
