@@ -201,7 +201,8 @@ def test_given_a_delivery_date_when_scheduling_then_scheduled_then_sent(walk: Wa
         lambda r: r.request.method == "POST" and r.url.endswith("/invitations")
     ) as answered:
         section.get_by_role("button", name="Send invitations").click()
-    assert answered.value.request.post_data_json["invitations"] == [{"email": DEE, "send_at": send_at}]
+    sent = answered.value.request.post_data_json
+    assert sent == {"invitations": [{"email": DEE, "send_at": send_at}]}, sent
     seat = next((s for s in invited(walk) if s["recipient_email"] == DEE), None)
     if answered.value.status != 201 or seat is None or "send_at" not in seat:
         pytest.skip(
