@@ -154,16 +154,23 @@ def test_given_a_pasted_list_with_bad_rows_when_sending_then_each_problem_is_bes
 
     # Fixed: one POST with an Idempotency-Key, the row's own message, a summary.
     emails.fill(f"{ANN}\n{BO}, Welcome aboard, Bo")
+    section.get_by_label("Your name, as the invitation shows it (optional)").fill("Lena from Lists")
     with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/invitations")) as posted:
         send.click()
     assert re.fullmatch(r"[0-9a-f-]{16,}", posted.value.headers.get("idempotency-key", "")), (
         posted.value.headers
     )
     body = posted.value.post_data_json
-    assert body == {"invitations": [{"email": ANN}, {"email": BO, "message": "Welcome aboard, Bo"}]}
+    assert body == {
+        "invitations": [
+            {"email": ANN, "from_name": "Lena from Lists"},
+            {"email": BO, "message": "Welcome aboard, Bo", "from_name": "Lena from Lists"},
+        ]
+    }
     walk.step("lists-sent", (section.locator(".purchase-status"), f"Invited 2 people: {ANN} and {BO}."))
     expect(problems).to_have_count(0)
-    assert any("Welcome aboard, Bo" in (m.get("text") or "") for m in svc.mail(BO))
+    mailed = " ".join(m.get("text") or "" for m in svc.mail(BO))
+    assert "Welcome aboard, Bo" in mailed and "Lena from Lists" in mailed, mailed
 
 
 def test_given_a_csv_file_when_sending_then_its_rows_are_counted_and_invited(walk: Walk) -> None:

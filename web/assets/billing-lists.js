@@ -133,6 +133,8 @@ export function inviteForm(purchase, available, refresh, done) {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const sendAt = el("input", { type: "datetime-local", id: `send-at-${id}`, name: "send_at",
     min: localInput(now()), "aria-describedby": `send-at-hint-${id} send-at-warning-${id}` });
+  const fromName = el("input", { type: "text", id: `from-name-${id}`, name: "from_name", maxlength: 80,
+    autocomplete: "name", "aria-describedby": `from-name-hint-${id}` });
   const file = el("input", { type: "file", id: `csv-${id}`, name: "csv", accept: ".csv,.txt,text/csv,text/plain",
     "aria-describedby": `csv-hint-${id}` });
   const fileNote = el("p", { class: "hint file-note", id: `csv-note-${id}`, "aria-live": "polite" });
@@ -148,6 +150,10 @@ export function inviteForm(purchase, available, refresh, done) {
   let loaded = []; // rows of the chosen CSV file
   const form = el("form", { class: "invite-form", novalidate: true, "aria-labelledby": `invite-title-${id}` },
     el("h3", { id: `invite-title-${id}` }, t("billing.invite.title")),
+    el("div", { class: "field from-name" },
+      el("label", { for: `from-name-${id}` }, t("billing.invite.fromName")),
+      el("p", { class: "hint", id: `from-name-hint-${id}` }, t("billing.invite.fromNameHint")),
+      fromName),
     el("div", { class: "field schedule" },
       el("label", { for: `send-at-${id}` }, t("billing.schedule.label")),
       el("p", { class: "hint", id: `send-at-hint-${id}` }, t("billing.schedule.hint", { zone })),
@@ -224,9 +230,11 @@ export function inviteForm(purchase, available, refresh, done) {
       return;
     }
     const common = note.value.trim();
+    const sender = fromName.value.trim();
     const body = { invitations: rows.map((row) => {
       const message = row.message || common;
-      return { email: row.email, ...(message ? { message } : {}), ...(when.at ? { send_at: when.at } : {}) };
+      return { email: row.email, ...(message ? { message } : {}), ...(sender ? { from_name: sender } : {}),
+        ...(when.at ? { send_at: when.at } : {}) };
     }) };
     const sent = JSON.stringify(body);
     if (sent !== lastBody) { lastBody = sent; lastKey = idempotencyKey(); } // a retry of the same list is the same request
