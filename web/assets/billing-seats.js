@@ -95,7 +95,7 @@ export function renderSeats(section, purchase, seats, events, ctx) {
 
 // Events of one second keep the order in which they can happen (the API's times are to the second).
 const KIND_ORDER = ["purchase.pending_payment", "purchase.paid", "purchase.payment_failed", "seat.invited", "seat.scheduled",
-  "seat.shared", "seat.sent", "seat.resent", "seat.revoked", "seat.declined", "seat.accepted", "seat.claimed",
+  "seat.shared", "seat.reshared", "seat.sent", "seat.resent", "seat.revoked", "seat.declined", "seat.accepted", "seat.claimed",
   "seat.upgrade_offered", "seat.upgraded", "seat.renewed", "purchase.dispute_opened", "purchase.dispute_won", "seat.cancelled",
   "purchase.partially_refunded", "purchase.refunded", "seat.expired"];
 
@@ -137,6 +137,7 @@ const HISTORY_WORDS = {
   invited: (h) => (h.recipient ? t("billing.history.invitedWho", { who: h.recipient }) : t("billing.history.invited")),
   scheduled: (h) => (h.send_at ? t("billing.history.scheduledFor", { at: moment(h.send_at) }) : t("billing.history.scheduled")),
   shared: () => t("billing.history.shared"),
+  reshared: () => t("billing.history.reshared"),
   sent: () => t("billing.history.sent"),
   resent: (h) => t(bySupport(h) ? "billing.history.resentSupport" : "billing.history.resent"),
   revoked: () => t("billing.history.revoked"),
@@ -270,6 +271,8 @@ function resendControl(purchase, seat, events, refresh, done) {
   if (resent >= config.resendLimit) {
     return el("p", { class: "hint resend-limit" }, tc("billing.resend.limit", config.resendLimit));
   }
+  // A fresh shared link has no wait (nothing is mailed), only the limit above.
+  if (isShared(seat)) return newLinkButton(purchase, seat, refresh, done, resendExplain);
   if (!waiting(seat)) {
     const sent = lastSentAt(seat, events);
     const allowedAt = new Date(Date.parse(sent) + config.resendMinutes * 60_000);
@@ -280,7 +283,6 @@ function resendControl(purchase, seat, events, refresh, done) {
       return hint;
     }
   }
-  if (isShared(seat)) return newLinkButton(purchase, seat, refresh, done, resendExplain);
   const label = waiting(seat) ? "billing.resend.sendNow" : "billing.resend.button";
   const button = el("button", { type: "button", class: "secondary resend",
     "aria-label": t(waiting(seat) ? "billing.resend.sendNowLabel" : "billing.resend.label", { who }) }, t(label));
