@@ -63,4 +63,6 @@ def removed() -> list[Update]:
         m.Seat.from_name.remove(),
         m.Seat.recipient_locale.remove(),
         m.Seat.delivery.remove(),
+        m.Seat.shared.remove(),
+        m.Seat.shared_at.remove(),
     ]

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from giftplans import clock
+from giftplans.outbox.notices_sharing import shared_events
 from giftplans.seats import IN_USE, Action, SeatState, Touch
 from giftplans.store.models import Entitlement, Item, Profile, Purchase, Seat
 
@@ -27,13 +28,8 @@ S = SeatState
 EVENT_VERSION = "1"
 
 # last_action values written by the transitions (docs/design.md): seats.Action and seats.Touch
-INVITE, REVOKE, DECLINE, ACCEPT, CLAIM = (
-    Action.INVITE,
-    Action.REVOKE,
-    Action.DECLINE,
-    Action.ACCEPT,
-    Action.CLAIM,
-)
+INVITE, REVOKE, DECLINE = Action.INVITE, Action.REVOKE, Action.DECLINE
+ACCEPT, CLAIM = Action.ACCEPT, Action.CLAIM
 EXPIRE, REFUND, CANCEL, UPGRADE = Action.EXPIRE, Action.REFUND, Action.CANCEL, Action.UPGRADE
 RESEND, UPGRADE_OFFER, CREDIT = Touch.RESEND, Touch.UPGRADE_OFFER, Touch.CREDIT
 SEAT_REFUND = Touch.SEAT_REFUND
@@ -221,6 +217,8 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
             upgrade_plan=new.upgrade_plan or "",
             offer_url=new.upgrade_offer_url,
         )
+    for kind, fields in shared_events(old, new):  # SPEC 8.2: a shared link's share, reshare and revoke
+        out.event(kind, **fields)
     return out.notices
 
 
