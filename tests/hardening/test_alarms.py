@@ -53,8 +53,9 @@ FUNCTIONS_ALARMED = [
     "EventsPublisher",
     "SesFeedback",
     "ExpirySweep",
+    "Deliveries",
 ]
-QUEUES_ALARMED = ["Mailer", "EventsPublisher", "SesFeedback", "ExpirySweep"]
+QUEUES_ALARMED = ["Mailer", "EventsPublisher", "SesFeedback", "ExpirySweep", "Deliveries"]
 
 
 def _alarm(

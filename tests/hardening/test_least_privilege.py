@@ -49,6 +49,8 @@ NEEDS: dict[str, set[str]] = {
     # Metrics go out as EMF through the log, so no cloudwatch:PutMetricData
     "expiry_sweep": table("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem")
     | {"lambda:InvokeFunction"},
+    # SPEC 8.1: Query of the due index, one touch (seat update + audit put) per due seat
+    "deliveries": table("Query", "UpdateItem", "PutItem"),
 }
 # Actions AWS offers no resource-level permission for: "*" is the only resource there is.
 NO_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}

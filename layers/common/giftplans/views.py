@@ -45,6 +45,8 @@ class SeatView(NamedTuple):
     last_sent_at: str | None = None  # when its current link was last mailed (the resend wait counts from it)
     shared: bool = False  # SPEC 8.2: invited by a link the buyer shares (no address until it is accepted)
     shared_at: str | None = None
+    send_at: str | None = None  # SPEC 8.1: when the buyer asked the invitation to be mailed
+    sent_at: str | None = None  # SPEC 8.1: when SES accepted it (null until then)
 
     @classmethod
     def of(cls, seat: m.Seat, term_ended: bool) -> "SeatView":
@@ -65,6 +67,8 @@ class SeatView(NamedTuple):
             last_sent_at=clock.iso(clock.from_epoch(int(seat.last_sent_ts))) if seat.last_sent_ts else None,
             shared=bool(seat.shared),
             shared_at=seat.shared_at,
+            send_at=seat.send_at,
+            sent_at=seat.sent_at,
         )
 
     def as_json(self) -> Json:

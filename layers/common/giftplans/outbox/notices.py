@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from giftplans import clock
-from giftplans.outbox.notices_sharing import shared_events
+from giftplans.outbox import notices_sharing, scheduled
 from giftplans.seats import IN_USE, Action, SeatState, Touch
 from giftplans.store.models import Entitlement, Item, Profile, Purchase, Seat
 
@@ -124,6 +124,8 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
         return []  # not a transition (a replayed or bookkeeping write)
     action = new.last_action
     out = _Out(new, at)
+    if (owned := scheduled.seat_notices(old, new, out)) is not None:
+        return owned  # SPEC 8.1: a scheduled invite, its delivery, the recipient's reminder
     before, after = old.state, new.state
     if action == INVITE and after == S.INVITED and new.nonce and new.recipient_email:
         out.email("invitation", new.recipient_email, **_invitation(new))
@@ -217,9 +219,9 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
             upgrade_plan=new.upgrade_plan or "",
             offer_url=new.upgrade_offer_url,
         )
-    for kind, fields in shared_events(old, new):  # SPEC 8.2: a shared link's share, reshare and revoke
+    for kind, fields in notices_sharing.shared_events(old, new):  # SPEC 8.2: share, reshare, revoke
         out.event(kind, **fields)
-    return out.notices
+    return scheduled.unsent(old, new, out.notices)
 
 
 def _credited(out: _Out, seat: Seat) -> None:

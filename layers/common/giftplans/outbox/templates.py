@@ -165,6 +165,17 @@ def invitation(p: Values, lang: Language) -> tuple[Layout, Values]:
     ), v
 
 
+def invitation_reminder(p: Values, lang: Language) -> tuple[Layout, Values]:
+    """Issue 16: the recipient's one reminder of an invitation not accepted a week after it went."""
+    layout, v = invitation(p, lang)
+    return Layout(
+        subject=lang.t("invitation_reminder.subject"),
+        paragraphs=(lang.t("invitation_reminder.body"),),
+        link=layout.link,
+        after=layout.after,
+    ), v
+
+
 def invitation_revoked(p: Values, lang: Language) -> tuple[Layout, Values]:
     return Layout(
         subject=lang.t("invitation_revoked.subject"),
@@ -328,6 +339,7 @@ TEMPLATES: dict[str, TemplateFn] = {
         purchase_refunded,
         verification,
         invitation,
+        invitation_reminder,
         invitation_revoked,
         invitation_accepted,
         gift_credited,

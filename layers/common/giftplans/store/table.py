@@ -304,6 +304,17 @@ class Store:
             if isinstance(item, m.Purchase):
                 yield item
 
+    def sends_due(self, shard: int, until: str) -> Iterator[m.Seat]:
+        """Seats of one `SEND#` shard due at or before `until` (SPEC 8.1): a Query, never a Scan.
+
+        Each answer carries the index's projection (keys, `due_kind`, `purchase_id`), not the whole seat.
+        """
+        due_by = k.send_gsi_sk(until) >= m.DueIndex.GSI2SK
+        with read_errors():
+            for item in m.Item.due_index.query(k.send_gsi(shard), range_key_condition=due_by):
+                if isinstance(item, m.Seat):
+                    yield item
+
     # ---- helpers ----------------------------------------------------------------------------------------
 
     def _get[T: m.Item](self, model: type[T], pk: str, sk: str, *, consistent: bool = True) -> T | None:
