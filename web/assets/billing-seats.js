@@ -95,7 +95,7 @@ export function renderSeats(section, purchase, seats, events, ctx) {
 
 // Events of one second keep the order in which they can happen (the API's times are to the second).
 const KIND_ORDER = ["purchase.pending_payment", "purchase.paid", "purchase.payment_failed", "seat.invited", "seat.scheduled",
-  "seat.shared", "seat.reshared", "seat.sent", "seat.resent", "seat.revoked", "seat.declined", "seat.accepted", "seat.claimed",
+  "seat.shared", "seat.reshared", "seat.delivered", "seat.nudged", "seat.resent", "seat.revoked", "seat.declined", "seat.accepted", "seat.claimed",
   "seat.upgrade_offered", "seat.upgraded", "seat.renewed", "purchase.dispute_opened", "purchase.dispute_won", "seat.cancelled",
   "purchase.partially_refunded", "purchase.refunded", "seat.expired"];
 
@@ -138,7 +138,9 @@ const HISTORY_WORDS = {
   scheduled: (h) => (h.send_at ? t("billing.history.scheduledFor", { at: moment(h.send_at) }) : t("billing.history.scheduled")),
   shared: () => t("billing.history.shared"),
   reshared: () => t("billing.history.reshared"),
-  sent: () => t("billing.history.sent"),
+  delivered: () => t("billing.history.sent"),
+  nudged: () => t("billing.history.nudged"),
+  recipient_erased: () => t("billing.history.erased"),
   resent: (h) => t(bySupport(h) ? "billing.history.resentSupport" : "billing.history.resent"),
   revoked: () => t("billing.history.revoked"),
   declined: () => t("billing.history.declined"),
