@@ -305,7 +305,11 @@ def test_given_german_when_reading_billing_then_the_delivery_options_are_german(
         (section.locator(".schedule-warning"), "Das Jahr des Abos läuft ab dem Kauf"),
         (section.get_by_role("link", name="Rechnung ansehen"), "Rechnung ansehen"),
     )
-    expect(section.get_by_role("button", name="Einladungen senden")).to_be_visible()
+    section.get_by_label("E-Mail-Adressen").fill("keine-adresse")
+    expect(section.locator(".tally")).to_have_text(re.compile(r"^1 Adresse, \d+ Pl(atz|ätze) frei\.$"))
+    section.get_by_role("button", name="Einladungen senden").click()
+    problem = section.locator(".row-problems tr[data-row='0']")
+    walk.step("billing-de-bad-row", (problem, "Zeile 1"), (problem, "Das ist keine E-Mail-Adresse."))
     page.select_option("#language", "en")
     page.wait_for_load_state("load")
     expect(page.locator("html")).to_have_attribute("lang", "en")
