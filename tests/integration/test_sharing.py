@@ -114,10 +114,17 @@ def test_given_a_shared_link_when_the_table_is_scanned_then_the_secret_is_nowher
 
 
 def test_given_a_shared_link_when_purchase_read_logged_and_announced_then_the_url_appears_in_none(
-    pid: str, caplog: pytest.LogCaptureFixture
+    pid: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     before = g.seat(pid, "0001")
     caplog.set_level(logging.DEBUG)
+    for name in ["gift-plans", "giftplans", *logging.Logger.manager.loggerDict]:  # Powertools: stdout
+        if name.startswith(("gift-plans", "giftplans")):
+            logger = logging.getLogger(name)
+            monkeypatch.setattr(logger, "handlers", [*logger.handlers, caplog.handler])
     status, body = share(pid, "0001")
     url, mac = body["url"], token_of(body["url"]).rsplit(".", 1)[1]
     after = g.seat(pid, "0001")
@@ -127,7 +134,7 @@ def test_given_a_shared_link_when_purchase_read_logged_and_announced_then_the_ur
     assert status == 200
     assert mac not in json.dumps(read) and url not in json.dumps(read)
     assert next(s for s in read["seats"] if s["seat_id"] == "0001")["shared"] is True
-    assert mac not in caplog.text
+    assert caplog.text and mac not in caplog.text and mac not in capsys.readouterr().out
     events = [n.event for n in notices_for(record(before, after)) if n.event]
     assert events and mac not in json.dumps([e.detail for e in events])
     assert "email" not in json.dumps([e.detail for e in events])
@@ -367,3 +374,43 @@ def test_given_an_emailed_invitation_when_resent_then_it_is_still_202_and_mailed
     clock.advance(minutes=11)
     status, body = g.seat_action(pid, "0001", "resend")
     assert status == 202 and "url" not in body
+
+
+def test_given_the_address_is_invited_while_it_accepts_a_shared_link_then_409_and_one_seat_each(
+    pid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rule 11 holds in the accept's write: the Holder item read before it must stand."""
+    from giftplans.invitations import sharing
+
+    token = shared_link(pid, "0003")
+    checked = sharing.accept_terms
+
+    def then_invited(*args: Any, **kw: Any) -> sharing.SharedAccept:
+        terms = checked(*args, **kw)
+        assert g.invite(pid, "ann@example.com")[0] == 201  # between the check and the write
+        return terms
+
+    monkeypatch.setattr(sharing, "accept_terms", then_invited)
+    status, body = g.accept(token, ANN)
+
+    assert (status, body["error"]["code"]) == (409, "already_invited")
+    assert g.seat(pid, "0003").state == "invited" and g.seat(pid, "0003").recipient_email is None
+    assert set(g.live_holders(pid)) == {"0001"}
+
+
+def test_given_a_seat_shared_from_the_fresh_run_when_others_are_invited_and_claimed_then_none_is_given_twice(
+    pid: str,
+) -> None:
+    token = shared_link(pid, "0002")  # the middle of the fresh run: a hole in it
+
+    status, body = g.invite(pid, "ann@example.com")
+    assert status == 201 and body["seats"][0]["seat_id"] == "0001"
+    assert g.free_numbers(pid) == {3}
+    status, body = g.invite(pid, "bob@example.com")
+    assert status == 201 and body["seats"][0]["seat_id"] == "0003"
+    assert g.free_numbers(pid) == set()
+    status, body = g.invite(pid, "cat@example.com")
+    assert (status, body["error"]["code"]) == (409, "no_seats_available")
+
+    assert g.seat_action(pid, "0002", "revoke")[0] == 200  # now below the run: back with a marker
+    assert g.free_numbers(pid) == {2} and g.accept(token, BOB)[0] == 404
