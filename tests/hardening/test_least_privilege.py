@@ -42,7 +42,7 @@ NEEDS: dict[str, set[str]] = {
     "mailer": SECRETS
     | STREAM
     | OWN_ROLE
-    | table("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+    | table("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")  # Query: issue 16's reminder list
     | {"ses:SendEmail", "sqs:SendMessage"},
     "events_publisher": STREAM | OWN_ROLE | {"events:PutEvents", "sqs:SendMessage"},
     "ses_feedback": table("GetItem", "UpdateItem", "PutItem"),

@@ -326,3 +326,62 @@ def test_given_due_seats_when_deliveries_run_then_round_trips_are_shards_plus_du
     with counting() as calls:
         deliveries.run(clock.now)
     assert len(calls) == shards  # nothing due: the shards' Queries alone
+
+
+# ---- the buyer's reminders name the invitations never accepted ---------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, mail: Any) -> str:
+        self.sent.append(mail)
+        return f"msg-{len(self.sent)}"
+
+
+def buyer_reminded(pid: str, clock: Any, days: int = 30) -> list[Any]:
+    """Sweep on the purchase's `days`-before-term-end night; the buyer reminders SES was handed."""
+    from giftplans import sweep
+    from giftplans.outbox import sending
+
+    term_end = clock_of(g.purchase(pid).term_end)
+    clock.set(term_end - timedelta(days=days) + timedelta(hours=1))
+    since = (term_end - timedelta(days=31)).date()  # the nights before it too: the latest milestone acts
+    _, records = records_of(lambda: sweep.run(clock.now, since=since))
+    via = Recorder()
+    for record in records:
+        for notice in notices.notices_for(record):
+            if notice.kind == "buyer_reminder":
+                sending.deliver(notice, via)
+    return via.sent
+
+
+def clock_of(iso: str) -> Any:
+    return clock.parse_iso(iso)
+
+
+def test_given_invitations_never_accepted_when_the_buyer_is_reminded_then_the_email_lists_their_addresses(
+    clock: Any,
+) -> None:
+    pid = factories.paid_purchase(quantity=3)
+    g.invite(pid, "ann@example.com", "bob@example.com", "cat@example.com")
+    status, _ = g.accept(g.link(pid, "0002"), g.who("sub-bob", "bob@example.com"))
+    assert status == 200
+    sent = buyer_reminded(pid, clock)  # no seat is unassigned: the invitations alone are reason enough
+    assert len(sent) == 1 and sent[0].to == "buyer@example.com"
+    assert "ann@example.com" in sent[0].text and "cat@example.com" in sent[0].text
+    assert "bob@example.com" not in sent[0].text  # accepted
+    assert "2 invitations" in sent[0].subject
+
+
+def test_given_many_invitations_never_accepted_when_the_buyer_is_reminded_then_the_email_counts_them(
+    clock: Any,
+) -> None:
+    pid = factories.paid_purchase(quantity=25)
+    g.invite(pid, *[f"p{i}@example.com" for i in range(21)])
+    sent = buyer_reminded(pid, clock, days=7)
+    assert len(sent) == 1
+    assert "21 invitations were never accepted" in sent[0].text
+    assert "p0@example.com" not in sent[0].text
+    assert "4 of the 25" in sent[0].text  # the unassigned seats are still named first

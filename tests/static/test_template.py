@@ -56,11 +56,11 @@ TABLE_ACTIONS = {
         "ConditionCheckItem",
     },
     "openapi": set(),
-    "mailer": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
+    "mailer": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},  # Query: issue 16's reminder list
     "events_publisher": set(),
     "ses_feedback": {"GetItem", "UpdateItem", "PutItem"},  # the bounce and its audit event
     "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
-    "deliveries": {"Query", "UpdateItem", "PutItem"},  # SPEC 8.1: the due index and one touch per seat
+    "deliveries": {"UpdateItem", "PutItem"},  # SPEC 8.1: one touch per due seat (and Query on GSI2)
 }
 INDEXES_QUERIED = {
     "purchases_api": {"GSI1"},

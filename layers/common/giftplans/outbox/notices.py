@@ -387,10 +387,10 @@ def _purchase(old: Purchase | None, new: Purchase, at: str) -> list[Notice]:
         return out
     action = new.last_action
     if action in REMIND_DAYS and new.status == "paid":
-        unassigned = int(new.seat_counts.available or 0) if new.seat_counts else 0
-        if unassigned > 0:
-            days = REMIND_DAYS[action]
-            email("buyer_reminder", days=days, unassigned=unassigned)
+        counts = new.seat_counts.as_dict() if new.seat_counts else {}
+        unassigned, pending = counts.get("available", 0), counts.get("invited", 0)  # issue 16: never accepted
+        if unassigned > 0 or pending > 0:
+            email("buyer_reminder", days=REMIND_DAYS[action], unassigned=unassigned, never_accepted=pending)
     elif action == EXPIRE and old.expired_at is None and new.expired_at is not None:
         counts = old.seat_counts.as_dict() if old.seat_counts else {}
         unused = counts.get("available", 0) + counts.get("invited", 0)

@@ -241,6 +241,8 @@ def buyer_reminder(p: Values, lang: Language) -> tuple[Layout, Values]:
     n = int(p["unassigned"])
     quantity = int(p.get("quantity") or n)
     days = int(p["days"])
+    pending = int(p.get("never_accepted") or 0)  # issue 16: invitations sent and never accepted
+    addresses = [str(a) for a in p.get("never_accepted_emails") or ()]
     v = {
         **_common(p, lang),
         "days": lang.number(days),
@@ -248,10 +250,23 @@ def buyer_reminder(p: Values, lang: Language) -> tuple[Layout, Values]:
         "quantity": lang.number(quantity),
         "bought": lang.n("buyer_reminder.bought", quantity),
         "in_days": Template(lang.n("buyer_reminder.in_days", days)).substitute(days=lang.number(days)),
+        "pending": lang.number(pending),
+        "pending_emails": ", ".join(addresses),
     }
+    said: tuple[str, ...] = ()
+    if pending and addresses:
+        said = (lang.n("buyer_reminder.pending_list", len(addresses)),)
+    elif pending:
+        said = (lang.n("buyer_reminder.pending_count", pending),)
+    if n == 0:  # only invitations left waiting: the reminder is about them
+        return Layout(
+            subject=lang.n("buyer_reminder.pending_subject", pending),
+            paragraphs=(*said, lang.t("buyer_reminder.pending_next")),
+            link=_billing_link(lang),
+        ), v
     return Layout(
         subject=lang.n("buyer_reminder.subject", n),
-        paragraphs=(lang.n("buyer_reminder.body", n), lang.t("buyer_reminder.next")),
+        paragraphs=(lang.n("buyer_reminder.body", n), *said, lang.t("buyer_reminder.next")),
         link=_billing_link(lang),
     ), v
 

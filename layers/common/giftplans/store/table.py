@@ -315,6 +315,22 @@ class Store:
                 if isinstance(item, m.Seat):
                     yield item
 
+    def invited_addresses(self, purchase_id: str) -> list[str]:
+        """Addresses of the purchase's seats still `invited` (issue 16: the buyer's reminder); one Query."""
+        from giftplans.store.transitions import in_states  # transitions imports the store
+
+        with read_errors():
+            return [
+                str(seat.recipient_email)
+                for seat in m.Item.query(
+                    k.purchase_pk(purchase_id),
+                    m.Item.SK.startswith(k.SEAT_PREFIX),
+                    filter_condition=in_states(SeatState.INVITED.value),
+                    attributes_to_get=["type", "recipient_email", "PK", "SK"],
+                )
+                if isinstance(seat, m.Seat) and seat.recipient_email
+            ]
+
     # ---- helpers ----------------------------------------------------------------------------------------
 
     def _get[T: m.Item](self, model: type[T], pk: str, sk: str, *, consistent: bool = True) -> T | None:
