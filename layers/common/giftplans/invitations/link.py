@@ -193,11 +193,11 @@ def accept(token_text: str, caller: Caller) -> Accepted:
             ]
             if credit is not None:
                 changes += credits.accepted_changes(credit.amount)
-            addressed: Condition = m.Seat.GSI3PK == k.email_gsi(tokens.email_key(email))
+            live = _live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK)
             if shared is not None:  # a shared link: the accepting address becomes the recipient
-                changes, addressed = [*changes, *shared.changes], shared.condition
+                changes, live = [*changes, *shared.changes], _live_link(token, now) & shared.condition
                 hold(steps, token.purchase_id, token.seat_id, shared.holder, shared.holder_seen)
-            move = Move(token.seat_id, changes, _live_link(token, now) & addressed)
+            move = Move(token.seat_id, changes, live)
             transition(
                 steps,
                 Action.ACCEPT,
