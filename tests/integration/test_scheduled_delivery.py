@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from giftplans import clock, deliveries
 from giftplans.outbox import notices
+from giftplans.settings import get as settings
+from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 
@@ -310,8 +312,6 @@ def test_given_an_invitation_whose_key_outlived_it_when_due_then_no_mail_and_the
 def test_given_due_seats_when_deliveries_run_then_round_trips_are_shards_plus_due_seats_and_never_a_scan(
     clock: Any,
 ) -> None:
-    from giftplans.settings import get as settings
-
     shards = settings().due_shards
     for _ in range(3):
         pid = factories.paid_purchase(quantity=4)
@@ -385,3 +385,64 @@ def test_given_many_invitations_never_accepted_when_the_buyer_is_reminded_then_t
     assert "21 invitations were never accepted" in sent[0].text
     assert "p0@example.com" not in sent[0].text
     assert "4 of the 25" in sent[0].text  # the unassigned seats are still named first
+
+
+# ---- no reminder where it cannot or must not go ------------------------------------------------------------
+
+
+def test_given_an_invited_seat_without_an_address_when_its_reminder_is_due_then_no_mail_and_key_dropped(
+    clock: Any,
+) -> None:
+    pid = factories.paid_purchase(quantity=1)
+    g.invite(pid, "ann@example.com")
+    # a shared-link seat looks like this: invited, no recipient address
+    m.Seat(k.purchase_pk(pid), k.seat_sk("0001")).update(actions=[m.Seat.recipient_email.remove()])
+    clock.advance(days=7, minutes=1)
+    result, mails, _ = told(deliver_now)
+    assert mails == [] and result["nudged"] == 0 and result["dropped"] == 1
+    assert g.seat(pid, "0001").GSI2PK is None
+
+
+def test_given_a_bounced_invitation_when_its_reminder_is_due_then_nothing_is_sent(clock: Any) -> None:
+    pid = factories.paid_purchase(quantity=1)
+    g.invite(pid, "ann@example.com")
+    m.Seat(k.purchase_pk(pid), k.seat_sk("0001")).update(actions=[m.Seat.delivery.set("bounced")])
+    clock.advance(days=7, minutes=1)
+    _, mails, _ = told(deliver_now)
+    assert mails == []
+
+
+def test_given_an_invitation_when_declined_then_its_reminder_key_goes_with_it() -> None:
+    pid = factories.paid_purchase(quantity=1)
+    g.invite(pid, "ann@example.com")
+    assert g.seat(pid, "0001").due_kind == "nudge"
+    status, _ = g.decline(g.link(pid, "0001"))
+    assert status == 200
+    seat = g.seat(pid, "0001")
+    assert (seat.GSI2PK, seat.GSI2SK, seat.due_kind) == (None, None, None)
+
+
+def test_given_two_runs_at_once_when_a_seat_is_due_then_it_is_delivered_once(clock: Any) -> None:
+    pid = factories.paid_purchase(quantity=1)
+    g.invite(pid, rows=[{"email": "ann@example.com", "send_at": at(minutes=10)}])
+    clock.advance(minutes=11)
+    (due,) = [s for shard in range(settings().due_shards) for s in get_store().sends_due(shard, at())]
+    first, mails_first, _ = told(lambda: deliveries.act(due, clock.now))
+    second, mails_second, _ = told(lambda: deliveries.act(due, clock.now))  # the same index answer, again
+    assert (first, second) == ("delivered", "dropped")
+    assert mails_first == [("invitation", "ann@example.com")] and mails_second == []
+    assert g.audit_kinds(pid).count("seat.delivered") == 1
+
+
+# ---- the template -----------------------------------------------------------------------------------------
+
+
+def test_given_the_template_when_read_then_deliveries_run_every_4_minutes_within_the_5_minute_promise() -> (
+    None
+):
+    from local import template as tpl
+
+    props = tpl.load()["Resources"]["DeliveriesFunction"]["Properties"]
+    (schedule,) = [e["Properties"]["Schedule"] for e in props["Events"].values() if e["Type"] == "Schedule"]
+    assert schedule == "rate(4 minutes)"
+    assert props["Timeout"] < 240  # a run ends before the next one starts

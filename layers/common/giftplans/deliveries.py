@@ -38,6 +38,7 @@ from giftplans.store import models as m
 from giftplans.store.transitions import seat_key, touch
 from giftplans.store.writes import Refused, Steps
 
+SEAT_ERRORS: tuple[type[Exception], ...] = (*AWS_ERRORS, DomainError)  # one seat failed: the run goes on
 STOP_MARGIN_S = 20.0  # stop taking seats this long before the timeout: the next run takes the rest
 
 
@@ -67,7 +68,7 @@ def run(now: datetime, *, deadline: Callable[[], float] | None = None) -> Result
             result.due += 1
             try:
                 outcome = act(seat, now)
-            except (*AWS_ERRORS, DomainError):
+            except SEAT_ERRORS:
                 result.failed += 1
                 logger.exception("a due seat failed; the next run retries it", extra={"key": seat.SK})
                 continue

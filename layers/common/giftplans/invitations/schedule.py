@@ -85,7 +85,7 @@ def _key(purchase_id: str, seat_id: str, instant: datetime | str, kind: str) -> 
 
 def on_invite(purchase_id: str, seat_id: str, send_at: str | None, now: datetime) -> list[Update]:
     """The invite's due key: the delivery at `send_at`, else the reminder 7 days from now."""
-    changes = [m.Seat.sent_at.remove(), m.Seat.nudged_at.remove()]
+    changes: list[Update] = [m.Seat.sent_at.remove(), m.Seat.nudged_at.remove()]
     changes.append(m.Seat.send_at.set(send_at) if send_at is not None else m.Seat.send_at.remove())
     if is_later(send_at, now):
         assert send_at is not None
