@@ -55,6 +55,11 @@ TOUCH_EVENTS: dict[Touch, str] = {
 # Touches whose event may say more precisely what happened (`transitions.touch(..., kind=...)`).
 OTHER_TOUCH_EVENTS: dict[Touch, frozenset[str]] = {
     Touch.ERASE: frozenset({"seat.buyer_erased"}),  # the buyer's copy on the seat, not the recipient's
+    Touch.RESEND: frozenset({"seat.reshared"}),  # SPEC 8.2: a fresh shared link, nothing mailed
+}
+# Transitions whose event says more precisely what happened (`transitions.transition(..., kind=...)`).
+OTHER_SEAT_EVENTS: dict[Action, frozenset[str]] = {
+    Action.INVITE: frozenset({"seat.shared"}),  # SPEC 8.2: invited by a link the buyer shares
 }
 
 

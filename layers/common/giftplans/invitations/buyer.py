@@ -15,6 +15,7 @@ from giftplans.identity import Caller
 from giftplans.invitations import recipient, schedule
 from giftplans.invitations.addresses import Row, check_addresses, holding, validate_rows
 from giftplans.invitations.batches import CHUNK, answer, hash_of_key, invited_audit, request_hash_of
+from giftplans.invitations.giveback import give_back, not_mailable
 from giftplans.invitations.limits import (
     count_sends,
     counter_key,
@@ -350,12 +351,9 @@ def revoke(purchase_id: str, seat_id: str, caller: Caller) -> SeatView:
     def attempt() -> SeatView:
         now = clock.now()
 
-        def build(steps: Steps) -> None:
-            move = Move(seat_id, recipient.removed(), _owned_in_term(caller.sub, now))
-            transition(steps, Action.REVOKE, purchase_id, [move], actor=audit.BUYER, at=now)
-
         try:
-            get_store().write(build)
+            changes, owned = recipient.removed(), _owned_in_term(caller.sub, now)
+            give_back(Action.REVOKE, purchase_id, seat_id, changes, owned, actor=audit.BUYER, at=now)
         except Refused as refused:
             if refused.failed("seat"):
                 allowed = allowed_from(Action.REVOKE)
@@ -399,6 +397,7 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
                 actor=actor,
                 at=now,
                 condition=_owned_in_term(caller.sub, now)
+                & m.Seat.shared.does_not_exist()  # a shared seat has no address: sharing.resend
                 & (m.Seat.resend_count.does_not_exist() | (m.Seat.resend_count < conf.resend_limit))
                 & (m.Seat.last_sent_ts.does_not_exist() | (m.Seat.last_sent_ts <= now_ts - interval)),
             )
@@ -423,6 +422,8 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
 
 def _resend_refusal(old: m.Item | None, sub: str, now: datetime, limit: int, interval: int) -> DomainError:
     resendable = TOUCHES[Touch.RESEND]
+    if (shared := not_mailable(old, sub, now)) is not None:
+        return shared
     if (
         isinstance(old, m.Seat)
         and old.buyer_id == sub

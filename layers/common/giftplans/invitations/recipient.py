@@ -72,6 +72,8 @@ def removed() -> list[Update]:
         m.Seat.from_name.remove(),
         m.Seat.recipient_locale.remove(),
         m.Seat.delivery.remove(),
+        m.Seat.shared.remove(),
+        m.Seat.shared_at.remove(),
         m.Seat.send_at.remove(),
         m.Seat.sent_at.remove(),
         m.Seat.nudged_at.remove(),

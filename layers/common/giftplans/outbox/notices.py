@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from giftplans import clock
-from giftplans.outbox import scheduled
+from giftplans.outbox import notices_sharing, scheduled
 from giftplans.seats import IN_USE, Action, SeatState, Touch
 from giftplans.store.models import Entitlement, Item, Profile, Purchase, Seat
 
@@ -219,6 +219,8 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
             upgrade_plan=new.upgrade_plan or "",
             offer_url=new.upgrade_offer_url,
         )
+    for kind, fields in notices_sharing.shared_events(old, new):  # SPEC 8.2: share, reshare, revoke
+        out.event(kind, **fields)
     return scheduled.unsent(old, new, out.notices)
 
 
