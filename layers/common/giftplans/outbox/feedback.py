@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from giftplans import clock
 from giftplans.observability import logger
 from giftplans.seats import Touch
 from giftplans.store import get_store
@@ -135,7 +136,7 @@ def mark_sent(purchase_id: str, seat_id: str, link: str) -> bool:
                 steps,
                 Touch.SENT,
                 seat_key(purchase_id, seat_id),
-                [m.Seat.delivery.set(SENT)],
+                [m.Seat.delivery.set(SENT), m.Seat.sent_at.set(clock.iso(clock.now()))],  # SPEC 8.1
                 actor=None,  # bookkeeping: no new version, no notice
                 condition=_holds_link(link) & m.Seat.delivery.does_not_exist(),
             )
