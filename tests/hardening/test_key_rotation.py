@@ -177,3 +177,18 @@ def test_given_an_address_keyed_by_k1_when_erased_after_the_switch_then_everythi
     assert g.seat(pid, "0001").recipient_email != "ann@example.com"
     assert privacy.kept("ann@example.com").seats == []
     assert g.invite(pid, "ann@example.com")[0] == 201  # her k1 Holder went with her (rule 11 is free)
+
+
+def test_given_a_shared_link_made_by_k1_when_rotated_then_it_is_accepted_and_retiring_k1_kills_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.integration.test_sharing import shared_link
+
+    use_ring(monkeypatch, "k1", k1=OLD)
+    pid = paid_purchase(quantity=2)
+    first, second = shared_link(pid, "0001"), shared_link(pid, "0002")
+    assert kid_of(first) == kid_of(second) == "k1"
+    use_ring(monkeypatch, "k2", k1=OLD, k2=NEW)
+    assert g.accept(first, claims("sub-ann", "ann@example.com"))[0] == 200
+    use_ring(monkeypatch, "k2", ("k1",), k1=OLD, k2=NEW)
+    assert g.preview(second)[0] == 404
