@@ -341,9 +341,14 @@ class CustomerLookup(Item, discriminator="customer"):
 
 
 class MailMarker(Item, discriminator="mail"):
-    status = UnicodeAttribute()  # sending | sent
+    status = UnicodeAttribute()  # sending | sent | failed | unsent (parked while SES was in trouble)
     message_id = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+    # An unsent (parked) notice keeps what it takes to send it again (giftplans.outbox.redrive):
+    # the email as JSON (to, template, params) and when it was parked (its GSI2 `UNSENT#<day>` key).
+    notice = UnicodeAttribute(null=True)
+    parked_at = UnicodeAttribute(null=True)
+    tries = NumberAttribute(null=True)
     erased_at = UnicodeAttribute(null=True)  # the address it went to was erased: message id dropped
 
 
