@@ -43,6 +43,7 @@ NEEDS: dict[str, set[str]] = {
     | STREAM
     | OWN_ROLE
     | table("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+    | table("Query", "BatchGetItem")  # the redrive: parked mail by UNSENT#<day> (GSI2), then the markers
     | {"ses:SendEmail", "sqs:SendMessage"},
     "events_publisher": STREAM | OWN_ROLE | {"events:PutEvents", "sqs:SendMessage"},
     "ses_feedback": table("GetItem", "UpdateItem", "PutItem"),

@@ -55,12 +55,17 @@ TABLE_ACTIONS = {
         "ConditionCheckItem",
     },
     "openapi": set(),
-    "mailer": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
+    "mailer": {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"},  # + the redrive
     "events_publisher": set(),
     "ses_feedback": {"GetItem", "UpdateItem", "PutItem"},  # the bounce and its audit event
     "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
 }
-INDEXES_QUERIED = {"purchases_api": {"GSI1"}, "admin_api": {"GSI3"}, "expiry_sweep": {"GSI2"}}
+INDEXES_QUERIED = {
+    "purchases_api": {"GSI1"},
+    "admin_api": {"GSI3"},
+    "expiry_sweep": {"GSI2"},
+    "mailer": {"GSI2"},  # the redrive: parked mail by UNSENT#<day>
+}
 SECRETS_READ = {
     "checkout": {"StripeApiKeyParam"},
     "stripe_webhook": {"StripeWebhookSecretParam", "StripeApiKeyParam"},
@@ -659,3 +664,11 @@ def test_given_sample_schedule_events_when_read_then_they_are_the_sweep_inputs()
     manual = json.loads((ROOT / "events" / "sweep_manual.json").read_text())
     assert (schedule["source"], schedule["detail-type"]) == ("aws.events", "Scheduled Event")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", manual["now"])
+
+
+def test_given_the_mailer_when_read_then_ses_trouble_has_six_hours_and_a_redrive_every_15_minutes():
+    events = FUNCTIONS["MailerFunction"]["Properties"]["Events"]
+    assert events["TableStream"]["Properties"]["MaximumRecordAgeInSeconds"] == 21600
+    schedule = events["Redrive"]["Properties"]
+    assert (events["Redrive"]["Type"], schedule["Schedule"]) == ("Schedule", "rate(15 minutes)")
+    assert json.loads(schedule["Input"]) == {"redrive": {}}

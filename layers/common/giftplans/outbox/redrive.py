@@ -15,9 +15,10 @@ partition (a Query on the sparse key, never a Scan), and sends each once:
    trace of a redrive that crashed mid-send: taken over the same way;
 2. send it through `sending.send_claimed`, exactly as the stream would have: `sent` (the
    notice and the GSI2 key are dropped with it), `failed` for a permanent refusal, or parked
-   again (same day, `tries + 1`) if SES is still in trouble, which stops the run: the next
-   one (every 15 minutes, the mailer's schedule) tries again, so an outage costs one SES
-   call per run, not one per parked notice.
+   again (same day, `tries + 1`) if SES is still in trouble. `STOP_AFTER` refusals in a row
+   stop the run (SES is still down): the next one (every 15 minutes, the mailer's schedule)
+   tries again, so an outage costs a few SES calls per run, not one per parked notice,
+   while a throttled call now and then (a recovering SES) does not stop the run.
 
 The mailer runs it on its schedule (`{"redrive": {}}`: the last `WINDOW_DAYS` days);
 `python -m tools.redrive --from ... --to ...` runs it by hand (`make redrive`).
@@ -25,6 +26,7 @@ The mailer runs it on its schedule (`{"redrive": {}}`: the last `WINDOW_DAYS` da
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -43,6 +45,7 @@ from giftplans.store.writes import Refused
 WINDOW_DAYS = 3  # the scheduled redrive looks this far back (markers live sending.MARKER_TTL)
 MAX_WINDOW = sending.MARKER_TTL  # nothing parked longer ago is still there
 BATCH = 100  # BatchGetItem's limit
+STOP_AFTER = 3  # refusals in a row that end a run: SES is still in trouble
 
 
 @dataclass
@@ -88,11 +91,11 @@ def redrive(
     """Send every notice parked between `start` and `end` (inclusive) once; see the module doc."""
     lo, hi = clock.iso(start), clock.iso(end)
     report = Redriven(lo, hi)
+    refused = 0  # in a row
     day = start.date()
     while day <= end.date() and report.stopped is None:
-        keys = list(get_store().unsent(day.isoformat(), lo, hi))
-        for at in range(0, len(keys), BATCH):
-            chunk = keys[at : at + BATCH]
+        keys = get_store().unsent(day.isoformat(), lo, hi)
+        while report.stopped is None and (chunk := list(itertools.islice(keys, BATCH))):
             markers = get_store().many(*[(k.mail_pk(key), k.MAIL_SK) for key in chunk])
             for key in chunk:
                 if out_of_time():
@@ -100,21 +103,18 @@ def redrive(
                     break
                 report.found += 1
                 marker = markers.get((k.mail_pk(key), k.MAIL_SK))
-                outcome = _one(marker) if isinstance(marker, m.MailMarker) else None
-                if outcome is None:
+                taken = _one(marker) if isinstance(marker, m.MailMarker) else None
+                if taken is None:
                     report.skipped += 1
                     continue
-                result = sending.send_claimed(outcome[0], via, outcome[1], parked=outcome[2])
-                if result == sending.SENT:
-                    report.sent += 1
-                elif result == sending.FAILED:
-                    report.failed += 1
-                else:
-                    report.parked += 1
+                result = sending.send_claimed(taken[0], via, taken[1], parked=taken[2])
+                refused = refused + 1 if result == sending.UNSENT else 0
+                report.sent += result == sending.SENT
+                report.failed += result == sending.FAILED
+                report.parked += result == sending.UNSENT
+                if refused >= STOP_AFTER:
                     report.stopped = "ses_trouble"
                     break
-            if report.stopped:
-                break
         day += timedelta(days=1)
     logger.info("redrive done", extra=report.as_json())
     return report
