@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from typing import Any
@@ -179,3 +180,22 @@ def test_given_ses_errors_when_classified_then_only_per_message_refusals_are_per
         with pytest.raises(sending.MailNotSent) as refused:
             sender.send(mail)
         assert refused.value.permanent is (code not in trouble), code
+
+
+def test_given_parked_mail_when_the_redrive_tool_runs_direct_then_ses_sends_it_once(ses, clock, capsys):
+    from tests.support.streams import sent_mail
+    from tools import redrive as tool
+
+    park(ses, 3)
+
+    assert tool.main(["--direct"]) == 0
+    assert tool.main(["--direct", "--from", "2026-02-28T00:00:00Z"]) == 0
+
+    assert sorted(a for msg in sent_mail() for a in msg.destinations["ToAddresses"]) == [
+        "b0@example.com",
+        "b1@example.com",
+        "b2@example.com",
+    ]
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    reports = [line for line in printed if "level" not in line and "found" in line]
+    assert [(r["sent"], r["found"]) for r in reports] == [(3, 3), (0, 0)]
