@@ -106,13 +106,15 @@ def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
 @app.post(
     "/admin/upgrades",
     status_code=201,
-    summary="Carry out an upgrade for a recipient",
+    summary="Offer a recipient an upgrade: a link valid 7 days, mailed to them",
     tags=["admin"],
     responses=error_responses(400, 403, 404, 409, 422, 503),
 )
 def upgrade(request: UpgradeOfferRequest) -> dict[str, Any]:
+    """Quoted now; the recipient is mailed `offer_url`, usable until `offer_until` (7 days at most):
+    each click quotes afresh and opens a new Stripe Checkout (`POST /upgrade-offers/checkout`)."""
     arn = support_identity(app)
-    return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn).as_json()
+    return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn)
 
 
 class EraseRequest(BaseModel):

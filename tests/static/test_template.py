@@ -72,7 +72,7 @@ SECRETS_READ = {
     "purchases_api": {"TokenKeyParam"},
     "invitations_api": {"TokenKeyParam", "StripeApiKeyParam"},
     "me_api": {"TokenKeyParam"},
-    "upgrades_api": {"StripeApiKeyParam"},
+    "upgrades_api": {"StripeApiKeyParam", "TokenKeyParam"},  # TokenKeyParam: upgrade offers' MAC
     "admin_api": {"StripeApiKeyParam", "TokenKeyParam"},
     "mailer": {"TokenKeyParam"},
 }

@@ -222,6 +222,7 @@ class Seat(Item, discriminator="seat"):
     reminders = UnicodeSetAttribute(null=True)  # "30", "7": recipient reminders sent for this holder
     upgrade_plan = UnicodeAttribute(null=True)
     upgrade_offer_url = UnicodeAttribute(null=True)
+    upgrade_offer_until = UnicodeAttribute(null=True)  # the offer link works until then (7 days; issue 14)
     subscription_id = UnicodeAttribute(null=True)
     from_name = UnicodeAttribute(null=True)  # SPEC 8.4: who the buyer says the gift is from (1-80 chars)
     link_hashes = UnicodeSetAttribute(
