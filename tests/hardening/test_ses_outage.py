@@ -61,8 +61,10 @@ class FlakySes:
                 self.faults["ReadTimeoutError"] += 1
                 raise ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com")
             self.faults[kind[0]] += 1
-            error = {"Error": {"Code": kind[0], "Message": "SES trouble"}, "ResponseMetadata": {}}
-            error["ResponseMetadata"]["HTTPStatusCode"] = kind[1]
+            error: dict[str, Any] = {
+                "Error": {"Code": kind[0], "Message": "SES trouble"},
+                "ResponseMetadata": {"HTTPStatusCode": kind[1]},
+            }
             raise ClientError(error, "SendEmail")  # type: ignore[arg-type]
         to = request["Destination"]["ToAddresses"][0]
         self.sent[(to, request["EmailTags"][0]["Value"] if request["EmailTags"] else "")] += 1

@@ -162,7 +162,7 @@ def test_given_ses_errors_when_classified_then_only_per_message_refusals_are_per
         code = ""
 
         def send_email(self, **request: Any) -> Any:
-            raise ClientError({"Error": {"Code": self.code, "Message": "x"}}, "SendEmail")  # type: ignore[arg-type]
+            raise ClientError({"Error": {"Code": self.code, "Message": "x"}}, "SendEmail")
 
     sender._client = client = Client()
     mail = sending.OutgoingMail("key", "a@example.com", "s", "t", "<p>h</p>", {})
