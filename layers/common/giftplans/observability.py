@@ -17,11 +17,15 @@ must carry the name of the function that wrote it, not of whichever ran last (is
 13). The function name is the Lambda context's `function_name`.
 
 Tracing: the functions run with `Tracing: Active`, so Lambda records every invocation
-(init, invoke, overhead) in X-Ray without an SDK. Powertools' Tracer, which would add
-subsegments per handler and per AWS call, is left out: building it imports and patches
-the X-Ray SDK at cold start, measured at +40-60 ms of INIT CPU for an API function
-(about a quarter of its cold start; bench/README.md), which the cold-start budget has no
-room for. `entry` is the one place to add `tracer.capture_lambda_handler` if it is wanted.
+(init, invoke, overhead) in X-Ray without an SDK. Powertools' Tracer, which adds a
+subsegment per handler and per AWS call, is opt-in: the template's `EnableTracing`
+parameter sets `ENABLE_TRACING` in every function's environment, and only when it is
+"true" does this module build a `Tracer` (patching botocore, which boto3 and PynamoDB
+call through) and `entry` wrap the handler in `tracer.capture_lambda_handler`. Off (the
+default), `tracer` is None and the X-Ray SDK is never imported: importing and patching it
+costs +40-60 ms of INIT CPU for an API function (bench/README.md), which the cold-start
+budget has no room for. `POWERTOOLS_TRACE_DISABLED=true` keeps an enabled Tracer from
+sending anything (its test mode).
 """
 
 from __future__ import annotations
@@ -30,19 +34,40 @@ import functools
 import os
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities import jmespath_utils
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "gift-plans"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "GiftPlans"
 HTTP_REQUEST_ID = "requestContext.requestId"  # API Gateway HTTP API's request id: the correlation id
+TRACED_MODULES = ("botocore",)  # boto3 and PynamoDB both call AWS through botocore
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def tracing_enabled() -> bool:
+    """The function's environment asks for Powertools' Tracer (template parameter EnableTracing)."""
+    return (os.environ.get("ENABLE_TRACING") or "false").strip().lower() == "true"
+
+
+def _tracer() -> Tracer | None:
+    """Powertools' Tracer when tracing is on, else None: nothing of the X-Ray SDK is imported."""
+    if not tracing_enabled():
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
+
+
+tracer = _tracer()
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 WORN = "__giftplans_entry__"  # set on a handler that wears `entry`
@@ -91,10 +116,19 @@ def entry(*, correlation_id_path: str | None = None) -> Callable[[Handler], Hand
                 if outer:
                     logger.thread_safe_append_keys(**outer)
 
-        setattr(invoked, WORN, True)
-        return invoked  # type: ignore[return-value]
+        worn: Callable[..., Any] = invoked
+        if tracer is not None:  # one subsegment around the whole invocation
+            worn = functools.wraps(handler)(_traced(tracer, invoked))
+        setattr(worn, WORN, True)
+        return worn  # type: ignore[return-value]
 
     return wear
+
+
+def _traced(active: Tracer, invoked: Callable[..., Any]) -> Callable[..., Any]:
+    # Responses stay out of the trace: HTTP bodies carry recipients' addresses.
+    traced: Callable[..., Any] = active.capture_lambda_handler(invoked, capture_response=False)
+    return traced
 
 
 def _context_keys(context: Any) -> dict[str, Any]:
