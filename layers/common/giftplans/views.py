@@ -141,7 +141,7 @@ class PurchaseView(NamedTuple):
     seat_counts: dict[str, int]
     frozen: bool
     created_at: str
-    # SPEC 8.6 and 8.7 (the buyer index's projection lacks them: null/0 in the list, set in the detail)
+    # SPEC 8.6 and 8.7 (in the buyer index's projection too: the list reads as the detail)
     amount_tax: int = 0
     amount_refunded: int = 0
     invoice_url: str | None = None
@@ -336,6 +336,7 @@ class EntitlementView(NamedTuple):
     grace_until: str | None = None  # SPEC 8.8: a renewing subscription stays active until then
     days_left: int | None = None  # whole UTC days to term_end (0 once ended); None without a term
     gift_from: str | None = None  # a gift's sender: the buyer's chosen name, else their masked address
+    first_charge: dict[str, object] | None = None  # a renewing subscription's next charge
 
     def as_json(self) -> Json:
         return self._asdict()

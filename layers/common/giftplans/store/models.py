@@ -54,6 +54,10 @@ PURCHASE_LIST_FIELDS = [
     "seat_counts",
     "frozen",
     "buyer_id",
+    "amount_tax",  # SPEC 8.6 and 8.7: the list shows what the detail shows
+    "amount_refunded",
+    "invoice_id",
+    "invoice_url",
 ]
 
 
@@ -285,6 +289,10 @@ class Entitlement(Item, discriminator="entitlement"):
     auto_renew = BooleanAttribute(default=False)
     event_ts = NumberAttribute(null=True)  # created time of the Stripe event that last wrote the part
     sub_provisional = BooleanAttribute(null=True)  # written by upgrade completion, before any event
+    # The subscription's next charge (`first_charge`): when, how much, in which currency; none if it ends.
+    sub_charge_ts = NumberAttribute(null=True)
+    sub_charge_amount = NumberAttribute(null=True)
+    sub_charge_currency = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
 
 
