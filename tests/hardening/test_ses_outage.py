@@ -104,9 +104,8 @@ def mailer(aws: None, clock: Any) -> Any:
 
 
 def _parked() -> int:
-    day_one = m.Item.due_index.query(k.unsent_gsi("2026-03-01"))
-    day_two = m.Item.due_index.query(k.unsent_gsi("2026-03-02"))
-    return sum(1 for _ in day_one) + sum(1 for _ in day_two)
+    """Markers still on the sparse key, both days of the outage (Select=COUNT: no items read back)."""
+    return sum(m.Item.due_index.count(k.unsent_gsi(day)) for day in ("2026-03-01", "2026-03-02"))
 
 
 def test_given_ses_down_for_1000_notices_when_it_recovers_then_each_is_sent_exactly_once(mailer, clock):

@@ -310,7 +310,8 @@ class Store:
         In the order parked: the sparse `UNSENT#<day>` GSI2 partition, page by page (a Query, not a Scan).
         """
         condition = m.Item.GSI2SK.between(start, end + "~")  # "~" sorts after every key character
-        for item in m.Item.due_index.query(k.unsent_gsi(day), condition):
+        # Pages of 100 (BatchGetItem's size): a redrive that stops early has read one page, not the day.
+        for item in m.Item.due_index.query(k.unsent_gsi(day), condition, page_size=100):
             if isinstance(item, m.MailMarker):
                 yield item.PK.removeprefix("MAIL#")
 
