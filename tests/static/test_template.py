@@ -33,6 +33,7 @@ JOBS = [
     "events_publisher",
     "ses_feedback",
     "expiry_sweep",
+    "deliveries",
 ]
 
 # The table actions each job may use (docs/design.md; the brief's least-privilege list).
@@ -55,15 +56,17 @@ TABLE_ACTIONS = {
         "ConditionCheckItem",
     },
     "openapi": set(),
-    "mailer": {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"},  # + the redrive
+    "mailer": {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},  # + the redrive
     "events_publisher": set(),
     "ses_feedback": {"GetItem", "UpdateItem", "PutItem"},  # the bounce and its audit event
     "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
+    "deliveries": {"UpdateItem", "PutItem"},  # SPEC 8.1: one touch per due seat (and Query on GSI2)
 }
 INDEXES_QUERIED = {
     "purchases_api": {"GSI1"},
     "admin_api": {"GSI3"},
     "expiry_sweep": {"GSI2"},
+    "deliveries": {"GSI2"},
     "mailer": {"GSI2"},  # the redrive: parked mail by UNSENT#<day>
 }
 SECRETS_READ = {
@@ -348,7 +351,14 @@ def _failure_queue(lid: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "lid", ["MailerFunction", "EventsPublisherFunction", "SesFeedbackFunction", "ExpirySweepFunction"]
+    "lid",
+    [
+        "MailerFunction",
+        "EventsPublisherFunction",
+        "SesFeedbackFunction",
+        "ExpirySweepFunction",
+        "DeliveriesFunction",
+    ],
 )
 def test_given_async_function_when_it_fails_then_work_lands_in_an_encrypted_alarmed_queue(lid):
     queue_id = _failure_queue(lid)

@@ -101,6 +101,16 @@ def due_gsi_sk(purchase_id: str) -> str:
     return purchase_pk(purchase_id)
 
 
+def send_gsi(shard: int) -> str:
+    """GSI2PK of a seat with a delivery or a recipient reminder due (SPEC 8.1): `SEND#<shard>`."""
+    return f"SEND#{shard}"
+
+
+def send_gsi_sk(instant: str) -> str:
+    """GSI2SK of a due seat: the instant it falls due (ISO-8601 UTC, which sorts as time)."""
+    return instant
+
+
 def unsent_gsi(day: str) -> str:
     """GSI2PK: the sparse index of mail parked while SES was in trouble, one partition per day (redrive)."""
     return f"UNSENT#{day}"

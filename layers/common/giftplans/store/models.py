@@ -240,6 +240,14 @@ class Seat(Item, discriminator="seat"):
     refund_status = UnicodeAttribute(null=True)  # pending (cancelled, Stripe not yet told) | done
     refund_id = UnicodeAttribute(null=True)  # the Stripe refund
     erased_at = UnicodeAttribute(null=True)  # the recipient's address was erased (privacy)
+    # SPEC 8.2: invited by a link the buyer shares (no address until someone accepts it).
+    shared = BooleanAttribute(null=True)
+    shared_at = UnicodeAttribute(null=True)  # when its current link was made
+    # SPEC 8.1: a scheduled invitation and the recipient's reminder ride on GSI2 (`SEND#<shard>`).
+    send_at = UnicodeAttribute(null=True)  # when the buyer asked the invitation to be mailed
+    sent_at = UnicodeAttribute(null=True)  # when SES accepted the invitation's mail
+    due_kind = UnicodeAttribute(null=True)  # deliver | nudge: what the seat's GSI2 key is due for
+    nudged_at = UnicodeAttribute(null=True)  # the recipient's one reminder went (giftplans.deliveries)
 
 
 class AuditEvent(Item, discriminator="event"):
