@@ -215,6 +215,16 @@ def test_given_a_send_at_within_the_skew_when_invited_then_it_is_mailed_at_once(
     assert mails == [("invitation", "ann@example.com")]
 
 
+@pytest.mark.parametrize("send_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_given_a_send_at_with_no_utc_spelling_when_invited_then_422_for_that_row_not_500(
+    send_at: str,
+) -> None:
+    pid = factories.paid_purchase(quantity=1)
+    status, body = g.invite(pid, rows=[{"email": "ann@example.com", "send_at": send_at}])
+    assert (status, body["error"]["code"]) == (422, "invalid_rows")
+    assert body["error"]["rows"][0]["code"] == "invalid_send_at"
+
+
 def test_given_a_naive_send_at_when_invited_then_422_not_500() -> None:
     pid = factories.paid_purchase(quantity=1)
     status, body = g.invite(pid, rows=[{"email": "ann@example.com", "send_at": "2026-03-05T10:00:00"}])
@@ -446,3 +456,43 @@ def test_given_the_template_when_read_then_deliveries_run_every_4_minutes_within
     (schedule,) = [e["Properties"]["Schedule"] for e in props["Events"].values() if e["Type"] == "Schedule"]
     assert schedule == "rate(4 minutes)"
     assert props["Timeout"] < 240  # a run ends before the next one starts
+
+
+# ---- the run: time and failures ----------------------------------------------------------------------------
+
+
+def test_given_a_run_near_its_timeout_when_seats_are_due_then_it_stops_and_the_next_run_takes_them(
+    clock: Any,
+) -> None:
+    pid = factories.paid_purchase(quantity=2)
+    g.invite(pid, rows=[{"email": f"p{i}@example.com", "send_at": at(minutes=5)} for i in range(2)])
+    clock.advance(minutes=6)
+    stopped = deliveries.run(clock.now, deadline=lambda: deliveries.STOP_MARGIN_S - 1)
+    assert (stopped.continued, stopped.delivered) == (True, 0)
+    assert deliveries.run(clock.now).delivered == 2
+
+
+def test_given_a_seat_fails_when_the_handler_runs_then_the_others_go_it_stays_due_and_the_run_raises(
+    clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    pid = factories.paid_purchase(quantity=2)
+    g.invite(pid, rows=[{"email": f"p{i}@example.com", "send_at": at(minutes=5)} for i in range(2)])
+    clock.advance(minutes=6)
+    real = deliveries.act
+
+    def first_fails(seat: m.Seat, now: Any) -> str:
+        if k.seat_sk("0001") == seat.SK:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException"}}, "TransactWriteItems"
+            )
+        return real(seat, now)
+
+    monkeypatch.setattr(deliveries, "act", first_fails)
+    app = load_handler("deliveries")
+    with pytest.raises(app.DeliveriesIncomplete):
+        app.handler({}, FakeContext())
+    assert g.seat(pid, "0001").due_kind == "deliver" and g.seat(pid, "0002").due_kind == "nudge"
+    monkeypatch.setattr(deliveries, "act", real)
+    assert deliver_now()["delivered"] == 1  # the next run retries it

@@ -243,14 +243,7 @@ def _write_invites(
     count(Metric.INVITATIONS_SENT, len(moves))
     state = target(Action.INVITE).value
     return [
-        SeatView(
-            move.seat_id,
-            state,
-            recipient_email=row.email,
-            invited_at=invited_at,
-            from_name=row.from_name,
-            send_at=row.send_at,
-        )
+        SeatView(move.seat_id, state, row.email, invited_at, from_name=row.from_name, send_at=row.send_at)
         for move, row in zip(moves, rows, strict=True)
     ]
 

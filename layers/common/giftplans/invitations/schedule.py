@@ -35,14 +35,15 @@ NUDGE_AFTER = timedelta(days=7)  # issue 16: the recipient's reminder, 7 days af
 DELIVER, NUDGE = "deliver", "nudge"  # the seat's `due_kind`
 
 
-def canonical(send_at: datetime | str | None) -> str | None:
-    """`send_at` as the API writes instants (`clock.iso`), or None; ValueError if it is not one."""
+def canonical(send_at: datetime | None) -> str | None:
+    """`send_at` as the API writes instants (`clock.iso`), or None; as given when it has no UTC
+    spelling (a year-1 or year-9999 instant whose offset leaves the calendar): `problem` refuses it."""
     if send_at is None:
         return None
-    instant = clock.parse_iso(send_at) if isinstance(send_at, str) else send_at
-    if instant.tzinfo is None:
-        raise ValueError("send_at needs a time zone")
-    return clock.iso(instant)
+    try:
+        return clock.iso(send_at)
+    except (OverflowError, ValueError):
+        return send_at.isoformat()
 
 
 def problem(send_at: str | None, now: datetime) -> tuple[str, str] | None:
@@ -51,7 +52,7 @@ def problem(send_at: str | None, now: datetime) -> tuple[str, str] | None:
         return None
     try:
         instant = clock.parse_iso(send_at)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return "invalid_send_at", "send_at must be an ISO-8601 instant with a time zone."
     if instant < now - SKEW:
         return "send_at_in_past", "send_at is in the past; choose a later time or leave it out to send now."
