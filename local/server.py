@@ -218,6 +218,7 @@ class LocalRoutes:
                 Rule("/_local/events", methods=["GET"], endpoint="published"),
                 Rule("/_local/clock", methods=["GET", "POST", "DELETE"], endpoint="clock"),
                 Rule("/_local/sweep", methods=["POST"], endpoint="sweep"),
+                Rule("/_local/redrive", methods=["POST"], endpoint="redrive"),
                 Rule("/_local/deliveries", methods=["POST"], endpoint="send_due"),
                 Rule("/_local/stream/drain", methods=["POST"], endpoint="drain"),
                 Rule("/_local/checkout/<session_id>/complete", methods=["POST"], endpoint="complete"),
@@ -363,6 +364,19 @@ class LocalRoutes:
         event = {"now": clock.iso(now), "from": since or first_due_day(os.environ["TABLE_NAME"], now.date())}
         result = self.functions.invoke("expiry_sweep", event)
         self.deliver_pending()
+        return json_response(200, result)
+
+    def _redrive(self, request: Request) -> Response:
+        """The mailer's redrive of parked mail (giftplans.outbox.redrive), as its schedule runs it."""
+        from giftplans.errors import DomainError
+
+        body = self._json_body(request)
+        window = {name: body[name] for name in ("from", "to") if body.get(name)}
+        self.deliver_pending()
+        try:
+            result = self.functions.invoke("mailer", {"redrive": window})
+        except DomainError as error:
+            return json_response(error.status, error.body())
         return json_response(200, result)
 
     def _send_due(self, request: Request) -> Response:

@@ -43,6 +43,7 @@ NEEDS: dict[str, set[str]] = {
     | STREAM
     | OWN_ROLE
     | table("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")  # Query: issue 16's reminder list
+    | table("BatchGetItem")  # the redrive: parked mail by UNSENT#<day> (Query on GSI2), then the markers
     | {"ses:SendEmail", "sqs:SendMessage"},
     "events_publisher": STREAM | OWN_ROLE | {"events:PutEvents", "sqs:SendMessage"},
     "ses_feedback": table("GetItem", "UpdateItem", "PutItem"),

@@ -56,7 +56,7 @@ TABLE_ACTIONS = {
         "ConditionCheckItem",
     },
     "openapi": set(),
-    "mailer": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},  # Query: issue 16's reminder list
+    "mailer": {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},  # + the redrive
     "events_publisher": set(),
     "ses_feedback": {"GetItem", "UpdateItem", "PutItem"},  # the bounce and its audit event
     "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
@@ -67,6 +67,7 @@ INDEXES_QUERIED = {
     "admin_api": {"GSI3"},
     "expiry_sweep": {"GSI2"},
     "deliveries": {"GSI2"},
+    "mailer": {"GSI2"},  # the redrive: parked mail by UNSENT#<day>
 }
 SECRETS_READ = {
     "checkout": {"StripeApiKeyParam"},
@@ -74,7 +75,7 @@ SECRETS_READ = {
     "purchases_api": {"TokenKeyParam"},
     "invitations_api": {"TokenKeyParam", "StripeApiKeyParam"},
     "me_api": {"TokenKeyParam"},
-    "upgrades_api": {"StripeApiKeyParam"},
+    "upgrades_api": {"StripeApiKeyParam", "TokenKeyParam"},  # TokenKeyParam: upgrade offers' MAC
     "admin_api": {"StripeApiKeyParam", "TokenKeyParam"},
     "mailer": {"TokenKeyParam"},
 }
@@ -673,3 +674,11 @@ def test_given_sample_schedule_events_when_read_then_they_are_the_sweep_inputs()
     manual = json.loads((ROOT / "events" / "sweep_manual.json").read_text())
     assert (schedule["source"], schedule["detail-type"]) == ("aws.events", "Scheduled Event")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", manual["now"])
+
+
+def test_given_the_mailer_when_read_then_ses_trouble_has_six_hours_and_a_redrive_every_15_minutes():
+    events = FUNCTIONS["MailerFunction"]["Properties"]["Events"]
+    assert events["TableStream"]["Properties"]["MaximumRecordAgeInSeconds"] == 21600
+    schedule = events["Redrive"]["Properties"]
+    assert (events["Redrive"]["Type"], schedule["Schedule"]) == ("Schedule", "rate(15 minutes)")
+    assert json.loads(schedule["Input"]) == {"redrive": {}}

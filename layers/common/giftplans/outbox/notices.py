@@ -212,13 +212,9 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
             subscription_id=new.subscription_id,
         )
     elif action == UPGRADE_OFFER and new.upgrade_offer_url and new.recipient_email:
-        out.email(
-            "upgrade_offer",
-            new.recipient_email,
-            **_gift(new),
-            upgrade_plan=new.upgrade_plan or "",
-            offer_url=new.upgrade_offer_url,
-        )
+        offer = {"offer_url": new.upgrade_offer_url, "offer_until": new.upgrade_offer_until or ""}
+        offer["upgrade_plan"] = new.upgrade_plan or ""  # the link works until `offer_until` (7 days)
+        out.email("upgrade_offer", new.recipient_email, **_gift(new), **offer)
     for kind, fields in notices_sharing.shared_events(old, new):  # SPEC 8.2: share, reshare, revoke
         out.event(kind, **fields)
     return scheduled.unsent(old, new, out.notices)

@@ -338,10 +338,12 @@ def upgrade_offer(p: Values, lang: Language) -> tuple[Layout, Values]:
         **_common(p, lang),
         "upgrade_plan_name": plan_name(p.get("upgrade_plan")),
         "offer_url": p["offer_url"],
+        "offer_until_date": lang.moment(p.get("offer_until")),
     }
+    until = (lang.t("upgrade_offer.until"),) if p.get("offer_until") else ()
     return Layout(
         subject=lang.t("upgrade_offer.subject"),
-        paragraphs=(lang.t("upgrade_offer.body"), lang.t("upgrade_offer.credit")),
+        paragraphs=(lang.t("upgrade_offer.body"), lang.t("upgrade_offer.credit"), *until),
         link=(lang.t("upgrade_offer.link"), "offer_url"),
     ), v
 

@@ -121,6 +121,16 @@ def send_gsi_sk(instant: str) -> str:
     return instant
 
 
+def unsent_gsi(day: str) -> str:
+    """GSI2PK: the sparse index of mail parked while SES was in trouble, one partition per day (redrive)."""
+    return f"UNSENT#{day}"
+
+
+def unsent_gsi_sk(parked_at: str, key: str) -> str:
+    """GSI2SK of a parked mail marker: in the order it was parked, then by its notice key."""
+    return f"{parked_at}#{key}"
+
+
 def email_gsi(key: str) -> str:
     """GSI3PK: purchases by buyer address key, seats by recipient address key."""
     return f"EMAIL#{key}"

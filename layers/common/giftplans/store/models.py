@@ -226,6 +226,7 @@ class Seat(Item, discriminator="seat"):
     reminders = UnicodeSetAttribute(null=True)  # "30", "7": recipient reminders sent for this holder
     upgrade_plan = UnicodeAttribute(null=True)
     upgrade_offer_url = UnicodeAttribute(null=True)
+    upgrade_offer_until = UnicodeAttribute(null=True)  # the offer link works until then (7 days; issue 14)
     subscription_id = UnicodeAttribute(null=True)
     from_name = UnicodeAttribute(null=True)  # SPEC 8.4: who the buyer says the gift is from (1-80 chars)
     link_hashes = UnicodeSetAttribute(
@@ -357,9 +358,14 @@ class CustomerLookup(Item, discriminator="customer"):
 
 
 class MailMarker(Item, discriminator="mail"):
-    status = UnicodeAttribute()  # sending | sent
+    status = UnicodeAttribute()  # sending | sent | failed | unsent (parked while SES was in trouble)
     message_id = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+    # An unsent (parked) notice keeps what it takes to send it again (giftplans.outbox.redrive):
+    # the email as JSON (to, template, params) and when it was parked (its GSI2 `UNSENT#<day>` key).
+    notice = UnicodeAttribute(null=True)
+    parked_at = UnicodeAttribute(null=True)
+    tries = NumberAttribute(null=True)
     erased_at = UnicodeAttribute(null=True)  # the address it went to was erased: message id dropped
 
 

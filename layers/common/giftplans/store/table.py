@@ -331,6 +331,17 @@ class Store:
                 if isinstance(seat, m.Seat) and seat.recipient_email
             ]
 
+    def unsent(self, day: str, start: str, end: str) -> Iterator[str]:
+        """Keys of the notices parked on `day` between the ISO instants `start` and `end` (inclusive).
+
+        In the order parked: the sparse `UNSENT#<day>` GSI2 partition, page by page (a Query, not a Scan).
+        """
+        condition = m.Item.GSI2SK.between(start, end + "~")  # "~" sorts after every key character
+        # Pages of 100 (BatchGetItem's size): a redrive that stops early has read one page, not the day.
+        for item in m.Item.due_index.query(k.unsent_gsi(day), condition, page_size=100):
+            if isinstance(item, m.MailMarker):
+                yield item.PK.removeprefix("MAIL#")
+
     # ---- helpers ----------------------------------------------------------------------------------------
 
     def _get[T: m.Item](self, model: type[T], pk: str, sk: str, *, consistent: bool = True) -> T | None:
