@@ -230,6 +230,17 @@ class Store:
                     events.append(item)
         return purchase, seat, events
 
+    def purchase_with_seats(self, purchase_id: str) -> list[m.Item]:
+        """The purchase, its close job and its seats: one Query (adjacent sort keys), page by page."""
+        with read_errors():
+            return list(
+                m.Item.query(
+                    k.purchase_pk(purchase_id),
+                    m.Item.SK.between(k.PURCHASE_SK, k.SEAT_PREFIX + "\uffff"),
+                    consistent_read=True,
+                )
+            )
+
     def seats_of(self, purchase_id: str) -> list[m.Seat]:
         return self._partition(m.Seat, purchase_id, k.SEAT_PREFIX)
 
