@@ -121,12 +121,14 @@ OTHER_PARTS_KEYS = ("sweep_", "refund_", "expire_")
 
 
 def measure_closing(results: dict[str, Any]) -> None:
-    """A full refund of 1000 seats, from the webhook to the settlement (bench.scenarios.refund)."""
+    """A full refund of 1000 seats and the sweep's expiry of 1000 (bench.scenarios)."""
     from bench import scenarios
 
     measured = scenarios.Measured()
     with emulated_account():
         scenarios.refund(measured, 1000)
+    with emulated_account():
+        scenarios.expire(measured, 1000)
     results.setdefault("ddb_calls", {}).update(measured.ddb_calls)
     results.setdefault("ddb_operations", {}).update(measured.operations)
     results.setdefault("scan_calls_by_part", {})["closing"] = measured.scan_calls

@@ -58,7 +58,7 @@ def target(key: str) -> tuple[int | None, str]:
         rows = int(key.rsplit("_", 1)[1])
         most = math.ceil(rows / 25) + 4
         return most, f"<= ceil({rows}/25)+4 = {most}"
-    if key.startswith("refund_"):
+    if key.startswith(("refund_", "expire_")):
         seats = int(key.rsplit("_", 1)[1])
         most = math.ceil(seats / 25) + 5
         return most, f"<= ceil({seats}/25)+5 = {most}"
@@ -373,3 +373,33 @@ def refund(measured: Measured, size: int = 1000, handed_out: int = 100) -> None:
     purchase = get_store().purchase(pid)
     if purchase is None or purchase.status != "refunded":
         raise AssertionError(f"refund_{size} did not refund the purchase: {body}")
+
+
+def expire(measured: Measured, size: int = 1000, handed_out: int = 100, accepted: int = 5) -> None:
+    """`expire_<size>`: the sweep's expiry of one `size`-seat purchase (`sweep.handle`, counted alone).
+
+    `handed_out` seats invited, `accepted` of them accepted. The night's own reads (the cursor,
+    one Query per due shard) are shared by every purchase due that night and not counted here.
+    """
+    from giftplans import sweep
+    from giftplans.store import get_store
+
+    buyer = f"expiry-{size}"
+    who = g.who(buyer, f"{buyer}@example.com")
+    pid = factories.paid_purchase(buyer_sub=buyer, buyer_email=f"{buyer}@example.com", quantity=size)
+    if handed_out:
+        rows = [{"email": f"expiry-{i}@example.com"} for i in range(handed_out)]
+        _ok("expiry fill", *g.invite(pid, rows=rows, as_=who))
+    for n in range(1, accepted + 1):
+        _ok(
+            "expiry accept",
+            *g.accept(g.link(pid, f"{n:04d}"), g.who(f"{buyer}-{n}", f"expiry-{n - 1}@example.com")),
+        )
+    purchase = get_store().purchase(pid)
+    assert purchase is not None
+    result = sweep.SweepResult()
+    with counting() as calls:
+        sweep.handle(purchase, EXPIRE_NIGHT, result)
+    measured.record(f"expire_{size}", calls)
+    if result.expired != size:
+        raise AssertionError(f"expire_{size} expired {result.expired} seats, not {size}")
