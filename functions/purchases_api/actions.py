@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from giftplans import claims
 from giftplans.http import caller, error_responses
-from giftplans.invitations import batches, buyer
+from giftplans.invitations import batches, buyer, schedule, sharing
 from giftplans.invitations.addresses import Row
 from giftplans.schemas.purchases import SeatOut
-from pydantic import BaseModel, ConfigDict, Field
+from giftplans.views import Shared
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 router = APIGatewayHttpRouter()
 PurchaseId = Annotated[str, Path(max_length=64)]
@@ -33,6 +35,12 @@ class InvitationIn(BaseModel):
         max_length=35,
         description="The recipient's language for the email (en, de; anything else reads English). "
         "Without it, the inviting buyer's.",
+    )
+    send_at: AwareDatetime | None = Field(
+        default=None,
+        description="When to email the invitation (ISO-8601 with a time zone; SPEC 8.1): later than now, "
+        "before the purchase's term_end, at most 365 days ahead. The seat is reserved at once; the term "
+        "runs from the purchase whatever the date. Without it, the email goes now.",
     )
 
 
@@ -76,7 +84,10 @@ class ResentOut(BaseModel):
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503),
 )
 def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
-    rows = [Row(r.email, r.message, r.from_name, r.locale) for r in request.invitations]
+    rows = [
+        Row(r.email, r.message, r.from_name, r.locale, schedule.canonical(r.send_at))
+        for r in request.invitations
+    ]
     key = batches.check_idempotency_key(router.current_event.headers.get("idempotency-key"))
     seats = buyer.invite(purchase_id, caller(router), rows, idempotency_key=key)
     return SeatsOut.model_validate({"seats": [seat.as_json() for seat in seats]})
@@ -93,16 +104,52 @@ def revoke(purchase_id: PurchaseId, seat_id: SeatId) -> OneSeatOut:
     return OneSeatOut.model_validate({"seat": seat.as_json()})
 
 
+class SharedOut(BaseModel):
+    seat: SeatOut
+    url: str = Field(
+        description="The single-use accept link. Shown this once: it is never mailed, stored or shown again."
+    )
+
+
 @router.post(
     "/purchases/<purchase_id>/seats/<seat_id>/resend",
     status_code=202,
     tags=["seats"],
     summary="Email a fresh link for an invitation (the old link stops working)",
-    responses=error_responses(401, 404, 409, 410, 429, 503),
+    description=(
+        "202 `{seat}` for an emailed invitation. A seat shared by link (SPEC 8.2) has no address to "
+        "mail: it answers 200 `{seat, url}` (`SharedOut`) with a fresh link, and the old link stops working."
+    ),
+    responses={
+        **error_responses(401, 404, 409, 410, 429, 503),
+        200: {
+            "description": "A shared seat: a fresh link",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SharedOut"}}},
+        },
+    },
 )
-def resend(purchase_id: PurchaseId, seat_id: SeatId) -> ResentOut:
-    seat = buyer.resend(purchase_id, seat_id, caller(router))
-    return ResentOut.model_validate({"seat": seat.as_json()})
+def resend(purchase_id: PurchaseId, seat_id: SeatId) -> Response[ResentOut | SharedOut]:
+    seat = sharing.resend(purchase_id, seat_id, caller(router))
+    if isinstance(seat, Shared):
+        return Response(200, content_types.APPLICATION_JSON, SharedOut.model_validate(seat.as_json()))
+    return Response(202, content_types.APPLICATION_JSON, ResentOut.model_validate({"seat": seat.as_json()}))
+
+
+@router.post(
+    "/purchases/<purchase_id>/seats/<seat_id>/link",
+    status_code=201,
+    tags=["seats"],
+    summary="Share it yourself: a single-use accept link for an available seat, shown once",
+    description=(
+        "SPEC 8.2: the seat becomes `invited` with `recipient_email: null` and `shared: true`; nothing "
+        "is mailed. Whoever has the link can accept it with any signed-in, verified account (rule 11 "
+        "at accept). Asked again for a seat already shared, it makes a fresh link and kills the old. "
+        "Counts as an invitation sent (rule 13)."
+    ),
+    responses=error_responses(401, 403, 404, 409, 410, 429, 503),
+)
+def share(purchase_id: PurchaseId, seat_id: SeatId) -> SharedOut:
+    return SharedOut.model_validate(sharing.share(purchase_id, seat_id, caller(router)).as_json())
 
 
 @router.post(

@@ -45,6 +45,8 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/purchases/{purchase_id}/invitations"): (401, 404, 404, 201, 401),
     ("POST", "/purchases/{purchase_id}/seats/{seat_id}/revoke"): (401, 404, 404, 200, 401),
     ("POST", "/purchases/{purchase_id}/seats/{seat_id}/resend"): (401, 404, 404, 202, 401),
+    # seat 0001 is invited by email, so the buyer's share is a 409 (only an available seat is shared)
+    ("POST", "/purchases/{purchase_id}/seats/{seat_id}/link"): (401, 404, 404, 409, 401),
     ("POST", "/purchases/{purchase_id}/claim"): (401, 404, 404, 200, 401),
     ("GET", "/invitations/{token}"): (200, 200, 200, 200, 200),  # the link is the capability
     ("POST", "/invitations/accept"): (401, 403, 200, 403, 401),

@@ -44,13 +44,15 @@ NEEDS: dict[str, set[str]] = {
     "mailer": SECRETS
     | STREAM
     | OWN_ROLE
-    | table("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+    | table("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")  # Query: issue 16's reminder list
     | {"ses:SendEmail", "sqs:SendMessage"},
     "events_publisher": STREAM | OWN_ROLE | {"events:PutEvents", "sqs:SendMessage"},
     "ses_feedback": table("GetItem", "UpdateItem", "PutItem"),
     # Metrics go out as EMF through the log, so no cloudwatch:PutMetricData
     "expiry_sweep": table("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem")
     | {"lambda:InvokeFunction"},
+    # SPEC 8.1: Query of the due index, one touch (seat update + audit put) per due seat
+    "deliveries": table("Query", "UpdateItem", "PutItem"),
 }
 # Actions AWS offers no resource-level permission for: "*" is the only resource there is.
 NO_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}

@@ -33,6 +33,7 @@ JOBS = [
     "events_publisher",
     "ses_feedback",
     "expiry_sweep",
+    "deliveries",
 ]
 
 # The table actions each job may use (docs/design.md; the brief's least-privilege list).
@@ -55,12 +56,18 @@ TABLE_ACTIONS = {
         "ConditionCheckItem",
     },
     "openapi": set(),
-    "mailer": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
+    "mailer": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},  # Query: issue 16's reminder list
     "events_publisher": set(),
     "ses_feedback": {"GetItem", "UpdateItem", "PutItem"},  # the bounce and its audit event
     "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
+    "deliveries": {"UpdateItem", "PutItem"},  # SPEC 8.1: one touch per due seat (and Query on GSI2)
 }
-INDEXES_QUERIED = {"purchases_api": {"GSI1"}, "admin_api": {"GSI3"}, "expiry_sweep": {"GSI2"}}
+INDEXES_QUERIED = {
+    "purchases_api": {"GSI1"},
+    "admin_api": {"GSI3"},
+    "expiry_sweep": {"GSI2"},
+    "deliveries": {"GSI2"},
+}
 SECRETS_READ = {
     "checkout": {"StripeApiKeyParam"},
     "stripe_webhook": {"StripeWebhookSecretParam", "StripeApiKeyParam"},
@@ -343,7 +350,14 @@ def _failure_queue(lid: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "lid", ["MailerFunction", "EventsPublisherFunction", "SesFeedbackFunction", "ExpirySweepFunction"]
+    "lid",
+    [
+        "MailerFunction",
+        "EventsPublisherFunction",
+        "SesFeedbackFunction",
+        "ExpirySweepFunction",
+        "DeliveriesFunction",
+    ],
 )
 def test_given_async_function_when_it_fails_then_work_lands_in_an_encrypted_alarmed_queue(lid):
     queue_id = _failure_queue(lid)

@@ -12,9 +12,10 @@ from pynamodb.expressions.update import Action as Update
 from giftplans import audit, clock, entitlements, terms, tokens, verification
 from giftplans.errors import Conflict, DomainError, Forbidden, Gone, NotFound, TooMany
 from giftplans.identity import Caller
-from giftplans.invitations import recipient
+from giftplans.invitations import recipient, schedule
 from giftplans.invitations.addresses import Row, check_addresses, holding, validate_rows
 from giftplans.invitations.batches import CHUNK, answer, hash_of_key, invited_audit, request_hash_of
+from giftplans.invitations.giveback import give_back, not_mailable
 from giftplans.invitations.limits import (
     count_sends,
     counter_key,
@@ -191,6 +192,7 @@ def _moves(
             at_ts=now_ts,
             locale=row.locale or locale or purchase.buyer_locale,
             buyer_locale=locale,
+            send_at=row.send_at,
         )
         key = tokens.email_key(row.email)
         moves.append(
@@ -242,7 +244,12 @@ def _write_invites(
     state = target(Action.INVITE).value
     return [
         SeatView(
-            move.seat_id, state, recipient_email=row.email, invited_at=invited_at, from_name=row.from_name
+            move.seat_id,
+            state,
+            recipient_email=row.email,
+            invited_at=invited_at,
+            from_name=row.from_name,
+            send_at=row.send_at,
         )
         for move, row in zip(moves, rows, strict=True)
     ]
@@ -351,12 +358,9 @@ def revoke(purchase_id: str, seat_id: str, caller: Caller) -> SeatView:
     def attempt() -> SeatView:
         now = clock.now()
 
-        def build(steps: Steps) -> None:
-            move = Move(seat_id, recipient.removed(), _owned_in_term(caller.sub, now))
-            transition(steps, Action.REVOKE, purchase_id, [move], actor=audit.BUYER, at=now)
-
         try:
-            get_store().write(build)
+            changes, owned = recipient.removed(), _owned_in_term(caller.sub, now)
+            give_back(Action.REVOKE, purchase_id, seat_id, changes, owned, actor=audit.BUYER, at=now)
         except Refused as refused:
             if refused.failed("seat"):
                 allowed = allowed_from(Action.REVOKE)
@@ -395,10 +399,12 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
                     m.Seat.link_hashes.add({token_hash}),
                     m.Seat.resend_count.add(1),
                     m.Seat.last_sent_ts.set(now_ts),
+                    *schedule.sent_now(purchase_id, seat_id, now),  # a scheduled seat's mail goes now
                 ],
                 actor=actor,
                 at=now,
                 condition=_owned_in_term(caller.sub, now)
+                & m.Seat.shared.does_not_exist()  # a shared seat has no address: sharing.resend
                 & (m.Seat.resend_count.does_not_exist() | (m.Seat.resend_count < conf.resend_limit))
                 & (m.Seat.last_sent_ts.does_not_exist() | (m.Seat.last_sent_ts <= now_ts - interval)),
             )
@@ -423,6 +429,8 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
 
 def _resend_refusal(old: m.Item | None, sub: str, now: datetime, limit: int, interval: int) -> DomainError:
     resendable = TOUCHES[Touch.RESEND]
+    if (shared := not_mailable(old, sub, now)) is not None:
+        return shared
     if (
         isinstance(old, m.Seat)
         and old.buyer_id == sub

@@ -31,13 +31,14 @@ from giftplans.errors import (
     UpstreamUnavailable,
 )
 from giftplans.identity import Caller
-from giftplans.invitations import recipient
+from giftplans.invitations import recipient, schedule, sharing
+from giftplans.invitations.giveback import give_back
 from giftplans.observability import Metric, count
 from giftplans.seats import Action, SeatState, can
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.transitions import Move, transition
+from giftplans.store.transitions import Move, hold, transition
 from giftplans.store.writes import BUSY, Refused, Steps, retry_on_conflict
 from giftplans.views import Accepted, Declined, Preview
 
@@ -161,9 +162,10 @@ def accept(token_text: str, caller: Caller) -> Accepted:
     email = caller.email
     term_end = clock.iso(clock.from_epoch(token.term_end_ts))
     # Who gave it, for My plan (`gift_from`): read once here so `GET /me/entitlement` stays one read.
-    # The sender fields never change after fulfilment, so an eventually consistent read is enough.
-    given = get_store().seat(token.purchase_id, token.seat_id, consistent=False)
+    # Consistent: it also says whether the link is a shared one (SPEC 8.2), maybe made a moment ago.
+    given = get_store().seat(token.purchase_id, token.seat_id)
     gift_from = sender(given) if given is not None else None
+    shared = _shared_terms(given, token, caller, email)
 
     def write(now: datetime, credit: credits.Credit | None, entitlement: m.Entitlement) -> None:
         def build(steps: Steps) -> None:
@@ -187,14 +189,15 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                 m.Seat.accepted_at.set(clock.iso(now)),
                 m.Seat.nonce.remove(),
                 m.Seat.token_hash.remove(),
+                *schedule.removed(),  # accepted: no reminder is due
             ]
             if credit is not None:
                 changes += credits.accepted_changes(credit.amount)
-            move = Move(
-                token.seat_id,
-                changes,
-                _live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK),
-            )
+            live = _live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK)
+            if shared is not None:  # a shared link: the accepting address becomes the recipient
+                changes, live = [*changes, *shared.changes], _live_link(token, now) & shared.condition
+                hold(steps, token.purchase_id, token.seat_id, shared.holder, shared.holder_seen)
+            move = Move(token.seat_id, changes, live)
             transition(
                 steps,
                 Action.ACCEPT,
@@ -222,6 +225,8 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                 raise Forbidden(
                     "Verify your email address before accepting this invitation.", code="email_not_verified"
                 ) from refused
+            if refused.failed(f"holder {token.seat_id}"):  # the address took a seat of it meanwhile
+                raise Conflict(sharing.HELD, code="already_invited") from refused
             if refused.failed("entitlement"):
                 if credit is None:
                     raise _HoldsAPlan(refused.old("entitlement")) from refused
@@ -271,6 +276,19 @@ def accept(token_text: str, caller: Caller) -> Accepted:
     return retry_on_conflict(attempt)
 
 
+def _shared_terms(
+    seat: m.Seat | None, token: tokens.InviteToken, caller: Caller, email: str
+) -> sharing.SharedAccept | None:
+    """A live shared link: rule 11 against the accepting address (after the link's own check)."""
+    if not sharing.is_shared(seat):
+        return None
+    assert seat is not None
+    refusal = _link_refusal(seat, token, clock.now())
+    if refusal is not None:
+        raise refusal
+    return sharing.accept_terms(seat, caller, email)
+
+
 class _Resume(Exception):
     """The caller's own earlier accept-as-credit whose Stripe step did not finish: finish it."""
 
@@ -317,12 +335,9 @@ def decline(token_text: str) -> Declined:
     def attempt() -> Declined:
         now = clock.now()
 
-        def build(steps: Steps) -> None:
-            move = Move(token.seat_id, recipient.removed(), _live_link(token, now))
-            transition(steps, Action.DECLINE, token.purchase_id, [move], actor=audit.RECIPIENT, at=now)
-
         try:
-            get_store().write(build)
+            pid, changes, live = token.purchase_id, recipient.removed(), _live_link(token, now)
+            give_back(Action.DECLINE, pid, token.seat_id, changes, live, actor=audit.RECIPIENT, at=now)
         except Refused as refused:
             if refused.failed("seat"):
                 raise (

@@ -32,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from giftplans import clock, settings, tokens
 from giftplans.errors import DomainError
 from giftplans.observability import Metric, count, logger
-from giftplans.outbox import feedback, rendering
+from giftplans.outbox import feedback, pending, rendering
 from giftplans.outbox.notices import Notice, notices_for
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -144,7 +144,7 @@ def deliver(notice: Notice, via: Sender) -> bool:
     if not _claim(notice.key, to):
         return False
     try:
-        rendered = rendering.render(email.template, email.params)
+        rendered = rendering.render(email.template, pending.with_addresses(email.template, email.params))
         message_id = via.send(
             OutgoingMail(
                 notice.key, email.to, rendered.subject, rendered.text, rendered.html, notice.mail_tags()

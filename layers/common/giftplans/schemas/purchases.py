@@ -55,6 +55,17 @@ class SeatOut(BaseModel):
     from_name: str | None = Field(default=None, description="Who the buyer said the gift is from (SPEC 8.4).")
     credited: int | None = None  # SPEC 8.5: minor units credited to the holder's Stripe balance
     last_sent_at: str | None = None
+    shared: bool = Field(
+        default=False, description="SPEC 8.2: invited by a link the buyer shares; no address until accepted."
+    )
+    shared_at: str | None = Field(default=None, description="When the shared seat's current link was made.")
+    send_at: str | None = Field(
+        default=None, description="SPEC 8.1: when the invitation is (or was) to be mailed (ISO-8601 UTC)."
+    )
+    sent_at: str | None = Field(
+        default=None,
+        description="SPEC 8.1: when the invitation's mail was accepted for delivery; null until then.",
+    )
 
 
 class AuditEventOut(BaseModel):

@@ -102,6 +102,16 @@ def due_gsi_sk(purchase_id: str) -> str:
     return purchase_pk(purchase_id)
 
 
+def send_gsi(shard: int) -> str:
+    """GSI2PK of a seat with a delivery or a recipient reminder due (SPEC 8.1): `SEND#<shard>`."""
+    return f"SEND#{shard}"
+
+
+def send_gsi_sk(instant: str) -> str:
+    """GSI2SK of a due seat: the instant it falls due (ISO-8601 UTC, which sorts as time)."""
+    return instant
+
+
 def email_gsi(key: str) -> str:
     """GSI3PK: purchases by buyer address key, seats by recipient address key."""
     return f"EMAIL#{key}"

@@ -54,6 +54,10 @@ PURCHASE_LIST_FIELDS = [
     "seat_counts",
     "frozen",
     "buyer_id",
+    "amount_tax",  # SPEC 8.6 and 8.7: the list shows what the detail shows
+    "amount_refunded",
+    "invoice_id",
+    "invoice_url",
 ]
 
 
@@ -235,6 +239,14 @@ class Seat(Item, discriminator="seat"):
     refund_status = UnicodeAttribute(null=True)  # pending (cancelled, Stripe not yet told) | done
     refund_id = UnicodeAttribute(null=True)  # the Stripe refund
     erased_at = UnicodeAttribute(null=True)  # the recipient's address was erased (privacy)
+    # SPEC 8.2: invited by a link the buyer shares (no address until someone accepts it).
+    shared = BooleanAttribute(null=True)
+    shared_at = UnicodeAttribute(null=True)  # when its current link was made
+    # SPEC 8.1: a scheduled invitation and the recipient's reminder ride on GSI2 (`SEND#<shard>`).
+    send_at = UnicodeAttribute(null=True)  # when the buyer asked the invitation to be mailed
+    sent_at = UnicodeAttribute(null=True)  # when SES accepted the invitation's mail
+    due_kind = UnicodeAttribute(null=True)  # deliver | nudge: what the seat's GSI2 key is due for
+    nudged_at = UnicodeAttribute(null=True)  # the recipient's one reminder went (giftplans.deliveries)
 
 
 class AuditEvent(Item, discriminator="event"):
@@ -284,6 +296,10 @@ class Entitlement(Item, discriminator="entitlement"):
     auto_renew = BooleanAttribute(default=False)
     event_ts = NumberAttribute(null=True)  # created time of the Stripe event that last wrote the part
     sub_provisional = BooleanAttribute(null=True)  # written by upgrade completion, before any event
+    # The subscription's next charge (`first_charge`): when, how much, in which currency; none if it ends.
+    sub_charge_ts = NumberAttribute(null=True)
+    sub_charge_amount = NumberAttribute(null=True)
+    sub_charge_currency = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
 
 

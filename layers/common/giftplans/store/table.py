@@ -319,6 +319,33 @@ class Store:
             if isinstance(item, m.Purchase):
                 yield item
 
+    def sends_due(self, shard: int, until: str) -> Iterator[m.Seat]:
+        """Seats of one `SEND#` shard due at or before `until` (SPEC 8.1): a Query, never a Scan.
+
+        Each answer carries the index's projection (keys, `due_kind`, `purchase_id`), not the whole seat.
+        """
+        due_by = k.send_gsi_sk(until) >= m.DueIndex.GSI2SK
+        with read_errors():
+            for item in m.Item.due_index.query(k.send_gsi(shard), range_key_condition=due_by):
+                if isinstance(item, m.Seat):
+                    yield item
+
+    def invited_addresses(self, purchase_id: str) -> list[str]:
+        """Addresses of the purchase's seats still `invited` (issue 16: the buyer's reminder); one Query."""
+        from giftplans.store.transitions import in_states  # transitions imports the store
+
+        with read_errors():
+            return [
+                str(seat.recipient_email)
+                for seat in m.Item.query(
+                    k.purchase_pk(purchase_id),
+                    m.Item.SK.startswith(k.SEAT_PREFIX),
+                    filter_condition=in_states(SeatState.INVITED.value),
+                    attributes_to_get=["type", "recipient_email", "PK", "SK"],
+                )
+                if isinstance(seat, m.Seat) and seat.recipient_email
+            ]
+
     # ---- helpers ----------------------------------------------------------------------------------------
 
     def _get[T: m.Item](self, model: type[T], pk: str, sk: str, *, consistent: bool = True) -> T | None:

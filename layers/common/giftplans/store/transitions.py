@@ -58,6 +58,8 @@ class Move(NamedTuple):
     free_marker: bool = (
         False  # leaving `available`: the seat has a FreeSeat marker (below fresh_from) to delete
     )
+    unheld: bool = False  # into a holding state with nobody's address yet (SPEC 8.2, a shared link)
+    fresh_run: bool = False  # back to `available` inside the fresh run (fresh_from on): no FreeSeat marker
 
 
 class PurchaseSide(NamedTuple):
@@ -83,6 +85,7 @@ def transition(
     field: str | None = None,
     mentions: Sequence[tuple[str | None, str]] = (),
     listed: bool = False,
+    kind: str | None = None,
 ) -> None:
     """Add the steps of `action` on `moves` (one step per seat, the purchase's, the audit event) to `steps`.
 
@@ -90,9 +93,15 @@ def transition(
     all its seats moved). A single seat's step is named "seat", several "seat <id>"; the
     audit event's step is "audit" (`detail` is what it says beyond the seats and the actor).
     `field`/`mentions`/`listed` go to `audit.put`: the addresses `detail[field]` masks get
-    their `Mention` items in the same write (docs/privacy.md).
+    their `Mention` items in the same write (docs/privacy.md). `kind` picks one of
+    `audit.OTHER_SEAT_EVENTS[action]` over the action's usual event.
     """
     allowed, target = TRANSITIONS[action]
+    said = audit.SEAT_EVENTS[action]
+    if kind is not None and kind != said:
+        if kind not in audit.OTHER_SEAT_EVENTS.get(action, frozenset()):
+            raise ValueError(f"a {action.value} cannot be audited as {kind}")
+        said = kind
     for move in moves:
         condition = _state_condition(action, move.from_state, allowed)
         if move.version is not None:
@@ -110,7 +119,7 @@ def transition(
         _purchase_follows(steps, action, purchase_id, moves, target, actor, purchase)
     when = at if at is not None else clock.now()
     seat_ids = [move.seat_id for move in moves]
-    event = audit.event(purchase_id, when, audit.SEAT_EVENTS[action], actor, seat_ids, detail)
+    event = audit.event(purchase_id, when, said, actor, seat_ids, detail)
     audit.put(steps, event, field=field, mentions=mentions, listed=listed)
 
 
@@ -122,7 +131,7 @@ def _markers(steps: Steps, action: Action, purchase_id: str, move: Move, target:
     invites cannot both take it). A move into a holding state writes the address's Holder item,
     on condition that it stands as read (rule 11 against a racing invite of the same address).
     """
-    if target == S.AVAILABLE:
+    if target == S.AVAILABLE and not move.fresh_run:
         steps.put(f"free {move.seat_id}", free_marker(purchase_id, move.seat_id))
     elif move.free_marker:
         marker = free_key(purchase_id, move.seat_id)
@@ -130,23 +139,26 @@ def _markers(steps: Steps, action: Action, purchase_id: str, move: Move, target:
     source = move.from_state or (
         next(iter(TRANSITIONS[action][0])) if len(TRANSITIONS[action][0]) == 1 else None
     )
-    if target in HOLDING and source not in HOLDING:
+    if target in HOLDING and source not in HOLDING and not move.unheld:
         if move.holder is None:
             raise ValueError(f"seat {move.seat_id} moves to {target.value}: name its holder")
-        holder = m.Holder(k.purchase_pk(purchase_id), k.holder_sk(move.holder))
-        actions: list[Update] = [
-            m.Holder.type.set(m.Holder),
-            m.Holder.seat_id.set(move.seat_id),
-            m.Holder.version.add(1),
-        ]
-        condition: Condition | None = None
-        if move.holder_checked:
-            condition = (
-                m.Holder.PK.does_not_exist()
-                if move.holder_seen is None
-                else m.Holder.version == move.holder_seen
-            )
-        steps.update(f"holder {move.seat_id}", holder, actions, condition=condition)
+        hold(steps, purchase_id, move.seat_id, move.holder, move.holder_seen, checked=move.holder_checked)
+
+
+def hold(
+    steps: Steps, purchase_id: str, seat_id: str, key: str, seen: int | None, *, checked: bool = True
+) -> None:
+    """The address's `Holder` item names the seat (step "holder <seat id>"), if it stands as read (`seen`)."""
+    holder = m.Holder(k.purchase_pk(purchase_id), k.holder_sk(key))
+    actions: list[Update] = [
+        m.Holder.type.set(m.Holder),
+        m.Holder.seat_id.set(seat_id),
+        m.Holder.version.add(1),
+    ]
+    condition: Condition | None = None
+    if checked:
+        condition = m.Holder.PK.does_not_exist() if seen is None else m.Holder.version == seen
+    steps.update(f"holder {seat_id}", holder, actions, condition=condition)
 
 
 def free_marker(purchase_id: str, seat_id: str) -> m.FreeSeat:
