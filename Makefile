@@ -217,12 +217,17 @@ audit: $(VENV)/.stamp $(PIP_AUDIT_STAMP) ## audit the locked dependencies for kn
 # ---------------------------------------------------------------------------------------------
 # Running things
 
-.PHONY: dev bench openapi build
+.PHONY: dev bench openapi build redrive
 dev: $(VENV)/.stamp ## run the local server
 	$(RUN) -m local.server
 
 bench: $(VENV)/.stamp ## run the benchmark
 	$(RUN) -m bench.run
+
+# The mail parked while SES was in trouble, sent now: FROM=/TO= ISO instants (default: the last 3 days),
+# REDRIVE_ARGS="--function <stack>-mailer" (deployed) or "--direct"; default: the local server.
+redrive: $(VENV)/.stamp ## send the mail parked during an SES outage (docs/runbook.md "SES outage")
+	$(RUN) -m tools.redrive $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(REDRIVE_ARGS)
 
 openapi: $(VENV)/.stamp ## regenerate the OpenAPI document
 	$(RUN) -m $(OPENAPI_MODULE)

@@ -218,6 +218,8 @@ class LocalRoutes:
                 Rule("/_local/events", methods=["GET"], endpoint="published"),
                 Rule("/_local/clock", methods=["GET", "POST", "DELETE"], endpoint="clock"),
                 Rule("/_local/sweep", methods=["POST"], endpoint="sweep"),
+                Rule("/_local/redrive", methods=["POST"], endpoint="redrive"),
+                Rule("/_local/deliveries", methods=["POST"], endpoint="send_due"),
                 Rule("/_local/stream/drain", methods=["POST"], endpoint="drain"),
                 Rule("/_local/checkout/<session_id>/complete", methods=["POST"], endpoint="complete"),
                 Rule("/_local/checkout/<session_id>/async", methods=["POST"], endpoint="settle"),
@@ -364,6 +366,28 @@ class LocalRoutes:
         self.deliver_pending()
         return json_response(200, result)
 
+    def _redrive(self, request: Request) -> Response:
+        """The mailer's redrive of parked mail (giftplans.outbox.redrive), as its schedule runs it."""
+        from giftplans.errors import DomainError
+
+        body = self._json_body(request)
+        window = {name: body[name] for name in ("from", "to") if body.get(name)}
+        self.deliver_pending()
+        try:
+            result = self.functions.invoke("mailer", {"redrive": window})
+        except DomainError as error:
+            return json_response(error.status, error.body())
+        return json_response(200, result)
+
+    def _send_due(self, request: Request) -> Response:
+        """SPEC 8.1: the deliveries function at the clock's now, then the mail it causes, before answering."""
+        if not self.functions.exists("deliveries"):
+            return error_response(501, "not_built", "functions/deliveries does not exist yet.")
+        self.deliver_pending()
+        result = self.functions.invoke("deliveries", {"source": "local"})
+        self.deliver_pending()
+        return json_response(200, result)
+
     def _complete(self, request: Request, session_id: str) -> Response:
         status = str(self._json_body(request).get("payment_status", "paid"))
         stripe = self._local_stripe()
@@ -462,8 +486,9 @@ def first_due_day(table: str, today: date) -> str:
     )
     for page in pages:
         for item in page.get("Items", []):
-            day = item["GSI2PK"]["S"].split("#")[1]
-            first = min(first, day)
+            kind, _, rest = item["GSI2PK"]["S"].partition("#")
+            if kind == "DUE":  # a purchase's milestone; SEND#<shard> keys are seats' (deliveries)
+                first = min(first, rest.split("#")[0])
     return first
 
 

@@ -29,6 +29,7 @@ PAGES = {
     "/accept": "accept.html",
     "/plan": "plan.html",
     "/verify": "verify.html",
+    "/upgrade": "upgrade.html",
 }
 ASSET_TYPES = {
     ".css": "text/css; charset=utf-8",

@@ -38,6 +38,15 @@ class UpgradeOfferRequest(BaseModel):
     plan: str = Field(min_length=1, max_length=40)
 
 
+class UpgradeOfferOut(BaseModel):
+    """What support's upgrade offer answers (issue 14): nothing is charged until the recipient clicks."""
+
+    seat: dict[str, Any] = Field(description="The seat as it now stands (support's view).")
+    quote: dict[str, Any] = Field(description="Rule 8's numbers as of now; each click quotes again.")
+    offer_url: str = Field(description="The link mailed to the recipient: <WebBaseUrl>/upgrade?offer=...")
+    offer_until: str = Field(description="When the link stops working: 7 days on, or the term's end.")
+
+
 @app.get(
     "/admin/purchases",
     summary="Purchases by buyer email, or seats by recipient email",
@@ -106,13 +115,17 @@ def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
 @app.post(
     "/admin/upgrades",
     status_code=201,
-    summary="Carry out an upgrade for a recipient",
+    summary="Offer a recipient an upgrade: a link valid 7 days, mailed to them",
     tags=["admin"],
     responses=error_responses(400, 403, 404, 409, 422, 503),
 )
-def upgrade(request: UpgradeOfferRequest) -> dict[str, Any]:
+def upgrade(request: UpgradeOfferRequest) -> UpgradeOfferOut:
+    """Quoted now; the recipient is mailed `offer_url`, usable until `offer_until` (7 days at most):
+    each click quotes afresh and opens a new Stripe Checkout (`POST /upgrade-offers/checkout`)."""
     arn = support_identity(app)
-    return admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn).as_json()
+    return UpgradeOfferOut.model_validate(
+        admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn)
+    )
 
 
 class EraseRequest(BaseModel):

@@ -9,11 +9,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from giftplans import claims
 from giftplans.http import caller, error_responses
-from giftplans.invitations import batches, buyer, sharing
+from giftplans.invitations import batches, buyer, schedule, sharing
 from giftplans.invitations.addresses import Row
 from giftplans.schemas.purchases import SeatOut
 from giftplans.views import Shared
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 router = APIGatewayHttpRouter()
 PurchaseId = Annotated[str, Path(max_length=64)]
@@ -35,6 +35,12 @@ class InvitationIn(BaseModel):
         max_length=35,
         description="The recipient's language for the email (en, de; anything else reads English). "
         "Without it, the inviting buyer's.",
+    )
+    send_at: AwareDatetime | None = Field(
+        default=None,
+        description="When to email the invitation (ISO-8601 with a time zone; SPEC 8.1): later than now, "
+        "before the purchase's term_end, at most 365 days ahead. The seat is reserved at once; the term "
+        "runs from the purchase whatever the date. Without it, the email goes now.",
     )
 
 
@@ -78,7 +84,10 @@ class ResentOut(BaseModel):
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503),
 )
 def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
-    rows = [Row(r.email, r.message, r.from_name, r.locale) for r in request.invitations]
+    rows = [
+        Row(r.email, r.message, r.from_name, r.locale, schedule.canonical(r.send_at))
+        for r in request.invitations
+    ]
     key = batches.check_idempotency_key(router.current_event.headers.get("idempotency-key"))
     seats = buyer.invite(purchase_id, caller(router), rows, idempotency_key=key)
     return SeatsOut.model_validate({"seats": [seat.as_json() for seat in seats]})

@@ -3,13 +3,16 @@
 POST /me/renewal/checkout: a recipient's own subscription when the gift ends (SPEC rule 7).
 
 POST /me/billing-portal: Stripe's customer portal to manage that subscription (SPEC 8.8).
+
+POST /upgrade-offers/checkout: support's upgrade offer, redeemed from its link (no sign-in:
+the link is the capability; issue 14): a fresh quote and Checkout Session each time.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from giftplans import credits, renewals, upgrades
+from giftplans import credits, renewals, upgrade_offers, upgrades
 from giftplans.http import caller, error_responses, make_app
 from giftplans.observability import HTTP_REQUEST_ID, entry
 from pydantic import BaseModel, ConfigDict, Field
@@ -109,6 +112,23 @@ class PortalOut(BaseModel):
 )
 def billing_portal() -> PortalOut:
     return PortalOut(url=credits.billing_portal(caller(app).sub))
+
+
+class OfferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    offer: str = Field(min_length=1, max_length=200, description="The `offer` of the emailed link.")
+
+
+@app.post(
+    "/upgrade-offers/checkout",
+    status_code=201,
+    summary="Redeem support's upgrade offer: a fresh quote and Stripe Checkout (valid 7 days)",
+    tags=["upgrades"],
+    responses=error_responses(400, 404, 409, 410, 422, 503),
+)
+def offer_checkout(request: OfferRequest) -> UpgradeCheckoutOut:
+    return UpgradeCheckoutOut.model_validate(upgrade_offers.redeem(request.offer).as_json())
 
 
 @entry(correlation_id_path=HTTP_REQUEST_ID)

@@ -136,7 +136,7 @@ EXPANDABLE = {
     "subscription": {"customer", "latest_invoice"},
     "payment_intent": {"customer", "latest_charge"},
     "charge": {"customer", "payment_intent"},
-    "invoice": {"customer"},
+    "invoice": {"customer", "payments"},
     "refund": {"charge", "payment_intent"},
     "customer": set(),
     "coupon": set(),
@@ -252,6 +252,8 @@ class StripeApi:
                 raise StripeError(400, f"This property cannot be expanded ({field}).", param="expand")
             if field == "line_items" and out.get("object") == "checkout.session":
                 out["line_items"] = self.stripe.line_items(out["id"])
+            elif field == "payments" and out.get("object") == "invoice":
+                out["payments"] = self.stripe.invoice_payments(out)
             elif isinstance(out.get(field), str) and out[field] in self.stripe.objects:
                 out[field] = copy.deepcopy(self.stripe.objects[out[field]])
         return out

@@ -759,7 +759,7 @@ class Stripe:
             if payment_status == "paid":
                 self._paid(session, intent, now)
             event = self.event("checkout.session.completed", session, now)
-            events.append(event)
+            events += [event, *self._invoice_events(session, now)]
         else:
             subscription, invoice = self._subscribe(session, extra, now)
             session["payment_status"] = (
@@ -790,7 +790,8 @@ class Stripe:
             intent["status"] = "succeeded"
             session["payment_status"] = "paid"
             self._paid(session, intent, now)
-            return [self.event("checkout.session.async_payment_succeeded", session, now)]
+            succeeded_event = self.event("checkout.session.async_payment_succeeded", session, now)
+            return [succeeded_event, *self._invoice_events(session, now)]
         intent["status"] = "requires_payment_method"
         return [self.event("checkout.session.async_payment_failed", session, now)]
 
@@ -858,6 +859,36 @@ class Stripe:
                 apply_balance=False,
             )
             session["invoice"] = invoice["id"]
+            self.extra.setdefault(invoice["id"], {})["payment_intent"] = intent["id"]
+
+    def invoice_payments(self, invoice: Obj) -> Obj:
+        """An invoice's `payments` (Stripe includes them only when asked: `expand[]=payments`)."""
+        paid = [intent for intent in [self.extra.get(invoice["id"], {}).get("payment_intent")] if intent]
+        payments = [
+            {
+                "id": f"inpay_{invoice['id'][3:]}",
+                "object": "invoice_payment",
+                "amount_paid": invoice["amount_paid"],
+                "amount_requested": invoice["amount_due"],
+                "created": invoice["created"],
+                "currency": invoice["currency"],
+                "invoice": invoice["id"],
+                "is_default": True,
+                "livemode": False,
+                "payment": {"type": "payment_intent", "payment_intent": intent},
+                "status": "paid",
+            }
+            for intent in paid
+        ]
+        return _list(payments, f"/v1/invoice_payments?invoice={invoice['id']}")
+
+    def _invoice_events(self, session: Obj, now: int) -> list[Obj]:
+        """A paid payment-mode session's invoice (`invoice_creation`): Stripe finalises it, then marks it
+        paid, each with its event after the session's."""
+        if session["mode"] != "payment" or not session["invoice"]:
+            return []
+        invoice = self.get("invoice", session["invoice"])
+        return [self.event("invoice.finalized", invoice, now), self.event("invoice.paid", invoice, now)]
 
     # ---- subscriptions and invoices ------------------------------------------------------------
 

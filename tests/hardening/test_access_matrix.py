@@ -59,6 +59,7 @@ MATRIX: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/me/upgrade/checkout"): (401, 404, 404, 404, 401),
     ("POST", "/me/renewal/checkout"): (401, 404, 404, 404, 401),
     ("POST", "/me/billing-portal"): (401, 404, 404, 404, 401),  # nobody here has a Stripe customer
+    ("POST", "/upgrade-offers/checkout"): (404, 404, 404, 404, 404),  # the link is the capability: none here
     ("GET", "/admin/purchases"): (403, 403, 403, 403, 200),
     ("GET", "/admin/purchases/{purchase_id}"): (403, 403, 403, 403, 200),
     ("GET", "/admin/purchases/{purchase_id}/events"): (403, 403, 403, 403, 200),
@@ -105,6 +106,7 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> Any:
         "/me/upgrade/quote": {"plan": "team"},
         "/me/upgrade/checkout": {"plan": "team"},
         "/me/renewal/checkout": {"plan": "pro"},
+        "/upgrade-offers/checkout": {"offer": ids["token"]},  # an invitation link is no upgrade offer
         "/admin/upgrades": {"purchase_id": ids["purchase_id"], "seat_id": "0001", "plan": "team"},
         "/admin/people/erase": {"email": RECIPIENT_EMAIL},
     }.get(path)

@@ -53,8 +53,9 @@ FUNCTIONS_ALARMED = [
     "EventsPublisher",
     "SesFeedback",
     "ExpirySweep",
+    "Deliveries",
 ]
-QUEUES_ALARMED = ["Mailer", "EventsPublisher", "SesFeedback", "ExpirySweep"]
+QUEUES_ALARMED = ["Mailer", "EventsPublisher", "SesFeedback", "ExpirySweep", "Deliveries"]
 
 
 def _alarm(
@@ -121,6 +122,33 @@ EXPECTED_ALARMS: dict[str, dict[str, Any]] = {
         "Sum",
         300,
     ),
+    # Mail SES could not take, parked for the redrive (issue 14)
+    "EmailsParkedAlarm": _alarm(
+        "EmailsParked was counted: SES is refusing mail for now; see docs/runbook.md, SES outage.",
+        "GiftPlans",
+        "EmailsParked",
+        [{"Name": "service", "Value": "gift-plans"}],
+        "Sum",
+        300,
+    ),
+    # A stream consumer an hour behind (issue 14): IteratorAge, in milliseconds
+    **{
+        f"{name}IteratorAgeAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                **_alarm(
+                    f"{name}Function is more than an hour behind the table stream.",
+                    "AWS/Lambda",
+                    "IteratorAge",
+                    _function(name),
+                    "Maximum",
+                    300,
+                )["Properties"],
+                "Threshold": 3600000,
+            },
+        }
+        for name in ("Mailer", "EventsPublisher")
+    },
     "Api5xxAlarm": _alarm(
         "The HTTP API answered 5xx (never expected for client input).",
         "AWS/ApiGateway",
@@ -135,7 +163,7 @@ EXPECTED_ALARMS: dict[str, dict[str, Any]] = {
 def test_given_the_template_when_its_alarms_are_read_then_they_are_exactly_the_alarms_of_0_1_0():
     alarms = {lid: r for lid, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
 
-    assert len(EXPECTED_ALARMS) == 30
+    assert len(EXPECTED_ALARMS) == 36  # 30 of 0.1.0, the deliveries function's 3 (SPEC 8.1), issue 14's 3
     assert sorted(alarms) == sorted(EXPECTED_ALARMS), "an alarm was lost, renamed or added"
     for lid, expected in EXPECTED_ALARMS.items():
         assert alarms[lid] == expected, lid

@@ -96,6 +96,18 @@ def given_upgrade_quote() -> Act:
     return _post("upgrades_api", "/me/upgrade/quote", {"plan": "team"}, claims=RECIPIENT)
 
 
+def given_upgrade_offer_opened() -> Act:
+    from tests.support.upgrade_steps import holder
+
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL)
+    holder(purchase_id, 1, "recipient-1", "rita@example.com")
+    body = {"purchase_id": purchase_id, "seat_id": "0001", "plan": "team"}
+    status, offered = call("admin_api", http_event("POST", "/admin/upgrades", body=body, iam_arn=SUPPORT_ARN))
+    assert status == 201, offered
+    offer = offered["offer_url"].split("offer=", 1)[1]
+    return _post("upgrades_api", "/upgrade-offers/checkout", {"offer": offer})
+
+
 def given_support_detail() -> Act:
     purchase_id = paid_purchase(BUYER, BUYER_EMAIL)
     return _get(
@@ -127,6 +139,7 @@ ROUTES: dict[str, Callable[[], Act]] = {
     "POST /invitations/accept (shared link)": given_shared_accept,
     "GET /me/entitlement": given_entitlement,
     "POST /me/upgrade/quote": given_upgrade_quote,
+    "POST /upgrade-offers/checkout": given_upgrade_offer_opened,
     "GET /admin/purchases/{id}": given_support_detail,
     "GET /admin/purchases?buyer_email": given_support_find,
     "POST /webhooks/stripe": given_stripe_delivery,

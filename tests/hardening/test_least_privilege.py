@@ -29,7 +29,9 @@ def table(*actions: str) -> set[str]:
 
 NEEDS: dict[str, set[str]] = {
     "checkout": SECRETS,  # Stripe API key; no table access
-    "stripe_webhook": SECRETS | table("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query"),
+    "stripe_webhook": SECRETS  # lambda:InvokeFunction: giftplans.closing hands a full refund to the sweep
+    | table("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query")
+    | {"lambda:InvokeFunction"},
     "purchases_api": SECRETS
     | table("GetItem", "BatchGetItem", "Query", "UpdateItem", "PutItem", "ConditionCheckItem"),
     "invitations_api": SECRETS | table("GetItem", "UpdateItem", "PutItem", "ConditionCheckItem"),
@@ -42,13 +44,16 @@ NEEDS: dict[str, set[str]] = {
     "mailer": SECRETS
     | STREAM
     | OWN_ROLE
-    | table("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+    | table("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")  # Query: issue 16's reminder list
+    | table("BatchGetItem")  # the redrive: parked mail by UNSENT#<day> (Query on GSI2), then the markers
     | {"ses:SendEmail", "sqs:SendMessage"},
     "events_publisher": STREAM | OWN_ROLE | {"events:PutEvents", "sqs:SendMessage"},
     "ses_feedback": table("GetItem", "UpdateItem", "PutItem"),
     # Metrics go out as EMF through the log, so no cloudwatch:PutMetricData
     "expiry_sweep": table("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem")
     | {"lambda:InvokeFunction"},
+    # SPEC 8.1: Query of the due index, one touch (seat update + audit put) per due seat
+    "deliveries": table("Query", "UpdateItem", "PutItem"),
 }
 # Actions AWS offers no resource-level permission for: "*" is the only resource there is.
 NO_RESOURCE_LEVEL = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}

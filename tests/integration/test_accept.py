@@ -36,6 +36,7 @@ def test_given_invited_address_when_accepted_then_200_seat_accepted_and_entitlem
             "grace_until": None,
             "days_left": 365,
             "gift_from": "b***@e***.com",
+            "first_charge": None,
         },
         "credited": 0,
     }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from giftplans import clock as real_clock
 from giftplans.store import get_store
 
 from tests.support import gifts as g
@@ -228,7 +230,7 @@ def test_given_accepted_seat_when_support_cancels_then_409_and_nothing_changes()
     assert support_events(purchase_id) == []
 
 
-def test_given_accepted_seat_when_support_carries_out_upgrade_then_same_checkout_and_link_set_for_mail(
+def test_given_accepted_seat_when_support_offers_upgrade_then_quote_and_a_7_day_link_set_for_mail(
     clock, stripe: FakeStripe
 ) -> None:
     purchase_id = setup_purchase()
@@ -242,14 +244,21 @@ def test_given_accepted_seat_when_support_carries_out_upgrade_then_same_checkout
     )
 
     assert status == 201, body
+    assert set(body) == {"seat", "quote", "offer_url", "offer_until"}
     assert body["quote"]["credit"] == 17425
-    [session] = stripe.to("/v1/checkout/sessions")
-    assert session.form["metadata[account_id]"] == "rita"
-    assert session.form["customer_email"] == "rita@example.com"
-    assert session.idempotency_key and stripe.to("/v1/coupons")[0].idempotency_key
+    assert body["offer_url"].startswith("http://127.0.0.1:3000/upgrade?offer=" + purchase_id + ".0001.team.")
+    assert body["offer_until"] == real_clock.iso(clock.now + timedelta(days=7))
+    assert stripe.to("/v1/checkout/sessions") == []  # the session is made on each click, not now
     seat = seats(purchase_id)["0001"]
-    assert (seat.upgrade_offer_url, seat.upgrade_plan, seat.last_action, seat.actor) == (
-        body["url"],
+    assert (
+        seat.upgrade_offer_url,
+        seat.upgrade_offer_until,
+        seat.upgrade_plan,
+        seat.last_action,
+        seat.actor,
+    ) == (
+        body["offer_url"],
+        body["offer_until"],
         "team",
         "upgrade_offer",
         SUPPORT,

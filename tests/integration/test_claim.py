@@ -43,6 +43,7 @@ def test_given_buyer_of_three_when_claiming_then_lowest_available_seat_is_claime
         "grace_until": None,
         "days_left": 365,
         "gift_from": None,
+        "first_charge": None,
     }
     assert "seat.claimed" in g.audit_kinds(pid)
 

@@ -27,6 +27,7 @@ def test_given_no_entitlement_when_asked_then_inactive_nulls(aws: None, clock: o
             "grace_until": None,
             "days_left": None,
             "gift_from": None,
+            "first_charge": None,
         },
     )
 

@@ -179,29 +179,38 @@ def throttled_once(ses: sending.SesSender, monkeypatch: pytest.MonkeyPatch) -> l
     return calls
 
 
-def test_given_ses_throttles_when_batch_runs_then_record_failed_and_no_claim_left(ses, monkeypatch):
+def test_given_ses_throttles_when_batch_runs_then_notice_parked_and_batch_ok(ses, monkeypatch):
     throttled_once(ses, monkeypatch)
     old, new = invited_seat()
     rec = record(old, new)
 
     answer = run(rec)
 
-    assert answer == {"batchItemFailures": [{"itemIdentifier": rec["dynamodb"]["SequenceNumber"]}]}
+    assert answer == {"batchItemFailures": []}  # SES trouble does not spend the stream's retries
     assert sent_mail() == []
-    assert marker(f"PURCHASE#{PURCHASE_ID}|SEAT#0001|2|invitation") is None
+    parked = marker(f"PURCHASE#{PURCHASE_ID}|SEAT#0001|2|invitation")
+    assert parked is not None and parked.status == "unsent" and parked.tries == 1
+    assert parked.GSI2PK == "UNSENT#2026-03-01" and parked.notice and RECIPIENT in parked.notice
 
 
-def test_given_ses_throttled_once_when_stream_retries_then_sent_exactly_once(ses, monkeypatch):
+def test_given_ses_throttled_once_when_stream_retries_and_redrive_runs_then_sent_exactly_once(
+    ses, monkeypatch
+):
     throttled_once(ses, monkeypatch)
     old, new = invited_seat()
     rec = record(old, new)
     receipt = record(None, purchase())
 
     run(receipt, rec)
-    run(rec)
+    run(receipt)  # a replay finds the receipt parked: the redrive owns it
+    assert to_addresses() == [RECIPIENT]
+    assert _handler({"redrive": {}}, FakeContext())["sent"] == 1
+    assert _handler({"redrive": {}}, FakeContext())["sent"] == 0
     run(receipt, rec)
 
     assert sorted(to_addresses()) == sorted([RECIPIENT, "buyer@example.com"])
+    sent = marker(f"PURCHASE#{PURCHASE_ID}|PURCHASE|1|receipt")
+    assert sent is not None and sent.status == "sent" and sent.GSI2PK is None and sent.notice is None
 
 
 def test_given_ses_refuses_address_for_good_when_sent_then_marker_failed_and_batch_ok(ses, monkeypatch):

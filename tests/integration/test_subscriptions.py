@@ -67,6 +67,7 @@ def test_given_subscription_created_when_handled_then_active_renewing_subscripti
         "grace_until": real_clock.iso(real_clock.from_epoch(PERIOD_END + 3 * 86400)),  # SPEC 8.8
         "days_left": terms.days_left(real_clock.from_epoch(PERIOD_END), real_clock.now()),
         "gift_from": None,
+        "first_charge": None,
     }
 
 

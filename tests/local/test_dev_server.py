@@ -113,6 +113,21 @@ def test_given_local_clock_when_set_and_reset_then_now_follows(server: Server) -
     assert not reset.json()["now"].startswith("2030")
 
 
+def test_given_running_server_when_redrive_tool_runs_then_the_mailer_reports_the_window(
+    server: Server,
+) -> None:
+    from tools import redrive
+
+    report = redrive.local(server.url, {"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"})
+    assert (report["start"], report["end"], report["stopped"]) == (
+        "2026-03-01T00:00:00Z",
+        "2026-03-02T00:00:00Z",
+        None,
+    )
+    bad = redrive.local(server.url, {"from": "2026-03-02T00:00:00Z", "to": "2026-03-01T00:00:00Z"})
+    assert bad["error"]["code"] == "invalid"
+
+
 def test_given_running_server_when_docs_opened_then_swagger_ui_served_locally(server: Server) -> None:
     page = server.get("/docs")
     assert page.status_code == 200

@@ -33,6 +33,7 @@ JOBS = [
     "events_publisher",
     "ses_feedback",
     "expiry_sweep",
+    "deliveries",
 ]
 
 # The table actions each job may use (docs/design.md; the brief's least-privilege list).
@@ -55,19 +56,26 @@ TABLE_ACTIONS = {
         "ConditionCheckItem",
     },
     "openapi": set(),
-    "mailer": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
+    "mailer": {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},  # + the redrive
     "events_publisher": set(),
     "ses_feedback": {"GetItem", "UpdateItem", "PutItem"},  # the bounce and its audit event
     "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
+    "deliveries": {"UpdateItem", "PutItem"},  # SPEC 8.1: one touch per due seat (and Query on GSI2)
 }
-INDEXES_QUERIED = {"purchases_api": {"GSI1"}, "admin_api": {"GSI3"}, "expiry_sweep": {"GSI2"}}
+INDEXES_QUERIED = {
+    "purchases_api": {"GSI1"},
+    "admin_api": {"GSI3"},
+    "expiry_sweep": {"GSI2"},
+    "deliveries": {"GSI2"},
+    "mailer": {"GSI2"},  # the redrive: parked mail by UNSENT#<day>
+}
 SECRETS_READ = {
     "checkout": {"StripeApiKeyParam"},
     "stripe_webhook": {"StripeWebhookSecretParam", "StripeApiKeyParam"},
     "purchases_api": {"TokenKeyParam"},
     "invitations_api": {"TokenKeyParam", "StripeApiKeyParam"},
     "me_api": {"TokenKeyParam"},
-    "upgrades_api": {"StripeApiKeyParam"},
+    "upgrades_api": {"StripeApiKeyParam", "TokenKeyParam"},  # TokenKeyParam: upgrade offers' MAC
     "admin_api": {"StripeApiKeyParam", "TokenKeyParam"},
     "mailer": {"TokenKeyParam"},
 }
@@ -343,7 +351,14 @@ def _failure_queue(lid: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "lid", ["MailerFunction", "EventsPublisherFunction", "SesFeedbackFunction", "ExpirySweepFunction"]
+    "lid",
+    [
+        "MailerFunction",
+        "EventsPublisherFunction",
+        "SesFeedbackFunction",
+        "ExpirySweepFunction",
+        "DeliveriesFunction",
+    ],
 )
 def test_given_async_function_when_it_fails_then_work_lands_in_an_encrypted_alarmed_queue(lid):
     queue_id = _failure_queue(lid)
@@ -659,3 +674,11 @@ def test_given_sample_schedule_events_when_read_then_they_are_the_sweep_inputs()
     manual = json.loads((ROOT / "events" / "sweep_manual.json").read_text())
     assert (schedule["source"], schedule["detail-type"]) == ("aws.events", "Scheduled Event")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", manual["now"])
+
+
+def test_given_the_mailer_when_read_then_ses_trouble_has_six_hours_and_a_redrive_every_15_minutes():
+    events = FUNCTIONS["MailerFunction"]["Properties"]["Events"]
+    assert events["TableStream"]["Properties"]["MaximumRecordAgeInSeconds"] == 21600
+    schedule = events["Redrive"]["Properties"]
+    assert (events["Redrive"]["Type"], schedule["Schedule"]) == ("Schedule", "rate(15 minutes)")
+    assert json.loads(schedule["Input"]) == {"redrive": {}}

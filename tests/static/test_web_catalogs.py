@@ -15,8 +15,8 @@ import pytest
 WEB = Path(__file__).resolve().parents[2] / "web"
 LOCALES = WEB / "assets" / "locales"
 LANGUAGES = ("en", "de")
-# Calls with a literal key: t("key", ...) and tNodes("key", ...).
-CALL = re.compile(r"""\b(?:t|tNodes)\(\s*["'`]([^"'`$]+)["'`]""")
+# Calls with a literal key: t("key", ...), tc("key", n, ...) (billing-common.js) and tNodes("key", ...).
+CALL = re.compile(r"""\b(?:t|tc|tNodes)\(\s*["'`]([^"'`$]+)["'`]""")
 ATTRIBUTE = re.compile(r"""data-i18n=["']([^"']+)["']""")
 QUOTED = re.compile(r"""["'`]([a-zA-Z]+\.[a-zA-Z0-9_.]+)["'`]""")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -25,6 +25,18 @@ CASES: dict[str, dict[str, object]] = {
     **{name: dict(params) for name, params in PARAMS.items()},
     "receipt:one": {**PARAMS["receipt"], "quantity": 1},
     "buyer_reminder:one": {**PARAMS["buyer_reminder"], "unassigned": 1, "quantity": 1, "days": 1},
+    "buyer_reminder:pending_list": {
+        **PARAMS["buyer_reminder"],
+        "never_accepted": 2,
+        "never_accepted_emails": ["ann@example.com", "bob@example.com"],
+    },
+    "buyer_reminder:pending_only": {**PARAMS["buyer_reminder"], "unassigned": 0, "never_accepted": 1},
+    "buyer_reminder:pending_many": {**PARAMS["buyer_reminder"], "unassigned": 0, "never_accepted": 40},
+    "buyer_reminder:pending_one_listed": {
+        **PARAMS["buyer_reminder"],
+        "never_accepted": 1,
+        "never_accepted_emails": ["ann@example.com"],
+    },
     "recipient_reminder:one": {**PARAMS["recipient_reminder"], "days": 1},
     "unused_seats:one": {**PARAMS["unused_seats"], "unused": 1},
     "purchase_refunded:one": {**PARAMS["purchase_refunded"], "quantity": 1},

@@ -28,6 +28,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "purchase_refunded": {**COMMON, "amount_refunded": 72000},
     "verification": {"sub": "buyer-sub", "nonce": "v" * 32},
     "invitation": {**COMMON, "term_end_ts": TERM_END_TS, "nonce": "n" * 32, "message": "Enjoy <3\nfrom me"},
+    "invitation_reminder": {**COMMON, "term_end_ts": TERM_END_TS, "nonce": "n" * 32, "message": ""},
     "invitation_revoked": COMMON,
     "invitation_accepted": {**COMMON, "recipient": "zoë+gift@example.com"},
     "invitation_declined": {**COMMON, "recipient": "zoë+gift@example.com"},

@@ -509,3 +509,76 @@ def test_given_seat_refund_done_when_streamed_then_buyer_told_the_amount():
     mail = one_email(notices).email
     assert mail is not None and mail.to == "buyer@example.com"
     assert mail.params["amount_refunded"] == int(seat().seat_value)
+
+
+# ---- issue 16 and SPEC 8.1: invitations never accepted, scheduled invitations ------------------------------
+
+
+def test_given_only_invitations_waiting_when_purchase_reminded_then_buyer_told_how_many_never_accepted():
+    old = purchase(seat_counts=m.SeatCounts(invited=2, accepted=1))
+    notices = notices_for(record(old, change(old, reminders={"7"}, last_action="remind_7", actor="sweep")))
+
+    email = mail(notices)
+    assert (email.template, email.params["unassigned"], email.params["never_accepted"]) == (
+        "buyer_reminder",
+        0,
+        2,
+    )
+
+
+def test_given_a_scheduled_invite_when_committed_then_no_mail_and_seat_scheduled():
+    old = seat()
+    new = change(
+        old,
+        state="invited",
+        recipient_email=RECIPIENT,
+        nonce="n" * 32,
+        last_action="invite",
+        due_kind="deliver",
+        send_at="2026-03-05T09:00:00Z",
+    )
+    notices = notices_for(record(old, new))
+
+    assert kinds(notices) == ["seat.scheduled"]
+    assert event(notices, "seat.scheduled")["send_at"] == "2026-03-05T09:00:00Z"
+
+
+def test_given_a_scheduled_invite_when_delivered_then_the_invitation_goes_and_seat_delivered():
+    old = change(seat(), state="invited", recipient_email=RECIPIENT, nonce="n" * 32, due_kind="deliver")
+    new = change(old, last_action="deliver", due_kind="nudge")
+    notices = notices_for(record(old, new))
+
+    assert sorted(kinds(notices)) == ["invitation", "seat.delivered"]
+    assert mail(notices).to == RECIPIENT
+
+
+@pytest.mark.parametrize("action", ["revoke", "cancel"])
+def test_given_a_scheduled_invite_when_ended_before_send_at_then_the_recipient_is_told_nothing(action):
+    old = change(seat(), state="invited", recipient_email=RECIPIENT, nonce="n" * 32, due_kind="deliver")
+    new = change(
+        old,
+        state="available" if action == "revoke" else "cancelled",
+        recipient_email=None,
+        last_action=action,
+        due_kind=None,
+    )
+    notices = notices_for(record(old, new))
+
+    assert [n for n in notices if n.email] == []
+    assert kinds(notices) == [f"seat.{'revoked' if action == 'revoke' else 'cancelled'}"]
+
+
+def test_given_an_invite_delivered_when_revoked_then_the_recipient_is_told_as_before():
+    old = change(seat(), state="invited", recipient_email=RECIPIENT, nonce="n" * 32, due_kind="nudge")
+    new = change(old, state="available", recipient_email=None, last_action="revoke", due_kind=None)
+
+    assert mail(notices_for(record(old, new))).template == "invitation_revoked"
+
+
+def test_given_a_nudge_when_committed_then_the_recipient_gets_one_reminder_with_the_link():
+    old = change(seat(), state="invited", recipient_email=RECIPIENT, nonce="n" * 32, due_kind="nudge")
+    new = change(old, last_action="nudge", due_kind=None, nudged_at="2026-03-08T12:00:00Z")
+    notices = notices_for(record(old, new))
+
+    assert sorted(kinds(notices)) == ["invitation_reminder", "seat.nudged"]
+    assert mail(notices).params["nonce"] == "n" * 32

@@ -3,7 +3,8 @@
 import { api } from "./api.js";
 import { currentUser, onAuthChange, signOut, startSignIn } from "./auth.js";
 import { planById } from "./config.js";
-import { day, momentUtc, titleCase } from "./format.js";
+import { day, momentUtc, money, titleCase } from "./format.js";
+import { t } from "./i18n.js";
 import {
   busy, clearStatus, confirmAction, el, errorBox, linkToken, loading, mountHeader, showError, verifyEmailAction,
 } from "./ui.js";
@@ -15,8 +16,8 @@ let preview = null;
 let outcome = null; // after accept or decline: what to show instead of the buttons
 
 const STATE_SENTENCES = {
-  accepted: "This plan has already been accepted. If that was you, it is on your plan page.",
-  upgraded: "This plan has already been accepted and upgraded.",
+  accepted: "accept.state.accepted",
+  upgraded: "accept.state.upgraded",
 };
 
 function planName(id) {
@@ -34,18 +35,18 @@ function senderLine() {
 async function start() {
   if (!token) {
     content.replaceChildren(el("div", { class: "notice warn" },
-      el("h2", {}, "This page needs your invitation link"),
-      el("p", {}, "Open the link in your invitation email; it ends in a long code after “token=”. (This page keeps it only while this tab is open.)")));
+      el("h2", {}, t("accept.needsLink")),
+      el("p", {}, t("accept.needsLinkLead"))));
     return;
   }
-  loading(content, "Loading your invitation…");
+  loading(content, t("accept.loading"));
   try {
     preview = await api(`/invitations/${encodeURIComponent(token)}`);
   } catch (error) {
     content.replaceChildren(el("div", { class: "notice warn", id: "preview-error" },
-      el("h2", {}, "This invitation link does not work"),
+      el("h2", {}, t("accept.linkBroken")),
       el("p", {}, linkRefusal(error)),
-      el("p", {}, "If you still want the plan, ask the person who sent it for a new invitation.")));
+      el("p", {}, t("accept.askAgain"))));
     return;
   }
   render();
@@ -53,7 +54,7 @@ async function start() {
 
 // The API's sentence, except where it would show a raw timestamp.
 function linkRefusal(error) {
-  if (error.code === "invitation_expired") return "This invitation's plan has ended: the year it was bought for is over.";
+  if (error.code === "invitation_expired") return t("accept.expired");
   return error.message;
 }
 
@@ -61,64 +62,67 @@ function render() {
   const user = currentUser();
   const plan = planName(preview.plan);
   const gift = el("section", { class: "gift", "aria-labelledby": "gift-title" },
-    el("h2", { id: "gift-title" }, `A ${plan} plan for you`),
+    el("h2", { id: "gift-title" }, t("accept.giftHeading", { plan })),
     el("dl", { class: "facts" },
-      el("div", {}, el("dt", {}, "From"), el("dd", {}, ...senderLine())),
-      el("div", {}, el("dt", {}, "Plan"), el("dd", {}, plan)),
-      el("div", {}, el("dt", {}, "Until"), el("dd", { id: "until" }, momentUtc(preview.term_end)))),
+      el("div", {}, el("dt", {}, t("accept.from")), el("dd", {}, ...senderLine())),
+      el("div", {}, el("dt", {}, t("accept.plan")), el("dd", {}, plan)),
+      el("div", {}, el("dt", {}, t("accept.until")), el("dd", { id: "until" }, momentUtc(preview.term_end)))),
     preview.message ? el("blockquote", { class: "personal-message", id: "personal-message" }, preview.message) : null,
-    el("p", { class: "hint" }, "The plan's year started when it was bought; accepting later does not extend it."));
+    el("p", { class: "hint" }, t("accept.termHint")));
   content.replaceChildren(gift);
   if (outcome) {
     gift.append(outcome);
     return;
   }
   if (preview.state !== "invited") {
-    gift.append(el("p", { class: "notice", id: "state" }, STATE_SENTENCES[preview.state] ?? "This link no longer works.",
-      " ", el("a", { href: "/plan" }, "See my plan"), "."));
+    gift.append(el("p", { class: "notice", id: "state" }, t(STATE_SENTENCES[preview.state] ?? "accept.state.gone"),
+      " ", el("a", { href: "/plan" }, t("accept.seeMyPlan"))));
     return;
   }
   const actions = el("div", { class: "accept-actions" });
   if (user) {
-    const accept = el("button", { type: "button", class: "primary", id: "accept" }, "Accept the plan");
+    const accept = el("button", { type: "button", class: "primary", id: "accept" }, t("accept.accept"));
     const errors = errorBox(accept);
     accept.addEventListener("click", () => busy(accept, acceptGift,
-      { label: "Accepting…", errors, explain: explainAccept }));
+      { label: t("accept.accepting"), errors, explain: explainAccept }));
     actions.append(
-      el("p", { id: "signed-in-as" }, "You are signed in as ", el("strong", {}, user.email),
-        ". The plan goes to this account if the invitation was sent to this address."),
+      el("p", { id: "signed-in-as" }, t("accept.signedInAs"), " ", el("strong", {}, user.email),
+        ". ", t("accept.goesToAccount")),
       el("div", { class: "action-group" }, accept), errors);
   } else {
-    const signIn = el("button", { type: "button", class: "primary", id: "sign-in-to-accept" }, "Sign in to accept");
+    const signIn = el("button", { type: "button", class: "primary", id: "sign-in-to-accept" }, t("accept.signInToAccept"));
     signIn.addEventListener("click", startSignIn);
     actions.append(
       el("div", { class: "prompt", id: "signin-prompt" },
-        el("p", {}, el("strong", {}, "Sign in with the email address this invitation was sent to"),
-          ": the one at which you received it. New here? Signing in with it creates your account."),
+        el("p", {}, el("strong", {}, t("accept.signInWith")), ": ", t("accept.signInWithRest")),
         el("div", { class: "action-group" }, signIn)));
   }
-  const decline = el("button", { type: "button", class: "secondary", id: "decline" }, "Decline");
+  const decline = el("button", { type: "button", class: "secondary", id: "decline" }, t("accept.decline"));
   decline.addEventListener("click", async () => {
     const sure = await confirmAction({
-      title: `Decline the ${plan} plan?`,
-      body: ["The link stops working, and the plan goes back to the person who sent it: they are told, "
-        + "and can give it to someone else.", "This cannot be undone from this page."],
-      confirm: "Decline the plan",
-      cancel: "Keep it",
+      title: t("accept.declineTitle", { plan }),
+      body: [t("accept.declineBody"), t("accept.declineFinal")],
+      confirm: t("accept.declineConfirm"),
+      cancel: t("accept.declineKeep"),
       danger: true,
     });
-    if (sure) await busy(decline, declineGift, { label: "Declining…" });
+    if (sure) await busy(decline, declineGift, { label: t("accept.declining") });
   });
-  actions.append(el("p", { class: "hint" }, "Not for you? Declining gives the plan back to the sender."),
+  actions.append(el("p", { class: "hint" }, t("accept.declineHint")),
     el("div", { class: "action-group" }, decline));
   gift.append(actions);
 }
 
 async function acceptGift() {
-  const { entitlement } = await api("/invitations/accept", { method: "POST", body: { token } });
+  const { entitlement, credited } = await api("/invitations/accept", { method: "POST", body: { token } });
+  // SPEC 8.5: an account that already has a plan gets the gift's remaining value as a credit.
+  const currency = planById(preview.plan)?.currency ?? "usd";
+  const said = credited > 0
+    ? [el("p", { id: "credited" }, t("accept.credited", { plan: planName(preview.plan), sender: preview.from_name || preview.from_email || preview.sender,
+      amount: money(credited, currency) })), el("p", {}, t("accept.creditedNext"))]
+    : [el("p", {}, t("accept.active", { plan: planName(entitlement.plan), date: day(entitlement.term_end) }))];
   outcome = el("div", { class: "ok outcome", id: "accepted", tabindex: -1 },
-    el("p", {}, `Your ${planName(entitlement.plan)} plan is active until ${day(entitlement.term_end)}.`),
-    el("p", {}, el("a", { href: "/plan" }, "See my plan")));
+    ...said, el("p", {}, el("a", { href: "/plan" }, t("accept.seeMyPlan"))));
   render();
   outcome.focus();
 }
@@ -127,20 +131,19 @@ async function acceptGift() {
 function explainAccept(error) {
   const user = currentUser();
   if (error.code === "email_not_verified") {
-    return [el("p", {}, `Verify ${user?.email ?? "your address"} to accept: we email a link to it; open it, `
-      + "confirm, and come back to this page."),
-    verifyEmailAction({ returnTo: `/accept#token=${encodeURIComponent(token)}`, returnLabel: "Back to your invitation" })];
+    return [el("p", {}, t("accept.verifyFirst", { email: user?.email ?? t("accept.yourAddress") })),
+    verifyEmailAction({ returnTo: `/accept#token=${encodeURIComponent(token)}`, returnLabel: t("accept.backToInvitation") })];
   }
   if (error.code === "email_mismatch") {
-    const out = el("button", { type: "button", class: "secondary", id: "switch-account" }, "Sign out");
+    const out = el("button", { type: "button", class: "secondary", id: "switch-account" }, t("accept.signOut"));
     out.addEventListener("click", () => { signOut(); startSignIn(); });
-    return [el("p", {}, error.message), el("p", {}, `You are signed in as ${user?.email}: sign out, then sign in with the address the invitation was sent to.`),
+    return [el("p", {}, error.message), el("p", {}, t("accept.mismatch", { email: user?.email ?? "" })),
       el("div", { class: "action-group" }, out)];
   }
   if (error.code === "invitation_expired") return linkRefusal(error);
   if (error.code === "already_subscribed") {
-    return [el("p", {}, error.message), el("p", {}, el("a", { href: "/plan" }, "See my plan"),
-      ". If you do not need this one, decline it so the sender can give it to someone else.")];
+    return [el("p", {}, error.message), el("p", {}, el("a", { href: "/plan" }, t("accept.seeMyPlan")),
+      ". ", t("accept.notNeeded"))];
   }
   return null;
 }
@@ -148,7 +151,7 @@ function explainAccept(error) {
 async function declineGift() {
   await api("/invitations/decline", { method: "POST", body: { token } });
   outcome = el("div", { class: "ok outcome", id: "declined", tabindex: -1 },
-    el("p", {}, "You declined the plan. The sender has been told and can give it to someone else."));
+    el("p", {}, t("accept.declined")));
   render();
   outcome.focus();
 }

@@ -9,14 +9,14 @@ whose actor is `support:<IAM ARN>`:
 - read a purchase with its seats, and its audit trail;
 - resend an invitation (`invitations.buyer.resend` as the buyer, with the support actor);
 - cancel a seat that was never accepted (`available` or `invited` -> `cancelled`);
-- carry out an upgrade for a recipient: the same checkout as self-serve
-  (`upgrades.start_checkout`), whose link is then set on the seat
-  (`last_action=upgrade_offer`) so the mailer sends it to the recipient.
+- offer an upgrade to a recipient: a link to the service valid 7 days
+  (`giftplans.upgrade_offers`), set on the seat (`last_action=upgrade_offer`) so the
+  mailer sends it; each click makes the self-serve checkout (`upgrades.start_checkout`).
 """
 
 from __future__ import annotations
 
-from giftplans import audit, clock, stripe_gateway, upgrades
+from giftplans import audit, clock, stripe_gateway, upgrade_offers
 from giftplans.errors import Conflict, Invalid, NotFound, PaymentProviderError, UpstreamUnavailable
 from giftplans.identity import Caller
 from giftplans.invitations import buyer as buyer_actions
@@ -30,6 +30,7 @@ from giftplans.tokens import email_key
 from giftplans.views import (
     AuditEventView,
     AuditTrail,
+    Json,
     Resent,
     SupportDetail,
     SupportMatches,
@@ -247,8 +248,12 @@ def _refund_seat(purchase: m.Purchase, seat: m.Seat, who: str) -> SupportSeatAct
     return SupportSeatAction(SupportSeatView.of(_seat(seat.purchase_id, seat.seat_id), clock.now()))
 
 
-def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> SupportSeatAction:
-    """Support carries out an upgrade: the self-serve checkout, its link mailed to the recipient."""
+def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> Json:
+    """Support offers an upgrade: a link to the service, valid 7 days, mailed to the recipient (issue 14).
+
+    Quoted now (rule 8's refusals apply now); each click on the link quotes again and makes a
+    fresh Checkout Session (`giftplans.upgrade_offers`). Answers `{seat, quote, offer_url, offer_until}`.
+    """
     who = audit.support(arn)
     seat = _seat(purchase_id, seat_id)
     if SeatState(seat.state) not in IN_USE or not seat.recipient_sub:
@@ -256,21 +261,25 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> Suppor
             f"Only an accepted or claimed seat can be upgraded; this one is {seat.state}.",
             code="seat_not_in_use",
         )
-    checkout = upgrades.start_checkout(seat, seat.recipient_sub, seat.recipient_email, plan)
     now = clock.now()
+    offer = upgrade_offers.make(seat, plan, now)
 
     def build(steps: Steps) -> None:
         touch(
             steps,
             Touch.UPGRADE_OFFER,
             seat,
-            [m.Seat.upgrade_offer_url.set(checkout.url), m.Seat.upgrade_plan.set(checkout.quote.plan)],
+            [
+                m.Seat.upgrade_offer_url.set(offer.offer_url),
+                m.Seat.upgrade_offer_until.set(offer.offer_until),
+                m.Seat.upgrade_plan.set(offer.quote.plan),
+            ],
             actor=who,
             detail={
-                "plan": checkout.quote.plan,
-                "credit": checkout.quote.credit,
-                "amount_due": checkout.quote.amount_due,
-                "session_id": checkout.session_id,
+                "plan": offer.quote.plan,
+                "credit": offer.quote.credit,
+                "amount_due": offer.quote.amount_due,
+                "offer_until": offer.offer_until,
             },
             at=now,
         )
@@ -281,4 +290,10 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> Suppor
         raise Conflict(
             "The seat changed while the upgrade was being offered; look again and retry.", code="seat_changed"
         ) from None
-    return SupportSeatAction(SupportSeatView.of(_seat(purchase_id, seat_id), clock.now()), checkout)
+    view = SupportSeatAction(SupportSeatView.of(_seat(purchase_id, seat_id), clock.now()))
+    return {
+        **view.as_json(),
+        "quote": offer.quote.as_json(),
+        "offer_url": offer.offer_url,
+        "offer_until": offer.offer_until,
+    }

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 # Actors: who made a change (the audit event's `actor`, and the item's).
 BUYER, RECIPIENT, STRIPE, SWEEP, SES = "buyer", "recipient", "stripe", "sweep", "ses"
+SCHEDULER = "scheduler"  # the deliveries function (giftplans.deliveries)
 
 
 # The audit kind of every seat write (`store.transitions` writes it in the seat's own transaction).
@@ -48,6 +49,8 @@ TOUCH_EVENTS: dict[Touch, str] = {
     # SPEC 8.7: Stripe refunded a cancelled seat's value ("seat.refunded" is the full refund's move)
     Touch.SEAT_REFUND: "seat.refund_paid",
     Touch.ERASE: "seat.recipient_erased",  # privacy: an address on the seat went
+    Touch.DELIVER: "seat.delivered",  # SPEC 8.1: a scheduled invitation is mailed now
+    Touch.NUDGE: "seat.nudged",  # issue 16: the recipient's one reminder of an invitation not accepted
 }
 # Touches whose event may say more precisely what happened (`transitions.touch(..., kind=...)`).
 OTHER_TOUCH_EVENTS: dict[Touch, frozenset[str]] = {

@@ -87,7 +87,13 @@ def _answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
     e, now_ts = entitlement, clock.epoch(now)
     grace_until = clock.iso(clock.from_epoch(_sub_until(e))) if e.auto_renew and grace_s() else None
     subscription = EntitlementView(
-        True, e.sub_plan, Source.SUBSCRIPTION.value, e.sub_term_end, bool(e.auto_renew), grace_until
+        True,
+        e.sub_plan,
+        Source.SUBSCRIPTION.value,
+        e.sub_term_end,
+        bool(e.auto_renew),
+        grace_until,
+        first_charge=first_charge(e) if e.auto_renew else None,
     )
     gift = EntitlementView(True, e.plan, e.source, e.term_end, False, gift_from=e.gift_from)
     if _sub_active(e, now_ts):
@@ -98,7 +104,8 @@ def _answer(entitlement: m.Item | None, now: datetime) -> EntitlementView:
     parts += [(int(e.term_end_ts or 0), gift)] if e.source else []
     if not parts:
         return INACTIVE
-    return max(parts, key=lambda part: part[0])[1]._replace(active=False, auto_renew=False, grace_until=None)
+    ended = max(parts, key=lambda part: part[0])[1]
+    return ended._replace(active=False, auto_renew=False, grace_until=None, first_charge=None)
 
 
 def is_active(entitlement: m.Item | None, now: datetime) -> bool:
@@ -243,6 +250,7 @@ def on_subscription(subscription: SubscriptionFacts) -> str:
         e.auto_renew.set(live and not subscription.cancel_at_period_end),
         e.event_ts.set(event_ts),
         e.sub_provisional.remove(),
+        *charge_actions(subscription.charge_at, subscription.charge_amount, subscription.charge_currency),
         e.updated_at.set(clock.iso(now)),
     ]
     # A live event: newer than the part's last one, and not another subscription's over a provisional
@@ -268,6 +276,22 @@ def on_subscription(subscription: SubscriptionFacts) -> str:
         )
         return "ignored: older than the stored entitlement, or not this subscription's"
     return f"{'active' if live else 'ended'} {subscription.plan}"
+
+
+def charge_actions(at: int | None, amount: int | None, currency: str | None) -> list[Action]:
+    """The subscription part's next charge, or its removal when there is none (it ends, or is unknown)."""
+    e = m.Entitlement
+    if at is None or amount is None or not currency:
+        return [e.sub_charge_ts.remove(), e.sub_charge_amount.remove(), e.sub_charge_currency.remove()]
+    return [e.sub_charge_ts.set(at), e.sub_charge_amount.set(amount), e.sub_charge_currency.set(currency)]
+
+
+def first_charge(e: m.Entitlement) -> dict[str, object] | None:
+    """`first_charge` {at, amount, currency}: what the renewing subscription bills next, if known."""
+    if e.sub_charge_ts is None or e.sub_charge_amount is None or not e.sub_charge_currency:
+        return None
+    at = clock.iso(clock.from_epoch(int(e.sub_charge_ts)))
+    return {"at": at, "amount": int(e.sub_charge_amount), "currency": e.sub_charge_currency}
 
 
 def remember_customer(steps: Steps, sub: str, customer: str, *, actor: str) -> None:

@@ -81,6 +81,7 @@ class Metric(StrEnum):
     INVITATIONS_SENT = "InvitationsSent"  # seats invited (a resend counts too: it sends a fresh link)
     INVITATIONS_ACCEPTED = "InvitationsAccepted"
     EMAILS_SENT = "EmailsSent"  # emails SES accepted
+    EMAILS_PARKED = "EmailsParked"  # emails SES could not take now (throttling, quota, pause): redriven
 
 
 def count(metric: Metric, value: int = 1) -> None:

@@ -240,6 +240,9 @@ def _erase_marker(marker: m.MailMarker, key: str, now: datetime) -> int:
                 m.MailMarker.message_id.remove(),
                 m.MailMarker.GSI3PK.remove(),
                 m.MailMarker.GSI3SK.remove(),
+                m.MailMarker.notice.remove(),  # a parked (unsent) email is never sent to an erased address
+                m.MailMarker.GSI2PK.remove(),
+                m.MailMarker.GSI2SK.remove(),
             ],
             condition=m.MailMarker.GSI3PK.is_in(k.email_gsi(key)),
         )

@@ -83,6 +83,8 @@ class Touch(StrEnum):
     CREDIT = "credit"  # SPEC 8.5: an accepted seat's value reached the holder's Stripe balance
     SEAT_REFUND = "seat_refund"  # SPEC 8.7: a cancelled, never-used seat's value refunded by Stripe
     ERASE = "erase"  # privacy: an address erased from the seat (docs/privacy.md); announces nothing
+    DELIVER = "deliver"  # SPEC 8.1: a scheduled invitation's send_at came; the outbox mails it now
+    NUDGE = "nudge"  # issue 16: the one reminder to a recipient who has not accepted 7 days after the mail
 
 
 CREATE = "create"  # the `last_action` of a seat as fulfilment made it
@@ -99,6 +101,8 @@ TOUCHES: dict[Touch, frozenset[SeatState]] = {
     Touch.CREDIT: frozenset({S.ACCEPTED}),
     Touch.SEAT_REFUND: frozenset({S.CANCELLED}),
     Touch.ERASE: frozenset(SeatState),  # an address goes in whatever state the seat is
+    Touch.DELIVER: frozenset({S.INVITED}),
+    Touch.NUDGE: frozenset({S.INVITED}),
 }
 
 

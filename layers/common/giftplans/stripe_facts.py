@@ -288,6 +288,38 @@ def renewal_completion(event: Event) -> RenewalCompletion:
     )
 
 
+# ---- invoices -------------------------------------------------------------------------------------------
+
+INVOICE_FINALIZED = "invoice.finalized"
+INVOICE_PAID = "invoice.paid"
+
+
+class GiftInvoice(NamedTuple):
+    """`invoice.finalized` / `invoice.paid` of a gift checkout's invoice (our `metadata.kind = "gift"`)."""
+
+    invoice_id: str
+    url: str | None  # hosted_invoice_url: None while Stripe has no page for it
+    buyer_id: str | None
+    payment_intent: str | None  # from the invoice's `payments` (when Stripe includes them)
+
+
+def gift_invoice(event: Event) -> GiftInvoice:
+    found = event.object
+    invoice_id = stripe_id(found.get("id"))
+    if invoice_id is None or event.checkout_kind != "gift" or found.get("subscription"):
+        raise NotOurs("ignored", "not a gift checkout's invoice")
+    intent = stripe_id(found.get("payment_intent"))  # API versions before 2025-03-31
+    payments = _mapping(found.get("payments")).get("data")
+    for paid in payments if isinstance(payments, list) else []:
+        intent = intent or stripe_id(_mapping(_mapping(paid).get("payment")).get("payment_intent"))
+    return GiftInvoice(
+        invoice_id=invoice_id,
+        url=_text(found.get("hosted_invoice_url")) or None,
+        buyer_id=_text(event.metadata.get("buyer_id")) or None,
+        payment_intent=intent,
+    )
+
+
 # ---- charges and disputes -------------------------------------------------------------------------------
 
 
@@ -360,6 +392,9 @@ class SubscriptionFacts(NamedTuple):
     live: bool  # active or trialing, and not deleted
     cancel_at_period_end: bool
     event_ts: int | None  # the event's created time
+    charge_at: int | None = None  # the first (next) charge: the trial's end, else the period's end
+    charge_amount: int | None = None  # the item's price x quantity, before any customer balance
+    charge_currency: str | None = None
 
 
 def subscription(event: Event) -> SubscriptionFacts:
@@ -385,4 +420,19 @@ def subscription(event: Event) -> SubscriptionFacts:
         live=event.type != SUBSCRIPTION_DELETED and found.get("status") in ACTIVE_STATUSES,
         cancel_at_period_end=bool(found.get("cancel_at_period_end")),
         event_ts=event.created,
+        **_next_charge(found, item, period_end),
     )
+
+
+def _next_charge(found: dict[str, Any], item: dict[str, Any], period_end: int) -> dict[str, Any]:
+    """When and how much Stripe charges next, while the subscription lives and renews; else nothing."""
+    price = _mapping(item.get("price"))
+    unit = integer(price.get("unit_amount"))
+    if found.get("status") not in ACTIVE_STATUSES or found.get("cancel_at_period_end") or unit is None:
+        return {}
+    trial_end = integer(found.get("trial_end")) if found.get("status") == "trialing" else None
+    return {
+        "charge_at": trial_end or period_end,
+        "charge_amount": unit * (integer(item.get("quantity")) or 1),
+        "charge_currency": _text(price.get("currency") or found.get("currency")).lower() or None,
+    }

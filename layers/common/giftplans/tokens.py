@@ -94,3 +94,13 @@ def mask_email(email: str | None) -> str:
     local, _, domain = email.partition("@")
     host, dot, tld = domain.rpartition(".")
     return f"{local[:1]}***@{(host or tld)[:1]}***{dot}{tld if host else ''}"
+
+
+def sign(purpose: str, message: str) -> str:
+    """A MAC of `message` for one `purpose` (22 base64url characters); `verify` checks it."""
+    return _mac(f"{purpose}.{message}")
+
+
+def verify(purpose: str, message: str, tag: str) -> bool:
+    """True when `tag` is `sign(purpose, message)`; compared in constant time."""
+    return hmac.compare_digest(sign(purpose, message), tag or "")

@@ -217,6 +217,7 @@ def checkout_for(sub: str, email: str | None, plan_name: str) -> UpgradeCheckout
 def _provisional_actions(done: UpgradeCompletion, at: datetime) -> list[Any]:
     """The subscription part an upgrade writes before Stripe's own subscription events arrive."""
     end, e = terms.term_end(at), m.Entitlement
+    plan = settings().known_plan(done.plan)
     return [
         e.type.set(m.Entitlement),
         e.sub.set(done.account_id),
@@ -228,6 +229,8 @@ def _provisional_actions(done: UpgradeCompletion, at: datetime) -> list[Any]:
         e.auto_renew.set(True),
         e.event_ts.set(0),
         e.sub_provisional.set(True),
+        # Until Stripe's own event says otherwise: the plan's full price at the period's end.
+        *entitlements.charge_actions(clock.epoch(end), plan.amount, plan.currency),
         e.updated_at.set(clock.iso(clock.now())),
     ]
 

@@ -45,6 +45,8 @@ class SeatView(NamedTuple):
     last_sent_at: str | None = None  # when its current link was last mailed (the resend wait counts from it)
     shared: bool = False  # SPEC 8.2: invited by a link the buyer shares (no address until it is accepted)
     shared_at: str | None = None
+    send_at: str | None = None  # SPEC 8.1: when the buyer asked the invitation to be mailed
+    sent_at: str | None = None  # SPEC 8.1: when SES accepted it (null until then)
 
     @classmethod
     def of(cls, seat: m.Seat, term_ended: bool) -> "SeatView":
@@ -65,6 +67,8 @@ class SeatView(NamedTuple):
             last_sent_at=clock.iso(clock.from_epoch(int(seat.last_sent_ts))) if seat.last_sent_ts else None,
             shared=bool(seat.shared),
             shared_at=seat.shared_at,
+            send_at=seat.send_at,
+            sent_at=seat.sent_at,
         )
 
     def as_json(self) -> Json:
@@ -155,7 +159,7 @@ class PurchaseView(NamedTuple):
     seat_counts: dict[str, int]
     frozen: bool
     created_at: str
-    # SPEC 8.6 and 8.7 (the buyer index's projection lacks them: null/0 in the list, set in the detail)
+    # SPEC 8.6 and 8.7 (in the buyer index's projection too: the list reads as the detail)
     amount_tax: int = 0
     amount_refunded: int = 0
     invoice_url: str | None = None
@@ -350,6 +354,7 @@ class EntitlementView(NamedTuple):
     grace_until: str | None = None  # SPEC 8.8: a renewing subscription stays active until then
     days_left: int | None = None  # whole UTC days to term_end (0 once ended); None without a term
     gift_from: str | None = None  # a gift's sender: the buyer's chosen name, else their masked address
+    first_charge: dict[str, object] | None = None  # a renewing subscription's next charge
 
     def as_json(self) -> Json:
         return self._asdict()

@@ -20,7 +20,7 @@ from typing import Any
 from giftplans import entitlements, refunds, renewals, upgrades
 from giftplans import stripe_facts as facts
 from giftplans.observability import logger
-from giftplans.purchases import fulfilment
+from giftplans.purchases import fulfilment, invoices
 from giftplans.stripe_facts import Event, NotOurs
 from giftplans.tokens import mask_email
 
@@ -106,6 +106,8 @@ HANDLERS: dict[str, Handler] = {
     "charge.refunded": lambda event: refunds.on_charge_refunded(facts.charge_refund(event)),
     "charge.dispute.created": lambda event: refunds.on_dispute_created(facts.dispute(event)),
     "charge.dispute.closed": lambda event: refunds.on_dispute_closed(facts.dispute(event)),
+    facts.INVOICE_FINALIZED: lambda event: invoices.on_invoice(facts.gift_invoice(event)),
+    facts.INVOICE_PAID: lambda event: invoices.on_invoice(facts.gift_invoice(event)),
     "customer.subscription.created": _subscription,
     "customer.subscription.updated": _subscription,
     facts.SUBSCRIPTION_DELETED: _subscription,

@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from giftplans import locales, tokens
+from giftplans import clock, locales, tokens
 from giftplans.errors import Conflict, Invalid
 from giftplans.identity import Caller
+from giftplans.invitations import schedule
 from giftplans.seats import HOLDING
 from giftplans.store import keys as k
 from giftplans.store import models as m
@@ -44,6 +45,7 @@ class Row:
     message: str | None = None
     from_name: str | None = None  # SPEC 8.4: 1-80 characters, no control or format (bidi) characters
     locale: str | None = None  # the recipient's mail language (en | de); an unknown one reads English
+    send_at: str | None = None  # SPEC 8.1: when to mail it (ISO-8601 UTC, `schedule.canonical`); None: now
 
 
 def from_name_problem(name: str | None) -> str | None:
@@ -77,6 +79,7 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
     seen: dict[str, int] = {}
     problems: list[dict[str, Any]] = []
     clean: list[Row] = []
+    now = clock.now()
     for index, row in enumerate(rows):
         email = (row.email or "").strip()
         message = (row.message or "").strip() or None
@@ -104,9 +107,11 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
             )
         elif (why := from_name_problem(_trimmed(row.from_name))) is not None:
             problems.append(_row_error(index, email, "invalid_from_name", why))
+        elif (late := schedule.problem(row.send_at, now)) is not None:
+            problems.append(_row_error(index, email, *late))
         seen.setdefault(tokens.normalise_email(email), index)
         locale = locales.or_default(row.locale) if row.locale else None
-        clean.append(Row(email, message, _trimmed(row.from_name), locale))
+        clean.append(Row(email, message, _trimmed(row.from_name), locale, row.send_at))
     if problems:
         raise Invalid(
             f"{len(problems)} of the {len(rows)} rows cannot be invited; nothing was sent.",
@@ -117,7 +122,26 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
 
 
 def check_addresses(purchase: m.Purchase, caller: Caller, rows: list[Row], holders: set[str]) -> None:
-    """Rule 11: not the buyer's own address, nor one (`holders`: email keys) that holds a seat of it."""
+    """Rule 11: not the buyer's own address, nor one (`holders`: email keys) that holds a seat of it.
+
+    First (422, per row, nothing sent): no `send_at` at or after the purchase's `term_end` (SPEC 8.1).
+    """
+    late = [
+        _row_error(
+            i,
+            r.email,
+            "send_at_after_term_end",
+            f"send_at must be before the term ends ({purchase.term_end}).",
+        )
+        for i, r in enumerate(rows)
+        if schedule.after_term(r.send_at, int(purchase.term_end_ts))
+    ]
+    if late:
+        raise Invalid(
+            f"{len(late)} of the {len(rows)} rows cannot be invited; nothing was sent.",
+            code="invalid_rows",
+            details={"rows": late},
+        )
     own = {tokens.email_key(purchase.buyer_email)} | (
         {tokens.email_key(caller.email)} if caller.email else set()
     )

@@ -55,7 +55,7 @@ def answer(batch: m.InviteBatch, rows: Sequence[Row]) -> list[SeatView]:
     """A finished list's answer again: the same seats, as they were answered; nothing is written."""
     state = target(Action.INVITE).value
     return [
-        SeatView(seat_id, state, recipient_email=row.email, invited_at=batch.invited_at)
+        SeatView(seat_id, state, recipient_email=row.email, invited_at=batch.invited_at, send_at=row.send_at)
         for seat_id, row in zip(batch.seat_ids, rows, strict=True)
     ]
 

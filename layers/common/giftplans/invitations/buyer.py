@@ -12,7 +12,7 @@ from pynamodb.expressions.update import Action as Update
 from giftplans import audit, clock, entitlements, terms, tokens, verification
 from giftplans.errors import Conflict, DomainError, Forbidden, Gone, NotFound, TooMany
 from giftplans.identity import Caller
-from giftplans.invitations import recipient
+from giftplans.invitations import recipient, schedule
 from giftplans.invitations.addresses import Row, check_addresses, holding, validate_rows
 from giftplans.invitations.batches import CHUNK, answer, hash_of_key, invited_audit, request_hash_of
 from giftplans.invitations.giveback import give_back, not_mailable
@@ -192,6 +192,7 @@ def _moves(
             at_ts=now_ts,
             locale=row.locale or locale or purchase.buyer_locale,
             buyer_locale=locale,
+            send_at=row.send_at,
         )
         key = tokens.email_key(row.email)
         moves.append(
@@ -242,9 +243,7 @@ def _write_invites(
     count(Metric.INVITATIONS_SENT, len(moves))
     state = target(Action.INVITE).value
     return [
-        SeatView(
-            move.seat_id, state, recipient_email=row.email, invited_at=invited_at, from_name=row.from_name
-        )
+        SeatView(move.seat_id, state, row.email, invited_at, from_name=row.from_name, send_at=row.send_at)
         for move, row in zip(moves, rows, strict=True)
     ]
 
@@ -393,6 +392,7 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
                     m.Seat.link_hashes.add({token_hash}),
                     m.Seat.resend_count.add(1),
                     m.Seat.last_sent_ts.set(now_ts),
+                    *schedule.sent_now(purchase_id, seat_id, now),  # a scheduled seat's mail goes now
                 ],
                 actor=actor,
                 at=now,

@@ -31,7 +31,7 @@ from giftplans.errors import (
     UpstreamUnavailable,
 )
 from giftplans.identity import Caller
-from giftplans.invitations import recipient, sharing
+from giftplans.invitations import recipient, schedule, sharing
 from giftplans.invitations.giveback import give_back
 from giftplans.observability import Metric, count
 from giftplans.seats import Action, SeatState, can
@@ -189,6 +189,7 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                 m.Seat.accepted_at.set(clock.iso(now)),
                 m.Seat.nonce.remove(),
                 m.Seat.token_hash.remove(),
+                *schedule.removed(),  # accepted: no reminder is due
             ]
             if credit is not None:
                 changes += credits.accepted_changes(credit.amount)

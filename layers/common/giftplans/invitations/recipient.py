@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pynamodb.expressions.update import Action as Update
 
-from giftplans import tokens
+from giftplans import clock, tokens
+from giftplans.invitations import schedule
 from giftplans.store import keys as k
 from giftplans.store import models as m
 
@@ -22,8 +23,15 @@ def recorded(
     from_name: str | None = None,
     locale: str | None = None,
     buyer_locale: str | None = None,
+    send_at: str | None = None,
 ) -> list[Update]:
-    """An invited seat: its address (and GSI3 key, for support), the link's nonce and hash, the note."""
+    """An invited seat: its address (and GSI3 key, for support), the link's nonce and hash, the note.
+
+    With a `send_at` still ahead (SPEC 8.1) nothing is mailed yet, so no send time is recorded;
+    either way the seat gets its due key (`invitations.schedule`).
+    """
+    now = clock.from_epoch(at_ts)
+    later = schedule.is_later(send_at, now)
     changes: list[Update] = [
         m.Seat.recipient_email.set(email),
         m.Seat.recipient_lc.set(tokens.normalise_email(email)),
@@ -34,9 +42,10 @@ def recorded(
         m.Seat.token_hash.set(token_hash),
         m.Seat.link_hashes.add({token_hash}),
         m.Seat.resend_count.set(0),
-        m.Seat.last_sent_ts.set(at_ts),
+        m.Seat.last_sent_ts.remove() if later else m.Seat.last_sent_ts.set(at_ts),
         m.Seat.delivery.remove(),
         m.Seat.reminders.remove(),
+        *schedule.on_invite(purchase_id, seat_id, send_at, now),
     ]
     if message:
         changes.append(m.Seat.message.set(message))
@@ -65,4 +74,8 @@ def removed() -> list[Update]:
         m.Seat.delivery.remove(),
         m.Seat.shared.remove(),
         m.Seat.shared_at.remove(),
+        m.Seat.send_at.remove(),
+        m.Seat.sent_at.remove(),
+        m.Seat.nudged_at.remove(),
+        *schedule.removed(),  # a revoke before send_at cancels the delivery in the same write
     ]

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from giftplans import clock
 from giftplans.observability import logger
 from giftplans.seats import Touch
 from giftplans.store import get_store
@@ -122,7 +123,7 @@ def mark_sent(purchase_id: str, seat_id: str, nonce: str) -> bool:
                 steps,
                 Touch.SENT,
                 seat_key(purchase_id, seat_id),
-                [m.Seat.delivery.set(SENT)],
+                [m.Seat.delivery.set(SENT), m.Seat.sent_at.set(clock.iso(clock.now()))],  # SPEC 8.1
                 actor=None,  # bookkeeping: no new version, no notice
                 condition=(m.Seat.nonce == nonce) & m.Seat.delivery.does_not_exist(),
             )

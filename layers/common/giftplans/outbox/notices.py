@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from giftplans import clock
-from giftplans.outbox.notices_sharing import shared_events
+from giftplans.outbox import notices_sharing, scheduled
 from giftplans.seats import IN_USE, Action, SeatState, Touch
 from giftplans.store.models import Entitlement, Item, Profile, Purchase, Seat
 
@@ -124,6 +124,8 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
         return []  # not a transition (a replayed or bookkeeping write)
     action = new.last_action
     out = _Out(new, at)
+    if (owned := scheduled.seat_notices(old, new, out)) is not None:
+        return owned  # SPEC 8.1: a scheduled invite, its delivery, the recipient's reminder
     before, after = old.state, new.state
     if action == INVITE and after == S.INVITED and new.nonce and new.recipient_email:
         out.email("invitation", new.recipient_email, **_invitation(new))
@@ -210,16 +212,12 @@ def _seat(old: Seat | None, new: Seat, at: str) -> list[Notice]:
             subscription_id=new.subscription_id,
         )
     elif action == UPGRADE_OFFER and new.upgrade_offer_url and new.recipient_email:
-        out.email(
-            "upgrade_offer",
-            new.recipient_email,
-            **_gift(new),
-            upgrade_plan=new.upgrade_plan or "",
-            offer_url=new.upgrade_offer_url,
-        )
-    for kind, fields in shared_events(old, new):  # SPEC 8.2: a shared link's share, reshare and revoke
+        offer = {"offer_url": new.upgrade_offer_url, "offer_until": new.upgrade_offer_until or ""}
+        offer["upgrade_plan"] = new.upgrade_plan or ""  # the link works until `offer_until` (7 days)
+        out.email("upgrade_offer", new.recipient_email, **_gift(new), **offer)
+    for kind, fields in notices_sharing.shared_events(old, new):  # SPEC 8.2: share, reshare, revoke
         out.event(kind, **fields)
-    return out.notices
+    return scheduled.unsent(old, new, out.notices)
 
 
 def _credited(out: _Out, seat: Seat) -> None:
@@ -385,10 +383,10 @@ def _purchase(old: Purchase | None, new: Purchase, at: str) -> list[Notice]:
         return out
     action = new.last_action
     if action in REMIND_DAYS and new.status == "paid":
-        unassigned = int(new.seat_counts.available or 0) if new.seat_counts else 0
-        if unassigned > 0:
-            days = REMIND_DAYS[action]
-            email("buyer_reminder", days=days, unassigned=unassigned)
+        counts = new.seat_counts.as_dict() if new.seat_counts else {}
+        unassigned, pending = counts.get("available", 0), counts.get("invited", 0)  # issue 16: never accepted
+        if unassigned > 0 or pending > 0:
+            email("buyer_reminder", days=REMIND_DAYS[action], unassigned=unassigned, never_accepted=pending)
     elif action == EXPIRE and old.expired_at is None and new.expired_at is not None:
         counts = old.seat_counts.as_dict() if old.seat_counts else {}
         unused = counts.get("available", 0) + counts.get("invited", 0)

@@ -10,8 +10,12 @@ most once per idempotency key, guarded by a `MailMarker` item (`MAIL#<key>`, `MA
    is the trace of a crashed attempt: take it over (SES may have accepted that attempt:
    after a crash we prefer a rare duplicate to a lost invitation);
 2. send through SES v2 (`Sender`), then set the marker `status=sent` with the message id;
-3. if SES refuses for a reason that may pass (throttling, a pause, an outage), delete the
-   claim and raise: the record is reported as a batch item failure and retried;
+3. if SES refuses for a reason that may pass ("SES trouble": throttling, an exhausted quota,
+   a paused account or configuration set, a 5xx, a timeout), the notice is *parked*: the
+   marker becomes `status=unsent` with the email it would have sent and a sparse GSI2 key
+   `UNSENT#<day>`, `EmailsParked` is counted, and the stream moves on without spending its
+   retries; `giftplans.outbox.redrive` sends the parked notices once SES is back (every 15
+   minutes by the mailer's schedule, or by hand: docs/runbook.md "SES outage");
    if it refuses this message for good (bad address, rejected content), the marker is
    set `failed` and the stream moves on (a poison message must not block the shard).
 
@@ -22,6 +26,7 @@ version, so it produces no notice.
 
 from __future__ import annotations
 
+import json
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,8 +37,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from giftplans import clock, settings, tokens
 from giftplans.errors import DomainError
 from giftplans.observability import Metric, count, logger
-from giftplans.outbox import feedback, rendering
-from giftplans.outbox.notices import Notice, notices_for
+from giftplans.outbox import feedback, pending, rendering
+from giftplans.outbox.notices import Email, Notice, notices_for
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
@@ -41,9 +46,13 @@ from giftplans.store.writes import Refused
 
 MARKER_TTL = timedelta(days=30)
 STALE_AFTER = timedelta(minutes=2)  # must exceed the mailer's Lambda timeout (60 s in template.yaml)
-SENDING, SENT, FAILED = "sending", "sent", "failed"
+SENDING, SENT, FAILED, UNSENT = "sending", "sent", "failed", "unsent"
 # SES v2 error codes that will not pass by retrying the same message
 PERMANENT = frozenset({"BadRequestException", "MessageRejected", "NotFoundException"})
+# Every other refusal is "SES trouble" and parks the notice: TooManyRequestsException and
+# Throttling (rate), LimitExceededException (daily quota), SendingPausedException and
+# AccountSuspendedException (a paused configuration set or account), MailFromDomainNotVerifiedException,
+# InternalFailure / ServiceUnavailable and any 5xx, and botocore's timeouts and connection errors.
 
 
 class MailNotSent(Exception):
@@ -143,39 +152,44 @@ def deliver(notice: Notice, via: Sender) -> bool:
     to = tokens.email_key(email.to)  # the marker is found by its address (erasure)
     if not _claim(notice.key, to):
         return False
+    return send_claimed(notice, via, to) == SENT
+
+
+def send_claimed(notice: Notice, via: Sender, to: str, parked: m.MailMarker | None = None) -> str:
+    """Send a notice whose marker this call holds (`sending`); SENT, FAILED or UNSENT (parked).
+
+    `parked` is the marker of a notice the redrive took back: parked again, it keeps its day.
+    """
+    email = notice.email
+    assert email is not None
     try:
-        rendered = rendering.render(email.template, email.params)
+        rendered = rendering.render(email.template, pending.with_addresses(email.template, email.params))
         message_id = via.send(
             OutgoingMail(
                 notice.key, email.to, rendered.subject, rendered.text, rendered.html, notice.mail_tags()
             )
         )
     except MailNotSent as error:
+        extra = {
+            "key": notice.key,
+            "template": email.template,
+            "to": tokens.mask_email(email.to),
+            "code": error.code,
+        }
         if error.permanent:
-            logger.error(
-                "email refused for good",
-                extra={
-                    "key": notice.key,
-                    "template": email.template,
-                    "to": tokens.mask_email(email.to),
-                    "code": error.code,
-                },
-            )
+            logger.error("email refused for good", extra=extra)
             _finish(notice.key, FAILED, None, to)
-            return False
-        _release(notice.key)
-        logger.warning(
-            "email not sent, will retry",
-            extra={
-                "key": notice.key,
-                "template": email.template,
-                "to": tokens.mask_email(email.to),
-                "code": error.code,
-            },
-        )
-        raise
+            return FAILED
+        _park(notice, to, parked)
+        count(Metric.EMAILS_PARKED)
+        logger.warning("email parked: SES in trouble, the redrive sends it", extra=extra)
+        return UNSENT
     except BaseException:
-        _release(notice.key)  # a bug or a crash in rendering/sending: let the retry send it
+        if parked is None:
+            _release(notice.key)  # a bug or a crash in rendering/sending: let the retry send it
+        else:
+            with suppress(Exception):  # still parked: the next redrive sends it
+                _park(notice, to, parked)
         raise
     _finish(notice.key, SENT, message_id, to)
     count(Metric.EMAILS_SENT)
@@ -198,7 +212,7 @@ def deliver(notice: Notice, via: Sender) -> bool:
             BotoCoreError,
         ):  # bookkeeping only: the email is out and its marker says so
             logger.warning("could not mark the invitation sent", extra={"key": notice.key})
-    return True
+    return SENT
 
 
 # ---- the marker -----------------------------------------------------------------------------------------
@@ -249,6 +263,35 @@ def _claim(key: str, to: str | None = None) -> bool:
 
 def _finish(key: str, status: str, message_id: str | None, to: str | None = None) -> None:
     _put_marker(key, status, message_id=message_id, to=to)
+
+
+def notice_json(notice: Notice) -> str:
+    """What a parked marker keeps of its notice: enough to send it again (`parked_notice`)."""
+    email = notice.email
+    assert email is not None
+    payload = {"kind": notice.kind, "to": email.to, "template": email.template, "params": email.params}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def parked_notice(marker: m.MailMarker) -> Notice | None:
+    """The notice a parked marker keeps; None when it keeps none (erased, or sent meanwhile)."""
+    if not marker.notice:
+        return None
+    data = json.loads(marker.notice)
+    key = marker.PK.removeprefix("MAIL#")
+    return Notice(data["kind"], key, email=Email(data["to"], data["template"], dict(data["params"])))
+
+
+def _park(notice: Notice, to: str, parked: m.MailMarker | None = None) -> None:
+    """The claim becomes `unsent`, keeping the email and a sparse `UNSENT#<day>` key (GSI2)."""
+    now = clock.now()
+    parked_at = parked.parked_at if parked is not None and parked.parked_at else clock.iso(now)
+    marker = _marker(notice.key, UNSENT, to)
+    marker.notice, marker.parked_at = notice_json(notice), parked_at
+    marker.tries = int(parked.tries or 0) + 1 if parked is not None else 1
+    marker.GSI2PK = k.unsent_gsi(parked_at[:10])
+    marker.GSI2SK = k.unsent_gsi_sk(parked_at, notice.key)
+    get_store().write(lambda steps: steps.put("marker", marker))
 
 
 def _release(key: str) -> None:

@@ -165,6 +165,17 @@ def invitation(p: Values, lang: Language) -> tuple[Layout, Values]:
     ), v
 
 
+def invitation_reminder(p: Values, lang: Language) -> tuple[Layout, Values]:
+    """Issue 16: the recipient's one reminder of an invitation not accepted a week after it went."""
+    layout, v = invitation(p, lang)
+    return Layout(
+        subject=lang.t("invitation_reminder.subject"),
+        paragraphs=(lang.t("invitation_reminder.body"),),
+        link=layout.link,
+        after=layout.after,
+    ), v
+
+
 def invitation_revoked(p: Values, lang: Language) -> tuple[Layout, Values]:
     return Layout(
         subject=lang.t("invitation_revoked.subject"),
@@ -230,6 +241,8 @@ def buyer_reminder(p: Values, lang: Language) -> tuple[Layout, Values]:
     n = int(p["unassigned"])
     quantity = int(p.get("quantity") or n)
     days = int(p["days"])
+    pending = int(p.get("never_accepted") or 0)  # issue 16: invitations sent and never accepted
+    addresses = [str(a) for a in p.get("never_accepted_emails") or ()]
     v = {
         **_common(p, lang),
         "days": lang.number(days),
@@ -237,10 +250,23 @@ def buyer_reminder(p: Values, lang: Language) -> tuple[Layout, Values]:
         "quantity": lang.number(quantity),
         "bought": lang.n("buyer_reminder.bought", quantity),
         "in_days": Template(lang.n("buyer_reminder.in_days", days)).substitute(days=lang.number(days)),
+        "pending": lang.number(pending),
+        "pending_emails": ", ".join(addresses),
     }
+    said: tuple[str, ...] = ()
+    if pending and addresses:
+        said = (lang.n("buyer_reminder.pending_list", len(addresses)),)
+    elif pending:
+        said = (lang.n("buyer_reminder.pending_count", pending),)
+    if n == 0:  # only invitations left waiting: the reminder is about them
+        return Layout(
+            subject=lang.n("buyer_reminder.pending_subject", pending),
+            paragraphs=(*said, lang.t("buyer_reminder.pending_next")),
+            link=_billing_link(lang),
+        ), v
     return Layout(
         subject=lang.n("buyer_reminder.subject", n),
-        paragraphs=(lang.n("buyer_reminder.body", n), lang.t("buyer_reminder.next")),
+        paragraphs=(lang.n("buyer_reminder.body", n), *said, lang.t("buyer_reminder.next")),
         link=_billing_link(lang),
     ), v
 
@@ -312,10 +338,12 @@ def upgrade_offer(p: Values, lang: Language) -> tuple[Layout, Values]:
         **_common(p, lang),
         "upgrade_plan_name": plan_name(p.get("upgrade_plan")),
         "offer_url": p["offer_url"],
+        "offer_until_date": lang.moment(p.get("offer_until")),
     }
+    until = (lang.t("upgrade_offer.until"),) if p.get("offer_until") else ()
     return Layout(
         subject=lang.t("upgrade_offer.subject"),
-        paragraphs=(lang.t("upgrade_offer.body"), lang.t("upgrade_offer.credit")),
+        paragraphs=(lang.t("upgrade_offer.body"), lang.t("upgrade_offer.credit"), *until),
         link=(lang.t("upgrade_offer.link"), "offer_url"),
     ), v
 
@@ -328,6 +356,7 @@ TEMPLATES: dict[str, TemplateFn] = {
         purchase_refunded,
         verification,
         invitation,
+        invitation_reminder,
         invitation_revoked,
         invitation_accepted,
         gift_credited,

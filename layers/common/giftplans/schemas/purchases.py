@@ -59,6 +59,13 @@ class SeatOut(BaseModel):
         default=False, description="SPEC 8.2: invited by a link the buyer shares; no address until accepted."
     )
     shared_at: str | None = Field(default=None, description="When the shared seat's current link was made.")
+    send_at: str | None = Field(
+        default=None, description="SPEC 8.1: when the invitation is (or was) to be mailed (ISO-8601 UTC)."
+    )
+    sent_at: str | None = Field(
+        default=None,
+        description="SPEC 8.1: when the invitation's mail was accepted for delivery; null until then.",
+    )
 
 
 class AuditEventOut(BaseModel):

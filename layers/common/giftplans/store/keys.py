@@ -18,6 +18,7 @@ MAIL_SK = "MAIL"
 SWEEP_PK, CURSOR_SK = "SWEEP", "CURSOR"
 ATTENTION_PK = "ATTENTION"  # what support must look at: unfulfillable paid checkouts (issue 14)
 SEAT_PREFIX = "SEAT#"
+CLOSE_SK = "PURCHASE#CLOSE"  # a purchase's close job: sorts after the purchase, before its seats
 EVENT_PREFIX = "EVENT#"
 
 
@@ -99,6 +100,26 @@ def due_gsi(day: str, shard: int) -> str:
 
 def due_gsi_sk(purchase_id: str) -> str:
     return purchase_pk(purchase_id)
+
+
+def send_gsi(shard: int) -> str:
+    """GSI2PK of a seat with a delivery or a recipient reminder due (SPEC 8.1): `SEND#<shard>`."""
+    return f"SEND#{shard}"
+
+
+def send_gsi_sk(instant: str) -> str:
+    """GSI2SK of a due seat: the instant it falls due (ISO-8601 UTC, which sorts as time)."""
+    return instant
+
+
+def unsent_gsi(day: str) -> str:
+    """GSI2PK: the sparse index of mail parked while SES was in trouble, one partition per day (redrive)."""
+    return f"UNSENT#{day}"
+
+
+def unsent_gsi_sk(parked_at: str, key: str) -> str:
+    """GSI2SK of a parked mail marker: in the order it was parked, then by its notice key."""
+    return f"{parked_at}#{key}"
 
 
 def email_gsi(key: str) -> str:

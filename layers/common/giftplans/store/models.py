@@ -54,6 +54,10 @@ PURCHASE_LIST_FIELDS = [
     "seat_counts",
     "frozen",
     "buyer_id",
+    "amount_tax",  # SPEC 8.6 and 8.7: the list shows what the detail shows
+    "amount_refunded",
+    "invoice_id",
+    "invoice_url",
 ]
 
 
@@ -222,6 +226,7 @@ class Seat(Item, discriminator="seat"):
     reminders = UnicodeSetAttribute(null=True)  # "30", "7": recipient reminders sent for this holder
     upgrade_plan = UnicodeAttribute(null=True)
     upgrade_offer_url = UnicodeAttribute(null=True)
+    upgrade_offer_until = UnicodeAttribute(null=True)  # the offer link works until then (7 days; issue 14)
     subscription_id = UnicodeAttribute(null=True)
     from_name = UnicodeAttribute(null=True)  # SPEC 8.4: who the buyer says the gift is from (1-80 chars)
     link_hashes = UnicodeSetAttribute(
@@ -238,6 +243,11 @@ class Seat(Item, discriminator="seat"):
     # SPEC 8.2: invited by a link the buyer shares (no address until someone accepts it).
     shared = BooleanAttribute(null=True)
     shared_at = UnicodeAttribute(null=True)  # when its current link was made
+    # SPEC 8.1: a scheduled invitation and the recipient's reminder ride on GSI2 (`SEND#<shard>`).
+    send_at = UnicodeAttribute(null=True)  # when the buyer asked the invitation to be mailed
+    sent_at = UnicodeAttribute(null=True)  # when SES accepted the invitation's mail
+    due_kind = UnicodeAttribute(null=True)  # deliver | nudge: what the seat's GSI2 key is due for
+    nudged_at = UnicodeAttribute(null=True)  # the recipient's one reminder went (giftplans.deliveries)
 
 
 class AuditEvent(Item, discriminator="event"):
@@ -287,6 +297,10 @@ class Entitlement(Item, discriminator="entitlement"):
     auto_renew = BooleanAttribute(default=False)
     event_ts = NumberAttribute(null=True)  # created time of the Stripe event that last wrote the part
     sub_provisional = BooleanAttribute(null=True)  # written by upgrade completion, before any event
+    # The subscription's next charge (`first_charge`): when, how much, in which currency; none if it ends.
+    sub_charge_ts = NumberAttribute(null=True)
+    sub_charge_amount = NumberAttribute(null=True)
+    sub_charge_currency = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
 
 
@@ -314,6 +328,21 @@ class InviteBatch(Item, discriminator="invite_batch"):
     chunks_done = NumberAttribute(default=0)
     done = BooleanAttribute(default=False)
     locale = UnicodeAttribute(null=True)  # the buyer's locale when the list was sent (a resume keeps it)
+
+
+class CloseJob(Item, discriminator="close_job"):
+    """`PURCHASE#<id>` / `PURCHASE#CLOSE`: a full refund or lost dispute decided, its seats still to cancel.
+
+    Written by the webhook (one write), worked through in the background (`giftplans.closing`),
+    deleted by the purchase's final write. Sorts between the purchase and its seats: one Query
+    reads all three.
+    """
+
+    purchase_id = UnicodeAttribute()
+    reason = UnicodeAttribute()  # refund | dispute_lost
+    amount_refunded = NumberAttribute()
+    at = UnicodeAttribute()  # when Stripe says it happened
+    created_at = UnicodeAttribute()
 
 
 class FreeSeat(Item, discriminator="free_seat"):
@@ -344,9 +373,14 @@ class CustomerLookup(Item, discriminator="customer"):
 
 
 class MailMarker(Item, discriminator="mail"):
-    status = UnicodeAttribute()  # sending | sent
+    status = UnicodeAttribute()  # sending | sent | failed | unsent (parked while SES was in trouble)
     message_id = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+    # An unsent (parked) notice keeps what it takes to send it again (giftplans.outbox.redrive):
+    # the email as JSON (to, template, params) and when it was parked (its GSI2 `UNSENT#<day>` key).
+    notice = UnicodeAttribute(null=True)
+    parked_at = UnicodeAttribute(null=True)
+    tries = NumberAttribute(null=True)
     erased_at = UnicodeAttribute(null=True)  # the address it went to was erased: message id dropped
 
 

@@ -169,17 +169,21 @@ class Store:
 
     def seat_ids_in(self, purchase_id: str, states: list[str]) -> list[str]:
         """Ids of the purchase's seats in `states` (a filtered Query, page by page; matches only)."""
+        return [seat.seat_id for seat in self.seats_in(purchase_id, states)]
+
+    def seats_in(self, purchase_id: str, states: list[str]) -> list[m.Seat]:
+        """The purchase's seats in `states`, with their state, version and holder only (a filtered Query)."""
         from giftplans.store.transitions import in_states  # transitions imports the store
 
         with read_errors():
             return [
-                seat.seat_id
+                seat
                 for seat in m.Item.query(
                     k.purchase_pk(purchase_id),
                     m.Item.SK.startswith(k.SEAT_PREFIX),
                     filter_condition=in_states(*states),
                     consistent_read=True,
-                    attributes_to_get=["type", "seat_id", "PK", "SK"],
+                    attributes_to_get=["type", "seat_id", "PK", "SK", "state", "version", "recipient_sub"],
                 )
                 if isinstance(seat, m.Seat)
             ]
@@ -229,6 +233,17 @@ class Store:
                 elif isinstance(item, m.AuditEvent):
                     events.append(item)
         return purchase, seat, events
+
+    def purchase_with_seats(self, purchase_id: str) -> list[m.Item]:
+        """The purchase, its close job and its seats: one Query (adjacent sort keys), page by page."""
+        with read_errors():
+            return list(
+                m.Item.query(
+                    k.purchase_pk(purchase_id),
+                    m.Item.SK.between(k.PURCHASE_SK, k.SEAT_PREFIX + "\uffff"),
+                    consistent_read=True,
+                )
+            )
 
     def seats_of(self, purchase_id: str) -> list[m.Seat]:
         return self._partition(m.Seat, purchase_id, k.SEAT_PREFIX)
@@ -303,6 +318,44 @@ class Store:
         for item in m.Item.due_index.query(k.due_gsi(day, shard)):
             if isinstance(item, m.Purchase):
                 yield item
+
+    def sends_due(self, shard: int, until: str) -> Iterator[m.Seat]:
+        """Seats of one `SEND#` shard due at or before `until` (SPEC 8.1): a Query, never a Scan.
+
+        Each answer carries the index's projection (keys, `due_kind`, `purchase_id`), not the whole seat.
+        """
+        due_by = k.send_gsi_sk(until) >= m.DueIndex.GSI2SK
+        with read_errors():
+            for item in m.Item.due_index.query(k.send_gsi(shard), range_key_condition=due_by):
+                if isinstance(item, m.Seat):
+                    yield item
+
+    def invited_addresses(self, purchase_id: str) -> list[str]:
+        """Addresses of the purchase's seats still `invited` (issue 16: the buyer's reminder); one Query."""
+        from giftplans.store.transitions import in_states  # transitions imports the store
+
+        with read_errors():
+            return [
+                str(seat.recipient_email)
+                for seat in m.Item.query(
+                    k.purchase_pk(purchase_id),
+                    m.Item.SK.startswith(k.SEAT_PREFIX),
+                    filter_condition=in_states(SeatState.INVITED.value),
+                    attributes_to_get=["type", "recipient_email", "PK", "SK"],
+                )
+                if isinstance(seat, m.Seat) and seat.recipient_email
+            ]
+
+    def unsent(self, day: str, start: str, end: str) -> Iterator[str]:
+        """Keys of the notices parked on `day` between the ISO instants `start` and `end` (inclusive).
+
+        In the order parked: the sparse `UNSENT#<day>` GSI2 partition, page by page (a Query, not a Scan).
+        """
+        condition = m.Item.GSI2SK.between(start, end + "~")  # "~" sorts after every key character
+        # Pages of 100 (BatchGetItem's size): a redrive that stops early has read one page, not the day.
+        for item in m.Item.due_index.query(k.unsent_gsi(day), condition, page_size=100):
+            if isinstance(item, m.MailMarker):
+                yield item.PK.removeprefix("MAIL#")
 
     # ---- helpers ----------------------------------------------------------------------------------------
 
