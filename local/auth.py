@@ -23,7 +23,7 @@ from local.adapter import AuthFailure
 AUDIENCE = "gift-plans-local"
 TOKEN_LIFETIME_S = 12 * 3600
 DEFAULT_SUPPORT_ACCESS_KEY = "AKIALOCALSUPPORT"
-SUPPORT_USER_ARN = "arn:aws:iam::000000000000:user/support-local"
+SUPPORT_USER_ARN = "arn:aws:sts::000000000000:assumed-role/gift-plans-support/support-local"
 _SIGV4 = re.compile(r"^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)/")
 
 

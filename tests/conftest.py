@@ -12,12 +12,14 @@ import pytest
 
 TEST_TABLE = "gift-plans-test"
 MAIL_FROM = "gifts@example.com"
+SUPPORT_ROLE_ARN = "arn:aws:iam::000000000000:role/gift-plans-support"  # as make dev's (local/auth.py)
 
 # Before any giftplans import: models read the table name and region at import time.
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"]
 os.environ["TABLE_NAME"] = TEST_TABLE
 os.environ["MAIL_FROM"] = MAIL_FROM
+os.environ["SUPPORT_ROLE_ARN"] = SUPPORT_ROLE_ARN  # /admin answers its sessions only
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # moto's fake credentials
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("aws", "clock", "settings")
 BUYER, BUYER_EMAIL = gifts.BUYER, gifts.BUYER_EMAIL
 OTHER, OTHER_EMAIL = "buyer-2", "other@example.com"
 RECIPIENT, RECIPIENT_EMAIL = "recipient-1", "rita@example.com"
-SUPPORT_ARN = "arn:aws:iam::123456789012:user/support"
+SUPPORT_ARN = "arn:aws:sts::000000000000:assumed-role/gift-plans-support/support"
 CALLERS = ["no_one", "other_buyer", "recipient", "buyer", "support"]
 
 # route -> status per caller, in CALLERS order.

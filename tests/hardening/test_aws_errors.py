@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("aws", "clock", "settings")
 
 BUYER, BUYER_EMAIL = gifts.BUYER, gifts.BUYER_EMAIL
 RECIPIENT = claims("recipient-1", "rita@example.com")
-SUPPORT_ARN = "arn:aws:iam::123456789012:user/support"
+SUPPORT_ARN = "arn:aws:sts::000000000000:assumed-role/gift-plans-support/support"
 Act = Callable[[], tuple[int, Any]]
 
 

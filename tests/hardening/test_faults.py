@@ -36,7 +36,7 @@ pytestmark = pytest.mark.usefixtures("aws", "clock", "settings")
 
 BUYER, BUYER_EMAIL = gifts.BUYER, gifts.BUYER_EMAIL
 RECIPIENT, RECIPIENT_EMAIL = "recipient-1", "rita@example.com"
-SUPPORT_ARN = "arn:aws:iam::123456789012:user/support"
+SUPPORT_ARN = "arn:aws:sts::000000000000:assumed-role/gift-plans-support/support"
 Act = Callable[[], tuple[int, Any]]
 BACKFILL = {"from": "2027-01-01"}  # every due day since the 30-day reminder of a 2026-03-01 purchase
 

@@ -111,17 +111,19 @@ def test_given_no_plan_when_accepting_then_the_gift_is_the_plan_and_stripe_is_no
     assert stripe.requests == []
 
 
-def test_given_last_day_when_accepting_with_a_plan_then_credited_0_and_no_stripe_call(
+def test_given_last_day_when_accepting_with_a_plan_then_410_too_late_and_no_stripe_call(
     gifts: tuple[str, str], stripe: FakeStripe
 ) -> None:
+    """Issue 14: within the term's last 24 hours an invitation is no longer accepted (it was
+    accepted, as a credit of 0, up to the last minute before)."""
     _, pro = gifts
     real_clock.freeze(real_clock.parse_iso(g.purchase(pro).term_end) - timedelta(hours=1))
 
     status, body = g.accept(g.link(pro, "0001"), ANN)
 
-    assert (status, body["credited"]) == (200, 0)
+    assert (status, body["error"]["code"]) == (410, "invitation_too_late")
     seat = g.seat(pro, "0001")
-    assert (seat.state, int(seat.credited), seat.credit_status) == ("accepted", 0, "done")
+    assert (seat.state, seat.credited, seat.credit_status) == ("invited", None, None)
     assert stripe.requests == []
 
 

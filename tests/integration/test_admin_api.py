@@ -22,7 +22,7 @@ from tests.support.upgrade_steps import (
 
 pytestmark = pytest.mark.usefixtures("aws", "clock")
 
-ARN = "arn:aws:iam::123456789012:user/support-sam"
+ARN = "arn:aws:sts::000000000000:assumed-role/gift-plans-support/support-sam"
 SUPPORT = f"support:{ARN}"
 BUYER, BUYER_EMAIL = "buyer-1", "buyer@example.com"
 

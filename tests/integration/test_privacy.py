@@ -29,7 +29,7 @@ from tests.support.streams import record
 
 pytestmark = pytest.mark.usefixtures("aws", "clock")
 
-ARN = "arn:aws:iam::123456789012:user/support-sam"
+ARN = "arn:aws:sts::000000000000:assumed-role/gift-plans-support/support-sam"
 SUPPORT = f"support:{ARN}"
 BUYER, BUYER_EMAIL = "buyer-1", "buyer@example.com"
 RITA, IVAN, ZOE = "rita@example.com", "ivan@example.com", "zoe@example.com"

@@ -51,7 +51,8 @@ def invited(aws: None, clock: Any) -> m.Seat:
     return item
 
 
-TAGS = {"purchase_id": PURCHASE_ID, "seat_id": "0001", "nonce": NONCE}
+LINK = tokens.invite_token(PURCHASE_ID, "0001", "pro", TERM_END_TS, NONCE).mac_hash[: feedback.LINK_TAG_CHARS]
+TAGS = {"kind": "invitation", "purchase_id": PURCHASE_ID, "seat_id": "0001", "link": LINK}
 
 
 def stored(item: m.Seat) -> m.Seat:
@@ -75,7 +76,8 @@ def test_given_current_invitation_when_ses_reports_feedback_then_seat_marked(inv
 
 
 def test_given_resent_invitation_when_old_link_bounces_then_nothing_changes(invited):
-    resent = change(invited, nonce="f" * 32, last_action="resend")
+    new_hash = tokens.invite_token(PURCHASE_ID, "0001", "pro", TERM_END_TS, "f" * 32).mac_hash
+    resent = change(invited, nonce="f" * 32, token_hash=new_hash, last_action="resend")
     resent.save()
 
     assert run(sns(ses_event("Bounce", TAGS))) == {"marked": 0}
@@ -141,3 +143,18 @@ def test_given_a_bounce_when_recorded_then_the_audit_trail_names_it_with_its_tim
     assert [(e.kind, e.actor, e.seat_ids, e.at) for e in events] == [
         ("seat.bounced", "ses", ["0001"], real_clock.iso(real_clock.now()))
     ]
+
+
+def test_given_a_message_sent_with_the_older_nonce_tag_when_it_bounces_then_the_seat_is_still_marked(
+    invited,
+):
+    """Messages sent before `link` replaced the nonce in the tags (issue 14) are still understood."""
+    assert run(sns(ses_event("Bounce", {"purchase_id": PURCHASE_ID, "seat_id": "0001", "nonce": NONCE}))) == {
+        "marked": 1
+    }
+    assert stored(invited).delivery == "bounced"
+
+
+def test_given_a_link_tag_of_another_length_when_it_bounces_then_ignored(invited):
+    assert run(sns(ses_event("Bounce", {**TAGS, "link": LINK[:4]}))) == {"marked": 0}
+    assert stored(invited).delivery is None

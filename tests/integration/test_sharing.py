@@ -359,7 +359,7 @@ def test_given_a_shared_seat_when_support_resends_it_then_409_seat_shared(pid: s
             f"/admin/purchases/{pid}/seats/0001/resend",
             route="/admin/purchases/{purchase_id}/seats/{seat_id}/resend",
             path_params={"purchase_id": pid, "seat_id": "0001"},
-            iam_arn="arn:aws:iam::123456789012:user/support",
+            iam_arn="arn:aws:sts::000000000000:assumed-role/gift-plans-support/support",
         ),
     )
 

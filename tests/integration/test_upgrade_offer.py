@@ -21,7 +21,7 @@ from tests.support.upgrade_steps import deliver, holder, seats
 pytestmark = pytest.mark.usefixtures("aws", "clock")
 
 RECIPIENT, RECIPIENT_EMAIL = "recipient-1", "rita@example.com"
-SUPPORT_ARN = "arn:aws:iam::123456789012:user/support"
+SUPPORT_ARN = "arn:aws:sts::000000000000:assumed-role/gift-plans-support/support"
 
 
 def offer(purchase_id: str, plan: str = "team") -> tuple[int, Any]:
@@ -126,13 +126,15 @@ def test_given_an_offer_when_clicked_again_after_paying_then_410_offer_used(
 
 def test_given_a_link_not_ours_when_opened_then_one_404(clock, stripe: FakeStripe) -> None:
     _, token, _ = offered(clock)
-    pid, seat_id, plan, until, tag = token.split(".")
+    pid, seat_id, plan, until, tag = token.split(".", 4)  # the tag is `<kid>.<mac>` (key ring)
     forged = [
         "nonsense",
         f"{pid}.{seat_id}.enterprise.{until}.{tag}",  # another plan
         f"{pid}.{seat_id}.{plan}.{int(until) + 86400}.{tag}",  # a longer life
         f"{pid}.0002.{plan}.{until}.{tag}",  # another seat
         f"{pid}.{seat_id}.{plan}.{until}.{'A' * 22}",  # a guessed tag
+        f"{pid}.{seat_id}.{plan}.{until}.k0.{'A' * 22}",  # a guessed tag with a kid
+        f"{pid}.{seat_id}.{plan}.{until}.k9.{tag.split('.', 1)[1]}",  # a kid not in the ring
     ]
     for text in forged:
         status, body = click(text)

@@ -364,7 +364,7 @@ def test_given_support_key_when_iam_route_then_iam_identity_reaches_the_handler(
     response = client_for(recorder).get("/admin/purchases", headers=sigv4("AKIALOCALSUPPORT"))
     assert response.status_code == 200
     iam = recorder.event["requestContext"]["authorizer"]["iam"]
-    assert iam["userArn"] == "arn:aws:iam::000000000000:user/support-local"
+    assert iam["userArn"] == "arn:aws:sts::000000000000:assumed-role/gift-plans-support/support-local"
     assert iam["accessKey"] == "AKIALOCALSUPPORT"
 
 

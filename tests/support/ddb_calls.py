@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,9 +56,18 @@ class Calls:
         self.items_read = 0
 
 
+# around(client, send, operation, params) -> response: makes the request with `send` (the call as
+# it was before this block, so what `around` sends itself is not counted here)
+Around = Callable[[Any, Callable[[Any, str, dict[str, Any]], Any], str, dict[str, Any]], Any]
+
+
 @contextmanager
-def counting() -> Iterator[Calls]:
-    """Record every DynamoDB request made while the block runs (nested blocks each see all calls)."""
+def counting(around: Around | None = None) -> Iterator[Calls]:
+    """Record every DynamoDB request made while the block runs (nested blocks each see all calls).
+
+    `around`, if given, makes each DynamoDB request in its place (`ddb_units.metering` reads the
+    items a write touches before and after it).
+    """
     calls = Calls()
     with _lock:
         original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
@@ -67,7 +76,10 @@ def counting() -> Iterator[Calls]:
             if self.meta.service_model.service_name != "dynamodb":
                 return original(self, operation_name, api_params)
             calls.names.append(operation_name)  # counted before sending: a refused request is a round trip
-            response = original(self, operation_name, api_params)
+            if around is not None:
+                response = around(self, original, operation_name, api_params)
+            else:
+                response = original(self, operation_name, api_params)
             if isinstance(response, dict):
                 calls.items_read += items_in(operation_name, response)
             return response

@@ -3,10 +3,9 @@
 DynamoDB bills a write by the larger of the item's size before and after, in 1 KB units
 (rounded up, at least 1); a transaction bills each of its writes twice; and every global
 secondary index the item is in (before or after) costs a write of its projection (two when
-the index key changed: a delete and a put). `metering()` wraps
-`botocore.client.BaseClient._make_api_call` as `ddb_calls.counting` does, reads each written
-item before and after with the same client (those reads are not counted by `counting`,
-which records the outer call only), and adds up the units.
+the index key changed: a delete and a put). `metering()` runs inside
+`ddb_calls.counting`, whose `around` hook reads each written item before and after with the
+same client (those reads are not counted, only the outer call is), and adds up the units.
 
 Sizes follow AWS's published rules: an attribute costs its name's UTF-8 bytes plus its
 value's (a string its UTF-8 bytes, a number about one byte per two significant digits plus
@@ -17,15 +16,13 @@ of its elements).
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.client
+from tests.support.ddb_calls import counting
 
-_lock = threading.Lock()
 KB = 1024
 # index -> (hash key, range key, projected non-key attributes, or None for ALL / () for KEYS_ONLY)
 INDEXES: dict[str, tuple[str, str, tuple[str, ...] | None]] = {}
@@ -116,65 +113,64 @@ def _learn_indexes(client: Any, original: Any, table: str) -> None:
         INDEXES[gsi["IndexName"]] = (keys["HASH"], keys["RANGE"], attrs)
 
 
+def _writes(operation: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
+    """(table, key, in a transaction) of every item a write request names."""
+    if operation in ("PutItem",):
+        item = params["Item"]
+        return [(params["TableName"], {"PK": item["PK"], "SK": item["SK"]}, False)]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [(params["TableName"], params["Key"], False)]
+    if operation == "TransactWriteItems":
+        out = []
+        for entry in params["TransactItems"]:
+            ((kind, body),) = entry.items()
+            if kind == "ConditionCheck":
+                continue
+            key = body.get("Key") or {"PK": body["Item"]["PK"], "SK": body["Item"]["SK"]}
+            out.append((body["TableName"], key, True))
+        return out
+    if operation == "BatchWriteItem":
+        out = []
+        for table, requests in params["RequestItems"].items():
+            for request in requests:
+                if "PutRequest" in request:
+                    item = request["PutRequest"]["Item"]
+                    out.append((table, {"PK": item["PK"], "SK": item["SK"]}, False))
+                else:
+                    out.append((table, request["DeleteRequest"]["Key"], False))
+        return out
+    return []
+
+
 @contextmanager
 def metering() -> Iterator[Metered]:
-    """Add up the write units of every DynamoDB write made while the block runs."""
-    metered = Metered()
-    with _lock:
-        original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+    """Add up the write units of every DynamoDB write made while the block runs.
 
-        def _get(client: Any, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-            answer = original(client, "GetItem", {"TableName": table, "Key": key, "ConsistentRead": True})
+    Built on `ddb_calls.counting`: its `around` hook reads each written item before and after
+    the write with the uncounted call.
+    """
+    metered = Metered()
+
+    def around(client: Any, send: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        writes = _writes(operation_name, api_params)
+        if not writes:
+            return send(client, operation_name, api_params)
+
+        def get(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+            answer = send(client, "GetItem", {"TableName": table, "Key": key, "ConsistentRead": True})
             item: dict[str, Any] | None = answer.get("Item")
             return item
 
-        def _writes(operation: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
-            if operation in ("PutItem",):
-                item = params["Item"]
-                return [(params["TableName"], {"PK": item["PK"], "SK": item["SK"]}, False)]
-            if operation in ("UpdateItem", "DeleteItem"):
-                return [(params["TableName"], params["Key"], False)]
-            if operation == "TransactWriteItems":
-                out = []
-                for entry in params["TransactItems"]:
-                    ((kind, body),) = entry.items()
-                    if kind == "ConditionCheck":
-                        continue
-                    key = body.get("Key") or {"PK": body["Item"]["PK"], "SK": body["Item"]["SK"]}
-                    out.append((body["TableName"], key, True))
-                return out
-            if operation == "BatchWriteItem":
-                out = []
-                for table, requests in params["RequestItems"].items():
-                    for request in requests:
-                        if "PutRequest" in request:
-                            item = request["PutRequest"]["Item"]
-                            out.append((table, {"PK": item["PK"], "SK": item["SK"]}, False))
-                        else:
-                            out.append((table, request["DeleteRequest"]["Key"], False))
-                return out
-            return []
+        _learn_indexes(client, send, writes[0][0])
+        befores = [get(table, key) for table, key, _ in writes]
+        response = send(client, operation_name, api_params)
+        for (table, key, transactional), before in zip(writes, befores, strict=True):
+            after = get(table, key)
+            cost = write_units(before, after, transactional)
+            metered.write_units += cost
+            metered.writes.append((operation_name, cost))
+            metered.largest_item = max(metered.largest_item, item_size(after))
+        return response
 
-        def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-            if self.meta.service_model.service_name != "dynamodb":
-                return original(self, operation_name, api_params)
-            writes = _writes(operation_name, api_params)
-            if not writes:
-                return original(self, operation_name, api_params)
-            _learn_indexes(self, original, writes[0][0])
-            befores = [_get(self, table, key) for table, key, _ in writes]
-            response = original(self, operation_name, api_params)
-            for (table, key, transactional), before in zip(writes, befores, strict=True):
-                after = _get(self, table, key)
-                cost = write_units(before, after, transactional)
-                metered.write_units += cost
-                metered.writes.append((operation_name, cost))
-                metered.largest_item = max(metered.largest_item, item_size(after))
-            return response
-
-        botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]
-    try:
+    with counting(around=around):
         yield metered
-    finally:
-        with _lock:
-            botocore.client.BaseClient._make_api_call = original  # type: ignore[attr-defined]

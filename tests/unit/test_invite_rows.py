@@ -11,14 +11,22 @@ from giftplans.invitations.addresses import Row, validate_rows
     "address",
     [
         "ana@example.com",
-        "zoë+gift@example.com",
+        "zoe+gift@bücher.de",
         "o'brien@example.co.uk",
         "a.b-c_d@sub.example.org",
-        "用户@例子.公司",
+        "yonghu@例子.公司",
     ],
 )
 def test_given_deliverable_address_when_validated_then_accepted(address):
     assert validate_rows([Row(address)]) == [Row(address)]
+
+
+@pytest.mark.parametrize("address", ["josé@example.com", "zoë+gift@example.com", "用户@例子.公司"])
+def test_given_a_non_ascii_local_part_when_validated_then_422_unsendable_email(address):
+    """Issue 14: SES has no SMTPUTF8, so such an address could never be mailed (its domain may be IDN)."""
+    with pytest.raises(Invalid) as refused:
+        validate_rows([Row("ann@example.com"), Row(address)])
+    assert [(r["index"], r["code"]) for r in refused.value.details["rows"]] == [(1, "unsendable_email")]
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import IN_STEP, Move, PurchaseSide, touch, transition
 from giftplans.store.writes import Refused, Steps, stamp
-from giftplans.tokens import email_key
+from giftplans.tokens import email_keys
 from giftplans.views import (
     AuditEventView,
     AuditTrail,
@@ -80,7 +80,12 @@ def find(buyer_email: str | None, recipient_email: str | None) -> SupportMatches
         raise Invalid("That is not an email address.", code="invalid_email")
     want_seats = bool(recipient_email)
     store = get_store()
-    keys = [key for key in store.keys_by_email(email_key(address), MAX_MATCHES) if _wanted(key, want_seats)]
+    keys = [
+        key
+        for each in email_keys(address)  # every kid of the ring (rotation)
+        for key in store.keys_by_email(each, MAX_MATCHES)
+        if _wanted(key, want_seats)
+    ][:MAX_MATCHES]
     found = store.items(keys)
     owners = store.items(sorted({(item.PK, k.PURCHASE_SK) for item in found if isinstance(item, m.Seat)}))
     now = clock.now()

@@ -12,6 +12,7 @@ sends, and nothing a dependency does, becomes a bare 500.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +120,18 @@ class JsonHttpResolver(APIGatewayHttpResolver):
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         refused = unsupported_media_type(event)
-        return refused if refused is not None else super().resolve(event, context)
+        return refused if refused is not None else super().resolve(_json_lowercased(event), context)
+
+
+def _json_lowercased(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`APPLICATION/JSON; Charset=UTF-8` as `application/json; charset=utf-8`: media types are
+    case-insensitive (RFC 9110 8.3.1), but Powertools' body validation compares them exactly."""
+    headers = event.get("headers") or {}
+    named = [k for k in headers if k.lower() == "content-type"]
+    if not named or str(headers[named[0]]) == str(headers[named[0]]).lower():
+        return event
+    kept = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+    return {**event, "headers": {**kept, "content-type": str(headers[named[0]]).lower()}}
 
 
 def make_app() -> APIGatewayHttpResolver:
@@ -192,14 +204,34 @@ def request_locale(app: Routes, claim: object = None) -> str | None:
     return locales.of_request(claim, accept)
 
 
+SUPPORT_ONLY = "The support API is for the support team's IAM role only."
+LOCAL_SUPPORT_ROLE = "arn:aws:iam::000000000000:role/gift-plans-support"  # make dev, tests: never in Lambda
+
+
 def support_identity(app: Routes) -> str:
-    """The IAM principal of a support call (admin routes use AWS_IAM, not the web client's JWT)."""
+    """The IAM principal of a support call: a session of `SupportRole` (SUPPORT_ROLE_ARN), nothing else.
+
+    Admin routes use AWS_IAM, so any principal of the account that may invoke the API reaches the
+    handler; only the support role's sessions (`arn:...:sts::<account>:assumed-role/<name>/<who>`)
+    are answered, others get 403 `support_only`, as does the web client's JWT.
+    """
     ctx = app.current_event.raw_event.get("requestContext") or {}
     iam = (ctx.get("authorizer") or {}).get("iam") or {}
-    arn = iam.get("userArn") or iam.get("callerId")
-    if not arn:
-        raise Forbidden("The support API is for the support team's IAM identities only.", code="support_only")
-    return str(arn)
+    arn = str(iam.get("userArn") or "")
+    if not arn or not arn.startswith(_support_session_prefix()):
+        raise Forbidden(SUPPORT_ONLY, code="support_only")
+    return arn
+
+
+def _support_session_prefix() -> str:
+    """`arn:<partition>:sts::<account>:assumed-role/<role name>/` of the support role."""
+    role = os.environ.get("SUPPORT_ROLE_ARN") or ""
+    if not role and not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        role = LOCAL_SUPPORT_ROLE
+    parts = role.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return "\0"  # deployed without the role: nobody is support (fail closed)
+    return f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{parts[5].rsplit('/', 1)[-1]}/"
 
 
 ERROR_DESCRIPTIONS = {

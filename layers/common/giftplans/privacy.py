@@ -58,7 +58,7 @@ def _address(email: str | None) -> str:
 class Found(NamedTuple):
     """Every item that names an address, by kind."""
 
-    key: str
+    keys: list[str]  # the address's key under every kid of the ring (tokens.email_keys)
     purchases: list[m.Purchase]
     seats: list[m.Seat]
     profiles: list[m.Profile]
@@ -67,9 +67,9 @@ class Found(NamedTuple):
 
 
 def _find(address: str) -> Found:
-    key = tokens.email_key(address)
+    keys = tokens.email_keys(address)
     store = get_store()
-    items = store.items(store.all_keys_by_email(key))
+    items = store.items([found for key in keys for found in store.all_keys_by_email(key)])
     purchases = sorted((i for i in items if isinstance(i, m.Purchase)), key=lambda p: p.created_at)
     seats = sorted((i for i in items if isinstance(i, m.Seat)), key=lambda s: (s.purchase_id, s.seat_id))
     profiles = {i.sub: i for i in items if isinstance(i, m.Profile)}
@@ -81,7 +81,7 @@ def _find(address: str) -> Found:
             profiles[item.sub] = item
     mentions = sorted((i for i in items if isinstance(i, m.Mention)), key=lambda i: (i.PK, i.SK))
     markers = sorted((i for i in items if isinstance(i, m.MailMarker)), key=lambda i: i.PK)
-    return Found(key, purchases, seats, [profiles[s] for s in sorted(profiles)], mentions, markers)
+    return Found(keys, purchases, seats, [profiles[s] for s in sorted(profiles)], mentions, markers)
 
 
 def _profile_fields(profile: m.Profile, address: str) -> list[str]:
@@ -183,13 +183,13 @@ def erase(email: str | None, actor: str) -> Erased:
         changed["audit_events"] += scrubbed
         changed["mentions"] += deleted
     for marker in found.markers:
-        changed["mail_markers"] += _erase_marker(marker, found.key, now)
+        changed["mail_markers"] += _erase_marker(marker, found.keys, now)
     for profile in found.profiles:  # before the seats and purchases that lead to the older ones
         changed["profiles"] += _erase_profile(profile, address, actor, now)
     for seat in found.seats:
-        changed["seats"] += _erase_recipient(seat, found.key, actor, now)
+        changed["seats"] += _erase_recipient(seat, found.keys, actor, now)
     for purchase in found.purchases:
-        seats, done = _erase_buyer(purchase, found.key, actor, now)
+        seats, done = _erase_buyer(purchase, found.keys, actor, now)
         changed["seats"] += seats
         changed["purchases"] += done
     logger.info("address erased", extra={"changed": changed, "actor": actor})
@@ -229,7 +229,7 @@ def _scrub(mention: m.Mention) -> tuple[int, int]:
     return scrubbed, deleted
 
 
-def _erase_marker(marker: m.MailMarker, key: str, now: datetime) -> int:
+def _erase_marker(marker: m.MailMarker, keys: list[str], now: datetime) -> int:
     """The marker keeps its status (a replayed record still sends nothing) and loses the address's key."""
     return _written(
         lambda steps: steps.update(
@@ -244,15 +244,14 @@ def _erase_marker(marker: m.MailMarker, key: str, now: datetime) -> int:
                 m.MailMarker.GSI2PK.remove(),
                 m.MailMarker.GSI2SK.remove(),
             ],
-            condition=m.MailMarker.GSI3PK.is_in(k.email_gsi(key)),
+            condition=m.MailMarker.GSI3PK.is_in(*map(k.email_gsi, keys)),
         )
     )
 
 
 def _erase_profile(profile: m.Profile, address: str, actor: str, now: datetime) -> int:
     fields = _profile_fields(profile, address)
-    key = k.email_gsi(tokens.email_key(address))
-    indexed = key == profile.GSI3PK
+    indexed = profile.GSI3PK in map(k.email_gsi, tokens.email_keys(address))
     if not fields and not indexed:
         return 0
     actions: list[Any] = [getattr(m.Profile, name).remove() for name in fields]
@@ -292,9 +291,10 @@ def _drop_holder(purchase_id: str, key: str) -> None:
     get_store().write(lambda steps: steps.delete("holder", holder))
 
 
-def _erase_recipient(seat: m.Seat, key: str, actor: str, now: datetime) -> int:
+def _erase_recipient(seat: m.Seat, keys: list[str], actor: str, now: datetime) -> int:
     """A seat held by (or invited to) the address: the purchase's holder entry, then the seat, audited."""
-    _drop_holder(seat.purchase_id, key)
+    for key in keys:  # whichever kid wrote it
+        _drop_holder(seat.purchase_id, key)
 
     def build(steps: Steps) -> None:
         touch(
@@ -303,7 +303,7 @@ def _erase_recipient(seat: m.Seat, key: str, actor: str, now: datetime) -> int:
             seat_key(seat.purchase_id, seat.seat_id),
             _recipient_changes(now),
             actor=actor,
-            condition=m.Seat.GSI3PK.is_in(k.email_gsi(key)),
+            condition=m.Seat.GSI3PK.is_in(*map(k.email_gsi, keys)),
             detail={"state": seat.state},
             at=now,
         )
@@ -311,7 +311,7 @@ def _erase_recipient(seat: m.Seat, key: str, actor: str, now: datetime) -> int:
     return _written(build)
 
 
-def _erase_buyer(purchase: m.Purchase, key: str, actor: str, now: datetime) -> tuple[int, int]:
+def _erase_buyer(purchase: m.Purchase, keys: list[str], actor: str, now: datetime) -> tuple[int, int]:
     """A bought purchase: the copies on its seats first, then the purchase (and its audit), last."""
     seats = 0
     for seat in get_store().seats_of(purchase.purchase_id):
@@ -342,7 +342,7 @@ def _erase_buyer(purchase: m.Purchase, key: str, actor: str, now: datetime) -> t
                 m.Purchase.GSI3SK.remove(),
                 *stamp(m.Purchase, ERASE, actor),
             ],
-            condition=m.Purchase.GSI3PK.is_in(k.email_gsi(key)),
+            condition=m.Purchase.GSI3PK.is_in(*map(k.email_gsi, keys)),
         )
         steps.put(
             "audit",

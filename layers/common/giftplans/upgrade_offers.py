@@ -34,7 +34,10 @@ from giftplans.views_checkout import Quote, UpgradeCheckout
 
 PURPOSE = "upgrade-offer"
 VALID_FOR = timedelta(days=7)
-_TOKEN = re.compile(r"^(pur_[a-z2-7]{26})\.(\d{4})\.([a-z_]{1,40})\.(\d{1,12})\.([A-Za-z0-9_-]{22})$")
+# the tag is `tokens.sign`'s `<kid>.<mac>` (the key ring: docs/runbook.md, "Rotating the token key")
+_TOKEN = re.compile(
+    r"^(pur_[a-z2-7]{26})\.(\d{4})\.([a-z_]{1,40})\.(\d{1,12})\.([A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{22})$"
+)
 NOT_FOUND = "This upgrade link is not one of ours; check that it was copied whole, or ask support."
 
 

@@ -3,7 +3,7 @@
 Rows are validated before anything is read (422 `invalid_rows`, with a reason per row);
 then, against the purchase as read, the buyer's own address (409 `use_claim_instead`)
 and addresses that already hold a seat of the purchase (409 `already_invited`) refuse
-the whole request. Addresses compare by `tokens.email_key` (trimmed, lower-cased, NFC).
+the whole request. Addresses compare by `tokens.email_keys` (trimmed, lower-cased, NFC; every kid).
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ _EMAIL = re.compile(rf"^{_LOCAL}@{_DOMAIN}$")
 # controls that make text read in another order than it is written (U+202A-202E, U+2066-2069,
 # U+200E/200F, U+061C): refused, so what the buyer sees is what the recipient gets.
 _CONTROL_IN_MESSAGE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+UNSENDABLE = "Email cannot be sent to an address with non-ASCII letters before the @."
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
         message = (row.message or "").strip() or None
         if len(email) > 254 or not _EMAIL.match(email):
             problems.append(_row_error(index, email, "invalid_email", "This is not an email address."))
+        elif not email.partition("@")[0].isascii():  # SES has no SMTPUTF8: it cannot send to it
+            problems.append(_row_error(index, email, "unsendable_email", UNSENDABLE))
         elif message is not None and _CONTROL_IN_MESSAGE.search(message):
             problems.append(
                 _row_error(
@@ -142,9 +147,10 @@ def check_addresses(purchase: m.Purchase, caller: Caller, rows: list[Row], holde
             code="invalid_rows",
             details={"rows": late},
         )
-    own = {tokens.email_key(purchase.buyer_email)} | (
-        {tokens.email_key(caller.email)} if caller.email else set()
-    )
+    own = {
+        *tokens.email_keys(purchase.buyer_email),
+        *(tokens.email_keys(caller.email) if caller.email else []),
+    }
     _refuse_rows(
         rows,
         own,
@@ -168,7 +174,7 @@ def _refuse_rows(
     hits = [
         _row_error(i, r.email, code, row_message)
         for i, r in enumerate(rows)
-        if tokens.email_key(r.email) in keys
+        if keys.intersection(tokens.email_keys(r.email))  # under any kid of the ring
     ]
     if hits:
         raise Conflict(message(len(hits)), code=code, details={"rows": hits})

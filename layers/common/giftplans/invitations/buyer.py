@@ -63,7 +63,7 @@ def invite(
     purchase_key = (k.purchase_pk(purchase_id), k.PURCHASE_SK)
     batch_key = (k.purchase_pk(purchase_id), k.batch_sk(key_hash)) if key_hash is not None else None
 
-    row_keys = [tokens.email_key(row.email) for row in wanted]
+    row_keys = [key for row in wanted for key in tokens.email_keys(row.email)]  # every kid (rotation)
     one_write = key_hash is None and len(wanted) <= CHUNK
     holder_keys = (
         [(k.purchase_pk(purchase_id), k.holder_sk(key)) for key in row_keys] if len(wanted) <= CHUNK else []
@@ -178,7 +178,7 @@ def _moves(
     purchase_id, plan, term_end_ts = purchase.purchase_id, purchase.plan, int(purchase.term_end_ts)
     moves = []
     for row, seat_id in zip(rows, seat_ids, strict=True):
-        nonce = tokens.new_nonce()
+        nonce = tokens.link_nonce()
         token_hash = tokens.invite_token(purchase_id, seat_id, plan, term_end_ts, nonce).mac_hash
         changes = recipient.recorded(
             purchase_id,
@@ -377,9 +377,9 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
     def attempt() -> Resent:
         now = clock.now()
         now_ts = clock.epoch(now)
-        nonce = tokens.new_nonce()
+        nonce = tokens.link_nonce()
         # The MAC depends on purchase, seat and nonce only, so the new hash needs no read.
-        token_hash = tokens.hash_secret(tokens.invite_token(purchase_id, seat_id, "x", 0, nonce).mac)
+        token_hash = tokens.invite_token(purchase_id, seat_id, "x", 0, nonce).mac_hash
 
         def build(steps: Steps) -> None:
             touch(

@@ -44,6 +44,7 @@ from giftplans.views import Accepted, Declined, Preview
 
 S = SeatState
 LAST_TERM_END_TS = 253402300799  # 9999-12-31T23:59:59Z, the last instant a datetime can hold
+ACCEPT_BEFORE_END_S = 86400  # an invitation is accepted while at least a day of its term remains
 LINK_NOT_FOUND = "This invitation link is not valid. Check that the whole link was copied."
 LINK_REVOKED = (
     "This invitation link no longer works: it was taken back, declined, or replaced by a newer email."
@@ -76,16 +77,24 @@ def _was_issued(seat: m.Seat, token: tokens.InviteToken) -> bool:
     return matched
 
 
-def _link_refusal(seat: m.Item | None, token: tokens.InviteToken, now: datetime) -> DomainError | None:
+def _link_refusal(
+    seat: m.Item | None, token: tokens.InviteToken, now: datetime, margin: int = 0
+) -> DomainError | None:
     """Why a link cannot be used, from the seat as it stands; None while it is a live invitation.
 
-    A secret that does not match is the same 404 whatever the seat (or its absence) is.
+    A secret that does not match is the same 404 whatever the seat (or its absence) is. `margin`:
+    the seconds of term that must remain (accept: a day, so a gift is not a few hours of a plan).
     """
     if not isinstance(seat, m.Seat) or not _was_issued(seat, token) or not _names_seat(seat, token):
         return NotFound(LINK_NOT_FOUND, code="invitation_not_found")
     if terms.has_ended(seat.term_end_ts, now) or seat.state == S.EXPIRED:
         return Gone(f"This invitation's plan ended on {seat.term_end}.", code="invitation_expired")
     if _is_current(seat, token) and can(Action.ACCEPT, seat.state):
+        if int(seat.term_end_ts) - clock.epoch(now) < margin:
+            return Gone(
+                "This invitation's plan ends within a day: too soon to accept it now.",
+                code="invitation_too_late",
+            )
         return None
     if seat.state in (S.ACCEPTED, S.UPGRADED):
         return Conflict("This invitation has already been accepted.", code="invitation_already_accepted")
@@ -94,13 +103,14 @@ def _link_refusal(seat: m.Item | None, token: tokens.InviteToken, now: datetime)
     return Gone(LINK_REVOKED, code="invitation_revoked")
 
 
-def _live_link(token: tokens.InviteToken, now: datetime) -> Condition:
-    """The link is the seat's current one, for its plan and term, in term (the state is the action's)."""
+def _live_link(token: tokens.InviteToken, now: datetime, margin: int = 0) -> Condition:
+    """The link is the seat's current one, for its plan and term, in term (`margin` seconds before
+    its end at least; the state is the action's)."""
     condition: Condition = (
         (m.Seat.token_hash == token.mac_hash)
         & (m.Seat.plan == token.plan)
         & (m.Seat.term_end_ts == token.term_end_ts)
-        & (m.Seat.term_end_ts > clock.epoch(now))
+        & (m.Seat.term_end_ts > clock.epoch(now) + margin)
     )
     return condition
 
@@ -193,9 +203,10 @@ def accept(token_text: str, caller: Caller) -> Accepted:
             ]
             if credit is not None:
                 changes += credits.accepted_changes(credit.amount)
-            live = _live_link(token, now) & (k.email_gsi(tokens.email_key(email)) == m.Seat.GSI3PK)
+            in_term = _live_link(token, now, ACCEPT_BEFORE_END_S)
+            live = in_term & m.Seat.GSI3PK.is_in(*map(k.email_gsi, tokens.email_keys(email)))
             if shared is not None:  # a shared link: the accepting address becomes the recipient
-                changes, live = [*changes, *shared.changes], _live_link(token, now) & shared.condition
+                changes, live = [*changes, *shared.changes], in_term & shared.condition
                 hold(steps, token.purchase_id, token.seat_id, shared.holder, shared.holder_seen)
             move = Move(token.seat_id, changes, live)
             transition(
@@ -217,7 +228,7 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                 old = refused.old("seat")
                 if _credit_pending_for(old, caller):
                     raise _Resume(old) from refused
-                refusal = _link_refusal(old, token, now)
+                refusal = _link_refusal(old, token, now, ACCEPT_BEFORE_END_S)
                 if refusal is None:  # a live link for another address
                     raise _email_mismatch(old) from refused
                 raise refusal from refused
@@ -256,7 +267,7 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                     seat = get_store().seat(token.purchase_id, token.seat_id)
                     if isinstance(seat, m.Seat) and _credit_pending_for(seat, caller):
                         raise _Resume(seat) from held
-                    refusal = _link_refusal(seat, token, now)
+                    refusal = _link_refusal(seat, token, now, ACCEPT_BEFORE_END_S)
                     if refusal is not None:
                         raise refusal from held
                     assert isinstance(seat, m.Seat)

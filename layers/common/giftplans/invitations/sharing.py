@@ -61,7 +61,7 @@ HELD = "Your address already holds a seat of this purchase, so this link cannot 
 def _link(seat: m.Seat) -> tokens.InviteToken:
     """A fresh link for the seat. Its nonce is not kept: only the MAC's hash is."""
     return tokens.invite_token(
-        seat.purchase_id, seat.seat_id, seat.plan, int(seat.term_end_ts), tokens.new_nonce()
+        seat.purchase_id, seat.seat_id, seat.plan, int(seat.term_end_ts), tokens.link_nonce()
     )
 
 
@@ -222,19 +222,23 @@ class SharedAccept(NamedTuple):
 
 def accept_terms(seat: m.Seat, caller: Caller, email: str) -> SharedAccept:
     """Rule 11 at accept, against the accepting address (409s), and what the accept then writes."""
-    key = tokens.email_key(email)
+    keys = tokens.email_keys(email)  # the current kid's first; a Holder may be under any kid
+    key = keys[0]
     if caller.sub == seat.buyer_id or key == tokens.email_key(seat.buyer_email):
         raise Conflict(OWN_LINK, code="use_claim_instead")
     pk = k.purchase_pk(seat.purchase_id)
-    found = get_store().many((pk, k.holder_sk(key)))
-    holder = found.get((pk, k.holder_sk(key)))
+    found = get_store().many(*[(pk, k.holder_sk(each)) for each in keys])
     seen = None
-    if isinstance(holder, m.Holder):
+    for each in keys:
+        holder = found.get((pk, k.holder_sk(each)))
+        if not isinstance(holder, m.Holder):
+            continue
         if holder.seat_id != seat.seat_id and holding(
-            get_store().seat(seat.purchase_id, holder.seat_id), key
+            get_store().seat(seat.purchase_id, holder.seat_id), each
         ):
             raise Conflict(HELD, code="already_invited")
-        seen = int(holder.version or 0)
+        if each == key:
+            seen = int(holder.version or 0)
     changes: list[Update] = [
         m.Seat.recipient_email.set(email),
         m.Seat.recipient_lc.set(tokens.normalise_email(email)),

@@ -5,8 +5,9 @@ invitation's seat `delivery=sent`; SES later reports bounces and complaints thro
 and `record_feedback` marks the seat `bounced` or `complained` so the buyer sees it on
 the Billing page and can revoke and re-invite.
 
-Every update is conditioned on the seat still being `invited` with the nonce the email
-carried (SES returns the message's tags): feedback about an old link (revoked,
+Every update is conditioned on the seat still holding the link the email carried (SES
+returns the message's tags; `link` is a prefix of the link's stored hash, no secret; a
+message sent before it carries the seat's `nonce`): feedback about an old link (revoked,
 resent, accepted since) changes nothing.
 """
 
@@ -27,6 +28,7 @@ from giftplans.store.writes import Refused
 SENT, BOUNCED, COMPLAINED = "sent", "bounced", "complained"
 SES = "ses"  # the actor of a bounce or complaint
 OUTCOMES = {"Bounce": BOUNCED, "Complaint": COMPLAINED}
+LINK_TAG_CHARS = 24  # hex of Seat.token_hash: 96 bits name one link
 TAG_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -35,8 +37,19 @@ class Feedback:
     outcome: str  # bounced | complained
     purchase_id: str
     seat_id: str
-    nonce: str
+    link: str  # the `link` tag (a prefix of Seat.token_hash), or the older `nonce` tag's nonce
     detail: str  # bounce type / complaint feedback type, for the logs
+    by_nonce: bool = False  # a message sent while the nonce rode in the tags
+
+    def same_link(self) -> Any:
+        """The condition that the seat still holds the link the email carried."""
+        if self.by_nonce:
+            return m.Seat.nonce == self.link
+        return _holds_link(self.link)
+
+
+def _holds_link(link: str) -> Any:
+    return m.Seat.token_hash.startswith(link)
 
 
 def parse(message: str | dict[str, Any]) -> Feedback | None:
@@ -59,13 +72,13 @@ def parse(message: str | dict[str, Any]) -> Feedback | None:
         value = values[0] if isinstance(values, list) and values else values
         return tag_text(value) if isinstance(value, str) and value else None
 
-    purchase_id, seat_id, nonce = tag("purchase_id"), tag("seat_id"), tag("nonce")
-    if not (purchase_id and seat_id and nonce):
+    purchase_id, seat_id, link, nonce = tag("purchase_id"), tag("seat_id"), tag("link"), tag("nonce")
+    if not (purchase_id and seat_id and (link or nonce)) or (link and len(link) != LINK_TAG_CHARS):
         return None
     info = body.get("bounce") if outcome == BOUNCED else body.get("complaint")
     info = info if isinstance(info, dict) else {}
     detail = str(info.get("bounceType") or info.get("complaintFeedbackType") or "")
-    return Feedback(outcome, purchase_id, seat_id, nonce, detail)
+    return Feedback(outcome, purchase_id, seat_id, str(link or nonce), detail, by_nonce=not link)
 
 
 def record_feedback(message: str | dict[str, Any]) -> bool:
@@ -90,7 +103,7 @@ def _mark(feedback: Feedback) -> bool:
                 [m.Seat.delivery.set(feedback.outcome)],
                 actor=SES,
                 detail=detail,
-                condition=m.Seat.nonce == feedback.nonce,  # the link the email carried is still the seat's
+                condition=feedback.same_link(),  # the link the email carried is still the seat's
             )
         )
     except Refused:
@@ -115,7 +128,7 @@ def _mark(feedback: Feedback) -> bool:
     return True
 
 
-def mark_sent(purchase_id: str, seat_id: str, nonce: str) -> bool:
+def mark_sent(purchase_id: str, seat_id: str, link: str) -> bool:
     """SES accepted this link's email. Bookkeeping: the seat's version and last_action stay as they are."""
     try:
         get_store().write(
@@ -125,7 +138,7 @@ def mark_sent(purchase_id: str, seat_id: str, nonce: str) -> bool:
                 seat_key(purchase_id, seat_id),
                 [m.Seat.delivery.set(SENT), m.Seat.sent_at.set(clock.iso(clock.now()))],  # SPEC 8.1
                 actor=None,  # bookkeeping: no new version, no notice
-                condition=(m.Seat.nonce == nonce) & m.Seat.delivery.does_not_exist(),
+                condition=_holds_link(link) & m.Seat.delivery.does_not_exist(),
             )
         )
     except Refused:

@@ -166,7 +166,7 @@ def send_claimed(notice: Notice, via: Sender, to: str, parked: m.MailMarker | No
         rendered = rendering.render(email.template, pending.with_addresses(email.template, email.params))
         message_id = via.send(
             OutgoingMail(
-                notice.key, email.to, rendered.subject, rendered.text, rendered.html, notice.mail_tags()
+                notice.key, email.to, rendered.subject, rendered.text, rendered.html, ses_tags(notice)
             )
         )
     except MailNotSent as error:
@@ -202,10 +202,10 @@ def send_claimed(notice: Notice, via: Sender, to: str, parked: m.MailMarker | No
             "message_id": message_id,
         },
     )
-    tags = notice.mail_tags()
-    if email.template == "invitation" and "nonce" in tags:
+    tags = ses_tags(notice)
+    if email.template == "invitation" and "link" in tags:
         try:
-            feedback.mark_sent(tags["purchase_id"], tags["seat_id"], tags["nonce"])
+            feedback.mark_sent(tags["purchase_id"], tags["seat_id"], tags["link"])
         except (
             DomainError,
             ClientError,
@@ -312,3 +312,15 @@ def ascii_domain(address: str) -> str:
     if not at or domain.isascii():
         return address.strip()
     return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
+def ses_tags(notice: Notice) -> dict[str, str]:
+    """The message's SES tags. They come back with bounces through an unencrypted topic, so they
+    name no secret: the notice's kind, the purchase and seat, and for an invitation not its nonce
+    but `link`, a prefix of the link's stored hash (`Seat.token_hash`, itself a hash of the MAC)."""
+    tags = notice.mail_tags()
+    nonce = tags.pop("nonce", None)
+    if nonce and "seat_id" in tags:  # the MAC depends on purchase, seat and nonce only
+        token = tokens.invite_token(tags["purchase_id"], tags["seat_id"], "x", 0, nonce)
+        tags["link"] = token.mac_hash[: feedback.LINK_TAG_CHARS]
+    return {"kind": notice.kind, **tags}

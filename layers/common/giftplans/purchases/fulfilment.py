@@ -145,7 +145,7 @@ def _create(facts: GiftCheckout, purchase_id: str, status: PurchaseStatus, at: d
         GSI2PK=k.due_gsi(day, shard),
         GSI2SK=k.due_gsi_sk(purchase_id),
         GSI1PK=k.buyer_gsi(facts.buyer_id),
-        GSI1SK=k.buyer_gsi_sk(clock.iso(start), purchase_id),
+        GSI1SK=k.buyer_gsi_sk(clock.iso(start), purchase_id, clock.now()),
         GSI3PK=k.email_gsi(email_key(facts.buyer_email)),
         GSI3SK=k.purchase_email_sk(purchase_id),
         last_action=CREATE,

@@ -7,6 +7,8 @@ account's partition holds its profile, entitlement and daily invite counters.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 # ---- table keys (PK, SK) --------------------------------------------------------------------------------
 
 PURCHASE_SK = "PURCHASE"
@@ -68,6 +70,11 @@ def invites_sk(day: str) -> str:
     return f"INVITES#{day}"
 
 
+def verify_mails_sk(day: str) -> str:
+    """The account's verification emails of a UTC day (an `InviteCounter` item, with a TTL)."""
+    return f"VERIFYMAILS#{day}"
+
+
 def payment_pk(payment_intent: str) -> str:
     return f"PAYMENT#{payment_intent}"
 
@@ -88,9 +95,12 @@ def buyer_gsi(sub: str) -> str:
     return f"BUYER#{sub}"
 
 
-def buyer_gsi_sk(created_at: str, purchase_id: str) -> str:
-    """GSI1SK: newest first when read backwards."""
-    return f"{created_at}#{purchase_id}"
+def buyer_gsi_sk(created_at: str, purchase_id: str, recorded: datetime | None = None) -> str:
+    """GSI1SK: newest first when read backwards. `created_at` has whole seconds (Stripe's event
+    time), so purchases of one second sort by when they were recorded, to the microsecond."""
+    if recorded is None:
+        return f"{created_at}#{purchase_id}"
+    return f"{created_at}#{recorded.astimezone(UTC):%Y%m%dT%H%M%S%f}#{purchase_id}"
 
 
 def due_gsi(day: str, shard: int) -> str:
