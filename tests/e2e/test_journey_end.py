@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.e2e import test_browser_flow as flow
 from tests.e2e.test_browser_flow import (
@@ -88,6 +88,32 @@ def sign_in(walk: Walk, email: str, verified: bool = True) -> None:
     walk.sign_in(email, verified=verified)
 
 
+def loading_reads(walk: Walk, address: re.Pattern[str], sentence: str) -> None:
+    """Reload with the request to `address` held: the page says it is loading, then goes on."""
+    page = walk.page
+    held: list[Route] = []
+    released = False
+
+    def hold(route: Route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(address, hold)
+    page.reload()
+    for _ in range(400):
+        if held:
+            break
+        page.wait_for_timeout(25)
+    assert held, f"the page asked for {address.pattern}"
+    expect(page.locator("#content .loading")).to_have_text(sentence)
+    released = True
+    for route in held:
+        route.continue_()
+    page.unroute(address)
+
+
 def accept(walk: Walk, email: str) -> None:
     walk.open_from_mail(email, "/accept?token=")
     walk.page.locator("#sign-in-to-accept, #accept").first.wait_for()
@@ -152,6 +178,7 @@ def test_given_a_gift_when_upgrading_from_my_plan_with_credit_then_back_on_my_pl
     term_end = purchase_of(svc, BUYER)["term_end"]
     page.click("#sign-out")
     walk.open_from_mail(ALICE, "/accept?token=")
+    loading_reads(walk, re.compile(r"/invitations/[^/]+$"), "Loading your invitation…")
     # Signed out: from whom (in full), the buyer's message, which address to use, and a way to sign in.
     walk.step(
         "journey-accept-signed-out",
@@ -179,8 +206,9 @@ def test_given_a_gift_when_upgrading_from_my_plan_with_credit_then_back_on_my_pl
         (page.locator("#accepted"), f"Your Pro plan is active until {reader_day(term_end)}"),
     )
 
-    # Upgrade now, with the credit for the days left of the gift.
+    # Upgrade now, with the credit for the days left of the gift; while My plan loads, it says so.
     page.goto(f"{url}/plan")
+    loading_reads(walk, re.compile(r"/me/entitlement$"), "Loading your plan…")
     page.check("#choice-upgrade")
     quote = page.locator(".facts.quote")
     walk.step(
