@@ -29,6 +29,9 @@ class PreviewOut(BaseModel):
     from_email: str | None = Field(
         default=None, description="The buyer's address, for a holder of a valid link."
     )
+    message: str | None = Field(
+        default=None, description="The buyer's personal message, as the invitation email has it."
+    )
 
 
 class AcceptedOut(BaseModel):

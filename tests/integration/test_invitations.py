@@ -383,7 +383,14 @@ def test_given_link_when_previewed_without_auth_then_plan_sender_term_end_state_
         "state": "invited",
         "from_name": None,
         "from_email": g.BUYER_EMAIL,
+        "message": None,
     }
+
+
+def test_given_a_personal_message_when_previewed_then_the_accept_page_gets_it(pid: str) -> None:
+    status, body = g.invite(pid, rows=[{"email": "ann@example.com", "message": "Happy birthday, Ann"}])
+    assert status == 201, body
+    assert g.preview(g.link(pid, "0001"))[1]["message"] == "Happy birthday, Ann"
 
 
 def test_given_buyer_name_when_previewed_then_sender_is_the_name(pid: str) -> None:
@@ -405,6 +412,7 @@ def test_given_accepted_link_when_previewed_then_state_accepted(pid: str) -> Non
             "state": "accepted",
             "from_name": None,
             "from_email": g.BUYER_EMAIL,
+            "message": None,
         },
     )
 

@@ -132,7 +132,7 @@ def test_given_unverified_buyer_when_verified_invites_two_revokes_one_other_acce
     assert preview["plan"] == "pro"
     assert preview["state"] == "invited"
     assert preview["term_end"].startswith("2027-03-01")
-    assert set(preview) == {"plan", "sender", "term_end", "state", "from_name", "from_email"}
+    assert set(preview) == {"plan", "sender", "term_end", "state", "from_name", "from_email", "message"}
 
     # Revoke Alice's: her link dies, and she is told.
     server.ok(server.post(f"/purchases/{purchase_id}/seats/{alice_seat}/revoke", None, buyer.token))

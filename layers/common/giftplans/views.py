@@ -382,6 +382,7 @@ class Preview(NamedTuple):
     state: str
     from_name: str | None = None  # SPEC 8.4: the name the buyer chose, when they chose one
     from_email: str | None = None  # the buyer's address: shown to a holder of a valid link
+    message: str | None = None  # the buyer's personal message, as the invitation email has it
 
     def as_json(self) -> Json:
         return self._asdict()

@@ -142,6 +142,7 @@ def preview(token_text: str) -> Preview:
         state=state,
         from_name=seat.from_name,
         from_email=seat.buyer_email,
+        message=seat.message,
     )
 
 
