@@ -8,12 +8,11 @@ the end, so the on-failure destination and the Errors alarm fire.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from giftplans import clock, deliveries
-from giftplans.observability import entry, metrics
+from giftplans.observability import entry, metrics, seconds_left
 
 
 class DeliveriesIncomplete(Exception):
@@ -22,7 +21,7 @@ class DeliveriesIncomplete(Exception):
 
 @entry()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    result = deliveries.run(clock.now(), deadline=_seconds_left(context))
+    result = deliveries.run(clock.now(), deadline=seconds_left(context))
     for name, value in (
         ("Delivered", result.delivered),
         ("Nudged", result.nudged),
@@ -32,10 +31,3 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if result.failed:
         raise DeliveriesIncomplete(f"{result.failed} due seat(s) failed; the next run retries them")
     return result.as_dict()
-
-
-def _seconds_left(context: Any) -> Callable[[], float] | None:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return None
-    return lambda: remaining() / 1000.0

@@ -30,7 +30,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from giftplans import clock, closing, sweep
-from giftplans.observability import entry, logger, metrics
+from giftplans.observability import entry, logger, metrics, seconds_left
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_HOPS = 24  # continuations of one run; more means something is wrong: stop and alarm
@@ -76,7 +76,7 @@ def _run(event: dict[str, Any], context: Any, continue_with: Continue) -> dict[s
             f"The sweep's now ({clock.iso(now)}) is later than the clock ({clock.iso(clock.now())}) "
             f"plus {int(MAX_SKEW.total_seconds() // 60)} minutes; nothing was changed."
         )
-    result = sweep.run(now, deadline=_seconds_left(context), since=request.since)
+    result = sweep.run(now, deadline=seconds_left(context), since=request.since)
     for name, value in (
         ("Due", result.due),
         ("Expired", result.expired),
@@ -96,7 +96,7 @@ def _run(event: dict[str, Any], context: Any, continue_with: Continue) -> dict[s
 
 def _close(request: SweepRequest, context: Any, continue_with: Continue) -> dict[str, Any]:
     assert request.close is not None
-    result = closing.run(request.close, deadline=_seconds_left(context))
+    result = closing.run(request.close, deadline=seconds_left(context))
     if result.continued:
         if request.hop >= MAX_HOPS:
             raise sweep.SweepIncomplete(f"Closing {request.close} not done after {MAX_HOPS} continuations.")
@@ -104,13 +104,6 @@ def _close(request: SweepRequest, context: Any, continue_with: Continue) -> dict
     elif not result.done:
         raise sweep.SweepIncomplete(f"Closing {request.close} did not finish; it is retried.")
     return result._asdict()
-
-
-def _seconds_left(context: Any) -> Callable[[], float] | None:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return None
-    return lambda: remaining() / 1000.0
 
 
 handler = build()

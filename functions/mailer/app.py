@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from giftplans import clock
-from giftplans.observability import entry
+from giftplans.observability import entry, seconds_left
 from giftplans.outbox import redrive, sending
 
 SPARE_MS = 10_000  # a redrive stops this long before the function's timeout; the next run goes on
@@ -34,8 +34,8 @@ def build(sender: sending.Sender) -> Callable[[dict[str, Any], Any], Any]:
     def handler(event: dict[str, Any], context: Any) -> Any:
         if "redrive" in event:
             start, end = redrive.window(event.get("redrive"), clock.now())
-            remaining = getattr(context, "get_remaining_time_in_millis", None)
-            out_of_time = (lambda: remaining() < SPARE_MS) if callable(remaining) else (lambda: False)
+            left = seconds_left(context)
+            out_of_time = (lambda: left() * 1000 < SPARE_MS) if left is not None else (lambda: False)
             return redrive.redrive(start, end, sender, out_of_time=out_of_time).as_json()
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

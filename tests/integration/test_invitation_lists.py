@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from giftplans import clock as c
 from giftplans.errors import UpstreamUnavailable
 from giftplans.invitations import batches
 from giftplans.store import keys as k
@@ -166,3 +168,57 @@ def test_given_a_crash_half_way_when_retried_with_its_key_then_finished_once_and
     counter = m.InviteCounter.get(k.account_pk(g.BUYER), k.invites_sk("2026-03-01"))
     assert counter.sent == 100  # the list counted once
     assert send(pid, [{"email": "other@example.com"}])[0] == 201
+
+
+def _timed_rows(n: int, clock: Any) -> list[dict[str, Any]]:
+    send_at = c.iso(c.now() + timedelta(minutes=5))
+    return [{**row, "send_at": send_at} for row in rows_of(n)]
+
+
+def test_given_a_done_list_with_send_at_when_repeated_after_send_at_then_the_same_seats_not_422(
+    clock: Any,
+) -> None:
+    pid = factories.paid_purchase(quantity=30)
+    rows = _timed_rows(30, clock)
+    status, first = send(pid, rows, key="later")
+    assert status == 201, first
+    clock.advance(minutes=10)  # every send_at has passed
+    status, again = send(pid, rows, key="later")
+    assert status == 201, again
+    assert again["seats"] == first["seats"]
+    assert g.purchase(pid).seat_counts.invited == 30
+    status, body = send(pid, rows, key="another")  # a new list is still checked against now
+    assert (status, body["error"]["code"]) == (422, "invalid_rows")
+    assert {r["code"] for r in body["error"]["rows"]} == {"send_at_in_past"}
+
+
+def test_given_a_list_with_send_at_crashed_half_way_when_retried_after_send_at_then_it_is_finished(
+    clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = factories.paid_purchase(quantity=120)
+    rows = _timed_rows(100, clock)
+    real_write = Store.write
+    writes = {"n": 0}
+
+    def crashing(self: Store, build: Any) -> Any:
+        writes["n"] += 1
+        if writes["n"] == 2:
+            raise UpstreamUnavailable("busy")
+        return real_write(self, build)
+
+    monkeypatch.setattr(Store, "write", crashing)
+    status, body = send(pid, rows, key="crash-later")
+    assert (status, body["error"]["code"]) == (503, "temporarily_unavailable")
+    monkeypatch.setattr(Store, "write", real_write)
+    assert g.purchase(pid).seat_counts.invited == batches.CHUNK  # the first chunk only
+
+    clock.advance(minutes=10)  # the retry comes after send_at
+    status, body = send(pid, rows, key="crash-later")
+    assert status == 201, body
+    assert [s["seat_id"] for s in body["seats"]] == [f"{n:04d}" for n in range(1, 101)]
+    done = g.purchase(pid)
+    assert done.seat_counts.invited == 100 and done.batch_lock is None
+    assert sorted(s.recipient_email for s in invited(pid)) == sorted(f"p{i}@example.com" for i in range(100))
+    late = [s for s in invited(pid) if k.seat_sk(f"{batches.CHUNK:04d}") < s.SK]
+    assert late and all(s.due_kind == "nudge" for s in late)  # their send_at passed: mailed at once
+    assert m.InviteCounter.get(k.account_pk(g.BUYER), k.invites_sk("2026-03-01")).sent == 100

@@ -497,3 +497,54 @@ def test_given_a_seat_fails_when_the_handler_runs_then_the_others_go_it_stays_du
     assert g.seat(pid, "0001").due_kind == "deliver" and g.seat(pid, "0002").due_kind == "nudge"
     monkeypatch.setattr(deliveries, "act", real)
     assert deliver_now()["delivered"] == 1  # the next run retries it
+
+
+def test_given_a_seat_write_refused_by_a_conflict_when_the_run_goes_then_the_others_go_and_it_stays_due(
+    clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from giftplans.store.table import Store
+    from giftplans.store.writes import CONFLICT, Reason, Refused
+
+    pid = factories.paid_purchase(quantity=2)
+    g.invite(pid, rows=[{"email": f"p{i}@example.com", "send_at": at(minutes=5)} for i in range(2)])
+    clock.advance(minutes=6)
+    real = Store.write
+    writes = {"n": 0}
+
+    def first_conflicts(self: Store, build: Any) -> Any:  # e.g. a revoke of the same seat at that moment
+        writes["n"] += 1
+        if writes["n"] == 1:
+            raise Refused(["seat", "audit"], [Reason("None", None), Reason(CONFLICT, None)])
+        return real(self, build)
+
+    monkeypatch.setattr(Store, "write", first_conflicts)
+    app = load_handler("deliveries")
+    with pytest.raises(app.DeliveriesIncomplete):  # the run went on, then says one failed
+        app.handler({}, FakeContext())
+    assert sorted(str(g.seat(pid, s).due_kind) for s in ("0001", "0002")) == ["deliver", "nudge"]
+    monkeypatch.setattr(Store, "write", real)
+    assert deliver_now()["delivered"] == 1  # the next run delivers it
+
+
+def _freeze(pid: str, frozen: bool) -> None:
+    g.purchase(pid).update(actions=[m.Purchase.frozen.set(frozen)])
+
+
+def test_given_a_dispute_froze_the_purchase_when_send_at_passes_then_nothing_mailed_until_the_thaw(
+    clock: Any,
+) -> None:
+    pid = factories.paid_purchase(quantity=2)
+    g.invite(pid, rows=[{"email": "ann@example.com", "send_at": at(minutes=5)}])
+    _freeze(pid, True)  # rule 14: charge.dispute.created
+    clock.advance(minutes=6)
+    result, mails, events = told(deliver_now)
+    assert (result["held"], result["delivered"], result["failed"]) == (1, 0, 0)
+    assert mails == [] and "seat.delivered" not in events
+    seat = g.seat(pid, "0001")
+    assert seat.due_kind == "deliver" and seat.GSI2SK is not None  # still due
+    clock.advance(minutes=4)
+    assert told(deliver_now)[1] == []  # still frozen: still nothing
+    _freeze(pid, False)  # charge.dispute.closed, won
+    clock.advance(minutes=4)
+    result, mails, _ = told(deliver_now)
+    assert result["delivered"] == 1 and mails == [("invitation", "ann@example.com")]

@@ -10,6 +10,12 @@ single conditional write of the seat (and its audit event):
 - `due_kind=nudge`: `Touch.NUDGE` (`seat.nudged`); the outbox mails `invitation_reminder`
   and the key goes.
 
+Rule 14: while a dispute freezes the purchase, a delivery is a new invitation and waits: its
+write checks the purchase is not frozen, and a refused one leaves the key due (`held`), so the
+first run after the thaw mails it. A reminder of an invitation already mailed still goes.
+A seat whose write fails for any other reason (AWS, a transaction conflict with a concurrent
+revoke) is counted `failed`, stays due, and the run goes on with the next seat.
+
 Round trips: one Query page per shard, one write per due seat (two when the key was stale:
 the invitation ended without removing it, e.g. expiry or support's cancel, and the key is then
 dropped). Never a Scan. Each write is conditional on the key as read, so a run repeated, two
@@ -38,7 +44,9 @@ from giftplans.store import models as m
 from giftplans.store.transitions import seat_key, touch
 from giftplans.store.writes import Refused, Steps
 
-SEAT_ERRORS: tuple[type[Exception], ...] = (*AWS_ERRORS, DomainError)  # one seat failed: the run goes on
+# one seat failed (also a `Refused` not on its own condition, e.g. a transaction conflict): the run goes on
+SEAT_ERRORS: tuple[type[Exception], ...] = (*AWS_ERRORS, DomainError, Refused)
+NOT_FROZEN: Condition = m.Purchase.frozen.does_not_exist() | (m.Purchase.frozen == False)  # noqa: E712
 STOP_MARGIN_S = 20.0  # stop taking seats this long before the timeout: the next run takes the rest
 
 
@@ -48,6 +56,7 @@ class Result:
     delivered: int = 0
     nudged: int = 0
     dropped: int = 0  # stale keys removed (the invitation had ended) or already moved on
+    held: int = 0  # deliveries of a purchase a dispute froze (rule 14): still due, mailed after the thaw
     failed: int = 0
     continued: bool = False  # stopped for time; the next run (4 minutes on) takes the rest
 
@@ -97,12 +106,18 @@ def act(seat: m.Seat, now: datetime) -> str:
     key = seat_key(purchase_id, seat_id)
 
     def build(steps: Steps) -> None:
+        if kind == schedule.DELIVER:  # rule 14: no new invitation goes out while a dispute is open
+            steps.check(
+                "purchase", m.Purchase, k.purchase_pk(purchase_id), k.PURCHASE_SK, condition=NOT_FROZEN
+            )
         touch(steps, what, key, changes, actor=audit.SCHEDULER, condition=live, at=now)
 
     try:
         get_store().write(build)
     except Refused as refused:
         if not refused.failed("seat"):
+            if refused.failed("purchase"):
+                return "held"  # frozen: the key stays due, the run after the thaw delivers it
             raise
         old = refused.old("seat")
         if isinstance(old, m.Seat) and due_at == old.GSI2SK and old.due_kind == kind:

@@ -161,3 +161,11 @@ def _flush() -> None:
     if metrics.metric_set:
         metrics.flush_metrics()  # prints the EMF line (unless POWERTOOLS_METRICS_DISABLED) and clears
         metrics.clear_metrics()  # disabled: nothing printed, and nothing kept for the next invocation
+
+
+def seconds_left(context: Any) -> Callable[[], float] | None:
+    """The Lambda context's time left, in seconds, to ask again as a run goes on; None without a context."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    return lambda: remaining() / 1000.0

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from giftplans import clock, locales, tokens
@@ -70,8 +71,12 @@ def _row_error(index: int, email: str, code: str, message: str) -> dict[str, Any
     return {"index": index, "email": email, "code": code, "message": message}
 
 
-def validate_rows(rows: Sequence[Row]) -> list[Row]:
-    """1..MAX_ROWS well-formed, distinct addresses, or a 422 that says which rows are wrong and why."""
+def validate_rows(rows: Sequence[Row], *, at: datetime | None = None) -> list[Row]:
+    """1..MAX_ROWS well-formed, distinct addresses, or a 422 that says which rows are wrong and why.
+
+    A `send_at` is checked against `at` (default: now); a keyed list's repeat passes the instant
+    its batch was first written (`batches.repeat_rows`).
+    """
     if not rows:
         raise Invalid("Add at least one address to invite.", code="no_invitations")
     if len(rows) > MAX_ROWS:
@@ -82,7 +87,7 @@ def validate_rows(rows: Sequence[Row]) -> list[Row]:
     seen: dict[str, int] = {}
     problems: list[dict[str, Any]] = []
     clean: list[Row] = []
-    now = clock.now()
+    now = clock.now() if at is None else at
     for index, row in enumerate(rows):
         email = (row.email or "").strip()
         message = (row.message or "").strip() or None

@@ -12,10 +12,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from giftplans import tokens
-from giftplans.errors import BadRequest
-from giftplans.invitations.addresses import Row
+from giftplans import clock, tokens
+from giftplans.errors import BadRequest, Invalid
+from giftplans.invitations.addresses import Row, validate_rows
 from giftplans.seats import Action, target
+from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move
 from giftplans.views import SeatView
@@ -68,3 +70,41 @@ def invited_audit(moves: Sequence[Move], rows: Sequence[Row]) -> dict[str, Any]:
         "mentions": [(move.seat_id, row.email) for move, row in zip(moves, rows, strict=True)],
         "listed": True,
     }
+
+
+PAST = "send_at_in_past"
+
+
+def checked_rows(rows: Sequence[Row], purchase_id: str, buyer_id: str, key: str | None) -> list[Row]:
+    """`validate_rows` now, but a keyed list repeated after one of its `send_at` passed is still the
+    same list (SPEC 8.3): it answers, or finishes, what was accepted then (`repeat_rows`)."""
+    try:
+        return validate_rows(rows)
+    except Invalid as refusal:
+        return repeat_rows(refusal, rows, purchase_id, buyer_id, key)
+
+
+def repeat_rows(
+    refusal: Invalid, rows: Sequence[Row], purchase_id: str, buyer_id: str, key: str | None
+) -> list[Row]:
+    """`rows` as checked when the key's batch was first written, or `refusal` raised as it was.
+
+    `refusal` is `validate_rows`' 422 for `rows` now. When its only reasons are `send_at_in_past`
+    and the key names this buyer's batch of exactly these rows, the rows are checked again as of
+    the batch's `invited_at` and handed back, so the repeat answers (or finishes) the list
+    instead of refusing it; anything else raises `refusal` as it was (one extra read, only then).
+    """
+    problems = (refusal.details or {}).get("rows") or []
+    if key is None or not problems or any(p.get("code") != PAST for p in problems):
+        raise refusal
+    batch_key = (k.purchase_pk(purchase_id), k.batch_sk(hash_of_key(key)))
+    batch = get_store().many(batch_key).get(batch_key)
+    if not isinstance(batch, m.InviteBatch) or batch.buyer_id != buyer_id:
+        raise refusal
+    try:
+        wanted = validate_rows(rows, at=clock.parse_iso(str(batch.invited_at)))
+    except Invalid:
+        raise refusal from None
+    if batch.request_hash != request_hash_of(wanted):
+        raise refusal
+    return wanted

@@ -12,8 +12,8 @@ from pynamodb.expressions.update import Action as Update
 from giftplans import audit, clock, entitlements, terms, tokens, verification
 from giftplans.errors import Conflict, DomainError, Forbidden, Gone, NotFound, TooMany
 from giftplans.identity import Caller
-from giftplans.invitations import recipient, schedule
-from giftplans.invitations.addresses import Row, check_addresses, holding, validate_rows
+from giftplans.invitations import batches, recipient, schedule
+from giftplans.invitations.addresses import Row, check_addresses, holding
 from giftplans.invitations.batches import CHUNK, answer, hash_of_key, invited_audit, request_hash_of
 from giftplans.invitations.giveback import give_back, not_mailable
 from giftplans.invitations.limits import (
@@ -56,7 +56,7 @@ def invite(
     lease and counts every email of the list; each chunk of `CHUNK` seats is one transaction that
     moves the batch on; the last marks it done and lets the purchase go (docs/design.md, Lists).
     """
-    wanted = validate_rows(rows)
+    wanted = batches.checked_rows(rows, purchase_id, caller.sub, idempotency_key)
     key_hash = hash_of_key(idempotency_key) if idempotency_key is not None else None
     request_hash = request_hash_of(wanted)
     account = k.account_pk(caller.sub)
