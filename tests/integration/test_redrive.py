@@ -199,3 +199,19 @@ def test_given_parked_mail_when_the_redrive_tool_runs_direct_then_ses_sends_it_o
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     reports = [line for line in printed if "level" not in line and "found" in line]
     assert [(r["sent"], r["found"]) for r in reports] == [(3, 3), (0, 0)]
+
+
+def test_given_an_outage_of_five_days_when_ses_recovers_then_the_scheduled_redrive_sends_it_all(ses, clock):
+    addresses = park(ses, 2)  # parked on day 0; the scheduled window is the last WINDOW_DAYS (3)
+    for _ in range(5):  # SES down for 5 days: each day's scheduled run is refused again
+        clock.advance(days=1)
+        report = redrive.redrive(*redrive.window({}, clock.now), ses)
+        assert (report.found, report.parked, report.sent) == (2, 2, 0)  # a run meets a notice once
+    assert {marker(n).GSI2PK for n in range(2)} == {k.unsent_gsi(clock.now.date().isoformat())}
+    assert {marker(n).tries for n in range(2)} == {6}
+
+    clock.advance(hours=1)
+    ses.down = False
+    report = redrive.redrive(*redrive.window({}, clock.now), ses)
+
+    assert report.sent == 2 and ses.sent == Counter(addresses)

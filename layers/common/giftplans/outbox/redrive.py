@@ -15,7 +15,9 @@ partition (a Query on the sparse key, never a Scan), and sends each once:
    trace of a redrive that crashed mid-send: taken over the same way;
 2. send it through `sending.send_claimed`, exactly as the stream would have: `sent` (the
    notice and the GSI2 key are dropped with it), `failed` for a permanent refusal, or parked
-   again (same day, `tries + 1`) if SES is still in trouble. `STOP_AFTER` refusals in a row
+   again (moved to today's day, `tries + 1`) if SES is still in trouble, so an outage longer
+   than `WINDOW_DAYS` loses nothing that the runs keep retrying (a run meets a notice once,
+   even when it moved to a day the run reads later). `STOP_AFTER` refusals in a row
    stop the run (SES is still down): the next one (every 15 minutes, the mailer's schedule)
    tries again, so an outage costs a few SES calls per run, not one per parked notice,
    while a throttled call now and then (a recovering SES) does not stop the run.
@@ -92,6 +94,7 @@ def redrive(
     lo, hi = clock.iso(start), clock.iso(end)
     report = Redriven(lo, hi)
     refused = 0  # in a row
+    seen: set[str] = set()  # parked again, a notice moves to today: a run takes it once
     day = start.date()
     while day <= end.date() and report.stopped is None:
         keys = get_store().unsent(day.isoformat(), lo, hi)
@@ -101,6 +104,9 @@ def redrive(
                 if out_of_time():
                     report.stopped = "out_of_time"
                     break
+                if key in seen:
+                    continue
+                seen.add(key)
                 report.found += 1
                 marker = markers.get((k.mail_pk(key), k.MAIL_SK))
                 taken = _one(marker) if isinstance(marker, m.MailMarker) else None

@@ -158,7 +158,8 @@ def deliver(notice: Notice, via: Sender) -> bool:
 def send_claimed(notice: Notice, via: Sender, to: str, parked: m.MailMarker | None = None) -> str:
     """Send a notice whose marker this call holds (`sending`); SENT, FAILED or UNSENT (parked).
 
-    `parked` is the marker of a notice the redrive took back: parked again, it keeps its day.
+    `parked` is the marker of a notice the redrive took back: parked again, it moves to today's
+    `UNSENT#<day>` (its `tries` counted on), so the scheduled redrive's window always holds it.
     """
     email = notice.email
     assert email is not None
@@ -283,9 +284,13 @@ def parked_notice(marker: m.MailMarker) -> Notice | None:
 
 
 def _park(notice: Notice, to: str, parked: m.MailMarker | None = None) -> None:
-    """The claim becomes `unsent`, keeping the email and a sparse `UNSENT#<day>` key (GSI2)."""
-    now = clock.now()
-    parked_at = parked.parked_at if parked is not None and parked.parked_at else clock.iso(now)
+    """The claim becomes `unsent`, keeping the email and a sparse `UNSENT#<day>` key (GSI2).
+
+    Parked again (the redrive was refused too) it moves to today's day: the scheduled redrive
+    looks back `redrive.WINDOW_DAYS` only, so a notice that kept its first day would drop out
+    of it in an outage longer than that. The move costs nothing: this put rewrites the marker anyway.
+    """
+    parked_at = clock.iso(clock.now())
     marker = _marker(notice.key, UNSENT, to)
     marker.notice, marker.parked_at = notice_json(notice), parked_at
     marker.tries = int(parked.tries or 0) + 1 if parked is not None else 1
