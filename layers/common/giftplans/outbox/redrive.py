@@ -29,7 +29,7 @@ The mailer runs it on its schedule (`{"redrive": {}}`: the last `WINDOW_DAYS` da
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +37,7 @@ from typing import Any
 from giftplans import clock, tokens
 from giftplans.errors import Invalid
 from giftplans.observability import logger
-from giftplans.outbox import sending
+from giftplans.outbox import parked, sending
 from giftplans.outbox.notices import Notice
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -60,7 +60,7 @@ class Redriven:
     sent: int = 0
     failed: int = 0
     parked: int = 0  # parked again: SES still in trouble
-    skipped: int = 0  # sent, taken or erased meanwhile
+    skipped: int = 0  # sent, taken or erased meanwhile, or a stale invitation (outbox.parked)
     stopped: str | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -100,6 +100,7 @@ def redrive(
         keys = get_store().unsent(day.isoformat(), lo, hi)
         while report.stopped is None and (chunk := list(itertools.islice(keys, BATCH))):
             markers = get_store().many(*[(k.mail_pk(key), k.MAIL_SK) for key in chunk])
+            seats = _invited_seats(markers.values())
             for key in chunk:
                 if out_of_time():
                     report.stopped = "out_of_time"
@@ -109,7 +110,7 @@ def redrive(
                 seen.add(key)
                 report.found += 1
                 marker = markers.get((k.mail_pk(key), k.MAIL_SK))
-                taken = _one(marker) if isinstance(marker, m.MailMarker) else None
+                taken = _one(marker, seats) if isinstance(marker, m.MailMarker) else None
                 if taken is None:
                     report.skipped += 1
                     continue
@@ -126,7 +127,17 @@ def redrive(
     return report
 
 
-def _one(marker: m.MailMarker) -> tuple[Notice, str, m.MailMarker] | None:
+def _invited_seats(markers: Iterable[m.Item]) -> dict[parked.Key, m.Item]:
+    """The seats of a chunk's parked invitations, in one BatchGetItem (none when it holds none)."""
+    wanted = {
+        key
+        for marker in markers
+        if isinstance(marker, m.MailMarker) and (key := parked.invitation_seat(marker.notice))
+    }
+    return get_store().many(*wanted) if wanted else {}
+
+
+def _one(marker: m.MailMarker, seats: dict[parked.Key, m.Item]) -> tuple[Notice, str, m.MailMarker] | None:
     """Take a parked marker for this call: (its notice, its address key, the marker), or None to skip."""
     notice = sending.parked_notice(marker)
     if notice is None or notice.email is None or "@" not in (notice.email.to or ""):
@@ -135,6 +146,10 @@ def _one(marker: m.MailMarker) -> tuple[Notice, str, m.MailMarker] | None:
         if clock.now() - clock.parse_iso(marker.at) < sending.STALE_AFTER:
             return None  # someone is sending it right now
     elif marker.status != sending.UNSENT:
+        return None
+    seat = parked.invitation_seat(marker.notice)
+    if seat is not None and not parked.current_invitation(notice.email.params, seats.get(seat)):
+        parked.skip(marker)  # revoked, re-invited or accepted since it was parked: never sent
         return None
     condition = (m.MailMarker.status == marker.status) & (m.MailMarker.at == marker.at)
     actions = [m.MailMarker.status.set(sending.SENDING), m.MailMarker.at.set(clock.iso(clock.now()))]

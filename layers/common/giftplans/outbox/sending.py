@@ -39,10 +39,11 @@ from giftplans.errors import DomainError
 from giftplans.observability import Metric, count, logger
 from giftplans.outbox import feedback, pending, rendering
 from giftplans.outbox.notices import Email, Notice, notices_for
+from giftplans.outbox.parked import put_mentions
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.writes import Refused
+from giftplans.store.writes import Refused, Steps
 
 MARKER_TTL = timedelta(days=30)
 STALE_AFTER = timedelta(minutes=2)  # must exceed the mailer's Lambda timeout (60 s in template.yaml)
@@ -296,7 +297,13 @@ def _park(notice: Notice, to: str, parked: m.MailMarker | None = None) -> None:
     marker.tries = int(parked.tries or 0) + 1 if parked is not None else 1
     marker.GSI2PK = k.unsent_gsi(parked_at[:10])
     marker.GSI2SK = k.unsent_gsi_sk(parked_at, notice.key)
-    get_store().write(lambda steps: steps.put("marker", marker))
+    params = notice.email.params if notice.email is not None else {}
+
+    def build(steps: Steps) -> None:
+        steps.put("marker", marker)
+        put_mentions(steps, marker, to, params)  # erasing another address it names finds it
+
+    get_store().write(build)
 
 
 def _release(key: str) -> None:
