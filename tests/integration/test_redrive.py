@@ -283,3 +283,24 @@ def test_given_a_parked_invitation_when_it_was_re_sent_with_a_new_link_then_the_
     report = redrive.redrive(*redrive.window({}, clock.now), ses)
 
     assert (report.sent, report.skipped) == (0, 1) and not ses.sent
+
+
+def test_given_a_parked_decline_to_the_buyer_when_the_recipient_is_erased_then_it_no_longer_names_them(
+    ses, clock
+):
+    invited, _ = park_invitation(ses)
+    declined = change(invited, state="available", recipient_email=None, nonce=None, last_action="decline")
+    declined.save()
+    handler = load_handler("mailer").build(ses)
+    assert handler(stream_event(record(invited, declined)), FakeContext()) == {"batchItemFailures": []}
+    key = f"{declined.PK}|{declined.SK}|{declined.version}|invitation_declined"
+    assert RECIPIENT in (m.MailMarker.get(k.mail_pk(key), k.MAIL_SK).notice or "")
+
+    assert privacy.erase(RECIPIENT, "support:x").changed["mail_markers"] >= 1
+
+    parked = m.MailMarker.get(k.mail_pk(key), k.MAIL_SK)
+    assert RECIPIENT not in (parked.notice or "") and parked.status == "unsent"
+    ses.down = False
+    redrive.redrive(*redrive.window({}, clock.now), ses)
+    mail = next(mail for mail in ses.mails if mail.to == BUYER)
+    assert RECIPIENT not in mail.text + mail.html + mail.subject
