@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from giftplans import clock as real_clock
-from giftplans import privacy
+from giftplans import privacy, tokens
 from giftplans.errors import Invalid
 from giftplans.outbox import redrive, sending
 from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support.apigw import FakeContext, load_handler
-from tests.support.streams import purchase, record, stream_event
+from tests.support.streams import PURCHASE_ID, TERM_END_TS, change, purchase, record, seat, stream_event
 
 
 class Ses:
@@ -26,6 +26,7 @@ class Ses:
     def __init__(self) -> None:
         self.down = True
         self.sent: Counter[str] = Counter()
+        self.mails: list[sending.OutgoingMail] = []
         self.lock = threading.Lock()
 
     def send(self, mail: sending.OutgoingMail) -> str:
@@ -33,6 +34,7 @@ class Ses:
             raise sending.MailNotSent("TooManyRequestsException", permanent=False)
         with self.lock:
             self.sent[mail.to] += 1
+            self.mails.append(mail)
             return f"msg-{sum(self.sent.values())}"
 
 
@@ -199,3 +201,106 @@ def test_given_parked_mail_when_the_redrive_tool_runs_direct_then_ses_sends_it_o
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     reports = [line for line in printed if "level" not in line and "found" in line]
     assert [(r["sent"], r["found"]) for r in reports] == [(3, 3), (0, 0)]
+
+
+def test_given_an_outage_of_five_days_when_ses_recovers_then_the_scheduled_redrive_sends_it_all(ses, clock):
+    addresses = park(ses, 2)  # parked on day 0; the scheduled window is the last WINDOW_DAYS (3)
+    for _ in range(5):  # SES down for 5 days: each day's scheduled run is refused again
+        clock.advance(days=1)
+        report = redrive.redrive(*redrive.window({}, clock.now), ses)
+        assert (report.found, report.parked, report.sent) == (2, 2, 0)  # a run meets a notice once
+    assert {marker(n).GSI2PK for n in range(2)} == {k.unsent_gsi(clock.now.date().isoformat())}
+    assert {marker(n).tries for n in range(2)} == {6}
+
+    clock.advance(hours=1)
+    ses.down = False
+    report = redrive.redrive(*redrive.window({}, clock.now), ses)
+
+    assert report.sent == 2 and ses.sent == Counter(addresses)
+
+
+BUYER, RECIPIENT, NONCE = "ana.buyer@example.com", "zoe@example.com", "0123456789abcdef0123456789abcdef"
+
+
+def park_invitation(ses: Ses) -> tuple[m.Seat, m.MailMarker]:
+    """An invitation from a buyer who gave no name (its `sender` is the buyer's address), parked."""
+    old = seat(buyer_email=BUYER)
+    token = tokens.invite_token(PURCHASE_ID, "0001", "pro", TERM_END_TS, NONCE)
+    new = change(
+        old,
+        state="invited",
+        recipient_email=RECIPIENT,
+        nonce=NONCE,
+        token_hash=token.mac_hash,
+        invited_at="2026-03-01T12:00:00Z",
+        last_action="invite",
+        actor="buyer",
+    )
+    new.save()
+    handler = load_handler("mailer").build(ses)
+    assert handler(stream_event(record(old, new)), FakeContext()) == {"batchItemFailures": []}
+    parked = m.MailMarker.get(k.mail_pk(f"{new.PK}|{new.SK}|{new.version}|invitation"), k.MAIL_SK)
+    assert parked.status == "unsent" and BUYER in (parked.notice or "")
+    return new, parked
+
+
+def test_given_a_parked_invitation_when_its_sender_is_erased_then_the_email_no_longer_names_them(ses, clock):
+    _, parked = park_invitation(ses)
+
+    erased = privacy.erase(BUYER, "support:arn:aws:iam::123456789012:user/ops")
+
+    assert erased.changed["mail_markers"] == 1 and erased.changed["mentions"] == 1
+    kept = m.MailMarker.get(parked.PK, parked.SK)
+    assert BUYER not in (kept.notice or "") and kept.status == "unsent"  # still parked for its recipient
+    assert privacy.erase(BUYER, "support:x").changed["mail_markers"] == 0  # twice changes nothing
+    ses.down = False
+    assert redrive.redrive(*redrive.window({}, clock.now), ses).sent == 1
+    mail = ses.mails[0]
+    assert mail.to == RECIPIENT and BUYER not in mail.text + mail.html + mail.subject
+
+
+def test_given_a_parked_invitation_when_its_seat_was_revoked_since_then_it_is_skipped_not_sent(ses, clock):
+    invited, parked = park_invitation(ses)
+    revoked = change(invited, state="available", recipient_email=None, nonce=None, last_action="revoke")
+    revoked.save()
+    ses.down = False
+
+    report = redrive.redrive(*redrive.window({}, clock.now), ses)
+
+    assert (report.sent, report.skipped) == (0, 1) and not ses.sent
+    stale = m.MailMarker.get(parked.PK, parked.SK)
+    assert stale.status == "skipped" and stale.notice is None and stale.GSI2PK is None
+    assert redrive.redrive(*redrive.window({}, clock.now), ses).found == 0
+
+
+def test_given_a_parked_invitation_when_it_was_re_sent_with_a_new_link_then_the_old_one_is_skipped(
+    ses, clock
+):
+    invited, _ = park_invitation(ses)
+    change(invited, nonce="f" * 32, last_action="resend").save()
+    ses.down = False
+
+    report = redrive.redrive(*redrive.window({}, clock.now), ses)
+
+    assert (report.sent, report.skipped) == (0, 1) and not ses.sent
+
+
+def test_given_a_parked_decline_to_the_buyer_when_the_recipient_is_erased_then_it_no_longer_names_them(
+    ses, clock
+):
+    invited, _ = park_invitation(ses)
+    declined = change(invited, state="available", recipient_email=None, nonce=None, last_action="decline")
+    declined.save()
+    handler = load_handler("mailer").build(ses)
+    assert handler(stream_event(record(invited, declined)), FakeContext()) == {"batchItemFailures": []}
+    key = f"{declined.PK}|{declined.SK}|{declined.version}|invitation_declined"
+    assert RECIPIENT in (m.MailMarker.get(k.mail_pk(key), k.MAIL_SK).notice or "")
+
+    assert privacy.erase(RECIPIENT, "support:x").changed["mail_markers"] >= 1
+
+    parked = m.MailMarker.get(k.mail_pk(key), k.MAIL_SK)
+    assert RECIPIENT not in (parked.notice or "") and parked.status == "unsent"
+    ses.down = False
+    redrive.redrive(*redrive.window({}, clock.now), ses)
+    mail = next(mail for mail in ses.mails if mail.to == BUYER)
+    assert RECIPIENT not in mail.text + mail.html + mail.subject

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 from giftplans import audit, clock, terms, tokens
 from giftplans.errors import Invalid
 from giftplans.observability import logger
+from giftplans.outbox import parked
 from giftplans.seats import Touch
 from giftplans.settings import get as settings
 from giftplans.store import get_store
@@ -179,8 +180,9 @@ def erase(email: str | None, actor: str) -> Erased:
     now = clock.now()
     changed = dict.fromkeys(COUNTED, 0)
     for mention in found.mentions:
-        scrubbed, deleted = _scrub(mention)
-        changed["audit_events"] += scrubbed
+        on_marker = parked.is_marker_mention(mention)  # a parked email names the address (outbox.parked)
+        scrubbed, deleted = parked.scrub(mention) if on_marker else _scrub(mention)
+        changed["mail_markers" if on_marker else "audit_events"] += scrubbed
         changed["mentions"] += deleted
     for marker in found.markers:
         changed["mail_markers"] += _erase_marker(marker, found.keys, now)

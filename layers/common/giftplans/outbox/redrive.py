@@ -15,7 +15,9 @@ partition (a Query on the sparse key, never a Scan), and sends each once:
    trace of a redrive that crashed mid-send: taken over the same way;
 2. send it through `sending.send_claimed`, exactly as the stream would have: `sent` (the
    notice and the GSI2 key are dropped with it), `failed` for a permanent refusal, or parked
-   again (same day, `tries + 1`) if SES is still in trouble. `STOP_AFTER` refusals in a row
+   again (moved to today's day, `tries + 1`) if SES is still in trouble, so an outage longer
+   than `WINDOW_DAYS` loses nothing that the runs keep retrying (a run meets a notice once,
+   even when it moved to a day the run reads later). `STOP_AFTER` refusals in a row
    stop the run (SES is still down): the next one (every 15 minutes, the mailer's schedule)
    tries again, so an outage costs a few SES calls per run, not one per parked notice,
    while a throttled call now and then (a recovering SES) does not stop the run.
@@ -27,7 +29,7 @@ The mailer runs it on its schedule (`{"redrive": {}}`: the last `WINDOW_DAYS` da
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +37,7 @@ from typing import Any
 from giftplans import clock, tokens
 from giftplans.errors import Invalid
 from giftplans.observability import logger
-from giftplans.outbox import sending
+from giftplans.outbox import parked, sending
 from giftplans.outbox.notices import Notice
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -58,7 +60,7 @@ class Redriven:
     sent: int = 0
     failed: int = 0
     parked: int = 0  # parked again: SES still in trouble
-    skipped: int = 0  # sent, taken or erased meanwhile
+    skipped: int = 0  # sent, taken or erased meanwhile, or a stale invitation (outbox.parked)
     stopped: str | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -92,18 +94,23 @@ def redrive(
     lo, hi = clock.iso(start), clock.iso(end)
     report = Redriven(lo, hi)
     refused = 0  # in a row
+    seen: set[str] = set()  # parked again, a notice moves to today: a run takes it once
     day = start.date()
     while day <= end.date() and report.stopped is None:
         keys = get_store().unsent(day.isoformat(), lo, hi)
         while report.stopped is None and (chunk := list(itertools.islice(keys, BATCH))):
             markers = get_store().many(*[(k.mail_pk(key), k.MAIL_SK) for key in chunk])
+            seats = _invited_seats(markers.values())
             for key in chunk:
                 if out_of_time():
                     report.stopped = "out_of_time"
                     break
+                if key in seen:
+                    continue
+                seen.add(key)
                 report.found += 1
                 marker = markers.get((k.mail_pk(key), k.MAIL_SK))
-                taken = _one(marker) if isinstance(marker, m.MailMarker) else None
+                taken = _one(marker, seats) if isinstance(marker, m.MailMarker) else None
                 if taken is None:
                     report.skipped += 1
                     continue
@@ -120,7 +127,17 @@ def redrive(
     return report
 
 
-def _one(marker: m.MailMarker) -> tuple[Notice, str, m.MailMarker] | None:
+def _invited_seats(markers: Iterable[m.Item]) -> dict[parked.Key, m.Item]:
+    """The seats of a chunk's parked invitations, in one BatchGetItem (none when it holds none)."""
+    wanted = {
+        key
+        for marker in markers
+        if isinstance(marker, m.MailMarker) and (key := parked.invitation_seat(marker.notice))
+    }
+    return get_store().many(*wanted) if wanted else {}
+
+
+def _one(marker: m.MailMarker, seats: dict[parked.Key, m.Item]) -> tuple[Notice, str, m.MailMarker] | None:
     """Take a parked marker for this call: (its notice, its address key, the marker), or None to skip."""
     notice = sending.parked_notice(marker)
     if notice is None or notice.email is None or "@" not in (notice.email.to or ""):
@@ -129,6 +146,10 @@ def _one(marker: m.MailMarker) -> tuple[Notice, str, m.MailMarker] | None:
         if clock.now() - clock.parse_iso(marker.at) < sending.STALE_AFTER:
             return None  # someone is sending it right now
     elif marker.status != sending.UNSENT:
+        return None
+    seat = parked.invitation_seat(marker.notice)
+    if seat is not None and not parked.current_invitation(notice.email.params, seats.get(seat)):
+        parked.skip(marker)  # revoked, re-invited or accepted since it was parked: never sent
         return None
     condition = (m.MailMarker.status == marker.status) & (m.MailMarker.at == marker.at)
     actions = [m.MailMarker.status.set(sending.SENDING), m.MailMarker.at.set(clock.iso(clock.now()))]

@@ -39,10 +39,11 @@ from giftplans.errors import DomainError
 from giftplans.observability import Metric, count, logger
 from giftplans.outbox import feedback, pending, rendering
 from giftplans.outbox.notices import Email, Notice, notices_for
+from giftplans.outbox.parked import put_mentions
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.writes import Refused
+from giftplans.store.writes import Refused, Steps
 
 MARKER_TTL = timedelta(days=30)
 STALE_AFTER = timedelta(minutes=2)  # must exceed the mailer's Lambda timeout (60 s in template.yaml)
@@ -158,7 +159,8 @@ def deliver(notice: Notice, via: Sender) -> bool:
 def send_claimed(notice: Notice, via: Sender, to: str, parked: m.MailMarker | None = None) -> str:
     """Send a notice whose marker this call holds (`sending`); SENT, FAILED or UNSENT (parked).
 
-    `parked` is the marker of a notice the redrive took back: parked again, it keeps its day.
+    `parked` is the marker of a notice the redrive took back: parked again, it moves to today's
+    `UNSENT#<day>` (its `tries` counted on), so the scheduled redrive's window always holds it.
     """
     email = notice.email
     assert email is not None
@@ -283,15 +285,25 @@ def parked_notice(marker: m.MailMarker) -> Notice | None:
 
 
 def _park(notice: Notice, to: str, parked: m.MailMarker | None = None) -> None:
-    """The claim becomes `unsent`, keeping the email and a sparse `UNSENT#<day>` key (GSI2)."""
-    now = clock.now()
-    parked_at = parked.parked_at if parked is not None and parked.parked_at else clock.iso(now)
+    """The claim becomes `unsent`, keeping the email and a sparse `UNSENT#<day>` key (GSI2).
+
+    Parked again (the redrive was refused too) it moves to today's day: the scheduled redrive
+    looks back `redrive.WINDOW_DAYS` only, so a notice that kept its first day would drop out
+    of it in an outage longer than that. The move costs nothing: this put rewrites the marker anyway.
+    """
+    parked_at = clock.iso(clock.now())
     marker = _marker(notice.key, UNSENT, to)
     marker.notice, marker.parked_at = notice_json(notice), parked_at
     marker.tries = int(parked.tries or 0) + 1 if parked is not None else 1
     marker.GSI2PK = k.unsent_gsi(parked_at[:10])
     marker.GSI2SK = k.unsent_gsi_sk(parked_at, notice.key)
-    get_store().write(lambda steps: steps.put("marker", marker))
+    params = notice.email.params if notice.email is not None else {}
+
+    def build(steps: Steps) -> None:
+        steps.put("marker", marker)
+        put_mentions(steps, marker, to, params)  # erasing another address it names finds it
+
+    get_store().write(build)
 
 
 def _release(key: str) -> None:
