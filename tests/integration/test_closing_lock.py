@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from giftplans import claims as claims_module
 from giftplans import closing
+from giftplans.purchases import handout
 from giftplans.store import get_store
 
 from tests.support import factories
@@ -113,7 +114,7 @@ def test_given_a_claim_that_read_the_purchase_before_the_refund_when_it_writes_t
 ) -> None:
     """The lock is in the write's condition (`still_open`), not only in the read's check."""
     pid = factories.paid_purchase(quantity=3)
-    real, refunds = claims_module.open_for, list[Any]()
+    real, refunds = handout.open_for, list[Any]()
 
     def refund_lands_after_the_read(*args: Any, **kwargs: Any) -> Any:
         purchase = real(*args, **kwargs)

@@ -38,7 +38,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from giftplans import audit, clock, privacy, purchases
-from giftplans.entitlements import Source
+from giftplans.entitlements import end_from_seat, from_gift_or_claim
 from giftplans.observability import logger
 from giftplans.refunds import ACTOR, REFUNDABLE, cancel_seat
 from giftplans.seats import IN_USE, Action, SeatState, target
@@ -234,14 +234,7 @@ def _chunk_steps(steps: Steps, chunk: Sequence[m.Seat], at: datetime) -> None:
     )
     for seat in chunk:
         if SeatState(seat.state) in IN_USE and seat.recipient_sub:
-            steps.update(
-                f"entitlement {seat.seat_id}",
-                m.Entitlement(k.account_pk(str(seat.recipient_sub)), k.ENTITLEMENT_SK),
-                [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(ended)],
-                condition=(m.Entitlement.purchase_id == purchase_id)
-                & (m.Entitlement.seat_id == seat.seat_id)
-                & m.Entitlement.source.is_in(Source.GIFT.value, Source.CLAIM.value),
-            )
+            end_from_seat(steps, seat, at, step=f"entitlement {seat.seat_id}", condition=from_gift_or_claim())
 
 
 def _settle(
