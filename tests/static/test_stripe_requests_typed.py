@@ -1,6 +1,6 @@
 """Every Stripe request the service sends is built from the stripe library's own parameter types.
 
-Reads `giftplans/stripe_gateway.py` (the only module that talks to Stripe) and fails when a
+Reads `giftplans/stripe_gateway*.py` (the gateway, the only code that talks to Stripe) and fails when a
 call into the client's services (`client().v1....create(params=...)`) passes `params` that
 is not a name annotated with a `stripe.params` TypedDict, so mypy (`make lint`) checks every
 parameter's name and type. Checked against code that breaks the rule.
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-GATEWAY = Path(__file__).resolve().parents[2] / "layers" / "common" / "giftplans" / "stripe_gateway.py"
+LAYER = Path(__file__).resolve().parents[2] / "layers" / "common" / "giftplans"
+GATEWAY = sorted(LAYER.glob("stripe_gateway*.py"))  # the gateway and its second modules
 
 
 def _stripe_param_types(tree: ast.Module) -> set[str]:
@@ -53,10 +54,17 @@ def untyped_requests(source: str) -> list[str]:
     return problems
 
 
-def test_given_the_stripe_gateway_when_read_then_every_request_is_built_from_stripe_params() -> None:
-    source = GATEWAY.read_text(encoding="utf-8")
+@pytest.mark.parametrize("path", GATEWAY, ids=lambda p: p.name)
+def test_given_the_stripe_gateway_when_read_then_every_request_is_built_from_stripe_params(
+    path: Path,
+) -> None:
+    source = path.read_text(encoding="utf-8")
     assert "client().v1." in source, "the scan is not looking at the calls"
     assert untyped_requests(source) == []
+
+
+def test_given_the_layer_when_listed_then_the_gateway_has_its_invoice_module() -> None:
+    assert {p.name for p in GATEWAY} >= {"stripe_gateway.py", "stripe_gateway_invoices.py"}
 
 
 @pytest.mark.parametrize(

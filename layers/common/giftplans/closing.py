@@ -38,7 +38,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from giftplans import audit, clock, privacy, purchases
-from giftplans.entitlements import Source
+from giftplans.entitlements import end_from_seat, from_gift_or_claim
 from giftplans.observability import logger
 from giftplans.refunds import ACTOR, REFUNDABLE, cancel_seat
 from giftplans.seats import IN_USE, Action, SeatState, target
@@ -51,6 +51,7 @@ from giftplans.store.writes import Refused, Steps, stamp
 CHUNK = 25  # seats per transaction: 25 seats + 25 entitlements + the audit event <= 100 items
 STOP_MARGIN_S = 30.0  # stop starting chunks when less than this is left of the invocation
 CANCELLED = target(Action.REFUND).value
+CLOSE_ACTION = "close"  # the purchase's last_action when its close job is recorded
 BACKGROUND_ENV = "BACKGROUND_FUNCTION"  # the function that runs the job (template: the expiry sweep)
 
 
@@ -65,9 +66,15 @@ class CloseResult(NamedTuple):
 
 
 def record(purchase: m.Purchase, amount_refunded: int, at: datetime, reason: str) -> str:
-    """The decision, in one conditional write (a replay finds the job and writes nothing); then launch it."""
+    """The decision, in one conditional write (a replay finds the job and writes nothing); then launch it.
+
+    The same write marks the purchase `closing` (SPEC rule 14): from then on invites, claims,
+    shared links and accepts answer as for a refunded purchase (`purchases.handout.open_for`,
+    `still_open`, `not_closing`), though its seats are cancelled only by the background's run.
+    """
+    already = f"already refunded {purchase.purchase_id}"
     if purchase.status == purchases.REFUNDED:
-        return f"already refunded {purchase.purchase_id}"
+        return already
     job = m.CloseJob(
         k.purchase_pk(purchase.purchase_id),
         k.CLOSE_SK,
@@ -77,11 +84,23 @@ def record(purchase: m.Purchase, amount_refunded: int, at: datetime, reason: str
         at=clock.iso(at),
         created_at=clock.iso(clock.now()),
     )
+
+    def build(steps: Steps) -> None:
+        steps.put("job", job, condition=m.CloseJob.PK.does_not_exist())
+        steps.update(
+            "purchase",
+            purchase_key(purchase.purchase_id),
+            [m.Purchase.closing.set(True), *stamp(m.Purchase, CLOSE_ACTION, ACTOR)],
+            condition=m.Purchase.PK.exists() & (m.Purchase.status != purchases.REFUNDED),
+        )
+
     try:
-        get_store().write(lambda steps: steps.put("job", job, condition=m.CloseJob.PK.does_not_exist()))
+        get_store().write(build)
     except Refused as refused:
         if refused.conflict:
             raise  # a write at the same moment: Stripe delivers again
+        if refused.failed("purchase") and not refused.failed("job"):
+            return already  # settled since it was read
     return launch(purchase.purchase_id)
 
 
@@ -215,14 +234,7 @@ def _chunk_steps(steps: Steps, chunk: Sequence[m.Seat], at: datetime) -> None:
     )
     for seat in chunk:
         if SeatState(seat.state) in IN_USE and seat.recipient_sub:
-            steps.update(
-                f"entitlement {seat.seat_id}",
-                m.Entitlement(k.account_pk(str(seat.recipient_sub)), k.ENTITLEMENT_SK),
-                [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(ended)],
-                condition=(m.Entitlement.purchase_id == purchase_id)
-                & (m.Entitlement.seat_id == seat.seat_id)
-                & m.Entitlement.source.is_in(Source.GIFT.value, Source.CLAIM.value),
-            )
+            end_from_seat(steps, seat, at, step=f"entitlement {seat.seat_id}", condition=from_gift_or_claim())
 
 
 def _settle(
@@ -244,6 +256,7 @@ def _settle(
         purchase_key(purchase.purchase_id),
         [
             m.Purchase.status.set(purchases.REFUNDED),
+            m.Purchase.closing.remove(),
             m.Purchase.amount_refunded.set(amount),
             recounted(counts),
             *privacy.erase_due(purchase),  # no reminders or expiry: only its recipients' erasure is due

@@ -207,6 +207,28 @@ def already_subscribed(existing: m.Item | None) -> Conflict:
     return Conflict("This account already has an active plan.", code="already_subscribed")
 
 
+def end_from_seat(steps: Steps, seat: m.Seat, at: datetime, *, step: str, condition: Condition) -> None:
+    """End the seat holder's entitlement, on condition that it still comes from this seat, and `condition`.
+
+    Inside the seat's own transaction (refund, close, expiry), as the step named `step`; what
+    differs between them is `condition` (a refund: a gift or claim; expiry: not ended yet).
+    """
+    steps.update(
+        step,
+        m.Entitlement(k.account_pk(str(seat.recipient_sub)), k.ENTITLEMENT_SK),
+        [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(clock.iso(at))],
+        condition=(m.Entitlement.purchase_id == seat.purchase_id)
+        & (m.Entitlement.seat_id == seat.seat_id)
+        & condition,
+    )
+
+
+def from_gift_or_claim() -> Condition:
+    """The entitlement was granted by a seat (a gift or a claim), not by a subscription."""
+    condition: Condition = m.Entitlement.source.is_in(Source.GIFT.value, Source.CLAIM.value)
+    return condition
+
+
 # ---- the account's own subscription (Stripe customer.subscription.*) ----------------------------------
 
 

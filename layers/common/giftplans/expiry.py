@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import partial
 
 from giftplans import clock
+from giftplans.entitlements import end_from_seat
 from giftplans.seats import IN_USE, Action, SeatState
 from giftplans.store import get_store
 from giftplans.store import keys as k
@@ -70,15 +71,9 @@ def _steps(
         detail={"previous_states": {sid: seat.state for sid, seat in held.items() if sid in chunk}},
         at=now,
     )
+    not_ended = m.Entitlement.ended.does_not_exist() | (m.Entitlement.ended == False)  # noqa: E712
     for seat_id in chunk:
         seat = held.get(seat_id)
         if seat is None or not seat.recipient_sub:
             continue
-        steps.update(
-            f"entitlement {seat_id}",
-            m.Entitlement(k.account_pk(str(seat.recipient_sub)), k.ENTITLEMENT_SK),
-            [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(ended)],
-            condition=(m.Entitlement.purchase_id == purchase_id)
-            & (m.Entitlement.seat_id == seat_id)
-            & (m.Entitlement.ended.does_not_exist() | (m.Entitlement.ended == False)),  # noqa: E712
-        )
+        end_from_seat(steps, seat, now, step=f"entitlement {seat_id}", condition=not_ended)

@@ -32,12 +32,11 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.expressions.condition import size
 
 from giftplans import audit, clock
-from giftplans.entitlements import Source
+from giftplans.entitlements import end_from_seat, from_gift_or_claim
 from giftplans.errors import UpstreamUnavailable
 from giftplans.observability import logger
 from giftplans.seats import IN_USE, Action, SeatState, allowed_from
 from giftplans.store import get_store
-from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, transition
 from giftplans.store.writes import Refused, Steps, stamp
@@ -81,20 +80,7 @@ def purchase_or_retry(payment_intent: str | None) -> m.Purchase | None:
     return purchase
 
 
-# ---- ending a seat's entitlement ------------------------------------------------------------------------
-
-
-def end_entitlement(steps: Steps, seat: m.Seat, at: datetime) -> None:
-    """End the recipient's entitlement, on condition that it still comes from this seat."""
-    ent = m.Entitlement(k.account_pk(str(seat.recipient_sub)), k.ENTITLEMENT_SK)
-    steps.update(
-        "entitlement",
-        ent,
-        [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(clock.iso(at))],
-        condition=(m.Entitlement.purchase_id == seat.purchase_id)
-        & (m.Entitlement.seat_id == seat.seat_id)
-        & m.Entitlement.source.is_in(Source.GIFT.value, Source.CLAIM.value),
-    )
+# ---- a seat cancelled by a refund ----------------------------------------------------------------------
 
 
 def cancel_seat(seat: m.Seat, at: datetime, actor: str) -> bool:
@@ -123,7 +109,7 @@ def cancel_seat(seat: m.Seat, at: datetime, actor: str) -> bool:
                 at=at,
             )
             if ending:
-                end_entitlement(steps, seat, at)
+                end_from_seat(steps, seat, at, step="entitlement", condition=from_gift_or_claim())
 
         try:
             get_store().write(build)

@@ -1,4 +1,4 @@
-"""The only module that talks to Stripe.
+"""The only module that talks to Stripe (with `stripe_gateway_invoices`, its invoice reads).
 
 `stripe` is imported inside the functions that need it, never at module top: most
 functions never call Stripe and should not pay for the import on a cold start.
@@ -451,9 +451,4 @@ def portal_url(*, customer: str, return_url: str) -> str:
     return str(_field(session, "url"))
 
 
-def invoice_url(invoice_id: str) -> str | None:
-    """The hosted page of an invoice (a gift checkout's, SPEC 8.6); None until Stripe finalises it."""
-    with _refusals():
-        invoice = client().v1.invoices.retrieve(invoice_id)
-    url = _field(invoice, "hosted_invoice_url")
-    return str(url) if url else None
+# invoices (SPEC 8.6): `giftplans.stripe_gateway_invoices`, the gateway's second module

@@ -34,11 +34,12 @@ from giftplans.identity import Caller
 from giftplans.invitations import recipient, schedule, sharing
 from giftplans.invitations.giveback import give_back
 from giftplans.observability import Metric, count
+from giftplans.purchases.handout import not_closing
 from giftplans.seats import Action, SeatState, can
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.transitions import Move, hold, transition
+from giftplans.store.transitions import Move, PurchaseSide, hold, transition
 from giftplans.store.writes import BUSY, Refused, Steps, retry_on_conflict
 from giftplans.views import Accepted, Declined, Preview
 
@@ -46,6 +47,7 @@ S = SeatState
 LAST_TERM_END_TS = 253402300799  # 9999-12-31T23:59:59Z, the last instant a datetime can hold
 ACCEPT_BEFORE_END_S = 86400  # an invitation is accepted while at least a day of its term remains
 LINK_NOT_FOUND = "This invitation link is not valid. Check that the whole link was copied."
+CANCELLED_TEXT = "This invitation was cancelled."
 LINK_REVOKED = (
     "This invitation link no longer works: it was taken back, declined, or replaced by a newer email."
 )
@@ -99,7 +101,7 @@ def _link_refusal(
     if seat.state in (S.ACCEPTED, S.UPGRADED):
         return Conflict("This invitation has already been accepted.", code="invitation_already_accepted")
     if seat.state == S.CANCELLED:
-        return Gone("This invitation was cancelled.", code="invitation_cancelled")
+        return Gone(CANCELLED_TEXT, code="invitation_cancelled")
     return Gone(LINK_REVOKED, code="invitation_revoked")
 
 
@@ -216,6 +218,8 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                 token.purchase_id,
                 [move],
                 actor=audit.RECIPIENT,
+                # a full refund being closed (rule 14): its seats are as good as cancelled
+                purchase=PurchaseSide(condition=m.Purchase.PK.exists() & not_closing()),
                 detail=detail,
                 at=now,
                 field="recipient",
@@ -233,6 +237,8 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                 if refusal is None:  # a live link for another address
                     raise _email_mismatch(old) from refused
                 raise refusal from refused
+            if refused.failed("purchase"):
+                raise Gone(CANCELLED_TEXT, code="invitation_cancelled") from refused
             if refused.failed("profile"):
                 raise Forbidden(
                     "Verify your email address before accepting this invitation.", code="email_not_verified"

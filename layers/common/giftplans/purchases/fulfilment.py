@@ -99,11 +99,11 @@ def _invoice_url(invoice: str | None) -> str | None:
     """The invoice's hosted page (one Stripe read per purchase); None when Stripe cannot say now."""
     if not invoice:
         return None
-    from giftplans import stripe_gateway
+    from giftplans import stripe_gateway_invoices
     from giftplans.errors import DomainError
 
     try:
-        return stripe_gateway.invoice_url(invoice)
+        return stripe_gateway_invoices.invoice_url(invoice)
     except DomainError:  # the purchase matters more than its invoice link: the page shows none yet
         logger.warning("invoice url not read", extra={"invoice": invoice})
         return None

@@ -20,6 +20,7 @@ from giftplans.store import get_store
 from giftplans.store import models as m
 
 NOT_FOUND = "There is no purchase with this id on your account."
+REFUNDED_TEXT = "This purchase was refunded and its seats were cancelled."
 
 
 def open_for(purchase: m.Item | None, sub: str, now: datetime, *, batch: str | None = None) -> m.Purchase:
@@ -35,8 +36,8 @@ def open_for(purchase: m.Item | None, sub: str, now: datetime, *, batch: str | N
         raise Conflict(
             "The payment for this purchase failed, so its seats cannot be used.", code="purchase_not_paid"
         )
-    if purchase.status == REFUNDED:
-        raise Conflict("This purchase was refunded and its seats were cancelled.", code="purchase_refunded")
+    if purchase.status == REFUNDED or purchase.closing:  # closing: refunded, its seats being cancelled
+        raise Conflict(REFUNDED_TEXT, code="purchase_refunded")
     if purchase.status != PAID:
         raise Conflict("This purchase's seats cannot be used.", code="purchase_not_paid")
     if terms.has_ended(purchase.term_end_ts, now):
@@ -75,9 +76,16 @@ def still_open(sub: str, now: datetime, *, batch: str | None = None) -> Conditio
         (m.Purchase.buyer_id == sub)
         & (m.Purchase.status == PAID)
         & (m.Purchase.frozen.does_not_exist() | (m.Purchase.frozen == False))  # noqa: E712
+        & not_closing()
         & (m.Purchase.term_end_ts > clock.epoch(now))
         & unlocked
     )
+    return condition
+
+
+def not_closing() -> Condition:
+    """No full refund's close job holds the purchase (`giftplans.closing`, SPEC rule 14)."""
+    condition: Condition = m.Purchase.closing.does_not_exist() | (m.Purchase.closing == False)  # noqa: E712
     return condition
 
 

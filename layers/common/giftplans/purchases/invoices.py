@@ -36,22 +36,14 @@ class PurchaseNotRecorded(DomainError):
 
 
 def _paid_by(invoice_id: str) -> str | None:
-    """The payment intent that paid the invoice: one Stripe read (`payments` come only when expanded)."""
-    from giftplans import stripe_gateway
-    from giftplans.stripe_facts import stripe_id
+    """The payment intent that paid the invoice: one Stripe read, through the gateway."""
+    from giftplans import stripe_gateway_invoices
 
     try:
-        with stripe_gateway._refusals():  # the gateway's mapping of Stripe's failures to domain errors
-            found = stripe_gateway.client().v1.invoices.retrieve(invoice_id, params={"expand": ["payments"]})
+        return stripe_gateway_invoices.invoice_payment_intent(invoice_id)
     except DomainError:  # Stripe cannot say now: the purchase is not found, and Stripe delivers again
         logger.warning("invoice payments not read", extra={"invoice": invoice_id})
         return None
-    payments = found.to_dict().get("payments") or {}
-    for paid in payments.get("data") or []:
-        intent = stripe_id((paid.get("payment") or {}).get("payment_intent"))
-        if intent:
-            return intent
-    return None
 
 
 def _purchase_of(invoice: GiftInvoice) -> m.Purchase | None:

@@ -175,6 +175,7 @@ class Purchase(Item, discriminator="purchase"):
     holes = NumberAttribute(default=0)
     seats_written = NumberAttribute(default=0)
     frozen = BooleanAttribute(default=False)  # dispute open: no new invitations or claims
+    closing = BooleanAttribute(null=True)  # a full refund's close job is running: nothing is handed out
     disputes_open = UnicodeSetAttribute(null=True)  # disputes created and not closed yet
     disputes_closed = UnicodeSetAttribute(null=True)  # disputes closed in our favour (no refreeze)
     due_kind = UnicodeAttribute(null=True)  # remind_30 | remind_7 | expire (with GSI2)
