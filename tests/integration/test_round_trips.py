@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from giftplans import claims, entitlements
+from giftplans import claims, entitlements, givers
 from giftplans.identity import Caller
 from giftplans.invitations import batches, buyer, link
 from giftplans.invitations.addresses import Row
 
-from tests.support import factories
+from tests.support import factories, streams
 from tests.support import gifts as g
 from tests.support.ddb_calls import counting
 
@@ -40,9 +40,11 @@ def test_given_budget_when_each_transition_runs_then_it_costs_its_round_trips(
     with counted(monkeypatch) as calls:
         link.preview(token)
     assert len(calls) == 1, calls
-    with counted(monkeypatch) as calls:  # the sender is read once, so My plan's read stays one
+    invited = g.seat(pid, "0001")
+    with counted(monkeypatch) as calls:  # nothing read first: the sender comes from the stream
         link.accept(token, Caller("p0", "p0@example.com", True))
-    assert calls == ["GetItem", "TransactWriteItems"]
+    assert calls == ["TransactWriteItems"]
+    givers.fill([streams.record(invited, g.seat(pid, "0001"))])  # the events publisher's part
     for action in (
         lambda: buyer.revoke(pid, "0002", BUYER),
         lambda: link.decline(other),
@@ -132,3 +134,21 @@ def test_given_the_item_rule_then_25_fresh_rows_fit_and_33_never_do() -> None:
     assert not batches.fits_one_write(25, 23)
     assert batches.fits_one_write(batches.ONE_WRITE_ROWS, 0)
     assert not batches.fits_one_write(batches.ONE_WRITE_ROWS + 1, 0)
+
+
+def test_given_an_accept_the_stream_has_not_reached_when_my_plan_is_read_then_two_reads_name_the_sender(
+    aws: None, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = factories.paid_purchase(quantity=2)
+    g.invite(pid, "ann@example.com")
+    invited = g.seat(pid, "0001")
+    link.accept(g.link(pid, "0001"), Caller("ann", "ann@example.com", True))
+
+    with counted(monkeypatch) as calls:
+        assert entitlements.current("ann").gift_from == "b***@e***.com"
+    assert calls == ["GetItem", "GetItem"]  # the entitlement, then the seat: until the stream has run
+
+    givers.fill([streams.record(invited, g.seat(pid, "0001"))])
+    with counted(monkeypatch) as calls:
+        assert entitlements.current("ann").gift_from == "b***@e***.com"
+    assert calls == ["GetItem"]
