@@ -66,7 +66,7 @@ def transaction_sizes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     import botocore.client
 
     sizes: list[int] = []
-    original = botocore.client.BaseClient._make_api_call
+    original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def spy(self: Any, operation: str, params: dict[str, Any]) -> Any:
         if operation == "TransactWriteItems":

@@ -10,6 +10,7 @@ or an accept as credit change nothing). Until the stream has run (about a second
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from giftplans import tokens
@@ -50,7 +51,7 @@ def fill(records: list[dict[str, Any]]) -> list[str]:
         if seat is None:
             continue
         try:
-            get_store().write(lambda steps, seat=seat: _fill(steps, seat))
+            get_store().write(partial(_fill, seat=seat))
         except Refused:
             continue  # already written, or the entitlement no longer comes from this seat
         except UpstreamUnavailable:
@@ -59,7 +60,7 @@ def fill(records: list[dict[str, Any]]) -> list[str]:
     return failed
 
 
-def _fill(steps: Steps, seat: m.Seat) -> None:
+def _fill(steps: Steps, *, seat: m.Seat) -> None:
     e = m.Entitlement
     key = m.Entitlement(k.account_pk(str(seat.recipient_sub)), k.ENTITLEMENT_SK)
     steps.update(
