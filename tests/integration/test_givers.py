@@ -105,3 +105,16 @@ def test_given_dynamodb_throttles_when_filling_then_the_record_is_retried(
     monkeypatch.setattr(type(get_store()), "write", lambda self, build: throttled(build))
     assert givers.fill([record]) == [record["dynamodb"]["SequenceNumber"]]
     assert publishing.batch_response(givers.fill([record]))["batchItemFailures"]
+
+
+def test_given_the_sender_written_when_its_own_stream_record_arrives_then_nothing_is_announced(
+    pid: str,
+) -> None:
+    from giftplans.outbox.notices import notices_for
+
+    givers.fill([_accepted(pid)])
+    after = m.Entitlement.get(k.account_pk("ann-sub"), k.ENTITLEMENT_SK)
+    before = m.Entitlement.from_raw_data(after.serialize())
+    before.gift_from = None
+    assert notices_for(streams.record(before, after)) == []
+    assert givers.fill([streams.record(before, after)]) == []  # not a seat: nothing written
