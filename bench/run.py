@@ -1,7 +1,7 @@
 """`make bench` (python -m bench.run): measure, print a table beside the targets, write bench/results.json.
 
     python -m bench.run                  everything (about 5 minutes on 2 cores)
-    python -m bench.run --skip package   leave out a part: init, calls, sweep, package, large, local
+    python -m bench.run --skip package   leave out a part: init, calls, closing, sweep, package, large, local
     python -m bench.run --runs 3         fewer cold starts per function
 
 Parts: cold starts (bench.coldstart), DynamoDB round trips per action and the webhook's
@@ -109,11 +109,29 @@ def measure_calls(results: dict[str, Any]) -> None:
     results["write_units"] = units
     results["write_unit_ratio"] = scenarios.write_unit_ratios(units)
     results["write_unit_ratio_target"] = scenarios.UNIT_RATIO_TARGET
-    sweep = {k: v for k, v in results.get("ddb_calls", {}).items() if k.startswith("sweep_")}
+    # figures of other parts (the sweep's, the closing's) are kept
+    sweep = {k: v for k, v in results.get("ddb_calls", {}).items() if k.startswith(OTHER_PARTS_KEYS)}
     results["ddb_calls"] = {**measured.ddb_calls, **sweep}
     results["ddb_operations"] = measured.operations
     results.setdefault("scan_calls_by_part", {})["calls"] = measured.scan_calls
     results["webhook_1000_seats_s"] = round(measured.seconds["checkout_webhook_paid_1000"], 2)
+
+
+OTHER_PARTS_KEYS = ("sweep_", "refund_", "expire_")
+
+
+def measure_closing(results: dict[str, Any]) -> None:
+    """A full refund of 1000 seats and the sweep's expiry of 1000 (bench.scenarios)."""
+    from bench import scenarios
+
+    measured = scenarios.Measured()
+    with emulated_account():
+        scenarios.refund(measured, 1000)
+    with emulated_account():
+        scenarios.expire(measured, 1000)
+    results.setdefault("ddb_calls", {}).update(measured.ddb_calls)
+    results.setdefault("ddb_operations", {}).update(measured.operations)
+    results.setdefault("scan_calls_by_part", {})["closing"] = measured.scan_calls
 
 
 def measure_sweep(results: dict[str, Any], large: bool) -> None:
@@ -239,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=["init", "calls", "sweep", "package", "large", "local"],
+        choices=["init", "calls", "closing", "sweep", "package", "large", "local"],
     )
     parser.add_argument("--runs", type=int, default=5, help="cold starts per function (median)")
     args = parser.parse_args(argv)
@@ -252,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     steps: list[tuple[str, Callable[[], None]]] = [
         ("init", lambda: measure_init(results, args.runs)),
         ("calls", lambda: measure_calls(results)),
+        ("closing", lambda: measure_closing(results)),
         ("sweep", lambda: measure_sweep(results, "large" not in args.skip)),
         ("package", lambda: measure_package(results)),
         ("local", lambda: measure_local(results)),

@@ -58,7 +58,7 @@ def target(key: str) -> tuple[int | None, str]:
         rows = int(key.rsplit("_", 1)[1])
         most = math.ceil(rows / 25) + 4
         return most, f"<= ceil({rows}/25)+4 = {most}"
-    if key.startswith("refund_"):
+    if key.startswith(("refund_", "expire_")):
         seats = int(key.rsplit("_", 1)[1])
         most = math.ceil(seats / 25) + 5
         return most, f"<= ceil({seats}/25)+5 = {most}"
@@ -347,3 +347,61 @@ def invite_list(measured: Measured, size: int = 1000) -> None:
     body = _counted(f"invite_list_{size}", measured, lambda: call("purchases_api", request))
     if len(body.get("seats") or []) != size:
         raise AssertionError(f"invite_list_{size} invited {len(body.get('seats') or [])} seats")
+
+
+# ---- closing a large purchase: a full refund, a lost dispute ---------------------------------------------
+
+
+def refund(measured: Measured, size: int = 1000, handed_out: int = 100) -> None:
+    """`refund_<size>`: the full refund of a `size`-seat purchase with `handed_out` seats invited, to the end.
+
+    Counted from the webhook's delivery to the purchase's settlement. Outside Lambda
+    `giftplans.closing` runs the background's part in the request (deployed it is the sweep
+    function, invoked asynchronously), so one count covers both: the webhook's lookup, purchase
+    read and job write, then one Query and a transaction per 25 seats (the last with the settlement).
+    """
+    from giftplans.store import get_store
+
+    from tests.support.upgrade_steps import charge_refunded
+
+    buyer = f"refunds-{size}"
+    who = g.who(buyer, f"{buyer}@example.com")
+    pid = factories.paid_purchase(buyer_sub=buyer, buyer_email=f"{buyer}@example.com", quantity=size)
+    if handed_out:
+        rows = [{"email": f"refund-{i}@example.com"} for i in range(handed_out)]
+        _ok("refund fill", *g.invite(pid, rows=rows, as_=who))
+    request = signed_webhook_request(charge_refunded(pid))
+    body = _counted(f"refund_{size}", measured, lambda: call("stripe_webhook", request))
+    purchase = get_store().purchase(pid)
+    if purchase is None or purchase.status != "refunded":
+        raise AssertionError(f"refund_{size} did not refund the purchase: {body}")
+
+
+def expire(measured: Measured, size: int = 1000, handed_out: int = 100, accepted: int = 5) -> None:
+    """`expire_<size>`: the sweep's expiry of one `size`-seat purchase (`sweep.handle`, counted alone).
+
+    `handed_out` seats invited, `accepted` of them accepted. The night's own reads (the cursor,
+    one Query per due shard) are shared by every purchase due that night and not counted here.
+    """
+    from giftplans import sweep
+    from giftplans.store import get_store
+
+    buyer = f"expiry-{size}"
+    who = g.who(buyer, f"{buyer}@example.com")
+    pid = factories.paid_purchase(buyer_sub=buyer, buyer_email=f"{buyer}@example.com", quantity=size)
+    if handed_out:
+        rows = [{"email": f"expiry-{i}@example.com"} for i in range(handed_out)]
+        _ok("expiry fill", *g.invite(pid, rows=rows, as_=who))
+    for n in range(1, accepted + 1):
+        _ok(
+            "expiry accept",
+            *g.accept(g.link(pid, f"{n:04d}"), g.who(f"{buyer}-{n}", f"expiry-{n - 1}@example.com")),
+        )
+    purchase = get_store().purchase(pid)
+    assert purchase is not None
+    result = sweep.SweepResult()
+    with counting() as calls:
+        sweep.handle(purchase, EXPIRE_NIGHT, result)
+    measured.record(f"expire_{size}", calls)
+    if result.expired != size:
+        raise AssertionError(f"expire_{size} expired {result.expired} seats, not {size}")

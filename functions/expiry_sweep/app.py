@@ -8,7 +8,10 @@ Events:
   `MAX_SKEW` (5 minutes) is refused (`SweepRefused`, nothing changed): deployed the clock is
   the real one, so a typo'd future date cannot expire anything; the local server and the
   tests move `clock` itself;
-- `{"now": ..., "from": ..., "hop": n}`: this function's own continuation (see below).
+- `{"now": ..., "from": ..., "hop": n}`: this function's own continuation (see below);
+- `{"close": "<purchase_id>"}` (and `"hop"`): a full refund or lost dispute the webhook recorded,
+  worked through in the background (`giftplans.closing`; Stripe's webhook invokes it
+  asynchronously). Support can send the same event by hand to finish a job that failed.
 
 When more is due than one invocation can finish, the run stops a minute before the
 timeout and this function invokes itself asynchronously with the same `now`, carrying on
@@ -26,7 +29,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from giftplans import clock, sweep
+from giftplans import clock, closing, sweep
 from giftplans.observability import entry, logger, metrics
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +45,7 @@ class SweepRequest(BaseModel):
     now: datetime | None = None
     since: date | None = Field(default=None, alias="from")
     hop: int = Field(default=0, ge=0)
+    close: str | None = Field(default=None, min_length=1, max_length=64)  # a purchase to close
 
 
 Continue = Callable[[dict[str, Any]], None]
@@ -62,6 +66,8 @@ def build(
 
 def _run(event: dict[str, Any], context: Any, continue_with: Continue) -> dict[str, Any]:
     request = SweepRequest.model_validate(event or {})
+    if request.close is not None:
+        return _close(request, context, continue_with)
     now = clock.as_utc(request.now) if request.now else clock.now()
     if now > clock.now() + MAX_SKEW:
         # A typo'd future date would expire seats for good and mail "plan ended": refuse, change nothing.
@@ -86,6 +92,18 @@ def _run(event: dict[str, Any], context: Any, continue_with: Continue) -> dict[s
     if result.failed:
         raise sweep.SweepIncomplete(f"{result.failed} due purchase(s) failed; their days are retried later")
     return result.as_dict()
+
+
+def _close(request: SweepRequest, context: Any, continue_with: Continue) -> dict[str, Any]:
+    assert request.close is not None
+    result = closing.run(request.close, deadline=_seconds_left(context))
+    if result.continued:
+        if request.hop >= MAX_HOPS:
+            raise sweep.SweepIncomplete(f"Closing {request.close} not done after {MAX_HOPS} continuations.")
+        continue_with({"close": request.close, "hop": request.hop + 1})
+    elif not result.done:
+        raise sweep.SweepIncomplete(f"Closing {request.close} did not finish; it is retried.")
+    return result._asdict()
 
 
 def _seconds_left(context: Any) -> Callable[[], float] | None:

@@ -65,6 +65,19 @@ def given_invite() -> Act:
     return lambda: gifts.invite(purchase_id, "rita@example.com")
 
 
+def given_share() -> Act:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL)
+    return lambda: gifts.seat_action(purchase_id, "0001", "link")
+
+
+def given_shared_accept() -> Act:
+    purchase_id = paid_purchase(BUYER, BUYER_EMAIL)
+    status, body = gifts.seat_action(purchase_id, "0001", "link")
+    assert status == 201, body
+    token = body["url"].split("token=", 1)[1]
+    return lambda: gifts.accept(token, RECIPIENT)
+
+
 def given_preview() -> Act:
     _, token = _invited()
     return lambda: gifts.preview(token)
@@ -122,6 +135,8 @@ ROUTES: dict[str, Callable[[], Act]] = {
     "POST /purchases/{id}/invitations": given_invite,
     "GET /invitations/{token}": given_preview,
     "POST /invitations/accept": given_accept,
+    "POST /purchases/{id}/seats/{seat_id}/link": given_share,
+    "POST /invitations/accept (shared link)": given_shared_accept,
     "GET /me/entitlement": given_entitlement,
     "POST /me/upgrade/quote": given_upgrade_quote,
     "POST /upgrade-offers/checkout": given_upgrade_offer_opened,

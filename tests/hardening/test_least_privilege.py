@@ -29,7 +29,9 @@ def table(*actions: str) -> set[str]:
 
 NEEDS: dict[str, set[str]] = {
     "checkout": SECRETS,  # Stripe API key; no table access
-    "stripe_webhook": SECRETS | table("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query"),
+    "stripe_webhook": SECRETS  # lambda:InvokeFunction: giftplans.closing hands a full refund to the sweep
+    | table("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query")
+    | {"lambda:InvokeFunction"},
     "purchases_api": SECRETS
     | table("GetItem", "BatchGetItem", "Query", "UpdateItem", "PutItem", "ConditionCheckItem"),
     "invitations_api": SECRETS | table("GetItem", "UpdateItem", "PutItem", "ConditionCheckItem"),

@@ -44,6 +44,28 @@ def test_given_a_paid_purchase_when_each_action_runs_then_none_exceeds_its_round
     assert measured.over_budget() == []
 
 
+@pytest.mark.parametrize("seats", [1, 60])
+def test_given_full_refund_of_n_seats_when_delivered_then_at_most_ceil_n_by_25_plus_5_requests(
+    seats: int,
+) -> None:
+    measured = scenarios.Measured()
+    scenarios.refund(measured, seats, handed_out=min(seats, 30))
+    assert measured.over_budget() == [], measured.operations
+    assert measured.ddb_calls[f"refund_{seats}"] <= -(-seats // 25) + 4  # one under: the last chunk settles
+
+
+@pytest.mark.parametrize("seats", [1, 60])
+def test_given_n_seats_whose_term_ended_when_swept_then_at_most_ceil_n_by_25_plus_5_requests(
+    seats: int,
+) -> None:
+    measured = scenarios.Measured()
+    scenarios.expire(measured, seats, handed_out=min(seats, 30), accepted=1)
+    assert measured.over_budget() == [], measured.operations
+    assert (
+        measured.ddb_calls[f"expire_{seats}"] <= -(-seats // 25) + 2
+    )  # the held seats, the chunks, the purchase
+
+
 def test_given_20_due_seats_in_200_when_swept_then_items_read_follow_the_due_work_not_the_table() -> None:
     figures = scenarios.sweep_scale(
         due_purchases=2, seats_each=10, filler_seats=180, write_filler=write_with_batches(TEST_TABLE)

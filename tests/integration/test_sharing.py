@@ -414,3 +414,17 @@ def test_given_a_seat_shared_from_the_fresh_run_when_others_are_invited_and_clai
 
     assert g.seat_action(pid, "0002", "revoke")[0] == 200  # now below the run: back with a marker
     assert g.free_numbers(pid) == {2} and g.accept(token, BOB)[0] == 404
+
+
+def test_given_an_action_when_audited_as_an_event_it_may_not_say_then_the_write_is_not_built(
+    pid: str,
+) -> None:
+    from giftplans.seats import Action
+    from giftplans.store.transitions import Move, transition
+    from giftplans.store.writes import Steps
+
+    with pytest.raises(ValueError, match="cannot be audited"):
+        transition(Steps(), Action.REVOKE, pid, [Move("0001")], actor="buyer", kind="seat.shared")
+    steps = Steps()
+    transition(steps, Action.INVITE, pid, [Move("0001", unheld=True)], actor="buyer", kind="seat.shared")
+    assert steps.steps  # an invite may say it was a share

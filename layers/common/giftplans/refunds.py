@@ -8,14 +8,14 @@ retried), so the event is refused with 503 and Stripe redelivers it later, after
 purchase exists; otherwise it is somebody else's charge: ignored (200).
 
 - **Full refund** (`charge.refunded` with `refunded: true` or `amount_refunded >=
-  amount`, or a dispute lost): every seat that is not upgraded, expired or cancelled
-  becomes `cancelled` (one conditional transaction per seat, with the entitlement it
-  granted ended in the same transaction when that entitlement still comes from it);
-  then the purchase becomes `refunded` with recomputed counts, no free seats, no
-  holders and no sweep milestone but the erasure of its recipients (docs/privacy.md),
-  the buyer's plans-bought count drops by the quantity, and an audit event is written.
-  Seats go first and the purchase last, so a crash half-way is finished by Stripe's
-  retry; a replay after the end finds nothing to do.
+  amount`, or a dispute lost): the webhook records a close job and the rest runs in the
+  background (`giftplans.closing`): every seat that is not upgraded, expired or cancelled
+  becomes `cancelled` (25 to a transaction, with the entitlement each granted ended in the
+  same transaction when that entitlement still comes from it); then the purchase becomes
+  `refunded` with recomputed counts and no sweep milestone but the erasure of its
+  recipients (docs/privacy.md), the buyer's plans-bought count drops by the quantity, and
+  an audit event is written. Seats go first and the purchase last, so a crash half-way is
+  finished by the next run; a replay after the end finds nothing to do.
 - **Partial refund**: the purchase records `amount_refunded` (only ever upwards) and an
   audit event; no seat changes (support cancels the seats it covers, admin API).
 - **Disputes**: `charge.dispute.created` sets `frozen` on the purchase (invitations and
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.expressions.condition import size
 
-from giftplans import audit, clock, privacy, purchases
+from giftplans import audit, clock
 from giftplans.entitlements import Source
 from giftplans.errors import UpstreamUnavailable
 from giftplans.observability import logger
@@ -39,8 +39,8 @@ from giftplans.seats import IN_USE, Action, SeatState, allowed_from
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.transitions import Move, recounted, transition
-from giftplans.store.writes import Refused, Steps, retry_on_conflict, stamp
+from giftplans.store.transitions import Move, transition
+from giftplans.store.writes import Refused, Steps, stamp
 
 if TYPE_CHECKING:  # the webhook reads Stripe; the functions that never do need not import it
     from giftplans.stripe_facts import ChargeRefund, DisputeFacts
@@ -100,7 +100,7 @@ def end_entitlement(steps: Steps, seat: m.Seat, at: datetime) -> None:
 def cancel_seat(seat: m.Seat, at: datetime, actor: str) -> bool:
     """Seat -> cancelled (refund), its entitlement ended if it still comes from it. False: the seat moved.
 
-    The purchase is settled once, after all its seats (`_mark_refunded`), so it is left alone here.
+    The purchase is settled once, after all its seats (`closing`), so it is left alone here.
     """
     in_use = SeatState(seat.state) in IN_USE and bool(seat.recipient_sub)
     move = Move(
@@ -139,72 +139,10 @@ def cancel_seat(seat: m.Seat, at: datetime, actor: str) -> bool:
 
 
 def full_refund(purchase: m.Purchase, amount_refunded: int, at: datetime, reason: str) -> str:
-    """Cancel every refundable seat, then mark the purchase refunded. Idempotent."""
-    if purchase.status == purchases.REFUNDED:
-        return f"already refunded {purchase.purchase_id}"
-    store = get_store()
-    cancelled: list[str] = []
-    for _ in range(3):
-        pending = [
-            seat for seat in store.seats_of(purchase.purchase_id) if SeatState(seat.state) in REFUNDABLE
-        ]
-        if not pending:
-            break
-        cancelled += [seat.seat_id for seat in pending if cancel_seat(seat, at, ACTOR)]
+    """Record the decision and cancel every refundable seat in the background (`giftplans.closing`)."""
+    from giftplans import closing  # closing builds on this module's seat cancel
 
-    def mark() -> str:
-        current = store.purchase(purchase.purchase_id)
-        if current is None or current.status == purchases.REFUNDED:
-            return f"already refunded {purchase.purchase_id}"
-        _mark_refunded(current, amount_refunded, at, reason, cancelled)  # Refused: an invite raced us
-        return f"refunded {purchase.purchase_id}"
-
-    return retry_on_conflict(mark, times=5)
-
-
-def _mark_refunded(
-    purchase: m.Purchase, amount: int, at: datetime, reason: str, cancelled: list[str]
-) -> None:
-    counts = {state: 0 for state in m.SEAT_STATES}
-    for seat in get_store().seats_of(purchase.purchase_id):
-        counts[seat.state] = counts.get(seat.state, 0) + 1
-    counted = purchase.status == purchases.PAID  # fulfilment counted its plans on the buyer's profile
-
-    def build(steps: Steps) -> None:
-        steps.update(
-            "purchase",
-            purchase,
-            [
-                m.Purchase.status.set(purchases.REFUNDED),
-                m.Purchase.amount_refunded.set(amount),
-                recounted(counts),
-                *privacy.erase_due(purchase),  # no reminders or expiry: only its recipients' erasure is due
-                *stamp(m.Purchase, Action.REFUND, ACTOR),
-            ],
-            condition=(m.Purchase.version == purchase.version) & (m.Purchase.status != purchases.REFUNDED),
-        )
-        if counted:
-            steps.update(
-                "profile",
-                m.Profile(k.account_pk(purchase.buyer_id), k.PROFILE_SK),
-                [
-                    m.Profile.plans_bought.add(-int(purchase.quantity)),
-                    *stamp(m.Profile, Action.REFUND, ACTOR),
-                ],
-            )
-        steps.put(
-            "audit",
-            audit.event(
-                purchase.purchase_id,
-                at,
-                "purchase.refunded",
-                ACTOR,
-                seat_ids=sorted(cancelled),
-                detail={"reason": reason, "amount_refunded": amount, "seats_cancelled": len(cancelled)},
-            ),
-        )
-
-    get_store().write(build)
+    return closing.record(purchase, amount_refunded, at, reason)
 
 
 def partial_refund(purchase: m.Purchase, amount_refunded: int, at: datetime) -> str:

@@ -5,10 +5,9 @@ What is due is found through the sparse due index (GSI2, `DUE#<yyyy-mm-dd>#<shar
 `PURCHASE#<purchase_id>`): only a purchase with a milestone still ahead carries the key,
 so the work follows the number of purchases due, not the size of the table. The purchase,
 not the seat, is the unit that falls due: all its seats share one term. The sweep never
-Scans and never Queries seats; it reads one index item per due purchase (the projection
-carries `quantity`, `term_end`, `due_kind`, `status`, `seat_counts` and `holders`) and
-writes seats blind, each write conditional on the seat's state, so a write that finds the
-work done (or not applicable) is simply refused.
+Scans; per due purchase it reads its index item and one filtered Query of its seats in use,
+and writes seats blind (expiry: 25 a transaction, `giftplans.expiry`), each conditional on
+the seat's state, so a write that finds the work done (or not applicable) is refused.
 
 Days and the cursor. A run processes every day from the first undone one (the `SWEEP` /
 `CURSOR` item's `last_done_day` + 1) up to and including today (UTC), each day shard by
@@ -47,7 +46,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as Update
 
-from giftplans import clock, privacy, terms
+from giftplans import clock, expiry, privacy, terms
 from giftplans.errors import AWS_ERRORS, DomainError
 from giftplans.observability import logger
 from giftplans.seats import IN_USE, Action, SeatState, Touch, allowed_from, target
@@ -265,14 +264,17 @@ def _move_due(
 
 
 def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult) -> None:
-    """Every live seat -> expired (ending its holder's entitlement), then the purchase, last."""
+    """Every live seat -> expired, 25 to a write (`giftplans.expiry`), then the purchase, last."""
     ended_at = clock.iso(now)
-    held = set(_holder_seats(purchase))
-    for seat_no in range(1, int(purchase.quantity) + 1):
-        seat_id = k.seat_id_of(seat_no)
-        holder = _expire_seat(purchase.purchase_id, seat_id, seat_id in held, now, result)
+
+    def one_by_one(seat_id: str, held: bool) -> int:  # a refused chunk (expiry.py), seat by seat
+        seen = SweepResult()
+        holder = _expire_seat(purchase.purchase_id, seat_id, held, now, seen)
         if holder:
             _end_entitlement(holder, purchase.purchase_id, seat_id, ended_at)
+        return seen.expired
+
+    result.expired += expiry.expire_seats(purchase.purchase_id, int(purchase.quantity), now, one_by_one)
 
     def actions(fresh: m.Purchase) -> list[Update]:
         counts = fresh.seat_counts.as_dict() if fresh.seat_counts is not None else {}
@@ -294,11 +296,10 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
 def _expire_seat(
     purchase_id: str, seat_id: str, held: bool, now: datetime, result: SweepResult
 ) -> str | None:
-    """One seat -> expired with its audit event (one transaction); the holder whose entitlement ends, if any.
+    """One seat -> expired with its audit event (a refused chunk's path); the holder whose entitlement ends.
 
-    No read: a transaction cannot hand back the old item on success, so the seat is learnt
-    from a refusal (ALL_OLD). A seat nobody holds (the purchase's `holders`) is tried as
-    available; a held one is first probed with version 0 (never a seat's: they start at 1),
+    No read: the seat is learnt from a refusal (ALL_OLD). A seat not in use is tried as
+    available; one in use is first probed with version 0 (never a seat's: they start at 1),
     whose refusal names its state, version and holder; the next try is exact.
     """
     expirable = allowed_from(Action.EXPIRE)

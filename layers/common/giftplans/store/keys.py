@@ -18,6 +18,7 @@ MAIL_SK = "MAIL"
 SWEEP_PK, CURSOR_SK = "SWEEP", "CURSOR"
 ATTENTION_PK = "ATTENTION"  # what support must look at: unfulfillable paid checkouts (issue 14)
 SEAT_PREFIX = "SEAT#"
+CLOSE_SK = "PURCHASE#CLOSE"  # a purchase's close job: sorts after the purchase, before its seats
 EVENT_PREFIX = "EVENT#"
 
 

@@ -330,6 +330,21 @@ class InviteBatch(Item, discriminator="invite_batch"):
     locale = UnicodeAttribute(null=True)  # the buyer's locale when the list was sent (a resume keeps it)
 
 
+class CloseJob(Item, discriminator="close_job"):
+    """`PURCHASE#<id>` / `PURCHASE#CLOSE`: a full refund or lost dispute decided, its seats still to cancel.
+
+    Written by the webhook (one write), worked through in the background (`giftplans.closing`),
+    deleted by the purchase's final write. Sorts between the purchase and its seats: one Query
+    reads all three.
+    """
+
+    purchase_id = UnicodeAttribute()
+    reason = UnicodeAttribute()  # refund | dispute_lost
+    amount_refunded = NumberAttribute()
+    at = UnicodeAttribute()  # when Stripe says it happened
+    created_at = UnicodeAttribute()
+
+
 class FreeSeat(Item, discriminator="free_seat"):
     """`PURCHASE#<id>` / `FREE#<seat_id>`: an available seat below the purchase's `fresh_from`."""
 

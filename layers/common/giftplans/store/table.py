@@ -169,17 +169,21 @@ class Store:
 
     def seat_ids_in(self, purchase_id: str, states: list[str]) -> list[str]:
         """Ids of the purchase's seats in `states` (a filtered Query, page by page; matches only)."""
+        return [seat.seat_id for seat in self.seats_in(purchase_id, states)]
+
+    def seats_in(self, purchase_id: str, states: list[str]) -> list[m.Seat]:
+        """The purchase's seats in `states`, with their state, version and holder only (a filtered Query)."""
         from giftplans.store.transitions import in_states  # transitions imports the store
 
         with read_errors():
             return [
-                seat.seat_id
+                seat
                 for seat in m.Item.query(
                     k.purchase_pk(purchase_id),
                     m.Item.SK.startswith(k.SEAT_PREFIX),
                     filter_condition=in_states(*states),
                     consistent_read=True,
-                    attributes_to_get=["type", "seat_id", "PK", "SK"],
+                    attributes_to_get=["type", "seat_id", "PK", "SK", "state", "version", "recipient_sub"],
                 )
                 if isinstance(seat, m.Seat)
             ]
@@ -229,6 +233,17 @@ class Store:
                 elif isinstance(item, m.AuditEvent):
                     events.append(item)
         return purchase, seat, events
+
+    def purchase_with_seats(self, purchase_id: str) -> list[m.Item]:
+        """The purchase, its close job and its seats: one Query (adjacent sort keys), page by page."""
+        with read_errors():
+            return list(
+                m.Item.query(
+                    k.purchase_pk(purchase_id),
+                    m.Item.SK.between(k.PURCHASE_SK, k.SEAT_PREFIX + "\uffff"),
+                    consistent_read=True,
+                )
+            )
 
     def seats_of(self, purchase_id: str) -> list[m.Seat]:
         return self._partition(m.Seat, purchase_id, k.SEAT_PREFIX)
