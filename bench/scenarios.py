@@ -19,9 +19,9 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from giftplans import clock
+from giftplans import clock, givers
 
-from tests.support import factories
+from tests.support import factories, streams
 from tests.support import gifts as g
 from tests.support.apigw import call, http_event
 from tests.support.ddb_calls import Calls, counting
@@ -37,8 +37,8 @@ def webhook_target(seats: int) -> int:
 # key -> (target, short description of the target)
 FIXED_TARGETS: dict[str, tuple[int, str]] = {
     "invite_1": (2, "<= 2"),
-    "invite_25": (4, "<= 4"),  # since issue 15: a Holder query and two 24-seat transactions (100-item limit)
-    "accept": (2, "2"),  # one read of the seat for `gift_from`, so get_entitlement stays 1
+    "invite_25": (2, "<= 2"),  # one read (Holder items with it), one transaction of 78 items
+    "accept": (1, "1"),  # one transaction; `gift_from` comes from the stream (giftplans.givers)
     "revoke": (1, "1"),
     "decline": (1, "1"),
     "resend": (1, "1"),
@@ -181,7 +181,9 @@ def seat_actions(measured: Measured, invite_sizes: tuple[int, ...] = (1, 25)) ->
     g.invite(pid, "accepts@example.com", "revoked@example.com", "declines@example.com", "resent@example.com")
     recipient = g.who("recipient-1", "accepts@example.com")
     accept_token = g.link(pid, "0001")
+    invited = g.seat(pid, "0001")
     _counted("accept", measured, lambda: g.accept(accept_token, recipient))
+    givers.fill([streams.record(invited, g.seat(pid, "0001"))])  # the stream: gift_from onto My plan
     _counted("revoke", measured, lambda: g.seat_action(pid, "0002", "revoke"))
     decline_token = g.link(pid, "0003")
     _counted("decline", measured, lambda: g.decline(decline_token))

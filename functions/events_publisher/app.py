@@ -1,5 +1,7 @@
 """DynamoDB stream -> domain events on EventBridge (giftplans.outbox.publishing), at least once.
 
+It also writes an accepted gift's sender onto the recipient's entitlement (giftplans.givers).
+
 `build(bus)` wires the handler to a bus: EventBridge when deployed, a fake in tests.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from giftplans import givers
 from giftplans.observability import entry
 from giftplans.outbox import publishing
 
@@ -17,7 +20,9 @@ def build(bus: publishing.Bus) -> Callable[[dict[str, Any], Any], dict[str, Any]
 
     @entry()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return publishing.batch_response(publishing.publish(event.get("Records") or [], bus))
+        records = event.get("Records") or []
+        failed = publishing.publish(records, bus) + givers.fill(records)
+        return publishing.batch_response(list(dict.fromkeys(failed)))
 
     return handler
 

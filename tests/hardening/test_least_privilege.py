@@ -47,7 +47,8 @@ NEEDS: dict[str, set[str]] = {
     | table("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")  # Query: issue 16's reminder list
     | table("BatchGetItem")  # the redrive: parked mail by UNSENT#<day> (Query on GSI2), then the markers
     | {"ses:SendEmail", "sqs:SendMessage"},
-    "events_publisher": STREAM | OWN_ROLE | {"events:PutEvents", "sqs:SendMessage"},
+    # UpdateItem: an accepted gift's sender onto the recipient's entitlement (giftplans.givers)
+    "events_publisher": STREAM | OWN_ROLE | table("UpdateItem") | {"events:PutEvents", "sqs:SendMessage"},
     "ses_feedback": table("GetItem", "UpdateItem", "PutItem"),
     # Metrics go out as EMF through the log, so no cloudwatch:PutMetricData
     "expiry_sweep": table("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem")

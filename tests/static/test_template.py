@@ -57,7 +57,7 @@ TABLE_ACTIONS = {
     },
     "openapi": set(),
     "mailer": {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},  # + the redrive
-    "events_publisher": set(),
+    "events_publisher": {"UpdateItem"},  # an accepted gift's sender onto its entitlement (giftplans.givers)
     "ses_feedback": {"GetItem", "UpdateItem", "PutItem"},  # the bounce and its audit event
     "expiry_sweep": {"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
     "deliveries": {"UpdateItem", "PutItem"},  # SPEC 8.1: one touch per due seat (and Query on GSI2)

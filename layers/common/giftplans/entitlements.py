@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from giftplans import clock, terms
+from giftplans import clock, givers, terms
 from giftplans.errors import Conflict
 from giftplans.observability import logger
 from giftplans.store import get_store
@@ -113,8 +113,12 @@ def is_active(entitlement: m.Item | None, now: datetime) -> bool:
 
 
 def current(sub: str) -> EntitlementView:
-    """`GET /me/entitlement`: one GetItem (who gave a gift was written with it, at accept)."""
-    return answer(get_store().entitlement(sub), clock.now())
+    """`GET /me/entitlement`: one GetItem (who gave a gift is written on it from the accept's stream
+    record; in the second before that, one more read of the seat: `givers`)."""
+    entitlement = get_store().entitlement(sub)
+    if isinstance(entitlement, m.Entitlement) and not entitlement.gift_from:
+        entitlement.gift_from = givers.lookup(entitlement)
+    return answer(entitlement, clock.now())
 
 
 # ---- writing a gift or a claim (inside the seat's transaction) -----------------------------------------

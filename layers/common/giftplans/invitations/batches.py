@@ -29,6 +29,16 @@ KEY_MAX = 255
 # FreeSeat marker it is taken from, its audit Mention) beside the purchase, counter, audit event and
 # batch item: 24 * 4 + 4 = 100, DynamoDB's TransactWriteItems limit.
 CHUNK = 24
+# A list without an Idempotency-Key is one transaction when its items fit: the purchase, counter and
+# audit event, then per seat its update, Holder and Mention, plus the FreeSeat markers it takes (a
+# seat never handed out has none). 25 fresh seats: 3 + 25 * 3 = 78 items.
+ONE_WRITE_ROWS = 32  # 3 + 32 * 3 = 99: the longest list that can ever be one transaction
+TRANSACTION_ITEMS = 100
+
+
+def fits_one_write(rows: int, markers: int) -> bool:
+    """A list of `rows` seats, `markers` of them taken from FreeSeat markers, is one transaction."""
+    return 3 + 3 * rows + markers <= TRANSACTION_ITEMS
 
 
 def hash_of_key(key: str) -> str:

@@ -50,8 +50,9 @@ def invite(
     """SPEC rule 3 (with 11 and 13) and 8.3: one available seat per address, all or nothing.
 
     Every row is checked before anything is read (422 with a reason per row), and the purchase,
-    the buyer's limits and rule 11 before anything is written. Up to `CHUNK` rows without a key
-    are one transaction. A longer list, or any list with an `Idempotency-Key`, is a batch
+    the buyer's limits and rule 11 before anything is written. A list without a key whose items fit
+    (`batches.fits_one_write`: 25 fresh seats do) is one transaction. A longer list, or any list with
+    an `Idempotency-Key`, is a batch
     (`m.InviteBatch`): its first transaction writes the batch item (pending), takes the purchase's
     lease and counts every email of the list; each chunk of `CHUNK` seats is one transaction that
     moves the batch on; the last marks it done and lets the purchase go (docs/design.md, Lists).
@@ -64,10 +65,8 @@ def invite(
     batch_key = (k.purchase_pk(purchase_id), k.batch_sk(key_hash)) if key_hash is not None else None
 
     row_keys = [key for row in wanted for key in tokens.email_keys(row.email)]  # every kid (rotation)
-    one_write = key_hash is None and len(wanted) <= CHUNK
-    holder_keys = (
-        [(k.purchase_pk(purchase_id), k.holder_sk(key)) for key in row_keys] if len(wanted) <= CHUNK else []
-    )
+    short = len(wanted) <= batches.ONE_WRITE_ROWS
+    holder_keys = [(k.purchase_pk(purchase_id), k.holder_sk(key)) for key in row_keys] if short else []
 
     def attempt() -> list[SeatView]:  # a racing invite or claim on the same purchase: read again, once
         now = clock.now()
@@ -119,7 +118,7 @@ def invite(
         picked = pick_seats(purchase, len(wanted))
         versions = {key: int(h.version or 0) for key, h in held.items()}
         try:
-            if one_write:
+            if key_hash is None and batches.fits_one_write(len(wanted), len(picked.from_markers)):
                 return _write_invites(
                     purchase, wanted, picked, caller.sub, now, limit, versions, caller.locale
                 )

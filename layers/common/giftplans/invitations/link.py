@@ -122,11 +122,6 @@ def _sender(seat: m.Seat) -> str:
     return seat.from_name or seat.buyer_name or seat.buyer_email
 
 
-def sender(seat: m.Seat) -> str:
-    """Who gave the seat, as the recipient's My plan shows it (`gift_from`): the address masked."""
-    return seat.from_name or seat.buyer_name or tokens.mask_email(seat.buyer_email)
-
-
 def preview(token_text: str) -> Preview:
     """`GET /invitations/{token}`: plan, sender, term end and state, and nothing else. One GetItem."""
     token = _parse(token_text)
@@ -174,13 +169,13 @@ def accept(token_text: str, caller: Caller) -> Accepted:
         )
     email = caller.email
     term_end = clock.iso(clock.from_epoch(token.term_end_ts))
-    # Who gave it, for My plan (`gift_from`): read once here so `GET /me/entitlement` stays one read.
-    # Consistent: it also says whether the link is a shared one (SPEC 8.2), maybe made a moment ago.
-    given = get_store().seat(token.purchase_id, token.seat_id)
-    gift_from = sender(given) if given is not None else None
-    shared = _shared_terms(given, token, caller, email)
+    # Nothing is read first (issue 15: accept is one transaction). Who gave it reaches My plan from
+    # the stream (`givers`); a shared link (SPEC 8.2) shows itself when its seat refuses the address.
+    shared: sharing.SharedAccept | None = None
 
     def write(now: datetime, credit: credits.Credit | None, entitlement: m.Entitlement) -> None:
+        nonlocal shared
+
         def build(steps: Steps) -> None:
             if not caller.email_verified:
                 steps.check(
@@ -233,6 +228,9 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                 old = refused.old("seat")
                 if _credit_pending_for(old, caller):
                     raise _Resume(old) from refused
+                if shared is None and sharing.is_shared(old):  # a shared link: accept it as one
+                    shared = _shared_terms(old, token, caller, email)
+                    return write(now, credit, entitlement)
                 refusal = _link_refusal(old, token, now, ACCEPT_BEFORE_END_S)
                 if refusal is None:  # a live link for another address
                     raise _email_mismatch(old) from refused
@@ -262,7 +260,6 @@ def accept(token_text: str, caller: Caller) -> Accepted:
             purchase_id=token.purchase_id,
             seat_id=token.seat_id,
             now=now,
-            gift_from=gift_from,
         )
         try:
             for _ in range(2):  # a plan that ends between the two tries: the gift is the plan after all

@@ -288,7 +288,7 @@ class Entitlement(Item, discriminator="entitlement"):
     ended = BooleanAttribute(default=False)
     purchase_id = UnicodeAttribute(null=True)
     seat_id = UnicodeAttribute(null=True)
-    gift_from = UnicodeAttribute(null=True)  # a gift's sender as the recipient sees it (link.sender)
+    gift_from = UnicodeAttribute(null=True)  # a gift's sender as the recipient sees it (givers.sender)
     # The subscription part: the account's own Stripe subscription.
     sub_plan = UnicodeAttribute(null=True)
     sub_term_end = UnicodeAttribute(null=True)
