@@ -183,7 +183,16 @@ class Store:
                     m.Item.SK.startswith(k.SEAT_PREFIX),
                     filter_condition=in_states(*states),
                     consistent_read=True,
-                    attributes_to_get=["type", "seat_id", "PK", "SK", "state", "version", "recipient_sub"],
+                    attributes_to_get=[
+                        "type",
+                        "seat_id",
+                        "purchase_id",
+                        "PK",
+                        "SK",
+                        "state",
+                        "version",
+                        "recipient_sub",
+                    ],
                 )
                 if isinstance(seat, m.Seat)
             ]
