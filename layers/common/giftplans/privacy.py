@@ -37,7 +37,7 @@ from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import seat_key, touch
-from giftplans.store.writes import Refused, Steps, stamp
+from giftplans.store.writes import Steps, stamp, written
 from giftplans.views import AuditEventView, Json, SupportPurchaseView, SupportSeatView
 
 ERASED = "erased"  # the tombstone that takes an address's place
@@ -198,15 +198,6 @@ def erase(email: str | None, actor: str) -> Erased:
     return Erased(changed)
 
 
-def _written(build: Any) -> int:
-    """1 when the write went through, 0 when its condition found the work already done."""
-    try:
-        get_store().write(build)
-        return 1
-    except Refused:
-        return 0
-
-
 def _scrub(mention: m.Mention) -> tuple[int, int]:
     """The masked address out of its audit event, then the mention: (events changed, mentions deleted)."""
     event = get_store().audit_event(mention.PK, mention.event_sk)
@@ -222,18 +213,18 @@ def _scrub(mention: m.Mention) -> tuple[int, int]:
             detail[mention.field] = ERASED
             scrubbed = 1
         if scrubbed:
-            scrubbed = _written(
+            scrubbed = written(
                 lambda steps: steps.update(
                     "event", event, [m.AuditEvent.detail.set(detail)], condition=m.AuditEvent.PK.exists()
                 )
             )
-    deleted = _written(lambda steps: steps.delete("mention", mention, condition=m.Mention.PK.exists()))
+    deleted = written(lambda steps: steps.delete("mention", mention, condition=m.Mention.PK.exists()))
     return scrubbed, deleted
 
 
 def _erase_marker(marker: m.MailMarker, keys: list[str], now: datetime) -> int:
     """The marker keeps its status (a replayed record still sends nothing) and loses the address's key."""
-    return _written(
+    return written(
         lambda steps: steps.update(
             "marker",
             marker,
@@ -262,7 +253,7 @@ def _erase_profile(profile: m.Profile, address: str, actor: str, now: datetime) 
     if indexed:
         actions += [m.Profile.GSI3PK.remove(), m.Profile.GSI3SK.remove()]
     actions += [m.Profile.erased_at.set(clock.iso(now)), *stamp(m.Profile, ERASE, actor)]
-    return _written(
+    return written(
         lambda steps: steps.update(
             "profile", profile, actions, condition=m.Profile.version == int(profile.version or 0)
         )
@@ -310,7 +301,7 @@ def _erase_recipient(seat: m.Seat, keys: list[str], actor: str, now: datetime) -
             at=now,
         )
 
-    return _written(build)
+    return written(build)
 
 
 def _erase_buyer(purchase: m.Purchase, keys: list[str], actor: str, now: datetime) -> tuple[int, int]:
@@ -319,7 +310,7 @@ def _erase_buyer(purchase: m.Purchase, keys: list[str], actor: str, now: datetim
     for seat in get_store().seats_of(purchase.purchase_id):
         if seat.buyer_email == ERASED:
             continue
-        seats += _written(
+        seats += written(
             lambda steps, seat=seat: touch(
                 steps,
                 Touch.ERASE,
@@ -351,7 +342,7 @@ def _erase_buyer(purchase: m.Purchase, keys: list[str], actor: str, now: datetim
             audit.event(purchase.purchase_id, now, "purchase.buyer_erased", actor, detail={"seats": seats}),
         )
 
-    return seats, _written(build)
+    return seats, written(build)
 
 
 # ---- the sweep's erasure of an ended purchase's recipients --------------------------------------------
@@ -393,7 +384,7 @@ def erase_ended(purchase: m.Purchase, actor: str, now: datetime) -> int:
                 at=now,
             )
 
-        erased += _written(build)
+        erased += written(build)
     for mention in get_store().mentions_in(pid):
         _scrub(mention)
     for key in get_store().holders(pid):  # the Holder items' keys name the addresses (rule 11 is over)
@@ -415,5 +406,5 @@ def erase_ended(purchase: m.Purchase, actor: str, now: datetime) -> int:
             "audit", audit.event(pid, now, "purchase.recipients_erased", actor, detail={"seats": erased})
         )
 
-    _written(done)  # refused: another run dropped the key first
+    written(done)  # refused: another run dropped the key first
     return erased

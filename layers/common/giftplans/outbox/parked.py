@@ -24,7 +24,7 @@ from giftplans.seats import SeatState
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.writes import Refused, Steps
+from giftplans.store.writes import Steps, written
 
 ADDRESS_PARAMS = ("sender", "recipient")  # params that may hold someone else's address
 ERASED = "erased"  # privacy.ERASED (privacy imports this module)
@@ -69,7 +69,7 @@ def scrub(mention: m.Mention) -> tuple[int, int]:
         if data.get("params", {}).get(mention.field) not in (None, ERASED):
             data["params"][mention.field] = ERASED
             notice = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            scrubbed = _written(
+            scrubbed = written(
                 lambda steps: steps.update(
                     "marker",
                     marker,
@@ -77,7 +77,7 @@ def scrub(mention: m.Mention) -> tuple[int, int]:
                     condition=m.MailMarker.notice == marker.notice,
                 )
             )
-    deleted = _written(lambda steps: steps.delete("mention", mention, condition=m.Mention.PK.exists()))
+    deleted = written(lambda steps: steps.delete("mention", mention, condition=m.Mention.PK.exists()))
     return scrubbed, deleted
 
 
@@ -110,12 +110,4 @@ def skip(marker: m.MailMarker) -> None:
         m.MailMarker.GSI2PK.remove(),
         m.MailMarker.GSI2SK.remove(),
     ]
-    _written(lambda steps: steps.update("marker", marker, actions, condition=condition))
-
-
-def _written(build: Any) -> int:
-    try:
-        get_store().write(build)
-        return 1
-    except Refused:
-        return 0
+    written(lambda steps: steps.update("marker", marker, actions, condition=condition))

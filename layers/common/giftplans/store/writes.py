@@ -269,6 +269,20 @@ def _is_timeout(error: Exception) -> bool:
     return cause is not None and "timeout" in type(cause).__name__.lower()
 
 
+def written(build: Callable[..., Any]) -> int:
+    """Write `build` once: 1 when it went through, 0 when refused (its condition found the work done).
+
+    For idempotent clean-up writes (erasure, parked mail) that count what they changed.
+    """
+    from giftplans.store import get_store  # the data layer imports this module
+
+    try:
+        get_store().write(build)
+        return 1
+    except Refused:
+        return 0
+
+
 # ---- retry on conflict ----------------------------------------------------------------------------------
 
 
