@@ -26,26 +26,57 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 from giftplans import clock, closing, sweep
 from giftplans.observability import entry, logger, metrics, seconds_left
-from pydantic import BaseModel, ConfigDict, Field
 
 MAX_HOPS = 24  # continuations of one run; more means something is wrong: stop and alarm
 MAX_SKEW = timedelta(minutes=5)  # a payload `now` may run ahead of the clock by this much, no more
 
 
-class SweepRequest(BaseModel):
-    """A manual or continued run; the scheduled event's own fields are ignored."""
+class BadSweepRequest(ValueError):
+    """A manual or continued run's payload is malformed: nothing is done."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+class SweepRequest(NamedTuple):
+    """A manual or continued run; the scheduled event's own fields are ignored.
+
+    Read by hand rather than by a pydantic model: pydantic's import is about a third of this
+    function's INIT (issue 15's cold-start target for schedule functions is the bare boto3 one).
+    """
 
     now: datetime | None = None
-    since: date | None = Field(default=None, alias="from")
-    hop: int = Field(default=0, ge=0)
-    close: str | None = Field(default=None, min_length=1, max_length=64)  # a purchase to close
+    since: date | None = None  # the payload's "from"
+    hop: int = 0
+    close: str | None = None  # a purchase to close
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> SweepRequest:
+        """The run `event` asks for; a malformed field raises `BadSweepRequest` and nothing is done."""
+        try:
+            now = clock.parse_iso(_text(event, "now")) if event.get("now") is not None else None
+        except ValueError:
+            raise BadSweepRequest("'now' is an ISO 8601 instant, e.g. 2027-03-02T03:00:00Z.") from None
+        try:
+            since = date.fromisoformat(_text(event, "from")) if event.get("from") is not None else None
+        except ValueError:
+            raise BadSweepRequest("'from' is a day, e.g. 2027-01-29.") from None
+        hop = event.get("hop", 0)
+        if type(hop) is not int or hop < 0:
+            raise BadSweepRequest("'hop' is a whole number, 0 or more.")
+        close = event.get("close")
+        if close is not None and not (isinstance(close, str) and 1 <= len(close) <= 64):
+            raise BadSweepRequest("'close' is a purchase id (1 to 64 characters).")
+        return cls(now, since, hop, close)
+
+
+def _text(event: dict[str, Any], name: str) -> str:
+    value = event[name]
+    if not isinstance(value, str):
+        raise ValueError(name)
+    return value
 
 
 Continue = Callable[[dict[str, Any]], None]
@@ -65,10 +96,10 @@ def build(
 
 
 def _run(event: dict[str, Any], context: Any, continue_with: Continue) -> dict[str, Any]:
-    request = SweepRequest.model_validate(event or {})
+    request = SweepRequest.of(event or {})
     if request.close is not None:
         return _close(request, context, continue_with)
-    now = clock.as_utc(request.now) if request.now else clock.now()
+    now = request.now or clock.now()
     if now > clock.now() + MAX_SKEW:
         # A typo'd future date would expire seats for good and mail "plan ended": refuse, change nothing.
         logger.error("sweep refused: its `now` is ahead of the clock", extra={"now": clock.iso(now)})

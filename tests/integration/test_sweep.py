@@ -296,6 +296,48 @@ def test_given_manual_now_beyond_the_clock_plus_skew_when_handler_runs_then_refu
     assert result["expired"] == 1 and seat(pid, 1).state == "expired"  # within the skew: runs
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"now": "yesterday"},
+        {"now": "2027-03-02T03:00:00"},  # no offset: every instant here is UTC-aware
+        {"now": 1803956400},
+        {"from": "2027-13-01"},
+        {"from": 20270101},
+        {"hop": -1},
+        {"hop": "1"},
+        {"hop": True},
+        {"close": ""},
+        {"close": "p" * 65},
+        {"close": 7},
+    ],
+)
+def test_given_malformed_manual_payload_when_handler_runs_then_refused_and_nothing_changed(
+    payload: dict[str, Any],
+) -> None:
+    pid = paid_purchase(quantity=1)
+    hold(pid, 1, "sub-ann", "ann@example.com")
+    app = load_handler("expiry_sweep")
+    before = versions()
+
+    with clock_at(EXPIRE_NIGHT), pytest.raises(ValueError, match=r"'(now|from|hop|close)'"):
+        app.handler({"now": "2027-03-02T03:00:00Z", **payload}, LongContext())
+
+    assert moved(before, versions()) == {} and sweep.read_cursor() is None
+
+
+def test_given_scheduled_event_fields_when_handler_runs_then_they_are_ignored_and_the_clock_decides() -> None:
+    pid = paid_purchase(quantity=1)
+    hold(pid, 1, "sub-ann", "ann@example.com")
+    app = load_handler("expiry_sweep")
+    scheduled = {"version": "0", "source": "aws.scheduler", "time": "2020-01-01T00:00:00Z", "detail": {}}
+
+    with clock_at(EXPIRE_NIGHT):
+        result = app.handler(scheduled, LongContext())
+
+    assert result["expired"] == 1 and seat(pid, 1).state == "expired"
+
+
 def test_given_due_purchases_when_expiry_night_swept_twice_then_every_transition_happens_once() -> None:
     pid = paid_purchase(quantity=4)
     hold(pid, 1, "sub-ann", "ann@example.com")
