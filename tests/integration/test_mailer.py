@@ -300,3 +300,29 @@ def test_given_dynamodb_fails_the_claim_when_batch_runs_then_record_retried_and_
     run(rec)
     run(rec)
     assert to_addresses() == [RECIPIENT]
+
+
+def test_given_one_record_of_a_batch_raises_when_run_then_only_it_is_retried_and_the_rest_are_handled(
+    ses, monkeypatch, logs
+):
+    old, new = invited_seat()
+    first, broken, last = (record(old, new) for _ in range(3))
+    for number, rec in enumerate((first, broken, last), start=1):
+        rec["dynamodb"]["SequenceNumber"] = f"10{number}"
+    real = sending.handle_record
+    tried: list[str] = []
+
+    def flaky(rec: dict[str, Any], via: sending.Sender) -> int:
+        tried.append(rec["dynamodb"]["SequenceNumber"])
+        if rec is broken:
+            raise RuntimeError("a bug in one record")
+        return real(rec, via)
+
+    monkeypatch.setattr(sending, "handle_record", flaky)
+
+    answer = run(first, broken, last)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "102"}]}
+    assert tried == ["101", "102", "103"]  # the records after the failure are still tried
+    assert to_addresses() == [RECIPIENT]  # sent once (first); the last is the same notice, skipped
+    assert any("mail record failed" in line and "102" in line for line in logs.lines)
