@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from giftplans import admin, audit, privacy
 from giftplans.errors import BadRequest
-from giftplans.http import error_responses, make_app, support_identity
+from giftplans.http import Path, Query, error_responses, make_app, support_identity
 from giftplans.observability import HTTP_REQUEST_ID, entry
 from giftplans.purchases import attention
 from pydantic import BaseModel, ConfigDict, Field

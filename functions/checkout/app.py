@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Header
-from giftplans.http import caller, error_responses, make_app
+from giftplans.http import Header, caller, error_responses, make_app
 from giftplans.observability import HTTP_REQUEST_ID, entry
 from giftplans.purchases import checkout
 from giftplans.schemas.checkout import CheckoutSessionOut

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from giftplans import claims
-from giftplans.http import caller, error_responses
+from giftplans.http import APIGatewayHttpRouter, Path, Response, caller, content_types, error_responses
 from giftplans.invitations import batches, buyer, schedule, sharing
 from giftplans.invitations.addresses import Row
 from giftplans.schemas.purchases import SeatOut

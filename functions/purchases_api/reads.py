@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from giftplans.http import caller, error_responses
+from giftplans.http import APIGatewayHttpRouter, Path, Query, caller, error_responses
 from giftplans.purchases import billing
 from giftplans.schemas.purchases import PurchaseDetailOut, PurchaseListOut, SeatHistoryOut, SeatStateName
 

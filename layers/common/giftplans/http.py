@@ -16,18 +16,25 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from giftplans import lean_imports  # noqa: F401  first: Powertools' event handler without its other resolvers
+
+# isort: split
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import Response as Response
+from aws_lambda_powertools.event_handler import content_types as content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header as Header  # re-exported: functions
+from aws_lambda_powertools.event_handler.openapi.params import Path as Path  # import these from here, so
+from aws_lambda_powertools.event_handler.openapi.params import Query as Query  # lean_imports comes first
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as APIGatewayHttpRouter
 
 from giftplans import locales
 from giftplans.errors import AWS_ERRORS, DomainError, Forbidden, Unauthorized
 from giftplans.identity import Caller
 from giftplans.observability import logger
 
-if TYPE_CHECKING:  # routers are only named in annotations: most functions never import them
-    from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-
+if TYPE_CHECKING:
     Routes = APIGatewayHttpResolver | APIGatewayHttpRouter  # a function's resolver, or a router of its routes
 
 UNAVAILABLE = "The service is busy right now; nothing was changed. Please try again in a moment."
