@@ -38,6 +38,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from giftplans import audit, clock, privacy, purchases
+from giftplans.background import CHUNK, Chunks, in_one_or_each
 from giftplans.entitlements import end_from_seat, from_gift_or_claim
 from giftplans.observability import logger
 from giftplans.refunds import ACTOR, REFUNDABLE, cancel_seat
@@ -48,7 +49,6 @@ from giftplans.store import models as m
 from giftplans.store.transitions import Move, purchase_key, recounted, transition
 from giftplans.store.writes import Refused, Steps, stamp
 
-CHUNK = 25  # seats per transaction: 25 seats + 25 entitlements + the audit event <= 100 items
 STOP_MARGIN_S = 30.0  # stop starting chunks when less than this is left of the invocation
 CANCELLED = target(Action.REFUND).value
 CLOSE_ACTION = "close"  # the purchase's last_action when its close job is recorded
@@ -138,18 +138,17 @@ def run(purchase_id: str, *, deadline: Callable[[], float] | None = None) -> Clo
         # cancelled by this job (this run or one before it that died), not by support earlier
         refunded = {s.seat_id for s in seats if s.state == CANCELLED and s.last_action == Action.REFUND}
         pending = [seat for seat in seats if SeatState(seat.state) in REFUNDABLE]
-        for start in range(0, len(pending), CHUNK):
-            if deadline is not None and deadline() < STOP_MARGIN_S:
-                return CloseResult(purchase_id, cancelled, False, continued=True)
-            chunk = pending[start : start + CHUNK]
-            if start + CHUNK >= len(pending) and _last_chunk_and_settle(
-                purchase, job, chunk, states, refunded, at
-            ):
+        work = Chunks(pending, size=CHUNK, deadline=deadline, margin=STOP_MARGIN_S)
+        for chunk in work:
+            last = work.taken >= len(pending)
+            if last and _last_chunk_and_settle(purchase, job, chunk, states, refunded, at):
                 return CloseResult(purchase_id, cancelled + len(chunk), True)
             for seat_id in _cancel_chunk(chunk, at):
                 states[seat_id] = target(Action.REFUND)
                 refunded.add(seat_id)
                 cancelled += 1
+        if work.continued:
+            return CloseResult(purchase_id, cancelled, False, continued=True)
         try:
             get_store().write(
                 partial(_settle, purchase=purchase, job=job, states=states, refunded=refunded, at=at)
@@ -197,17 +196,20 @@ def _last_chunk_and_settle(
 
 def _cancel_chunk(chunk: Sequence[m.Seat], at: datetime) -> list[str]:
     """Up to 25 seats -> cancelled in one transaction; seat by seat from fresh reads if it is refused."""
-    try:
-        get_store().write(lambda steps: _chunk_steps(steps, chunk, at))
-        return [seat.seat_id for seat in chunk]
-    except Refused:
-        logger.info("refund chunk refused; seat by seat", extra={"seats": [s.seat_id for s in chunk]})
-    done = []
-    for seat in chunk:
-        fresh = get_store().seat(seat.purchase_id, seat.seat_id)
-        if fresh is not None and SeatState(fresh.state) in REFUNDABLE and cancel_seat(fresh, at, ACTOR):
-            done.append(seat.seat_id)
-    return done
+    done = in_one_or_each(
+        chunk,
+        lambda steps: _chunk_steps(steps, chunk, at),
+        partial(_cancel_fresh, at=at),
+        refused_note="refund chunk refused; seat by seat",
+        seat_id=lambda seat: seat.seat_id,
+    )
+    return [seat.seat_id for seat in done]
+
+
+def _cancel_fresh(seat: m.Seat, at: datetime) -> bool:
+    """One seat of a refused chunk, as it now stands: cancelled if it still is refundable."""
+    fresh = get_store().seat(seat.purchase_id, seat.seat_id)
+    return fresh is not None and SeatState(fresh.state) in REFUNDABLE and cancel_seat(fresh, at, ACTOR)
 
 
 def _chunk_steps(steps: Steps, chunk: Sequence[m.Seat], at: datetime) -> None:

@@ -24,7 +24,7 @@ runs at once, or a revoke or resend in between change nothing twice and mail not
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -33,6 +33,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from giftplans import audit, clock
+from giftplans.background import Chunks
 from giftplans.errors import AWS_ERRORS, DomainError
 from giftplans.invitations import schedule
 from giftplans.observability import logger
@@ -67,22 +68,26 @@ class Result:
 def run(now: datetime, *, deadline: Callable[[], float] | None = None) -> Result:
     """Everything due at or before `now`, shard by shard; see the module's docstring."""
     result = Result()
+    work = Chunks(_due(now), size=1, deadline=deadline, margin=STOP_MARGIN_S)  # one write a seat
+    for (seat,) in work:
+        result.due += 1
+        try:
+            outcome = act(seat, now)
+        except SEAT_ERRORS:
+            result.failed += 1
+            logger.exception("a due seat failed; the next run retries it", extra={"key": seat.SK})
+            continue
+        setattr(result, outcome, getattr(result, outcome) + 1)
+    result.continued = work.continued
+    return result
+
+
+def _due(now: datetime) -> Iterator[m.Seat]:
+    """The seats due at or before `now`, shard by shard, page by page as they are reached."""
     until = clock.iso(now)
     store = get_store()
     for shard in range(settings().due_shards):
-        for seat in store.sends_due(shard, until):
-            if deadline is not None and deadline() < STOP_MARGIN_S:
-                result.continued = True
-                return result
-            result.due += 1
-            try:
-                outcome = act(seat, now)
-            except SEAT_ERRORS:
-                result.failed += 1
-                logger.exception("a due seat failed; the next run retries it", extra={"key": seat.SK})
-                continue
-            setattr(result, outcome, getattr(result, outcome) + 1)
-    return result
+        yield from store.sends_due(shard, until)
 
 
 def act(seat: m.Seat, now: datetime) -> str:

@@ -233,6 +233,12 @@ def from_gift_or_claim() -> Condition:
     return condition
 
 
+def not_ended() -> Condition:
+    """The entitlement has not ended yet (the sweep's expiry ends each one once)."""
+    condition: Condition = m.Entitlement.ended.does_not_exist() | (m.Entitlement.ended == False)  # noqa: E712
+    return condition
+
+
 # ---- the account's own subscription (Stripe customer.subscription.*) ----------------------------------
 
 

@@ -21,15 +21,15 @@ from datetime import datetime
 from functools import partial
 
 from giftplans import clock
-from giftplans.entitlements import end_from_seat
+from giftplans.background import CHUNK, Chunks, in_one_or_each
+from giftplans.entitlements import end_from_seat, not_ended
 from giftplans.seats import IN_USE, Action, SeatState
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
 from giftplans.store.transitions import Move, transition
-from giftplans.store.writes import Refused, Steps
+from giftplans.store.writes import Steps
 
-CHUNK = 25  # seats per transaction: 25 seats + 25 entitlements + the audit event <= 100 items
 ACTOR = "sweep"
 IN_USE_STATES = sorted(s.value for s in IN_USE)
 
@@ -41,13 +41,9 @@ def expire_seats(purchase_id: str, quantity: int, now: datetime, one_by_one: One
     held = {seat.seat_id: seat for seat in get_store().seats_in(purchase_id, IN_USE_STATES)}
     seat_ids = [k.seat_id_of(n) for n in range(1, int(quantity) + 1)]
     moved = 0
-    for start in range(0, len(seat_ids), CHUNK):
-        chunk = seat_ids[start : start + CHUNK]
-        try:
-            get_store().write(partial(_steps, purchase_id=purchase_id, chunk=chunk, held=held, now=now))
-            moved += len(chunk)
-        except Refused:
-            moved += sum(one_by_one(seat_id, seat_id in held) for seat_id in chunk)
+    for chunk in Chunks(seat_ids, size=CHUNK):
+        build = partial(_steps, purchase_id=purchase_id, chunk=chunk, held=held, now=now)
+        moved += len(in_one_or_each(chunk, build, lambda seat_id: one_by_one(seat_id, seat_id in held)))
     return moved
 
 
@@ -71,9 +67,8 @@ def _steps(
         detail={"previous_states": {sid: seat.state for sid, seat in held.items() if sid in chunk}},
         at=now,
     )
-    not_ended = m.Entitlement.ended.does_not_exist() | (m.Entitlement.ended == False)  # noqa: E712
     for seat_id in chunk:
         seat = held.get(seat_id)
         if seat is None or not seat.recipient_sub:
             continue
-        end_from_seat(steps, seat, now, step=f"entitlement {seat_id}", condition=not_ended)
+        end_from_seat(steps, seat, now, step=f"entitlement {seat_id}", condition=not_ended())
