@@ -47,6 +47,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as Update
 
 from giftplans import clock, expiry, privacy, terms
+from giftplans.entitlements import end_from_seat, not_ended
 from giftplans.errors import AWS_ERRORS, DomainError
 from giftplans.observability import logger
 from giftplans.seats import IN_USE, Action, SeatState, Touch, allowed_from, target
@@ -270,8 +271,10 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
     def one_by_one(seat_id: str, held: bool) -> int:  # a refused chunk (expiry.py), seat by seat
         seen = SweepResult()
         holder = _expire_seat(purchase.purchase_id, seat_id, held, now, seen)
-        if holder:
-            _end_entitlement(holder, purchase.purchase_id, seat_id, ended_at)
+        if holder is not None:  # its entitlement ends if it still comes from this seat (else they moved on)
+            end = partial(end_from_seat, seat=holder, at=now, step="entitlement", condition=not_ended())
+            with suppress(Refused):
+                get_store().write(end)
         return seen.expired
 
     result.expired += expiry.expire_seats(purchase.purchase_id, int(purchase.quantity), now, one_by_one)
@@ -295,15 +298,17 @@ def _expire(purchase: m.Purchase, found: str, now: datetime, result: SweepResult
 
 def _expire_seat(
     purchase_id: str, seat_id: str, held: bool, now: datetime, result: SweepResult
-) -> str | None:
-    """One seat -> expired with its audit event (a refused chunk's path); the holder whose entitlement ends.
+) -> m.Seat | None:
+    """One seat -> expired with its audit event (a refused chunk's path); held: the seat as it stood.
 
+    The seat returned is the one whose holder's entitlement ends (None: nobody's).
     No read: the seat is learnt from a refusal (ALL_OLD). A seat not in use is tried as
     available; one in use is first probed with version 0 (never a seat's: they start at 1),
     whose refusal names its state, version and holder; the next try is exact.
     """
     expirable = allowed_from(Action.EXPIRE)
-    state, version, holder = SeatState.AVAILABLE, (0 if held else None), None
+    state, version = SeatState.AVAILABLE, (0 if held else None)
+    holder: m.Seat | None = None  # as it stood, when held by someone
     for _ in range(3):
         move = Move(seat_id, [m.Seat.ended_at.set(clock.iso(now))], from_state=state, version=version)
         try:
@@ -326,25 +331,13 @@ def _expire_seat(
             if was.state not in expirable:
                 # Already expired by an earlier run that may have died before ending the entitlement.
                 done_by_us = was.state == target(Action.EXPIRE) and was.last_action == Action.EXPIRE
-                return was.recipient_sub if done_by_us else None
+                return was if done_by_us and was.recipient_sub else None
             state, version = SeatState(was.state), int(was.version)
-            holder = was.recipient_sub
+            holder = was if was.recipient_sub else None
             continue
         result.expired += 1
         return holder if state in IN_USE else None
     raise _Stuck(purchase_id)
-
-
-def _end_entitlement(sub: str, purchase_id: str, seat_id: str, ended_at: str) -> None:
-    """The holder's entitlement ends, if it still comes from this seat (else they moved on)."""
-    with suppress(Refused):
-        _update(
-            m.Entitlement(k.account_pk(sub), k.ENTITLEMENT_SK),
-            [m.Entitlement.ended.set(True), m.Entitlement.updated_at.set(ended_at)],
-            (m.Entitlement.purchase_id == purchase_id)
-            & (m.Entitlement.seat_id == seat_id)
-            & (m.Entitlement.ended.does_not_exist() | (m.Entitlement.ended == False)),  # noqa: E712
-        )
 
 
 def _write_purchase(
@@ -405,17 +398,9 @@ def _holder_seats(purchase: m.Purchase) -> list[str]:
 # ---- single conditional writes --------------------------------------------------------------------------
 
 
-def _update(
-    item: m.Item, actions: list[Update], condition: Condition, *, returning_old: bool = False
-) -> m.Item | None:
-    """One conditional UpdateItem, no read (`Refused` carries the item as it stood).
-
-    With `returning_old` the item as it stood also comes back when the write succeeds.
-    """
-    written = get_store().write(
-        lambda steps: steps.update("item", item, actions, condition=condition, returning_old=returning_old)
-    )
-    return written.old("item")
+def _update(item: m.Item, actions: list[Update], condition: Condition) -> None:
+    """One conditional UpdateItem, no read (`Refused` carries the item as it stood)."""
+    get_store().write(lambda steps: steps.update("item", item, actions, condition=condition))
 
 
 # ---- the cursor ----------------------------------------------------------------------------------------
