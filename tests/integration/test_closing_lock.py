@@ -3,7 +3,9 @@
 The webhook records the close job and, in the same write, marks the purchase `closing`; until the
 background has cancelled the seats and settled the purchase, invites, claims, shared links and
 accepts answer as they do for a refunded purchase (409 `purchase_refunded`, the link 410
-`invitation_cancelled`), and change nothing. After the background: refunded, as before.
+`invitation_cancelled`), and change nothing. So do the buyer's resends (mailed or shared) and
+support's resend, cancel (with or without refund) and upgrade offer, refused by their own write's
+condition. After the background: refunded, as before.
 """
 
 from __future__ import annotations
@@ -144,3 +146,82 @@ def test_given_a_refund_already_settled_when_the_event_comes_again_then_nothing_
     assert status == 200 and "already refunded" in body["result"], body
     purchase = g.purchase(pid)
     assert int(purchase.version) == version and purchase.closing is None
+
+
+# ---- a resend and support's actions: the same lock, in the same write -------------------------------------
+
+
+def support(path: str, route: str, **kwargs: Any) -> tuple[int, Any]:
+    from tests.integration.test_admin_api import admin
+
+    return admin("POST", path, route, **kwargs)
+
+
+def support_on_seat(pid: str, seat_id: str, action: str, body: Any = None) -> tuple[int, Any]:
+    return support(
+        f"/admin/purchases/{pid}/seats/{seat_id}/{action}",
+        f"/admin/purchases/{{purchase_id}}/seats/{{seat_id}}/{action}",
+        body=body,
+        path_params={"purchase_id": pid, "seat_id": seat_id},
+    )
+
+
+def refused_as_refunded(answer: tuple[int, Any]) -> None:
+    status, body = answer
+    assert (status, body["error"]["code"]) == (409, "purchase_refunded"), body
+
+
+def test_given_a_close_job_running_when_the_buyer_resends_then_refused_like_a_refund_and_nothing_changes(
+    deployed: Lambda, clock: Any
+) -> None:
+    pid = factories.paid_purchase(quantity=5)
+    assert g.invite(pid, "ann@example.com")[0] == 201  # seat 0001, mailed
+    shared_token(pid, "0002")
+    deliver(charge_refunded(pid))
+    clock.advance(minutes=61)  # past the resend interval: only the close job stands in the way
+    before, events = versions(pid), g.audit_kinds(pid)
+
+    refused_as_refunded(g.seat_action(pid, "0001", "resend"))  # an emailed invitation
+    refused_as_refunded(g.seat_action(pid, "0002", "resend"))  # a shared link (a fresh one)
+
+    assert versions(pid) == before and g.audit_kinds(pid) == events
+    assert closing.run(pid).done is True  # the background's run still settles it
+
+
+def test_given_a_close_job_running_when_support_resends_cancels_or_refunds_a_seat_then_refused(
+    deployed: Lambda, clock: Any, stripe: Any
+) -> None:
+    pid = factories.paid_purchase(quantity=5)
+    assert g.invite(pid, "ann@example.com")[0] == 201  # seat 0001, invited (IN_STEP purchase side)
+    assert g.claim(pid)[0] == 200  # seat 0002, claimed: 0003.. never handed out (fresh run)
+    deliver(charge_refunded(pid))
+    clock.advance(minutes=61)
+    before, events = versions(pid), g.audit_kinds(pid)
+    counts = g.purchase(pid).seat_counts.as_dict()
+
+    refused_as_refunded(support_on_seat(pid, "0001", "resend"))
+    refused_as_refunded(support_on_seat(pid, "0001", "cancel"))  # an invited seat
+    refused_as_refunded(support_on_seat(pid, "0003", "cancel"))  # a seat never handed out
+    refused_as_refunded(support_on_seat(pid, "0004", "cancel", {"refund": True}))
+    upgrade = {"purchase_id": pid, "seat_id": "0002", "plan": "team"}
+    refused_as_refunded(support("/admin/upgrades", "/admin/upgrades", body=upgrade))
+
+    assert versions(pid) == before and g.audit_kinds(pid) == events
+    assert g.purchase(pid).seat_counts.as_dict() == counts
+    assert stripe.to("/v1/refunds") == []  # no seat's value refunded on top of the full refund
+    assert closing.run(pid).done is True
+
+
+def test_given_a_seat_given_back_when_support_cancels_it_while_the_job_runs_then_refused(
+    deployed: Lambda,
+) -> None:
+    """The third purchase side of a cancel: a seat back in the pool (its free marker), not the fresh run."""
+    pid = factories.paid_purchase(quantity=3)
+    assert g.invite(pid, "ann@example.com")[0] == 201
+    assert g.seat_action(pid, "0001", "revoke")[0] == 200  # 0001 available again, below fresh_from
+    deliver(charge_refunded(pid))
+    version = int(g.seat(pid, "0001").version)
+
+    refused_as_refunded(support_on_seat(pid, "0001", "cancel"))
+
+    assert int(g.seat(pid, "0001").version) == version and g.seat(pid, "0001").state == "available"

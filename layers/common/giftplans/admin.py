@@ -20,11 +20,12 @@ from giftplans import audit, clock, stripe_gateway, upgrade_offers
 from giftplans.errors import Conflict, Invalid, NotFound, PaymentProviderError, UpstreamUnavailable
 from giftplans.identity import Caller
 from giftplans.invitations import buyer as buyer_actions
+from giftplans.purchases.handout import check_not_closing, not_closing, refuse_if_closing
 from giftplans.seats import IN_USE, Action, SeatState, Touch, allowed_from
 from giftplans.store import get_store
 from giftplans.store import keys as k
 from giftplans.store import models as m
-from giftplans.store.transitions import IN_STEP, Move, PurchaseSide, touch, transition
+from giftplans.store.transitions import Move, PurchaseSide, touch, transition
 from giftplans.store.writes import Refused, Steps, stamp
 from giftplans.tokens import email_keys
 from giftplans.views import (
@@ -167,12 +168,13 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str, *, refund: bool = Fals
             free_marker=state == SeatState.AVAILABLE and not never_used,
         )
         # A seat never handed out leaves the fresh run (fresh_from on) as a hole; one given back, its marker.
+        # Rule 14: nothing changes while a full refund's close job holds the purchase.
         side = (
-            PurchaseSide([m.Purchase.holes.add(1)], m.Purchase.fresh_from <= int(seat_id))
+            PurchaseSide([m.Purchase.holes.add(1)], (m.Purchase.fresh_from <= int(seat_id)) & not_closing())
             if never_used
-            else PurchaseSide(condition=m.Purchase.fresh_from > int(seat_id))
+            else PurchaseSide(condition=(m.Purchase.fresh_from > int(seat_id)) & not_closing())
             if state == SeatState.AVAILABLE
-            else IN_STEP
+            else PurchaseSide(condition=m.Purchase.PK.exists() & not_closing())
         )
         transition(
             steps,
@@ -187,7 +189,8 @@ def cancel_seat(purchase_id: str, seat_id: str, arn: str, *, refund: bool = Fals
 
     try:
         get_store().write(build)
-    except Refused:
+    except Refused as refused:
+        refuse_if_closing(refused)
         raise Conflict(
             "The seat changed while it was being cancelled; look again and retry.", code="seat_changed"
         ) from None
@@ -270,6 +273,7 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> Json:
     offer = upgrade_offers.make(seat, plan, now)
 
     def build(steps: Steps) -> None:
+        check_not_closing(steps, purchase_id)  # rule 14: no offer while a full refund closes the purchase
         touch(
             steps,
             Touch.UPGRADE_OFFER,
@@ -291,7 +295,8 @@ def offer_upgrade(purchase_id: str, seat_id: str, plan: str, arn: str) -> Json:
 
     try:
         get_store().write(build)
-    except Refused:
+    except Refused as refused:
+        refuse_if_closing(refused)
         raise Conflict(
             "The seat changed while the upgrade was being offered; look again and retry.", code="seat_changed"
         ) from None

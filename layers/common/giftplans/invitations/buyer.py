@@ -25,6 +25,7 @@ from giftplans.invitations.limits import (
     sent_today,
 )
 from giftplans.observability import Metric, count
+from giftplans.purchases import handout
 from giftplans.purchases.handout import Picked, available_count, open_for, pick_seats, still_open
 from giftplans.seats import TOUCHES, Action, SeatState, Touch, allowed_from, target
 from giftplans.settings import get as settings
@@ -381,6 +382,7 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
         token_hash = tokens.invite_token(purchase_id, seat_id, "x", 0, nonce).mac_hash
 
         def build(steps: Steps) -> None:
+            handout.check_not_closing(steps, purchase_id)  # rule 14: no new link while a close job runs
             touch(
                 steps,
                 Touch.RESEND,
@@ -405,6 +407,7 @@ def resend(purchase_id: str, seat_id: str, caller: Caller, *, actor: str = audit
         try:
             get_store().write(build)
         except Refused as refused:
+            handout.refuse_if_closing(refused)
             if refused.failed("seat"):
                 raise _resend_refusal(
                     refused.old("seat"), caller.sub, now, conf.resend_limit, interval

@@ -42,7 +42,7 @@ from giftplans.invitations.limits import (
     sent_today,
 )
 from giftplans.observability import Metric, count
-from giftplans.purchases.handout import open_for, still_open
+from giftplans.purchases.handout import check_not_closing, open_for, refuse_if_closing, still_open
 from giftplans.seats import TOUCHES, Action, Touch, can, target
 from giftplans.settings import get as settings
 from giftplans.store import get_store
@@ -176,6 +176,7 @@ def _reshare(seat: m.Seat, caller: Caller, now: datetime) -> Shared:
     token, at = _link(seat), clock.iso(now)
 
     def build(steps: Steps) -> None:
+        check_not_closing(steps, seat.purchase_id)  # rule 14: no fresh link while a full refund closes it
         touch(
             steps,
             Touch.RESEND,
@@ -194,6 +195,7 @@ def _reshare(seat: m.Seat, caller: Caller, now: datetime) -> Shared:
     try:
         get_store().write(build)
     except Refused as refused:
+        refuse_if_closing(refused)
         if refused.failed("seat") and int(seat.resend_count or 0) >= limit:
             raise Conflict(
                 f"A fresh link was already made {limit} times for this seat, the most allowed; "

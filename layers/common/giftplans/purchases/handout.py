@@ -17,7 +17,9 @@ from giftplans import clock, terms
 from giftplans.errors import Conflict, Gone, NotFound
 from giftplans.purchases import FAILED, PAID, PENDING, REFUNDED
 from giftplans.store import get_store
+from giftplans.store import keys as k
 from giftplans.store import models as m
+from giftplans.store.writes import Refused, Steps
 
 NOT_FOUND = "There is no purchase with this id on your account."
 REFUNDED_TEXT = "This purchase was refunded and its seats were cancelled."
@@ -87,6 +89,22 @@ def not_closing() -> Condition:
     """No full refund's close job holds the purchase (`giftplans.closing`, SPEC rule 14)."""
     condition: Condition = m.Purchase.closing.does_not_exist() | (m.Purchase.closing == False)  # noqa: E712
     return condition
+
+
+def check_not_closing(steps: Steps, purchase_id: str) -> None:
+    """The write's step "purchase": no close job holds it (a resend, a fresh shared link, support's actions).
+
+    A write that touches only a seat still answers as a refunded purchase's while its close job
+    runs, checked in the same write (a ConditionCheck), never by a read before it.
+    """
+    steps.check("purchase", m.Purchase, k.purchase_pk(purchase_id), k.PURCHASE_SK, condition=not_closing())
+
+
+def refuse_if_closing(refused: Refused) -> None:
+    """409 `purchase_refunded` when the write's "purchase" step failed because a close job holds it."""
+    old = refused.old("purchase")
+    if refused.failed("purchase") and isinstance(old, m.Purchase) and old.closing:
+        raise Conflict(REFUNDED_TEXT, code="purchase_refunded") from refused
 
 
 # ---- which seats to hand out ----------------------------------------------------------------------------
