@@ -5,13 +5,12 @@ a pasted list with a bad row (the problem shown beside the row, the service's 42
 file, a scheduled send (then `POST /_local/deliveries`: "Sent"), a shared link (Copy, the
 warning, a fresh link on resend), the invoice with subtotal and tax, and one step in German.
 Every new state is read at 1280 and 390 px with axe-core (0 serious or critical) and no sideways
-scroll (`Walk.step` of test_browser_flow.py). The server runs with `AUTOMATIC_TAX=true`, so the
+scroll (`Walk.step` of tests/support/browser.py). The server runs with `AUTOMATIC_TAX=true`, so the
 local Stripe adds its 10 % tax and the purchase has `amount_tax` and an `invoice_url`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -22,20 +21,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.test_browser_flow import (
+from tests.support.browser import (
     READER_ZONE,
-    SHOTS,
-    TIMEOUT_MS,
-    WIDE,
     Checked,
     Walk,
     api_buy,
-    browser,  # noqa: F401 - the module-scoped fixture
     move_clock,
     parse,
+    reader_page,
+    walking,
     web_token,
 )
-from tests.local.conftest import Server, server  # noqa: F401 - the module-scoped fixture
+from tests.support.local_server import Server
 
 pytestmark = pytest.mark.e2e
 
@@ -45,6 +42,7 @@ BO = "bo.lists.e2e@example.com"
 CY = "cy.lists.e2e@example.com"
 DEE = "dee.lists.e2e@example.com"
 SEATS = 6
+AXE_FILE = "axe-billing-delivery.json"  # web/screenshots/ (tests/e2e/conftest.py)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -60,40 +58,18 @@ def _taxed() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def checked() -> Iterator[Checked]:
-    record = Checked()
-    yield record
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    (SHOTS / "axe-billing-delivery.json").write_text(json.dumps(record.states, indent=1))
-
-
-@pytest.fixture(scope="module")
-def page(browser: Browser) -> Iterator[Page]:  # noqa: F811
-    context = browser.new_context(
-        viewport={"width": WIDE, "height": 900}, timezone_id=READER_ZONE, locale="en-US"
-    )
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    context.set_default_timeout(TIMEOUT_MS)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+def page(browser: Browser) -> Iterator[Page]:
+    with reader_page(browser, permissions=("clipboard-read", "clipboard-write")) as opened:
         yield opened
-        assert errors == [], f"JavaScript errors on the pages: {errors}"
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")
-def walk(page: Page, server: Server, checked: Checked) -> Iterator[Walk]:  # noqa: F811
+def walk(page: Page, server: Server, checked: Checked) -> Iterator[Walk]:
     api_buy(server, BUYER, SEATS)
     page.goto(f"{server.url}/billing")
-    walked = Walk(page, server, checked)
-    walked.sign_in(BUYER)
-    try:
+    with walking(page, server, checked) as walked:
+        walked.sign_in(BUYER)
         yield walked
-    finally:
-        server.reset_clock()
 
 
 def purchase(walk: Walk) -> Any:

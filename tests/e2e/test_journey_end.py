@@ -8,14 +8,13 @@ passes the term's end and the sweep runs: the upgraded and the renewed still rea
 left). A second purchase is refunded in full by support (the local Stripe's `charge.refunded`):
 Billing reads refunded, not "Paid". Last, the API docs "Try it out" against this server's port.
 
-One server (address space capped, as tests/e2e/test_plan_portal.py starts it) and one page for the
+One server (address space capped, tests/e2e/conftest.py's) and one page for the
 module; the tests run in file order, each going on from the one before. Every step is read at 1280
 and 390 px with axe-core (0 serious or critical violations) through `Walk.step`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,13 +22,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.e2e import test_browser_flow as flow
-from tests.e2e.test_browser_flow import (
-    READER_ZONE,
-    SHOTS,
+from tests.support.browser import (
     TIMEOUT_MS,
     TIMES,
-    WIDE,
     Checked,
     Walk,
     api_buy,
@@ -37,49 +32,30 @@ from tests.e2e.test_browser_flow import (
     parse,
     purchase_of,
     reader_day,
+    reader_page,
+    walking,
 )
-from tests.e2e.test_plan_portal import server  # noqa: F401 - the capped, module-scoped server
-from tests.local.conftest import Server
+from tests.support.local_server import Server
 
 pytestmark = pytest.mark.e2e
 
-browser = flow.browser
 BUYER = "journey.buyer@example.com"
 ALICE = "alice.journey@example.com"
 CAROL = "carol.journey@example.com"
 MESSAGE = "Happy birthday, Alice!"
-
-
-@pytest.fixture(scope="module")
-def checked() -> Iterator[Checked]:
-    record = Checked()
-    yield record
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    (SHOTS / "axe-journey-end.json").write_text(json.dumps(record.states, indent=1))
+AXE_FILE = "axe-journey-end.json"  # web/screenshots/ (tests/e2e/conftest.py)
 
 
 @pytest.fixture(scope="module")
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport={"width": WIDE, "height": 900}, timezone_id=READER_ZONE, locale="en-US"
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with reader_page(browser) as opened:
         yield opened
-        assert errors == [], f"JavaScript errors on the pages: {errors}"
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")
-def walk(page: Page, server: Server, checked: Checked) -> Iterator[Walk]:  # noqa: F811
-    try:
-        yield Walk(page, server, checked)
-    finally:
-        server.reset_clock()
+def walk(page: Page, server: Server, checked: Checked) -> Iterator[Walk]:
+    with walking(page, server, checked) as walked:
+        yield walked
 
 
 def sign_in(walk: Walk, email: str, verified: bool = True) -> None:

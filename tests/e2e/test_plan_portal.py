@@ -7,79 +7,27 @@ accepts a second gift: the accept page says it was added as a credit, in money w
 recipient's gift nears its end: an ending-soon banner. And My plan in German.
 
 Each step is read at 1280 and 390 px with axe-core (0 serious or critical violations), through
-`Walk.step` of the browser walk (tests/e2e/test_browser_flow.py). The local server runs with its
-address space capped (Chromium is not: it crashes under `ulimit -v`).
+`Walk.step` of the browser walk (tests/support/browser.py). The local server runs with its
+address space capped (tests/e2e/conftest.py; Chromium is not: it crashes under `ulimit -v`).
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import requests
 from giftplans.purchases import purchase_id_for
 from playwright.sync_api import expect
 
-from tests.e2e import test_browser_flow as flow
-from tests.e2e.test_browser_flow import Walk, move_clock, parse, reader_day, reader_time, web_token
-from tests.local.conftest import ROOT, STARTUP_TIMEOUT_S, Server, free_port, server_env, stop
+from tests.support.browser import Walk, api_buy, move_clock, parse, reader_day, reader_time, web_token
+from tests.support.local_server import Server
 
 pytestmark = pytest.mark.e2e
 
-# The browser walk's fixtures, here by the same names (its `walk` uses this module's `server`).
-browser, checked, context_page, walk = flow.browser, flow.checked, flow.context_page, flow.walk
-
-SERVER_ADDRESS_SPACE = 4 * 1024**3  # bytes of virtual memory the local server may map
 BUYER = "portal.buyer@example.com"
 RITA = "rita.portal@example.com"
 SAM = "sam.portal@example.com"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    """`python -m local.server` on a free port, as tests/local/conftest.py starts it, memory capped."""
-    port = free_port()
-    log_file = tempfile.NamedTemporaryFile(prefix="plan-portal-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        # `ulimit -v` for the server alone (KiB), then the shell becomes the server.
-        [
-            "/bin/sh",
-            "-c",
-            f'ulimit -v {SERVER_ADDRESS_SPACE // 1024} && exec "$0" -m local.server',
-            sys.executable,
-        ],
-        cwd=ROOT,
-        env=server_env(port),
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    running = Server(f"http://127.0.0.1:{port}", process, Path(log_file.name))
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the local server exited with {process.returncode}:\n{running.log()}")
-            try:
-                if requests.get(f"{running.url}/_local/health", timeout=1).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the local server was not ready in {STARTUP_TIMEOUT_S}s:\n{running.log()}")
-            time.sleep(0.1)
-        yield running
-    finally:
-        stop(process)
-        log_file.close()
-        Path(log_file.name).unlink()
 
 
 def gift_to(svc: Server, email: str, quantity: int) -> str:
@@ -87,10 +35,8 @@ def gift_to(svc: Server, email: str, quantity: int) -> str:
 
     Each gift has its own quantity: a repeat of the same checkout within a minute is the same session.
     """
-    buyer = web_token(svc, BUYER)
-    session = svc.ok(svc.post("/checkout/sessions", {"plan": "pro", "quantity": quantity}, buyer), 201)
-    svc.ok(svc.post(f"/_local/checkout/{session['session_id']}/complete", {"payment_status": "paid"}))
-    purchase_id = purchase_id_for(session["session_id"])  # two purchases may share a second
+    buyer, session_id = api_buy(svc, BUYER, quantity)
+    purchase_id = purchase_id_for(session_id)  # two purchases may share a second
     svc.ok(svc.post(f"/purchases/{purchase_id}/invitations", {"invitations": [{"email": email}]}, buyer), 201)
     return purchase_id
 

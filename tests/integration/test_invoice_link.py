@@ -36,6 +36,21 @@ def by_type(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {event["type"]: event for event in events}
 
 
+def changed(event: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A copy of the Stripe `event` whose object has `fields` set (the original stays as Stripe sent it)."""
+    copied = copy.deepcopy(event)
+    copied["data"]["object"].update(fields)
+    return copied
+
+
+def checkout_without_invoice(stripe: FakeStripe) -> tuple[str, dict[str, dict[str, Any]], dict[str, Any]]:
+    """A paid gift checkout's events by type, and its session event naming no invoice
+    (Stripe made the invoice after the session closed)."""
+    session_id, events = paid_checkout(stripe)
+    found = by_type(events)
+    return session_id, found, changed(found["checkout.session.completed"], invoice=None)
+
+
 def test_given_a_gift_checkout_when_the_local_stripe_completes_it_then_it_sends_the_invoice_events(
     stripe_stub: FakeStripe,
 ) -> None:
@@ -50,10 +65,7 @@ def test_given_a_gift_checkout_when_the_local_stripe_completes_it_then_it_sends_
 def test_given_the_session_named_no_invoice_when_invoice_paid_arrives_then_the_purchase_gets_its_link(
     stripe_stub: FakeStripe,
 ) -> None:
-    session_id, events = paid_checkout(stripe_stub)
-    found = by_type(events)
-    completed = copy.deepcopy(found["checkout.session.completed"])
-    completed["data"]["object"]["invoice"] = None  # Stripe made the invoice after the session closed
+    session_id, found, completed = checkout_without_invoice(stripe_stub)
     webhooks.handle(completed)
     purchase = get_store().purchase(purchase_id_for(session_id))
     assert purchase is not None and purchase.invoice_url is None
@@ -73,10 +85,7 @@ def test_given_the_session_named_no_invoice_when_invoice_paid_arrives_then_the_p
 def test_given_an_invoice_event_before_the_session_when_handled_then_503_and_the_retry_links_it(
     stripe_stub: FakeStripe,
 ) -> None:
-    session_id, events = paid_checkout(stripe_stub)
-    found = by_type(events)
-    completed = copy.deepcopy(found["checkout.session.completed"])
-    completed["data"]["object"]["invoice"] = None
+    session_id, found, completed = checkout_without_invoice(stripe_stub)
 
     with pytest.raises(PurchaseNotRecorded) as refused:
         webhooks.handle(found["invoice.finalized"])  # it outran the session's event
@@ -111,14 +120,10 @@ def test_given_the_link_is_set_when_the_events_come_again_in_any_order_then_noth
 def test_given_an_invoice_event_naming_its_payment_when_handled_then_no_stripe_read_is_needed(
     stripe_stub: FakeStripe,
 ) -> None:
-    session_id, events = paid_checkout(stripe_stub)
-    found = by_type(events)
-    completed = copy.deepcopy(found["checkout.session.completed"])
-    completed["data"]["object"]["invoice"] = None
+    session_id, found, completed = checkout_without_invoice(stripe_stub)
     webhooks.handle(completed)
-    paid = copy.deepcopy(found["invoice.paid"])
     intent = completed["data"]["object"]["payment_intent"]
-    paid["data"]["object"]["payments"] = {"data": [{"payment": {"payment_intent": intent}}]}
+    paid = changed(found["invoice.paid"], payments={"data": [{"payment": {"payment_intent": intent}}]})
     before = len(stripe_stub.requests)
 
     webhooks.handle(paid)
@@ -140,21 +145,16 @@ def test_given_an_invoice_that_is_not_a_gift_checkouts_when_handled_then_ignored
     stripe_stub: FakeStripe, change: dict[str, Any]
 ) -> None:
     _, events = paid_checkout(stripe_stub)
-    paid = copy.deepcopy(by_type(events)["invoice.paid"])
-    paid["data"]["object"].update(change)
+    paid = changed(by_type(events)["invoice.paid"], **change)
     assert webhooks.handle(paid) == "ignored"
 
 
 def test_given_an_invoice_without_a_page_when_handled_then_nothing_is_written(
     stripe_stub: FakeStripe,
 ) -> None:
-    session_id, events = paid_checkout(stripe_stub)
-    found = by_type(events)
-    completed = copy.deepcopy(found["checkout.session.completed"])
-    completed["data"]["object"]["invoice"] = None
+    session_id, found, completed = checkout_without_invoice(stripe_stub)
     webhooks.handle(completed)
-    draft = copy.deepcopy(found["invoice.finalized"])
-    draft["data"]["object"]["hosted_invoice_url"] = None
+    draft = changed(found["invoice.finalized"], hosted_invoice_url=None)
 
     assert webhooks.handle(draft).startswith("ignored")
     purchase = get_store().purchase(purchase_id_for(session_id))

@@ -19,6 +19,7 @@ from tests.support.streams import (
     PURCHASE_ID,
     TERM_END_TS,
     change,
+    invite,
     purchase,
     record,
     seat,
@@ -67,20 +68,7 @@ def run(*records: dict[str, Any]) -> dict[str, Any]:
 def invited_seat() -> tuple[m.Seat, m.Seat]:
     """A seat invited to RECIPIENT, saved as the table holds it, and the record of that change."""
     old = seat()
-    token = tokens.invite_token(PURCHASE_ID, "0001", "pro", TERM_END_TS, NONCE)
-    new = change(
-        old,
-        state="invited",
-        recipient_email=RECIPIENT,
-        nonce=NONCE,
-        token_hash=token.mac_hash,
-        invited_at="2026-03-01T12:00:00Z",
-        last_action="invite",
-        actor="buyer",
-        buyer_name="Ana Buyer",
-    )
-    new.save()
-    return old, new
+    return old, invite(old, RECIPIENT, NONCE, buyer_name="Ana Buyer")
 
 
 def marker(key: str) -> m.MailMarker | None:

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from giftplans import clock as real_clock
-from giftplans import privacy, tokens
+from giftplans import privacy
 from giftplans.errors import Invalid
 from giftplans.outbox import redrive, sending
 from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.support.apigw import FakeContext, load_handler
-from tests.support.streams import PURCHASE_ID, TERM_END_TS, change, purchase, record, seat, stream_event
+from tests.support.streams import change, invite, purchase, record, seat, stream_event
 
 
 class Ses:
@@ -225,18 +225,7 @@ BUYER, RECIPIENT, NONCE = "ana.buyer@example.com", "zoe@example.com", "012345678
 def park_invitation(ses: Ses) -> tuple[m.Seat, m.MailMarker]:
     """An invitation from a buyer who gave no name (its `sender` is the buyer's address), parked."""
     old = seat(buyer_email=BUYER)
-    token = tokens.invite_token(PURCHASE_ID, "0001", "pro", TERM_END_TS, NONCE)
-    new = change(
-        old,
-        state="invited",
-        recipient_email=RECIPIENT,
-        nonce=NONCE,
-        token_hash=token.mac_hash,
-        invited_at="2026-03-01T12:00:00Z",
-        last_action="invite",
-        actor="buyer",
-    )
-    new.save()
+    new = invite(old, RECIPIENT, NONCE)
     handler = load_handler("mailer").build(ses)
     assert handler(stream_event(record(old, new)), FakeContext()) == {"batchItemFailures": []}
     parked = m.MailMarker.get(k.mail_pk(f"{new.PK}|{new.SK}|{new.version}|invitation"), k.MAIL_SK)

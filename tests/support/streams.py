@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from giftplans import tokens
 from giftplans.store import keys as k
 from giftplans.store import models as m
 
@@ -79,6 +80,25 @@ def change[ItemT: m.Item](item: ItemT, **fields: Any) -> ItemT:
         setattr(copy, name, value)
     copy.version = int(item.version or 0) + 1  # type: ignore[attr-defined]
     return copy
+
+
+def invite(old: m.Seat, recipient: str, nonce: str, **fields: Any) -> m.Seat:
+    """`old` invited by its buyer to `recipient` (link of `nonce`), saved as the table holds it;
+    its record is `record(old, new)`. `fields` set more (e.g. `buyer_name`)."""
+    token = tokens.invite_token(old.purchase_id, old.seat_id, old.plan, int(old.term_end_ts), nonce)
+    new = change(
+        old,
+        state="invited",
+        recipient_email=recipient,
+        nonce=nonce,
+        token_hash=token.mac_hash,
+        invited_at="2026-03-01T12:00:00Z",
+        last_action="invite",
+        actor="buyer",
+        **fields,
+    )
+    new.save()
+    return new
 
 
 def purchase(**fields: Any) -> m.Purchase:

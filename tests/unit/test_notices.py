@@ -54,6 +54,11 @@ def invited(**fields) -> m.Seat:
     )
 
 
+def invited_due(due_kind: str) -> m.Seat:
+    """A seat invited to RECIPIENT with its next due step: "deliver" (scheduled) or "nudge" (sent)."""
+    return change(seat(), state="invited", recipient_email=RECIPIENT, nonce="n" * 32, due_kind=due_kind)
+
+
 def accepted() -> m.Seat:
     return change(
         invited(),
@@ -544,7 +549,7 @@ def test_given_a_scheduled_invite_when_committed_then_no_mail_and_seat_scheduled
 
 
 def test_given_a_scheduled_invite_when_delivered_then_the_invitation_goes_and_seat_delivered():
-    old = change(seat(), state="invited", recipient_email=RECIPIENT, nonce="n" * 32, due_kind="deliver")
+    old = invited_due("deliver")
     new = change(old, last_action="deliver", due_kind="nudge")
     notices = notices_for(record(old, new))
 
@@ -554,7 +559,7 @@ def test_given_a_scheduled_invite_when_delivered_then_the_invitation_goes_and_se
 
 @pytest.mark.parametrize("action", ["revoke", "cancel"])
 def test_given_a_scheduled_invite_when_ended_before_send_at_then_the_recipient_is_told_nothing(action):
-    old = change(seat(), state="invited", recipient_email=RECIPIENT, nonce="n" * 32, due_kind="deliver")
+    old = invited_due("deliver")
     new = change(
         old,
         state="available" if action == "revoke" else "cancelled",
@@ -569,14 +574,14 @@ def test_given_a_scheduled_invite_when_ended_before_send_at_then_the_recipient_i
 
 
 def test_given_an_invite_delivered_when_revoked_then_the_recipient_is_told_as_before():
-    old = change(seat(), state="invited", recipient_email=RECIPIENT, nonce="n" * 32, due_kind="nudge")
+    old = invited_due("nudge")
     new = change(old, state="available", recipient_email=None, last_action="revoke", due_kind=None)
 
     assert mail(notices_for(record(old, new))).template == "invitation_revoked"
 
 
 def test_given_a_nudge_when_committed_then_the_recipient_gets_one_reminder_with_the_link():
-    old = change(seat(), state="invited", recipient_email=RECIPIENT, nonce="n" * 32, due_kind="nudge")
+    old = invited_due("nudge")
     new = change(old, last_action="nudge", due_kind=None, nudged_at="2026-03-08T12:00:00Z")
     notices = notices_for(record(old, new))
 
