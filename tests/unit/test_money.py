@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -189,7 +188,7 @@ def test_given_quote_when_mutating_then_frozen() -> None:
     start = datetime(2026, 3, 1, 12, tzinfo=UTC)
     result = money.quote(24000, start, terms.term_end(start), start, 48000)
 
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):  # a frozen dataclass's FrozenInstanceError is one too
         result.credit = 0  # type: ignore[misc]
 
 

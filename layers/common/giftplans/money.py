@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from giftplans import terms
 
@@ -68,8 +68,7 @@ def amount_due(target_price: int, credit: int) -> int:
     return max(0, target_price - credit)
 
 
-@dataclass(frozen=True)
-class Quote:
+class Quote(NamedTuple):
     active: bool
     remaining_days: int
     term_days: int

@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from giftplans import audit, clock, entitlements, stripe_gateway
 from giftplans.errors import NotFound
@@ -59,8 +58,7 @@ BILLED_NOW = (
 )
 
 
-@dataclass(frozen=True)
-class Gift:
+class Gift(NamedTuple):
     """The gift part an account may renew from."""
 
     purchase_id: str

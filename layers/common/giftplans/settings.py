@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 DEFAULT_PLANS: dict[str, dict[str, str | int]] = {
     "connect": {
@@ -41,8 +41,7 @@ DEFAULT_PLANS: dict[str, dict[str, str | int]] = {
 }
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     name: str
     rank: int
     amount: int
@@ -51,10 +50,14 @@ class Plan:
     recurring_price_id: str
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
+    """Immutable, like `giftplans.views`' results (a NamedTuple: cheaper to define than a dataclass)."""
+
     table_name: str
     plans: dict[str, Plan]
+    # Gift prices no longer in `plans` (retired, or replaced), each -> the plan it still grants, so a
+    # Checkout Session opened before a price change is fulfilled (issue 14). `RETIRED_PRICES`, JSON.
+    retired_prices: dict[str, str]
     max_quantity: int = 1000
     daily_invite_limit: int = 200
     resend_limit: int = 5
@@ -78,10 +81,6 @@ class Settings:
     service_name: str = "gift-plans"
     stripe_webhook_tolerance_s: int = 300
     grace_days: int = 3  # SPEC 8.8: a renewing subscription stays active this long past its period end
-    extra: dict[str, str] = field(default_factory=dict)
-    # Gift prices no longer in `plans` (retired, or replaced), each -> the plan it still grants, so a
-    # Checkout Session opened before a price change is fulfilled (issue 14). `RETIRED_PRICES`, JSON.
-    retired_prices: dict[str, str] = field(default_factory=dict)
 
     def plan(self, name: str) -> Plan | None:
         return self.plans.get(name)

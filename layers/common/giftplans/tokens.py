@@ -30,7 +30,7 @@ import json
 import re
 import secrets as _random
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from giftplans import secrets
 
@@ -43,8 +43,7 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class KeyRing:
+class KeyRing(NamedTuple):
     current: str
     keys: dict[str, bytes]
     retired: frozenset[str] = frozenset()  # find email keys, verify nothing
@@ -131,8 +130,7 @@ def verify(purpose: str, message: str, tag: str) -> bool:
     return hmac.compare_digest(_mac(kid, purpose, message), mac)
 
 
-@dataclass(frozen=True)
-class InviteToken:
+class InviteToken(NamedTuple):
     purchase_id: str
     seat_id: str
     plan: str

@@ -21,8 +21,8 @@ Answers: a link that is not ours, or whose MAC does not match the seat's holder 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from giftplans import clock, settings, tokens, upgrades
 from giftplans.errors import Gone, NotFound
@@ -41,8 +41,7 @@ _TOKEN = re.compile(
 NOT_FOUND = "This upgrade link is not one of ours; check that it was copied whole, or ask support."
 
 
-@dataclass(frozen=True)
-class Offer:
+class Offer(NamedTuple):
     """What support's offer answers: the quote as of now, the link mailed, and until when it works."""
 
     quote: Quote

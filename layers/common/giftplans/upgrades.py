@@ -35,9 +35,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from giftplans import audit, clock, entitlements, money, stripe_gateway, terms
 from giftplans.errors import Conflict, NotFound
@@ -63,9 +62,8 @@ TERM_ENDED = (
 SESSION_SLACK_S = 60  # Stripe refuses a session that expires less than 30 minutes after it is created
 
 
-@dataclass(frozen=True)
-class QuoteWindow:
-    index: int
+class QuoteWindow(NamedTuple):
+    minute: int  # the UTC minute since the epoch the quote was made in
     expires_at: datetime
 
 
@@ -78,9 +76,9 @@ def quote_window(now: datetime) -> QuoteWindow:
     Derived from the minute alone, so a repeat in it sends Stripe identical parameters.
     """
     minutes = max(1, settings().quote_valid_minutes)
-    index = clock.epoch(now) // DEDUPE_S
+    minute = clock.epoch(now) // DEDUPE_S
     return QuoteWindow(
-        index=index, expires_at=clock.from_epoch((index + 1) * DEDUPE_S) + timedelta(minutes=minutes)
+        minute=minute, expires_at=clock.from_epoch((minute + 1) * DEDUPE_S) + timedelta(minutes=minutes)
     )
 
 
@@ -182,7 +180,7 @@ def start_checkout(seat: m.Seat, account_id: str, email: str | None, plan_name: 
             redeem_by=closes_at,
             name=f"Credit for your {seat.plan} gift",
             metadata=metadata,
-            idempotency_key=idempotency_key("coupon", quote, window.index),
+            idempotency_key=idempotency_key("coupon", quote, window.minute),
         )
     session_id, url = stripe_gateway.create_upgrade_checkout(
         account_id=account_id,
@@ -191,7 +189,7 @@ def start_checkout(seat: m.Seat, account_id: str, email: str | None, plan_name: 
         coupon_id=coupon_id,
         metadata=metadata,
         expires_at=closes_at,
-        idempotency_key=idempotency_key("session", quote, window.index),
+        idempotency_key=idempotency_key("session", quote, window.minute),
     )
     logger.info(
         "upgrade checkout started",

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from giftplans import clock, locales, tokens
 from giftplans.errors import Conflict, Invalid
@@ -41,8 +40,7 @@ _CONTROL_IN_MESSAGE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f
 UNSENDABLE = "Email cannot be sent to an address with non-ASCII letters before the @."
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One address to invite, with the buyer's note for it."""
 
     email: str

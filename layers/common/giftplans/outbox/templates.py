@@ -12,9 +12,8 @@ verification links, from the token key (the table never stores a link).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from giftplans import settings, tokens
 
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
     from giftplans.outbox.language import Language
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     subject: str
     paragraphs: tuple[str, ...]
     link: tuple[str, str] | None = None  # (label, name of the value holding the URL)
