@@ -125,3 +125,11 @@ def stripe_stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     with FakeStripe(tag="stub_").serving(monkeypatch) as fake:
         yield fake
+
+
+@pytest.fixture
+def deployed(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The webhook as deployed: in Lambda, its background function named; invocations recorded, not run."""
+    from tests.support.background import deploy
+
+    return deploy(monkeypatch)

@@ -8,7 +8,6 @@ crash half-way is finished by running it again, and a run after the end changes 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from local.functions import LambdaContext
 from tests.support import streams
 from tests.support import stripe_events as se
 from tests.support.apigw import load_handler
+from tests.support.background import BACKGROUND_FUNCTION, LambdaInvocations
 from tests.support.ddb_calls import Calls, counting
 from tests.support.factories import paid_purchase
 from tests.support.upgrade_steps import (
@@ -50,31 +50,6 @@ def big_purchase() -> str:
     for n in range(ACCEPTED + 1, ACCEPTED + INVITED + 1):
         invited(pid, n, f"r{n}@example.com")
     return pid
-
-
-class Lambda:
-    """Stands in for boto3's Lambda client: records the asynchronous invocations the webhook makes."""
-
-    def __init__(self) -> None:
-        self.invoked: list[tuple[str, str, dict[str, Any]]] = []
-
-    def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
-        self.invoked.append((FunctionName, InvocationType, json.loads(Payload)))
-        return {"StatusCode": 202}
-
-
-@pytest.fixture
-def deployed(monkeypatch: pytest.MonkeyPatch) -> Lambda:
-    """The webhook as deployed: inside Lambda, with the background function named in its environment."""
-    import boto3
-
-    fake, real = Lambda(), boto3.client
-    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.13")
-    monkeypatch.setenv(closing.BACKGROUND_ENV, "gift-plans-test-expiry-sweep")
-    monkeypatch.setattr(
-        boto3, "client", lambda name, *a, **kw: fake if name == "lambda" else real(name, *a, **kw)
-    )
-    return fake
 
 
 def items(pid: str) -> dict[tuple[str, str], m.Item]:
@@ -144,7 +119,7 @@ def expected_mails() -> list[tuple[str, str]]:
 
 
 def test_given_1000_seats_when_fully_refunded_then_webhook_records_and_background_finishes_telling_each_once(
-    deployed: Lambda,
+    deployed: LambdaInvocations,
 ) -> None:
     pid = big_purchase()
 
@@ -156,7 +131,7 @@ def test_given_1000_seats_when_fully_refunded_then_webhook_records_and_backgroun
     assert len(counted[0]) <= 3, counted[0].names  # the lookup, the purchase, the job: no seat touched
     assert mails_hook == [] and {s.state for s in seats(pid).values()} != {"cancelled"}
     [(function, kind, payload)] = deployed.invoked
-    assert (function, kind, payload) == ("gift-plans-test-expiry-sweep", "Event", {"close": pid})
+    assert (function, kind, payload) == (BACKGROUND_FUNCTION, "Event", {"close": pid})
 
     result, mails = told(pid, lambda: background(payload), counted)
     hook, work = counted
@@ -177,7 +152,7 @@ def test_given_1000_seats_when_fully_refunded_then_webhook_records_and_backgroun
 
 
 def test_given_1000_seats_when_the_background_crashes_half_way_then_a_rerun_finishes_and_tells_nobody_twice(
-    deployed: Lambda, monkeypatch: pytest.MonkeyPatch
+    deployed: LambdaInvocations, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pid = big_purchase()
     deliver(charge_refunded(pid))
@@ -214,7 +189,7 @@ def _emails(seat_ids: set[str]) -> set[str]:
 
 
 def test_given_a_long_run_near_its_deadline_when_run_then_it_continues_in_a_new_invocation(
-    deployed: Lambda,
+    deployed: LambdaInvocations,
 ) -> None:
     pid = big_purchase()
     deliver(charge_refunded(pid))
@@ -245,7 +220,7 @@ def dispute_lost(pid: str) -> dict[str, Any]:
 
 
 def test_given_1000_seats_when_a_dispute_is_lost_then_the_same_background_close_tells_each_once(
-    deployed: Lambda,
+    deployed: LambdaInvocations,
 ) -> None:
     pid = big_purchase()
 

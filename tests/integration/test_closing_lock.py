@@ -10,7 +10,6 @@ condition. After the background: refunded, as before.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -23,36 +22,13 @@ from giftplans.store import get_store
 from tests.support import factories
 from tests.support import gifts as g
 from tests.support.apigw import claims
+from tests.support.background import LambdaInvocations
 from tests.support.upgrade_steps import charge_refunded, deliver
 
 pytestmark = pytest.mark.usefixtures("aws", "clock", "settings")
 
 ANN = claims("sub-ann", "ann@example.com")
 BOB = claims("sub-bob", "bob@example.com")
-
-
-class Lambda:
-    """boto3's Lambda client as the webhook sees it in Lambda: the invocation is recorded, nothing runs."""
-
-    def __init__(self) -> None:
-        self.invoked: list[dict[str, Any]] = []
-
-    def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
-        self.invoked.append(json.loads(Payload))
-        return {"StatusCode": 202}
-
-
-@pytest.fixture
-def deployed(monkeypatch: pytest.MonkeyPatch) -> Lambda:
-    import boto3
-
-    fake, real = Lambda(), boto3.client
-    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.13")
-    monkeypatch.setenv(closing.BACKGROUND_ENV, "gift-plans-test-expiry-sweep")
-    monkeypatch.setattr(
-        boto3, "client", lambda name, *a, **kw: fake if name == "lambda" else real(name, *a, **kw)
-    )
-    return fake
 
 
 def share(purchase_id: str, seat_id: str) -> tuple[int, Any]:
@@ -83,7 +59,7 @@ def assert_refused_like_a_refund(pid: str, mailed: str, shared: str, shared_answ
 
 
 def test_given_a_full_refund_pending_in_the_background_when_invite_claim_share_accept_then_refused(
-    deployed: Lambda,
+    deployed: LambdaInvocations,
 ) -> None:
     pid = factories.paid_purchase(quantity=5)
     assert g.invite(pid, "ann@example.com")[0] == 201  # seat 0001, mailed
@@ -91,7 +67,7 @@ def test_given_a_full_refund_pending_in_the_background_when_invite_claim_share_a
     shared = shared_token(pid, "0002")
     status, body = deliver(charge_refunded(pid))
     assert status == 200 and "background" in body["result"], body
-    assert deployed.invoked == [{"close": pid}]
+    assert deployed.payloads() == [{"close": pid}]
     purchase = g.purchase(pid)
     assert purchase.status == "paid" and purchase.closing is True  # the job is not done yet
     before = versions(pid)
@@ -112,7 +88,7 @@ def test_given_a_full_refund_pending_in_the_background_when_invite_claim_share_a
 
 
 def test_given_a_claim_that_read_the_purchase_before_the_refund_when_it_writes_then_refused_as_refunded(
-    deployed: Lambda, monkeypatch: pytest.MonkeyPatch
+    deployed: LambdaInvocations, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The lock is in the write's condition (`still_open`), not only in the read's check."""
     pid = factories.paid_purchase(quantity=3)
@@ -134,7 +110,7 @@ def test_given_a_claim_that_read_the_purchase_before_the_refund_when_it_writes_t
 
 
 def test_given_a_refund_already_settled_when_the_event_comes_again_then_nothing_changes(
-    deployed: Lambda,
+    deployed: LambdaInvocations,
 ) -> None:
     pid = factories.paid_purchase(quantity=2)
     deliver(charge_refunded(pid))
@@ -172,7 +148,7 @@ def refused_as_refunded(answer: tuple[int, Any]) -> None:
 
 
 def test_given_a_close_job_running_when_the_buyer_resends_then_refused_like_a_refund_and_nothing_changes(
-    deployed: Lambda, clock: Any
+    deployed: LambdaInvocations, clock: Any
 ) -> None:
     pid = factories.paid_purchase(quantity=5)
     assert g.invite(pid, "ann@example.com")[0] == 201  # seat 0001, mailed
@@ -189,7 +165,7 @@ def test_given_a_close_job_running_when_the_buyer_resends_then_refused_like_a_re
 
 
 def test_given_a_close_job_running_when_support_resends_cancels_or_refunds_a_seat_then_refused(
-    deployed: Lambda, clock: Any, stripe: Any
+    deployed: LambdaInvocations, clock: Any, stripe: Any
 ) -> None:
     pid = factories.paid_purchase(quantity=5)
     assert g.invite(pid, "ann@example.com")[0] == 201  # seat 0001, invited (IN_STEP purchase side)
@@ -213,7 +189,7 @@ def test_given_a_close_job_running_when_support_resends_cancels_or_refunds_a_sea
 
 
 def test_given_a_seat_given_back_when_support_cancels_it_while_the_job_runs_then_refused(
-    deployed: Lambda,
+    deployed: LambdaInvocations,
 ) -> None:
     """The third purchase side of a cancel: a seat back in the pool (its free marker), not the fresh run."""
     pid = factories.paid_purchase(quantity=3)
