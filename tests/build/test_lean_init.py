@@ -34,11 +34,16 @@ SCHEDULED = ("expiry_sweep", "deliveries", "mailer", "events_publisher", "ses_fe
 
 
 def loaded_at_init(job: str) -> set[str]:
+    return set(json.loads(run_after_init(job, "import json; print(json.dumps(sorted(sys.modules)))")))
+
+
+def run_after_init(job: str, probe: str) -> str:
+    """The last line `probe` prints after `import app` as Lambda imports it (folder first, deployed env)."""
     code = (
-        "import json, sys\n"
+        "import sys\n"
         f"sys.path[:0] = {[str(ROOT / 'functions' / job), str(ROOT / 'layers' / 'common')]!r}\n"
         "import app\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
+        f"{probe}\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -50,7 +55,7 @@ def loaded_at_init(job: str) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+    return done.stdout.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize("job", JOBS)
@@ -59,6 +64,16 @@ def test_given_any_function_when_its_init_runs_then_nothing_it_never_uses_is_loa
 
     assert "app" in loaded
     assert sorted(loaded.intersection(NEVER_AT_INIT)) == []
+
+
+@pytest.mark.parametrize("job", [job for job in JOBS if job not in SCHEDULED])
+def test_given_a_function_with_pydantic_when_its_init_runs_then_no_package_metadata_is_scanned_for_plugins(
+    job: str,
+) -> None:
+    # pydantic looks for plugins in every installed distribution's entry points when it builds its
+    # first model, unless PYDANTIC_DISABLE_PLUGINS (template.yaml's Globals) says there are none.
+    probe = "import pydantic.plugin._loader as loader; print(loader._plugins)"
+    assert run_after_init(job, probe) == "None"
 
 
 @pytest.mark.parametrize("job", [job for job in SCHEDULED if job in JOBS])
