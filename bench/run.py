@@ -3,6 +3,7 @@
     python -m bench.run                  everything (about 5 minutes on 2 cores)
     python -m bench.run --skip package   leave out a part: init, calls, closing, sweep, package, large, local
     python -m bench.run --runs 3         fewer cold starts per function
+    python -m bench.run --instructions   cold starts also counted in instructions (valgrind; ~15 min)
 
 Parts: cold starts (bench.coldstart), DynamoDB round trips per action and the webhook's
 wall time (bench.scenarios, under moto), sweep reads at 20,000 and 200,000 seats,
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -78,7 +80,7 @@ def emulated_account() -> Iterator[None]:
 # ---- the parts ----------------------------------------------------------------------------------------
 
 
-def measure_init(results: dict[str, Any], runs: int) -> None:
+def measure_init(results: dict[str, Any], runs: int, count_instructions: bool) -> None:
     from bench import coldstart
     from local import template
 
@@ -88,6 +90,16 @@ def measure_init(results: dict[str, Any], runs: int) -> None:
     results["init_ms"] = init
     results["init_ratio"] = {job: round(init[job] / init[coldstart.BASELINE], 2) for job in jobs}
     results["init_ratio_target"] = {job: coldstart.ratio_target(job) for job in jobs}
+    if count_instructions and shutil.which("valgrind") is None:
+        raise SystemExit("bench: --instructions needs valgrind on PATH (Debian: apt install valgrind)")
+    if count_instructions:  # callgrind: the same INIT, counted in instructions (load-independent; slow)
+        base = coldstart.instructions(None, deps)
+        counts = {job: coldstart.instructions(job, deps) for job in jobs}
+        results["init_instructions"] = {coldstart.BASELINE: base} | counts
+        results["init_instructions_ratio"] = {job: round(n / base, 2) for job, n in counts.items()}
+    else:
+        results.pop("init_instructions", None)  # never a count from another tree beside today's ms
+        results.pop("init_instructions_ratio", None)
 
 
 def measure_calls(results: dict[str, Any]) -> None:
@@ -189,11 +201,13 @@ def table(results: dict[str, Any]) -> str:
     if "init_ms" in results:
         lines += ["", f"{'cold start (INIT, CPU ms, median)':<36}{'ms':>8}{'ratio':>8}{'target':>9}  ok"]
         lines.append(f"{'baseline: boto3.client(dynamodb)':<36}{results['init_ms']['baseline']:>8}")
+        counted = results.get("init_instructions_ratio", {})
         for job, ratio in results["init_ratio"].items():
             goal = results["init_ratio_target"][job]
+            by_count = f"  (instructions: {counted[job]})" if job in counted else ""
             lines.append(
                 f"{job:<36}{results['init_ms'][job]:>8}{ratio:>8}{'<= ' + str(goal):>9}  "
-                f"{'yes' if ratio <= goal else 'NO'}"
+                f"{'yes' if ratio <= goal else 'NO'}{by_count}"
             )
     if "ddb_calls" in results:
         lines += ["", f"{'DynamoDB round trips per action':<36}{'calls':>8}  {'target':<26}ok"]
@@ -260,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=["init", "calls", "closing", "sweep", "package", "large", "local"],
     )
     parser.add_argument("--runs", type=int, default=5, help="cold starts per function (median)")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each cold start's instructions with valgrind (callgrind; ~1 min per function)",
+    )
     args = parser.parse_args(argv)
     _environment()
     sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
@@ -268,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update({"python": sys.version.split()[0], "cpus": os.cpu_count()})
     steps: list[tuple[str, Callable[[], None]]] = [
-        ("init", lambda: measure_init(results, args.runs)),
+        ("init", lambda: measure_init(results, args.runs, args.instructions)),
         ("calls", lambda: measure_calls(results)),
         ("closing", lambda: measure_closing(results)),
         ("sweep", lambda: measure_sweep(results, "large" not in args.skip)),
