@@ -166,3 +166,34 @@ def test_given_the_template_then_a_support_role_and_own_throttles_for_unauthenti
     for settings in api["RouteSettings"].values():
         assert settings["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
         assert settings["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
+
+
+HUGE_NUMBER = '{"token": ' + "9" * 5000 + "}"  # valid JSON; Python refuses ints over 4300 digits
+DEEP_ARRAYS = "[" * 100_000 + "]" * 100_000  # valid JSON; deeper than Python's recursion limit
+JSON_ROUTES = [  # one route with a JSON body in each function that has one (the third: no sign-in)
+    ("purchases_api", "/purchases/{purchase_id}/invitations", "/purchases/pur_x/invitations"),
+    ("checkout", "/checkout/sessions", "/checkout/sessions"),
+    ("invitations_api", "/invitations/decline", "/invitations/decline"),
+    ("me_api", "/me/email-verification/confirm", "/me/email-verification/confirm"),
+    ("upgrades_api", "/me/upgrade/quote", "/me/upgrade/quote"),
+]
+
+
+@pytest.mark.parametrize("body", [HUGE_NUMBER, DEEP_ARRAYS], ids=["4300-digit-int", "nested-100000"])
+@pytest.mark.parametrize(("job", "route", "path"), JSON_ROUTES, ids=[r[0] for r in JSON_ROUTES])
+def test_given_json_python_cannot_read_then_400_malformed_json_not_500(
+    job: str, route: str, path: str, body: str
+) -> None:
+    event = http_event(
+        "POST",
+        path,
+        route=route,
+        raw_body=body,
+        claims=g.who(),
+        path_params={"purchase_id": "pur_x"} if "{purchase_id}" in route else None,
+        headers={"content-type": "application/json"},
+    )
+    status, answer = call(job, event)
+
+    assert (status, answer["error"]["code"]) == (400, "malformed_json"), answer
+    assert answer["error"]["fields"][0]["field"] == "body"

@@ -11,6 +11,7 @@ sends, and nothing a dependency does, becomes a bare 500.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Mapping
@@ -86,7 +87,7 @@ def _describe(errors: list[Any]) -> tuple[int, str, str, list[dict[str, Any]]]:
         rows.append({"field": ".".join(loc) or "body", "reason": str(e.get("msg", "is invalid"))})
     kinds = {e.get("type") for e in errors}
     if "json_invalid" in kinds:
-        return 400, "malformed_json", "The request body is not valid JSON.", rows
+        return 400, "malformed_json", NOT_JSON, rows
     if any(e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",) for e in errors):
         return 400, "body_required", "This request needs a JSON body.", rows
     if any(e.get("type") == "model_attributes_type" and tuple(e.get("loc", ())) == ("body",) for e in errors):
@@ -96,6 +97,7 @@ def _describe(errors: list[Any]) -> tuple[int, str, str, list[dict[str, Any]]]:
 
 
 JSON_ONLY = "This API reads JSON only: send the body as application/json."
+NOT_JSON = "The request body is not valid JSON."
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -114,19 +116,46 @@ def unsupported_media_type(event: Mapping[str, Any]) -> dict[str, Any] | None:
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
     if method not in _BODY_METHODS and not event.get("body"):
         return None
+    return _answered_early(415, "unsupported_media_type", JSON_ONLY)
+
+
+def unreadable_json(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """400 `malformed_json` for a body Python's JSON parser refuses with something else than a
+    JSONDecodeError, else None.
+
+    Powertools catches only JSONDecodeError: an integer of more than 4300 digits (ValueError,
+    the int-to-str limit) or arrays nested a hundred thousand deep (RecursionError) would reach
+    the handler as a bare 500. Any other bad JSON is left to Powertools' own 400, answered below.
+    """
+    body = event.get("body")
+    if not body:
+        return None
+    try:
+        json.loads(base64.b64decode(body) if event.get("isBase64Encoded") else body)
+    except json.JSONDecodeError:
+        return None
+    except (ValueError, RecursionError) as error:
+        reason = "is nested too deeply" if isinstance(error, RecursionError) else str(error).split(";")[0]
+        return _answered_early(400, "malformed_json", NOT_JSON, fields=[{"field": "body", "reason": reason}])
+    return None
+
+
+def _answered_early(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """An API Gateway answer in the SPEC error shape, for a request refused before the resolver runs."""
     return {
-        "statusCode": 415,
+        "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps({"error": {"code": "unsupported_media_type", "message": JSON_ONLY}}),
+        "body": json.dumps({"error": {"code": code, "message": message, **extra}}),
         "isBase64Encoded": False,
     }
 
 
 class JsonHttpResolver(APIGatewayHttpResolver):
-    """The HTTP API resolver, refusing non-JSON bodies before anything parses them."""
+    """The HTTP API resolver, refusing non-JSON bodies, and JSON Python cannot read, before
+    anything parses them."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        refused = unsupported_media_type(event)
+        refused = unsupported_media_type(event) or unreadable_json(event)
         return refused if refused is not None else super().resolve(_json_lowercased(event), context)
 
 
