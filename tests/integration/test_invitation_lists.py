@@ -16,13 +16,15 @@ from giftplans.store.table import Store
 
 from tests.support import factories
 from tests.support import gifts as g
-from tests.support.apigw import call, http_event
+from tests.support.apigw import call, claims, http_event
 from tests.support.ddb_calls import counting
 
 pytestmark = pytest.mark.usefixtures("aws", "clock")
 
 
-def send(purchase_id: str, rows: list[dict[str, Any]], key: str | None = None) -> tuple[int, Any]:
+def send(
+    purchase_id: str, rows: list[dict[str, Any]], key: str | None = None, who: dict[str, str] | None = None
+) -> tuple[int, Any]:
     return call(
         "purchases_api",
         http_event(
@@ -30,7 +32,7 @@ def send(purchase_id: str, rows: list[dict[str, Any]], key: str | None = None) -
             f"/purchases/{purchase_id}/invitations",
             route="/purchases/{purchase_id}/invitations",
             body={"invitations": rows},
-            claims=g.who(),
+            claims=who or g.who(),
             path_params={"purchase_id": purchase_id},
             headers={"Idempotency-Key": key} if key is not None else None,
         ),
@@ -117,6 +119,18 @@ def test_given_a_key_when_reused_with_another_body_then_409_and_nothing_is_writt
         pid, [{"email": "p0@example.com", "message": "hi"}, {"email": "p1@example.com"}], key="k"
     )
     assert (status, body["error"]["code"]) == (409, "idempotency_key_reused")
+    assert len(invited(pid)) == 2
+
+
+def test_given_another_buyers_purchase_when_its_key_is_reused_then_404_like_any_other_key() -> None:
+    # SPEC 4: someone else's purchase is a 404; the key must not tell that it, or the list, exists.
+    pid = factories.paid_purchase(quantity=10)
+    assert send(pid, rows_of(2), key="k")[0] == 201
+    other = claims("sub-other", "other@example.com")
+
+    answers = [send(pid, rows_of(2), key, who=other) for key in ("k", "another-key", None)]
+
+    assert [(status, body["error"]["code"]) for status, body in answers] == [(404, "purchase_not_found")] * 3
     assert len(invited(pid)) == 2
 
 

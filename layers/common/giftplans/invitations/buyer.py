@@ -26,7 +26,7 @@ from giftplans.invitations.limits import (
 )
 from giftplans.observability import Metric, count
 from giftplans.purchases import handout
-from giftplans.purchases.handout import Picked, available_count, open_for, pick_seats, still_open
+from giftplans.purchases.handout import Picked, available_count, open_for, owned, pick_seats, still_open
 from giftplans.seats import TOUCHES, Action, SeatState, Touch, allowed_from, target
 from giftplans.settings import get as settings
 from giftplans.store import get_store
@@ -82,6 +82,7 @@ def invite(
         found = store.many(*keys, *([batch_key] if batch_key is not None else []))
         batch = found.get(batch_key) if batch_key is not None else None
         if isinstance(batch, m.InviteBatch):
+            owned(found.get(purchase_key), caller.sub)  # another's purchase: 404 before the key says anything
             if batch.request_hash != request_hash or batch.buyer_id != caller.sub:
                 raise Conflict(
                     "This Idempotency-Key was used for a different list; use a new key for a new list.",

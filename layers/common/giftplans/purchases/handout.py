@@ -25,10 +25,16 @@ NOT_FOUND = "There is no purchase with this id on your account."
 REFUNDED_TEXT = "This purchase was refunded and its seats were cancelled."
 
 
-def open_for(purchase: m.Item | None, sub: str, now: datetime, *, batch: str | None = None) -> m.Purchase:
-    """The purchase, if it is the caller's and its seats can be handed out now; else the reason why not."""
+def owned(purchase: m.Item | None, sub: str) -> m.Purchase:
+    """The purchase, if it is the caller's; anyone else's, like one that does not exist, is a 404."""
     if not isinstance(purchase, m.Purchase) or purchase.buyer_id != sub:
         raise NotFound(NOT_FOUND, code="purchase_not_found")
+    return purchase
+
+
+def open_for(purchase: m.Item | None, sub: str, now: datetime, *, batch: str | None = None) -> m.Purchase:
+    """The purchase, if it is the caller's and its seats can be handed out now; else the reason why not."""
+    purchase = owned(purchase, sub)
     if purchase.status == PENDING:
         raise Conflict(
             "This purchase is still waiting for its payment; its seats can be used once it is paid.",
