@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from giftplans import claims
 from giftplans.http import APIGatewayHttpRouter, Path, Response, caller, content_types, error_responses
 from giftplans.invitations import batches, buyer, schedule, sharing
-from giftplans.invitations.addresses import Row
+from giftplans.invitations.addresses import MAX_FROM_NAME, MAX_MESSAGE, MAX_ROWS, Row
 from giftplans.schemas.purchases import SeatOut
 from giftplans.views import Shared
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -17,14 +18,33 @@ PurchaseId = Annotated[str, Path(max_length=64)]
 SeatId = Annotated[str, Path(max_length=8)]
 
 
+def documented(**limits: int) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` for a field whose real limit is the domain's (`addresses`, `batches`): it
+    refuses with a reason per row or its own code, so pydantic checks only a looser bound, and
+    the OpenAPI document states the real one (`maxLength`, `minLength`, `maxItems`)."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for branch in schema.get("anyOf", [schema]):  # `str | None`: the string branch
+            if branch.get("type") in ("string", "array"):
+                branch.update(limits)
+
+    return edit
+
+
 class InvitationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(max_length=320, description="The recipient's address.")
-    message: str | None = Field(default=None, max_length=4000, description="A note shown in the email.")
+    message: str | None = Field(
+        default=None,
+        max_length=4000,
+        json_schema_extra=documented(maxLength=MAX_MESSAGE),
+        description="A note shown in the email.",
+    )
     from_name: str | None = Field(
         default=None,
         max_length=400,
+        json_schema_extra=documented(minLength=1, maxLength=MAX_FROM_NAME),
         description="Who the gift is from, as the email and the accept page show it (1-80 characters).",
     )
     locale: str | None = Field(
@@ -45,7 +65,9 @@ class InviteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     invitations: list[InvitationIn] = Field(
-        max_length=2000, description="1 to 1000 addresses (no more than the seats available), one seat each."
+        max_length=2000,
+        json_schema_extra=documented(minItems=1, maxItems=MAX_ROWS),
+        description="1 to 1000 addresses (no more than the seats available), one seat each.",
     )
 
 
