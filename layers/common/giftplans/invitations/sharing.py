@@ -65,8 +65,7 @@ def _link(seat: m.Seat) -> tokens.InviteToken:
     )
 
 
-def _answer(seat_id: str, at: str, token: tokens.InviteToken) -> Shared:
-    view = SeatView(seat_id, target(Action.INVITE).value, invited_at=at, shared=True, shared_at=at)
+def _answer(view: SeatView, token: tokens.InviteToken) -> Shared:
     return Shared(view, settings().accept_url(str(token)))
 
 
@@ -148,7 +147,8 @@ def share(purchase_id: str, seat_id: str, caller: Caller) -> Shared:
                 raise daily_limit_reached(now, limit, sent_today(refused.old("counter"))) from refused
             raise  # the seat or its marker changed meanwhile: read again (once)
         count(Metric.INVITATIONS_SENT)
-        return _answer(seat_id, at, token)
+        view = SeatView(seat_id, target(Action.INVITE).value, invited_at=at, shared=True, shared_at=at)
+        return _answer(view, token)
 
     return retry_on_conflict(attempt)
 
@@ -207,7 +207,9 @@ def _reshare(seat: m.Seat, caller: Caller, now: datetime) -> Shared:
             raise daily_limit_reached(now, limit_of(old), sent_today(old)) from refused
         raise  # the seat changed (accepted, revoked, reshared): the caller reads again
     count(Metric.INVITATIONS_SENT)
-    return _answer(seat.seat_id, at, token)
+    # The seat as written: the write held on the version read (in term), so that seat plus its changes.
+    written = SeatView.of(seat, term_ended=False)
+    return _answer(written._replace(resend_count=written.resend_count + 1, shared_at=at), token)
 
 
 # ---- accept -----------------------------------------------------------------------------------------------
