@@ -205,6 +205,18 @@ def test_given_a_shared_link_when_any_verified_account_accepts_then_its_address_
     assert g.free_numbers(pid) == {2, 3}
 
 
+def test_given_a_shared_link_when_accepted_then_its_entitlement_names_the_sender_as_my_plan_does(
+    pid: str,
+) -> None:
+    token = shared_link(pid, "0001")
+
+    status, body = g.accept(token, ANN)
+
+    assert status == 200, body
+    assert body["entitlement"]["gift_from"] == "b***@e***.com"
+    assert body["entitlement"] == g.entitlement(ANN)[1]
+
+
 def test_given_a_used_shared_link_when_accepted_again_then_404_single_use(pid: str) -> None:
     token = shared_link(pid, "0001")
     assert g.accept(token, ANN)[0] == 200

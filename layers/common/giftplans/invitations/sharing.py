@@ -27,7 +27,7 @@ from typing import NamedTuple
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as Update
 
-from giftplans import audit, clock, entitlements, tokens, verification
+from giftplans import audit, clock, entitlements, givers, tokens, verification
 from giftplans.errors import Conflict, Forbidden, NotFound
 from giftplans.identity import Caller
 from giftplans.invitations.addresses import holding
@@ -222,6 +222,7 @@ class SharedAccept(NamedTuple):
     condition: Condition  # still shared, still nobody's
     holder: str  # the address's email key: its Holder item names this seat from now on
     holder_seen: int | None  # that Holder item's version as read (None: there was none)
+    sender: str  # who gave it (`gift_from`): the seat is read already, so the entitlement carries it at once
 
 
 def accept_terms(seat: m.Seat, caller: Caller, email: str) -> SharedAccept:
@@ -252,7 +253,7 @@ def accept_terms(seat: m.Seat, caller: Caller, email: str) -> SharedAccept:
     if caller.locale:
         changes.append(m.Seat.recipient_locale.set(caller.locale))
     condition: Condition = m.Seat.shared.exists() & m.Seat.GSI3PK.does_not_exist()
-    return SharedAccept(changes, condition, key, seen)
+    return SharedAccept(changes, condition, key, seen, givers.sender(seat))
 
 
 def is_shared(seat: m.Item | None) -> bool:
