@@ -16,6 +16,7 @@ from giftplans.store import keys as k
 from giftplans.store import models as m
 
 from tests.conftest import TEST_TABLE
+from tests.integration.test_scheduled_delivery import seat_json
 from tests.support import factories
 from tests.support import gifts as g
 from tests.support.apigw import call, claims, http_event
@@ -204,6 +205,18 @@ def test_given_a_shared_link_when_any_verified_account_accepts_then_its_address_
     assert g.free_numbers(pid) == {2, 3}
 
 
+def test_given_a_shared_link_when_accepted_then_its_entitlement_names_the_sender_as_my_plan_does(
+    pid: str,
+) -> None:
+    token = shared_link(pid, "0001")
+
+    status, body = g.accept(token, ANN)
+
+    assert status == 200, body
+    assert body["entitlement"]["gift_from"] == "b***@e***.com"
+    assert body["entitlement"] == g.entitlement(ANN)[1]
+
+
 def test_given_a_used_shared_link_when_accepted_again_then_404_single_use(pid: str) -> None:
     token = shared_link(pid, "0001")
     assert g.accept(token, ANN)[0] == 200
@@ -337,6 +350,21 @@ def test_given_a_shared_seat_when_resent_then_200_a_fresh_url_and_the_old_one_is
     assert "seat.reshared" in g.audit_kinds(pid)
     assert g.preview(old)[0] == 404 and g.accept(old, ANN)[0] == 404
     assert g.accept(fresh, ANN)[0] == 200
+
+
+@pytest.mark.parametrize(("action", "answered"), [("resend", 200), ("link", 201)])
+def test_given_a_shared_seat_when_resent_five_times_then_each_answer_is_the_seat_as_written(
+    pid: str, clock: Any, action: str, answered: int
+) -> None:
+    shared_link(pid, "0001")
+
+    for n in range(1, 6):
+        clock.advance(minutes=1)
+        status, body = g.seat_action(pid, "0001", action)
+
+        assert status == answered, body
+        assert body["seat"]["resend_count"] == n
+        assert body["seat"] == seat_json(pid, "0001")
 
 
 def test_given_a_shared_seat_when_shared_again_then_it_is_a_fresh_link_like_a_resend(pid: str) -> None:

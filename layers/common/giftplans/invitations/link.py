@@ -170,7 +170,8 @@ def accept(token_text: str, caller: Caller) -> Accepted:
     email = caller.email
     term_end = clock.iso(clock.from_epoch(token.term_end_ts))
     # Nothing is read first (issue 15: accept is one transaction). Who gave it reaches My plan from
-    # the stream (`givers`); a shared link (SPEC 8.2) shows itself when its seat refuses the address.
+    # the stream (`givers`); a shared link (SPEC 8.2) shows itself when its seat refuses the address
+    # (that seat read, its accept writes the sender at once).
     shared: sharing.SharedAccept | None = None
 
     def write(now: datetime, credit: credits.Credit | None, entitlement: m.Entitlement) -> None:
@@ -230,6 +231,7 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                     raise _Resume(old) from refused
                 if shared is None and sharing.is_shared(old):  # a shared link: accept it as one
                     shared = _shared_terms(old, token, caller, email)
+                    entitlement.gift_from = shared.sender if shared else None  # as My plan names it
                     return write(now, credit, entitlement)
                 refusal = _link_refusal(old, token, now, ACCEPT_BEFORE_END_S)
                 if refusal is None:  # a live link for another address

@@ -27,7 +27,7 @@ from typing import NamedTuple
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as Update
 
-from giftplans import audit, clock, entitlements, tokens, verification
+from giftplans import audit, clock, entitlements, givers, tokens, verification
 from giftplans.errors import Conflict, Forbidden, NotFound
 from giftplans.identity import Caller
 from giftplans.invitations.addresses import holding
@@ -65,8 +65,7 @@ def _link(seat: m.Seat) -> tokens.InviteToken:
     )
 
 
-def _answer(seat_id: str, at: str, token: tokens.InviteToken) -> Shared:
-    view = SeatView(seat_id, target(Action.INVITE).value, invited_at=at, shared=True, shared_at=at)
+def _answer(view: SeatView, token: tokens.InviteToken) -> Shared:
     return Shared(view, settings().accept_url(str(token)))
 
 
@@ -148,7 +147,8 @@ def share(purchase_id: str, seat_id: str, caller: Caller) -> Shared:
                 raise daily_limit_reached(now, limit, sent_today(refused.old("counter"))) from refused
             raise  # the seat or its marker changed meanwhile: read again (once)
         count(Metric.INVITATIONS_SENT)
-        return _answer(seat_id, at, token)
+        view = SeatView(seat_id, target(Action.INVITE).value, invited_at=at, shared=True, shared_at=at)
+        return _answer(view, token)
 
     return retry_on_conflict(attempt)
 
@@ -207,7 +207,9 @@ def _reshare(seat: m.Seat, caller: Caller, now: datetime) -> Shared:
             raise daily_limit_reached(now, limit_of(old), sent_today(old)) from refused
         raise  # the seat changed (accepted, revoked, reshared): the caller reads again
     count(Metric.INVITATIONS_SENT)
-    return _answer(seat.seat_id, at, token)
+    # The seat as written: the write held on the version read (in term), so that seat plus its changes.
+    written = SeatView.of(seat, term_ended=False)
+    return _answer(written._replace(resend_count=written.resend_count + 1, shared_at=at), token)
 
 
 # ---- accept -----------------------------------------------------------------------------------------------
@@ -220,6 +222,7 @@ class SharedAccept(NamedTuple):
     condition: Condition  # still shared, still nobody's
     holder: str  # the address's email key: its Holder item names this seat from now on
     holder_seen: int | None  # that Holder item's version as read (None: there was none)
+    sender: str  # who gave it (`gift_from`): the seat is read already, so the entitlement carries it at once
 
 
 def accept_terms(seat: m.Seat, caller: Caller, email: str) -> SharedAccept:
@@ -250,7 +253,7 @@ def accept_terms(seat: m.Seat, caller: Caller, email: str) -> SharedAccept:
     if caller.locale:
         changes.append(m.Seat.recipient_locale.set(caller.locale))
     condition: Condition = m.Seat.shared.exists() & m.Seat.GSI3PK.does_not_exist()
-    return SharedAccept(changes, condition, key, seen)
+    return SharedAccept(changes, condition, key, seen, givers.sender(seat))
 
 
 def is_shared(seat: m.Item | None) -> bool:
