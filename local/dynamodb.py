@@ -33,6 +33,11 @@ stream shard is not the one readers hold, and each transaction costs a copy of t
   writing again; the same token with other items is refused with
   `IdempotentParameterMismatchException`, as DynamoDB does.
 
+- **an UpdateExpression is parsed and checked once, not once per item**
+  (local/moto_expressions.py): moto's parse, and the checks that read only the expression,
+  its names and the table's keys, are memoised; everything that reads the item or the
+  values runs for every item, so every answer is moto's.
+
 Applied by the local server (before moto's server starts) and by the tests' in-process
 moto (tests/conftest.py, bench); idempotent.
 """
@@ -48,6 +53,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from local import moto_expressions
 
 log = logging.getLogger("local.dynamodb")
 
@@ -342,6 +349,7 @@ def apply() -> None:
 
     if getattr(DynamoHandler.call_action, "_local_atomic", False):
         return
+    moto_expressions.apply()
     Table.put_item = _remember_table_write(Table.put_item, delete=False)  # type: ignore[method-assign]
     Table.delete_item = _remember_table_write(Table.delete_item, delete=True)  # type: ignore[method-assign]
     backend = models.DynamoDBBackend
