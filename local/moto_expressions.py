@@ -119,7 +119,7 @@ def _validator(base: type[Any], parsed: Callable[[str], tuple[Any, bytes | None]
             self.item = item
             self.table = table
             self.processors = self.get_ast_processors()
-            self.node_to_validate = pickle.loads(blob)  # noqa: S301 - our own pickle of our own parse
+            self.node_to_validate = pickle.loads(blob)  # noqa: S301  # nosec B301  # our own pickle, this process's
 
         def validate(self) -> Any:
             processors = list(self.processors)
