@@ -209,3 +209,20 @@ def test_given_the_function_writing_1000_row_lists_then_its_timeout_fits_the_htt
 
     [purchases] = [f for f in template.functions() if f.job == "purchases_api"]
     assert 20 <= purchases.timeout < 30 and purchases.timeout < LEASE_S
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['{"token": "x"}'.encode("utf-16"), b'{"token": "\xed\xa0\x80"}'],
+    ids=["utf-16", "encoded-surrogate"],
+)
+def test_given_a_base64_body_that_is_not_utf8_then_400_malformed_json_not_500(raw: bytes) -> None:
+    # API Gateway (and the local adapter) base64-encodes a body that is not UTF-8 text; json.loads
+    # would guess UTF-16 and read it, but Powertools decodes strict UTF-8 and raised a bare 500.
+    import base64
+
+    event = http_event("POST", "/invitations/decline", route="/invitations/decline")
+    event.update(body=base64.b64encode(raw).decode(), isBase64Encoded=True)
+    status, answer = call("invitations_api", event)
+
+    assert (status, answer["error"]["code"]) == (400, "malformed_json"), answer

@@ -131,7 +131,8 @@ def unreadable_json(event: Mapping[str, Any]) -> dict[str, Any] | None:
     if not body:
         return None
     try:
-        json.loads(base64.b64decode(body) if event.get("isBase64Encoded") else body)
+        # as Powertools reads it: a base64 body is strict UTF-8 (UnicodeDecodeError is a ValueError)
+        json.loads(base64.b64decode(body).decode("utf-8") if event.get("isBase64Encoded") else body)
     except json.JSONDecodeError:
         return None
     except (ValueError, RecursionError) as error:
