@@ -217,6 +217,31 @@ def test_given_a_shared_link_when_accepted_then_its_entitlement_names_the_sender
     assert body["entitlement"] == g.entitlement(ANN)[1]
 
 
+def test_given_a_shared_link_accept_that_loses_a_race_when_retried_then_it_still_names_the_sender(
+    pid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from giftplans.store.table import Store
+    from giftplans.store.writes import CONFLICT, Reason, Refused
+
+    token = shared_link(pid, "0001")
+    real, writes = Store.write, {"n": 0}
+
+    def second_conflicts(self: Store, build: Any) -> Any:  # the shared accept's own write loses a race
+        writes["n"] += 1
+        if writes["n"] == 2:
+            raise Refused(["seat"], [Reason(CONFLICT, None)])
+        return real(self, build)
+
+    monkeypatch.setattr(Store, "write", second_conflicts)
+    status, body = g.accept(token, ANN)
+    monkeypatch.setattr(Store, "write", real)
+
+    assert status == 200, body
+    assert writes["n"] > 2  # it was retried
+    assert body["entitlement"]["gift_from"] == "b***@e***.com"
+    assert body["entitlement"] == g.entitlement(ANN)[1]
+
+
 def test_given_a_used_shared_link_when_accepted_again_then_404_single_use(pid: str) -> None:
     token = shared_link(pid, "0001")
     assert g.accept(token, ANN)[0] == 200

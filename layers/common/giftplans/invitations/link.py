@@ -176,6 +176,8 @@ def accept(token_text: str, caller: Caller) -> Accepted:
 
     def write(now: datetime, credit: credits.Credit | None, entitlement: m.Entitlement) -> None:
         nonlocal shared
+        if shared is not None:
+            entitlement.gift_from = shared.sender  # the seat is read: name the sender as My plan does
 
         def build(steps: Steps) -> None:
             if not caller.email_verified:
@@ -231,7 +233,6 @@ def accept(token_text: str, caller: Caller) -> Accepted:
                     raise _Resume(old) from refused
                 if shared is None and sharing.is_shared(old):  # a shared link: accept it as one
                     shared = _shared_terms(old, token, caller, email)
-                    entitlement.gift_from = shared.sender if shared else None  # as My plan names it
                     return write(now, credit, entitlement)
                 refusal = _link_refusal(old, token, now, ACCEPT_BEFORE_END_S)
                 if refusal is None:  # a live link for another address
@@ -252,6 +253,8 @@ def accept(token_text: str, caller: Caller) -> Accepted:
             raise
 
     def attempt() -> Accepted:
+        nonlocal shared
+        shared = None  # a retry reads the seat (and its Holder) again: nothing carried from the race it lost
         now = clock.now()
         entitlement = entitlements.granted(
             caller.sub,
