@@ -119,25 +119,41 @@ def unsupported_media_type(event: Mapping[str, Any]) -> dict[str, Any] | None:
     return _answered_early(415, "unsupported_media_type", JSON_ONLY)
 
 
-def unreadable_json(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """400 `malformed_json` for a body Python's JSON parser refuses with something else than a
-    JSONDecodeError, else None.
+def read_json(text: str) -> Any:
+    """The resolver's JSON body parser (`json_body_deserializer`): one parse, and JSON that Python
+    cannot read is bad JSON like any other.
 
-    Powertools catches only JSONDecodeError: an integer of more than 4300 digits (ValueError,
-    the int-to-str limit) or arrays nested a hundred thousand deep (RecursionError) would reach
-    the handler as a bare 500. Any other bad JSON is left to Powertools' own 400, answered below.
+    Powertools turns only a JSONDecodeError into its 400: an integer of more than 4300 digits
+    (ValueError, the int-to-str limit) or arrays nested a hundred thousand deep (RecursionError)
+    would reach the handler as a bare 500. Raised as a validation error of the body, they are
+    answered by `make_app`'s handler as 400 `malformed_json`, the reason in `fields`.
     """
-    body = event.get("body")
-    if not body:
-        return None
     try:
-        # as Powertools reads it: a base64 body is strict UTF-8 (UnicodeDecodeError is a ValueError)
-        json.loads(base64.b64decode(body).decode("utf-8") if event.get("isBase64Encoded") else body)
+        return json.loads(text)
     except json.JSONDecodeError:
-        return None
+        raise  # Powertools' own 400
     except (ValueError, RecursionError) as error:
         reason = "is nested too deeply" if isinstance(error, RecursionError) else str(error).split(";")[0]
-        return _answered_early(400, "malformed_json", NOT_JSON, fields=[{"field": "body", "reason": reason}])
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": reason, "input": {}, "ctx": {}}]
+        ) from error
+
+
+def undecodable_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """400 `malformed_json` for a base64 body that is not UTF-8 text, else None.
+
+    Powertools decodes a base64 body as strict UTF-8 before any parser sees it, and its
+    UnicodeDecodeError would be a bare 500 (API Gateway base64-encodes a body it cannot pass as text).
+    """
+    body = event.get("body")
+    if not body or not event.get("isBase64Encoded"):
+        return None
+    try:
+        base64.b64decode(body).decode("utf-8")
+    except ValueError:  # bad base64 (binascii.Error) or not UTF-8 (UnicodeDecodeError)
+        return _answered_early(
+            400, "malformed_json", NOT_JSON, fields=[{"field": "body", "reason": "is not UTF-8 text"}]
+        )
     return None
 
 
@@ -152,11 +168,11 @@ def _answered_early(status: int, code: str, message: str, **extra: Any) -> dict[
 
 
 class JsonHttpResolver(APIGatewayHttpResolver):
-    """The HTTP API resolver, refusing non-JSON bodies, and JSON Python cannot read, before
+    """The HTTP API resolver, refusing non-JSON bodies, and bodies that are not text, before
     anything parses them."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        refused = unsupported_media_type(event) or unreadable_json(event)
+        refused = unsupported_media_type(event) or undecodable_body(event)
         return refused if refused is not None else super().resolve(_json_lowercased(event), context)
 
 
@@ -172,7 +188,7 @@ def _json_lowercased(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def make_app() -> APIGatewayHttpResolver:
-    app = JsonHttpResolver(enable_validation=True)
+    app = JsonHttpResolver(enable_validation=True, json_body_deserializer=read_json)
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
     def _domain(error: DomainError) -> Response[str]:
