@@ -230,6 +230,12 @@ def instructions(job: str | None, dependencies: Path) -> int:
     return counted(probe + (IMPORT_APP if job else BOTO3_DYNAMODB), cwd) - counted(probe, cwd)
 
 
+def instruction_counts(jobs: Iterable[str], dependencies: Path) -> dict[str, int]:
+    """`instructions` of the baseline and each job: `{BASELINE: n, job: n, ...}`."""
+    counts = {BASELINE: instructions(None, dependencies)}
+    return counts | {job: instructions(job, dependencies) for job in jobs}
+
+
 if __name__ == "__main__":
     # python -m bench.coldstart [job ...]: a quick look (CPU ms) without the rest of the bench;
     # python -m bench.coldstart --instructions [job ...]: callgrind's instruction counts (slow: ~25 s each).
@@ -237,8 +243,8 @@ if __name__ == "__main__":
     counting = "--instructions" in sys.argv
     wanted = [a for a in sys.argv[1:] if a != "--instructions"] or [f.job for f in template.functions()]
     if counting:
-        base = instructions(None, deps)
-        counts = {BASELINE: base} | {job: instructions(job, deps) for job in wanted}
+        counts = instruction_counts(wanted, deps)
+        base = counts[BASELINE]
         print(
             json.dumps(
                 {job: {"instructions": n, "ratio": round(n / base, 2)} for job, n in counts.items()}, indent=2

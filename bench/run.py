@@ -84,19 +84,19 @@ def measure_init(results: dict[str, Any], runs: int, count_instructions: bool) -
     from bench import coldstart
     from local import template
 
+    if count_instructions and shutil.which("valgrind") is None:
+        raise SystemExit("bench: --instructions needs valgrind on PATH (Debian: apt install valgrind)")
     deps = coldstart.install_layer_dependencies(ROOT / ".bench" / "layer-deps")
     jobs = [f.job for f in template.functions()]
     init = coldstart.init_ms(jobs, deps, runs)
     results["init_ms"] = init
     results["init_ratio"] = {job: round(init[job] / init[coldstart.BASELINE], 2) for job in jobs}
     results["init_ratio_target"] = {job: coldstart.ratio_target(job) for job in jobs}
-    if count_instructions and shutil.which("valgrind") is None:
-        raise SystemExit("bench: --instructions needs valgrind on PATH (Debian: apt install valgrind)")
     if count_instructions:  # callgrind: the same INIT, counted in instructions (load-independent; slow)
-        base = coldstart.instructions(None, deps)
-        counts = {job: coldstart.instructions(job, deps) for job in jobs}
-        results["init_instructions"] = {coldstart.BASELINE: base} | counts
-        results["init_instructions_ratio"] = {job: round(n / base, 2) for job, n in counts.items()}
+        counts = coldstart.instruction_counts(jobs, deps)
+        results["init_instructions"] = counts
+        base = counts[coldstart.BASELINE]
+        results["init_instructions_ratio"] = {job: round(counts[job] / base, 2) for job in jobs}
     else:
         results.pop("init_instructions", None)  # never a count from another tree beside today's ms
         results.pop("init_instructions_ratio", None)
