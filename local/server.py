@@ -142,6 +142,7 @@ def configure_environment(config: Config, aws_endpoint: str, template: Any) -> N
         "STRIPE_WEBHOOK_SECRET": "whsec_local_dev",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        "GIFTPLANS_CHECK_ANSWERS": "1",  # each answer checked against its declaration (giftplans.contract)
     }
     for key, value in local.items():
         env.setdefault(key, value)

@@ -20,6 +20,7 @@ os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"]
 os.environ["TABLE_NAME"] = TEST_TABLE
 os.environ["MAIL_FROM"] = MAIL_FROM
 os.environ["SUPPORT_ROLE_ARN"] = SUPPORT_ROLE_ARN  # /admin answers its sessions only
+os.environ["GIFTPLANS_CHECK_ANSWERS"] = "1"  # each answer checked against its route's giftplans.contract
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # moto's fake credentials
 os.environ.pop("AWS_ENDPOINT_URL", None)

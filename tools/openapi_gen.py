@@ -1,12 +1,13 @@
 """Build the one OpenAPI document of the whole HTTP API: `make openapi` (python -m tools.openapi_gen).
 
 Every HTTP function of template.yaml whose `functions/<job>/app.py` has a Powertools
-resolver (`app`) contributes its own schema (`app.get_openapi_json_schema()`: routes,
-typed request and response models, declared error responses); the paths and
-components are merged, each operation gets the security its template route has (JWT
-bearer, AWS SigV4 or none), and Powertools' default 422 "HTTPValidationError" is
-replaced by the SPEC error shape, which is what the API really answers. Routes served
-without a resolver (the Stripe webhook, this document) are described by hand below.
+resolver (`app`) contributes its routes: what each takes and answers is its
+`giftplans.contract` declaration (the same schemas the request is checked against), its
+summary, tags and error responses are the route's own. Named objects (`contract.model`)
+become the document's components; each operation gets the security its template route has
+(JWT bearer, AWS SigV4 or none), and every error is the SPEC error shape, which is what the
+API really answers. Routes served without a resolver (the Stripe webhook, this document)
+are described by hand below.
 
 The result is written to functions/openapi/openapi.json, which the `openapi` function
 serves at GET /openapi.json. tests/build/test_openapi.py fails when the committed file
@@ -27,6 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
 LAYER = ROOT / "layers" / "common"
 OUTPUT = FUNCTIONS / "openapi" / "openapi.json"
+if str(LAYER) not in sys.path:
+    sys.path.insert(0, str(LAYER))
+
+from giftplans import contract  # noqa: E402  the layer, found through the line above
+
 TITLE = "Gift plans API"
 VERSION = "1.0.0"
 DESCRIPTION = (
@@ -186,48 +192,94 @@ def _load(job: str) -> Any:
         spec = importlib.util.spec_from_file_location(f"openapi_gen_{job}_app", path)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # pydantic resolves the models' annotations through it
+        sys.modules[spec.name] = module
         spec.loader.exec_module(module)
     return module
 
 
-@contextlib.contextmanager
-def _success_response_kept() -> Iterator[None]:
-    """Powertools drops a route's success response (its return model) once `responses=` lists the
-    errors; put it back, so every operation documents what it returns as well as how it fails."""
-    from aws_lambda_powertools.event_handler.openapi import schema_generator as generator
+VALIDATION_ERROR = "Validation Error"
 
-    original = generator._build_responses
 
-    def build(**kwargs: Any) -> Any:
-        operation_responses, definitions = original(**kwargs)
-        declared, status = kwargs.get("responses"), kwargs.get("status_code", 200)
-        if declared and status not in declared:
-            content = generator._build_return_schema(
-                param=kwargs["dependant"].return_param,
-                model_name_map=kwargs["model_name_map"],
-                field_mapping=kwargs["field_mapping"],
-            )
-            operation_responses[status] = {
-                "description": kwargs.get("response_description") or "Success",
-                "content": {"application/json": content},
+def _hoisted(schema: Any, components: dict[str, Any], job: str) -> Any:
+    """`schema` as the document shows it: each named object a `$ref` to its component, and the
+    domain's real limits (`contract.DOCUMENTED`) in place of the looser ones the request check uses."""
+    if isinstance(schema, list):
+        return [_hoisted(item, components, job) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    shown = {k: _hoisted(v, components, job) for k, v in schema.items() if k != contract.DOCUMENTED}
+    shown.update(schema.get(contract.DOCUMENTED) or {})
+    if shown.get("type") == "object" and "title" in shown:
+        _merge_component(components, shown["title"], shown, job)
+        return {"$ref": f"#/components/schemas/{shown['title']}"}
+    return shown
+
+
+def _parameters(declared: Any, components: dict[str, Any], job: str) -> list[dict[str, Any]]:
+    rows = []
+    for where, fields in (("path", declared.path), ("query", declared.query), ("header", declared.headers)):
+        for name, schema in fields.items():
+            required = where == "path" or contract.required(schema)
+            row = {
+                "name": name,
+                "in": where,
+                "required": required,
+                "schema": _hoisted(schema, components, job),
             }
-        return operation_responses, definitions
-
-    generator._build_responses = build
-    try:
-        yield
-    finally:
-        generator._build_responses = original
+            if "description" in schema:
+                row["description"] = schema["description"]
+            rows.append(row)
+    return rows
 
 
-def _schema_of(module: Any) -> dict[str, Any] | None:
+def _json(schema: Any) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _operation(route: Any, components: dict[str, Any], job: str) -> dict[str, Any]:
+    """One route's operation, from its declaration (`contract.takes`) and its Powertools metadata."""
+    declared = getattr(route.func, contract.CONTRACT, None)
+    operation: dict[str, Any] = {"operationId": route.operation_id, "responses": {}}
+    for key in ("summary", "description"):
+        if getattr(route, key):
+            operation[key] = getattr(route, key)
+    if route.tags:
+        operation["tags"] = list(route.tags)
+    if declared is None:
+        raise SystemExit(f"openapi: {job} {route.method} {route.path} has no contract.takes declaration")
+    parameters = _parameters(declared, components, job)
+    if parameters:
+        operation["parameters"] = parameters
+    if declared.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": _json(_hoisted(declared.body, components, job)),
+        }
+    answers = (
+        declared.answers if contract.by_status(declared.answers) else {route.status_code: declared.answers}
+    )
+    for status, schema in answers.items():
+        answer: dict[str, Any] = {"description": route.response_description or "Successful Response"}
+        if schema is not None:
+            answer["content"] = _json(_hoisted(schema, components, job))
+        operation["responses"][str(status)] = answer
+    for status, response in (route.responses or {}).items():
+        operation["responses"][str(status)] = {"description": response.get("description", "Error.")}
+    if parameters or declared.body is not None:
+        operation["responses"].setdefault("422", {"description": VALIDATION_ERROR})
+    _fix_errors(operation)
+    return {key: operation[key] for key in sorted(operation)}
+
+
+def _operations(
+    module: Any, components: dict[str, Any], job: str
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
     app = getattr(module, "app", None)
-    if app is None or not hasattr(app, "get_openapi_json_schema"):
-        return None
-    with _success_response_kept():
-        data: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
-    return data
+    if app is None or not hasattr(app, "_static_routes"):
+        return
+    for route in app._static_routes + app._dynamic_routes:
+        if route.include_in_schema:
+            yield route.openapi_path, route.method.lower(), _operation(route, components, job)
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -286,15 +338,8 @@ def build() -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA, "GatewayRefusal": GATEWAY_REFUSAL}
     for job in jobs:
         module = _load(job)
-        schema = _schema_of(module) if module is not None else None
-        if schema is None:
-            continue
-        for path, operations in schema.get("paths", {}).items():
-            for method, operation in operations.items():
-                _fix_errors(operation)
-                paths.setdefault(path, {})[method] = operation
-        for name, component in schema.get("components", {}).get("schemas", {}).items():
-            _merge_component(schemas, name, component, job)
+        for path, method, operation in _operations(module, schemas, job) if module is not None else ():
+            paths.setdefault(path, {})[method] = operation
     for path, operations in HAND_WRITTEN.items():
         for method, operation in operations.items():
             paths.setdefault(path, {}).setdefault(method, json.loads(json.dumps(operation)))

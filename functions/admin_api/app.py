@@ -7,43 +7,47 @@ client's JWT) gets 403 `support_only`. Actions are audited as `support:<IAM ARN>
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from typing import Any
 
 from giftplans import admin, audit, privacy
+from giftplans import contract as c
 from giftplans.errors import BadRequest
-from giftplans.http import Path, Query, error_responses, make_app, support_identity
+from giftplans.http import error_responses, make_app, support_identity
 from giftplans.observability import HTTP_REQUEST_ID, entry
 from giftplans.purchases import attention
-from pydantic import BaseModel, ConfigDict, Field
 
 app = make_app()
-PURCHASE_ID = Annotated[str, Path(max_length=64)]
-SEAT_ID = Annotated[str, Path(pattern=r"^\d{4}$")]
+PURCHASE_ID = c.string(max_length=64)
+SEAT_ID = c.string(pattern=r"^\d{4}$")
+ANY_ANSWER = c.anything()
 
+# The cancel's optional body, `{"refund": bool}` (SPEC 8.7), read by `_refund` below: a contract
+# body is required, and refusing it would be 400 body_required / 422 invalid_field, where this
+# route has always taken no body, and answered a wrong one with 400 bad_request.
+CANCEL_BODY = 'The body is optional; when sent it is {"refund": true} or {"refund": false}.'
 
-class CancelRequest(BaseModel):
-    """The cancel's optional body: `refund` asks Stripe to refund the seat's value (SPEC 8.7)."""
+UPGRADE_OFFER_REQUEST = c.model(
+    "UpgradeOfferRequest",
+    {
+        "purchase_id": c.string(min_length=1, max_length=64),
+        "seat_id": c.string(pattern=r"^\d{4}$"),
+        "plan": c.string(min_length=1, max_length=40),
+    },
+)
 
-    model_config = ConfigDict(extra="forbid")
-
-    refund: bool = False
-
-
-class UpgradeOfferRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    purchase_id: str = Field(min_length=1, max_length=64)
-    seat_id: str = Field(pattern=r"^\d{4}$")
-    plan: str = Field(min_length=1, max_length=40)
-
-
-class UpgradeOfferOut(BaseModel):
-    """What support's upgrade offer answers (issue 14): nothing is charged until the recipient clicks."""
-
-    seat: dict[str, Any] = Field(description="The seat as it now stands (support's view).")
-    quote: dict[str, Any] = Field(description="Rule 8's numbers as of now; each click quotes again.")
-    offer_url: str = Field(description="The link mailed to the recipient: <WebBaseUrl>/upgrade?offer=...")
-    offer_until: str = Field(description="When the link stops working: 7 days on, or the term's end.")
+UPGRADE_OFFER_OUT = c.model(
+    "UpgradeOfferOut",
+    {
+        "seat": c.anything("The seat as it now stands (support's view)."),
+        "quote": c.anything("Rule 8's numbers as of now; each click quotes again."),
+        "offer_url": c.string(description="The link mailed to the recipient: <WebBaseUrl>/upgrade?offer=..."),
+        "offer_until": c.string(description="When the link stops working: 7 days on, or the term's end."),
+    },
+    description=(
+        "What support's upgrade offer answers (issue 14): nothing is charged until the recipient clicks."
+    ),
+)
 
 
 @app.get(
@@ -52,10 +56,15 @@ class UpgradeOfferOut(BaseModel):
     tags=["admin"],
     responses=error_responses(403, 422, 503),
 )
-def find_purchases(
-    buyer_email: Annotated[str | None, Query(max_length=320)] = None,
-    recipient_email: Annotated[str | None, Query(max_length=320)] = None,
-) -> dict[str, Any]:
+@c.takes(
+    app,
+    query={
+        "buyer_email": c.string(max_length=320, nullable=True),
+        "recipient_email": c.string(max_length=320, nullable=True),
+    },
+    answers=ANY_ANSWER,
+)
+def find_purchases(buyer_email: str | None, recipient_email: str | None) -> dict[str, Any]:
     support_identity(app)
     return admin.find(buyer_email, recipient_email).as_json()
 
@@ -66,7 +75,8 @@ def find_purchases(
     tags=["admin"],
     responses=error_responses(403, 404, 503),
 )
-def get_purchase(purchase_id: PURCHASE_ID) -> dict[str, Any]:
+@c.takes(app, path={"purchase_id": PURCHASE_ID}, answers=ANY_ANSWER)
+def get_purchase(purchase_id: str) -> dict[str, Any]:
     support_identity(app)
     return admin.detail(purchase_id).as_json()
 
@@ -77,7 +87,8 @@ def get_purchase(purchase_id: PURCHASE_ID) -> dict[str, Any]:
     tags=["admin"],
     responses=error_responses(403, 404, 503),
 )
-def get_events(purchase_id: PURCHASE_ID) -> dict[str, Any]:
+@c.takes(app, path={"purchase_id": PURCHASE_ID}, answers=ANY_ANSWER)
+def get_events(purchase_id: str) -> dict[str, Any]:
     support_identity(app)
     return admin.events(purchase_id).as_json()
 
@@ -89,7 +100,8 @@ def get_events(purchase_id: PURCHASE_ID) -> dict[str, Any]:
     tags=["admin"],
     responses=error_responses(403, 404, 409, 429, 503),
 )
-def resend(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
+@c.takes(app, path={"purchase_id": PURCHASE_ID, "seat_id": SEAT_ID}, answers=ANY_ANSWER)
+def resend(purchase_id: str, seat_id: str) -> dict[str, Any]:
     return admin.resend(purchase_id, seat_id, support_identity(app)).as_json()
 
 
@@ -99,16 +111,29 @@ def resend(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
     tags=["admin"],
     responses=error_responses(403, 404, 409, 503),
 )
-def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
+@c.takes(app, path={"purchase_id": PURCHASE_ID, "seat_id": SEAT_ID}, answers=ANY_ANSWER)
+def cancel(purchase_id: str, seat_id: str) -> dict[str, Any]:
     arn = support_identity(app)
-    body = app.current_event.body  # optional: `{"refund": true}` (SPEC 8.7)
-    try:
-        refund = CancelRequest.model_validate_json(body).refund if body and body.strip() else False
-    except ValueError as error:  # pydantic's ValidationError: a body that is not {"refund": bool}
-        raise BadRequest(
-            'The body is optional; when sent it is {"refund": true} or {"refund": false}.'
-        ) from error
+    refund = _refund(app.current_event.body)  # optional: `{"refund": true}` (SPEC 8.7)
     return admin.cancel_seat(purchase_id, seat_id, arn, refund=refund).as_json()
+
+
+def _refund(text: str | None) -> bool:
+    """The cancel body's `refund`: False without a body (or a blank one); else the body must be a
+    JSON object with no field but `refund`, true or false, or it is 400 bad_request. Strict: a
+    refund moves money, so `"yes"` or `1` is refused rather than guessed at."""
+    if not text or not text.strip():
+        return False
+    try:
+        sent = json.loads(text)
+    except (ValueError, RecursionError) as error:  # not JSON, or JSON Python cannot read
+        raise BadRequest(CANCEL_BODY) from error
+    if not isinstance(sent, dict) or any(name != "refund" for name in sent):
+        raise BadRequest(CANCEL_BODY)
+    value = sent.get("refund", False)
+    if not isinstance(value, bool):
+        raise BadRequest(CANCEL_BODY)
+    return value
 
 
 @app.post(
@@ -118,19 +143,15 @@ def cancel(purchase_id: PURCHASE_ID, seat_id: SEAT_ID) -> dict[str, Any]:
     tags=["admin"],
     responses=error_responses(400, 403, 404, 409, 422, 503),
 )
-def upgrade(request: UpgradeOfferRequest) -> UpgradeOfferOut:
+@c.takes(app, body=UPGRADE_OFFER_REQUEST, answers=UPGRADE_OFFER_OUT)
+def upgrade(body: dict[str, Any]) -> dict[str, Any]:
     """Quoted now; the recipient is mailed `offer_url`, usable until `offer_until` (7 days at most):
     each click quotes afresh and opens a new Stripe Checkout (`POST /upgrade-offers/checkout`)."""
     arn = support_identity(app)
-    return UpgradeOfferOut.model_validate(
-        admin.offer_upgrade(request.purchase_id, request.seat_id, request.plan, arn)
-    )
+    return admin.offer_upgrade(body["purchase_id"], body["seat_id"], body["plan"], arn)
 
 
-class EraseRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(min_length=3, max_length=320)
+ERASE_REQUEST = c.model("EraseRequest", {"email": c.string(min_length=3, max_length=320)})
 
 
 @app.get(
@@ -139,7 +160,8 @@ class EraseRequest(BaseModel):
     tags=["admin"],
     responses=error_responses(403, 422, 503),
 )
-def find_person(email: Annotated[str, Query(max_length=320)]) -> dict[str, Any]:
+@c.takes(app, query={"email": c.string(max_length=320)}, answers=ANY_ANSWER)
+def find_person(email: str) -> dict[str, Any]:
     support_identity(app)
     return privacy.kept(email).as_json()
 
@@ -150,9 +172,10 @@ def find_person(email: Annotated[str, Query(max_length=320)]) -> dict[str, Any]:
     tags=["admin"],
     responses=error_responses(400, 403, 422, 503),
 )
-def erase_person(request: EraseRequest) -> dict[str, Any]:
+@c.takes(app, body=ERASE_REQUEST, answers=ANY_ANSWER)
+def erase_person(body: dict[str, Any]) -> dict[str, Any]:
     arn = support_identity(app)
-    return privacy.erase(request.email, audit.support(arn)).as_json()
+    return privacy.erase(body["email"], audit.support(arn)).as_json()
 
 
 @app.get(
@@ -161,6 +184,7 @@ def erase_person(request: EraseRequest) -> dict[str, Any]:
     tags=["admin"],
     responses=error_responses(403, 503),
 )
+@c.takes(app, answers=ANY_ANSWER)
 def needs_attention() -> dict[str, Any]:
     support_identity(app)
     return {"items": attention.open_items()}

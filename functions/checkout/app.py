@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from giftplans.http import Header, caller, error_responses, make_app
+from giftplans import contract as c
+from giftplans.http import caller, error_responses, make_app
 from giftplans.observability import HTTP_REQUEST_ID, entry
 from giftplans.purchases import checkout
-from giftplans.schemas.checkout import CheckoutSessionOut
+from giftplans.schemas.checkout import CHECKOUT_SESSION_OUT
 from giftplans.settings import get as settings
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 app = make_app()
 
-
-class CheckoutRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    plan: str = Field(min_length=1, max_length=40, description="connect, pro or team (from configuration).")
-    quantity: StrictInt = Field(ge=1, le=settings().max_quantity, description="How many plans to buy.")
+CHECKOUT_REQUEST = c.model(
+    "CheckoutRequest",
+    {
+        "plan": c.string(
+            min_length=1, max_length=40, description="connect, pro or team (from configuration)."
+        ),
+        "quantity": c.integer(
+            minimum=1, maximum=settings().max_quantity, description="How many plans to buy."
+        ),
+    },
+)
 
 
 @app.post(
@@ -28,13 +33,16 @@ class CheckoutRequest(BaseModel):
     tags=["checkout"],
     responses=error_responses(400, 401, 422, 429, 503),
 )
-def create_session(
-    request: CheckoutRequest,
-    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=200)] = None,
-) -> CheckoutSessionOut:
+@c.takes(
+    app,
+    body=CHECKOUT_REQUEST,
+    headers={"idempotency-key": c.string(max_length=200, nullable=True)},
+    answers=CHECKOUT_SESSION_OUT,
+)
+def create_session(body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
     buyer = caller(app)
-    session = checkout.start_gift_checkout(buyer, request.plan, request.quantity, idempotency_key)
-    return CheckoutSessionOut.model_validate(session.as_json())
+    session = checkout.start_gift_checkout(buyer, body["plan"], body["quantity"], idempotency_key)
+    return session.as_json()
 
 
 @entry(correlation_id_path=HTTP_REQUEST_ID)

@@ -4,38 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from giftplans import contract as c
 from giftplans import entitlements, verification
 from giftplans.http import caller, error_responses, make_app
 from giftplans.observability import HTTP_REQUEST_ID, entry
-from giftplans.schemas.entitlements import EntitlementOut
-from pydantic import BaseModel, ConfigDict, Field
+from giftplans.schemas.entitlements import ENTITLEMENT_OUT
 
 app = make_app()
 
+VERIFICATION_SENT_OUT = c.model("VerificationSentOut", {"sent": c.boolean(), "email": c.string()})
 
-class VerificationSentOut(BaseModel):
-    sent: bool
-    email: str
+CONFIRM_IN = c.model(
+    "ConfirmIn",
+    {"token": c.string(min_length=1, max_length=200, description="The token from the verification link.")},
+)
 
+VERIFIED_OUT = c.model("VerifiedOut", {"verified": c.boolean()})
 
-class ConfirmIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    token: str = Field(min_length=1, max_length=200, description="The token from the verification link.")
-
-
-class VerifiedOut(BaseModel):
-    verified: bool
-
-
-class MeOut(BaseModel):
-    """The signed-in account; `email_verified`: the identity provider or this service verified it."""
-
-    model_config = ConfigDict(extra="allow")  # more fields may follow (the account's `locale`)
-
-    sub: str
-    email: str | None
-    email_verified: bool
+ME_OUT = c.model(
+    "MeOut",
+    {"sub": c.string(), "email": c.string(nullable=True), "email_verified": c.boolean()},
+    extra=True,  # more fields may follow (the account's `locale`)
+    description="The signed-in account; `email_verified`: the identity provider or this service verified it.",
+)
 
 
 @app.get(
@@ -44,8 +35,9 @@ class MeOut(BaseModel):
     summary="Who is signed in, and whether the service treats the address as verified",
     responses=error_responses(401, 503),
 )
-def me() -> MeOut:
-    return MeOut.model_validate(verification.account(caller(app)).as_json())
+@c.takes(app, answers=ME_OUT)
+def me() -> dict[str, Any]:
+    return verification.account(caller(app)).as_json()
 
 
 @app.get(
@@ -54,8 +46,9 @@ def me() -> MeOut:
     summary="Which plan this account has, until when, whether it renews",
     responses=error_responses(401, 503),
 )
-def entitlement() -> EntitlementOut:
-    return EntitlementOut.model_validate(entitlements.current(caller(app).sub).as_json())
+@c.takes(app, answers=ENTITLEMENT_OUT)
+def entitlement() -> dict[str, Any]:
+    return entitlements.current(caller(app).sub).as_json()
 
 
 @app.post(
@@ -65,8 +58,9 @@ def entitlement() -> EntitlementOut:
     summary="Email a verification link to the signed-in address",
     responses=error_responses(401, 422, 429, 503),
 )
-def request_verification() -> VerificationSentOut:
-    return VerificationSentOut.model_validate(verification.request(caller(app)).as_json())
+@c.takes(app, answers=VERIFICATION_SENT_OUT)
+def request_verification() -> dict[str, Any]:
+    return verification.request(caller(app)).as_json()
 
 
 @app.post(
@@ -75,8 +69,9 @@ def request_verification() -> VerificationSentOut:
     summary="Confirm the address with the link's token",
     responses=error_responses(400, 401, 422, 503),
 )
-def confirm_verification(request: ConfirmIn) -> VerifiedOut:
-    return VerifiedOut.model_validate(verification.confirm(caller(app), request.token).as_json())
+@c.takes(app, body=CONFIRM_IN, answers=VERIFIED_OUT)
+def confirm_verification(body: dict[str, Any]) -> dict[str, Any]:
+    return verification.confirm(caller(app), body["token"]).as_json()
 
 
 @entry(correlation_id_path=HTTP_REQUEST_ID)

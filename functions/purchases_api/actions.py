@@ -2,91 +2,85 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 from giftplans import claims
-from giftplans.http import APIGatewayHttpRouter, Path, Response, caller, content_types, error_responses
+from giftplans import contract as c
+from giftplans.http import APIGatewayHttpRouter, Response, caller, content_types, error_responses
 from giftplans.invitations import batches, buyer, schedule, sharing
 from giftplans.invitations.addresses import MAX_FROM_NAME, MAX_MESSAGE, MAX_ROWS, Row
-from giftplans.schemas.purchases import SeatOut
+from giftplans.schemas.purchases import SEAT_OUT
 from giftplans.views import Shared
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 router = APIGatewayHttpRouter()
-PurchaseId = Annotated[str, Path(max_length=64)]
-SeatId = Annotated[str, Path(max_length=8)]
+PURCHASE_ID = c.string(max_length=64)
+SEAT_ID = c.string(max_length=8)
 
+# A field whose real limit is the domain's (`addresses`, `batches`) is checked here only against a
+# looser bound: the domain refuses with a reason per row or its own code, and the OpenAPI document
+# states the real limit (`documented`: `maxLength`, `minLength`, `maxItems`).
+INVITATION_IN = c.model(
+    "InvitationIn",
+    {"email": c.string(max_length=320, description="The recipient's address.")},
+    {
+        "message": c.string(
+            max_length=4000,
+            nullable=True,
+            documented={"maxLength": MAX_MESSAGE},
+            description="A note shown in the email.",
+        ),
+        "from_name": c.string(
+            max_length=400,
+            nullable=True,
+            documented={"minLength": 1, "maxLength": MAX_FROM_NAME},
+            description="Who the gift is from, as the email and the accept page show it (1-80 characters).",
+        ),
+        "locale": c.string(
+            max_length=35,
+            nullable=True,
+            description="The recipient's language for the email (en, de; anything else reads English). "
+            "Without it, the inviting buyer's.",
+        ),
+        "send_at": c.string(
+            format="date-time",
+            nullable=True,
+            description="When to email the invitation (ISO-8601 with a time zone; SPEC 8.1): later than now, "
+            "before the purchase's term_end, at most 365 days ahead. The seat is reserved at once; the term "
+            "runs from the purchase whatever the date. Without it, the email goes now.",
+        ),
+    },
+)
 
-def documented(**limits: int) -> Callable[[dict[str, Any]], None]:
-    """`json_schema_extra` for a field whose real limit is the domain's (`addresses`, `batches`): it
-    refuses with a reason per row or its own code, so pydantic checks only a looser bound, and
-    the OpenAPI document states the real one (`maxLength`, `minLength`, `maxItems`)."""
+INVITE_REQUEST = c.model(
+    "InviteRequest",
+    {
+        "invitations": c.array(
+            INVITATION_IN,
+            max_items=2000,
+            documented={"minItems": 1, "maxItems": MAX_ROWS},
+            description="1 to 1000 addresses (no more than the seats available), one seat each.",
+        )
+    },
+)
 
-    def edit(schema: dict[str, Any]) -> None:
-        for branch in schema.get("anyOf", [schema]):  # `str | None`: the string branch
-            if branch.get("type") in ("string", "array"):
-                branch.update(limits)
+SEATS_OUT = c.model("SeatsOut", {"seats": c.array(SEAT_OUT)})
 
-    return edit
+ONE_SEAT_OUT = c.model("OneSeatOut", {"seat": SEAT_OUT})
 
+RESENT_SEAT = c.model("ResentSeat", {"seat_id": c.string(), "state": c.string(), "last_sent_at": c.string()})
 
-class InvitationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+RESENT_OUT = c.model("ResentOut", {"seat": RESENT_SEAT})
 
-    email: str = Field(max_length=320, description="The recipient's address.")
-    message: str | None = Field(
-        default=None,
-        max_length=4000,
-        json_schema_extra=documented(maxLength=MAX_MESSAGE),
-        description="A note shown in the email.",
-    )
-    from_name: str | None = Field(
-        default=None,
-        max_length=400,
-        json_schema_extra=documented(minLength=1, maxLength=MAX_FROM_NAME),
-        description="Who the gift is from, as the email and the accept page show it (1-80 characters).",
-    )
-    locale: str | None = Field(
-        default=None,
-        max_length=35,
-        description="The recipient's language for the email (en, de; anything else reads English). "
-        "Without it, the inviting buyer's.",
-    )
-    send_at: AwareDatetime | None = Field(
-        default=None,
-        description="When to email the invitation (ISO-8601 with a time zone; SPEC 8.1): later than now, "
-        "before the purchase's term_end, at most 365 days ahead. The seat is reserved at once; the term "
-        "runs from the purchase whatever the date. Without it, the email goes now.",
-    )
-
-
-class InviteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    invitations: list[InvitationIn] = Field(
-        max_length=2000,
-        json_schema_extra=documented(minItems=1, maxItems=MAX_ROWS),
-        description="1 to 1000 addresses (no more than the seats available), one seat each.",
-    )
-
-
-class SeatsOut(BaseModel):
-    seats: list[SeatOut]
-
-
-class OneSeatOut(BaseModel):
-    seat: SeatOut
-
-
-class ResentSeat(BaseModel):
-    seat_id: str
-    state: str
-    last_sent_at: str
-
-
-class ResentOut(BaseModel):
-    seat: ResentSeat
+SHARED_OUT = c.model(
+    "SharedOut",
+    {
+        "seat": SEAT_OUT,
+        "url": c.string(
+            description="The single-use accept link. Shown this once: it is never mailed, stored or shown "
+            "again."
+        ),
+    },
+)
 
 
 @router.post(
@@ -102,14 +96,21 @@ class ResentOut(BaseModel):
     ),
     responses=error_responses(400, 401, 403, 404, 409, 410, 422, 429, 503),
 )
-def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
+@c.takes(router, path={"purchase_id": PURCHASE_ID}, body=INVITE_REQUEST, answers=SEATS_OUT)
+def invite(purchase_id: str, body: dict[str, Any]) -> dict[str, Any]:
     rows = [
-        Row(r.email, r.message, r.from_name, r.locale, schedule.canonical(r.send_at))
-        for r in request.invitations
+        Row(
+            r["email"],
+            r.get("message"),
+            r.get("from_name"),
+            r.get("locale"),
+            schedule.canonical(r.get("send_at")),
+        )
+        for r in body["invitations"]
     ]
     key = batches.check_idempotency_key(router.current_event.headers.get("idempotency-key"))
     seats = buyer.invite(purchase_id, caller(router), rows, idempotency_key=key)
-    return SeatsOut.model_validate({"seats": [seat.as_json() for seat in seats]})
+    return {"seats": [seat.as_json() for seat in seats]}
 
 
 @router.post(
@@ -118,16 +119,10 @@ def invite(purchase_id: PurchaseId, request: InviteRequest) -> SeatsOut:
     summary="Take back an invitation that has not been accepted",
     responses=error_responses(401, 404, 409, 410, 503),
 )
-def revoke(purchase_id: PurchaseId, seat_id: SeatId) -> OneSeatOut:
+@c.takes(router, path={"purchase_id": PURCHASE_ID, "seat_id": SEAT_ID}, answers=ONE_SEAT_OUT)
+def revoke(purchase_id: str, seat_id: str) -> dict[str, Any]:
     seat = buyer.revoke(purchase_id, seat_id, caller(router))
-    return OneSeatOut.model_validate({"seat": seat.as_json()})
-
-
-class SharedOut(BaseModel):
-    seat: SeatOut
-    url: str = Field(
-        description="The single-use accept link. Shown this once: it is never mailed, stored or shown again."
-    )
+    return {"seat": seat.as_json()}
 
 
 @router.post(
@@ -139,19 +134,16 @@ class SharedOut(BaseModel):
         "202 `{seat}` for an emailed invitation. A seat shared by link (SPEC 8.2) has no address to "
         "mail: it answers 200 `{seat, url}` (`SharedOut`) with a fresh link, and the old link stops working."
     ),
-    responses={
-        **error_responses(401, 404, 409, 410, 429, 503),
-        200: {
-            "description": "A shared seat: a fresh link",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SharedOut"}}},
-        },
-    },
+    responses=error_responses(401, 404, 409, 410, 429, 503),
 )
-def resend(purchase_id: PurchaseId, seat_id: SeatId) -> Response[ResentOut | SharedOut]:
+@c.takes(
+    router, path={"purchase_id": PURCHASE_ID, "seat_id": SEAT_ID}, answers={200: SHARED_OUT, 202: RESENT_OUT}
+)
+def resend(purchase_id: str, seat_id: str) -> Response[dict[str, Any]]:
     seat = sharing.resend(purchase_id, seat_id, caller(router))
     if isinstance(seat, Shared):
-        return Response(200, content_types.APPLICATION_JSON, SharedOut.model_validate(seat.as_json()))
-    return Response(202, content_types.APPLICATION_JSON, ResentOut.model_validate({"seat": seat.as_json()}))
+        return Response(200, content_types.APPLICATION_JSON, seat.as_json())
+    return Response(202, content_types.APPLICATION_JSON, {"seat": seat.as_json()})
 
 
 @router.post(
@@ -167,8 +159,9 @@ def resend(purchase_id: PurchaseId, seat_id: SeatId) -> Response[ResentOut | Sha
     ),
     responses=error_responses(401, 403, 404, 409, 410, 429, 503),
 )
-def share(purchase_id: PurchaseId, seat_id: SeatId) -> SharedOut:
-    return SharedOut.model_validate(sharing.share(purchase_id, seat_id, caller(router)).as_json())
+@c.takes(router, path={"purchase_id": PURCHASE_ID, "seat_id": SEAT_ID}, answers=SHARED_OUT)
+def share(purchase_id: str, seat_id: str) -> dict[str, Any]:
+    return sharing.share(purchase_id, seat_id, caller(router)).as_json()
 
 
 @router.post(
@@ -177,5 +170,6 @@ def share(purchase_id: PurchaseId, seat_id: SeatId) -> SharedOut:
     summary="Claim one seat for yourself",
     responses=error_responses(401, 403, 404, 409, 410, 503),
 )
-def claim(purchase_id: PurchaseId) -> OneSeatOut:
-    return OneSeatOut.model_validate({"seat": claims.claim(purchase_id, caller(router)).as_json()})
+@c.takes(router, path={"purchase_id": PURCHASE_ID}, answers=ONE_SEAT_OUT)
+def claim(purchase_id: str) -> dict[str, Any]:
+    return {"seat": claims.claim(purchase_id, caller(router)).as_json()}

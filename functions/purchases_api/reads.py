@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Any
 
-from giftplans.http import APIGatewayHttpRouter, Path, Query, caller, error_responses
+from giftplans import contract as c
+from giftplans.http import APIGatewayHttpRouter, caller, error_responses
 from giftplans.purchases import billing
-from giftplans.schemas.purchases import PurchaseDetailOut, PurchaseListOut, SeatHistoryOut, SeatStateName
+from giftplans.schemas.purchases import PURCHASE_DETAIL_OUT, PURCHASE_LIST_OUT, SEAT_HISTORY_OUT, SEAT_STATES
 
 router = APIGatewayHttpRouter()
+PURCHASE_ID = c.string(max_length=64)
+SEAT_ID = c.string(max_length=8)
+CURSOR = c.string(nullable=True, description="`next_cursor` from the previous page.")
 
 
 @router.get(
@@ -17,12 +21,17 @@ router = APIGatewayHttpRouter()
     tags=["purchases"],
     responses=error_responses(400, 401, 422, 429, 503),
 )
-def list_purchases(
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
-    cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page.")] = None,
-) -> PurchaseListOut:
+@c.takes(
+    router,
+    query={
+        "limit": c.integer(minimum=1, maximum=100, default=20, description="Page size."),
+        "cursor": CURSOR,
+    },
+    answers=PURCHASE_LIST_OUT,
+)
+def list_purchases(limit: int, cursor: str | None) -> dict[str, Any]:
     me = caller(router)
-    return PurchaseListOut.model_validate(billing.list_for_buyer(me.sub, limit, cursor).as_json())
+    return billing.list_for_buyer(me.sub, limit, cursor).as_json()
 
 
 @router.get(
@@ -31,17 +40,30 @@ def list_purchases(
     tags=["purchases"],
     responses=error_responses(400, 401, 404, 422, 429, 503),
 )
+@c.takes(
+    router,
+    path={"purchase_id": PURCHASE_ID},
+    query={
+        "include": c.string(enum=["events"], nullable=True, description="`events` adds the audit trail."),
+        "limit": c.integer(minimum=1, maximum=100, default=100, description="Seats in a page (1-100)."),
+        "cursor": CURSOR,
+        "state": c.string(enum=SEAT_STATES, nullable=True, description="Only seats in this state."),
+        "email": c.string(
+            max_length=320,
+            nullable=True,
+            description="Only seats whose recipient address is this or starts so.",
+        ),
+    },
+    answers=PURCHASE_DETAIL_OUT,
+)
 def get_purchase(
-    purchase_id: Annotated[str, Path(max_length=64)],
-    include: Annotated[Literal["events"] | None, Query(description="`events` adds the audit trail.")] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="Seats in a page (1-100).")] = 100,
-    cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page.")] = None,
-    state: Annotated[SeatStateName | None, Query(description="Only seats in this state.")] = None,
-    email: Annotated[
-        str | None,
-        Query(max_length=320, description="Only seats whose recipient address is this or starts so."),
-    ] = None,
-) -> PurchaseDetailOut:
+    purchase_id: str,
+    include: str | None,
+    limit: int,
+    cursor: str | None,
+    state: str | None,
+    email: str | None,
+) -> dict[str, Any]:
     me = caller(router)
     detail = billing.detail_for_buyer(
         me.sub,
@@ -52,7 +74,7 @@ def get_purchase(
         state=state,
         email=email,
     )
-    return PurchaseDetailOut.model_validate(detail.as_json())
+    return detail.as_json()
 
 
 @router.get(
@@ -61,9 +83,7 @@ def get_purchase(
     tags=["purchases"],
     responses=error_responses(400, 401, 404, 422, 429, 503),
 )
-def get_seat(
-    purchase_id: Annotated[str, Path(max_length=64)],
-    seat_id: Annotated[str, Path(max_length=8)],
-) -> SeatHistoryOut:
+@c.takes(router, path={"purchase_id": PURCHASE_ID, "seat_id": SEAT_ID}, answers=SEAT_HISTORY_OUT)
+def get_seat(purchase_id: str, seat_id: str) -> dict[str, Any]:
     me = caller(router)
-    return SeatHistoryOut.model_validate(billing.seat_history(me.sub, purchase_id, seat_id).as_json())
+    return billing.seat_history(me.sub, purchase_id, seat_id).as_json()

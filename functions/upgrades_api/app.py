@@ -12,37 +12,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from giftplans import contract as c
 from giftplans import credits, renewals, upgrade_offers, upgrades
 from giftplans.http import caller, error_responses, make_app
 from giftplans.observability import HTTP_REQUEST_ID, entry
-from pydantic import BaseModel, ConfigDict, Field
 
 app = make_app()
 
+UPGRADE_REQUEST = c.model(
+    "UpgradeRequest",
+    {"plan": c.string(min_length=1, max_length=40, description="The higher tier to move to.")},
+)
 
-class UpgradeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+QUOTE_OUT = c.model(
+    "QuoteOut",
+    {
+        "plan": c.string(),
+        "target_price": c.integer(),
+        "credit": c.integer(),
+        "amount_due": c.integer(),
+        "currency": c.string(),
+        "remaining_days": c.integer(),
+        "term_days": c.integer(),
+        "quote_expires_at": c.string(),
+    },
+    extra=True,  # from_plan, term_end, purchase_id, seat_id are answered too
+)
 
-    plan: str = Field(min_length=1, max_length=40, description="The higher tier to move to.")
-
-
-class QuoteOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    plan: str
-    target_price: int
-    credit: int
-    amount_due: int
-    currency: str
-    remaining_days: int
-    term_days: int
-    quote_expires_at: str
-
-
-class UpgradeCheckoutOut(BaseModel):
-    session_id: str
-    url: str
-    quote: QuoteOut
+UPGRADE_CHECKOUT_OUT = c.model(
+    "UpgradeCheckoutOut", {"session_id": c.string(), "url": c.string(), "quote": QUOTE_OUT}
+)
 
 
 @app.post(
@@ -51,9 +50,10 @@ class UpgradeCheckoutOut(BaseModel):
     tags=["upgrades"],
     responses=error_responses(400, 401, 404, 409, 422, 503),
 )
-def quote(request: UpgradeRequest) -> QuoteOut:
+@c.takes(app, body=UPGRADE_REQUEST, answers=QUOTE_OUT)
+def quote(body: dict[str, Any]) -> dict[str, Any]:
     me = caller(app)
-    return QuoteOut.model_validate(upgrades.quote_for(me.sub, request.plan).as_json())
+    return upgrades.quote_for(me.sub, body["plan"]).as_json()
 
 
 @app.post(
@@ -63,27 +63,31 @@ def quote(request: UpgradeRequest) -> QuoteOut:
     tags=["upgrades"],
     responses=error_responses(400, 401, 404, 409, 422, 503),
 )
-def checkout(request: UpgradeRequest) -> UpgradeCheckoutOut:
+@c.takes(app, body=UPGRADE_REQUEST, answers=UPGRADE_CHECKOUT_OUT)
+def checkout(body: dict[str, Any]) -> dict[str, Any]:
     me = caller(app)
-    return UpgradeCheckoutOut.model_validate(upgrades.checkout_for(me.sub, me.email, request.plan).as_json())
+    return upgrades.checkout_for(me.sub, me.email, body["plan"]).as_json()
 
 
-class RenewalRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+RENEWAL_REQUEST = c.model(
+    "RenewalRequest",
+    {
+        "plan": c.string(
+            min_length=1, max_length=40, description="The plan to renew at: the same tier or another."
+        )
+    },
+)
 
-    plan: str = Field(
-        min_length=1, max_length=40, description="The plan to renew at: the same tier or another."
-    )
-
-
-class RenewalCheckoutOut(BaseModel):
-    session_id: str
-    url: str
-    plan: str
-    starts_billing_at: str = Field(description="When the first payment is taken: the gift's end, or now.")
-    note: str | None = Field(
-        default=None, description="Why billing starts now, when the gift ends within 48 h."
-    )
+RENEWAL_CHECKOUT_OUT = c.model(
+    "RenewalCheckoutOut",
+    {
+        "session_id": c.string(),
+        "url": c.string(),
+        "plan": c.string(),
+        "starts_billing_at": c.string(description="When the first payment is taken: the gift's end, or now."),
+    },
+    {"note": c.string(nullable=True, description="Why billing starts now, when the gift ends within 48 h.")},
+)
 
 
 @app.post(
@@ -93,15 +97,15 @@ class RenewalCheckoutOut(BaseModel):
     tags=["upgrades"],
     responses=error_responses(400, 401, 404, 409, 422, 503),
 )
-def renewal_checkout(request: RenewalRequest) -> RenewalCheckoutOut:
+@c.takes(app, body=RENEWAL_REQUEST, answers=RENEWAL_CHECKOUT_OUT)
+def renewal_checkout(body: dict[str, Any]) -> dict[str, Any]:
     me = caller(app)
-    return RenewalCheckoutOut.model_validate(
-        renewals.renewal_checkout(me.sub, me.email, request.plan).as_json()
-    )
+    return renewals.renewal_checkout(me.sub, me.email, body["plan"]).as_json()
 
 
-class PortalOut(BaseModel):
-    url: str = Field(description="Stripe's customer portal: cancel, payment method, invoices.")
+PORTAL_OUT = c.model(
+    "PortalOut", {"url": c.string(description="Stripe's customer portal: cancel, payment method, invoices.")}
+)
 
 
 @app.post(
@@ -110,14 +114,15 @@ class PortalOut(BaseModel):
     tags=["upgrades"],
     responses=error_responses(401, 404, 503),
 )
-def billing_portal() -> PortalOut:
-    return PortalOut(url=credits.billing_portal(caller(app).sub))
+@c.takes(app, answers=PORTAL_OUT)
+def billing_portal() -> dict[str, Any]:
+    return {"url": credits.billing_portal(caller(app).sub)}
 
 
-class OfferRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    offer: str = Field(min_length=1, max_length=200, description="The `offer` of the emailed link.")
+OFFER_REQUEST = c.model(
+    "OfferRequest",
+    {"offer": c.string(min_length=1, max_length=200, description="The `offer` of the emailed link.")},
+)
 
 
 @app.post(
@@ -127,8 +132,9 @@ class OfferRequest(BaseModel):
     tags=["upgrades"],
     responses=error_responses(400, 404, 409, 410, 422, 503),
 )
-def offer_checkout(request: OfferRequest) -> UpgradeCheckoutOut:
-    return UpgradeCheckoutOut.model_validate(upgrade_offers.redeem(request.offer).as_json())
+@c.takes(app, body=OFFER_REQUEST, answers=UPGRADE_CHECKOUT_OUT)
+def offer_checkout(body: dict[str, Any]) -> dict[str, Any]:
+    return upgrade_offers.redeem(body["offer"]).as_json()
 
 
 @entry(correlation_id_path=HTTP_REQUEST_ID)

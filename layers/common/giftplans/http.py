@@ -1,9 +1,9 @@
 """What every HTTP API function shares: the resolver, the caller's identity, errors.
 
-`make_app()` returns a Powertools `APIGatewayHttpResolver` with request validation
-(pydantic models -> OpenAPI) whose exception handlers turn every failure into the SPEC
-error shape, `{"error": {"code", "message"}}`, with the right status, in one place:
-domain errors carry their own status; a request that does not validate is 400/422; and
+`make_app()` returns a Powertools `APIGatewayHttpResolver` whose exception handlers turn
+every failure into the SPEC error shape, `{"error": {"code", "message"}}`, with the right
+status, in one place: domain errors carry their own status; a request that does not match
+its route's declaration (`giftplans.contract`) is 400/422; and
 any AWS error (a botocore ClientError of any code, a connection failure or timeout, a
 PynamoDB error) is 503 `temporarily_unavailable`, logged as an error. Nothing a client
 sends, and nothing a dependency does, becomes a bare 500.
@@ -24,13 +24,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler import Response as Response
 from aws_lambda_powertools.event_handler import content_types as content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Header as Header  # re-exported: functions
-from aws_lambda_powertools.event_handler.openapi.params import Path as Path  # import these from here, so
-from aws_lambda_powertools.event_handler.openapi.params import Query as Query  # lean_imports comes first
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter as APIGatewayHttpRouter
 
 from giftplans import locales
+from giftplans.contract import InvalidRequest
 from giftplans.errors import AWS_ERRORS, DomainError, Forbidden, Unauthorized
 from giftplans.identity import Caller
 from giftplans.observability import logger
@@ -119,26 +116,6 @@ def unsupported_media_type(event: Mapping[str, Any]) -> dict[str, Any] | None:
     return _answered_early(415, "unsupported_media_type", JSON_ONLY)
 
 
-def read_json(text: str) -> Any:
-    """The resolver's JSON body parser (`json_body_deserializer`): one parse, and JSON that Python
-    cannot read is bad JSON like any other.
-
-    Powertools turns only a JSONDecodeError into its 400: an integer of more than 4300 digits
-    (ValueError, the int-to-str limit) or arrays nested a hundred thousand deep (RecursionError)
-    would reach the handler as a bare 500. Raised as a validation error of the body, they are
-    answered by `make_app`'s handler as 400 `malformed_json`, the reason in `fields`.
-    """
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        raise  # Powertools' own 400
-    except (ValueError, RecursionError) as error:
-        reason = "is nested too deeply" if isinstance(error, RecursionError) else str(error).split(";")[0]
-        raise RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body",), "msg": reason, "input": {}, "ctx": {}}]
-        ) from error
-
-
 def undecodable_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
     """400 `malformed_json` for a base64 body that is not UTF-8 text, else None.
 
@@ -173,22 +150,11 @@ class JsonHttpResolver(APIGatewayHttpResolver):
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         refused = unsupported_media_type(event) or undecodable_body(event)
-        return refused if refused is not None else super().resolve(_json_lowercased(event), context)
-
-
-def _json_lowercased(event: Mapping[str, Any]) -> Mapping[str, Any]:
-    """`APPLICATION/JSON; Charset=UTF-8` as `application/json; charset=utf-8`: media types are
-    case-insensitive (RFC 9110 8.3.1), but Powertools' body validation compares them exactly."""
-    headers = event.get("headers") or {}
-    named = [k for k in headers if k.lower() == "content-type"]
-    if not named or str(headers[named[0]]) == str(headers[named[0]]).lower():
-        return event
-    kept = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-    return {**event, "headers": {**kept, "content-type": str(headers[named[0]]).lower()}}
+        return refused if refused is not None else super().resolve(event, context)
 
 
 def make_app() -> APIGatewayHttpResolver:
-    app = JsonHttpResolver(enable_validation=True, json_body_deserializer=read_json)
+    app = JsonHttpResolver()
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
     def _domain(error: DomainError) -> Response[str]:
@@ -196,9 +162,9 @@ def make_app() -> APIGatewayHttpResolver:
             error.status, error.code, error.message, extra=error.details, headers=error.headers
         )
 
-    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
-    def _validation(error: RequestValidationError) -> Response[str]:
-        status, code, message, rows = _describe(list(error.errors()))
+    @app.exception_handler(InvalidRequest)  # type: ignore[untyped-decorator]
+    def _invalid(error: InvalidRequest) -> Response[str]:
+        status, code, message, rows = _describe(error.errors)
         return error_response(status, code, message, extra={"fields": rows})
 
     @app.exception_handler(list(AWS_ERRORS))  # type: ignore[untyped-decorator]

@@ -2,9 +2,9 @@
 
 The domain returns these typed results, immutable NamedTuples (a frozen dataclass costs
 ten times as much to define, and every API function imports most of these at cold
-start); a handler answers with `result.as_json()` (its pydantic model in
-`giftplans.schemas` or beside the route documents the shape in OpenAPI). A stored item
-becomes a view through one constructor per shape (`SeatView.of`, `PurchaseView.of`,
+start); a handler answers with `result.as_json()` (its `giftplans.contract` schema, in
+`giftplans.schemas` or beside the route, documents the shape in OpenAPI and is checked in
+tests). A stored item becomes a view through one constructor per shape (`SeatView.of`, `PurchaseView.of`,
 ...), which applies the reading rules: past `term_end` a live seat
 reads `expired` and counts as expired whatever the sweep did (rule 9), and a complaint
 reads like a bounce (rule 12).
@@ -267,10 +267,7 @@ class HistoryEntry(NamedTuple):
         )
 
     def as_json(self) -> Json:
-        out: Json = {"event": self.event, "at": self.at, "actor": self.actor}
-        if self.recipient is not None:
-            out["recipient"] = self.recipient
-        return out
+        return {"event": self.event, "at": self.at, "actor": self.actor, "recipient": self.recipient}
 
 
 class SeatHistory(NamedTuple):

@@ -50,12 +50,10 @@ class RenewalCheckout(NamedTuple):
     note: str | None = None
 
     def as_json(self) -> Json:
-        out: Json = {
+        return {
             "session_id": self.session_id,
             "url": self.url,
             "plan": self.plan,
             "starts_billing_at": self.starts_billing_at,
+            "note": self.note or None,  # always answered: null unless billing starts now
         }
-        if self.note:
-            out["note"] = self.note
-        return out

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from giftplans import contract as c
 
-
-class CheckoutSessionOut(BaseModel):
-    session_id: str
-    url: str
+CHECKOUT_SESSION_OUT = c.model("CheckoutSessionOut", {"session_id": c.string(), "url": c.string()})
