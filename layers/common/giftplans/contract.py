@@ -38,6 +38,7 @@ class Routes(Protocol):
     @property
     def current_event(self) -> Any: ...
 
+
 DOCUMENTED = "x-documented"  # keywords the document shows instead of the (looser) checked ones
 CONTRACT = "__contract__"  # the attribute of a declared handler that holds its `Contract`
 
