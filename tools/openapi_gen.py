@@ -325,8 +325,6 @@ def _merge_component(into: dict[str, Any], name: str, schema: dict[str, Any], jo
 
 def build() -> dict[str, Any]:
     """The whole document, deterministic (same code -> same bytes)."""
-    if str(LAYER) not in sys.path:
-        sys.path.insert(0, str(LAYER))
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from local import template
